@@ -1,0 +1,35 @@
+# Two commands matter on a fresh machine: `make run` and `make test`.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8080
+SEED ?= 0
+
+.PHONY: run test bench lint install clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test,lint]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(BIN)/mockserver serve --host $(HOST) --port $(PORT) --seed $(SEED)
+
+test: install
+	$(BIN)/python -m pytest -n auto -q
+
+bench: install
+	$(BIN)/python bench/run.py
+
+lint: install
+	$(BIN)/ruff check mockserver tests bench
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -1,0 +1,68 @@
+"""build_app(settings): the ASGI application. `/__admin` goes to Starlette, the rest to the dispatcher."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from starlette.applications import Starlette
+
+from mockserver.admin import build_admin
+from mockserver.dispatch import Dispatcher
+from mockserver.runtime import Runtime
+from mockserver.scenario.load import load_catalog
+from mockserver.scenario.model import Catalog
+from mockserver.settings import SETTINGS_ENV, Settings
+
+log = logging.getLogger("mockserver")
+ADMIN_PREFIX = "/__admin"
+
+
+class MockServerApp:
+    """Top-level ASGI app: admin routes, the imitated APIs, and the lifespan that marks readiness."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.admin: Starlette = build_admin(runtime)
+        self.dispatcher = Dispatcher(runtime)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            path: str = scope["path"]
+            if path.startswith(ADMIN_PREFIX) and (len(path) == len(ADMIN_PREFIX) or path[len(ADMIN_PREFIX)] == "/"):
+                scope = {**scope, "root_path": scope.get("root_path", "") + ADMIN_PREFIX,
+                         "path": path[len(ADMIN_PREFIX):] or "/"}
+                await self.admin(scope, receive, send)
+            else:
+                await self.dispatcher(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self.runtime.ready = True
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.runtime.ready = False
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def build_app(settings: Settings | None = None, catalog: Catalog | None = None) -> MockServerApp:
+    """Load the scenarios (raises ScenarioError with every problem) and build the app."""
+    settings = settings or Settings()
+    if catalog is None:
+        catalog = load_catalog(settings.scenario_paths)
+    if settings.api is not None and settings.api not in catalog.apis:
+        raise ValueError(f"--api {settings.api}: no such API (loaded: {', '.join(sorted(catalog.apis))})")
+    return MockServerApp(Runtime(settings, catalog))
+
+
+def app_from_environment() -> MockServerApp:
+    """Factory for worker processes: the parent passes its settings in MOCKSERVER_SETTINGS_JSON."""
+    text = os.environ.get(SETTINGS_ENV)
+    return build_app(Settings.from_json(text) if text else Settings())

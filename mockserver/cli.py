@@ -1,0 +1,122 @@
+"""The command line: serve, validate, catalog. The only module that exits."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from mockserver import __version__
+from mockserver.scenario.load import ScenarioError, load_catalog, scenario_files, validate
+from mockserver.settings import API_NAMES, SERVERS, Settings
+
+SCENARIOS_HELP = "Your own scenario files or folders, added to the bundled ones (same id: yours wins)."
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "MOCKSERVER"})
+@click.version_option(__version__, prog_name="mockserver")
+def main() -> None:
+    """A fake HTTP server that answers with the documented errors of Braze, Reactor, DCS,
+    Edge Network and Adobe Pass clientless, deterministically for a given seed.
+
+    Every option also reads an environment variable: MOCKSERVER_PORT, MOCKSERVER_SEED, ...
+    """
+
+
+def _scenarios_option() -> click.Option:
+    return click.option("--scenarios", "scenarios", multiple=True, envvar="MOCKSERVER_SCENARIOS",
+                        type=click.Path(exists=True, path_type=Path), help=SCENARIOS_HELP)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="MOCKSERVER_HOST",
+              help="Address to listen on (0.0.0.0 inside a container).")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), envvar="MOCKSERVER_PORT")
+@click.option("--seed", default=0, show_default=True, type=int, envvar="MOCKSERVER_SEED",
+              help="Seed of every generated id and value; same seed, same requests -> same bytes.")
+@_scenarios_option()
+@click.option("--api", default=None, envvar="MOCKSERVER_API",
+              help=f"Serve only this API, at / ({', '.join(API_NAMES)}).")
+@click.option("--server", type=click.Choice(SERVERS), default="uvicorn", show_default=True,
+              envvar="MOCKSERVER_SERVER", help="uvicorn (uvloop + httptools) or hypercorn (HTTP/1.1 and h2c).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), envvar="MOCKSERVER_WORKERS")
+@click.option("--state", default="memory://", show_default=True, envvar="MOCKSERVER_STATE",
+              help="Where sessions, sequences and quotas live: memory:// (per process).")
+@click.option("--log-level", default="warning", show_default=True, envvar="MOCKSERVER_LOG_LEVEL",
+              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+@click.option("--journal-size", default=10_000, show_default=True, type=click.IntRange(1),
+              envvar="MOCKSERVER_JOURNAL_SIZE", help="Requests kept in the journal (/__admin/requests).")
+@click.option("--no-journal", is_flag=True, envvar="MOCKSERVER_NO_JOURNAL", help="Keep no request journal.")
+@click.option("--access-log", is_flag=True, envvar="MOCKSERVER_ACCESS_LOG",
+              help="The server's access log (off: the journal records every request, and the log costs speed).")
+def serve(host: str, port: int, seed: int, scenarios: tuple[Path, ...], api: str | None, server: str,
+          workers: int, state: str, log_level: str, journal_size: int, no_journal: bool, access_log: bool) -> None:
+    """Serve every API under its prefix (/braze, /reactor, /dcs, /edge, /clientless), or one at /."""
+    from mockserver import server as servers
+
+    if not state.startswith("memory"):
+        raise click.BadParameter("only memory:// is available in this version", param_hint="--state")
+    settings = Settings(host=host, port=port, seed=seed, scenarios=tuple(str(p) for p in scenarios), api=api,
+                        server=server, workers=workers, state=state, log_level=log_level,  # type: ignore[arg-type]
+                        journal_size=journal_size, journal=not no_journal, access_log=access_log)
+    try:
+        catalog = load_catalog(settings.scenario_paths)
+    except ScenarioError as exc:
+        _print_problems(exc)
+        sys.exit(1)
+    if api is not None and api not in catalog.apis:
+        raise click.BadParameter(f"no API '{api}' (loaded: {', '.join(sorted(catalog.apis))})", param_hint="--api")
+    servers.run(settings)
+
+
+@main.command(name="validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+def validate_command(paths: tuple[Path, ...]) -> None:
+    """Check scenario files; exit 0 when all are valid, else 1 with one 'file:line: field: problem' each."""
+    problems = validate(paths)
+    if problems:
+        for problem in problems:
+            click.echo(str(problem), err=True)
+        sys.exit(1)
+    click.echo(f"ok: {len(scenario_files(paths))} file(s) valid")
+
+
+@main.command()
+@click.option("--api", default=None, help="Only this API.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True)
+@_scenarios_option()
+def catalog(api: str | None, fmt: str, scenarios: tuple[Path, ...]) -> None:
+    """List every documented error: api, id, status, title, how to trigger it, doc reference."""
+    try:
+        loaded = load_catalog(scenarios)
+    except ScenarioError as exc:
+        _print_problems(exc)
+        sys.exit(1)
+    if api is not None and api not in loaded.apis:
+        raise click.BadParameter(f"no API '{api}' (loaded: {', '.join(sorted(loaded.apis))})", param_hint="--api")
+    entries = loaded.entries(api)
+    if fmt == "json":
+        click.echo(json.dumps(entries, indent=2, ensure_ascii=False))
+    elif fmt == "markdown":
+        click.echo("| api | id | status | title | trigger | doc |\n| --- | --- | --- | --- | --- | --- |")
+        for e in entries:
+            cells = [e["api"], f"`{e['id']}`", str(e["status"]), e["title"], e["trigger"], e["doc"]]
+            click.echo("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"{len(entries)} documented errors")
+        for column in ("api", "id", "status", "title", "trigger"):
+            table.add_column(column, overflow="fold")
+        for e in entries:
+            table.add_row(e["api"], e["id"], str(e["status"]), e["title"], e["trigger"])
+        Console().print(table)
+
+
+def _print_problems(exc: ScenarioError) -> None:
+    for problem in exc.problems:
+        click.echo(str(problem), err=True)
+    click.echo(f"{len(exc.problems)} problem(s) in the scenario files; nothing was started.", err=True)

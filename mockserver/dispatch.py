@@ -1,0 +1,396 @@
+"""The request path: flags off -> API -> route -> rules -> outcome -> rendered -> journal -> answer.
+
+A raw ASGI callable on purpose: it is the hot path, and it skips the Starlette request/response
+objects the admin routes use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import math
+import time
+from typing import Any
+
+from mockserver import apis
+from mockserver.engine.context import RequestContext
+from mockserver.engine.flags import SESSION_HEADER, Flags, Misuse, parse_flags, parse_prefer, split_query
+from mockserver.engine.generate import Generator
+from mockserver.engine.match import Match, find_route
+from mockserver.engine.outcome import ErrorRef, Failure, Outcome, Reply, Success
+from mockserver.engine.render import Rendered, encode_body
+from mockserver.journal import Entry
+from mockserver.runtime import Runtime
+from mockserver.scenario.model import Api, DocumentedError
+
+log = logging.getLogger("mockserver")
+MAX_BODY = 16 * 1024 * 1024
+DEFAULT_SESSION = "default"
+PROBLEM_JSON = "application/problem+json"
+Scope = dict[str, Any]
+
+
+class TemplateRequest:
+    """`request` in templates: parsed only as far as a template reads it."""
+
+    __slots__ = ("_ctx",)
+
+    def __init__(self, ctx: RequestContext) -> None:
+        self._ctx = ctx
+
+    @property
+    def method(self) -> str:
+        return self._ctx.method
+
+    @property
+    def path(self) -> str:
+        return self._ctx.path
+
+    @property
+    def path_params(self) -> dict[str, str]:
+        return self._ctx.path_params
+
+    @property
+    def query(self) -> dict[str, str]:
+        return {k: v[0] for k, v in self._ctx.query.items()}
+
+    @property
+    def query_all(self) -> dict[str, list[str]]:
+        return self._ctx.query
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {k: v[0] for k, v in self._ctx.headers.items()}
+
+    @property
+    def json(self) -> Any:
+        return self._ctx.json
+
+    @property
+    def text(self) -> str:
+        return self._ctx.body.decode("utf-8", "replace")
+
+    @property
+    def base_url(self) -> str:
+        return self._ctx.base_url
+
+    @property
+    def host(self) -> str:
+        return self._ctx.host
+
+
+class LazyFake:
+    """`fake` in templates: Faker seeded from this request's generator on each use."""
+
+    __slots__ = ("_generator",)
+
+    def __init__(self, generator: Generator) -> None:
+        self._generator = generator
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._generator.fake, name)
+
+
+def misuse_reply(detail: str, valid: list[str] | None = None, status: int = 400) -> Reply:
+    """The mock's own complaint: never to be mistaken for an error of the imitated API."""
+    body: dict[str, Any] = {
+        "type": "urn:mockserver:problem:misuse",
+        "title": "Misuse of the mock server",
+        "status": status,
+        "detail": detail,
+    }
+    if valid:
+        body["valid"] = valid
+    headers = [("Content-Type", PROBLEM_JSON), ("X-Mockserver-Misuse", "1")]
+    return Reply(status, headers, json.dumps(body).encode())
+
+
+class Dispatcher:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    # -- choosing the API ------------------------------------------------------------------
+    def choose_api(self, host: str, path: str) -> tuple[Api | None, str, str]:
+        """(api, path under it, prefix it was reached through)."""
+        catalog = self.runtime.catalog
+        only = self.runtime.settings.api
+        if only is not None:
+            return catalog.apis.get(only), path, ""
+        if host:
+            for api in catalog.apis.values():
+                if api.host_patterns and api.matches_host(host):
+                    return api, path, ""
+        for api in catalog.apis.values():
+            prefix = api.prefix
+            if path == prefix or path.startswith(prefix + "/"):
+                return api, path[len(prefix) :] or "/", prefix
+        return None, path, ""
+
+    # -- the ASGI entry ------------------------------------------------------------------
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        started = time.perf_counter()
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        host_header = ""
+        prefer: list[str] = []
+        session_header: str | None = None
+        for name, value in headers:
+            if name == b"host":
+                host_header = value.decode("latin-1")
+            elif name == b"prefer":
+                prefer.append(value.decode("latin-1"))
+            elif name == SESSION_HEADER.encode():
+                session_header = value.decode("latin-1")
+        host = host_header.rsplit(":", 1)[0].lower() if not host_header.startswith("[") else host_header.lower()
+        method: str = scope["method"]
+        full_path: str = scope["path"]
+        api, path, prefix = self.choose_api(host, full_path)
+        raw_query, query_flags = split_query(scope.get("query_string", b""))
+        entry = Entry(
+            time=time.time(),
+            method=method,
+            path=full_path,
+            query=raw_query,
+            headers=headers,
+            api=api.name if api else None,
+        )
+        body = b""
+        try:
+            body = await _read_body(receive)
+            flags = parse_flags(query_flags, parse_prefer(prefer), session_header)
+            if api is None:
+                raise Misuse(
+                    f"no API at {full_path}",
+                    [f"{a.prefix}/..." for a in self.runtime.catalog.apis.values()] + ["/__admin/..."],
+                )
+            rendered, delay_ms = await self._answer(
+                scope, api, method, path, prefix, host_header, raw_query, headers, body, flags, entry
+            )
+        except Misuse as misuse:
+            delay_ms = 0.0
+            outcome = misuse_reply(misuse.detail, misuse.valid)
+            rendered = Rendered(outcome.status, outcome.headers, outcome.body)
+            entry.misuse = True
+            flags = Flags()
+        except Exception:  # a bug of ours: say so, distinctly, never as the imitated API
+            log.exception("internal error answering %s %s", method, full_path)
+            delay_ms = 0.0
+            outcome = misuse_reply("internal error of the mock server (see its log)", status=500)
+            rendered = Rendered(500, [("Content-Type", PROBLEM_JSON), ("X-Mockserver-Internal-Error", "1")],
+                                outcome.body)
+            flags = Flags()
+        entry.body = body
+        entry.status = rendered.status
+        entry.flags = flags.given
+        if delay_ms > 0:
+            await asyncio.sleep(delay_ms / 1000)
+        await _send(send, rendered, flags, method == "HEAD")
+        entry.latency_ms = round((time.perf_counter() - started) * 1000, 3)
+        self.runtime.journal.record(entry)
+
+    async def _answer(self, scope: Scope, api: Api, method: str, path: str, prefix: str, host_header: str,
+                      raw_query: bytes, headers: list[tuple[bytes, bytes]], body: bytes, flags: Flags,
+                      entry: Entry) -> tuple[Rendered, float]:
+        runtime = self.runtime
+        _check_flags(api, flags)
+        session = flags.session or DEFAULT_SESSION
+        seed = flags.seed if flags.seed is not None else runtime.settings.seed
+        number = await runtime.state.incr(session, "__requests")
+        scheme = scope.get("scheme", "http")
+        base_host = host_header or _server_host(scope)
+        client = scope.get("client") or ("", 0)
+        ctx = RequestContext(
+            api=api,
+            method=method,
+            path=path.rstrip("/") or "/",
+            raw_query=raw_query,
+            headers=headers,
+            body=body,
+            flags=flags,
+            session=session,
+            seed=seed,
+            number=number,
+            base_url=f"{scheme}://{base_host}{prefix}",
+            host=base_host.rsplit(":", 1)[0].lower(),
+            client_ip=client[0] or "",
+            state=runtime.state,
+            clock=runtime.clock,
+            generator=Generator(seed, session, number),
+            options=dict(api.options),
+        )
+        entry.session = session
+        outcome = await self.decide(ctx)
+        entry.route = ctx.route.id if ctx.route else None
+        if isinstance(outcome, Failure):
+            entry.errors = [e.id for e in outcome.errors]
+        rendered = self.render(ctx, outcome)
+        delay_ms = delay_of(flags.delay, Generator(seed, session, number, "delay")) if flags.delay else 0.0
+        return rendered, delay_ms
+
+    # -- deciding ----------------------------------------------------------------------
+    async def decide(self, ctx: RequestContext) -> Outcome:
+        api = ctx.api
+        hook = apis.BEFORE.get(api.name)
+        if hook is not None:
+            early = await _maybe_await(hook(ctx))
+            if early is not None:
+                return early
+        found = find_route(api, ctx.method, ctx.path)
+        if found.match is Match.NONE or found.route is None:
+            if found.match is Match.PARTIAL and api.method_not_allowed:
+                return Failure([ErrorRef(api.method_not_allowed, {"allowed": list(found.allowed)})])
+            if api.not_found:
+                return Failure([ErrorRef(api.not_found)])
+            return misuse_reply(f"no route of {api.name} matches {ctx.method} {ctx.path}",
+                                [f"{'/'.join(sorted(r.methods))} {r.path}" for r in api.routes])
+        route = ctx.route = found.route
+        ctx.path_params = dict(found.params or {})
+        forced = self.forced_errors(ctx)
+        if forced:
+            immediate = [e for e in forced if not (api.errors[e.id].asynchronous and route.starts_async)]
+            ctx.async_errors = [e for e in forced if e not in immediate]
+            if immediate:
+                return Failure(immediate)
+        for rule in route.rules:
+            verdict = await rule.when.holds(ctx)
+            if not verdict:
+                continue
+            if rule.respond is not None:
+                return Success(template=rule.respond)
+            if rule.errors:
+                return Failure([ErrorRef(e) for e in rule.errors])
+            if isinstance(verdict, list) and verdict:
+                return Failure(verdict)
+        if route.handler is not None:
+            return await _maybe_await(apis.HANDLERS[route.handler](ctx))
+        return Success()
+
+    def forced_errors(self, ctx: RequestContext) -> list[ErrorRef]:
+        """`__error` ids as asked; `__code` picks a documented error of that status."""
+        flags, api, route = ctx.flags, ctx.api, ctx.route
+        if flags.errors:
+            return [ErrorRef(e) for e in flags.errors]
+        if flags.code is None or route is None:
+            return []
+        chosen = pick_by_status(api, route.errors, flags.code, route.starts_async)
+        if chosen is None:
+            raise Misuse(f"{api.name} documents no error with status {flags.code}", [str(s) for s in api.statuses()])
+        return [ErrorRef(chosen.id)]
+
+    # -- rendering ---------------------------------------------------------------------
+    def template_context(self, ctx: RequestContext) -> dict[str, Any]:
+        generator = ctx.generator
+        return {
+            "request": TemplateRequest(ctx),
+            "fake": LazyFake(generator),
+            **generator.template_functions(),
+            "now": ctx.clock.now,
+            "now_ms": ctx.clock.now_ms,
+            "seed": ctx.seed,
+            "session": ctx.session,
+            "number": ctx.number,
+            "base_url": ctx.base_url,
+            "options": ctx.options,
+            **ctx.variables,
+        }
+
+    def render(self, ctx: RequestContext, outcome: Outcome) -> Rendered:
+        api = ctx.api
+        if isinstance(outcome, Reply):
+            rendered = Rendered(outcome.status, outcome.headers, outcome.body)
+        elif isinstance(outcome, Failure):
+            rendered = self.render_failure(ctx, outcome)
+        else:
+            template = outcome.template or (ctx.route.respond if ctx.route else None)
+            if template is None:
+                rendered = Rendered(outcome.status or 200, list(outcome.headers), encode_body(outcome.body))
+            else:
+                context = {**self.template_context(ctx), **outcome.variables}
+                rendered = template.render(context)
+                if outcome.status is not None or outcome.headers:
+                    rendered = Rendered(outcome.status or rendered.status, [*rendered.headers, *outcome.headers],
+                                        rendered.body)
+        if api.headers is not None:
+            extra = api.headers.render(self.template_context(ctx))
+            present = {name.lower() for name, _ in rendered.headers}
+            added = [(k, str(v)) for k, v in extra.items() if k.lower() not in present and v is not None]
+            rendered = Rendered(rendered.status, [*rendered.headers, *added], rendered.body)
+        return rendered
+
+    def render_failure(self, ctx: RequestContext, failure: Failure) -> Rendered:
+        api = ctx.api
+        documented: list[DocumentedError] = [api.errors[ref.id] for ref in failure.errors]
+        errors = [doc.as_context(ref.params) for doc, ref in zip(documented, failure.errors, strict=True)]
+        context = {**self.template_context(ctx), **failure.variables, "error": errors[0], "errors": errors}
+        if api.error_item is not None:
+            context["items"] = [api.error_item.render({**context, "error": e}) for e in errors]
+        template = documented[0].response or api.error_response
+        return template.render(context)
+
+def delay_of(spec: str, generator: Generator) -> float:
+    """Milliseconds: fixed, uniform or lognormal (WireMock's models), drawn from the request's generator."""
+    if spec.startswith("uniform:"):
+        low, high = (float(x) for x in spec[8:].split("-"))
+        return generator.rng.uniform(min(low, high), max(low, high))
+    if spec.startswith("lognormal:"):
+        median, sigma = (float(x) for x in spec[10:].split(","))
+        return median * math.exp(sigma * generator.rng.gauss(0.0, 1.0))
+    return float(spec)
+
+
+def pick_by_status(api: Api, preferred: tuple[str, ...], status: int, allow_async: bool) -> DocumentedError | None:
+    """The route's own errors of that status first, then the API's, in file order."""
+    candidates = [api.errors[i] for i in preferred] + list(api.errors.values())
+    for error in candidates:
+        if error.status == status and (allow_async or not error.asynchronous):
+            return error
+    return None
+
+
+def _check_flags(api: Api, flags: Flags) -> None:
+    unknown = [e for e in flags.errors if e not in api.errors]
+    if unknown:
+        raise Misuse(f"{api.name} has no documented error '{unknown[0]}'", sorted(api.errors))
+    for name in ("fault", "chaos", "mode", "replay"):
+        if getattr(flags, name) is not None:
+            raise Misuse(f"flag '{name}' is not available in this version of mockserver", ["__error", "__code",
+                         "__delay", "__seed", "__session"])
+
+
+async def _maybe_await(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+async def _read_body(receive: Any) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise Misuse(f"request body over {MAX_BODY} bytes: the mock does not read further", [f"<= {MAX_BODY}"])
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _server_host(scope: Scope) -> str:
+    server = scope.get("server")
+    if not server:
+        return "localhost"
+    host, port = server[0], server[1]
+    return f"{host}:{port}" if port else str(host)
+
+
+async def _send(send: Any, rendered: Rendered, flags: Flags, head: bool) -> None:
+    headers = [(k.encode("latin-1"), v.encode("latin-1", "replace")) for k, v in rendered.headers]
+    headers.append((b"content-length", str(len(rendered.body)).encode()))
+    if flags.given:
+        headers.append((b"preference-applied", ", ".join(flags.given).encode("latin-1", "replace")))
+    await send({"type": "http.response.start", "status": rendered.status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head else rendered.body})

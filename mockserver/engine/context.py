@@ -1,0 +1,139 @@
+"""One request as checks, handlers and templates see it; parsed lazily, raw bytes kept."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+if TYPE_CHECKING:
+    from mockserver.engine.clock import Clock
+    from mockserver.engine.outcome import ErrorRef
+    from mockserver.engine.flags import Flags
+    from mockserver.engine.generate import Generator
+    from mockserver.engine.state import StateStore
+    from mockserver.scenario.model import Api, Route
+
+_UNPARSED = object()
+
+
+class BodyNotJson(Exception):
+    pass
+
+
+class RequestContext:
+    """The request after flags were taken off, plus session, seed, state and clock."""
+
+    def __init__(
+        self,
+        *,
+        api: Api,
+        method: str,
+        path: str,
+        raw_query: bytes,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        flags: Flags,
+        session: str,
+        seed: int,
+        number: int,
+        base_url: str,
+        host: str,
+        client_ip: str,
+        state: StateStore,
+        clock: Clock,
+        generator: Generator,
+        options: dict[str, Any],
+    ) -> None:
+        self.api = api
+        self.method = method
+        self.path = path
+        self.raw_query = raw_query
+        self.raw_headers = headers
+        self.body = body
+        self.flags = flags
+        self.session = session
+        self.seed = seed
+        self.number = number
+        self.base_url = base_url
+        self.host = host
+        self.client_ip = client_ip
+        self.state = state
+        self.clock = clock
+        self.generator = generator
+        self.options = options  # per-API settings from the command line or environment
+        self.route: Route | None = None
+        self.variables: dict[str, Any] = {}  # set by API hooks and checks, seen by every template
+        self.async_errors: list[ErrorRef] = []  # asked by flag, to be reported later by the handler
+        self.path_params: dict[str, str] = {}
+        self._headers: dict[str, list[str]] | None = None
+        self._query: dict[str, list[str]] | None = None
+        self._json: Any = _UNPARSED
+        self._json_error: str | None = None
+
+    @property
+    def headers(self) -> dict[str, list[str]]:
+        """Header values by lower-case name (latin-1, so any byte decodes)."""
+        if self._headers is None:
+            found: dict[str, list[str]] = {}
+            for name, value in self.raw_headers:
+                found.setdefault(name.decode("latin-1").lower(), []).append(value.decode("latin-1"))
+            self._headers = found
+        return self._headers
+
+    def header(self, name: str) -> str | None:
+        values = self.headers.get(name.lower())
+        return values[0] if values else None
+
+    @property
+    def query(self) -> dict[str, list[str]]:
+        """Decoded query parameters (several values each); DCS reads `raw_query` instead."""
+        if self._query is None:
+            found: dict[str, list[str]] = {}
+            text = self.raw_query.decode("latin-1")
+            for name, value in parse_qsl(text, keep_blank_values=True, errors="replace"):
+                found.setdefault(name, []).append(value)
+            self._query = found
+        return self._query
+
+    def query_value(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else None
+
+    @property
+    def content_type(self) -> str:
+        return (self.header("content-type") or "").split(";")[0].strip().lower()
+
+    def _parse_json(self) -> None:
+        try:
+            self._json = json.loads(self.body.decode("utf-8")) if self.body.strip() else None
+        except (UnicodeDecodeError, ValueError) as exc:
+            self._json, self._json_error = None, str(exc)
+        except RecursionError:
+            self._json, self._json_error = None, "JSON nested too deeply"
+
+    @property
+    def json(self) -> Any:
+        """The body as JSON; None when empty or unparseable (see `json_error`)."""
+        if self._json is _UNPARSED:
+            self._parse_json()
+        return self._json
+
+    @property
+    def json_error(self) -> str | None:
+        if self._json is _UNPARSED:
+            self._parse_json()
+        return self._json_error
+
+    def template_request(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "path": self.path,
+            "path_params": self.path_params,
+            "query": {k: v[0] for k, v in self.query.items()},
+            "query_all": self.query,
+            "headers": {k: v[0] for k, v in self.headers.items()},
+            "json": self.json,
+            "base_url": self.base_url,
+            "host": self.host,
+        }

@@ -1,0 +1,158 @@
+"""A fast path for the template expressions scenario files use most, compiled from Jinja's own AST.
+
+Jinja's `compile_expression` builds a fresh context on every call (about 50 µs); an answer has a
+dozen expressions. Names, attributes, items, calls, literals, `or`/`and`/`not`, `x if c else y`,
+comparisons and plain filters are compiled here into closures instead (about 1 µs). Attribute and
+item access, and calls, go through the sandbox's own checks, so the sandbox stays the judge. An
+expression using anything else returns None from `compile_fast` and Jinja renders it.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from jinja2 import Undefined, nodes
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
+from jinja2.utils import _PassArg
+
+Fast = Callable[[Mapping[str, Any]], Any]
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "gt": operator.gt, "lteq": operator.le,
+    "gteq": operator.ge, "in": lambda a, b: a in b if b is not None else False,
+    "notin": lambda a, b: a not in b if b is not None else True,
+}
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def compile_fast(env: SandboxedEnvironment, node: nodes.Node) -> Fast | None:
+    try:
+        return _compile(env, node)
+    except _Unsupported:
+        return None
+
+
+def compile_fast_text(env: SandboxedEnvironment, source: str) -> Fast | None:
+    """`CO{{ hex(32) }}`-style text: literal parts and fast expressions, joined."""
+    try:
+        body = env.parse(source).body
+    except Exception:  # noqa: BLE001 - Jinja reports the syntax error itself on the slow path
+        return None
+    if len(body) != 1 or not isinstance(body[0], nodes.Output):
+        return None
+    parts: list[Fast | str] = []
+    for child in body[0].nodes:
+        if isinstance(child, nodes.TemplateData):
+            parts.append(child.data)
+        else:
+            fast = compile_fast(env, child)
+            if fast is None:
+                return None
+            parts.append(fast)
+
+    def render(ctx: Mapping[str, Any]) -> str:
+        out = []
+        for part in parts:
+            if isinstance(part, str):
+                out.append(part)
+            else:
+                value = part(ctx)
+                out.append("" if value is None else str(value))
+        return "".join(out)
+
+    return render
+
+
+def _compile(env: SandboxedEnvironment, node: nodes.Node) -> Fast:
+    if isinstance(node, nodes.Const):
+        value = node.value
+        return lambda ctx: value
+    if isinstance(node, nodes.Name):
+        name = node.name
+        if name in ("true", "True"):
+            return lambda ctx: True
+        if name in ("false", "False"):
+            return lambda ctx: False
+        if name in ("none", "None"):
+            return lambda ctx: None
+        default = env.globals.get(name)  # `omit` and other globals, unless the context has the name
+        return lambda ctx: ctx.get(name, default)
+    if isinstance(node, nodes.Getattr):
+        target, attr = _compile(env, node.node), node.attr
+        getattr_ = env.getattr
+
+        def get_attribute(ctx: Mapping[str, Any]) -> Any:
+            obj = target(ctx)
+            return None if obj is None else _defined(getattr_(obj, attr))
+
+        return get_attribute
+    if isinstance(node, nodes.Getitem):
+        target, key = _compile(env, node.node), _compile(env, node.arg)
+        getitem = env.getitem
+
+        def get_item(ctx: Mapping[str, Any]) -> Any:
+            obj = target(ctx)
+            return None if obj is None else _defined(getitem(obj, key(ctx)))
+
+        return get_item
+    if isinstance(node, nodes.Call):
+        if node.kwargs or node.dyn_args or node.dyn_kwargs:
+            raise _Unsupported
+        func, args = _compile(env, node.node), [_compile(env, a) for a in node.args]
+
+        def call(ctx: Mapping[str, Any]) -> Any:
+            target = func(ctx)
+            if target is None:
+                return None
+            if not env.is_safe_callable(target):
+                raise SecurityError(f"{target!r} is not safely callable")
+            return target(*(a(ctx) for a in args))
+
+        return call
+    if isinstance(node, nodes.Filter):
+        return _filter(env, node)
+    if isinstance(node, nodes.Or):
+        left, right = _compile(env, node.left), _compile(env, node.right)
+        return lambda ctx: left(ctx) or right(ctx)
+    if isinstance(node, nodes.And):
+        left, right = _compile(env, node.left), _compile(env, node.right)
+        return lambda ctx: left(ctx) and right(ctx)
+    if isinstance(node, nodes.Not):
+        inner = _compile(env, node.node)
+        return lambda ctx: not inner(ctx)
+    if isinstance(node, nodes.CondExpr):
+        test, then = _compile(env, node.test), _compile(env, node.expr1)
+        otherwise = _compile(env, node.expr2) if node.expr2 is not None else (lambda ctx: None)
+        return lambda ctx: then(ctx) if test(ctx) else otherwise(ctx)
+    if isinstance(node, nodes.Compare) and len(node.ops) == 1 and node.ops[0].op in _COMPARE:
+        left, right, op = _compile(env, node.expr), _compile(env, node.ops[0].expr), _COMPARE[node.ops[0].op]
+        return lambda ctx: op(left(ctx), right(ctx))
+    if isinstance(node, nodes.Dict):
+        pairs = [(_compile(env, p.key), _compile(env, p.value)) for p in node.items]
+        return lambda ctx: {k(ctx): v(ctx) for k, v in pairs}
+    if isinstance(node, nodes.List | nodes.Tuple):
+        items = [_compile(env, i) for i in node.items]
+        return lambda ctx: [i(ctx) for i in items]
+    raise _Unsupported
+
+
+def _filter(env: SandboxedEnvironment, node: nodes.Filter) -> Fast:
+    function = env.filters.get(node.name)
+    if function is None or node.node is None or node.kwargs or node.dyn_args or node.dyn_kwargs:
+        raise _Unsupported
+    if _PassArg.from_obj(function) is not None:  # needs a context or the environment: Jinja's path
+        raise _Unsupported
+    target, args = _compile(env, node.node), [_compile(env, a) for a in node.args]
+    if node.name == "string":
+        return lambda ctx: "" if (value := target(ctx)) is None else str(value)
+    return lambda ctx: function(target(ctx), *(a(ctx) for a in args))
+
+
+def _defined(value: Any) -> Any:
+    """Jinja's Undefined (from the sandbox's getattr) becomes None, as on the slow path."""
+    return None if isinstance(value, Undefined) else value

@@ -1,0 +1,141 @@
+"""Per-request flags: `__name=value` in the query string, or `Prefer: name=value` (RFC 7240).
+
+Flags are taken off the raw query string piece by piece, without decoding or re-encoding the rest,
+so the imitated API sees exactly the query the client sent minus the flags (DCS's code 311 depends
+on it). An unknown `__` flag is misuse of the mock; an unknown `Prefer` preference is ignored, as
+RFC 7240 asks of servers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import unquote_plus
+
+FLAG_NAMES = ("error", "code", "delay", "fault", "chaos", "chaos_faults", "mode", "seed", "session", "replay")
+FAULT_KINDS = ("reset", "empty", "malformed", "truncate", "slow")
+SESSION_HEADER = "x-mock-session"
+_SESSION_NAME = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
+_DELAY = re.compile(r"^(?:\d{1,7}|uniform:\d{1,7}-\d{1,7}|lognormal:\d{1,7}(?:\.\d+)?,\d+(?:\.\d+)?)$")
+# One preference of RFC 7240: token [= (token | quoted-string)], then ;parameters we do not use.
+_PREFERENCE = re.compile(
+    r'\s*(?P<name>[!#$%&\'*+.^_`|~0-9A-Za-z-]+)\s*(?:=\s*(?P<value>"(?:[^"\\]|\\.)*"|[^,;\s]*))?(?:\s*;[^,]*)?\s*(?:,|$)'
+)
+
+
+class Misuse(Exception):
+    """The client misused the mock itself (not the imitated API): answered 400 problem+json."""
+
+    def __init__(self, detail: str, valid: list[str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.valid = valid or []
+
+
+@dataclass
+class Flags:
+    errors: list[str] = field(default_factory=list)
+    code: int | None = None
+    delay: str | None = None
+    fault: str | None = None
+    chaos: float | None = None
+    chaos_faults: bool = False
+    mode: str | None = None
+    seed: int | None = None
+    session: str | None = None
+    replay: str | None = None
+    given: list[str] = field(default_factory=list)  # "name=value" as received, for Preference-Applied
+
+    def __bool__(self) -> bool:
+        return bool(self.given)
+
+
+def split_query(raw: bytes) -> tuple[bytes, list[tuple[str, str]]]:
+    """The query without its `__` flags (other bytes untouched), and the flags found."""
+    if b"__" not in raw:
+        return raw, []
+    kept: list[bytes] = []
+    flags: list[tuple[str, str]] = []
+    for piece in raw.split(b"&"):
+        if piece.startswith(b"__"):
+            name, _, value = piece[2:].partition(b"=")
+            flags.append((unquote_plus(name.decode("latin-1")), unquote_plus(value.decode("latin-1"))))
+        else:
+            kept.append(piece)
+    return b"&".join(kept), flags
+
+
+def parse_prefer(values: list[str]) -> list[tuple[str, str]]:
+    """Preferences of every `Prefer` header, in order; quoted values unquoted."""
+    found: list[tuple[str, str]] = []
+    for header in values:
+        position = 0
+        while position < len(header):
+            match = _PREFERENCE.match(header, position)
+            if not match or match.end() == position:
+                break  # the rest is not a preference: ignored, as RFC 7240 allows
+            value = match.group("value") or ""
+            if value.startswith('"') and value.endswith('"') and len(value) >= 2:
+                value = re.sub(r"\\(.)", r"\1", value[1:-1])
+            found.append((match.group("name").lower(), value))
+            position = match.end()
+    return found
+
+
+def parse_flags(query_flags: list[tuple[str, str]], prefer: list[tuple[str, str]], session: str | None) -> Flags:
+    """Check and combine both forms; raises Misuse with the valid values on a bad one."""
+    flags = Flags()
+    for name, _ in query_flags:
+        if name not in FLAG_NAMES:
+            raise Misuse(f"unknown flag '__{name}'", [f"__{n}" for n in FLAG_NAMES])
+    pairs = query_flags + [(n, v) for n, v in prefer if n in FLAG_NAMES]
+    for name, value in pairs:
+        _apply(flags, name, value)
+        flags.given.append(f"{name}={value}" if value else name)
+    if session is not None:
+        _apply(flags, "session", session)
+    return flags
+
+
+def _apply(flags: Flags, name: str, value: str) -> None:
+    if name == "error":
+        flags.errors.extend(v.strip() for v in value.split(",") if v.strip())
+        if not flags.errors:
+            raise Misuse("flag 'error' needs an error id", ["an id listed by GET /__admin/catalog"])
+    elif name == "code":
+        if not value.isdigit() or not 100 <= int(value) <= 599:
+            raise Misuse(f"flag 'code' takes an HTTP status, not '{value}'", ["100-599"])
+        flags.code = int(value)
+    elif name == "seed":
+        try:
+            flags.seed = int(value)
+        except ValueError:
+            raise Misuse(f"flag 'seed' takes an integer, not '{value}'", ["an integer"]) from None
+    elif name == "session":
+        if not _SESSION_NAME.match(value):
+            raise Misuse(f"session name '{value}' is not valid", ["1-128 letters, digits or . _ : @ -"])
+        flags.session = value
+    elif name == "delay":
+        if not _DELAY.match(value):
+            raise Misuse(
+                f"flag 'delay' takes milliseconds, not '{value}'", ["MS", "uniform:LOW-HIGH", "lognormal:MEDIAN,SIGMA"]
+            )
+        flags.delay = value
+    elif name == "fault":
+        if value not in FAULT_KINDS:
+            raise Misuse(f"unknown fault '{value}'", list(FAULT_KINDS))
+        flags.fault = value
+    elif name == "chaos":
+        try:
+            probability = float(value)
+        except ValueError:
+            probability = -1.0
+        if not 0.0 <= probability <= 1.0:
+            raise Misuse(f"flag 'chaos' takes a probability, not '{value}'", ["a number from 0 to 1"])
+        flags.chaos = probability
+    elif name == "chaos_faults":
+        flags.chaos_faults = value.lower() in ("1", "true", "yes", "")
+    elif name == "mode":
+        flags.mode = value
+    elif name == "replay":
+        flags.replay = value

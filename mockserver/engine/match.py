@@ -1,0 +1,337 @@
+"""Conditions of rules (`when:`) and route matching, compiled once at load.
+
+A condition answers True, False, or a list of documented errors (a Python check that found which
+errors apply, e.g. DCS codes computed from the query). Route lookup answers a typed `Match`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from mockserver.engine.outcome import ErrorRef
+
+if TYPE_CHECKING:
+    from mockserver.apis import Check
+    from mockserver.engine.context import RequestContext
+    from mockserver.scenario.model import Api, Route
+
+Verdict = bool | list[ErrorRef]
+
+
+class ConditionError(ValueError):
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+        self.where = where
+        self.message = message
+
+
+class Condition:
+    """`await condition.holds(ctx)`; `describe()` says what it tests, for journals and near misses."""
+
+    async def holds(self, ctx: RequestContext) -> Verdict:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+
+class HeaderPresent(Condition):
+    def __init__(self, names: Sequence[str], present: bool) -> None:
+        self.names = [n.lower() for n in names]
+        self.present = present
+
+    async def holds(self, ctx: RequestContext) -> Verdict:
+        headers = ctx.headers
+        if self.present:
+            return all(n in headers for n in self.names)
+        return any(n not in headers for n in self.names)
+
+    def describe(self) -> str:
+        return f"header {'present' if self.present else 'absent'}: {', '.join(self.names)}"
+
+
+class HeaderMatches(Condition):
+    """Every named header is there and its value matches (or, negated, any is absent or differs)."""
+
+    def __init__(self, patterns: Mapping[str, re.Pattern[str]], negate: bool) -> None:
+        self.patterns = {k.lower(): v for k, v in patterns.items()}
+        self.negate = negate
+
+    async def holds(self, ctx: RequestContext) -> Verdict:
+        result = all(
+            (value := ctx.header(name)) is not None and pattern.search(value) is not None
+            for name, pattern in self.patterns.items()
+        )
+        return result != self.negate
+
+    def describe(self) -> str:
+        return f"header {'not ' if self.negate else ''}matching: " + ", ".join(
+            f"{k} ~ /{v.pattern}/" for k, v in self.patterns.items()
+        )
+
+
+class QueryPresent(Condition):
+    def __init__(self, names: Sequence[str], present: bool) -> None:
+        self.names = list(names)
+        self.present = present
+
+    async def holds(self, ctx: RequestContext) -> Verdict:
+        query = ctx.query
+        if self.present:
+            return all(n in query for n in self.names)
+        return any(n not in query for n in self.names)
+
+    def describe(self) -> str:
+        return f"query parameter {'present' if self.present else 'absent'}: {', '.join(self.names)}"
+
+
+class QueryMatches(Condition):
+    def __init__(self, patterns: Mapping[str, re.Pattern[str]], negate: bool) -> None:
+        self.patterns = patterns
+        self.negate = negate
+
+    async def holds(self, ctx: RequestContext) -> Verdict:
+        result = all(
+            (value := ctx.query_value(name)) is not None and pattern.search(value) is not None
+            for name, pattern in self.patterns.items()
+        )
+        return result != self.negate
+
+    def describe(self) -> str:
+        return f"query {'not ' if self.negate else ''}matching: " + ", ".join(
+            f"{k} ~ /{v.pattern}/" for k, v in self.patterns.items()
+        )
+
+
+class QueryCountOver(Condition):
+    def __init__(self, limits: Mapping[str, int]) -> None:
+        self.limits = limits
+
+    async def holds(self, ctx: RequestContext) -> Verdict:
+        return any(len(ctx.query.get(name, [])) > limit for name, limit in self.limits.items())
+
+    def describe(self) -> str:
+        return "query parameter repeated more than: " + ", ".join(f"{k} > {v}" for k, v in self.limits.items())
+
+
+class BodyUnparseable(Condition):
+    """The body is not JSON (an empty body is not unparseable: use body_empty)."""
+
+    async def holds(self, ctx: RequestContext) -> Verdict:
+        return ctx.json_error is not None
+
+    def describe(self) -> str:
+        return "body is not JSON"
+
+
+class BodyEmpty(Condition):
+    async def holds(self, ctx: RequestContext) -> Verdict:
+        return not ctx.body.strip()
+
+    def describe(self) -> str:
+        return "body is empty"
+
+
+class BodySizeOver(Condition):
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    async def holds(self, ctx: RequestContext) -> Verdict:
+        return len(ctx.body) > self.limit
+
+    def describe(self) -> str:
+        return f"body larger than {self.limit} bytes"
+
+
+class BodySchema(Condition):
+    """The JSON body is valid (`conforms`) or invalid (`violates`) against an inline JSON Schema.
+
+    An empty or unparseable body neither conforms nor violates: other conditions name those cases.
+    """
+
+    def __init__(self, schema: Mapping[str, Any], violates: bool) -> None:
+        self.validator = Draft202012Validator(schema)
+        self.violates = violates
+
+    async def holds(self, ctx: RequestContext) -> Verdict:
+        if ctx.json_error is not None or not ctx.body.strip():
+            return False
+        return self.validator.is_valid(ctx.json) != self.violates
+
+    def describe(self) -> str:
+        return f"body {'violates' if self.violates else 'conforms to'} a schema"
+
+
+class CheckCall(Condition):
+    def __init__(self, name: str, func: Check, args: Mapping[str, Any]) -> None:
+        self.name = name
+        self.func = func
+        self.args = args
+        self.is_async = inspect.iscoroutinefunction(func)
+
+    async def holds(self, ctx: RequestContext) -> Verdict:
+        result = self.func(ctx, self.args)
+        if self.is_async:
+            result = await result  # type: ignore[misc]
+        return result  # type: ignore[return-value]
+
+    def describe(self) -> str:
+        return f"check {self.name}"
+
+
+class AllOf(Condition):
+    """Every part holds; errors found by checks are gathered in order."""
+
+    def __init__(self, parts: list[Condition]) -> None:
+        self.parts = parts
+
+    async def holds(self, ctx: RequestContext) -> Verdict:
+        found: list[ErrorRef] = []
+        for part in self.parts:
+            verdict = await part.holds(ctx)
+            if not verdict:
+                return False
+            if isinstance(verdict, list):
+                found.extend(verdict)
+        return found or True
+
+    def describe(self) -> str:
+        return " and ".join(p.describe() for p in self.parts)
+
+
+class AnyOf(Condition):
+    def __init__(self, parts: list[Condition]) -> None:
+        self.parts = parts
+
+    async def holds(self, ctx: RequestContext) -> Verdict:
+        for part in self.parts:
+            verdict = await part.holds(ctx)
+            if verdict:
+                return verdict
+        return False
+
+    def describe(self) -> str:
+        return "(" + " or ".join(p.describe() for p in self.parts) + ")"
+
+
+class Not(Condition):
+    def __init__(self, part: Condition) -> None:
+        self.part = part
+
+    async def holds(self, ctx: RequestContext) -> Verdict:
+        return not await self.part.holds(ctx)
+
+    def describe(self) -> str:
+        return f"not ({self.part.describe()})"
+
+
+def _names(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else [str(v) for v in value]
+
+
+def _patterns(value: Mapping[str, str], where: str) -> dict[str, re.Pattern[str]]:
+    compiled = {}
+    for name, pattern in value.items():
+        try:
+            compiled[str(name)] = re.compile(str(pattern))
+        except re.error as exc:
+            raise ConditionError(f"{where}.{name}", f"invalid regular expression: {exc}") from None
+    return compiled
+
+
+def _schema(value: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+    try:
+        Draft202012Validator.check_schema(value)
+    except SchemaError as exc:
+        raise ConditionError(where, f"invalid JSON Schema: {exc.message}") from None
+    return value
+
+
+def compile_condition(spec: Mapping[str, Any], where: str, checks: Mapping[str, Check]) -> Condition:
+    """A `when:` mapping; several keys mean all of them must hold."""
+    parts: list[Condition] = []
+    for key, value in spec.items():
+        here = f"{where}.{key}"
+        if key in ("header_present", "header_absent"):
+            parts.append(HeaderPresent(_names(value), key == "header_present"))
+        elif key in ("header_matches", "header_not_matches"):
+            parts.append(HeaderMatches(_patterns(value, here), key == "header_not_matches"))
+        elif key in ("query_present", "query_absent"):
+            parts.append(QueryPresent(_names(value), key == "query_present"))
+        elif key in ("query_matches", "query_not_matches"):
+            parts.append(QueryMatches(_patterns(value, here), key == "query_not_matches"))
+        elif key == "query_count_over":
+            parts.append(QueryCountOver({str(k): int(v) for k, v in value.items()}))
+        elif key == "body_unparseable":
+            parts.append(BodyUnparseable() if value else Not(BodyUnparseable()))
+        elif key == "body_empty":
+            parts.append(BodyEmpty() if value else Not(BodyEmpty()))
+        elif key == "body_size_over":
+            parts.append(BodySizeOver(int(value)))
+        elif key in ("body_violates", "body_conforms"):
+            parts.append(BodySchema(_schema(value, here), key == "body_violates"))
+        elif key == "check":
+            name, args = (value, {}) if isinstance(value, str) else (value["name"], value.get("args", {}))
+            if name not in checks:
+                raise ConditionError(here, f"no check named '{name}' (known: {', '.join(sorted(checks)) or 'none'})")
+            parts.append(CheckCall(name, checks[name], args))
+        elif key == "all":
+            parts.append(AllOf([compile_condition(s, f"{here}[{i}]", checks) for i, s in enumerate(value)]))
+        elif key == "any":
+            parts.append(AnyOf([compile_condition(s, f"{here}[{i}]", checks) for i, s in enumerate(value)]))
+        elif key == "not":
+            parts.append(Not(compile_condition(value, here, checks)))
+        else:  # the schema refuses unknown keys first; this guards direct callers
+            raise ConditionError(here, "unknown condition")
+    return parts[0] if len(parts) == 1 else AllOf(parts)
+
+
+class Match(Enum):
+    """As Starlette: PARTIAL is a path that matched with another method."""
+
+    NONE = 0
+    PARTIAL = 1
+    FULL = 2
+
+
+@dataclass(frozen=True)
+class RouteMatch:
+    match: Match
+    route: Route | None = None
+    params: Mapping[str, str] | None = None
+    allowed: tuple[str, ...] = ()
+
+
+_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::(path))?\}")
+
+
+def compile_path(path: str) -> re.Pattern[str]:
+    """`/properties/{id}` -> regex; `{rest:path}` also matches slashes."""
+    out, last = "", 0
+    for found in _PARAM.finditer(path):
+        out += re.escape(path[last : found.start()])
+        out += f"(?P<{found.group(1)}>.+)" if found.group(2) else f"(?P<{found.group(1)}>[^/]+)"
+        last = found.end()
+    return re.compile(out + re.escape(path[last:]))
+
+
+def find_route(api: Api, method: str, path: str) -> RouteMatch:
+    allowed: list[str] = []
+    for route in api.routes:
+        params = route.match_path(path)
+        if params is None:
+            continue
+        if method in route.methods or (method == "HEAD" and "GET" in route.methods):
+            return RouteMatch(Match.FULL, route, params)
+        allowed.extend(route.methods)
+    if allowed:
+        return RouteMatch(Match.PARTIAL, allowed=tuple(sorted(set(allowed))))
+    return RouteMatch(Match.NONE)

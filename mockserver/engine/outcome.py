@@ -1,0 +1,52 @@
+"""What a rule, a check or a handler decides: which documented errors, or which success."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mockserver.engine.render import ResponseTemplate
+
+
+@dataclass(frozen=True)
+class ErrorRef:
+    """One occurrence of a documented error; `params` fill its placeholders (ID, pointer ...)."""
+
+    id: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Failure:
+    """Answer with these documented errors (rendered by the API's error_response)."""
+
+    errors: list[ErrorRef]
+    variables: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Success:
+    """Answer with the route's `respond` template (or `template`), given these variables.
+
+    With neither, `body` is sent as JSON with `status` (200 by default) and `headers`.
+    """
+
+    variables: dict[str, Any] = field(default_factory=dict)
+    status: int | None = None
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    template: ResponseTemplate | None = None
+    body: Any = None
+
+
+@dataclass
+class Reply:
+    """A complete answer built in Python (a pixel, a redirect, an HTML page)."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes = b""
+
+
+Outcome = Failure | Success | Reply

@@ -1,0 +1,416 @@
+"""Scenario files (YAML or JSON) -> a checked, compiled `Catalog`, or every problem at once.
+
+Each problem reads `file:line: field: message`. Files are checked against `schema.json` first
+(unknown keys, wrong types), then references are resolved: error ids, check and handler names,
+templates, regular expressions, inline JSON Schemas. Several files may describe one API: later
+files add to it and win on the same error id, route id, mode name or option key (the user's
+`--scenarios` come after the bundled files).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from mockserver import apis
+from mockserver.engine.match import ConditionError, compile_condition, compile_path
+from mockserver.engine.render import TemplateError, compile_response, compile_tree
+from mockserver.scenario.model import Api, Catalog, DocumentedError, Mode, Route, Rule
+
+BUNDLED = Path(__file__).resolve().parent.parent / "scenarios"
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema.json"
+SUFFIXES = (".yaml", ".yml", ".json")
+Segment = str | int
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.field or '(file)'}: {self.message}"
+
+
+class ScenarioError(Exception):
+    """Every problem found; the server keeps what it had."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Where:
+    """A place in a file: its line map and a path of keys and indexes."""
+
+    file: str
+    lines: Mapping[tuple[Segment, ...], int]
+    path: tuple[Segment, ...] = ()
+
+    def child(self, *segments: Segment) -> Where:
+        return Where(self.file, self.lines, self.path + segments)
+
+    def line(self) -> int:
+        path = self.path
+        while path and path not in self.lines:
+            path = path[:-1]
+        return self.lines.get(path, 1)
+
+    def field(self) -> str:
+        out = ""
+        for seg in self.path:
+            out += f"[{seg}]" if isinstance(seg, int) else (f".{seg}" if out else str(seg))
+        return out
+
+    def problem(self, message: str) -> Problem:
+        return Problem(self.file, self.line(), self.field(), message)
+
+
+@cache
+def schema_validator() -> Draft202012Validator:
+    return Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
+
+
+def scenario_files(paths: Iterable[Path]) -> list[Path]:
+    """Files as given, folders expanded to their scenario files (sorted, not recursive)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.iterdir() if p.suffix in SUFFIXES and p.is_file()))
+        else:
+            found.append(path)
+    return found
+
+
+def _to_python(node: yaml.Node, loader: yaml.SafeLoader, path: tuple[Segment, ...], lines: dict[Any, int]) -> Any:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node)
+            key = str(key) if not isinstance(key, str) else key
+            if key in out:
+                raise yaml.MarkedYAMLError(problem=f"duplicate key '{key}'", problem_mark=key_node.start_mark)
+            lines[path + (key,)] = key_node.start_mark.line + 1
+            out[key] = _to_python(value_node, loader, path + (key,), lines)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_to_python(item, loader, path + (i,), lines) for i, item in enumerate(node.value)]
+    return loader.construct_object(node)
+
+
+def read_document(path: Path) -> tuple[Any, dict[Any, int]]:
+    """Parse YAML or JSON keeping the line of every key; raises ScenarioError on bad syntax."""
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError([Problem(name, 1, "", f"cannot read: {exc}")]) from None
+    lines: dict[Any, int] = {}
+    if path.suffix == ".json":
+        try:
+            json.loads(text)  # JSON's own rules (YAML would accept more)
+        except json.JSONDecodeError as exc:
+            raise ScenarioError([Problem(name, exc.lineno, "", f"invalid JSON: {exc.msg}")]) from None
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = _to_python(node, loader, (), lines) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        raise ScenarioError([Problem(name, line, "", f"invalid YAML: {exc.problem or exc.context}")]) from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError([Problem(name, 1, "", f"invalid YAML: {exc}")]) from None
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        raise ScenarioError([Problem(name, 1, "", "a scenario file is a mapping with at least `api:`")])
+    return data, lines
+
+
+def _schema_problems(data: Any, where: Where) -> list[Problem]:
+    problems = []
+    for error in sorted(schema_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        problems.extend(_explain(error, where.child(*error.absolute_path)))
+    return problems
+
+
+def _explain(error: ValidationError, where: Where) -> list[Problem]:
+    """Turn a jsonschema error into messages a person can act on."""
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = [k for k in error.instance if k not in allowed]
+        return [where.child(k).problem(f"unknown key (allowed: {', '.join(allowed)})") for k in extra]
+    if error.validator == "oneOf" and isinstance(error.validator_value, list):
+        required = [b["required"][0] for b in error.validator_value if list(b) == ["required"]]
+        if required:
+            return [where.problem(f"needs exactly one of: {', '.join(required)}")]
+        deepest = max(error.context, key=lambda e: len(e.absolute_path), default=None)
+        if deepest is not None and deepest.validator not in ("type", "oneOf"):
+            return _explain(deepest, where.child(*deepest.relative_path))
+        return [where.problem(f"{error.instance!r} is not valid here")]
+    if error.validator == "not" and error.validator_value == {"required": ["body", "text"]}:
+        return [where.problem("give body or text, not both")]
+    if error.validator == "type":
+        return [where.problem(f"expected {_types(error.validator_value)}, got {type(error.instance).__name__}")]
+    if error.validator == "required":
+        return [where.problem(error.message.replace(" is a required property", " is required"))]
+    return [where.problem(error.message)]
+
+
+def _types(value: Any) -> str:
+    names = [value] if isinstance(value, str) else list(value)
+    return " or ".join({"object": "a mapping", "array": "a list"}.get(n, n) for n in names)
+
+
+@dataclass
+class _Part:
+    """One file's contribution to an API."""
+
+    data: dict[str, Any]
+    where: Where
+
+
+def load_catalog(paths: Iterable[Path] = (), bundled: bool = True) -> Catalog:
+    """Bundled files, then the user's; raises ScenarioError listing every problem."""
+    apis.load_api_modules()
+    files = (scenario_files([BUNDLED]) if bundled else []) + scenario_files(paths)
+    problems: list[Problem] = []
+    parts: dict[str, list[_Part]] = {}
+    for file in files:
+        try:
+            data, lines = read_document(file)
+        except ScenarioError as exc:
+            problems.extend(exc.problems)
+            continue
+        where = Where(str(file), lines)
+        found = _schema_problems(data, where)
+        problems.extend(found)
+        if not found:
+            parts.setdefault(data["api"], []).append(_Part(data, where))
+    built: dict[str, Api] = {}
+    for name, api_parts in parts.items():
+        api, api_problems = _build_api(name, api_parts)
+        problems.extend(api_problems)
+        if api is not None:
+            built[name] = api
+    if problems:
+        raise ScenarioError(problems)
+    _check_prefixes(built)
+    return Catalog(built)
+
+
+def validate(paths: Iterable[Path]) -> list[Problem]:
+    """Problems in these files, read together with the bundled ones (their API may be bundled)."""
+    try:
+        load_catalog(paths)
+    except ScenarioError as exc:
+        return exc.problems
+    return []
+
+
+def _check_prefixes(built: Mapping[str, Api]) -> None:
+    seen: dict[str, str] = {}
+    problems = []
+    for api in built.values():
+        if api.prefix in seen:
+            problems.append(Problem(api.sources[0], 1, "prefix", f"{api.prefix} is already used by {seen[api.prefix]}"))
+        seen[api.prefix] = api.name
+    if problems:
+        raise ScenarioError(problems)
+
+
+def _merge(parts: list[_Part]) -> tuple[dict[str, Any], dict[str, tuple[Any, Where]], list[tuple[Any, Where]]]:
+    """Top-level values (later wins), errors by id, routes (a later file's new routes go first)."""
+    top: dict[str, Any] = {"options": {}, "headers": {}, "modes": {}}
+    top_where: dict[str, Where] = {}
+    errors: dict[str, tuple[Any, Where]] = {}
+    routes: list[tuple[Any, Where]] = []
+    for part in parts:
+        data, where = part.data, part.where
+        for key, value in data.items():
+            if key in ("options", "headers"):
+                top[key].update(value)
+            elif key == "modes":
+                top["modes"].update({n: (m, where.child("modes", n)) for n, m in value.items()})
+            elif key == "errors":
+                errors.update({i: (e, where.child("errors", i)) for i, e in value.items()})
+            elif key == "routes":
+                index_of = {r["id"]: n for n, (r, _) in enumerate(routes)}
+                new = []
+                for index, route in enumerate(value):
+                    entry = (route, where.child("routes", index))
+                    if route["id"] in index_of:
+                        routes[index_of[route["id"]]] = entry  # same id: the later file's route
+                    else:
+                        new.append(entry)
+                routes[:0] = new  # a later file's new routes are tried first
+            else:
+                top[key] = value
+                top_where[key] = where.child(key)
+    top["_where"] = top_where
+    return top, errors, routes
+
+
+def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]]:
+    top, raw_errors, raw_routes = _merge(parts)
+    first = parts[0].where
+    where_of: dict[str, Where] = top.pop("_where")
+    problems: list[Problem] = []
+    for key in ("prefix", "error_response"):
+        if key not in top:
+            problems.append(first.problem(f"API '{name}' has no `{key}` in any of its files"))
+    if problems:
+        return None, problems
+
+    def compiled(func: Any, where: Where, *args: Any) -> Any:
+        try:
+            return func(*args)
+        except TemplateError as exc:
+            problems.append(where.problem(exc.message))
+        except ConditionError as exc:
+            problems.append(Where(where.file, where.lines, where.path + _split(exc.where)).problem(exc.message))
+        return None
+
+    error_response = compiled(compile_response, where_of["error_response"], top["error_response"], "error_response")
+    error_item = None
+    if "error_item" in top:
+        error_item = compiled(compile_tree, where_of["error_item"], top["error_item"], "error_item")
+    headers = compiled(compile_tree, first.child("headers"), top["headers"], "headers") if top["headers"] else None
+
+    errors: dict[str, DocumentedError] = {}
+    for error_id, (spec, where) in raw_errors.items():
+        own = None
+        if "response" in spec or "headers" in spec:
+            response = dict(spec.get("response") or top["error_response"])
+            response["headers"] = {**(response.get("headers") or {}), **(spec.get("headers") or {})}
+            own = compiled(compile_response, where, response, "response")
+        errors[error_id] = DocumentedError(
+            api=name,
+            id=error_id,
+            status=spec["status"],
+            title=spec["title"],
+            description=spec.get("description", ""),
+            trigger=spec.get("trigger", ""),
+            doc=spec.get("doc", top.get("doc", "")),
+            fields={**spec.get("fields", {}), **({"reason": spec["reason"]} if "reason" in spec else {})},
+            response=own,
+            asynchronous=spec.get("async", False),
+            source=f"{where.file}:{where.line()}",
+        )
+
+    def known_error(error_id: str, where: Where) -> bool:
+        if error_id not in errors:
+            problems.append(where.problem(f"no error '{error_id}' in the {name} catalog"))
+            return False
+        return True
+
+    for key in ("not_found", "method_not_allowed"):
+        if key in top:
+            known_error(top[key], where_of[key])
+
+    routes: list[Route] = []
+    seen_ids: set[str] = set()
+    for spec, where in raw_routes:
+        if spec["id"] in seen_ids:
+            problems.append(where.child("id").problem(f"route id '{spec['id']}' is used twice"))
+        seen_ids.add(spec["id"])
+        route = _build_route(spec, where, known_error, compiled, problems)
+        if route is not None:
+            routes.append(route)
+
+    modes = {
+        mode_name: Mode(mode_name, spec.get("description", ""), spec.get("settings", {}), f"{w.file}:{w.line()}")
+        for mode_name, (spec, w) in top["modes"].items()
+    }
+    try:
+        host_patterns = tuple(re.compile(fnmatch.translate(h.lower())) for h in top.get("hosts", []))
+    except re.error as exc:  # pragma: no cover - fnmatch output always compiles
+        problems.append(where_of["hosts"].problem(str(exc)))
+        host_patterns = ()
+    if problems:
+        return None, problems
+    return (
+        Api(
+            name=name,
+            title=top.get("title", name),
+            prefix=top["prefix"],
+            hosts=tuple(top.get("hosts", [])),
+            host_patterns=host_patterns,
+            doc=top.get("doc", ""),
+            errors=errors,
+            routes=tuple(routes),
+            modes=modes,
+            error_item=error_item,
+            error_response=error_response,
+            headers=headers,
+            not_found=top.get("not_found"),
+            method_not_allowed=top.get("method_not_allowed"),
+            options=top["options"],
+            sources=tuple(p.where.file for p in parts),
+        ),
+        [],
+    )
+
+
+def _split(dotted: str) -> tuple[Segment, ...]:
+    out: list[Segment] = []
+    for piece in re.findall(r"[^.\[\]]+|\[\d+\]", dotted):
+        out.append(int(piece[1:-1]) if piece.startswith("[") else piece)
+    return tuple(out)
+
+
+def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled: Any, problems: list[Problem]) -> Route | None:
+    methods = spec["method"] if isinstance(spec["method"], list) else [spec["method"]]
+    rules: list[Rule] = []
+    route_errors: list[str] = []
+    for index, rule_spec in enumerate(spec.get("rules", [])):
+        rule_where = where.child("rules", index)
+        condition = compiled(compile_condition, rule_where.child("when"), rule_spec["when"], "", apis.CHECKS)
+        ids = rule_spec.get("error", [])
+        ids = [ids] if isinstance(ids, str) else ids
+        for error_id in ids:
+            if known_error(error_id, rule_where.child("error")):
+                route_errors.append(error_id)
+        respond = None
+        if "respond" in rule_spec:
+            respond = compiled(compile_response, rule_where.child("respond"), rule_spec["respond"], "respond")
+        if condition is not None:
+            rules.append(Rule(condition, tuple(ids), respond, f"{where.file}:{rule_where.line()}"))
+    for index, error_id in enumerate(spec.get("can_fail_with", [])):
+        if known_error(error_id, where.child("can_fail_with", index)):
+            route_errors.append(error_id)
+    handler = spec.get("handler")
+    if handler is not None and handler not in apis.HANDLERS:
+        known = ", ".join(sorted(apis.HANDLERS)) or "none"
+        problems.append(where.child("handler").problem(f"no handler named '{handler}' (known: {known})"))
+    respond = compiled(compile_response, where.child("respond"), spec["respond"], "respond") if "respond" in spec else None
+    if handler is None and respond is None:
+        problems.append(where.problem("a route needs `respond`, `handler`, or both"))
+    return Route(
+        id=spec["id"],
+        methods=frozenset(methods),
+        path=spec["path"],
+        pattern=compile_path(spec["path"]),
+        rules=tuple(rules),
+        handler=handler,
+        respond=respond,
+        starts_async=spec.get("starts_async", False),
+        errors=tuple(dict.fromkeys(route_errors)),
+        source=f"{where.file}:{where.line()}",
+    )

@@ -1,0 +1,135 @@
+"""Frozen, compiled form of a scenario file: what the engine reads on every request.
+
+Everything here is built once at load time (templates compiled, regexes compiled, JSON Schemas
+checked), so the request path only evaluates.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mockserver.engine.match import Condition
+    from mockserver.engine.render import ResponseTemplate, Tree
+
+
+@dataclass(frozen=True)
+class DocumentedError:
+    """One documented error of an API: the data, and how its answer is rendered."""
+
+    api: str
+    id: str
+    status: int
+    title: str
+    description: str
+    trigger: str
+    doc: str
+    fields: Mapping[str, Any]
+    response: ResponseTemplate | None  # replaces the API's error_response for this error
+    asynchronous: bool  # reported later on a resource (Reactor builds), not in the answer
+    source: str  # "file:line", for messages
+
+    def as_context(self, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The `error` variable of templates: documented data, then this occurrence's params."""
+        ctx: dict[str, Any] = {"id": self.id, "status": self.status, "title": self.title, **self.fields}
+        if params:
+            ctx.update(params)
+        return ctx
+
+    def catalog_entry(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "api": self.api,
+            "id": self.id,
+            "status": self.status,
+            "title": self.title,
+            "description": self.description,
+            "trigger": self.trigger,
+            "doc": self.doc,
+            "asynchronous": self.asynchronous,
+        }
+        for key in ("code", "type", "reason"):
+            if key in self.fields:
+                entry[key] = self.fields[key]
+        return entry
+
+
+@dataclass(frozen=True)
+class Rule:
+    """`when` holds, then answer with `errors` (ids) or `respond`."""
+
+    when: Condition
+    errors: tuple[str, ...]
+    respond: ResponseTemplate | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Route:
+    id: str
+    methods: frozenset[str]
+    path: str
+    pattern: re.Pattern[str]
+    rules: tuple[Rule, ...]
+    handler: str | None  # name of a Python handler registered by an API module
+    respond: ResponseTemplate | None
+    starts_async: bool  # asynchronous errors asked by flag are handed to the handler
+    errors: tuple[str, ...]  # documented errors this route can give (rules + `can_fail_with`)
+    source: str
+
+    def match_path(self, path: str) -> dict[str, str] | None:
+        found = self.pattern.fullmatch(path)
+        return found.groupdict() if found else None
+
+
+@dataclass(frozen=True)
+class Mode:
+    """A named situation with state (the chaos issue gives modes their behaviour)."""
+
+    name: str
+    description: str
+    settings: Mapping[str, Any]
+    source: str
+
+
+@dataclass(frozen=True)
+class Api:
+    name: str
+    title: str
+    prefix: str
+    hosts: tuple[str, ...]
+    host_patterns: tuple[re.Pattern[str], ...]
+    doc: str
+    errors: Mapping[str, DocumentedError]
+    routes: tuple[Route, ...]
+    modes: Mapping[str, Mode]
+    error_item: Tree | None  # one error object, rendered once per error as `items`
+    error_response: ResponseTemplate  # how a documented error is answered
+    headers: Tree | None  # added to every answer of this API
+    not_found: str | None  # error id when no route matches the path
+    method_not_allowed: str | None  # error id when the path matches but not the method
+    options: Mapping[str, Any]  # per-API settings a user overrides in their own file (keys, partners ...)
+    sources: tuple[str, ...] = field(default_factory=tuple)
+
+    def statuses(self) -> list[int]:
+        return sorted({e.status for e in self.errors.values()})
+
+    def matches_host(self, host: str) -> bool:
+        return any(p.fullmatch(host) for p in self.host_patterns)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every API that was loaded, by name."""
+
+    apis: Mapping[str, Api]
+
+    def entries(self, api: str | None = None) -> list[dict[str, Any]]:
+        return [
+            err.catalog_entry()
+            for name, a in self.apis.items()
+            if api is None or name == api
+            for err in a.errors.values()
+        ]

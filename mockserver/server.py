@@ -1,0 +1,73 @@
+"""Run the app on uvicorn (default: uvloop + httptools) or hypercorn (HTTP/1.1 and h2c).
+
+Backends are a table, as in uvicorn's config: adding one is one entry. With --workers > 1 the
+workers rebuild the app from the settings passed in MOCKSERVER_SETTINGS_JSON.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+
+from mockserver.app import build_app
+from mockserver.settings import SETTINGS_ENV, Settings
+
+log = logging.getLogger("mockserver")
+
+
+def _bind(settings: Settings) -> str:
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    return f"{host}:{settings.port}"
+
+
+def run_uvicorn(settings: Settings) -> None:
+    import uvicorn
+
+    common = dict(
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=settings.access_log,
+        log_level=settings.log_level,
+        server_header=True,
+    )
+    if settings.workers > 1:
+        os.environ[SETTINGS_ENV] = settings.to_json()
+        uvicorn.run("mockserver.app:app_from_environment", factory=True, workers=settings.workers, **common)
+    else:
+        uvicorn.Server(uvicorn.Config(build_app(settings), **common)).run()
+
+
+def run_hypercorn(settings: Settings) -> None:
+    from hypercorn.config import Config
+
+    config = Config()
+    config.bind = [_bind(settings)]
+    config.accesslog = "-" if settings.access_log else None
+    config.loglevel = settings.log_level.upper()
+    if settings.workers > 1:
+        from hypercorn.run import run
+
+        os.environ[SETTINGS_ENV] = settings.to_json()
+        config.workers = settings.workers
+        config.worker_class = "uvloop"
+        config.application_path = "mockserver._worker:app"
+        run(config)
+    else:
+        import uvloop
+        from hypercorn.asyncio import serve
+
+        uvloop.run(serve(build_app(settings), config))  # type: ignore[arg-type]
+
+
+SERVERS: dict[str, Callable[[Settings], None]] = {"uvicorn": run_uvicorn, "hypercorn": run_hypercorn}
+
+
+def run(settings: Settings) -> None:
+    if settings.workers > 1 and settings.state.startswith("memory"):
+        log.warning("state is per worker with --state memory:// and --workers %d: sequences and quotas "
+                    "are counted by each worker; use --state redis://... to share them", settings.workers)
+    SERVERS[settings.server](settings)

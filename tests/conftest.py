@@ -1,0 +1,99 @@
+"""Shared fixtures: an in-process client over ASGI, and real server processes on free ports."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from mockserver.app import build_app
+from mockserver.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def make_client() -> Iterator:
+    """Build an app from settings and talk to it over ASGI (lifespan included)."""
+    clients: list[TestClient] = []
+
+    def make(**settings: object) -> TestClient:
+        client = TestClient(build_app(Settings(**settings)), base_url="http://127.0.0.1:8080")  # type: ignore[arg-type]
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client) -> TestClient:  # type: ignore[no-untyped-def]
+    return make_client()
+
+
+class ServerProcess:
+    def __init__(self, args: list[str], port: int, env: dict[str, str] | None = None,
+                 executable: list[str] | None = None) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        command = (executable or [sys.executable, "-m", "mockserver"]) + ["serve", "--port", str(port), *args]
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        env={**os.environ, **(env or {})})
+
+    def wait_healthy(self, timeout: float = 10.0) -> float:
+        """Seconds from process start to the first 200 from /__admin/health."""
+        deadline = self.started + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                output = self.process.stdout.read().decode() if self.process.stdout else ""
+                raise RuntimeError(f"server exited with {self.process.returncode}:\n{output}")
+            try:
+                if httpx.get(self.url + "/__admin/health", timeout=0.5).status_code == 200:
+                    return time.monotonic() - self.started
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.02)
+        raise TimeoutError(f"no healthy answer within {timeout}s")
+
+    def stop(self) -> str:
+        self.process.terminate()
+        try:
+            out, _ = self.process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            out, _ = self.process.communicate()
+        return out.decode() if out else ""
+
+
+@pytest.fixture
+def start_server() -> Iterator:
+    servers: list[ServerProcess] = []
+
+    def start(*args: str, env: dict[str, str] | None = None, executable: list[str] | None = None,
+              wait: bool = True) -> ServerProcess:
+        server = ServerProcess(list(args), free_port(), env, executable)
+        servers.append(server)
+        if wait:
+            server.wait_healthy()
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

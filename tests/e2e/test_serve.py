@@ -1,0 +1,104 @@
+"""Real server processes: start-up, determinism across processes, both servers, the installed wheel."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT, free_port
+
+pytestmark = pytest.mark.slow
+AUTH = {"Authorization": "Bearer token"}
+
+
+def comparable(response: httpx.Response) -> tuple[int, list[tuple[str, str]], bytes]:
+    headers = [(k, v) for k, v in response.headers.items() if k not in ("date", "server")]
+    return response.status_code, headers, response.content
+
+
+def test_health_within_two_seconds_of_start(start_server):
+    server = start_server(wait=False)
+    assert server.wait_healthy(timeout=10) < 2.0
+
+
+def test_same_seed_same_bytes_across_two_processes(start_server):
+    one, two = start_server("--seed", "42"), start_server("--seed", "42")
+    other = start_server("--seed", "43")
+    requests = [("GET", "/reactor/companies", {}), ("GET", "/reactor/properties/PR1", {}),
+                ("GET", "/reactor/companies?__error=internal-error", {}),
+                ("GET", "/reactor/companies", {"Prefer": "code=403"})]
+
+    def replay(server) -> list:
+        with httpx.Client(base_url=server.url, headers={**AUTH, "X-Mock-Session": "det", "Host": "mock.test"}) as client:
+            return [comparable(client.request(m, p, headers=h)) for m, p, h in requests]
+
+    first = replay(one)
+    assert first == replay(two)
+    assert first != replay(other)
+
+
+def test_broken_scenario_file_stops_the_start(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("api: reactor\nerrors:\n  x: {status: 99, title: T}\n")
+    run = subprocess.run([sys.executable, "-m", "mockserver", "serve", "--port", str(free_port()),
+                          "--scenarios", str(bad)], capture_output=True, text=True, timeout=30)
+    assert run.returncode == 1
+    assert f"{bad}:3: errors.x.status:" in run.stderr and "nothing was started" in run.stderr
+
+
+def test_environment_variables_configure_serve(start_server):
+    server = start_server(env={"MOCKSERVER_API": "reactor", "MOCKSERVER_SEED": "9"})
+    response = httpx.get(server.url + "/properties/PR1", headers=AUTH)
+    assert response.status_code == 404 and response.json()["errors"][0]["code"] == "not-found"
+    assert httpx.get(server.url + "/__admin/health").json()["seed"] == 9
+
+
+def test_hypercorn_serves_http1_and_h2c(start_server):
+    server = start_server("--server", "hypercorn")
+    assert httpx.get(server.url + "/reactor/properties/PR1", headers=AUTH).status_code == 404
+    with httpx.Client(http1=False, http2=True) as client:
+        response = client.get(server.url + "/reactor/properties/PR1", headers=AUTH)
+    assert response.http_version == "HTTP/2" and response.status_code == 404
+
+
+@pytest.mark.parametrize("server_name", ["uvicorn", "hypercorn"])
+def test_several_workers_answer(start_server, server_name):
+    server = start_server("--server", server_name, "--workers", "2")
+    assert httpx.get(server.url + "/reactor/companies", headers=AUTH).status_code == 200
+
+
+def test_catalog_formats():
+    base = [sys.executable, "-m", "mockserver", "catalog", "--api", "reactor"]
+    as_json = subprocess.run([*base, "--format", "json"], capture_output=True, text=True, check=True).stdout
+    assert '"id": "not-found"' in as_json
+    markdown = subprocess.run([*base, "--format", "markdown"], capture_output=True, text=True, check=True).stdout
+    assert markdown.startswith("| api | id | status |") and "`not-found` | 404" in markdown
+    table = subprocess.run(base, capture_output=True, text=True, check=True,
+                           env={**os.environ, "COLUMNS": "200"}).stdout
+    assert "not-found" in table and "404" in table
+
+
+def test_the_installed_wheel_carries_scenarios_and_schema(tmp_path, start_server):
+    """`pip install .` (not editable) into a fresh venv outside the repo, then serve from there."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    # The dependencies come from this test's environment (no download); mockserver itself from the wheel.
+    Path(site, "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", str(ROOT)], check=True,
+                   cwd=tmp_path, timeout=300)
+    where = subprocess.run([str(python), "-c", "import mockserver, pathlib; print(pathlib.Path(mockserver.__file__))"],
+                           capture_output=True, text=True, check=True, cwd=tmp_path).stdout.strip()
+    assert where.startswith(str(venv)), where
+    package = Path(where).parent
+    assert (package / "scenario" / "schema.json").is_file() and (package / "scenarios" / "reactor.yaml").is_file()
+    server = start_server(executable=[str(venv / "bin" / "mockserver")])
+    assert httpx.get(server.url + "/reactor/properties/PR1", headers=AUTH).status_code == 404

@@ -1,0 +1,195 @@
+"""The dispatcher and the admin API over ASGI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+TOY = """\
+api: toy
+prefix: /toy
+hosts: ["api.*.toy.test"]
+options: {greeting: hi}
+error_response:
+  status: "{{ error.status }}"
+  headers: {X-Error-Id: "{{ error.id }}"}
+  body: {message: "{{ error.title }}", request_id: "{{ request_id() }}", all: "{{ errors | map(attribute='id') | list }}"}
+errors:
+  unauthorized: {status: 401, title: Unauthorized, trigger: no Authorization}
+  too-big: {status: 413, title: Too Big}
+  bad-json: {status: 400, title: Bad JSON}
+  invalid: {status: 400, title: Invalid}
+  busy: {status: 503, title: Busy}
+  later: {status: 502, title: Later, async: true}
+  missing: {status: 404, title: Missing}
+not_found: missing
+routes:
+  - id: echo
+    method: POST
+    path: /items/{item_id}
+    can_fail_with: [busy]
+    rules:
+      - when: {header_absent: Authorization}
+        error: unauthorized
+      - when: {body_size_over: 100}
+        error: too-big
+      - when: {body_unparseable: true}
+        error: bad-json
+      - when: {body_violates: {type: object, required: [name]}}
+        error: invalid
+    respond:
+      status: 201
+      body: {id: "{{ request.path_params.item_id }}", name: "{{ request.json.name }}", uuid: "{{ uuid() }}",
+             who: "{{ fake.name() }}", greeting: "{{ options.greeting }}"}
+"""
+
+
+@pytest.fixture
+def toy(tmp_path: Path, make_client):
+    (tmp_path / "toy.yaml").write_text(TOY)
+    return make_client(scenarios=(str(tmp_path),))
+
+
+AUTH = {"Authorization": "Bearer t"}
+
+
+def test_rules_in_order_then_the_default_answer(toy):
+    assert toy.post("/toy/items/1", json={"name": "x"}).json()["message"] == "Unauthorized"
+    assert toy.post("/toy/items/1", content=b"x" * 101, headers=AUTH).status_code == 413
+    assert toy.post("/toy/items/1", content=b"{nope", headers=AUTH).json()["message"] == "Bad JSON"
+    assert toy.post("/toy/items/1", json={"other": 1}, headers=AUTH).json()["message"] == "Invalid"
+    ok = toy.post("/toy/items/7", json={"name": "x"}, headers=AUTH)
+    assert ok.status_code == 201
+    assert ok.json()["id"] == "7" and ok.json()["name"] == "x" and ok.json()["greeting"] == "hi"
+
+
+def test_unknown_path_gives_the_apis_not_found(toy):
+    response = toy.get("/toy/nothing")
+    assert response.status_code == 404 and response.headers["x-error-id"] == "missing"
+    assert "x-mockserver-misuse" not in response.headers
+
+
+def test_error_flag_in_both_forms_and_preference_applied(toy):
+    by_query = toy.post("/toy/items/1?__error=busy", json={"name": "x"}, headers=AUTH)
+    by_header = toy.post("/toy/items/1", json={"name": "x"}, headers={**AUTH, "Prefer": "error=busy"})
+    for response in (by_query, by_header):
+        assert response.status_code == 503 and response.json()["message"] == "Busy"
+        assert response.headers["preference-applied"] == "error=busy"
+
+
+def test_several_errors_reach_the_template(toy):
+    response = toy.post("/toy/items/1", headers={**AUTH, "Prefer": "error=busy, error=invalid"})
+    assert response.json()["all"] == ["busy", "invalid"]
+
+
+def test_code_flag_prefers_the_routes_own_errors(toy):
+    response = toy.post("/toy/items/1?__code=503", json={"name": "x"}, headers=AUTH)
+    assert response.status_code == 503 and response.headers["x-error-id"] == "busy"
+    response = toy.post("/toy/items/1?__code=400", json={"name": "x"}, headers=AUTH)
+    assert response.headers["x-error-id"] == "bad-json"  # first of the route's 400s
+
+
+@pytest.mark.parametrize("query,detail", [
+    ("__error=nope", "no documented error 'nope'"),
+    ("__code=418", "no error with status 418"),
+    ("__whatever=1", "unknown flag '__whatever'"),
+    ("__seed=abc", "takes an integer"),
+])
+def test_misuse_is_problem_json_and_marked(toy, query, detail):
+    response = toy.post(f"/toy/items/1?{query}", json={"name": "x"}, headers=AUTH)
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["x-mockserver-misuse"] == "1"
+    assert detail in response.json()["detail"]
+    assert response.json()["valid"]
+
+
+def test_same_seed_and_session_give_the_same_bytes_whatever_other_sessions_do(tmp_path, make_client):
+    (tmp_path / "toy.yaml").write_text(TOY)
+    first, second = make_client(scenarios=(str(tmp_path),)), make_client(scenarios=(str(tmp_path),))
+
+    def run(client, noise: bool) -> list[bytes]:
+        bodies = []
+        for n in range(4):
+            if noise:
+                client.post("/toy/items/9", json={"name": "n"}, headers={**AUTH, "X-Mock-Session": "other"})
+            bodies.append(client.post(f"/toy/items/{n}", json={"name": "x"},
+                                      headers={**AUTH, "X-Mock-Session": "mine"}).content)
+        return bodies
+
+    assert run(first, noise=False) == run(second, noise=True)
+    other_seed = first.post("/toy/items/0?__seed=5", json={"name": "x"}, headers={**AUTH, "X-Mock-Session": "s5"})
+    assert other_seed.json()["uuid"] != second.post("/toy/items/0", json={"name": "x"},
+                                                    headers={**AUTH, "X-Mock-Session": "s6"}).json()["uuid"]
+
+
+def test_host_header_serves_the_api_at_root(toy):
+    response = toy.get("/nothing", headers={"Host": "api.eu.toy.test"})
+    assert response.status_code == 404 and response.headers["x-error-id"] == "missing"
+
+
+def test_api_option_serves_one_api_at_root(tmp_path, make_client):
+    (tmp_path / "toy.yaml").write_text(TOY)
+    client = make_client(scenarios=(str(tmp_path),), api="toy")
+    assert client.post("/items/1", json={"name": "x"}, headers=AUTH).status_code == 201
+
+
+def test_no_api_at_the_path_is_misuse_listing_prefixes(client):
+    response = client.get("/nowhere")
+    assert response.status_code == 404 or response.status_code == 400
+    assert response.headers["x-mockserver-misuse"] == "1"
+    assert "/reactor/..." in response.json()["valid"]
+
+
+def test_admin_health_catalog_journal_reset(toy):
+    assert toy.get("/__admin/health").json()["status"] == "ok"
+    catalog = toy.get("/__admin/catalog?api=toy").json()
+    assert {e["id"] for e in catalog} == {"unauthorized", "too-big", "bad-json", "invalid", "busy", "later", "missing"}
+    assert toy.get("/__admin/catalog?api=nope").headers["x-mockserver-misuse"] == "1"
+    toy.post("/toy/items/1", json={"name": "x"}, headers={**AUTH, "Cookie": "a=b", "X-Mock-Session": "j"})
+    toy.post("/toy/items/1?__error=busy", headers={**AUTH, "X-Mock-Session": "j"})
+    journal = toy.get("/__admin/requests?session=j").json()["requests"]
+    assert [e["status"] for e in journal] == [201, 503]
+    assert journal[1]["errors"] == ["busy"] and journal[1]["route"] == "echo"
+    assert ["authorization", "Bearer [redacted]"] in journal[0]["headers"]
+    assert ["cookie", "[redacted]"] in journal[0]["headers"]
+    coverage = toy.get("/__admin/coverage?session=j").json()["apis"]["toy"]
+    assert coverage["served_ids"] == ["busy"] and coverage["total"] == 7
+    assert toy.post("/__admin/reset?session=j").json() == {"reset": "j"}
+    assert toy.get("/__admin/requests?session=j").json()["count"] == 0
+
+
+def test_journal_is_bounded(tmp_path, make_client):
+    (tmp_path / "toy.yaml").write_text(TOY)
+    client = make_client(scenarios=(str(tmp_path),), journal_size=3)
+    for n in range(5):
+        client.get(f"/toy/x{n}")
+    paths = [e["path"] for e in client.get("/__admin/requests").json()["requests"]]
+    assert paths == ["/toy/x2", "/toy/x3", "/toy/x4"]
+
+
+def test_reload_with_a_broken_file_keeps_what_it_had(tmp_path, make_client):
+    path = tmp_path / "toy.yaml"
+    path.write_text(TOY)
+    client = make_client(scenarios=(str(tmp_path),))
+    path.write_text(TOY.replace("status: 503", "status: nope"))
+    response = client.post("/__admin/reload")
+    assert response.status_code == 422
+    assert any("toy.yaml:" in p and "errors.busy.status" in p for p in response.json()["problems"])
+    assert client.post("/toy/items/1?__error=busy", headers=AUTH).status_code == 503
+    path.write_text(TOY.replace("status: 503", "status: 504"))
+    assert client.post("/__admin/reload").json()["loaded"] is True
+    assert client.post("/toy/items/1?__error=busy", headers=AUTH).status_code == 504
+
+
+def test_clock_moves_and_freezes(client):
+    frozen = client.post("/__admin/clock", json={"freeze": True}).json()
+    moved = client.post("/__admin/clock", json={"advance": "90s"}).json()
+    assert moved["frozen"] and moved["now"] == pytest.approx(frozen["now"] + 90)
+    assert client.post("/__admin/clock", json={"advance": "soon"}).headers["x-mockserver-misuse"] == "1"
+
+
+def test_head_has_no_body(toy):
+    response = toy.head("/toy/anything")
+    assert response.status_code == 404 and response.content == b""

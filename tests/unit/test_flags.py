@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mockserver.engine.flags import FLAG_NAMES, Misuse, parse_flags, parse_prefer, split_query
+
+raw_piece = st.binary(min_size=0, max_size=20).filter(lambda b: b"&" not in b and not b.startswith(b"__"))
+
+
+@given(st.lists(raw_piece, max_size=8), st.lists(st.tuples(st.sampled_from(FLAG_NAMES), st.text("abc123", max_size=5)),
+                                                 max_size=4), st.randoms())
+def test_flags_come_off_and_every_other_byte_stays(pieces, flags, rnd):
+    flag_pieces = [f"__{n}={v}".encode() for n, v in flags]
+    mixed = pieces + flag_pieces
+    rnd.shuffle(mixed)
+    rest, found = split_query(b"&".join(mixed))
+    expected_rest = [p for p in mixed if not p.startswith(b"__")]
+    assert rest == b"&".join(expected_rest)
+    assert sorted(found) == sorted(flags)
+
+
+def test_bad_percent_encoding_is_not_touched():
+    rest, found = split_query(b"d_sid=%esid!&__error=x&c_a=%ZZ")
+    assert rest == b"d_sid=%esid!&c_a=%ZZ"
+    assert found == [("error", "x")]
+
+
+token = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_.", min_size=1, max_size=12)
+
+
+@given(st.lists(st.tuples(st.sampled_from(["error", "code", "delay", "return", "seed"]), token), min_size=1,
+                max_size=5))
+def test_prefer_round_trip(preferences):
+    header = ", ".join(f"{n}={v}" for n, v in preferences)
+    assert parse_prefer([header]) == preferences
+
+
+def test_prefer_quoted_values_parameters_and_several_headers():
+    assert parse_prefer(['error="not-found", return=minimal; foo=bar', "delay=200"]) == [
+        ("error", "not-found"), ("return", "minimal"), ("delay", "200")]
+
+
+@given(st.text(max_size=60))
+def test_prefer_never_raises(header):
+    parse_prefer([header])
+
+
+def test_unknown_query_flag_is_misuse_but_unknown_preference_is_ignored():
+    with pytest.raises(Misuse) as caught:
+        parse_flags([("erorr", "x")], [], None)
+    assert "__error" in caught.value.valid
+    assert parse_flags([], [("respond-async", "")], None).given == []
+
+
+@pytest.mark.parametrize("name,value", [("code", "abc"), ("code", "700"), ("seed", "x"), ("delay", "soon"),
+                                        ("fault", "boom"), ("chaos", "2"), ("session", "a b")])
+def test_bad_flag_values_are_misuse(name, value):
+    with pytest.raises(Misuse):
+        parse_flags([(name, value)], [], None)
+
+
+def test_both_forms_combine_and_errors_repeat():
+    flags = parse_flags([("error", "a")], [("error", "b"), ("seed", "7")], "s1")
+    assert flags.errors == ["a", "b"] and flags.seed == 7 and flags.session == "s1"
+    assert flags.given == ["error=a", "error=b", "seed=7"]

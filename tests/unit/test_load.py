@@ -1,0 +1,110 @@
+"""Broken scenario files: every problem, with file, line and field; nothing half-loaded."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mockserver.scenario.load import ScenarioError, load_catalog
+
+GOOD = """\
+api: toy
+prefix: /toy
+error_response:
+  status: "{{ error.status }}"
+  body: {message: "{{ error.title }}"}
+errors:
+  boom: {status: 500, title: Boom}
+routes:
+  - id: hello
+    method: GET
+    path: /hello
+    respond: {body: {message: hi}}
+"""
+
+
+def problems_of(tmp_path: Path, text: str, name: str = "toy.yaml") -> list[str]:
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(ScenarioError) as caught:
+        load_catalog([path])
+    return [str(p) for p in caught.value.problems]
+
+
+def test_a_good_file_loads_beside_the_bundled_ones(tmp_path):
+    (tmp_path / "toy.yaml").write_text(GOOD)
+    catalog = load_catalog([tmp_path])
+    assert "toy" in catalog.apis and "reactor" in catalog.apis
+
+
+def test_bad_yaml_gives_the_line(tmp_path):
+    found = problems_of(tmp_path, GOOD.replace("  boom: {status: 500, title: Boom}", "  boom: {status: 500"))
+    assert len(found) == 1 and "toy.yaml:8:" in found[0] and "invalid YAML" in found[0]
+
+
+def test_duplicate_keys_are_refused(tmp_path):
+    found = problems_of(tmp_path, GOOD + "prefix: /again\n")
+    assert "duplicate key 'prefix'" in found[0] and ":13:" in found[0]
+
+
+def test_every_problem_at_once_with_line_and_field(tmp_path):
+    text = GOOD.replace("  boom: {status: 500, title: Boom}", "  boom: {status: '500', title: Boom, colour: red}")
+    text = text.replace("    method: GET", "    method: GET\n    pth: /x")
+    found = problems_of(tmp_path, text)
+    assert any(":7: errors.boom.colour: unknown key" in p for p in found), found
+    assert any(":7: errors.boom.status: expected integer, got str" in p for p in found), found
+    assert any(":11: routes[0].pth: unknown key" in p for p in found), found
+
+
+def test_references_are_resolved_at_load(tmp_path):
+    text = GOOD + """\
+  - id: broken
+    method: POST
+    path: /broken
+    handler: toy.nothing
+    rules:
+      - when: {check: toy.missing}
+        error: no-such-error
+      - when: {header_matches: {X: '(['}}
+        error: boom
+    respond: {body: {a: "{{ oops( }}"}}
+"""
+    found = problems_of(tmp_path, text)
+    joined = "\n".join(found)
+    assert ":18: routes[1].rules[0].when.check: no check named 'toy.missing'" in joined
+    assert ":19: routes[1].rules[0].error: no error 'no-such-error' in the toy catalog" in joined
+    assert "routes[1].rules[1].when.header_matches.X: invalid regular expression" in joined
+    assert "routes[1].respond: template does not compile" in joined
+    assert "routes[1].handler: no handler named 'toy.nothing'" in joined
+
+
+def test_a_later_file_wins_on_the_same_id(tmp_path):
+    (tmp_path / "a.yaml").write_text(GOOD)
+    (tmp_path / "b.yaml").write_text("api: toy\nerrors:\n  boom: {status: 503, title: Busy}\n")
+    assert load_catalog([tmp_path]).apis["toy"].errors["boom"].status == 503
+
+
+def test_validate_command_exits_1_and_prints_each_problem(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(GOOD.replace("status: 500", "status: 5000") + "extra: 1\n")
+    run = subprocess.run([sys.executable, "-m", "mockserver", "validate", str(path)], capture_output=True, text=True)
+    assert run.returncode == 1
+    lines = run.stderr.strip().splitlines()
+    assert any(line.startswith(f"{path}:13: extra: unknown key") for line in lines), lines
+    assert any(line.startswith(f"{path}:7: errors.boom.status:") for line in lines), lines
+
+
+def test_validate_accepts_the_bundled_files():
+    bundled = Path(__file__).resolve().parents[2] / "mockserver" / "scenarios"
+    run = subprocess.run([sys.executable, "-m", "mockserver", "validate", str(bundled)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+
+
+def test_json_scenarios_work_too(tmp_path):
+    path = tmp_path / "toy.json"
+    path.write_text('{"api": "toy", "prefix": "/toy",\n "error_response": {"status": 500},\n "errors": {"x": 1}}')
+    found = problems_of(tmp_path, path.read_text(), "toy.json")
+    assert any("toy.json:3: errors.x: expected a mapping" in p for p in found), found
