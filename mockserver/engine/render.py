@@ -142,7 +142,8 @@ class Rendered:
 
 
 def encode_body(value: Any) -> bytes:
-    if value is None:
+    """JSON for data, UTF-8 for text; None or `omit` is an empty body (a pixel answer, a 204)."""
+    if value is None or value is OMIT:
         return b""
     if isinstance(value, bytes):
         return value
