@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from typing import Any
@@ -44,6 +45,8 @@ class MockServerApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                gc.collect()
+                gc.freeze()  # the catalog and modules live as long as the process: keep them out of GC passes
                 self.runtime.ready = True
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":

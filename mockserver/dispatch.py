@@ -18,7 +18,7 @@ from mockserver import apis
 from mockserver.engine.context import RequestContext
 from mockserver.engine.flags import SESSION_HEADER, Flags, Misuse, parse_flags, parse_prefer, split_query
 from mockserver.engine.generate import Generator
-from mockserver.engine.match import Match, find_route
+from mockserver.engine.match import Match, find_route, settle
 from mockserver.engine.outcome import ErrorRef, Failure, Outcome, Reply, Success
 from mockserver.engine.render import Rendered, encode_body
 from mockserver.journal import Entry
@@ -110,6 +110,7 @@ def misuse_reply(detail: str, valid: list[str] | None = None, status: int = 400)
 class Dispatcher:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self._host_apis: dict[tuple[int, str], Api | None] = {}  # (catalog id, host) -> API served at /
 
     # -- choosing the API ------------------------------------------------------------------
     def choose_api(self, host: str, path: str) -> tuple[Api | None, str, str]:
@@ -119,9 +120,14 @@ class Dispatcher:
         if only is not None:
             return catalog.apis.get(only), path, ""
         if host:
-            for api in catalog.apis.values():
-                if api.host_patterns and api.matches_host(host):
-                    return api, path, ""
+            key = (id(catalog), host)
+            if key not in self._host_apis:
+                if len(self._host_apis) > 1024:
+                    self._host_apis.clear()
+                self._host_apis[key] = next((a for a in catalog.apis.values() if a.matches_host(host)), None)
+            by_host = self._host_apis[key]
+            if by_host is not None:
+                return by_host, path, ""
         for api in catalog.apis.values():
             prefix = api.prefix
             if path == prefix or path.startswith(prefix + "/"):
@@ -147,17 +153,11 @@ class Dispatcher:
         full_path: str = scope["path"]
         api, path, prefix = self.choose_api(host, full_path)
         raw_query, query_flags = split_query(scope.get("query_string", b""))
-        entry = Entry(
-            time=time.time(),
-            method=method,
-            path=full_path,
-            query=raw_query,
-            headers=headers,
-            api=api.name if api else None,
-        )
+        entry = Entry(time.time(), method, full_path, raw_query, headers, api.name if api else None)
         body = b""
         try:
-            body = await _read_body(receive)
+            if scope.get("http_version") == "2" or _has_body(headers):
+                body = await _read_body(receive)
             flags = parse_flags(query_flags, parse_prefer(prefer), session_header)
             if api is None:
                 raise Misuse(
@@ -217,9 +217,10 @@ class Dispatcher:
             state=runtime.state,
             clock=runtime.clock,
             generator=Generator(seed, session, number),
-            options=dict(api.options),
+            options=api.options,
         )
         entry.session = session
+        entry.virtual_time = ctx.clock.now()
         outcome = await self.decide(ctx)
         entry.route = ctx.route.id if ctx.route else None
         if isinstance(outcome, Failure):
@@ -253,7 +254,9 @@ class Dispatcher:
             if immediate:
                 return Failure(immediate)
         for rule in route.rules:
-            verdict = await rule.when.holds(ctx)
+            verdict = rule.when.holds(ctx)
+            if rule.when.needs_await:
+                verdict = await settle(verdict)
             if not verdict:
                 continue
             if rule.respond is not None:
@@ -284,7 +287,12 @@ class Dispatcher:
         return {
             "request": TemplateRequest(ctx),
             "fake": LazyFake(generator),
-            **generator.template_functions(),
+            "uuid": generator.uuid,
+            "hex": generator.hex,
+            "request_id": generator.request_id,
+            "token": generator.token,
+            "digits": generator.digits,
+            "randint": generator.integer,
             "now": ctx.clock.now,
             "now_ms": ctx.clock.now_ms,
             "seed": ctx.seed,
@@ -320,6 +328,13 @@ class Dispatcher:
 
     def render_failure(self, ctx: RequestContext, failure: Failure) -> Rendered:
         api = ctx.api
+        if len(failure.errors) == 1 and not failure.errors[0].params and not failure.variables:
+            single = api.errors[failure.errors[0].id]
+            if single.fast_response is not None:  # the common case: parts rendered at load
+                context = self.template_context(ctx)
+                if single.fast_item is not None:
+                    context["items"] = [single.fast_item.render(context)]
+                return single.fast_response.render(context)
         documented: list[DocumentedError] = [api.errors[ref.id] for ref in failure.errors]
         errors = [doc.as_context(ref.params) for doc, ref in zip(documented, failure.errors, strict=True)]
         context = {**self.template_context(ctx), **failure.variables, "error": errors[0], "errors": errors}
@@ -360,6 +375,11 @@ def _check_flags(api: Api, flags: Flags) -> None:
 
 async def _maybe_await(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
+
+
+def _has_body(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether the request announces a body (HTTP/1.1 and HTTP/2 both send one of these with one)."""
+    return any(name == b"content-length" or name == b"transfer-encoding" for name, _ in headers)
 
 
 async def _read_body(receive: Any) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -24,6 +25,10 @@ class BodyNotJson(Exception):
 class RequestContext:
     """The request after flags were taken off, plus session, seed, state and clock."""
 
+    __slots__ = ("api", "method", "path", "raw_query", "raw_headers", "body", "flags", "session", "seed", "number",
+                 "base_url", "host", "client_ip", "state", "clock", "generator", "options", "route", "path_params",
+                 "variables", "async_errors", "_headers", "_query", "_json", "_json_error", "__dict__")
+
     def __init__(
         self,
         *,
@@ -43,7 +48,7 @@ class RequestContext:
         state: StateStore,
         clock: Clock,
         generator: Generator,
-        options: dict[str, Any],
+        options: Mapping[str, Any],
     ) -> None:
         self.api = api
         self.method = method
@@ -82,8 +87,15 @@ class RequestContext:
         return self._headers
 
     def header(self, name: str) -> str | None:
-        values = self.headers.get(name.lower())
-        return values[0] if values else None
+        """The first value of a header; scans the raw list (names are lower case in ASGI)."""
+        if self._headers is not None:
+            values = self._headers.get(name.lower())
+            return values[0] if values else None
+        wanted = name.lower().encode("latin-1")
+        for key, value in self.raw_headers:
+            if key == wanted:
+                return value.decode("latin-1")
+        return None
 
     @property
     def query(self) -> dict[str, list[str]]:

@@ -26,6 +26,15 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
+_TRUSTED: set[Any] = set()  # functions of ours that templates call on every request
+
+
+def trust(function: Any) -> Any:
+    """Mark one of our own functions (or methods) as safe to call, sparing the sandbox's lookups."""
+    _TRUSTED.add(function)
+    return function
+
+
 class _Unsupported(Exception):
     pass
 
@@ -109,7 +118,7 @@ def _compile(env: SandboxedEnvironment, node: nodes.Node) -> Fast:
             target = func(ctx)
             if target is None:
                 return None
-            if not env.is_safe_callable(target):
+            if getattr(target, "__func__", target) not in _TRUSTED and not env.is_safe_callable(target):
                 raise SecurityError(f"{target!r} is not safely callable")
             return target(*(a(ctx) for a in args))
 
@@ -132,6 +141,9 @@ def _compile(env: SandboxedEnvironment, node: nodes.Node) -> Fast:
     if isinstance(node, nodes.Compare) and len(node.ops) == 1 and node.ops[0].op in _COMPARE:
         left, right, op = _compile(env, node.expr), _compile(env, node.ops[0].expr), _COMPARE[node.ops[0].op]
         return lambda ctx: op(left(ctx), right(ctx))
+    if isinstance(node, nodes.Concat):
+        parts = [_compile(env, n) for n in node.nodes]
+        return lambda ctx: "".join("" if (v := p(ctx)) is None else str(v) for p in parts)
     if isinstance(node, nodes.Dict):
         pairs = [(_compile(env, p.key), _compile(env, p.value)) for p in node.items]
         return lambda ctx: {k(ctx): v(ctx) for k, v in pairs}

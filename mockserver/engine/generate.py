@@ -7,15 +7,21 @@ made on first use only, so answers that need no random value pay nothing.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import string
-import uuid as uuid_module
 from typing import TYPE_CHECKING, Any
+
+from mockserver.engine.fastexpr import trust
 
 if TYPE_CHECKING:
     from faker import Faker
 
 _ALNUM = string.ascii_letters + string.digits
+# Byte -> character tables: hashed bytes become ids in one C call (62 and 10 do not divide 256, a
+# bias far too small to matter for fake ids).
+_ALNUM_TABLE = bytes(ord(_ALNUM[i % len(_ALNUM)]) for i in range(256))
+_DIGIT_TABLE = bytes(ord(string.digits[i % 10]) for i in range(256))
 _FAKER: Faker | None = None
 
 
@@ -32,12 +38,22 @@ def _shared_faker() -> Faker:
 class Generator:
     """Deterministic values for one request; exposed to templates as functions."""
 
-    __slots__ = ("key", "_rng", "_request_id")
+    __slots__ = ("key", "_rng", "_request_id", "_draws")
 
     def __init__(self, seed: int, session: str, number: int, salt: str = "") -> None:
         self.key = f"{seed}/{session}/{number}/{salt}"
         self._rng: random.Random | None = None
         self._request_id: str | None = None
+        self._draws = 0
+
+    def _bytes(self, size: int) -> bytes:
+        """The next `size` bytes of this request's stream (BLAKE2b of key and draw number)."""
+        out = b""
+        while len(out) < size:
+            self._draws += 1
+            chunk = min(64, size - len(out))
+            out += hashlib.blake2b(f"{self.key}#{self._draws}".encode(), digest_size=chunk).digest()
+        return out
 
     @property
     def rng(self) -> random.Random:
@@ -46,10 +62,12 @@ class Generator:
         return self._rng
 
     def uuid(self) -> str:
-        return str(uuid_module.UUID(int=self.rng.getrandbits(128), version=4))
+        """A version-4 UUID (variant bits set as RFC 9562 asks), formatted without the uuid module's checks."""
+        h = self._bytes(16).hex()
+        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
 
     def hex(self, length: int = 32) -> str:
-        return f"{self.rng.getrandbits(length * 4):0{length}x}"
+        return self._bytes((length + 1) // 2).hex()[:length]
 
     def request_id(self) -> str:
         """This request's id, the same wherever it is used: `jfb0dQ2e0XVTkQ6AOfEJFfTDjguw9x3d`."""
@@ -59,10 +77,10 @@ class Generator:
 
     def token(self, length: int = 32) -> str:
         """Letters and digits."""
-        return "".join(self.rng.choices(_ALNUM, k=length))
+        return self._bytes(length).translate(_ALNUM_TABLE).decode()
 
     def digits(self, length: int) -> str:
-        return "".join(self.rng.choices(string.digits, k=length))
+        return self._bytes(length).translate(_DIGIT_TABLE).decode()
 
     def integer(self, low: int, high: int) -> int:
         return self.rng.randint(low, high)
@@ -88,3 +106,8 @@ class Generator:
             "digits": self.digits,
             "randint": self.integer,
         }
+
+
+for _method in (Generator.uuid, Generator.hex, Generator.request_id, Generator.token, Generator.digits,
+                Generator.integer):
+    trust(_method)

@@ -34,9 +34,13 @@ class ConditionError(ValueError):
 
 
 class Condition:
-    """`await condition.holds(ctx)`; `describe()` says what it tests, for journals and near misses."""
+    """`holds(ctx)` gives the verdict; only a condition with `needs_await` (an async Python check
+    inside) returns an awaitable instead, so the common rules cost no coroutine.
+    `describe()` says what it tests, for journals and near misses."""
 
-    async def holds(self, ctx: RequestContext) -> Verdict:
+    needs_await = False
+
+    def holds(self, ctx: RequestContext) -> Any:
         raise NotImplementedError
 
     def describe(self) -> str:
@@ -48,11 +52,10 @@ class HeaderPresent(Condition):
         self.names = [n.lower() for n in names]
         self.present = present
 
-    async def holds(self, ctx: RequestContext) -> Verdict:
-        headers = ctx.headers
+    def holds(self, ctx: RequestContext) -> Any:
         if self.present:
-            return all(n in headers for n in self.names)
-        return any(n not in headers for n in self.names)
+            return all(ctx.header(n) is not None for n in self.names)
+        return any(ctx.header(n) is None for n in self.names)
 
     def describe(self) -> str:
         return f"header {'present' if self.present else 'absent'}: {', '.join(self.names)}"
@@ -65,7 +68,7 @@ class HeaderMatches(Condition):
         self.patterns = {k.lower(): v for k, v in patterns.items()}
         self.negate = negate
 
-    async def holds(self, ctx: RequestContext) -> Verdict:
+    def holds(self, ctx: RequestContext) -> Any:
         result = all(
             (value := ctx.header(name)) is not None and pattern.search(value) is not None
             for name, pattern in self.patterns.items()
@@ -83,7 +86,7 @@ class QueryPresent(Condition):
         self.names = list(names)
         self.present = present
 
-    async def holds(self, ctx: RequestContext) -> Verdict:
+    def holds(self, ctx: RequestContext) -> Any:
         query = ctx.query
         if self.present:
             return all(n in query for n in self.names)
@@ -98,7 +101,7 @@ class QueryMatches(Condition):
         self.patterns = patterns
         self.negate = negate
 
-    async def holds(self, ctx: RequestContext) -> Verdict:
+    def holds(self, ctx: RequestContext) -> Any:
         result = all(
             (value := ctx.query_value(name)) is not None and pattern.search(value) is not None
             for name, pattern in self.patterns.items()
@@ -115,7 +118,7 @@ class QueryCountOver(Condition):
     def __init__(self, limits: Mapping[str, int]) -> None:
         self.limits = limits
 
-    async def holds(self, ctx: RequestContext) -> Verdict:
+    def holds(self, ctx: RequestContext) -> Any:
         return any(len(ctx.query.get(name, [])) > limit for name, limit in self.limits.items())
 
     def describe(self) -> str:
@@ -125,7 +128,7 @@ class QueryCountOver(Condition):
 class BodyUnparseable(Condition):
     """The body is not JSON (an empty body is not unparseable: use body_empty)."""
 
-    async def holds(self, ctx: RequestContext) -> Verdict:
+    def holds(self, ctx: RequestContext) -> Any:
         return ctx.json_error is not None
 
     def describe(self) -> str:
@@ -133,7 +136,7 @@ class BodyUnparseable(Condition):
 
 
 class BodyEmpty(Condition):
-    async def holds(self, ctx: RequestContext) -> Verdict:
+    def holds(self, ctx: RequestContext) -> Any:
         return not ctx.body.strip()
 
     def describe(self) -> str:
@@ -144,7 +147,7 @@ class BodySizeOver(Condition):
     def __init__(self, limit: int) -> None:
         self.limit = limit
 
-    async def holds(self, ctx: RequestContext) -> Verdict:
+    def holds(self, ctx: RequestContext) -> Any:
         return len(ctx.body) > self.limit
 
     def describe(self) -> str:
@@ -161,7 +164,7 @@ class BodySchema(Condition):
         self.validator = Draft202012Validator(schema)
         self.violates = violates
 
-    async def holds(self, ctx: RequestContext) -> Verdict:
+    def holds(self, ctx: RequestContext) -> Any:
         if ctx.json_error is not None or not ctx.body.strip():
             return False
         return self.validator.is_valid(ctx.json) != self.violates
@@ -175,13 +178,10 @@ class CheckCall(Condition):
         self.name = name
         self.func = func
         self.args = args
-        self.is_async = inspect.iscoroutinefunction(func)
+        self.needs_await = inspect.iscoroutinefunction(func)
 
-    async def holds(self, ctx: RequestContext) -> Verdict:
-        result = self.func(ctx, self.args)
-        if self.is_async:
-            result = await result  # type: ignore[misc]
-        return result  # type: ignore[return-value]
+    def holds(self, ctx: RequestContext) -> Any:
+        return self.func(ctx, self.args)
 
     def describe(self) -> str:
         return f"check {self.name}"
@@ -192,11 +192,24 @@ class AllOf(Condition):
 
     def __init__(self, parts: list[Condition]) -> None:
         self.parts = parts
+        self.needs_await = any(p.needs_await for p in parts)
 
-    async def holds(self, ctx: RequestContext) -> Verdict:
+    def holds(self, ctx: RequestContext) -> Any:
+        if self.needs_await:
+            return self._holds_async(ctx)
         found: list[ErrorRef] = []
         for part in self.parts:
-            verdict = await part.holds(ctx)
+            verdict = part.holds(ctx)
+            if not verdict:
+                return False
+            if isinstance(verdict, list):
+                found.extend(verdict)
+        return found or True
+
+    async def _holds_async(self, ctx: RequestContext) -> Verdict:
+        found: list[ErrorRef] = []
+        for part in self.parts:
+            verdict = await settle(part.holds(ctx))
             if not verdict:
                 return False
             if isinstance(verdict, list):
@@ -210,12 +223,22 @@ class AllOf(Condition):
 class AnyOf(Condition):
     def __init__(self, parts: list[Condition]) -> None:
         self.parts = parts
+        self.needs_await = any(p.needs_await for p in parts)
 
-    async def holds(self, ctx: RequestContext) -> Verdict:
+    def holds(self, ctx: RequestContext) -> Any:
+        if self.needs_await:
+            return self._holds_async(ctx)
         for part in self.parts:
-            verdict = await part.holds(ctx)
+            verdict = part.holds(ctx)
             if verdict:
                 return verdict
+        return False
+
+    async def _holds_async(self, ctx: RequestContext) -> Verdict:
+        for part in self.parts:
+            verdict = await settle(part.holds(ctx))
+            if verdict:
+                return verdict  # type: ignore[no-any-return]
         return False
 
     def describe(self) -> str:
@@ -225,9 +248,20 @@ class AnyOf(Condition):
 class Not(Condition):
     def __init__(self, part: Condition) -> None:
         self.part = part
+        self.needs_await = part.needs_await
 
-    async def holds(self, ctx: RequestContext) -> Verdict:
-        return not await self.part.holds(ctx)
+    def holds(self, ctx: RequestContext) -> Any:
+        if self.needs_await:
+            return self._holds_async(ctx)
+        return not self.part.holds(ctx)
+
+    async def _holds_async(self, ctx: RequestContext) -> Verdict:
+        return not await settle(self.part.holds(ctx))
+
+
+async def settle(value: Any) -> Any:
+    """The value, awaited if it is awaitable (a verdict of an async check)."""
+    return await value if inspect.isawaitable(value) else value
 
     def describe(self) -> str:
         return f"not ({self.part.describe()})"

@@ -41,12 +41,23 @@ class TemplateError(ValueError):
 
 
 class Tree:
-    """A compiled value: `render(context)` gives the value for one request."""
+    """A compiled value: `render(context)` gives the value for one request.
+
+    `names` are the context names it reads: a tree whose names are all known at load time
+    (an error's own data) is rendered once there by `specialize`, not on every request.
+    """
 
     constant: bool = False
+    names: frozenset[str] = frozenset()
 
     def render(self, context: Mapping[str, Any]) -> Any:
         raise NotImplementedError
+
+    def specialize(self, bound: Mapping[str, Any]) -> Tree:
+        """This tree with every part that reads only `bound` names rendered now."""
+        if not self.constant and self.names <= bound.keys():
+            return Const(self.render(bound))
+        return self
 
 
 class Const(Tree):
@@ -65,7 +76,9 @@ class Expr(Tree):
     def __init__(self, source: str) -> None:
         self.source = source
         self.compiled = ENV.compile_expression(source, undefined_to_none=True)  # also checks the syntax
-        fast = compile_fast(ENV, _expression_node(source))
+        node = _expression_node(source)
+        self.names = _names_read(node)
+        fast = compile_fast(ENV, node)
         self.render = fast if fast is not None else self._render_slow  # type: ignore[method-assign]
 
     def _render_slow(self, context: Mapping[str, Any]) -> Any:
@@ -75,11 +88,19 @@ class Expr(Tree):
 class Text(Tree):
     def __init__(self, source: str) -> None:
         self.template = ENV.from_string(source)  # also checks the syntax
+        self.names = _names_read(ENV.parse(source))
         fast = compile_fast_text(ENV, source)
         self.render = fast if fast is not None else self._render_slow  # type: ignore[method-assign]
 
     def _render_slow(self, context: Mapping[str, Any]) -> Any:
         return self.template.render(context)
+
+
+def _names_read(node: nodes.Node) -> frozenset[str]:
+    """Context names an expression or template reads (globals such as `omit` excluded)."""
+    candidates = [node, *node.find_all(nodes.Name)]  # find_all looks at children only
+    found = {n.name for n in candidates if isinstance(n, nodes.Name) and n.ctx == "load"}
+    return frozenset(found - set(ENV.globals) - {"true", "false", "none", "True", "False", "None"})
 
 
 def _expression_node(source: str) -> nodes.Node:
@@ -91,6 +112,12 @@ def _expression_node(source: str) -> nodes.Node:
 class MapTree(Tree):
     def __init__(self, members: list[tuple[str, Tree]]) -> None:
         self.members = members
+        self.names = frozenset().union(*(t.names for _, t in members))
+
+    def specialize(self, bound: Mapping[str, Any]) -> Tree:
+        if self.names <= bound.keys():
+            return Const(self.render(bound))
+        return map_tree([(k, t.specialize(bound)) for k, t in self.members])
 
     def render(self, context: Mapping[str, Any]) -> Any:
         out = {}
@@ -104,6 +131,12 @@ class MapTree(Tree):
 class ListTree(Tree):
     def __init__(self, items: list[Tree]) -> None:
         self.items = items
+        self.names = frozenset().union(*(t.names for t in items))
+
+    def specialize(self, bound: Mapping[str, Any]) -> Tree:
+        if self.names <= bound.keys():
+            return Const(self.render(bound))
+        return list_tree([t.specialize(bound) for t in self.items])
 
     def render(self, context: Mapping[str, Any]) -> Any:
         return [v for v in (t.render(context) for t in self.items) if v is not OMIT]
@@ -122,16 +155,21 @@ def compile_tree(value: Any, where: str = "") -> Tree:
         except TemplateSyntaxError as exc:
             raise TemplateError(where, f"template does not compile: {exc.message}") from None
     if isinstance(value, Mapping):
-        members = [(str(k), compile_tree(v, f"{where}.{k}" if where else str(k))) for k, v in value.items()]
-        if all(t.constant for _, t in members):
-            return Const({k: t.render({}) for k, t in members})
-        return MapTree(members)
+        return map_tree([(str(k), compile_tree(v, f"{where}.{k}" if where else str(k))) for k, v in value.items()])
     if isinstance(value, list):
-        items = [compile_tree(v, f"{where}[{i}]") for i, v in enumerate(value)]
-        if all(t.constant for t in items):
-            return Const([t.render({}) for t in items])
-        return ListTree(items)
+        return list_tree([compile_tree(v, f"{where}[{i}]") for i, v in enumerate(value)])
     return Const(value)
+
+
+def map_tree(members: list[tuple[str, Tree]]) -> Tree:
+    """A mapping; folded into one constant when every member is constant."""
+    tree = MapTree(members)
+    return Const(tree.render({})) if all(t.constant for _, t in members) else tree
+
+
+def list_tree(items: list[Tree]) -> Tree:
+    tree = ListTree(items)
+    return Const(tree.render({})) if all(t.constant for t in items) else tree
 
 
 @dataclass(frozen=True)
@@ -139,6 +177,9 @@ class Rendered:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+
+
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # json.dumps would build one per call
 
 
 def encode_body(value: Any) -> bytes:
@@ -149,7 +190,7 @@ def encode_body(value: Any) -> bytes:
         return value
     if isinstance(value, str):
         return value.encode()
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    return _JSON.encode(value).encode()
 
 
 class ResponseTemplate:
@@ -192,6 +233,16 @@ class ResponseTemplate:
 
     def with_status(self, status: int) -> ResponseTemplate:
         return ResponseTemplate(Const(status), self.headers, self.body, self.text, self.where)
+
+    def specialize(self, bound: Mapping[str, Any]) -> ResponseTemplate:
+        """Render now what reads only `bound` names (e.g. one documented error's data)."""
+        return ResponseTemplate(
+            self.status.specialize(bound),
+            [(name, tree.specialize(bound)) for name, tree in self.headers],
+            self.body.specialize(bound) if self.body is not None else None,
+            self.text.specialize(bound) if self.text is not None else None,
+            self.where,
+        )
 
 
 def compile_response(spec: Mapping[str, Any], where: str, default_status: int = 200) -> ResponseTemplate:

@@ -9,6 +9,7 @@ files add to it and win on the same error id, route id, mode name or option key 
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import json
 import re
@@ -314,6 +315,9 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
             source=f"{where.file}:{where.line()}",
         )
 
+    if error_response is not None and not problems:
+        errors = {i: _with_fast_paths(e, error_item, error_response) for i, e in errors.items()}
+
     def known_error(error_id: str, where: Where) -> bool:
         if error_id not in errors:
             problems.append(where.problem(f"no error '{error_id}' in the {name} catalog"))
@@ -365,6 +369,16 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
             sources=tuple(p.where.file for p in parts),
         ),
         [],
+    )
+
+
+def _with_fast_paths(error: DocumentedError, item: Any, response: Any) -> DocumentedError:
+    """Render at load what depends on the error's own data only."""
+    data = error.as_context()
+    return dataclasses.replace(
+        error,
+        fast_item=item.specialize({"error": data}) if item is not None else None,
+        fast_response=(error.response or response).specialize({"error": data, "errors": [data]}),
     )
 
 

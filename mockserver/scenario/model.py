@@ -31,6 +31,10 @@ class DocumentedError:
     response: ResponseTemplate | None  # replaces the API's error_response for this error
     asynchronous: bool  # reported later on a resource (Reactor builds), not in the answer
     source: str  # "file:line", for messages
+    # The API's error_item and this error's response with the error's own data rendered at load:
+    # used for the common answer (one error, no occurrence params).
+    fast_item: Tree | None = None
+    fast_response: ResponseTemplate | None = None
 
     def as_context(self, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The `error` variable of templates: documented data, then this occurrence's params."""

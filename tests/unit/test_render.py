@@ -41,3 +41,32 @@ def test_a_fixed_response_is_rendered_once():
     assert first is response.render({"anything": 1})
     assert first.body == b'{"message":"success"}'
     assert ("Content-Type", "application/json") in first.headers
+
+
+def test_specialize_renders_only_what_reads_bound_names():
+    tree = compile_tree({"fixed": "{{ error.title }}", "live": "{{ items }}", "mixed": "{{ error.id ~ uuid() }}"})
+    special = tree.specialize({"error": {"title": "T", "id": "x"}})
+    runtime = {"error": {"title": "T", "id": "x"}, "items": [1], "uuid": lambda: "-u"}
+    assert special.render(runtime) == {"fixed": "T", "live": [1], "mixed": "x-u"}
+    assert special.members[0][1].constant and not special.members[1][1].constant
+    assert compile_tree("{{ items }}").specialize({"error": {}}).render({"items": [2]}) == [2]
+
+
+EXPRESSIONS = [
+    "error.status", "error.status | string", "error.missing", "error.missing.deeper", "error['title']",
+    "{'pointer': error.pointer} if error.pointer else omit", "error.pointer or 'none'", "not error.pointer",
+    "error.id ~ '-' ~ error.status", "[error.id, 1, none]", "error.status == 404", "'x' in error.id",
+    "errors | map(attribute='id') | list", "error.title | lower", "error.id.upper()", "items[0]", "nothing",
+]
+
+
+@pytest.mark.parametrize("source", EXPRESSIONS)
+def test_the_fast_path_agrees_with_jinja(source):
+    from mockserver.engine.render import Expr
+
+    tree = compile_tree("{{ " + source + " }}")
+    assert isinstance(tree, Expr)
+    for error in ({"id": "not-found", "status": 404, "title": "Record Not Found", "pointer": "/data"},
+                  {"id": "x", "status": 500, "title": "T", "pointer": None}):
+        context = {"error": error, "errors": [error], "items": ["i"]}
+        assert tree.render(context) == tree._render_slow(context)
