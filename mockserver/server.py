@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable
 
 from mockserver.app import build_app
+from mockserver.scenario.model import Catalog
 from mockserver.settings import SETTINGS_ENV, Settings
 
 log = logging.getLogger("mockserver")
@@ -21,7 +22,7 @@ def _bind(settings: Settings) -> str:
     return f"{host}:{settings.port}"
 
 
-def run_uvicorn(settings: Settings) -> None:
+def run_uvicorn(settings: Settings, catalog: Catalog | None = None) -> None:
     import uvicorn
 
     common = dict(
@@ -38,10 +39,10 @@ def run_uvicorn(settings: Settings) -> None:
         os.environ[SETTINGS_ENV] = settings.to_json()
         uvicorn.run("mockserver.app:app_from_environment", factory=True, workers=settings.workers, **common)
     else:
-        uvicorn.Server(uvicorn.Config(build_app(settings), **common)).run()
+        uvicorn.Server(uvicorn.Config(build_app(settings, catalog), **common)).run()
 
 
-def run_hypercorn(settings: Settings) -> None:
+def run_hypercorn(settings: Settings, catalog: Catalog | None = None) -> None:
     from hypercorn.config import Config
 
     config = Config()
@@ -60,14 +61,16 @@ def run_hypercorn(settings: Settings) -> None:
         import uvloop
         from hypercorn.asyncio import serve
 
-        uvloop.run(serve(build_app(settings), config))  # type: ignore[arg-type]
+        uvloop.run(serve(build_app(settings, catalog), config))  # type: ignore[arg-type]
 
 
-SERVERS: dict[str, Callable[[Settings], None]] = {"uvicorn": run_uvicorn, "hypercorn": run_hypercorn}
+SERVERS: dict[str, Callable[[Settings, Catalog | None], None]] = {"uvicorn": run_uvicorn,
+                                                                   "hypercorn": run_hypercorn}
 
 
-def run(settings: Settings) -> None:
+def run(settings: Settings, catalog: Catalog | None = None) -> None:
+    """Serve until stopped; `catalog` is the one the CLI already loaded (workers load their own)."""
     if settings.workers > 1 and settings.state.startswith("memory"):
         log.warning("state is per worker with --state memory:// and --workers %d: sequences and quotas "
                     "are counted by each worker; use --state redis://... to share them", settings.workers)
-    SERVERS[settings.server](settings)
+    SERVERS[settings.server](settings, catalog)

@@ -71,29 +71,47 @@ class Const(Tree):
 
 
 class Expr(Tree):
-    """One expression; its value keeps its type. Fast path when possible, else Jinja's."""
+    """One expression; its value keeps its type. Fast path when possible, else Jinja's.
+
+    Jinja compiles to Python code (about a millisecond each): only expressions the fast path
+    cannot take pay that, at load; the others are only parsed, which checks their syntax.
+    """
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self.compiled = ENV.compile_expression(source, undefined_to_none=True)  # also checks the syntax
         node = _expression_node(source)
         self.names = _names_read(node)
         fast = compile_fast(ENV, node)
-        self.render = fast if fast is not None else self._render_slow  # type: ignore[method-assign]
+        if fast is not None:
+            self.render = fast  # type: ignore[method-assign]
+        else:
+            self.compiled = ENV.compile_expression(source, undefined_to_none=True)
 
     def _render_slow(self, context: Mapping[str, Any]) -> Any:
-        return self.compiled(**context)
+        compiled = getattr(self, "compiled", None) or ENV.compile_expression(self.source, undefined_to_none=True)
+        self.compiled = compiled
+        return compiled(**context)
+
+    render = _render_slow
 
 
 class Text(Tree):
     def __init__(self, source: str) -> None:
-        self.template = ENV.from_string(source)  # also checks the syntax
-        self.names = _names_read(ENV.parse(source))
+        self.source = source
+        parsed = ENV.parse(source)  # checks the syntax
+        self.names = _names_read(parsed)
         fast = compile_fast_text(ENV, source)
-        self.render = fast if fast is not None else self._render_slow  # type: ignore[method-assign]
+        if fast is not None:
+            self.render = fast  # type: ignore[method-assign]
+        else:
+            self.template = ENV.from_string(source)
 
     def _render_slow(self, context: Mapping[str, Any]) -> Any:
+        if not hasattr(self, "template"):
+            self.template = ENV.from_string(self.source)
         return self.template.render(context)
+
+    render = _render_slow
 
 
 def _names_read(node: nodes.Node) -> frozenset[str]:
