@@ -30,6 +30,18 @@ def ok(document: Any, status: int = 200) -> Success:
     return Success(body=document, status=status, headers=[("Content-Type", JSONAPI)])
 
 
+def one(ctx: RequestContext, record: Record | None, status: int = 200) -> Success:
+    """A single-resource document (`data` null when there is none)."""
+    documented = bool(ctx.options.get("documented_resource_links"))
+    return ok({"data": docs.resource(record, ctx.base_url, documented) if record else None}, status)
+
+
+def many(ctx: RequestContext, records: list[Record]) -> Success:
+    """A page of a collection, as `page[number]` and `page[size]` ask."""
+    documented = bool(ctx.options.get("documented_resource_links"))
+    return ok(docs.collection(records, ctx.base_url, ctx.query, documented))
+
+
 def fail(error_id: str, pointer: str | None = None, **params: Any) -> Failure:
     if pointer is not None:
         params["pointer"] = pointer
@@ -129,7 +141,7 @@ def related_id(data: Mapping[str, Any], name: str) -> str | None:
 @handler("reactor.companies")
 async def list_companies(ctx: RequestContext) -> Outcome:
     company = await Store(ctx).company()
-    return ok(docs.collection([company] if company else [], ctx.base_url, ctx.query))
+    return many(ctx, [company] if company else [])
 
 
 @handler("reactor.children")
@@ -150,7 +162,7 @@ async def children(ctx: RequestContext) -> Outcome:
     created = await CREATORS[kind](store, parent, attributes, data)
     if isinstance(created, Failure):
         return created
-    return ok({"data": docs.resource(created, ctx.base_url)}, 201)
+    return one(ctx, created, 201)
 
 
 async def related(ctx: RequestContext, record_type: str, kind: str) -> Outcome:
@@ -162,8 +174,8 @@ async def related(ctx: RequestContext, record_type: str, kind: str) -> Outcome:
     if found is None:
         return not_found()
     if isinstance(found, list):
-        return ok(docs.collection(found, ctx.base_url, ctx.query))
-    return ok({"data": docs.resource(found, ctx.base_url) if isinstance(found, dict) else None})
+        return many(ctx, found)
+    return one(ctx, found if isinstance(found, dict) else None)
 
 
 async def related_records(store: Store, record: Record, kind: str) -> list[Record] | Record | bool | None:

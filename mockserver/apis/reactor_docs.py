@@ -93,15 +93,21 @@ def meta_of(record: Record) -> dict[str, Any]:
     return meta
 
 
-def resource(record: Record, base: str) -> dict[str, Any]:
-    """One resource object, as the endpoint docs show it."""
+def resource(record: Record, base: str, documented_links: bool = False) -> dict[str, Any]:
+    """One resource object, as the endpoint docs show it.
+
+    The docs' resource `links` also name related resources (`property`, `library` ...); the
+    official JSON:API 1.0 schema allows `self` alone there, so those only come with
+    `documented_links` (option `documented_resource_links`). The same URLs are always in
+    `relationships.*.links.related`.
+    """
     self_url = f"{base}/{record['type']}/{record['id']}"
     document: dict[str, Any] = {"id": record["id"], "type": record["type"], "attributes": record["attributes"]}
     table = RELATIONSHIPS.get(record["type"], [])
     if table:
         document["relationships"] = {name: relationship(record, name, kind, self_url) for name, kind in table}
     links = {}
-    for name in TOP_LINKS.get(record["type"], []):
+    for name in TOP_LINKS.get(record["type"], []) if documented_links else []:
         target = record["rel"].get(name)
         if isinstance(target, str):
             links[name] = resource_url(base, target)
@@ -137,11 +143,13 @@ def pagination(total: int, number: int, size: int) -> dict[str, Any]:
     }
 
 
-def collection(records: list[Record], base: str, query: dict[str, list[str]]) -> dict[str, Any]:
+def collection(records: list[Record], base: str, query: dict[str, list[str]],
+               documented_links: bool = False) -> dict[str, Any]:
     """A list document with `meta.pagination`, default page size 25 (guides/pagination.md)."""
     number, size = page_numbers(query)
     chosen = records[(number - 1) * size : number * size]
-    return {"data": [resource(r, base) for r in chosen], "meta": {"pagination": pagination(len(records), number, size)}}
+    return {"data": [resource(r, base, documented_links) for r in chosen],
+            "meta": {"pagination": pagination(len(records), number, size)}}
 
 
 def linkage(records: list[Record], self_url: str, name: str) -> dict[str, Any]:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.apis import handler
-from mockserver.apis import reactor_docs as docs
-from mockserver.apis.reactor import document_data, fail, name_taken, no_content, not_found, ok
+from mockserver.apis.reactor import document_data, fail, name_taken, no_content, not_found, one
 from mockserver.apis.reactor_library import poll_build, transition
 from mockserver.apis.reactor_packages import poll_package, update_package
 from mockserver.apis.reactor_store import PREFIX, REVISABLE, Record, Store
@@ -41,12 +40,12 @@ async def resource(ctx: RequestContext) -> Outcome:
         changed = await update(ctx, store, record)
         if isinstance(changed, Failure):
             return changed
-        return ok({"data": docs.resource(changed, ctx.base_url)})
+        return one(ctx, changed)
     if kind == "builds":
         record = await poll_build(store, record)
     elif kind == "extension_packages":
         record = await poll_package(store, record)
-    return ok({"data": docs.resource(record, ctx.base_url)})
+    return one(ctx, record)
 
 
 async def update(ctx: RequestContext, store: Store, record: Record) -> Record | Failure:

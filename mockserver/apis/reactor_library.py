@@ -12,7 +12,7 @@ from typing import Any
 
 from mockserver.apis import handler
 from mockserver.apis import reactor_docs as docs
-from mockserver.apis.reactor import _syntax, advance, fail, no_content, not_found, ok, render_errors
+from mockserver.apis.reactor import _syntax, advance, fail, no_content, not_found, ok, one, render_errors
 from mockserver.apis.reactor_store import Record, Store
 from mockserver.engine.context import RequestContext
 from mockserver.engine.outcome import ErrorRef, Failure, Outcome
@@ -156,7 +156,7 @@ async def create_build(ctx: RequestContext) -> Outcome:
     library["rel"]["last_build"] = build["id"]
     library["build_status"] = "pending"
     await store.touch(library, build_required=False)
-    return ok({"data": docs.resource(build, ctx.base_url)}, 201)
+    return one(ctx, build, 201)
 
 
 async def poll_build(store: Store, build: Record) -> Record:

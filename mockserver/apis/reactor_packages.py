@@ -16,8 +16,7 @@ from email.parser import BytesParser
 from typing import Any
 
 from mockserver.apis import handler
-from mockserver.apis import reactor_docs as docs
-from mockserver.apis.reactor import advance, document_data, fail, not_found, ok, render_errors
+from mockserver.apis.reactor import advance, document_data, fail, many, not_found, one, render_errors
 from mockserver.apis.reactor_store import Record, Store, package_attributes
 from mockserver.engine.context import RequestContext
 from mockserver.engine.outcome import ErrorRef, Failure, Outcome
@@ -94,8 +93,7 @@ async def packages(ctx: RequestContext) -> Outcome:
     if company is None:  # the session was reset between the hook and here
         return not_found()
     if ctx.method == "GET":
-        return ok(docs.collection(await store.children(company["id"], "extension_packages"), ctx.base_url,
-                                  ctx.query))
+        return many(ctx, await store.children(company["id"], "extension_packages"))
     upload = read_upload(ctx.header("content-type") or "", ctx.body)
     if upload is None:
         return fail("extension-package-zip-error", detail="No `package` file in a multipart/form-data body.")
@@ -104,7 +102,7 @@ async def packages(ctx: RequestContext) -> Outcome:
     attributes = package_attributes(manifest, "pending", company["attributes"]["org_id"])
     record = await store.create("extension_packages", company["id"], attributes, polls=0,
                                 failure=render_errors(ctx, [*ctx.async_errors, *problems]))
-    return ok({"data": docs.resource(record, ctx.base_url)}, 201)
+    return one(ctx, record, 201)
 
 
 async def poll_package(store: Store, record: Record) -> Record:
