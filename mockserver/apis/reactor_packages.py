@@ -17,7 +17,7 @@ from typing import Any
 
 from mockserver.apis import handler
 from mockserver.apis.reactor import advance, document_data, fail, many, not_found, one, render_errors
-from mockserver.apis.reactor_store import Record, Store, package_attributes
+from mockserver.apis.reactor_store import Record, Store, listed, package_attributes
 from mockserver.engine.context import RequestContext
 from mockserver.engine.outcome import ErrorRef, Failure, Outcome
 
@@ -68,7 +68,7 @@ def inspect_package(data: bytes) -> tuple[dict[str, Any], list[ErrorRef]]:
 
 def manifest_problems(manifest: dict[str, Any], names: set[str]) -> list[ErrorRef]:
     problems: list[ErrorRef] = []
-    delegates = [d for key in DELEGATES for d in (manifest.get(key) or []) if isinstance(d, dict)]
+    delegates = [d for key in DELEGATES for d in listed(manifest.get(key)) if isinstance(d, dict)]
     paths = [d.get("libPath") for d in delegates] + [manifest.get("main")]
     for path in [p for p in paths if isinstance(p, str)]:
         if path.startswith("/") or ".." in path.split("/"):
@@ -76,7 +76,7 @@ def manifest_problems(manifest: dict[str, Any], names: set[str]) -> list[ErrorRe
         elif path not in names:
             problems.append(problem("library-file-not-found", f"{path} is not in the zip package."))
     for delegate in delegates:
-        for transform in delegate.get("transforms") or []:
+        for transform in listed(delegate.get("transforms")):
             kind = transform.get("type") if isinstance(transform, dict) else None
             if kind == "customCode":
                 problems.append(ErrorRef("illegal-custom-code-transform"))

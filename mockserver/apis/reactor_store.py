@@ -137,19 +137,24 @@ class Store:
         return await self.get(company_id, "companies") if isinstance(company_id, str) else None
 
 
+def listed(value: Any) -> list[Any]:
+    """A manifest member that should be a list; anything else counts as none."""
+    return value if isinstance(value, list) else []
+
+
 def package_attributes(manifest: dict[str, Any], status: str, org_id: str) -> dict[str, Any]:
     """An extension package's attributes from its extension.json (the fields Reactor shows)."""
     return {
-        "actions": list(manifest.get("actions") or []),
+        "actions": listed(manifest.get("actions")),
         "author": manifest.get("author") or {"name": "Adobe Systems"},
         "availability": "development",
-        "conditions": list(manifest.get("conditions") or []),
+        "conditions": listed(manifest.get("conditions")),
         "configuration": manifest.get("configuration"),
-        "data_elements": list(manifest.get("dataElements") or []),
+        "data_elements": listed(manifest.get("dataElements")),
         "description": str(manifest.get("description", "")),
         "discontinued": False,
         "display_name": str(manifest.get("displayName") or manifest.get("display_name") or manifest.get("name", "")),
-        "events": list(manifest.get("events") or []),
+        "events": listed(manifest.get("events")),
         "exchange_url": manifest.get("exchangeUrl"),
         "icon_path": manifest.get("iconPath"),
         "main": manifest.get("main"),
