@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.apis.test_reactor_support import ID, JSONAPI, Reactor, assert_jsonapi, links_of
 
@@ -286,3 +288,24 @@ def test_deleting_a_revised_extension_deletes_its_revisions_and_companies_are_re
     assert reactor.delete(f"/extensions/{extension}").status_code == 204
     assert reactor.get(f"/extensions/{revision}").status_code == 404
     error_of(reactor.delete(f"/companies/{reactor.company()}"), 403, "read-only")
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+                               st.sampled_from(["data", "type", "attributes", "name", "platform", "settings", "id",
+                                                "relationships", "meta"]), inner, max_size=4), max_leaves=15)
+documents = st.builds(lambda attributes, kind: {"data": {"type": kind, "attributes": attributes}},
+                      st.dictionaries(st.sampled_from(["name", "platform", "settings", "domains"]),
+                                      json_values, max_size=4),
+                      st.sampled_from(["properties", "libraries"]))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.one_of(json_values, documents))
+def test_any_json_body_is_created_or_refused_with_a_jsonapi_error(client, body):
+    reactor = Reactor(client, session="fuzz")
+    response = reactor.post(f"/companies/{reactor.company()}/properties", body)
+    assert response.status_code in (201, 422), response.text
+    assert_jsonapi(response.json())
+    if response.status_code == 422:
+        assert response.json()["errors"][0]["code"] in ("invalid-settings-syntax", "not-unique")
