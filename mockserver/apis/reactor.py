@@ -68,14 +68,27 @@ async def gateway(ctx: RequestContext) -> Outcome | None:
     for header, option, reply in (("x-api-key", "require_api_key", "api_key_missing"),
                                   ("x-gw-ims-org-id", "require_org_id", "org_id_missing")):
         if ctx.options.get(option) and not (ctx.header(header) or "").strip():
-            return gateway_reply(ctx.options["gateway_errors"][reply])
+            spec = (ctx.options.get("gateway_errors") or {}).get(reply)
+            if isinstance(spec, Mapping):
+                return gateway_reply(spec)
     return None
 
 
 def gateway_reply(spec: Mapping[str, Any]) -> Reply:
     """The gateway's own error shape (`error_code`, `message`), not Reactor's JSON:API."""
-    body = json.dumps(spec["body"], separators=(",", ":")).encode()
-    return Reply(int(spec["status"]), [("Content-Type", "application/json")], body)
+    body = json.dumps(spec.get("body"), separators=(",", ":")).encode()
+    return Reply(int_option(spec, "status", 403), [("Content-Type", "application/json")], body)
+
+
+def int_option(options: Mapping[str, Any], name: str, default: int) -> int:
+    """An integer setting from a user's file; anything else means the default."""
+    value = options.get(name, default)
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def reading(ctx: RequestContext) -> bool:
+    """GET, or HEAD (which routes treat as GET)."""
+    return ctx.method in ("GET", "HEAD")
 
 
 # -- request documents ----------------------------------------------------------------------------
@@ -149,7 +162,7 @@ async def children(ctx: RequestContext) -> Outcome:
     """GET or POST a property's (or company's) collection; other names are related resources."""
     parent_type = "companies" if ctx.path.startswith("/companies/") else "properties"
     kind = ctx.path_params.get("kind", "properties")
-    if ctx.method == "GET":
+    if reading(ctx):
         return await related(ctx, parent_type, kind)
     if parent_type == "properties" and kind not in CHILD_KINDS:
         return not_found()
@@ -212,7 +225,7 @@ async def related_handler(ctx: RequestContext) -> Outcome:
 # -- creating resources ---------------------------------------------------------------------------
 async def create_property(store: Store, company: Record, attributes: dict[str, Any],
                           data: Mapping[str, Any]) -> Record | Failure:
-    if await name_taken(store, company["id"], "properties", attributes["name"]):
+    if await name_taken(store, company["id"], "properties", attributes.get("name", "")):
         return fail("not-unique")
     defaults = {"enabled": True, "development": False, "domains": [], "undefined_vars_return_empty": False,
                 "rule_component_sequencing_enabled": False}
@@ -229,7 +242,7 @@ async def name_taken(store: Store, parent_id: str, kind: str, name: Any, own_id:
 
 async def create_library(store: Store, prop: Record, attributes: dict[str, Any],
                          data: Mapping[str, Any]) -> Record | Failure:
-    return await store.create("libraries", prop["id"], {"name": attributes["name"], "published_at": None,
+    return await store.create("libraries", prop["id"], {"name": attributes.get("name", ""), "published_at": None,
                                                         "state": "development", "build_required": True},
                               {"environment": None, "data_elements": [], "extensions": [],
                                "rules": [], "upstream_library": None, "property": prop["id"], "last_build": None})
@@ -247,7 +260,7 @@ async def create_environment(store: Store, prop: Record, attributes: dict[str, A
     name = f"launch-{token}{suffix}.min.js"
     return await store.create("environments", prop["id"], {
         "archive": bool(attributes.get("archive", False)), "library_path": f"{token[:6]}/{token[6:]}",
-        "library_name": name, "name": attributes["name"], "path": attributes.get("path"), "stage": stage,
+        "library_name": name, "name": attributes.get("name", ""), "path": attributes.get("path"), "stage": stage,
         "status": "succeeded", "token": token}, {"library": None, "host": host_id, "property": prop["id"]})
 
 
@@ -263,7 +276,7 @@ async def create_host(store: Store, prop: Record, attributes: dict[str, Any],
         if not key.lstrip().startswith("-----BEGIN PGP MESSAGE-----"):
             return fail("decrypt-failed", "/data/attributes/encrypted_private_key")
     shown = {name: attributes.get(name) for name in ("server", "path", "port", "username")}
-    return await store.create("hosts", prop["id"], {**shown, "name": attributes["name"], "type_of": type_of,
+    return await store.create("hosts", prop["id"], {**shown, "name": attributes.get("name", ""), "type_of": type_of,
                                                     "status": "succeeded"}, {"property": prop["id"]})
 
 
@@ -346,7 +359,7 @@ async def advance(store: Store, record: Record) -> Record:
     if record["attributes"].get("status") != "pending":
         return record
     record["polls"] = int(record.get("polls", 0)) + 1
-    if record["polls"] < int(store.ctx.options.get("polls_before_done", 1)):
+    if record["polls"] < int_option(store.ctx.options, "polls_before_done", 1):
         await store.put(record)
         return record
     failure = record.get("failure") or []

@@ -12,7 +12,7 @@ from typing import Any
 
 from mockserver.apis import handler
 from mockserver.apis import reactor_docs as docs
-from mockserver.apis.reactor import _syntax, advance, fail, no_content, not_found, ok, one, render_errors
+from mockserver.apis.reactor import _syntax, advance, fail, no_content, not_found, ok, one, reading, render_errors
 from mockserver.apis.reactor_store import Record, Store
 from mockserver.engine.context import RequestContext
 from mockserver.engine.outcome import ErrorRef, Failure, Outcome
@@ -40,7 +40,7 @@ async def relationships(ctx: RequestContext) -> Outcome:
     links = {"related": f"{self_url}/{name}", "self": f"{self_url}/relationships/{name}"}
     if shape == docs.MANY_SELF:
         return await to_many(ctx, store, record, name, self_url)
-    if ctx.method == "GET":
+    if reading(ctx):
         return ok({"data": docs.identifier(record["rel"].get(name)), "links": links})
     if ctx.method == "DELETE":
         await link_one(store, record, name, None)
@@ -76,7 +76,7 @@ async def link_one(store: Store, record: Record, name: str, target: Record | Non
 
 async def to_many(ctx: RequestContext, store: Store, library: Record, name: str, self_url: str) -> Outcome:
     current = list(library["rel"].get(name) or [])
-    if ctx.method == "GET":
+    if reading(ctx):
         return ok(docs.linkage([r for r in [await store.get(i) for i in current] if r], self_url, name))
     if library["attributes"].get("state") != "development":
         return fail("read-only", "/data", detail="Only a library in development can change its resources.")

@@ -16,7 +16,7 @@ from email.parser import BytesParser
 from typing import Any
 
 from mockserver.apis import handler
-from mockserver.apis.reactor import advance, document_data, fail, many, not_found, one, render_errors
+from mockserver.apis.reactor import advance, document_data, fail, many, not_found, one, reading, render_errors
 from mockserver.apis.reactor_store import Record, Store, listed, package_attributes
 from mockserver.engine.context import RequestContext
 from mockserver.engine.outcome import ErrorRef, Failure, Outcome
@@ -92,7 +92,7 @@ async def packages(ctx: RequestContext) -> Outcome:
     company = await store.company()
     if company is None:  # the session was reset between the hook and here
         return not_found()
-    if ctx.method == "GET":
+    if reading(ctx):
         return many(ctx, await store.children(company["id"], "extension_packages"))
     upload = read_upload(ctx.header("content-type") or "", ctx.body)
     if upload is None:

@@ -309,3 +309,56 @@ def test_any_json_body_is_created_or_refused_with_a_jsonapi_error(client, body):
     assert_jsonapi(response.json())
     if response.status_code == 422:
         assert response.json()["errors"][0]["code"] in ("invalid-settings-syntax", "not-unique")
+
+
+def test_head_reads_and_never_creates(reactor):
+    company = reactor.company()
+    assert reactor.request("HEAD", f"/companies/{company}/properties").status_code == 200
+    assert reactor.request("HEAD", "/extension_packages").status_code == 200
+    assert reactor.get(f"/companies/{company}/properties").json()["data"] == []
+
+
+def _world() -> tuple[Reactor, list[str]]:
+    """One session with one of everything, and paths that reach each route with real ids."""
+    from starlette.testclient import TestClient
+
+    from mockserver.app import build_app
+    from mockserver.settings import Settings
+
+    client = TestClient(build_app(Settings()), base_url="http://127.0.0.1:8080")
+    client.__enter__()
+    reactor = Reactor(client, session="world")
+    prop, library, environment = reactor.buildable()
+    extension = reactor.extension(prop)
+    element = reactor.data_element(prop, extension)
+    build = reactor.post(f"/libraries/{library}/builds").json()["data"]["id"]
+    host = reactor.get(f"/environments/{environment}/host").json()["data"]["id"]
+    ids = [reactor.company(), prop, library, environment, extension, element, build, host, "XX123"]
+    kinds = ["properties", "libraries", "environments", "hosts", "extensions", "data_elements", "rules", "builds",
+             "company", "revisions", "environment", "host", "extension_packages", "nope"]
+    paths = [f"/{t}/{i}" for t in ("companies", "properties", "libraries", "builds", "environments", "hosts",
+                                   "extensions", "data_elements", "extension_packages") for i in ids]
+    paths += [f"/properties/{prop}/{k}" for k in kinds] + [f"/libraries/{library}/{k}" for k in kinds]
+    paths += [f"/libraries/{library}/relationships/{k}" for k in kinds] + [f"/libraries/{library}/builds",
+                                                                          "/extension_packages", "/companies"]
+    return reactor, paths
+
+
+WORLD: tuple[Reactor, list[str]] | None = None
+
+
+@settings(max_examples=400, deadline=None)
+@given(method=st.sampled_from(["GET", "HEAD", "POST", "PATCH", "DELETE", "PUT"]), index=st.integers(0, 10**6),
+       body=st.one_of(json_values, documents, st.binary(max_size=50)))
+def test_any_method_on_any_route_with_any_body_answers_as_reactor(method, index, body):
+    global WORLD
+    WORLD = WORLD or _world()
+    reactor, paths = WORLD
+    path = paths[index % len(paths)]
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    response = reactor.request(method, path, content=content)
+    assert "x-mockserver-internal-error" not in response.headers, response.text
+    assert response.status_code < 500, response.text
+    if response.content and method != "HEAD":
+        assert response.headers["content-type"] == JSONAPI
+        assert_jsonapi(response.json())
