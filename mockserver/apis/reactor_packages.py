@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import zipfile
-from email import policy
-from email.parser import BytesParser
 from typing import Any
 
 from mockserver.apis import handler
@@ -29,6 +26,9 @@ def read_upload(content_type: str, body: bytes) -> bytes | None:
     """The `package` part of a multipart/form-data body, or None (never raises)."""
     if not content_type.lower().lstrip().startswith("multipart/form-data"):
         return None
+    from email import policy  # imported on first upload: it costs start-up time every server pays
+    from email.parser import BytesParser
+
     try:
         head = b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n"
         message = BytesParser(policy=policy.HTTP).parsebytes(head + body)
@@ -49,6 +49,8 @@ def problem(error_id: str, detail: str) -> ErrorRef:
 
 def inspect_package(data: bytes) -> tuple[dict[str, Any], list[ErrorRef]]:
     """extension.json and what processing would find wrong with the zip (never raises)."""
+    import zipfile
+
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         names = set(archive.namelist())

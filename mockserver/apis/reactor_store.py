@@ -30,6 +30,7 @@ PREFIX = {
 TYPE_OF_PREFIX = {prefix: kind for kind, prefix in PREFIX.items()}
 REVISABLE = ("extensions", "data_elements", "rules")
 _SEEDED = "reactor:seeded"
+SEEDED_SINCE = 1577836800  # 2020-01-01T00:00:00Z
 
 
 def record_key(resource_id: str) -> str:
@@ -89,8 +90,8 @@ class Store:
 
     async def create(self, kind: str, parent_id: str | None, attributes: dict[str, Any],
                      rel: dict[str, Any] | None = None, resource_id: str | None = None, listed: bool = True,
-                     **extra: Any) -> Record:
-        now = self.now()
+                     at: str | None = None, **extra: Any) -> Record:
+        now = at or self.now()
         record: Record = {
             "id": resource_id or self.new_id(kind),
             "type": kind,
@@ -121,16 +122,19 @@ class Store:
         package_id = self.new_id("extension_packages", generator)
         if not await self.state.compare_and_set(self.session, _SEEDED, None, company_id):
             return  # another request of this session seeded it first
+        # what the org had before the session began: dated from the seed, not the clock, so the
+        # first answers of a session replay byte for byte even with the clock running
+        at = iso(SEEDED_SINCE + generator.integer(0, 3 * 365 * 86400))
         org_id = self.ctx.header("x-gw-ims-org-id") or str(options.get("org_id", "")) or (
             generator.hex(24).upper() + "@AdobeOrg")
         await self.create("companies", None, {"name": options.get("company_name", "Example Company"),
                                                "org_id": org_id, "token": generator.hex(12), "cjm_enabled": False,
                                                "edge_enabled": False, "edge_events_allotment": None,
-                                               "edge_fanout_ratio": None}, resource_id=company_id)
+                                               "edge_fanout_ratio": None}, resource_id=company_id, at=at)
         core = dict(options.get("core_extension_package") or {"name": "core", "display_name": "Core",
                                                                "version": "3.4.2", "platform": "web"})
         await self.create("extension_packages", company_id, package_attributes(core, "succeeded", org_id),
-                          resource_id=package_id)
+                          resource_id=package_id, at=at)
 
     async def company(self) -> Record | None:
         company_id = await self.state.get(self.session, _SEEDED)
