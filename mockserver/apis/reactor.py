@@ -114,8 +114,8 @@ def bad_document(ctx: RequestContext, args: Mapping[str, Any]) -> bool | list[Er
     if ctx.method not in ("POST", "PATCH"):
         return False
     kind = str(args.get("type") or ctx.path_params.get("kind") or ctx.path_params.get("type") or "")
-    required: Mapping[str, list[str]] = ctx.options.get("required_attributes", {})
-    if kind not in required:
+    required = ctx.options.get("required_attributes")
+    if not isinstance(required, Mapping) or kind not in required:
         return False  # not a type this route creates or updates: the handler answers not-found
     if ctx.json_error is not None or not ctx.body.strip():
         return _syntax("", "The request body could not be parsed as JSON.")
@@ -130,7 +130,7 @@ def bad_document(ctx: RequestContext, args: Mapping[str, Any]) -> bool | list[Er
     if not isinstance(attributes, dict):
         return _syntax("/data/attributes", "`attributes` must be an object.")
     if ctx.method == "POST":
-        for name in required[kind]:
+        for name in required[kind] if isinstance(required[kind], list) else []:
             if attributes.get(name) in (None, "", []):
                 return _syntax(f"/data/attributes/{name}", f"The attribute `{name}` is required.")
     return settings_error(attributes) or False
@@ -171,7 +171,7 @@ async def children(ctx: RequestContext) -> Outcome:
     if parent is None:
         return not_found()
     data = document_data(ctx)
-    attributes = dict(data.get("attributes") or {})
+    attributes = data["attributes"] if isinstance(data.get("attributes"), dict) else {}
     created = await CREATORS[kind](store, parent, attributes, data)
     if isinstance(created, Failure):
         return created

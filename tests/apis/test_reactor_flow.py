@@ -362,3 +362,12 @@ def test_any_method_on_any_route_with_any_body_answers_as_reactor(method, index,
     if response.content and method != "HEAD":
         assert response.headers["content-type"] == JSONAPI
         assert_jsonapi(response.json())
+
+
+def test_a_user_who_requires_nothing_gets_resources_from_any_document(make_client, tmp_path):
+    (tmp_path / "lax.yaml").write_text("api: reactor\noptions: {required_attributes: {properties: []}}\n")
+    reactor = Reactor(make_client(scenarios=(str(tmp_path),)))
+    prop = reactor.property()
+    for body in ({"data": {"type": "libraries", "attributes": "x"}}, {"data": "x"}, [1]):
+        response = reactor.post(f"/properties/{prop}/libraries", body)
+        assert response.status_code == 201 and response.json()["data"]["attributes"]["state"] == "development"
