@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import ROOT, free_port
 
 pytestmark = pytest.mark.slow
-AUTH = {"Authorization": "Bearer token"}
+AUTH = {"Authorization": "Bearer token", "x-api-key": "mock"}  # Reactor's gateway wants an API key
 
 
 def comparable(response: httpx.Response) -> tuple[int, list[tuple[str, str]], bytes]:

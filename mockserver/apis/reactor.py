@@ -1,0 +1,368 @@
+"""Reactor (Adobe Experience Platform Tags) API: gateway checks, resources, JSON:API documents.
+
+The errors themselves are data in scenarios/reactor.yaml; this module decides which of them apply
+(unknown ids, duplicate names, malformed documents ...) and keeps the session's resources in the
+state store. Library rules and builds live in reactor_library.py, extension packages in
+reactor_packages.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from mockserver.apis import before, check, handler
+from mockserver.apis import reactor_docs as docs
+from mockserver.apis.reactor_store import REVISABLE, Record, Store
+from mockserver.engine.context import RequestContext
+from mockserver.engine.outcome import ErrorRef, Failure, Outcome, Reply, Success
+
+JSONAPI = "application/vnd.api+json"
+SYNTAX = "invalid-settings-syntax"
+_BEARER = re.compile(r"^\s*Bearer\s+\S+\s*$", re.IGNORECASE)
+CHILD_KINDS = ("libraries", "environments", "hosts", "extensions", "data_elements", "rules")
+EMPTY_KINDS = ("notes", "callbacks")
+
+
+def ok(document: Any, status: int = 200) -> Success:
+    return Success(body=document, status=status, headers=[("Content-Type", JSONAPI)])
+
+
+def one(ctx: RequestContext, record: Record | None, status: int = 200) -> Success:
+    """A single-resource document (`data` null when there is none)."""
+    documented = bool(ctx.options.get("documented_resource_links"))
+    return ok({"data": docs.resource(record, ctx.base_url, documented) if record else None}, status)
+
+
+def many(ctx: RequestContext, records: list[Record]) -> Success:
+    """A page of a collection, as `page[number]` and `page[size]` ask."""
+    documented = bool(ctx.options.get("documented_resource_links"))
+    return ok(docs.collection(records, ctx.base_url, ctx.query, documented))
+
+
+def fail(error_id: str, pointer: str | None = None, **params: Any) -> Failure:
+    if pointer is not None:
+        params["pointer"] = pointer
+    return Failure([ErrorRef(error_id, params)])
+
+
+def not_found(pointer: str = "/data") -> Failure:
+    return fail("not-found", pointer)
+
+
+def no_content() -> Success:
+    return Success(status=204)
+
+
+# -- the Adobe I/O gateway in front of Reactor --------------------------------------------------
+@before("reactor")
+async def gateway(ctx: RequestContext) -> Outcome | None:
+    """Seed the session; then the checks the gateway makes before Reactor sees the request."""
+    await Store(ctx).ensure_seeded()
+    if ctx.flags.errors or ctx.flags.code is not None:
+        return None  # errors asked by flag win over the request's own faults
+    if not _BEARER.match(ctx.header("authorization") or ""):
+        return Failure([ErrorRef("authentication-failure")])
+    for header, option, reply in (("x-api-key", "require_api_key", "api_key_missing"),
+                                  ("x-gw-ims-org-id", "require_org_id", "org_id_missing")):
+        if ctx.options.get(option) and not (ctx.header(header) or "").strip():
+            spec = (ctx.options.get("gateway_errors") or {}).get(reply)
+            if isinstance(spec, Mapping):
+                return gateway_reply(spec)
+    return None
+
+
+def gateway_reply(spec: Mapping[str, Any]) -> Reply:
+    """The gateway's own error shape (`error_code`, `message`), not Reactor's JSON:API."""
+    body = json.dumps(spec.get("body"), separators=(",", ":")).encode()
+    return Reply(int_option(spec, "status", 403), [("Content-Type", "application/json")], body)
+
+
+def int_option(options: Mapping[str, Any], name: str, default: int) -> int:
+    """An integer setting from a user's file; anything else means the default."""
+    value = options.get(name, default)
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def reading(ctx: RequestContext) -> bool:
+    """GET, or HEAD (which routes treat as GET)."""
+    return ctx.method in ("GET", "HEAD")
+
+
+# -- request documents ----------------------------------------------------------------------------
+def _syntax(pointer: str, detail: str) -> list[ErrorRef]:
+    return [ErrorRef(SYNTAX, {"pointer": pointer, "detail": detail})]
+
+
+def settings_error(attributes: Mapping[str, Any]) -> list[ErrorRef]:
+    """`settings` is a string holding a JSON object; anything else is invalid-settings-syntax."""
+    if "settings" not in attributes or attributes["settings"] is None:
+        return []
+    value = attributes["settings"]
+    try:
+        parsed = json.loads(value) if isinstance(value, str) else None
+    except (ValueError, RecursionError):
+        parsed = None
+    return [] if isinstance(parsed, dict) else [ErrorRef(SYNTAX)]
+
+
+@check("reactor.document")
+def bad_document(ctx: RequestContext, args: Mapping[str, Any]) -> bool | list[ErrorRef]:
+    """Which errors a body that is not a JSON:API resource document of the route's type gets."""
+    if ctx.method not in ("POST", "PATCH"):
+        return False
+    kind = str(args.get("type") or ctx.path_params.get("kind") or ctx.path_params.get("type") or "")
+    required = ctx.options.get("required_attributes")
+    if not isinstance(required, Mapping) or kind not in required:
+        return False  # not a type this route creates or updates: the handler answers not-found
+    if ctx.json_error is not None or not ctx.body.strip():
+        return _syntax("", "The request body could not be parsed as JSON.")
+    data = ctx.json.get("data") if isinstance(ctx.json, dict) else None
+    if not isinstance(data, dict):
+        return _syntax("/data", "The request body must be a JSON:API document with a `data` object.")
+    if data.get("type") != kind:
+        return _syntax("/data/type", f"The type of the resource must be `{kind}`.")
+    if "id" in data and ctx.method == "PATCH" and data["id"] != ctx.path_params.get("id"):
+        return _syntax("/data/id", "The id in the document does not match the id in the URL.")
+    attributes = data.get("attributes", {})
+    if not isinstance(attributes, dict):
+        return _syntax("/data/attributes", "`attributes` must be an object.")
+    if ctx.method == "POST":
+        for name in required[kind] if isinstance(required[kind], list) else []:
+            if attributes.get(name) in (None, "", []):
+                return _syntax(f"/data/attributes/{name}", f"The attribute `{name}` is required.")
+    return settings_error(attributes) or False
+
+
+def document_data(ctx: RequestContext) -> dict[str, Any]:
+    """`data` of a body the document check already accepted (or an empty one)."""
+    data = ctx.json.get("data") if isinstance(ctx.json, dict) else None
+    return data if isinstance(data, dict) else {}
+
+
+def related_id(data: Mapping[str, Any], name: str) -> str | None:
+    rel = data.get("relationships")
+    member = rel.get(name) if isinstance(rel, dict) else None
+    linkage = member.get("data") if isinstance(member, dict) else None
+    value = linkage.get("id") if isinstance(linkage, dict) else None
+    return value if isinstance(value, str) else None
+
+
+# -- companies and collections --------------------------------------------------------------------
+@handler("reactor.companies")
+async def list_companies(ctx: RequestContext) -> Outcome:
+    company = await Store(ctx).company()
+    return many(ctx, [company] if company else [])
+
+
+@handler("reactor.children")
+async def children(ctx: RequestContext) -> Outcome:
+    """GET or POST a property's (or company's) collection; other names are related resources."""
+    parent_type = "companies" if ctx.path.startswith("/companies/") else "properties"
+    kind = ctx.path_params.get("kind", "properties")
+    if reading(ctx):
+        return await related(ctx, parent_type, kind)
+    if parent_type == "properties" and kind not in CHILD_KINDS:
+        return not_found()
+    store = Store(ctx)
+    parent = await store.get(ctx.path_params["id"], parent_type)
+    if parent is None:
+        return not_found()
+    data = document_data(ctx)
+    attributes = data["attributes"] if isinstance(data.get("attributes"), dict) else {}
+    created = await CREATORS[kind](store, parent, attributes, data)
+    if isinstance(created, Failure):
+        return created
+    return one(ctx, created, 201)
+
+
+async def related(ctx: RequestContext, record_type: str, kind: str) -> Outcome:
+    store = Store(ctx)
+    record = await store.get(ctx.path_params["id"], record_type)
+    if record is None:
+        return not_found()
+    found = await related_records(store, record, kind)
+    if found is None:
+        return not_found()
+    if isinstance(found, list):
+        return many(ctx, found)
+    return one(ctx, found if isinstance(found, dict) else None)
+
+
+async def related_records(store: Store, record: Record, kind: str) -> list[Record] | Record | bool | None:
+    """A to-many list, a to-one record (False: none), or None when the record has no such relation."""
+    names = dict(docs.RELATIONSHIPS.get(record["type"], []))
+    if kind not in names:
+        return None
+    if kind in EMPTY_KINDS:
+        return []
+    if kind == "revisions":
+        return [r for r in [await store.get(i) for i in record.get("revisions", [])] if r]
+    if kind == "libraries" and record["type"] in REVISABLE:
+        return await libraries_using(store, record)
+    value = record["rel"].get(kind)
+    if isinstance(value, list):
+        return [r for r in [await store.get(i) for i in value] if r]
+    if kind in record["rel"]:
+        target = await store.get(value) if isinstance(value, str) else None
+        return target or False
+    return await store.children(record["id"], kind)
+
+
+async def libraries_using(store: Store, record: Record) -> list[Record]:
+    ids = {record["id"], *record.get("revisions", [])}
+    libraries = await store.children(record["rel"].get("property") or "", "libraries")
+    return [lib for lib in libraries if ids & set(lib["rel"].get(record["type"], []))]
+
+
+@handler("reactor.related")
+async def related_handler(ctx: RequestContext) -> Outcome:
+    return await related(ctx, ctx.path_params["type"], ctx.path_params["kind"])
+
+
+# -- creating resources ---------------------------------------------------------------------------
+async def create_property(store: Store, company: Record, attributes: dict[str, Any],
+                          data: Mapping[str, Any]) -> Record | Failure:
+    if await name_taken(store, company["id"], "properties", attributes.get("name", "")):
+        return fail("not-unique")
+    defaults = {"enabled": True, "development": False, "domains": [], "undefined_vars_return_empty": False,
+                "rule_component_sequencing_enabled": False}
+    return await store.create("properties", company["id"], {**defaults, **attributes,
+                                                              "token": store.ctx.generator.hex(12)},
+                              {"company": company["id"]})
+
+
+async def name_taken(store: Store, parent_id: str, kind: str, name: Any, own_id: str | None = None) -> bool:
+    wanted = str(name).casefold()
+    return any(str(r["attributes"].get("name", "")).casefold() == wanted and r["id"] != own_id
+               for r in await store.children(parent_id, kind))
+
+
+async def create_library(store: Store, prop: Record, attributes: dict[str, Any],
+                         data: Mapping[str, Any]) -> Record | Failure:
+    return await store.create("libraries", prop["id"], {"name": attributes.get("name", ""), "published_at": None,
+                                                        "state": "development", "build_required": True},
+                              {"environment": None, "data_elements": [], "extensions": [],
+                               "rules": [], "upstream_library": None, "property": prop["id"], "last_build": None})
+
+
+async def create_environment(store: Store, prop: Record, attributes: dict[str, Any],
+                             data: Mapping[str, Any]) -> Record | Failure:
+    host_id = related_id(data, "host")
+    if host_id is not None and await own_record(store, host_id, "hosts", prop) is None:
+        return not_found("/data/relationships/host/data")
+    token = store.ctx.generator.hex(12)
+    stage = attributes.get("stage") if attributes.get("stage") in ("development", "staging", "production") \
+        else "development"
+    suffix = "" if stage == "production" else f"-{stage}"
+    name = f"launch-{token}{suffix}.min.js"
+    return await store.create("environments", prop["id"], {
+        "archive": bool(attributes.get("archive", False)), "library_path": f"{token[:6]}/{token[6:]}",
+        "library_name": name, "name": attributes.get("name", ""), "path": attributes.get("path"), "stage": stage,
+        "status": "succeeded", "token": token}, {"library": None, "host": host_id, "property": prop["id"]})
+
+
+async def create_host(store: Store, prop: Record, attributes: dict[str, Any],
+                      data: Mapping[str, Any]) -> Record | Failure:
+    type_of = attributes.get("type_of")
+    if type_of not in ("akamai", "sftp"):
+        return Failure(_syntax("/data/attributes/type_of", "`type_of` must be `akamai` or `sftp`."))
+    if type_of == "sftp":
+        key = attributes.get("encrypted_private_key")
+        if not isinstance(key, str) or not key.strip():
+            return fail("decrypt-no-data", "/data/attributes/encrypted_private_key")
+        if not key.lstrip().startswith("-----BEGIN PGP MESSAGE-----"):
+            return fail("decrypt-failed", "/data/attributes/encrypted_private_key")
+    shown = {name: attributes.get(name) for name in ("server", "path", "port", "username")}
+    return await store.create("hosts", prop["id"], {**shown, "name": attributes.get("name", ""), "type_of": type_of,
+                                                    "status": "succeeded"}, {"property": prop["id"]})
+
+
+def revisable(attributes: dict[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    return {"deleted_at": None, "dirty": False, "enabled": True, "published": False, "published_at": None,
+            "revision_number": 0, "review_status": "unsubmitted", **defaults, **attributes}
+
+
+async def create_revisable(store: Store, kind: str, prop: Record, attributes: dict[str, Any],
+                           rel: dict[str, Any]) -> Record:
+    resource_id = store.new_id(kind)
+    return await store.create(kind, prop["id"], attributes, {"property": prop["id"], "origin": resource_id, **rel},
+                              resource_id=resource_id, revisions=[], latest_revision_number=0)
+
+
+async def create_extension(store: Store, prop: Record, attributes: dict[str, Any],
+                           data: Mapping[str, Any]) -> Record | Failure:
+    package_id = related_id(data, "extension_package") or ""
+    package = await store.get(package_id, "extension_packages")
+    if package is None or package["attributes"].get("status") != "succeeded":
+        return not_found("/data/relationships/extension_package/data")
+    shown = {k: package["attributes"][k] for k in ("name", "display_name", "version")}
+    fields = revisable(attributes, {"delegate_descriptor_id": None, "settings": "{}", **shown})
+    return await create_revisable(store, "extensions", prop, fields,
+                                  {"extension_package": package_id, "updated_with_extension_package": package_id})
+
+
+async def create_data_element(store: Store, prop: Record, attributes: dict[str, Any],
+                              data: Mapping[str, Any]) -> Record | Failure:
+    extension_id = related_id(data, "extension") or ""
+    if await own_record(store, extension_id, "extensions", prop) is None:
+        return not_found("/data/relationships/extension/data")
+    fields = revisable(attributes, {"clean_text": False, "default_value": None, "force_lower_case": False,
+                                    "storage_duration": None, "settings": "{}"})
+    return await create_revisable(store, "data_elements", prop, fields, {"extension": extension_id})
+
+
+async def create_rule(store: Store, prop: Record, attributes: dict[str, Any],
+                      data: Mapping[str, Any]) -> Record | Failure:
+    return await create_revisable(store, "rules", prop, revisable(attributes, {}), {})
+
+
+async def own_record(store: Store, resource_id: str, kind: str, prop: Record) -> Record | None:
+    """A record of that type that belongs to the property (revisions count as their origin's)."""
+    found = await store.get(resource_id, kind)
+    return found if found is not None and found["rel"].get("property") == prop["id"] else None
+
+
+CREATORS = {
+    "properties": create_property,
+    "libraries": create_library,
+    "environments": create_environment,
+    "hosts": create_host,
+    "extensions": create_extension,
+    "data_elements": create_data_element,
+    "rules": create_rule,
+}
+
+
+def render_errors(ctx: RequestContext, refs: list[ErrorRef]) -> list[dict[str, Any]]:
+    """Error objects for `meta.status_details.errors`, rendered by the API's own `error_item`.
+
+    Rendered once, by the request that started the work, so they carry its request id and stay
+    the same however often the resource is polled.
+    """
+    if not refs:
+        return []
+    api = ctx.api
+    errors = [api.errors[ref.id].as_context(ref.params) for ref in refs]
+    if api.error_item is None:
+        return [{"status": str(e["status"]), "code": e["id"], "title": e["title"]} for e in errors]
+    context = {**ctx.generator.template_functions(), "now": ctx.clock.now, "now_ms": ctx.clock.now_ms,
+               "seed": ctx.seed, "session": ctx.session, "number": ctx.number, "base_url": ctx.base_url,
+               "options": ctx.options, "request": ctx.template_request(), **ctx.variables, "errors": errors}
+    return [api.error_item.render({**context, "error": error}) for error in errors]
+
+
+async def advance(store: Store, record: Record) -> Record:
+    """One poll of asynchronous work: `pending` until the set number of polls, then done."""
+    if record["attributes"].get("status") != "pending":
+        return record
+    record["polls"] = int(record.get("polls", 0)) + 1
+    if record["polls"] < int_option(store.ctx.options, "polls_before_done", 1):
+        await store.put(record)
+        return record
+    failure = record.get("failure") or []
+    if failure:
+        record.setdefault("meta", {})["status_details"] = {"errors": failure}
+    return await store.touch(record, status="failed" if failure else "succeeded")

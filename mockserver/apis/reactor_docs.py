@@ -1,0 +1,160 @@
+"""Reactor records as JSON:API documents: attributes, relationships with links, meta, pagination.
+
+Every link is absolute and built from the request's base URL (prefix included), so a client that
+follows `links` or `relationships.*.links.related` stays on this server. The relationship table
+follows the endpoint docs (help/tags/api/endpoints/*.md) member by member.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mockserver.apis.reactor_store import TYPE_OF_PREFIX, Record
+
+# kind of a relationship: which of links.related, links.self and data it shows
+MANY, MANY_SELF, ONE, ONE_SELF, SELF_ONE, DATA_ONE = "many", "many_self", "one", "one_self", "self_one", "data_one"
+_REVISED = [("libraries", MANY), ("revisions", MANY), ("notes", MANY), ("property", ONE), ("origin", ONE)]
+RELATIONSHIPS: dict[str, list[tuple[str, str]]] = {
+    "companies": [("properties", MANY)],
+    "properties": [("company", ONE), ("callbacks", MANY), ("hosts", MANY), ("environments", MANY),
+                   ("libraries", MANY), ("data_elements", MANY), ("extensions", MANY), ("rules", MANY),
+                   ("notes", MANY)],
+    "libraries": [("builds", MANY), ("environment", SELF_ONE), ("data_elements", MANY_SELF),
+                  ("extensions", MANY_SELF), ("notes", MANY), ("rules", MANY_SELF), ("upstream_library", DATA_ONE),
+                  ("property", ONE), ("last_build", ONE)],
+    "builds": [("data_elements", MANY), ("extensions", MANY), ("rules", MANY), ("environment", ONE),
+               ("library", ONE), ("property", ONE)],
+    "environments": [("library", ONE), ("builds", MANY), ("host", ONE_SELF), ("property", ONE)],
+    "hosts": [("property", ONE)],
+    "extensions": [*_REVISED, ("extension_package", ONE)],
+    "data_elements": [*_REVISED, ("extension", ONE)],
+    "rules": _REVISED,
+    "extension_packages": [],
+}
+TOP_LINKS: dict[str, list[str]] = {
+    "companies": ["properties"],
+    "properties": ["company", "data_elements", "environments", "extensions", "rules"],
+    "libraries": ["property"],
+    "builds": ["environment", "library"],
+    "environments": ["property"],
+    "hosts": ["property"],
+    "extensions": ["property", "origin", "extension_package"],
+    "data_elements": ["property", "origin", "extension"],
+    "rules": ["property", "origin"],
+    "extension_packages": [],
+}
+DEFAULT_PAGE_SIZE = 25
+MAX_PAGE_SIZE = 100
+
+
+def identifier(resource_id: str | None) -> dict[str, str] | None:
+    """`{"id", "type"}` for an id; the type follows from Reactor's 2-letter prefix."""
+    if not resource_id:
+        return None
+    return {"id": resource_id, "type": TYPE_OF_PREFIX.get(resource_id[:2], "unknown")}
+
+
+def resource_url(base: str, resource_id: str) -> str:
+    return f"{base}/{TYPE_OF_PREFIX.get(resource_id[:2], 'unknown')}/{resource_id}"
+
+
+def relationship(record: Record, name: str, kind: str, self_url: str) -> dict[str, Any]:
+    member: dict[str, Any] = {}
+    links = {}
+    if kind in (MANY, MANY_SELF, ONE, ONE_SELF):
+        links["related"] = f"{self_url}/{name}"
+    if kind in (MANY_SELF, ONE_SELF, SELF_ONE):
+        links["self"] = f"{self_url}/relationships/{name}"
+    if links:
+        member["links"] = links
+    if kind in (ONE, ONE_SELF, SELF_ONE, DATA_ONE):
+        member["data"] = identifier(record["rel"].get(name))
+    return member
+
+
+def meta_of(record: Record) -> dict[str, Any]:
+    """What Reactor puts in each type's `meta` (rights, build status, revision numbers ...)."""
+    kind = record["type"]
+    meta: dict[str, Any] = {}
+    if kind == "companies":
+        rights = ["develop_extensions", "manage_properties"]
+        meta = {"rights": rights, "platform_rights": {"web": rights, "mobile": rights}}
+    elif kind == "properties":
+        meta = {"rights": ["approve", "develop", "manage_environments", "manage_extensions", "publish"]}
+    elif kind == "libraries":
+        meta = {"build_status": record.get("build_status"),
+                "build_required_detail": "No build found since last state change"
+                if record["attributes"].get("build_required") else None}
+    elif kind == "environments":
+        meta = {"archive_encrypted": False}
+    elif kind in ("extensions", "data_elements", "rules"):
+        meta = {"latest_revision_number": record.get("latest_revision_number", 0)}
+    meta.update(record.get("meta") or {})
+    return meta
+
+
+def resource(record: Record, base: str, documented_links: bool = False) -> dict[str, Any]:
+    """One resource object, as the endpoint docs show it.
+
+    The docs' resource `links` also name related resources (`property`, `library` ...); the
+    official JSON:API 1.0 schema allows `self` alone there, so those only come with
+    `documented_links` (option `documented_resource_links`). The same URLs are always in
+    `relationships.*.links.related`.
+    """
+    self_url = f"{base}/{record['type']}/{record['id']}"
+    document: dict[str, Any] = {"id": record["id"], "type": record["type"], "attributes": record["attributes"]}
+    table = RELATIONSHIPS.get(record["type"], [])
+    if table:
+        document["relationships"] = {name: relationship(record, name, kind, self_url) for name, kind in table}
+    links = {}
+    for name in TOP_LINKS.get(record["type"], []) if documented_links else []:
+        target = record["rel"].get(name)
+        if isinstance(target, str):
+            links[name] = resource_url(base, target)
+        elif name not in record["rel"]:
+            links[name] = f"{self_url}/{name}"
+    links["self"] = self_url
+    document["links"] = links
+    meta = meta_of(record)
+    if meta:
+        document["meta"] = meta
+    return document
+
+
+def page_numbers(query: dict[str, list[str]]) -> tuple[int, int]:
+    """`page[number]` and `page[size]`; a value that is not a positive integer means the default."""
+
+    def positive(name: str, default: int) -> int:
+        values = query.get(name) or []
+        text = values[0].strip() if values else ""
+        return int(text) if text.isdigit() and 0 < int(text) < 10**9 else default
+
+    return positive("page[number]", 1), min(positive("page[size]", DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE)
+
+
+def pagination(total: int, number: int, size: int) -> dict[str, Any]:
+    pages = max(1, -(-total // size))
+    return {
+        "current_page": number,
+        "next_page": number + 1 if number < pages else None,
+        "prev_page": number - 1 if 1 < number <= pages + 1 else None,
+        "total_pages": pages,
+        "total_count": total,
+    }
+
+
+def collection(records: list[Record], base: str, query: dict[str, list[str]],
+               documented_links: bool = False) -> dict[str, Any]:
+    """A list document with `meta.pagination`, default page size 25 (guides/pagination.md)."""
+    number, size = page_numbers(query)
+    chosen = records[(number - 1) * size : number * size]
+    return {"data": [resource(r, base, documented_links) for r in chosen],
+            "meta": {"pagination": pagination(len(records), number, size)}}
+
+
+def linkage(records: list[Record], self_url: str, name: str) -> dict[str, Any]:
+    """A relationship document: identifiers plus the relationship's own links."""
+    return {
+        "data": [{"id": r["id"], "type": r["type"]} for r in records],
+        "links": {"related": f"{self_url}/{name}", "self": f"{self_url}/relationships/{name}"},
+    }

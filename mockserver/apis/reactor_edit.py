@@ -1,0 +1,114 @@
+"""One resource by id: look up (a poll, for builds and packages), update, revise, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mockserver.apis import handler
+from mockserver.apis.reactor import document_data, fail, name_taken, no_content, not_found, one
+from mockserver.apis.reactor_library import poll_build, transition
+from mockserver.apis.reactor_packages import poll_package, update_package
+from mockserver.apis.reactor_store import PREFIX, REVISABLE, Record, Store
+from mockserver.engine.context import RequestContext
+from mockserver.engine.outcome import Failure, Outcome
+
+# attributes a client may set with PATCH, by type (the endpoint docs' "can be updated" lists)
+UPDATABLE = {
+    "properties": ("name", "domains", "development", "enabled", "privacy", "rule_component_sequencing_enabled",
+                   "ssl_enabled", "undefined_vars_return_empty"),
+    "libraries": ("name",),
+    "environments": ("archive", "archive_passphrase", "include_debug_library", "name", "path"),
+    "hosts": ("name", "path", "port", "server", "username"),
+    "extensions": ("delegate_descriptor_id", "enabled", "settings"),
+    "data_elements": ("name", "delegate_descriptor_id", "enabled", "settings", "clean_text", "default_value",
+                      "force_lower_case", "storage_duration"),
+    "rules": ("name", "enabled"),
+}
+FIXED = ("companies", "builds", "extension_packages")  # never deleted through the API
+
+
+@handler("reactor.resource")
+async def resource(ctx: RequestContext) -> Outcome:
+    kind = ctx.path_params["type"]
+    store = Store(ctx)
+    record = await store.get(ctx.path_params["id"], kind) if kind in PREFIX else None
+    if record is None:
+        return not_found()
+    if ctx.method == "DELETE":
+        return await delete(store, record)
+    if ctx.method == "PATCH":
+        changed = await update(ctx, store, record)
+        if isinstance(changed, Failure):
+            return changed
+        return one(ctx, changed)
+    if kind == "builds":
+        record = await poll_build(store, record)
+    elif kind == "extension_packages":
+        record = await poll_package(store, record)
+    return one(ctx, record)
+
+
+async def update(ctx: RequestContext, store: Store, record: Record) -> Record | Failure:
+    kind = record["type"]
+    if kind == "extension_packages":
+        return await update_package(ctx, store, record)
+    data = document_data(ctx)
+    meta = data.get("meta")
+    action = meta.get("action") if isinstance(meta, dict) else None
+    if kind == "companies" or (kind == "hosts" and record["attributes"].get("type_of") != "sftp"):
+        return fail("read-only")
+    if kind == "builds":
+        if action != "republish":
+            return fail("read-only")
+        record.setdefault("meta", {})["republish_status"] = "pending"
+        return await store.touch(record)
+    if kind == "libraries" and action is not None:
+        return await transition(store, record, action)
+    if kind == "libraries" and record["attributes"].get("state") == "published":
+        return fail("read-only")
+    attributes = data.get("attributes")
+    changes = {k: v for k, v in (attributes if isinstance(attributes, dict) else {}).items()
+               if k in UPDATABLE.get(kind, ())}
+    if kind == "properties" and "name" in changes and await name_taken(
+            store, record["rel"]["company"], "properties", changes["name"], record["id"]):
+        return fail("not-unique")
+    if kind in REVISABLE and action == "revise":
+        return await revise(store, record, changes)
+    if kind in REVISABLE:
+        changes["dirty"] = True
+    return await store.touch(record, **changes)
+
+
+async def revise(store: Store, head: Record, changes: dict[str, Any]) -> Record:
+    """A new revision (its own id, `origin` the head); the head counts one more revision."""
+    number = int(head.get("latest_revision_number", 0)) + 1
+    head["attributes"].update(changes, dirty=False)
+    kept = {k: v for k, v in head["attributes"].items() if k not in ("created_at", "updated_at")}
+    revision = await store.create(head["type"], head["parent"], {**kept, "revision_number": number},
+                                  {**head["rel"], "origin": head["id"]}, listed=False,
+                                  latest_revision_number=number, revisions=[])
+    head["latest_revision_number"] = number
+    head["revisions"] = [*head.get("revisions", []), revision["id"]]
+    return await store.touch(head)
+
+
+async def delete(store: Store, record: Record) -> Outcome:
+    kind = record["type"]
+    if kind in FIXED:
+        return fail("read-only")
+    if kind == "hosts":
+        users = await store.children(record["rel"]["property"], "environments")
+        if any(env["rel"].get("host") == record["id"] for env in users):
+            return fail("host-in-use")
+    partner = {"libraries": "environment", "environments": "library"}.get(kind)
+    if partner and (other := await store.get(record["rel"].get(partner) or "")) is not None:
+        other["rel"][{"environment": "library", "library": "environment"}[partner]] = None
+        await store.put(other)
+    for resource_id in [record["id"], *record.get("revisions", [])]:
+        found = await store.get(resource_id, deleted=True)
+        if found is not None:
+            found["deleted"] = True
+            if kind in REVISABLE:
+                found["attributes"]["deleted_at"] = store.now()
+            await store.put(found)
+    return no_content()

@@ -1,0 +1,130 @@
+"""Extension packages: a zip uploaded as multipart/form-data, processed asynchronously.
+
+POST /extension_packages answers `pending` at once; polling GET /extension_packages/{id} turns it
+`succeeded`, or `failed` with the problem in `meta.status_details.errors` (what adobe/reactor-uploader
+reads). Problems come from flags, or from the zip itself: not a zip, no extension.json, a path
+that leaves the package, a file extension.json names but the zip lacks, a customCode transform.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from mockserver.apis import handler
+from mockserver.apis.reactor import advance, document_data, fail, many, not_found, one, reading, render_errors
+from mockserver.apis.reactor_store import Record, Store, listed, package_attributes
+from mockserver.engine.context import RequestContext
+from mockserver.engine.outcome import ErrorRef, Failure, Outcome
+
+MAX_MANIFEST = 1024 * 1024
+DELEGATES = ("events", "conditions", "actions", "dataElements")
+
+
+def read_upload(content_type: str, body: bytes) -> bytes | None:
+    """The `package` part of a multipart/form-data body, or None (never raises)."""
+    if not content_type.lower().lstrip().startswith("multipart/form-data"):
+        return None
+    from email import policy  # imported on first upload: it costs start-up time every server pays
+    from email.parser import BytesParser
+
+    try:
+        head = b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n"
+        message = BytesParser(policy=policy.HTTP).parsebytes(head + body)
+        if not message.is_multipart():
+            return None
+        for part in message.iter_parts():
+            if part.get_param("name", header="content-disposition") == "package":
+                payload = part.get_payload(decode=True)
+                return payload if isinstance(payload, bytes) else b""
+    except Exception:  # a malformed body is a missing package, whatever the parser tripped on
+        return None
+    return None
+
+
+def problem(error_id: str, detail: str) -> ErrorRef:
+    return ErrorRef(error_id, {"detail": detail})
+
+
+def inspect_package(data: bytes) -> tuple[dict[str, Any], list[ErrorRef]]:
+    """extension.json and what processing would find wrong with the zip (never raises)."""
+    import zipfile
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        names = set(archive.namelist())
+        info = archive.getinfo("extension.json") if "extension.json" in names else None
+        if info is None:
+            return {}, [problem("extension-package-zip-error", "The zip holds no extension.json at its root.")]
+        if info.file_size > MAX_MANIFEST:
+            return {}, [problem("extension-package-zip-error", "extension.json is too large.")]
+        manifest = json.loads(archive.read(info).decode("utf-8"))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, RecursionError, OSError, KeyError,
+            NotImplementedError, RuntimeError, EOFError):
+        return {}, [problem("extension-package-zip-error", "The package could not be unzipped.")]
+    if not isinstance(manifest, dict):
+        return {}, [problem("extension-package-zip-error", "extension.json is not a JSON object.")]
+    return manifest, manifest_problems(manifest, names)
+
+
+def manifest_problems(manifest: dict[str, Any], names: set[str]) -> list[ErrorRef]:
+    problems: list[ErrorRef] = []
+    delegates = [d for key in DELEGATES for d in listed(manifest.get(key)) if isinstance(d, dict)]
+    paths = [d.get("libPath") for d in delegates] + [manifest.get("main")]
+    for path in [p for p in paths if isinstance(p, str)]:
+        if path.startswith("/") or ".." in path.split("/"):
+            problems.append(problem("extension-package-path-error", f"The path {path} leaves the package."))
+        elif path not in names:
+            problems.append(problem("library-file-not-found", f"{path} is not in the zip package."))
+    for delegate in delegates:
+        for transform in listed(delegate.get("transforms")):
+            kind = transform.get("type") if isinstance(transform, dict) else None
+            if kind == "customCode":
+                problems.append(ErrorRef("illegal-custom-code-transform"))
+            elif kind not in ("function", "file", "remove"):
+                problems.append(ErrorRef("extension-package-transform-definition-error"))
+    return problems
+
+
+@handler("reactor.packages")
+async def packages(ctx: RequestContext) -> Outcome:
+    """GET lists the session's packages; POST uploads one (starts asynchronous processing)."""
+    store = Store(ctx)
+    company = await store.company()
+    if company is None:  # the session was reset between the hook and here
+        return not_found()
+    if reading(ctx):
+        return many(ctx, await store.children(company["id"], "extension_packages"))
+    upload = read_upload(ctx.header("content-type") or "", ctx.body)
+    if upload is None:
+        return fail("extension-package-zip-error", detail="No `package` file in a multipart/form-data body.")
+    manifest, problems = inspect_package(upload)
+    manifest.setdefault("name", f"package-{ctx.generator.hex(8)}")
+    attributes = package_attributes(manifest, "pending", company["attributes"]["org_id"])
+    record = await store.create("extension_packages", company["id"], attributes, polls=0,
+                                failure=render_errors(ctx, [*ctx.async_errors, *problems]))
+    return one(ctx, record, 201)
+
+
+async def poll_package(store: Store, record: Record) -> Record:
+    return await advance(store, record)
+
+
+async def update_package(ctx: RequestContext, store: Store, record: Record) -> Record | Failure:
+    """A new zip (processed again), a private release, or an attempt Reactor refuses."""
+    upload = read_upload(ctx.header("content-type") or "", ctx.body)
+    if upload is not None:
+        manifest, problems = inspect_package(upload)
+        record["polls"], record["failure"] = 0, render_errors(ctx, [*ctx.async_errors, *problems])
+        record.get("meta", {}).pop("status_details", None)
+        kept = {k: v for k, v in record["attributes"].items() if k in ("created_at", "availability", "owner_org_id")}
+        fresh = package_attributes({"name": record["attributes"]["name"], **manifest}, "pending", kept["owner_org_id"])
+        return await store.touch(record, **{**fresh, **kept})
+    data = document_data(ctx)
+    action = data.get("meta", {}).get("action") if isinstance(data.get("meta"), dict) else None
+    if action == "release_private":
+        return await store.touch(record, availability="private")
+    if action == "release_public":
+        return fail("public-release-not-authorized")
+    return fail("invalid-extension_package_id", "/data/attributes")

@@ -1,0 +1,126 @@
+"""Reactor's catalog: every documented error by flag, as a JSON:API document; asynchronous errors on polls."""
+
+from __future__ import annotations
+
+import pytest
+
+from mockserver.scenario.load import load_catalog
+from tests.apis.test_reactor_support import JSONAPI, Reactor, assert_jsonapi, documented_ids, extension_zip
+
+CATALOG = {e["id"]: e for e in load_catalog().entries("reactor")}
+ASYNC = sorted(i for i, e in CATALOG.items() if e["asynchronous"])
+
+
+@pytest.fixture
+def reactor(client) -> Reactor:  # type: ignore[no-untyped-def]
+    return Reactor(client)
+
+
+def test_the_catalog_holds_the_49_documented_errors_each_with_status_trigger_and_reason():
+    assert len(CATALOG) == 49 and set(documented_ids()) <= set(CATALOG)
+    for entry in CATALOG.values():
+        assert 400 <= entry["status"] <= 599 and entry["trigger"] and entry["reason"], entry["id"]
+    assert CATALOG["not-found"]["status"] == 404 and CATALOG["not-found"]["title"] == "Record Not Found"
+
+
+@pytest.mark.parametrize("error_id", sorted(CATALOG))
+def test_every_error_by_flag_is_a_jsonapi_error_document(reactor, error_id):
+    response = reactor.get(f"/companies?__error={error_id}")
+    entry = CATALOG[error_id]
+    assert response.status_code == entry["status"]
+    assert response.headers["content-type"] == JSONAPI
+    document = response.json()
+    assert_jsonapi(document)
+    [error] = document["errors"]
+    assert error["status"] == str(entry["status"]) and error["code"] == error_id
+    assert error["title"] == entry["title"] and error["detail"] == entry["description"]
+    assert len(error["meta"]["request_id"]) == 32 and len(error["id"]) == 36
+
+
+def test_prefer_header_asks_the_same_error_and_several_errors_come_in_one_document(reactor):
+    by_header = reactor.get("/companies", headers={"Prefer": "error=read-only"})
+    assert by_header.status_code == 403 and by_header.json()["errors"][0]["code"] == "read-only"
+    both = reactor.get("/companies", headers={"Prefer": "error=not-found, error=not-unique"})
+    errors = both.json()["errors"]
+    assert both.status_code == 404 and [e["code"] for e in errors] == ["not-found", "not-unique"]
+    assert errors[0]["id"] != errors[1]["id"] and errors[0]["meta"] == errors[1]["meta"]
+    assert errors[1]["source"] == {"pointer": "/data/attributes/name"}
+
+
+@pytest.mark.parametrize("status", sorted({e["status"] for e in CATALOG.values() if not e["asynchronous"]}))
+def test_code_flag_gives_a_documented_error_of_that_status(reactor, status):
+    response = reactor.get(f"/companies?__code={status}")
+    assert response.status_code == status
+    assert CATALOG[response.json()["errors"][0]["code"]]["status"] == status
+
+
+@pytest.mark.parametrize("status", [502, 504])
+def test_code_flag_of_a_deployment_failure_fails_the_build(reactor, status):
+    assert reactor.get(f"/companies?__code={status}").status_code == 400  # no immediate error has it
+    _, library, _ = reactor.buildable()
+    build = reactor.post(f"/libraries/{library}/builds?__code={status}").json()["data"]
+    [error] = reactor.get(f"/builds/{build['id']}").json()["data"]["meta"]["status_details"]["errors"]
+    assert error["status"] == str(status) and CATALOG[error["code"]]["asynchronous"]
+
+
+def test_same_seed_and_session_replay_byte_for_byte(client):
+    frozen = client.post("/__admin/clock", json={"freeze": True})
+    assert frozen.status_code == 200
+
+    def run(session: str) -> list[bytes]:
+        reactor = Reactor(client, session=session)
+        prop = reactor.property()
+        return [reactor.get(f"/properties/{prop}").content, reactor.get("/companies?__error=not-found").content]
+
+    first = run("replay")
+    client.post("/__admin/reset?session=replay")
+    assert run("replay") == first
+    assert run("other") != first
+
+
+@pytest.mark.parametrize("error_id", ASYNC)
+def test_an_asynchronous_error_asked_on_a_build_shows_when_the_build_is_polled(reactor, error_id):
+    _, library, _ = reactor.buildable()
+    created = reactor.post(f"/libraries/{library}/builds", headers={"Prefer": f"error={error_id}"})
+    assert created.status_code == 201 and created.json()["data"]["attributes"]["status"] == "pending"
+    assert "status_details" not in created.json()["data"].get("meta", {})
+    polled = reactor.get(f"/builds/{created.json()['data']['id']}").json()
+    assert_jsonapi(polled)
+    assert polled["data"]["attributes"]["status"] == "failed"
+    [error] = polled["data"]["meta"]["status_details"]["errors"]
+    immediate = reactor.get(f"/companies?__error={error_id}").json()["errors"][0]
+    assert set(error) == set(immediate) and error["code"] == error_id and error["status"] == immediate["status"]
+    assert error["title"] == immediate["title"] and error["detail"] == immediate["detail"]
+
+
+@pytest.mark.parametrize("error_id", ["extension-package-zip-error", "library-file-not-found", "socket-error"])
+def test_an_asynchronous_error_asked_on_an_upload_shows_on_the_package(reactor, error_id):
+    files = {"package": ("package.zip", extension_zip(), "application/zip")}
+    created = reactor.client.post("/reactor/extension_packages", files=files,
+                                  headers={**{k: v for k, v in reactor.headers.items() if k != "Content-Type"},
+                                           "Prefer": f"error={error_id}"})
+    assert created.status_code == 201 and created.json()["data"]["attributes"]["status"] == "pending"
+    polled = reactor.get(f"/extension_packages/{created.json()['data']['id']}").json()
+    assert polled["data"]["attributes"]["status"] == "failed"
+    assert [e["code"] for e in polled["data"]["meta"]["status_details"]["errors"]] == [error_id]
+
+
+def test_an_asynchronous_error_asked_where_nothing_asynchronous_starts_is_immediate(reactor):
+    response = reactor.get("/companies?__error=minification-error")
+    assert response.status_code == CATALOG["minification-error"]["status"]
+    assert response.json()["errors"][0]["code"] == "minification-error"
+
+
+def test_a_flagged_build_on_a_library_without_environment_still_needs_the_environment(reactor):
+    library = reactor.library(reactor.property())
+    response = reactor.post(f"/libraries/{library}/builds?__error=minification-error")
+    assert response.status_code == 422 and response.json()["errors"][0]["code"] == "environment-required"
+
+
+def test_without_a_flag_the_build_succeeds_on_the_first_poll(reactor):
+    _, library, environment = reactor.buildable()
+    build = reactor.post(f"/libraries/{library}/builds").json()["data"]
+    assert build["relationships"]["environment"]["data"] == {"id": environment, "type": "environments"}
+    polled = reactor.get(f"/builds/{build['id']}").json()["data"]
+    assert polled["attributes"]["status"] == "succeeded" and "status_details" not in polled["meta"]
+    assert reactor.get(f"/libraries/{library}").json()["data"]["meta"]["build_status"] == "succeeded"

@@ -1,0 +1,373 @@
+"""Reactor without flags: the gateway, resources, library rules and the publishing flow."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.apis.test_reactor_support import ID, JSONAPI, Reactor, assert_jsonapi, links_of
+
+
+@pytest.fixture
+def reactor(client) -> Reactor:  # type: ignore[no-untyped-def]
+    return Reactor(client)
+
+
+def error_of(response, status: int, code: str, pointer: str | None = None) -> dict:  # type: ignore[no-untyped-def]
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == JSONAPI
+    assert_jsonapi(response.json())
+    error = response.json()["errors"][0]
+    assert error["code"] == code and error["status"] == str(status)
+    assert error.get("source") == ({"pointer": pointer} if pointer is not None else None)
+    return dict(error)
+
+
+@pytest.mark.parametrize("authorization", [None, "", "Bearer", "Bearer  ", "Basic dXNlcjpwYXNz", "token abc"])
+def test_missing_or_malformed_authorization_is_authentication_failure(reactor, authorization):
+    headers = {k: v for k, v in reactor.headers.items() if k != "Authorization"}
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    for path in ("/reactor/companies", "/reactor/properties/PR0123", "/reactor/no/such/route"):
+        error_of(reactor.client.get(path, headers=headers), 401, "authentication-failure")
+
+
+def test_missing_api_key_gets_the_gateway_answer_not_a_jsonapi_error(reactor):
+    headers = {k: v for k, v in reactor.headers.items() if k != "X-Api-Key"}
+    response = reactor.client.get("/reactor/companies", headers=headers)
+    assert response.status_code == 403 and response.headers["content-type"] == "application/json"
+    assert response.json() == {"error_code": "403000", "message": "Api Key is required"}
+
+
+def test_the_org_header_is_optional_unless_the_user_requires_it(make_client, tmp_path):
+    headers = {k: v for k, v in Reactor(None).headers.items()}
+    assert make_client().get("/reactor/companies", headers=headers).status_code == 200
+    (tmp_path / "mine.yaml").write_text("api: reactor\noptions: {require_org_id: true, require_api_key: false}\n")
+    strict = make_client(scenarios=(str(tmp_path),))
+    response = strict.get("/reactor/companies", headers=headers)
+    assert response.status_code == 400 and response.json() == {"error_code": "400003", "message": "Missing header"}
+    without_key = {**{k: v for k, v in headers.items() if k != "X-Api-Key"}, "x-gw-ims-org-id": "ORG@AdobeOrg"}
+    assert strict.get("/reactor/companies", headers=without_key).status_code == 200
+
+
+def test_a_fresh_session_has_one_company_and_sessions_do_not_see_each_other(client):
+    one, two = Reactor(client, session="one"), Reactor(client, session="two")
+    listed = one.get("/companies", headers={"x-gw-ims-org-id": "ABC@AdobeOrg"})
+    assert listed.status_code == 200 and listed.headers["content-type"] == JSONAPI
+    document = listed.json()
+    assert_jsonapi(document)
+    [company] = document["data"]
+    assert ID["companies"].match(company["id"]) and company["attributes"]["org_id"] == "ABC@AdobeOrg"
+    assert document["meta"]["pagination"] == {"current_page": 1, "next_page": None, "prev_page": None,
+                                              "total_pages": 1, "total_count": 1}
+    prop = one.property()
+    assert two.get(f"/properties/{prop}").status_code == 404
+    assert one.get(f"/properties/{prop}").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/properties/PR00000000000000000000000000000000", "/libraries/LBx",
+                                  "/builds/BLnope", "/companies/COx/properties", "/libraries/LBx/builds",
+                                  "/environments/ENx/relationships/host", "/unknown/thing", "/properties/PRx/nope"])
+def test_unknown_ids_and_paths_are_not_found_with_pointer_data(reactor, path):
+    error_of(reactor.get(path), 404, "not-found", "/data")
+
+
+def test_a_second_property_with_the_same_name_is_not_unique(reactor):
+    company = reactor.company()
+    reactor.property("Shop")
+    again = reactor.post(f"/companies/{company}/properties",
+                         {"data": {"type": "properties", "attributes": {"name": "shop", "platform": "web"}}})
+    error_of(again, 422, "not-unique", "/data/attributes/name")
+    other = reactor.property("Blog")
+    renamed = reactor.patch(f"/properties/{other}", {"data": {"id": other, "type": "properties",
+                                                              "attributes": {"name": "Shop"}}})
+    error_of(renamed, 422, "not-unique", "/data/attributes/name")
+
+
+@pytest.mark.parametrize(("body", "pointer"), [
+    (b"{not json", None),
+    (b"", None),
+    (json.dumps({"name": "x"}).encode(), "/data"),
+    (json.dumps({"data": []}).encode(), "/data"),
+    (json.dumps({"data": {"type": "libraries", "attributes": {"name": "x"}}}).encode(), "/data/type"),
+    (json.dumps({"data": {"type": "properties", "attributes": "x"}}).encode(), "/data/attributes"),
+    (json.dumps({"data": {"type": "properties", "attributes": {"platform": "web"}}}).encode(), "/data/attributes/name"),
+])
+def test_a_body_that_is_not_a_jsonapi_document_is_refused(reactor, body, pointer):
+    response = reactor.post(f"/companies/{reactor.company()}/properties", content=body)
+    error = error_of(response, 422, "invalid-settings-syntax", pointer)
+    assert error["detail"] != "A syntax error was encountered while parsing the settings JSON."
+
+
+@pytest.mark.parametrize("settings", ["{nope", "[1, 2]", 7, {"a": 1}])
+def test_settings_that_are_not_a_json_object_string_are_invalid_settings_syntax(reactor, settings):
+    prop = reactor.property()
+    package = reactor.get("/extension_packages").json()["data"][0]["id"]
+    response = reactor.post(f"/properties/{prop}/extensions", {"data": {
+        "type": "extensions", "attributes": {"settings": settings},
+        "relationships": {"extension_package": {"data": {"id": package, "type": "extension_packages"}}}}})
+    error = error_of(response, 422, "invalid-settings-syntax", "/data/attributes/settings")
+    assert error["detail"] == "A syntax error was encountered while parsing the settings JSON."
+
+
+def test_sftp_hosts_need_an_encrypted_private_key(reactor):
+    prop = reactor.property()
+    base = {"name": "SFTP", "type_of": "sftp", "server": "sftp.example.com", "path": "x", "port": 22}
+    missing = reactor.post(f"/properties/{prop}/hosts", {"data": {"type": "hosts", "attributes": base}})
+    error_of(missing, 422, "decrypt-no-data", "/data/attributes/encrypted_private_key")
+    plain = {**base, "encrypted_private_key": "ssh-rsa AAAA"}
+    error_of(reactor.post(f"/properties/{prop}/hosts", {"data": {"type": "hosts", "attributes": plain}}),
+             422, "decrypt-failed", "/data/attributes/encrypted_private_key")
+    pgp = {**base, "encrypted_private_key": "-----BEGIN PGP MESSAGE-----\n\nabc\n-----END PGP MESSAGE-----\n"}
+    created = reactor.post(f"/properties/{prop}/hosts", {"data": {"type": "hosts", "attributes": pgp}})
+    assert created.status_code == 201 and "encrypted_private_key" not in created.json()["data"]["attributes"]
+
+
+def test_library_rules_environment_in_use_and_environment_required(reactor):
+    prop = reactor.property()
+    first, second = reactor.library(prop, "A"), reactor.library(prop, "B")
+    error_of(reactor.post(f"/libraries/{first}/builds"), 422, "environment-required")
+    environment = reactor.environment(prop, reactor.host(prop))
+    assert reactor.assign(first, environment).status_code == 200
+    error_of(reactor.assign(second, environment), 422, "environment-in-use", "/data")
+    linkage = reactor.get(f"/libraries/{first}/relationships/environment").json()
+    assert linkage["data"] == {"id": environment, "type": "environments"}
+    assert reactor.get(f"/environments/{environment}/library").json()["data"]["id"] == first
+    assert reactor.delete(f"/libraries/{first}/relationships/environment").status_code == 204
+    assert reactor.patch(f"/libraries/{second}/relationships/environment",
+                         {"data": {"id": environment, "type": "environments"}}).status_code == 200
+
+
+def test_host_required_and_host_in_use(reactor):
+    prop = reactor.property()
+    library = reactor.library(prop)
+    bare = reactor.environment(prop, None)
+    assert reactor.assign(library, bare).status_code == 200
+    error_of(reactor.post(f"/libraries/{library}/builds"), 422, "host-required")
+    host = reactor.host(prop)
+    used = reactor.environment(prop, host, "Used")
+    error_of(reactor.delete(f"/hosts/{host}"), 422, "host-in-use")
+    assert reactor.delete(f"/environments/{used}").status_code == 204
+    assert reactor.delete(f"/hosts/{host}").status_code == 204
+    assert reactor.get(f"/hosts/{host}").status_code == 404
+
+
+def test_deleted_resources_and_multiple_revisions_cannot_join_a_library(reactor):
+    prop = reactor.property()
+    library = reactor.library(prop)
+    extension = reactor.extension(prop)
+    kept, gone = reactor.data_element(prop, extension, "kept"), reactor.data_element(prop, extension, "gone")
+    assert reactor.delete(f"/data_elements/{gone}").status_code == 204
+    path = f"/libraries/{library}/relationships/data_elements"
+    error_of(reactor.post(path, {"data": [{"id": gone, "type": "data_elements"}]}), 422, "deleted-resources",
+             "/data/0")
+    revised = reactor.patch(f"/data_elements/{kept}", {"data": {"id": kept, "type": "data_elements",
+                                                                "attributes": {"name": "kept 2"},
+                                                                "meta": {"action": "revise"}}})
+    assert revised.json()["data"]["meta"]["latest_revision_number"] == 1
+    revision = reactor.get(f"/data_elements/{kept}/revisions").json()["data"][0]
+    assert revision["attributes"]["revision_number"] == 1 and revision["id"] != kept
+    added = reactor.post(path, {"data": [{"id": kept, "type": "data_elements"}]})
+    assert added.status_code == 200 and [d["id"] for d in added.json()["data"]] == [kept]
+    error_of(reactor.post(path, {"data": [{"id": revision["id"], "type": "data_elements"}]}), 422,
+             "multiple-revisions", "/data/0")
+    both = reactor.patch(path, {"data": [{"id": kept, "type": "data_elements"},
+                                         {"id": revision["id"], "type": "data_elements"}]})
+    error_of(both, 422, "multiple-revisions", "/data/1")
+    replaced = reactor.patch(path, {"data": [{"id": revision["id"], "type": "data_elements"}]})
+    assert [d["id"] for d in replaced.json()["data"]] == [revision["id"]]
+    assert reactor.get(f"/libraries/{library}/data_elements").json()["data"][0]["attributes"]["name"] == "kept 2"
+    removed = reactor.delete(path, {"data": [{"id": revision["id"], "type": "data_elements"}]})
+    assert removed.status_code == 200 and removed.json()["data"] == []
+
+
+def test_the_publishing_flow_up_to_published(reactor):
+    prop = reactor.property()
+    library = reactor.library(prop)
+    host = reactor.host(prop)
+    states = []
+    for stage, action in (("development", "submit"), ("staging", "approve"), ("production", None)):
+        environment = reactor.environment(prop, host, stage, stage)
+        assert reactor.assign(library, environment).status_code == 200
+        build = reactor.post(f"/libraries/{library}/builds").json()["data"]
+        assert reactor.get(f"/builds/{build['id']}").json()["data"]["attributes"]["status"] == "succeeded"
+        if action:
+            moved = reactor.patch(f"/libraries/{library}", {"data": {"id": library, "type": "libraries",
+                                                                     "meta": {"action": action}}})
+            states.append(moved.json()["data"]["attributes"]["state"])
+    assert states == ["submitted", "approved"]
+    published = reactor.get(f"/libraries/{library}").json()["data"]["attributes"]
+    assert published["state"] == "published" and published["published_at"]
+    rename = {"data": {"id": library, "type": "libraries", "attributes": {"name": "late"}}}
+    error_of(reactor.patch(f"/libraries/{library}", rename), 403, "read-only")
+
+
+def test_transitions_the_state_does_not_allow_and_edits_outside_development_are_read_only(reactor):
+    prop = reactor.property()
+    library = reactor.library(prop)
+
+    def act(action: str):  # type: ignore[no-untyped-def]
+        return reactor.patch(f"/libraries/{library}", {"data": {"id": library, "type": "libraries",
+                                                                "meta": {"action": action}}})
+
+    error_of(act("approve"), 403, "read-only", "/data/meta/action")
+    error_of(act("publish"), 422, "invalid-settings-syntax", "/data/meta/action")
+    assert act("submit").json()["data"]["attributes"]["state"] == "submitted"
+    extension = reactor.extension(prop)
+    adding = reactor.post(f"/libraries/{library}/relationships/extensions",
+                          {"data": [{"id": extension, "type": "extensions"}]})
+    error_of(adding, 403, "read-only", "/data")
+    assert act("reject").json()["data"]["attributes"]["state"] == "rejected"
+    assert act("develop").json()["data"]["attributes"]["state"] == "development"
+    assert reactor.post(f"/libraries/{library}/relationships/extensions",
+                        {"data": [{"id": extension, "type": "extensions"}]}).status_code == 200
+
+
+def test_pagination_follows_page_number_and_size(reactor):
+    prop = reactor.property()
+    made = [reactor.library(prop, f"L{i}") for i in range(5)]
+    page = reactor.get(f"/properties/{prop}/libraries?page[size]=2&page[number]=2").json()
+    assert [d["id"] for d in page["data"]] == made[2:4]
+    assert page["meta"]["pagination"] == {"current_page": 2, "next_page": 3, "prev_page": 1, "total_pages": 3,
+                                          "total_count": 5}
+    odd = reactor.get(f"/properties/{prop}/libraries?page[size]=zero&page[number]=-1").json()
+    assert len(odd["data"]) == 5 and odd["meta"]["pagination"]["current_page"] == 1
+
+
+@pytest.mark.parametrize(("prefix", "host", "base"), [
+    ("/reactor", None, "http://127.0.0.1:8080/reactor"),
+    ("", "reactor.adobe.io", "http://reactor.adobe.io"),
+])
+def test_every_link_is_absolute_on_this_server_and_answers(client, prefix, host, base):
+    reactor = Reactor(client, prefix=prefix, **({"Host": host} if host else {}))
+    prop, library, _ = reactor.buildable()
+    extension = reactor.extension(prop)
+    reactor.data_element(prop, extension)
+    build = reactor.post(f"/libraries/{library}/builds").json()["data"]["id"]
+    documents = [reactor.get(path).json() for path in (
+        "/companies", f"/properties/{prop}", f"/libraries/{library}", f"/builds/{build}",
+        f"/properties/{prop}/environments", f"/properties/{prop}/hosts", f"/properties/{prop}/extensions",
+        f"/properties/{prop}/data_elements", "/extension_packages")]
+    links = {link for document in documents for link in links_of(document)}
+    assert links and all(link.startswith(base + "/") for link in links), links
+    for document in documents:
+        assert_jsonapi(document)
+    for link in sorted(links):
+        followed = reactor.client.get(link, headers=reactor.headers)
+        assert followed.status_code == 200, (link, followed.text)
+        assert_jsonapi(followed.json())
+
+
+def test_documented_resource_links_are_there_when_the_user_asks(make_client, tmp_path):
+    (tmp_path / "links.yaml").write_text("api: reactor\noptions: {documented_resource_links: true}\n")
+    reactor = Reactor(make_client(scenarios=(str(tmp_path),)))
+    prop = reactor.property()
+    links = reactor.get(f"/properties/{prop}").json()["data"]["links"]
+    assert links["company"].endswith(f"/companies/{reactor.company()}") and links["self"].endswith(prop)
+
+
+def test_polls_before_done_keeps_a_build_pending_for_that_many_polls(make_client, tmp_path):
+    (tmp_path / "slow.yaml").write_text("api: reactor\noptions: {polls_before_done: 3}\n")
+    reactor = Reactor(make_client(scenarios=(str(tmp_path),)))
+    _, library, _ = reactor.buildable()
+    build = reactor.post(f"/libraries/{library}/builds?__error=timeout-error").json()["data"]["id"]
+    seen = [reactor.get(f"/builds/{build}").json()["data"]["attributes"]["status"] for _ in range(4)]
+    assert seen == ["pending", "pending", "failed", "failed"]
+
+
+def test_deleting_a_revised_extension_deletes_its_revisions_and_companies_are_read_only(reactor):
+    prop = reactor.property()
+    extension = reactor.extension(prop)
+    reactor.patch(f"/extensions/{extension}", {"data": {"id": extension, "type": "extensions",
+                                                       "attributes": {"enabled": False},
+                                                       "meta": {"action": "revise"}}})
+    revision = reactor.get(f"/extensions/{extension}/revisions").json()["data"][0]["id"]
+    assert reactor.delete(f"/extensions/{extension}").status_code == 204
+    assert reactor.get(f"/extensions/{revision}").status_code == 404
+    error_of(reactor.delete(f"/companies/{reactor.company()}"), 403, "read-only")
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+                               st.sampled_from(["data", "type", "attributes", "name", "platform", "settings", "id",
+                                                "relationships", "meta"]), inner, max_size=4), max_leaves=15)
+documents = st.builds(lambda attributes, kind: {"data": {"type": kind, "attributes": attributes}},
+                      st.dictionaries(st.sampled_from(["name", "platform", "settings", "domains"]),
+                                      json_values, max_size=4),
+                      st.sampled_from(["properties", "libraries"]))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.one_of(json_values, documents))
+def test_any_json_body_is_created_or_refused_with_a_jsonapi_error(client, body):
+    reactor = Reactor(client, session="fuzz")
+    response = reactor.post(f"/companies/{reactor.company()}/properties", body)
+    assert response.status_code in (201, 422), response.text
+    assert_jsonapi(response.json())
+    if response.status_code == 422:
+        assert response.json()["errors"][0]["code"] in ("invalid-settings-syntax", "not-unique")
+
+
+def test_head_reads_and_never_creates(reactor):
+    company = reactor.company()
+    assert reactor.request("HEAD", f"/companies/{company}/properties").status_code == 200
+    assert reactor.request("HEAD", "/extension_packages").status_code == 200
+    assert reactor.get(f"/companies/{company}/properties").json()["data"] == []
+
+
+def _world() -> tuple[Reactor, list[str]]:
+    """One session with one of everything, and paths that reach each route with real ids."""
+    from starlette.testclient import TestClient
+
+    from mockserver.app import build_app
+    from mockserver.settings import Settings
+
+    client = TestClient(build_app(Settings()), base_url="http://127.0.0.1:8080")
+    client.__enter__()
+    reactor = Reactor(client, session="world")
+    prop, library, environment = reactor.buildable()
+    extension = reactor.extension(prop)
+    element = reactor.data_element(prop, extension)
+    build = reactor.post(f"/libraries/{library}/builds").json()["data"]["id"]
+    host = reactor.get(f"/environments/{environment}/host").json()["data"]["id"]
+    ids = [reactor.company(), prop, library, environment, extension, element, build, host, "XX123"]
+    kinds = ["properties", "libraries", "environments", "hosts", "extensions", "data_elements", "rules", "builds",
+             "company", "revisions", "environment", "host", "extension_packages", "nope"]
+    paths = [f"/{t}/{i}" for t in ("companies", "properties", "libraries", "builds", "environments", "hosts",
+                                   "extensions", "data_elements", "extension_packages") for i in ids]
+    paths += [f"/properties/{prop}/{k}" for k in kinds] + [f"/libraries/{library}/{k}" for k in kinds]
+    paths += [f"/libraries/{library}/relationships/{k}" for k in kinds] + [f"/libraries/{library}/builds",
+                                                                          "/extension_packages", "/companies"]
+    return reactor, paths
+
+
+WORLD: tuple[Reactor, list[str]] | None = None
+
+
+@settings(max_examples=400, deadline=None)
+@given(method=st.sampled_from(["GET", "HEAD", "POST", "PATCH", "DELETE", "PUT"]), index=st.integers(0, 10**6),
+       body=st.one_of(json_values, documents, st.binary(max_size=50)))
+def test_any_method_on_any_route_with_any_body_answers_as_reactor(method, index, body):
+    global WORLD
+    WORLD = WORLD or _world()
+    reactor, paths = WORLD
+    path = paths[index % len(paths)]
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    response = reactor.request(method, path, content=content)
+    assert "x-mockserver-internal-error" not in response.headers, response.text
+    assert response.status_code < 500, response.text
+    if response.content and method != "HEAD":
+        assert response.headers["content-type"] == JSONAPI
+        assert_jsonapi(response.json())
+
+
+def test_a_user_who_requires_nothing_gets_resources_from_any_document(make_client, tmp_path):
+    (tmp_path / "lax.yaml").write_text("api: reactor\noptions: {required_attributes: {properties: []}}\n")
+    reactor = Reactor(make_client(scenarios=(str(tmp_path),)))
+    prop = reactor.property()
+    for body in ({"data": {"type": "libraries", "attributes": "x"}}, {"data": "x"}, [1]):
+        response = reactor.post(f"/properties/{prop}/libraries", body)
+        assert response.status_code == 201 and response.json()["data"]["attributes"]["state"] == "development"

@@ -1,0 +1,154 @@
+"""Extension packages: uploads processed asynchronously, and the parsers of the upload (property tests)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mockserver.apis.reactor_packages import inspect_package, read_upload
+from mockserver.apis.reactor_store import package_attributes
+from tests.apis.test_reactor_support import ID, Reactor, assert_jsonapi, extension_zip, make_zip
+
+
+@pytest.fixture
+def reactor(client) -> Reactor:  # type: ignore[no-untyped-def]
+    return Reactor(client)
+
+
+def upload(reactor: Reactor, content: bytes, method: str = "POST", path: str = "/extension_packages"):  # type: ignore[no-untyped-def]
+    headers = {k: v for k, v in reactor.headers.items() if k != "Content-Type"}
+    return reactor.client.request(method, "/reactor" + path, headers=headers,
+                                  files={"package": ("package.zip", content, "application/zip")})
+
+
+def processed(reactor: Reactor, content: bytes) -> dict:  # type: ignore[no-untyped-def]
+    created = upload(reactor, content)
+    assert created.status_code == 201 and created.json()["data"]["attributes"]["status"] == "pending"
+    assert ID["extension_packages"].match(created.json()["data"]["id"])
+    polled = reactor.get(f"/extension_packages/{created.json()['data']['id']}").json()
+    assert_jsonapi(polled)
+    return dict(polled["data"])
+
+
+def test_a_good_package_succeeds_and_shows_its_manifest(reactor):
+    package = processed(reactor, extension_zip())
+    assert package["attributes"]["status"] == "succeeded" and "status_details" not in package.get("meta", {})
+    assert package["attributes"]["name"] == "hello-world" and package["attributes"]["version"] == "1.0.1"
+    listed = reactor.get("/extension_packages").json()["data"]
+    assert [p["attributes"]["name"] for p in listed] == ["core", "hello-world"]
+
+
+@pytest.mark.parametrize(("content", "codes"), [
+    (b"not a zip at all", ["extension-package-zip-error"]),
+    (make_zip({"readme.txt": "hi"}), ["extension-package-zip-error"]),
+    (make_zip({"extension.json": "{broken"}), ["extension-package-zip-error"]),
+    (extension_zip({"name": "x", "events": [{"name": "e", "libPath": "src/missing.js"}]}),
+     ["library-file-not-found"]),
+    (extension_zip({"name": "x", "main": "../outside.js"}), ["extension-package-path-error"]),
+    (extension_zip({"name": "x", "actions": [{"name": "a", "libPath": "src/lib/events/click.js",
+                                              "transforms": [{"type": "customCode", "propertyPath": "s"}]}]}),
+     ["illegal-custom-code-transform"]),
+    (extension_zip({"name": "x", "actions": [{"name": "a", "libPath": "src/lib/events/click.js",
+                                              "transforms": [{"type": "magic", "propertyPath": "s"}]}]}),
+     ["extension-package-transform-definition-error"]),
+])
+def test_a_broken_package_fails_with_the_documented_error(reactor, content, codes):
+    package = processed(reactor, content)
+    assert package["attributes"]["status"] == "failed"
+    errors = package["meta"]["status_details"]["errors"]
+    assert [e["code"] for e in errors] == codes and all(e["status"] == "422" and e["detail"] for e in errors)
+
+
+def test_an_upload_without_a_package_part_is_refused_at_once(reactor):
+    response = reactor.post("/extension_packages", {"data": {"type": "extension_packages"}})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["code"] == "extension-package-zip-error"
+
+
+def test_a_failed_package_may_be_uploaded_again_and_released_privately_not_publicly(reactor):
+    package = processed(reactor, b"junk")
+    again = upload(reactor, extension_zip(), "PATCH", f"/extension_packages/{package['id']}")
+    assert again.status_code == 200 and again.json()["data"]["attributes"]["status"] == "pending"
+    assert reactor.get(f"/extension_packages/{package['id']}").json()["data"]["attributes"]["status"] == "succeeded"
+
+    def act(body: dict) -> object:
+        return reactor.patch(f"/extension_packages/{package['id']}",
+                             {"data": {"id": package["id"], "type": "extension_packages", **body}})
+
+    assert act({"meta": {"action": "release_private"}}).json()["data"]["attributes"]["availability"] == "private"
+    public = act({"meta": {"action": "release_public"}})
+    assert public.status_code == 403 and public.json()["errors"][0]["code"] == "public-release-not-authorized"
+    renamed = act({"attributes": {"name": "other"}})
+    assert renamed.status_code == 422 and renamed.json()["errors"][0]["code"] == "invalid-extension_package_id"
+
+
+def test_an_installed_package_becomes_an_extension_of_the_property(reactor):
+    package = processed(reactor, extension_zip())
+    prop = reactor.property()
+    extension = reactor.created(f"/properties/{prop}/extensions", "extensions", {"settings": "{}"},
+                                extension_package=package["id"])
+    assert extension["attributes"]["name"] == "hello-world"
+    assert reactor.get(f"/extensions/{extension['id']}/extension_package").json()["data"]["id"] == package["id"]
+    failed = processed(reactor, b"junk")
+    refused = reactor.post(f"/properties/{prop}/extensions", {"data": {
+        "type": "extensions", "relationships": {"extension_package": {"data": {
+            "id": failed["id"], "type": "extension_packages"}}}}})
+    assert refused.status_code == 404
+    assert refused.json()["errors"][0]["source"] == {"pointer": "/data/relationships/extension_package/data"}
+
+
+def multipart(boundary: str, parts: list[tuple[str, bytes]]) -> bytes:
+    out = b""
+    for name, content in parts:
+        out += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"f.zip\"\r\n"
+                "Content-Type: application/zip\r\n\r\n").encode() + content + b"\r\n"
+    return out + f"--{boundary}--\r\n".encode()
+
+
+boundaries = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=8, max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(boundary=boundaries, payload=st.binary(max_size=2000), other=st.binary(max_size=200))
+def test_read_upload_finds_the_package_part_whatever_its_bytes(boundary, payload, other):
+    body = multipart(boundary, [("other", other), ("package", payload)])
+    if f"--{boundary}".encode() in payload + other:
+        return  # a payload holding the boundary cannot be framed by it
+    assert read_upload(f"multipart/form-data; boundary={boundary}", body) == payload
+
+
+@settings(max_examples=300, deadline=None)
+@given(content_type=st.one_of(st.text(max_size=80), st.just("multipart/form-data; boundary=x")),
+       body=st.binary(max_size=500))
+def test_read_upload_never_raises_on_garbage(content_type, body):
+    found = read_upload(content_type, body)
+    assert found is None or isinstance(found, bytes)
+
+
+manifests = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+                         lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+                             st.sampled_from(["name", "main", "events", "actions", "libPath", "transforms", "type",
+                                              "dataElements", "x"]), inner, max_size=5), max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(manifest=manifests, names=st.lists(st.text(alphabet="abc/._-", min_size=1, max_size=12), max_size=4))
+def test_inspect_package_never_raises_and_names_only_documented_errors(manifest, names):
+    files: dict[str, str | bytes] = {name: "x" for name in names if name != "extension.json"}
+    files["extension.json"] = json.dumps(manifest)
+    found, problems = inspect_package(make_zip(files))
+    allowed = {"extension-package-zip-error", "extension-package-path-error", "library-file-not-found",
+               "illegal-custom-code-transform", "extension-package-transform-definition-error"}
+    assert {p.id for p in problems} <= allowed
+    assert isinstance(found, dict) and (found == manifest or problems)
+    json.dumps(package_attributes(found, "pending", "ORG@AdobeOrg"))  # what the upload answer shows
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=400))
+def test_inspect_package_of_any_bytes_never_raises(data):
+    found, problems = inspect_package(data)
+    assert isinstance(found, dict) and isinstance(problems, list)
