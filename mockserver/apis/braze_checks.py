@@ -12,7 +12,7 @@ from typing import Any
 
 from mockserver.apis import check
 from mockserver.apis.braze_request import (
-    as_utc,
+    aware,
     company_zone,
     mapping_option,
     parse_datetime,
@@ -142,7 +142,7 @@ def local_time_passed(ctx: RequestContext, args: Mapping[str, Any]) -> bool:
     if not isinstance(schedule, Mapping) or not truthy(schedule.get("in_local_time")):
         return False
     when = parse_datetime(schedule.get("time"))
-    return when is not None and as_utc(when, company_zone(ctx)).timestamp() < ctx.clock.now()
+    return when is not None and aware(when, company_zone(ctx)).timestamp() < ctx.clock.now()
 
 
 @check("braze.bad_datetime_query")

@@ -11,7 +11,7 @@ from typing import Any
 
 from mockserver.apis import handler
 from mockserver.apis.braze_request import (
-    as_utc,
+    aware,
     mapping_option,
     parse_datetime,
     request_body,
@@ -76,7 +76,7 @@ def sends_data_series(ctx: RequestContext) -> Success:
     """`length` days of seeded statistics ending at `ending_at` (default: now)."""
     length = int(ctx.query_value("length") or 1)
     end = parse_datetime(ctx.query_value("ending_at"))
-    last = as_utc(end) if end is not None else _now(ctx)
+    last = aware(end) if end is not None else _now(ctx)
     numbers = ctx.generator
     data = []
     for offset in range(length - 1, -1, -1):

@@ -61,8 +61,8 @@ def parse_datetime(value: Any) -> datetime | None:
         return None
 
 
-def as_utc(moment: datetime, zone: tzinfo = UTC) -> datetime:
-    """A naive time is read in `zone` (the company's time zone for local-time sends)."""
+def aware(moment: datetime, zone: tzinfo = UTC) -> datetime:
+    """A time with its offset; a naive one is read in `zone` (the company's, for local-time sends)."""
     return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
 
 

@@ -5,15 +5,20 @@ from __future__ import annotations
 import pytest
 
 from mockserver.scenario.load import load_catalog
-from tests.apis.test_braze_support import AUTH, configured_client, track
+from tests.apis.test_braze_support import AUTH, app_client, track, workspace
 
 CATALOG = load_catalog().apis["braze"].errors
 NON_FATAL = sorted(e.id for e in CATALOG.values() if e.status < 300)
 
 
-@pytest.fixture
-def configured(tmp_path, make_client):
-    return configured_client(tmp_path, make_client)
+@pytest.fixture(scope="module")
+def client():
+    yield from app_client()
+
+
+@pytest.fixture(scope="module")
+def configured(tmp_path_factory):
+    yield from app_client(scenarios=(workspace(tmp_path_factory.mktemp("braze")),))
 
 
 def test_the_catalog_holds_every_row_of_the_documented_table():

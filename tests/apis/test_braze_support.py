@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from starlette.testclient import TestClient
+
+from mockserver.app import build_app
+from mockserver.settings import Settings
 
 AUTH = {"Authorization": "Bearer key-1"}
 
@@ -31,10 +37,16 @@ options:
 FULL = {"Authorization": "Bearer full-key"}
 
 
-def configured_client(folder: Path, make_client: Any, extra: str = "") -> Any:
-    """A client whose Braze workspace has the keys, campaigns and Canvases above (plus `extra` options)."""
+def workspace(folder: Path, extra: str = "") -> str:
+    """A scenario folder whose Braze workspace has the keys, campaigns and Canvases above (+ `extra`)."""
     (folder / "braze-workspace.yaml").write_text(WORKSPACE + extra)
-    return make_client(scenarios=(str(folder),))
+    return str(folder)
+
+
+def app_client(**settings: Any) -> Iterator[TestClient]:
+    """One app for a whole test module: building one per test is most of the run time."""
+    with TestClient(build_app(Settings(**settings)), base_url="http://127.0.0.1:8080") as client:
+        yield client
 
 
 def track(client: Any, body: Any, headers: dict[str, str] | None = None) -> Any:
