@@ -5,20 +5,13 @@ from __future__ import annotations
 import pytest
 
 from mockserver.scenario.load import load_catalog
-from tests.apis.test_braze_support import AUTH, app_client, track, workspace
+from tests.apis import test_braze_support as support
+from tests.apis.test_braze_support import AUTH, track
+
+client, configured = support.client, support.configured  # one app per module (fixtures)
 
 CATALOG = load_catalog().apis["braze"].errors
 NON_FATAL = sorted(e.id for e in CATALOG.values() if e.status < 300)
-
-
-@pytest.fixture(scope="module")
-def client():
-    yield from app_client()
-
-
-@pytest.fixture(scope="module")
-def configured(tmp_path_factory):
-    yield from app_client(scenarios=(workspace(tmp_path_factory.mktemp("braze")),))
 
 
 def test_the_catalog_holds_every_row_of_the_documented_table():

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from starlette.testclient import TestClient
 
 from mockserver.app import build_app
@@ -63,3 +64,14 @@ def fatal(response: Any, status: int, message: str) -> None:
     assert response.headers["content-type"] == "application/json"
     body = response.json()
     assert body["message"] == message and isinstance(body["errors"], list) and body["errors"]
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[TestClient]:
+    """Overrides the per-test `client` of tests/conftest.py where imported."""
+    yield from app_client()
+
+
+@pytest.fixture(scope="module")
+def configured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    yield from app_client(scenarios=(workspace(tmp_path_factory.mktemp("braze")),))

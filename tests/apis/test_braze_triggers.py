@@ -6,17 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.apis.test_braze_support import AUTH, FULL, app_client, fatal, track, users, workspace
+from tests.apis import test_braze_support as support
+from tests.apis.test_braze_support import AUTH, FULL, fatal, track, users
 
-
-@pytest.fixture(scope="module")
-def client():
-    yield from app_client()
-
-
-@pytest.fixture(scope="module")
-def configured(tmp_path_factory):
-    yield from app_client(scenarios=(workspace(tmp_path_factory.mktemp("braze")),))
+client, configured = support.client, support.configured  # one app per module (fixtures)
 
 
 def send(client, body, path="/messages/send", headers=None):
