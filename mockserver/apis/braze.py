@@ -1,0 +1,90 @@
+"""Braze REST API: rate limits on every request, and who may call what.
+
+Rate limits (api_limits.md): each workspace, i.e. each API key, has a window per endpoint group
+(`/users/track` 3,000 per 3 s, the send endpoints 250,000 per hour shared, 250 per minute for
+broadcasts ...). Every answer, success or error, carries `X-RateLimit-Limit`, `-Remaining` and
+`-Reset` (UTC epoch seconds): the hook puts their values in `ctx.variables` for the API's `headers:`
+template, and answers `rate-limited` once a window is spent. A window opens at its first request and
+lasts `window_s`, so a test meets the limit after exactly `limit` requests whatever the wall time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from mockserver.apis import before, check
+from mockserver.apis.braze_request import api_key, mapping_option, request_body, truthy
+from mockserver.engine.context import RequestContext
+from mockserver.engine.outcome import ErrorRef, Failure
+
+DEFAULT_GROUP = "default"
+
+
+def limit_group(ctx: RequestContext) -> str:
+    """The endpoint group a request counts against (`rate_limit_groups` in the options)."""
+    groups = ctx.options.get("rate_limit_groups")
+    spec = groups.get(ctx.path) if isinstance(groups, Mapping) else None
+    if isinstance(spec, str):
+        return spec
+    if isinstance(spec, Mapping):
+        if spec.get("broadcast") and truthy(request_body(ctx).get("broadcast")):
+            return str(spec["broadcast"])
+        return str(spec.get("group", DEFAULT_GROUP))
+    return DEFAULT_GROUP
+
+
+def limit_of(ctx: RequestContext, group: str) -> tuple[int, float]:
+    """(requests, window in seconds) of a group: `rate_limit.GROUP`, else `rate_limit.default`."""
+    spec = ctx.options.get(f"rate_limit.{group}") or ctx.options.get(f"rate_limit.{DEFAULT_GROUP}")
+    if not isinstance(spec, Mapping):
+        spec = {}
+    return int(spec.get("limit", 250_000)), max(float(spec.get("window_s", 3600)), 0.001)
+
+
+@before("braze")
+async def rate_limit(ctx: RequestContext) -> Failure | None:
+    group = limit_group(ctx)
+    limit, window = limit_of(ctx, group)
+    base = f"braze:rate:{group}:{api_key(ctx) or ''}"
+    count = await ctx.state.incr(ctx.session, base + ":count", ttl_s=window)
+    if count == 1:
+        await ctx.state.set(ctx.session, base + ":start", ctx.clock.now(), ttl_s=window)
+    start = float(await ctx.state.get(ctx.session, base + ":start", ctx.clock.now()))
+    ctx.variables["rate_limit"] = {
+        "limit": limit,
+        "remaining": max(limit - count, 0),
+        "reset": math.ceil(start + window),
+    }
+    return Failure([ErrorRef("rate-limited")]) if count > limit else None
+
+
+def _granted(ctx: RequestContext) -> tuple[str | None, dict[str, Any]]:
+    return api_key(ctx), mapping_option(ctx, "api_keys")
+
+
+@check("braze.unauthorized")
+def unauthorized(ctx: RequestContext, args: Mapping[str, Any]) -> bool:
+    """No key Braze accepts, or (when `api_keys` lists keys) a key listed neither there nor as inactive."""
+    key, known = _granted(ctx)
+    if key is None:
+        return True
+    return bool(known) and key not in known and key not in mapping_option(ctx, "inactive_keys")
+
+
+@check("braze.inactive_key")
+def inactive_key(ctx: RequestContext, args: Mapping[str, Any]) -> bool:
+    """A key of an account whose rate plan does not allow the API, or that is deactivated."""
+    key = api_key(ctx)
+    return key is not None and key in mapping_option(ctx, "inactive_keys")
+
+
+@check("braze.lacks_permission")
+def lacks_permission(ctx: RequestContext, args: Mapping[str, Any]) -> bool:
+    """The key's permissions (a list in `api_keys`; none listed means all) miss `args.permission`."""
+    key, known = _granted(ctx)
+    granted = known.get(key) if key is not None else None
+    if not isinstance(granted, list):
+        return False
+    return "*" not in granted and str(args["permission"]) not in granted

@@ -1,0 +1,163 @@
+"""Braze success answers that depend on the request item by item: their data, not their shape.
+
+The shapes (status, envelope, member names) are in braze.yaml's `respond:` templates; these
+handlers compute the values those templates print.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from mockserver.apis import handler
+from mockserver.apis.braze_request import (
+    aware,
+    mapping_option,
+    parse_datetime,
+    request_body,
+    string_list,
+)
+from mockserver.engine.context import RequestContext
+from mockserver.engine.outcome import ErrorRef, Failure, Success
+
+TRACK_ARRAYS = ("attributes", "events", "purchases")  # processed in this order (api_limits.md)
+USER_IDENTIFIERS = ("external_id", "user_alias", "braze_id", "email", "phone")  # one is required
+PAGE_SIZE = 100  # /campaigns/list returns campaigns "in groups of 100"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _now(ctx: RequestContext) -> datetime:
+    return datetime.fromtimestamp(ctx.clock.now(), UTC)
+
+
+def track_item_problem(item: Any, blacklisted: set[str]) -> str | None:
+    """The non-fatal error of one /users/track object, or None when Braze processes it."""
+    if not isinstance(item, dict) or all(item.get(k) in (None, "") for k in USER_IDENTIFIERS):
+        return "missing-user-identifier"
+    external_id = item.get("external_id")
+    if isinstance(external_id, str) and external_id in blacklisted:
+        return "blacklisted-external-id"
+    return None
+
+
+@handler("braze.users_track")
+def users_track(ctx: RequestContext) -> Failure | Success:
+    """Objects with a minor error are reported in `errors`, the others processed and counted."""
+    body = request_body(ctx)
+    blacklisted = set(string_list(ctx.options.get("blacklisted_external_ids")))
+    processed: dict[str, int] = {}
+    minor: list[dict[str, Any]] = []
+    for array in TRACK_ARRAYS:
+        items = body.get(array)
+        for index, item in enumerate(items if isinstance(items, list) else []):
+            problem = track_item_problem(item, blacklisted)
+            if problem is None:
+                processed[array] = processed.get(array, 0) + 1
+            else:
+                minor.append({"type": ctx.api.errors[problem].title, "input_array": array, "index": index})
+    if not processed:
+        return Failure([ErrorRef("no-valid-data", {"errors": minor})])
+    return Success(variables={"processed": processed, "minor_errors": minor})
+
+
+@handler("braze.canvas_trigger")
+def canvas_trigger(ctx: RequestContext) -> Success:
+    """A Canvas configured as paused or archived is still accepted, with a `notice`."""
+    spec = mapping_option(ctx, "canvases").get(str(request_body(ctx).get("canvas_id")))
+    status = spec.get("status") if isinstance(spec, dict) else None
+    return Success(variables={"canvas_status": status})
+
+
+@handler("braze.sends_data_series")
+def sends_data_series(ctx: RequestContext) -> Success:
+    """`length` days of seeded statistics ending at `ending_at` (default: now)."""
+    length = int(ctx.query_value("length") or 1)
+    end = parse_datetime(ctx.query_value("ending_at"))
+    last = aware(end) if end is not None else _now(ctx)
+    numbers = ctx.generator
+    data = []
+    for offset in range(length - 1, -1, -1):
+        sent = numbers.integer(0, 1000)
+        delivered = numbers.integer(0, sent)
+        opens = numbers.integer(0, delivered)
+        conversions = numbers.integer(0, opens)
+        stats = {
+            "variation_name": "Variant 1", "sent": sent, "delivered": delivered,
+            "undelivered": sent - delivered, "delivery_failed": 0, "direct_opens": opens,
+            "total_opens": opens, "bounces": 0, "body_clicks": numbers.integer(0, opens),
+            "revenue": 0.0, "unique_recipients": delivered, "conversions": conversions,
+            "conversions_by_send_time": conversions,
+        }
+        data.append({
+            "time": (last - timedelta(days=offset)).date().isoformat(),
+            "messages": {"ios_push": [stats]},
+            "conversions_by_send_time": conversions, "conversions": conversions,
+            "unique_recipients": delivered, "revenue": 0.0,
+        })
+    return Success(variables={"data": data})
+
+
+@handler("braze.campaigns_list")
+def campaigns_list(ctx: RequestContext) -> Success:
+    """The campaigns of the `campaigns` option, 100 per page, archived ones on request."""
+    include_archived = (ctx.query_value("include_archived") or "").lower() == "true"
+    edited = _iso(_now(ctx))
+    found = []
+    for campaign_id, spec in mapping_option(ctx, "campaigns").items():
+        spec = spec if isinstance(spec, dict) else {}
+        if spec.get("archived") and not include_archived:
+            continue
+        found.append({
+            "id": campaign_id,
+            "last_edited": spec.get("last_edited", edited),
+            "name": spec.get("name", campaign_id),
+            "is_api_campaign": spec.get("is_api_campaign", True),
+            "tags": spec.get("tags", []),
+        })
+    if (ctx.query_value("sort_direction") or "").lower() == "desc":
+        found.reverse()
+    page = int(ctx.query_value("page") or 0)
+    return Success(variables={"campaigns": found[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]})
+
+
+def _profile(ctx: RequestContext, identity: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+    fake = ctx.generator.fake
+    profile: dict[str, Any] = {
+        "created_at": _iso(_now(ctx) - timedelta(days=ctx.generator.integer(1, 900))),
+        "braze_id": ctx.generator.hex(24),
+        "first_name": fake.first_name(),
+        "last_name": fake.last_name(),
+        "email": fake.email(),
+        "country": fake.country_code(),
+        "custom_attributes": {},
+    }
+    if fields:
+        profile = {k: v for k, v in profile.items() if k in fields}
+    merged = {**identity, **profile}
+    merged.update(identity)  # what was asked for wins, and comes first
+    return merged
+
+
+@handler("braze.users_export_ids")
+def users_export_ids(ctx: RequestContext) -> Success:
+    """A profile per identifier asked for; ids of `unknown_external_ids` go to `invalid_user_ids`."""
+    body = request_body(ctx)
+    fields = string_list(body.get("fields_to_export"))
+    unknown = set(string_list(ctx.options.get("unknown_external_ids")))
+    users: list[dict[str, Any]] = []
+    invalid: list[str] = []
+    for external_id in string_list(body.get("external_ids")):
+        if external_id in unknown:
+            invalid.append(external_id)
+        else:
+            users.append(_profile(ctx, {"external_id": external_id}, fields))
+    aliases = body.get("user_aliases")
+    for alias in aliases if isinstance(aliases, list) else []:
+        users.append(_profile(ctx, {"user_aliases": [alias]}, fields))
+    for name, member in (("braze_id", "braze_id"), ("email_address", "email"), ("phone", "phone")):
+        if isinstance(body.get(name), str):
+            users.append(_profile(ctx, {member: body[name]}, fields))
+    return Success(variables={"users": users, "invalid_user_ids": invalid})

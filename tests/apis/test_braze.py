@@ -1,0 +1,131 @@
+"""Braze over ASGI: every documented error by flag, the envelopes, auth, and the catalog's data."""
+
+from __future__ import annotations
+
+import pytest
+
+from mockserver.scenario.load import load_catalog
+from tests.apis import test_braze_support as support
+from tests.apis.test_braze_support import AUTH, track
+
+client, configured = support.client, support.configured  # one app per module (fixtures)
+
+CATALOG = load_catalog().apis["braze"].errors
+NON_FATAL = sorted(e.id for e in CATALOG.values() if e.status < 300)
+
+
+def test_the_catalog_holds_every_row_of_the_documented_table():
+    titles = sorted(e.title for e in CATALOG.values())
+    for phrase in ["No Recipients", "Invalid Campaign ID", "Message Variant Unspecified", "Invalid Message Variant",
+                   "Mismatched Message Type", "Invalid Extra Push Payload", "Max Input Length Exceeded",
+                   "The max number of external_ids and aliases per request was exceeded",
+                   "The max number of ids per request was exceeded", "No message to send",
+                   "Slideup Message Length Exceeded", "Apple Push Length Exceeded", "Android Push Length Exceeded",
+                   "Unauthorized", "Forbidden", "Access Denied", "Not Found", "Rate Limited"]:
+        assert phrase in titles
+    assert titles.count("Bad Request") == 3  # bad syntax, send_at, in_local_time: three rows, three entries
+    assert {e.status for e in CATALOG.values()} >= {400, 401, 403, 404, 429, 500, 502, 503, 504}
+    assert NON_FATAL == ["blacklisted-external-id", "missing-user-identifier"]
+
+
+@pytest.mark.parametrize("error_id", sorted(CATALOG))
+def test_every_documented_error_by_flag(client, error_id):
+    documented = CATALOG[error_id]
+    response = client.post(f"/braze/users/track?__error={error_id}", json={"attributes": []}, headers=AUTH)
+    assert response.status_code == documented.status
+    assert response.headers["content-type"] == "application/json"
+    for name in ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"):
+        assert response.headers[name].isdigit()
+    body = response.json()
+    if error_id in NON_FATAL:
+        assert body["message"] == "success" and body["errors"][0]["type"] == documented.title
+    else:
+        assert body == {"message": documented.title, "errors": [documented.fields["detail"]]}
+
+
+@pytest.mark.parametrize("error_id", ["service-unavailable", "max-ids-exceeded"])
+def test_the_prefer_header_asks_the_same_error(client, error_id):
+    by_header = client.post("/braze/campaigns/trigger/send", json={}, headers={**AUTH, "Prefer": f"error={error_id}"})
+    by_query = client.post(f"/braze/campaigns/trigger/send?__error={error_id}", json={}, headers=AUTH)
+    assert by_header.status_code == by_query.status_code == CATALOG[error_id].status
+    assert by_header.json() == by_query.json()
+
+
+@pytest.mark.parametrize(("path", "code", "expected"), [
+    ("/users/track", 403, "forbidden"),  # the route's own 403s, in the order its rules try them
+    ("/users/track", 429, "rate-limited"),
+    ("/users/track", 201, "blacklisted-external-id"),
+    ("/campaigns/trigger/send", 400, "bad-request"),
+    ("/messages/send", 500, "internal-server-error"),
+])
+def test_code_flag_picks_a_documented_error_of_that_status(client, path, code, expected):
+    response = client.post(f"/braze{path}?__code={code}", json={}, headers=AUTH)
+    assert response.status_code == code
+    body = response.json()
+    assert (body["errors"][0]["type"] if code == 201 else body["message"]) == CATALOG[expected].title
+
+
+def test_a_flag_asking_an_unknown_error_is_misuse_not_braze(client):
+    response = client.post("/braze/users/track?__error=nope", json={}, headers=AUTH)
+    assert response.status_code == 400 and response.headers["x-mockserver-misuse"] == "1"
+    assert "rate-limited" in response.json()["valid"]
+
+
+@pytest.mark.parametrize("authorization", [None, "", "Bearer", "Bearer   ", "Basic a2V5", "Bearer 'key'",
+                                           'Bearer "key"', "Bearer key extra", "Token key", "Bearer \u201ckey\u201d"])
+def test_no_or_malformed_bearer_key_is_401(client, authorization):
+    headers = {} if authorization is None else {"Authorization": authorization.encode()}  # UTF-8, as clients send
+    response = track(client, {"attributes": [{"external_id": "a"}]}, headers=headers)
+    assert response.status_code == 401
+    assert response.json() == {"message": "Unauthorized", "errors": ["Invalid API key."]}
+
+
+@pytest.mark.parametrize("authorization", ["Bearer key-1", "bearer key-1", "Bearer\tkey-1", "Bearer {key-1}"])
+def test_any_well_formed_key_is_accepted_by_default(client, authorization):
+    response = track(client, {"attributes": [{"external_id": "a"}]}, headers={"Authorization": authorization})
+    assert response.status_code == 201
+
+
+def test_the_pre_2020_api_key_in_body_or_query_is_still_read(client):
+    assert track(client, {"api_key": "k", "attributes": [{"external_id": "a"}]}, headers={}).status_code == 201
+    assert client.post("/braze/users/track?api_key=k", json={"attributes": [{"external_id": "a"}]}).status_code == 201
+    assert track(client, {"api_key": 7, "attributes": [{"external_id": "a"}]}, headers={}).status_code == 401
+
+
+def test_configured_keys_permissions_and_inactive_accounts(configured):
+    body = {"attributes": [{"external_id": "a"}]}
+    assert track(configured, body, headers={"Authorization": "Bearer stranger"}).status_code == 401
+    assert track(configured, body, headers={"Authorization": "Bearer track-only"}).status_code == 201
+    denied = configured.post("/braze/messages/send", json={"broadcast": True, "segment_id": "s"},
+                             headers={"Authorization": "Bearer track-only"})
+    assert denied.status_code == 403 and denied.json()["message"] == "Access Denied"
+    forbidden = track(configured, body, headers={"Authorization": "Bearer old-key"})
+    assert forbidden.status_code == 403 and forbidden.json()["message"] == "Forbidden"
+    assert track(configured, body, headers={"Authorization": "Bearer full-key"}).status_code == 201
+
+
+@pytest.mark.parametrize(("method", "path"), [("GET", "/braze/nothing"), ("GET", "/braze/users/track"),
+                                              ("DELETE", "/braze/messages/send"), ("POST", "/braze/campaigns/list")])
+def test_unknown_path_or_method_is_404_invalid_url(client, method, path):
+    response = client.request(method, path, headers=AUTH)
+    assert response.status_code == 404
+    assert response.json() == {"message": "Not Found", "errors": ["Invalid URL."]}
+    assert response.headers["x-ratelimit-limit"].isdigit()
+
+
+def test_the_real_host_is_served_at_the_root(client):
+    response = client.post("/users/track", json={"attributes": [{"external_id": "a"}]},
+                           headers={**AUTH, "Host": "rest.fra-01.braze.eu"})
+    assert response.status_code == 201 and response.json()["attributes_processed"] == 1
+
+
+def test_same_seed_same_requests_same_bodies(make_client):
+    def run(seed: int) -> tuple:
+        client = make_client(seed=seed)
+        sent = client.post("/braze/messages/send", json={"external_user_ids": ["a"], "messages": {"email": {}}},
+                           headers=AUTH).json()
+        users = client.post("/braze/users/export/ids", json={"external_ids": ["a", "b"]}, headers=AUTH).json()["users"]
+        return sent, [(u["first_name"], u["email"], u["braze_id"]) for u in users]
+
+    assert run(5) == run(5)
+    assert run(5) != run(6)

@@ -1,0 +1,115 @@
+"""Braze rate limits: the three headers on every answer, per-key and per-group windows, the 429."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from itertools import count
+
+import pytest
+
+from tests.apis import test_braze_support as support
+from tests.apis.test_braze_support import AUTH, app_client, fatal, users
+
+client = support.client  # one app per module (fixture)
+LOW_LIMITS = """\
+api: braze
+options:
+  rate_limit.users-track: {limit: 5, window_s: 60}
+  rate_limit.messaging-broadcast: {limit: 2, window_s: 60}
+"""
+SESSIONS = count()
+TRACK = {"attributes": users(1)}
+
+
+@pytest.fixture(scope="module")
+def limited(tmp_path_factory) -> Iterator:
+    folder = tmp_path_factory.mktemp("limits")
+    (folder / "limits.yaml").write_text(LOW_LIMITS)
+    yield from app_client(scenarios=(str(folder),))
+
+
+@pytest.fixture
+def session() -> dict[str, str]:
+    """Each test its own session: windows, like all state, are per session."""
+    return {**AUTH, "X-Mock-Session": f"limits-{next(SESSIONS)}"}
+
+
+def rate(response) -> tuple[int, ...]:
+    """(X-RateLimit-Limit, -Remaining, -Reset) as integers: a header that is no integer fails here."""
+    return tuple(int(response.headers[f"x-ratelimit-{n}"]) for n in ("limit", "remaining", "reset"))
+
+
+@pytest.mark.parametrize(("method", "path", "body", "limit"), [
+    ("POST", "/users/track", TRACK, 3000),
+    ("POST", "/messages/send", {"external_user_ids": ["a"], "messages": {"email": {}}}, 250_000),
+    ("POST", "/messages/send", {"broadcast": True, "segment_id": "s", "messages": {"email": {}}}, 250),
+    ("POST", "/campaigns/trigger/send", {"campaign_id": "c", "broadcast": True}, 250),
+    ("POST", "/canvas/trigger/send", {"canvas_id": "c", "recipients": [{"external_user_id": "a"}]}, 250_000),
+    ("POST", "/users/export/ids", {"external_ids": ["a"]}, 250),
+    ("POST", "/sends/id/create", {"campaign_id": "c"}, 100),
+    ("GET", "/campaigns/list", None, 250_000),
+    ("GET", "/nowhere", None, 250_000),
+])
+def test_documented_limits_in_the_headers(client, session, method, path, body, limit):
+    response = client.request(method, f"/braze{path}", json=body, headers=session)
+    assert rate(response)[:2] == (limit, limit - 1)
+
+
+def test_error_answers_carry_the_headers_too(client, session):
+    for response in (client.post("/braze/users/track", json=TRACK, headers={**session, "Authorization": "x"}),
+                     client.post("/braze/users/track", content=b"{", headers=session),
+                     client.post("/braze/users/track?__error=internal-server-error", json=TRACK, headers=session)):
+        assert response.status_code >= 400 and rate(response)[0] == 3000
+
+
+def test_reset_is_the_window_end_in_epoch_seconds(client, session):
+    now = client.post("/__admin/clock", json={"freeze": True}).json()["now"]
+    try:
+        first = client.post("/braze/users/track", json=TRACK, headers=session)
+        assert first.headers["x-ratelimit-reset"] == str(math.ceil(now + 3))  # /users/track: 3 s windows
+    finally:
+        client.post("/__admin/clock", json={"freeze": False})
+
+
+def test_with_five_per_window_the_sixth_request_is_429(limited, session):
+    answers = [limited.post("/braze/users/track", json=TRACK, headers=session) for _ in range(7)]
+    assert [a.status_code for a in answers] == [201] * 5 + [429] * 2
+    assert [rate(a)[1] for a in answers] == [4, 3, 2, 1, 0, 0, 0]
+    assert {rate(a)[0] for a in answers} == {5} and len({rate(a)[2] for a in answers}) == 1
+    fatal(answers[5], 429, "Rate Limited")
+    assert answers[5].json()["errors"] == ["Over rate limit."]
+
+
+def test_the_window_reopens_at_reset(limited, session):
+    for _ in range(6):
+        spent = limited.post("/braze/users/track", json=TRACK, headers=session)
+    assert spent.status_code == 429
+    limited.post("/__admin/clock", json={"advance": "61s"})
+    again = limited.post("/braze/users/track", json=TRACK, headers=session)
+    assert again.status_code == 201 and rate(again)[1] == 4 and rate(again)[2] >= rate(spent)[2] + 61
+
+
+def test_keys_groups_and_sessions_have_their_own_windows(limited, session):
+    for _ in range(6):
+        limited.post("/braze/users/track", json=TRACK, headers=session)
+    other_key = {**session, "Authorization": "Bearer key-2"}
+    assert limited.post("/braze/users/track", json=TRACK, headers=other_key).status_code == 201
+    other_session = {**session, "X-Mock-Session": session["X-Mock-Session"] + "-other"}
+    assert limited.post("/braze/users/track", json=TRACK, headers=other_session).status_code == 201
+    sent = limited.post("/braze/sends/id/create", json={"campaign_id": "c"}, headers=session)
+    assert sent.status_code == 201 and rate(sent)[0] == 100
+
+
+def test_broadcasts_have_their_own_limit(limited, session):
+    broadcast = {"campaign_id": "c", "broadcast": True}
+    answers = [limited.post("/braze/campaigns/trigger/send", json=broadcast, headers=session) for _ in range(3)]
+    assert [a.status_code for a in answers] == [201, 201, 429]
+    targeted = {"campaign_id": "c", "recipients": [{"external_user_id": "a"}]}
+    still = limited.post("/braze/campaigns/trigger/send", json=targeted, headers=session)
+    assert still.status_code == 201 and rate(still)[0] == 250_000
+
+
+def test_a_rate_limited_error_asked_by_flag_says_none_remain(client, session):
+    response = client.post("/braze/users/track", json=TRACK, headers={**session, "Prefer": "error=rate-limited"})
+    assert response.status_code == 429 and rate(response)[:2] == (3000, 0)

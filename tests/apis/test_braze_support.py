@@ -1,0 +1,77 @@
+"""Shared by the Braze tests: a key, a configured workspace (keys, campaigns, Canvases), request helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from mockserver.app import build_app
+from mockserver.settings import Settings
+
+AUTH = {"Authorization": "Bearer key-1"}
+
+WORKSPACE = """\
+api: braze
+options:
+  api_keys:
+    full-key: ["*"]
+    track-only: [users.track]
+  inactive_keys: [old-key]
+  campaigns:
+    welcome:
+      name: Welcome
+      tags: [onboarding]
+      variations: {ios-variant: apple_push, mail-variant: email}
+    old-promo: {name: Old promo, archived: true}
+    winback: {name: Winback}
+  canvases:
+    paused-canvas: {status: paused}
+    archived-canvas: {status: archived}
+    live-canvas: {status: active}
+  unknown_external_ids: [ghost]
+  company_time_zone: Asia/Tokyo
+"""
+FULL = {"Authorization": "Bearer full-key"}
+
+
+def workspace(folder: Path, extra: str = "") -> str:
+    """A scenario folder whose Braze workspace has the keys, campaigns and Canvases above (+ `extra`)."""
+    (folder / "braze-workspace.yaml").write_text(WORKSPACE + extra)
+    return str(folder)
+
+
+def app_client(**settings: Any) -> Iterator[TestClient]:
+    """One app for a whole test module: building one per test is most of the run time."""
+    with TestClient(build_app(Settings(**settings)), base_url="http://127.0.0.1:8080") as client:
+        yield client
+
+
+def track(client: Any, body: Any, headers: dict[str, str] | None = None) -> Any:
+    return client.post("/braze/users/track", json=body, headers=AUTH if headers is None else headers)
+
+
+def users(count: int, prefix: str = "u") -> list[dict[str, str]]:
+    return [{"external_id": f"{prefix}{i}"} for i in range(count)]
+
+
+def fatal(response: Any, status: int, message: str) -> None:
+    """The documented fatal envelope: that status, {"message": message, "errors": [...]}, JSON."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert body["message"] == message and isinstance(body["errors"], list) and body["errors"]
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[TestClient]:
+    """Overrides the per-test `client` of tests/conftest.py where imported."""
+    yield from app_client()
+
+
+@pytest.fixture(scope="module")
+def configured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    yield from app_client(scenarios=(workspace(tmp_path_factory.mktemp("braze")),))

@@ -1,0 +1,353 @@
+"""Braze's documented errors met the natural way, from real payloads, and the success envelopes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.apis import test_braze_support as support
+from tests.apis.test_braze_support import AUTH, FULL, fatal, track, users
+
+client, configured = support.client, support.configured  # one app per module (fixtures)
+
+
+def send(client, body, path="/messages/send", headers=None):
+    return client.post(f"/braze{path}", json=body, headers=headers or AUTH)
+
+
+PUSH = {"alert": "hi"}
+
+
+# -- /users/track ---------------------------------------------------------------------------------
+def test_track_success_counts_each_array(client):
+    response = track(client, {"attributes": users(2), "events": users(3), "purchases": []})
+    assert response.status_code == 201
+    assert response.json() == {"message": "success", "attributes_processed": 2, "events_processed": 3}
+
+
+@pytest.mark.parametrize("array", ["attributes", "events", "purchases"])
+def test_track_75_objects_pass_the_76th_is_max_input_length(client, array):
+    assert track(client, {array: users(75)}).json()[f"{array}_processed"] == 75
+    fatal(track(client, {array: users(76)}), 400, "Max Input Length Exceeded")
+
+
+def test_track_limits_are_per_array(client):
+    response = track(client, {"attributes": users(75), "events": users(75), "purchases": users(75)})
+    assert response.status_code == 201 and response.json()["purchases_processed"] == 75
+
+
+def test_blacklisted_external_id_is_a_minor_error_the_others_are_processed(client):
+    body = {"attributes": [{"external_id": "a"}, {"external_id": "blacklisted"}, {"external_id": "b"}],
+            "events": [{"external_id": "c", "name": "e"}]}
+    response = track(client, body)
+    assert response.status_code == 201
+    assert response.json() == {
+        "message": "success", "attributes_processed": 2, "events_processed": 1,
+        "errors": [{"type": "provided external_id is blacklisted and disallowed", "input_array": "attributes",
+                    "index": 1}],
+    }
+
+
+def test_an_object_without_identifier_is_a_minor_error(client):
+    response = track(client, {"events": [{"name": "e"}, {"email": "x@example.com", "name": "e"}, "junk"]})
+    assert response.status_code == 201 and response.json()["events_processed"] == 1
+    assert [(e["input_array"], e["index"]) for e in response.json()["errors"]] == [("events", 0), ("events", 2)]
+
+
+@pytest.mark.parametrize("body", [{}, {"attributes": [], "events": [], "purchases": []},
+                                  {"purchases": [{"product_id": "p"}]},
+                                  {"attributes": [{"external_id": "dummy_user"}]}])
+def test_nothing_processable_is_the_fatal_valid_data_message(client, body):
+    response = track(client, body)
+    fatal(response, 400, "Valid data must be provided in the 'attributes', 'events', or 'purchases' fields.")
+
+
+def test_the_fatal_message_lists_each_objects_minor_error(client):
+    errors = track(client, {"purchases": [{"product_id": "p"}]}).json()["errors"]
+    assert errors == [{"type": "'external_id', 'braze_id', 'user_alias', 'email' or 'phone' is required",
+                       "input_array": "purchases", "index": 0}]
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b'"text"', b"\xff\xfe", b'{"attributes": {"a": 1}}',
+                                 b'{"events": "x"}'])
+def test_unparseable_or_misshapen_body_is_bad_request(client, raw):
+    response = client.post("/braze/users/track", content=raw, headers={**AUTH, "Content-Type": "application/json"})
+    fatal(response, 400, "Bad Request")
+    assert response.json()["errors"] == ["Bad syntax."]
+
+
+# -- /messages/send and /messages/schedule/create -------------------------------------------------
+def test_send_success_has_a_dispatch_id(client):
+    response = send(client, {"external_user_ids": ["a"], "messages": {"apple_push": PUSH}, "send_id": "s-1"})
+    assert response.status_code == 201
+    body = response.json()
+    assert body["message"] == "success" and len(body["dispatch_id"]) == 32 and body["send_id"] == "s-1"
+
+
+@pytest.mark.parametrize(("ids", "aliases", "ok"), [(50, 0, True), (51, 0, False), (30, 20, True), (30, 21, False)])
+def test_more_than_50_ids_and_aliases_is_the_documented_message(client, ids, aliases, ok):
+    body = {"external_user_ids": [f"u{i}" for i in range(ids)],
+            "user_aliases": [{"alias_name": f"a{i}", "alias_label": "l"} for i in range(aliases)],
+            "messages": {"email": {}}}
+    response = send(client, body)
+    if ok:
+        assert response.status_code == 201
+    else:
+        fatal(response, 400, "The max number of external_ids and aliases per request was exceeded")
+
+
+@pytest.mark.parametrize("body", [{"messages": {"email": {}}}, {"external_user_ids": [], "messages": {"email": {}}},
+                                  {"broadcast": True, "messages": {"email": {}}},
+                                  {"segment_id": "s", "messages": {"email": {}}}, {}])
+def test_no_recipient_and_no_broadcast_target_is_no_recipients(client, body):
+    fatal(send(client, body), 400, "No Recipients")
+
+
+@pytest.mark.parametrize("target", [{"segment_id": "seg"}, {"audience": {"AND": []}}])
+def test_a_broadcast_to_a_segment_or_audience_is_sent(client, target):
+    assert send(client, {"broadcast": True, **target, "messages": {"email": {}}}).status_code == 201
+
+
+def test_broadcast_with_a_recipient_list_is_bad_request(client):
+    fatal(send(client, {"broadcast": True, "external_user_ids": ["a"], "messages": {"email": {}}}), 400, "Bad Request")
+
+
+@pytest.mark.parametrize("messages", [None, {}])
+def test_no_message_payload_is_no_message_to_send(client, messages):
+    body = {"external_user_ids": ["a"]} | ({} if messages is None else {"messages": messages})
+    fatal(send(client, body), 400, "No message to send")
+
+
+def test_a_message_that_is_not_an_object_is_bad_request(client):
+    fatal(send(client, {"external_user_ids": ["a"], "messages": {"apple_push": "hi"}}), 400, "Bad Request")
+
+
+@pytest.mark.parametrize("campaign_id", ["", "   ", 42, ["welcome"]])
+def test_a_campaign_id_that_is_no_id_is_invalid_campaign_id(client, campaign_id):
+    messages = {"email": {"message_variation_id": "v"}}
+    body = {"external_user_ids": ["a"], "campaign_id": campaign_id, "messages": messages}
+    fatal(send(client, body), 400, "Invalid Campaign ID")
+
+
+def test_any_campaign_is_known_by_default_but_needs_variation_ids(client):
+    body = {"external_user_ids": ["a"], "campaign_id": "any", "messages": {"apple_push": PUSH}}
+    fatal(send(client, body), 400, "Message Variant Unspecified")
+    body["messages"]["apple_push"] = {**PUSH, "message_variation_id": "v"}
+    assert send(client, body).status_code == 201
+
+
+@pytest.mark.parametrize(("campaign", "messages", "expected"), [
+    ("nope", {"apple_push": {**PUSH, "message_variation_id": "ios-variant"}}, "Invalid Campaign ID"),
+    ("welcome", {"apple_push": {**PUSH, "message_variation_id": "other"}}, "Invalid Message Variant"),
+    ("welcome", {"apple_push": {**PUSH, "message_variation_id": "mail-variant"}}, "Mismatched Message Type"),
+    ("welcome", {"email": {"message_variation_id": "ios-variant"}}, "Mismatched Message Type"),
+])
+def test_configured_campaigns_and_variations(configured, campaign, messages, expected):
+    body = {"external_user_ids": ["a"], "campaign_id": campaign, "messages": messages}
+    fatal(send(configured, body, headers=FULL), 400, expected)
+
+
+def test_configured_campaign_with_matching_variations_is_sent(configured):
+    messages = {"apple_push": {**PUSH, "message_variation_id": "ios-variant"},
+                "email": {"message_variation_id": "mail-variant"}}
+    body = {"external_user_ids": ["a"], "campaign_id": "welcome", "messages": messages}
+    assert send(configured, body, headers=FULL).status_code == 201
+
+
+@pytest.mark.parametrize("message", [
+    {"apple_push": {**PUSH, "extra": "a=b"}}, {"android_push": {**PUSH, "extra": ["a"]}},
+    {"apple_push": {**PUSH, "extra": {"aps": {}}}}, {"apple_push": {**PUSH, "extra": {"ab": 1}}},
+])
+def test_extra_that_is_not_a_dictionary_is_invalid_extra_push_payload(client, message):
+    fatal(send(client, {"external_user_ids": ["a"], "messages": message}), 400, "Invalid Extra Push Payload")
+
+
+def _padded(kind: str, size: int) -> dict:
+    """A push object of exactly `size` bytes as compact JSON."""
+    empty = len('{"alert":""}')
+    return {kind: {"alert": "é" * ((size - empty) // 2) + "x" * ((size - empty) % 2), "message_variation_id": "v"}}
+
+
+@pytest.mark.parametrize(("kind", "limit", "message"), [("apple_push", 1912, "Apple Push Length Exceeded"),
+                                                         ("android_push", 4000, "Android Push Length Exceeded")])
+def test_push_payload_over_its_byte_limit(client, kind, limit, message):
+    assert send(client, {"external_user_ids": ["a"], "messages": _padded(kind, limit)}).status_code == 201
+    fatal(send(client, {"external_user_ids": ["a"], "messages": _padded(kind, limit + 1)}), 400, message)
+
+
+def test_slideup_over_140_characters(client):
+    ok = {"external_user_ids": ["a"], "messages": {"in_app_message": {"message": "é" * 140}}}
+    assert send(client, ok).status_code == 201
+    ok["messages"]["in_app_message"]["message"] += "!"
+    fatal(send(client, ok), 400, "Slideup Message Length Exceeded")
+
+
+def _schedule(time, local=False):
+    return {"external_user_ids": ["a"], "messages": {"email": {}}, "schedule": {"time": time, "in_local_time": local}}
+
+
+def test_schedule_create_answers_a_schedule_id(client):
+    response = send(client, _schedule("2999-01-01T10:00:00Z"), "/messages/schedule/create")
+    assert response.status_code == 201 and response.json()["message"] == "success"
+    assert response.json()["schedule_id"] and response.json()["dispatch_id"]
+
+
+@pytest.mark.parametrize("time", ["tomorrow", "2024-13-01T00:00:00", "", 1700000000])
+def test_unparseable_send_time_is_bad_request(client, time):
+    response = send(client, _schedule(time), "/messages/schedule/create")
+    fatal(response, 400, "Bad Request")
+    assert response.json()["errors"] == ["Cannot parse `send_at` datetime."]
+
+
+def test_the_older_send_at_member_is_read_too(client):
+    body = {**_schedule("2999-01-01T10:00:00"), "send_at": "soon"}
+    assert send(client, body, "/messages/schedule/create").json()["errors"] == ["Cannot parse `send_at` datetime."]
+
+
+def test_schedule_without_time_is_bad_syntax(client):
+    body = {"external_user_ids": ["a"], "messages": {"email": {}}, "schedule": {}}
+    assert send(client, body, "/messages/schedule/create").json()["errors"] == ["Bad syntax."]
+
+
+def test_in_local_time_with_a_passed_time_is_bad_request(client):
+    response = send(client, _schedule("2001-01-01T10:00:00", local=True), "/messages/schedule/create")
+    fatal(response, 400, "Bad Request")
+    assert "in_local_time" in response.json()["errors"][0]
+    assert send(client, _schedule("2001-01-01T10:00:00"), "/messages/schedule/create").status_code == 201
+    assert send(client, _schedule("2999-01-01T10:00:00", local=True), "/messages/schedule/create").status_code == 201
+
+
+def test_local_time_is_judged_in_the_company_time_zone(client, configured):
+    in_an_hour = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S")  # Tokyo is UTC+9
+    assert send(client, _schedule(in_an_hour, local=True), "/messages/schedule/create").status_code == 201
+    response = send(configured, _schedule(in_an_hour, local=True), "/messages/schedule/create", headers=FULL)
+    fatal(response, 400, "Bad Request")
+
+
+# -- trigger sends --------------------------------------------------------------------------------
+@pytest.mark.parametrize(("path", "id_field"), [("/campaigns/trigger/send", "campaign_id"),
+                                                ("/canvas/trigger/send", "canvas_id")])
+class TestTriggerSends:
+    def test_recipients_are_sent(self, client, path, id_field):
+        response = send(client, {id_field: "x", "recipients": [{"external_user_id": "a"}]}, path)
+        assert response.status_code == 201 and response.json()["message"] == "success"
+        assert "notice" not in response.json()
+
+    def test_more_than_50_recipients_is_the_max_number_of_ids(self, client, path, id_field):
+        body = {id_field: "x", "recipients": [{"external_user_id": f"u{i}"} for i in range(51)]}
+        fatal(send(client, body, path), 400, "The max number of ids per request was exceeded")
+        body["recipients"].pop()
+        assert send(client, body, path).status_code == 201
+
+    @pytest.mark.parametrize("extra", [{}, {"recipients": []}, {"broadcast": False}, {"broadcast": "false"},
+                                       {"audience": {"AND": []}}])
+    def test_no_recipients_and_no_broadcast_is_no_recipients(self, client, path, id_field, extra):
+        fatal(send(client, {id_field: "x", **extra}, path), 400, "No Recipients")
+
+    def test_broadcast_goes_to_the_targeted_segment(self, client, path, id_field):
+        assert send(client, {id_field: "x", "broadcast": True}, path).status_code == 201
+        assert send(client, {id_field: "x", "broadcast": "true"}, path).status_code == 201
+
+    def test_broadcast_with_recipients_is_bad_request(self, client, path, id_field):
+        body = {id_field: "x", "broadcast": True, "recipients": [{"external_user_id": "a"}]}
+        fatal(send(client, body, path), 400, "Bad Request")
+
+    @pytest.mark.parametrize("body", [None, {}, {"recipients": [{"external_user_id": "a"}]}])
+    def test_the_id_is_required(self, client, path, id_field, body):
+        response = client.post(f"/braze{path}", headers=AUTH, **({} if body is None else {"json": body}))
+        fatal(response, 400, "Bad Request")
+
+
+def test_unknown_campaign_of_a_configured_workspace(configured):
+    body = {"campaign_id": "nope", "broadcast": True}
+    fatal(send(configured, body, "/campaigns/trigger/send", headers=FULL), 400, "Invalid Campaign ID")
+    body["campaign_id"] = "welcome"
+    assert send(configured, body, "/campaigns/trigger/send", headers=FULL).status_code == 201
+
+
+@pytest.mark.parametrize(("canvas", "notice"), [
+    ("paused-canvas", "The Canvas is paused. Resume the Canvas to ensure trigger requests will take effect."),
+    ("archived-canvas", "The Canvas is archived. Unarchive the Canvas to ensure trigger requests will take effect."),
+    ("live-canvas", None),
+])
+def test_paused_or_archived_canvas_is_accepted_with_a_notice(configured, canvas, notice):
+    response = send(configured, {"canvas_id": canvas, "broadcast": True}, "/canvas/trigger/send", headers=FULL)
+    assert response.status_code == 201
+    assert response.json().get("notice") == notice and response.json()["message"] == "success"
+
+
+def test_canvas_context_over_50_kb_is_bad_request(client):
+    body = {"canvas_id": "c", "broadcast": True, "context": {"k": "x" * 51_200}}
+    fatal(send(client, body, "/canvas/trigger/send"), 400, "Bad Request")
+
+
+# -- send ids, analytics, exports, lists ----------------------------------------------------------
+def test_sends_id_create_echoes_or_makes_the_send_id(client):
+    assert send(client, {"campaign_id": "c", "send_id": "mine"}, "/sends/id/create").json() == {
+        "message": "success", "send_id": "mine"}
+    made = send(client, {"campaign_id": "c"}, "/sends/id/create")
+    assert made.status_code == 201 and made.json()["send_id"]
+    fatal(send(client, {"send_id": "mine"}, "/sends/id/create"), 400, "Bad Request")
+
+
+@pytest.mark.parametrize("query", ["campaign_id=c&send_id=s", "campaign_id=c&send_id=s&length=0",
+                                   "campaign_id=c&send_id=s&length=101", "campaign_id=c&send_id=s&length=x",
+                                   "campaign_id=c&send_id=s&length=3&ending_at=yesterday"])
+def test_send_analytics_bad_parameters(client, query):
+    fatal(client.get(f"/braze/sends/data_series?{query}", headers=AUTH), 400, "Bad Request")
+
+
+def test_send_analytics_series_ends_at_ending_at(client):
+    query = "campaign_id=c&send_id=s&length=3&ending_at=2024-05-10T23:59:59-05:00"
+    response = client.get(f"/braze/sends/data_series?{query}", headers=AUTH)
+    assert response.status_code == 200
+    data = response.json()["data"]
+    assert [d["time"] for d in data] == ["2024-05-08", "2024-05-09", "2024-05-10"]  # the day as the caller wrote it
+    assert all(s["delivered"] <= s["sent"] for d in data for s in d["messages"]["ios_push"])
+
+
+def test_send_analytics_of_an_unknown_campaign(configured):
+    response = configured.get("/braze/sends/data_series?campaign_id=nope&send_id=s&length=1", headers=FULL)
+    fatal(response, 400, "Invalid Campaign ID")
+
+
+def test_campaigns_list_of_the_workspace(client, configured):
+    assert client.get("/braze/campaigns/list", headers=AUTH).json() == {"message": "success", "campaigns": []}
+    listed = configured.get("/braze/campaigns/list", headers=FULL).json()["campaigns"]
+    assert [c["id"] for c in listed] == ["welcome", "winback"]
+    assert listed[0]["name"] == "Welcome" and listed[0]["tags"] == ["onboarding"] and listed[0]["is_api_campaign"]
+    everything = configured.get("/braze/campaigns/list?include_archived=true&sort_direction=desc", headers=FULL)
+    assert [c["id"] for c in everything.json()["campaigns"]] == ["winback", "old-promo", "welcome"]
+    assert configured.get("/braze/campaigns/list?page=1", headers=FULL).json()["campaigns"] == []
+
+
+@pytest.mark.parametrize("query", ["page=x", "page=-1", "sort_direction=up"])
+def test_campaigns_list_bad_parameters(client, query):
+    fatal(client.get(f"/braze/campaigns/list?{query}", headers=AUTH), 400, "Bad Request")
+
+
+def test_export_by_ids(client, configured):
+    response = send(client, {"external_ids": ["a", "b"], "fields_to_export": ["first_name", "email"]},
+                    "/users/export/ids")
+    assert response.status_code == 201
+    exported = response.json()["users"]
+    assert [u["external_id"] for u in exported] == ["a", "b"]
+    assert set(exported[0]) == {"external_id", "first_name", "email"}
+    by_email = send(client, {"email_address": "x@example.com"}, "/users/export/ids").json()["users"]
+    assert by_email[0]["email"] == "x@example.com"
+    ghost = send(configured, {"external_ids": ["a", "ghost"]}, "/users/export/ids", headers=FULL).json()
+    assert ghost["invalid_user_ids"] == ["ghost"] and len(ghost["users"]) == 1
+
+
+@pytest.mark.parametrize(("ids", "aliases"), [(51, 0), (26, 25)])
+def test_export_of_more_than_50_ids_and_aliases(client, ids, aliases):
+    body = {"external_ids": [f"u{i}" for i in range(ids)],
+            "user_aliases": [{"alias_name": f"a{i}", "alias_label": "l"} for i in range(aliases)]}
+    fatal(send(client, body, "/users/export/ids"), 400,
+          "The max number of external_ids and aliases per request was exceeded")
+
+
+@pytest.mark.parametrize("body", [{}, {"fields_to_export": ["email"]}, {"external_ids": "a"}])
+def test_export_without_identifier_is_bad_request(client, body):
+    fatal(send(client, body, "/users/export/ids"), 400, "Bad Request")
