@@ -225,6 +225,8 @@ class Dispatcher:
         entry.route = ctx.route.id if ctx.route else None
         if isinstance(outcome, Failure):
             entry.errors = [e.id for e in outcome.errors]
+        if ctx.reported:
+            entry.errors = [*entry.errors, *ctx.reported]
         rendered = self.render(ctx, outcome)
         delay_ms = delay_of(flags.delay, Generator(seed, session, number, "delay")) if flags.delay else 0.0
         return rendered, delay_ms

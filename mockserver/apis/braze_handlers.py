@@ -58,6 +58,7 @@ def users_track(ctx: RequestContext) -> Failure | Success:
                 processed[array] = processed.get(array, 0) + 1
             else:
                 minor.append({"type": ctx.api.errors[problem].title, "input_array": array, "index": index})
+                ctx.report(problem)
     if not processed:
         return Failure([ErrorRef("no-valid-data", {"errors": minor})])
     return Success(variables={"processed": processed, "minor_errors": minor})

@@ -365,4 +365,5 @@ async def advance(store: Store, record: Record) -> Record:
     failure = record.get("failure") or []
     if failure:
         record.setdefault("meta", {})["status_details"] = {"errors": failure}
+        store.ctx.report(*(str(error.get("code")) for error in failure))  # served now, on this poll
     return await store.touch(record, status="failed" if failure else "succeeded")

@@ -27,7 +27,7 @@ class RequestContext:
 
     __slots__ = ("api", "method", "path", "raw_query", "raw_headers", "body", "flags", "session", "seed", "number",
                  "base_url", "host", "client_ip", "state", "clock", "generator", "options", "route", "path_params",
-                 "variables", "async_errors", "_headers", "_query", "_json", "_json_error", "__dict__")
+                 "variables", "async_errors", "reported", "_headers", "_query", "_json", "_json_error", "__dict__")
 
     def __init__(
         self,
@@ -70,6 +70,7 @@ class RequestContext:
         self.route: Route | None = None
         self.variables: dict[str, Any] = {}  # set by API hooks and checks, seen by every template
         self.async_errors: list[ErrorRef] = []  # asked by flag, to be reported later by the handler
+        self.reported: list[str] = []  # documented errors served inside a success (minor, delayed)
         self.path_params: dict[str, str] = {}
         self._headers: dict[str, list[str]] | None = None
         self._query: dict[str, list[str]] | None = None
@@ -111,6 +112,11 @@ class RequestContext:
     def query_value(self, name: str) -> str | None:
         values = self.query.get(name)
         return values[0] if values else None
+
+    def report(self, *error_ids: str) -> None:
+        """Count documented errors that this answer serves without failing (non-fatal, or delayed on a
+        poll): the journal and /__admin/coverage see them as served."""
+        self.reported.extend(error_ids)
 
     @property
     def content_type(self) -> str:

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from functools import cache
+
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
+from jsonschema.exceptions import best_match
 
 from mockserver.engine.outcome import ErrorRef
 
@@ -281,11 +283,17 @@ def _patterns(value: Mapping[str, str], where: str) -> dict[str, re.Pattern[str]
     return compiled
 
 
+@cache
+def _meta_validator() -> Draft202012Validator:
+    """One validator of the meta-schema: `check_schema` would build one (and resolve refs) per call."""
+    return Draft202012Validator(Draft202012Validator.META_SCHEMA)
+
+
 def _schema(value: Mapping[str, Any], where: str) -> Mapping[str, Any]:
-    try:
-        Draft202012Validator.check_schema(value)
-    except SchemaError as exc:
-        raise ConditionError(where, f"invalid JSON Schema: {exc.message}") from None
+    meta = _meta_validator()
+    if not meta.is_valid(value):
+        problem = best_match(meta.iter_errors(value))
+        raise ConditionError(where, f"invalid JSON Schema: {problem.message}")
     return value
 
 

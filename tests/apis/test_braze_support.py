@@ -75,3 +75,12 @@ def client() -> Iterator[TestClient]:
 @pytest.fixture(scope="module")
 def configured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     yield from app_client(scenarios=(workspace(tmp_path_factory.mktemp("braze")),))
+
+
+def test_minor_errors_count_as_served_in_coverage(make_client):
+    client = make_client()
+    session = {"X-Mock-Session": "cover-minor", "Authorization": "Bearer k"}
+    body = {"attributes": [{"external_id": "ok"}, {"first_name": "no id"}]}
+    assert client.post("/braze/users/track", json=body, headers=session).status_code == 201
+    served = client.get("/__admin/coverage?session=cover-minor").json()["apis"]["braze"]["served_ids"]
+    assert served, "the minor error of the second item should count as served"

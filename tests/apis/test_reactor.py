@@ -124,3 +124,13 @@ def test_without_a_flag_the_build_succeeds_on_the_first_poll(reactor):
     polled = reactor.get(f"/builds/{build['id']}").json()["data"]
     assert polled["attributes"]["status"] == "succeeded" and "status_details" not in polled["meta"]
     assert reactor.get(f"/libraries/{library}").json()["data"]["meta"]["build_status"] == "succeeded"
+
+
+def test_a_delayed_error_counts_as_served_when_a_poll_shows_it(reactor):
+    _, library, _ = reactor.buildable()
+    build = reactor.post(f"/libraries/{library}/builds", headers={"Prefer": "error=socket-error"}).json()["data"]
+    session = reactor.headers["X-Mock-Session"]
+    coverage = f"/__admin/coverage?session={session}"
+    assert "socket-error" not in reactor.client.get(coverage).json()["apis"]["reactor"]["served_ids"]
+    reactor.get(f"/builds/{build['id']}")
+    assert "socket-error" in reactor.client.get(coverage).json()["apis"]["reactor"]["served_ids"]
