@@ -49,69 +49,56 @@ class Condition:
         raise NotImplementedError
 
 
-class HeaderPresent(Condition):
-    def __init__(self, names: Sequence[str], present: bool) -> None:
-        self.names = [n.lower() for n in names]
+def _header(ctx: RequestContext, name: str) -> str | None:
+    return ctx.header(name)
+
+
+def _query(ctx: RequestContext, name: str) -> str | None:
+    return ctx.query_value(name)
+
+
+_LOOKUPS = {"header": _header, "query": _query}
+
+
+class Present(Condition):
+    """Every named header (or query parameter) is there; negated: any is missing."""
+
+    def __init__(self, kind: str, names: Sequence[str], present: bool) -> None:
+        self.kind = kind
+        self.lookup = _LOOKUPS[kind]
+        self.names = [n.lower() for n in names] if kind == "header" else list(names)
         self.present = present
 
     def holds(self, ctx: RequestContext) -> Any:
+        lookup = self.lookup
         if self.present:
-            return all(ctx.header(n) is not None for n in self.names)
-        return any(ctx.header(n) is None for n in self.names)
+            return all(lookup(ctx, n) is not None for n in self.names)
+        return any(lookup(ctx, n) is None for n in self.names)
 
     def describe(self) -> str:
-        return f"header {'present' if self.present else 'absent'}: {', '.join(self.names)}"
+        return f"{self.kind} {'present' if self.present else 'absent'}: {', '.join(self.names)}"
 
 
-class HeaderMatches(Condition):
-    """Every named header is there and its value matches (or, negated, any is absent or differs)."""
+class Matches(Condition):
+    """Every named header (or query parameter) is there and its value matches (regex search);
+    negated: any is absent or differs."""
 
-    def __init__(self, patterns: Mapping[str, re.Pattern[str]], negate: bool) -> None:
-        self.patterns = {k.lower(): v for k, v in patterns.items()}
+    def __init__(self, kind: str, patterns: Mapping[str, re.Pattern[str]], negate: bool) -> None:
+        self.kind = kind
+        self.lookup = _LOOKUPS[kind]
+        self.patterns = {k.lower(): v for k, v in patterns.items()} if kind == "header" else dict(patterns)
         self.negate = negate
 
     def holds(self, ctx: RequestContext) -> Any:
+        lookup = self.lookup
         result = all(
-            (value := ctx.header(name)) is not None and pattern.search(value) is not None
+            (value := lookup(ctx, name)) is not None and pattern.search(value) is not None
             for name, pattern in self.patterns.items()
         )
         return result != self.negate
 
     def describe(self) -> str:
-        return f"header {'not ' if self.negate else ''}matching: " + ", ".join(
-            f"{k} ~ /{v.pattern}/" for k, v in self.patterns.items()
-        )
-
-
-class QueryPresent(Condition):
-    def __init__(self, names: Sequence[str], present: bool) -> None:
-        self.names = list(names)
-        self.present = present
-
-    def holds(self, ctx: RequestContext) -> Any:
-        query = ctx.query
-        if self.present:
-            return all(n in query for n in self.names)
-        return any(n not in query for n in self.names)
-
-    def describe(self) -> str:
-        return f"query parameter {'present' if self.present else 'absent'}: {', '.join(self.names)}"
-
-
-class QueryMatches(Condition):
-    def __init__(self, patterns: Mapping[str, re.Pattern[str]], negate: bool) -> None:
-        self.patterns = patterns
-        self.negate = negate
-
-    def holds(self, ctx: RequestContext) -> Any:
-        result = all(
-            (value := ctx.query_value(name)) is not None and pattern.search(value) is not None
-            for name, pattern in self.patterns.items()
-        )
-        return result != self.negate
-
-    def describe(self) -> str:
-        return f"query {'not ' if self.negate else ''}matching: " + ", ".join(
+        return f"{self.kind} {'not ' if self.negate else ''}matching: " + ", ".join(
             f"{k} ~ /{v.pattern}/" for k, v in self.patterns.items()
         )
 
@@ -302,14 +289,11 @@ def compile_condition(spec: Mapping[str, Any], where: str, checks: Mapping[str, 
     parts: list[Condition] = []
     for key, value in spec.items():
         here = f"{where}.{key}"
-        if key in ("header_present", "header_absent"):
-            parts.append(HeaderPresent(_names(value), key == "header_present"))
-        elif key in ("header_matches", "header_not_matches"):
-            parts.append(HeaderMatches(_patterns(value, here), key == "header_not_matches"))
-        elif key in ("query_present", "query_absent"):
-            parts.append(QueryPresent(_names(value), key == "query_present"))
-        elif key in ("query_matches", "query_not_matches"):
-            parts.append(QueryMatches(_patterns(value, here), key == "query_not_matches"))
+        kind = key.split("_", 1)[0]
+        if key in ("header_present", "header_absent", "query_present", "query_absent"):
+            parts.append(Present(kind, _names(value), key.endswith("_present")))
+        elif key in ("header_matches", "header_not_matches", "query_matches", "query_not_matches"):
+            parts.append(Matches(kind, _patterns(value, here), "_not_" in key))
         elif key == "query_count_over":
             parts.append(QueryCountOver({str(k): int(v) for k, v in value.items()}))
         elif key == "body_unparseable":
