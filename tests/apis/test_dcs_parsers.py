@@ -19,8 +19,11 @@ HEX = set(string.hexdigits.encode())
 
 def escapes_are_valid(raw: bytes) -> bool:
     """The oracle, written apart from the module: every % starts two hex digits."""
-    return all(raw[i + 1 : i + 3] and len(raw[i + 1 : i + 3]) == 2 and set(raw[i + 1 : i + 3]) <= HEX
-               for i, byte in enumerate(raw) if byte == ord("%"))
+    return all(
+        raw[i + 1 : i + 3] and len(raw[i + 1 : i + 3]) == 2 and set(raw[i + 1 : i + 3]) <= HEX
+        for i, byte in enumerate(raw)
+        if byte == ord("%")
+    )
 
 
 # -- 311 and pairs ---------------------------------------------------------------------------
@@ -38,11 +41,19 @@ def test_a_correctly_encoded_query_is_never_311_and_decodes_back(items):
     assert [(p.key, p.value) for p in pairs(raw)] == [(k, v) for k, v in items]
 
 
-@pytest.mark.parametrize(("raw", "bad"), [
-    (b"d_site=%esid!&d_creative=%ecid!", True),
-    (b"d_site=%25esid!&d_creative=%25ecid!", False),
-    (b"a=%", True), (b"a=%4", True), (b"a=%4g", True), (b"a=%4F", False), (b"%zz=1", True), (b"d_cid=1%01x", False),
-])
+@pytest.mark.parametrize(
+    ("raw", "bad"),
+    [
+        (b"d_site=%esid!&d_creative=%ecid!", True),
+        (b"d_site=%25esid!&d_creative=%25ecid!", False),
+        (b"a=%", True),
+        (b"a=%4", True),
+        (b"a=%4g", True),
+        (b"a=%4F", False),
+        (b"%zz=1", True),
+        (b"d_cid=1%01x", False),
+    ],
+)
 def test_the_documentation_examples_and_edges(raw, bad):
     assert badly_encoded(raw) is bad
 
@@ -51,12 +62,19 @@ def test_cid_parts_split_on_the_raw_separator_before_decoding():
     params = Params(pairs(b"d_cid=123%01a%2501b&d_cid_ic=my%20code%01u%2Bv%011&d_cid_ic=one"))
     ids = declared(params)
     assert [(c.key, c.namespace, c.user_id, c.separated) for c in ids] == [
-        ("d_cid", "123", "a%01b", True), ("d_cid_ic", "my code", "u+v", True), ("d_cid_ic", "one", "", False)]
+        ("d_cid", "123", "a%01b", True),
+        ("d_cid_ic", "my code", "u+v", True),
+        ("d_cid_ic", "one", "", False),
+    ]
 
 
 # -- TC strings --------------------------------------------------------------------------------
-@given(cmp_id=st.integers(0, 4095), purposes=st.sets(st.integers(1, 24)),
-       vendors=st.sets(st.integers(1, 800), max_size=30), ranges=st.booleans())
+@given(
+    cmp_id=st.integers(0, 4095),
+    purposes=st.sets(st.integers(1, 24)),
+    vendors=st.sets(st.integers(1, 800), max_size=30),
+    ranges=st.booleans(),
+)
 def test_tc_string_round_trip(cmp_id, purposes, vendors, ranges):
     tc = parse(tc_string(cmp_id, purposes, vendors, ranges=ranges, extra=".YAAAAAAAAAAA"))
     assert (tc.version, tc.cmp_id, tc.purposes) == (2, cmp_id, frozenset(purposes))
@@ -78,24 +96,35 @@ def test_unreadable_tc_strings(text):
 
 
 # -- declared ids ------------------------------------------------------------------------------
-OPTIONS = {"customer_id_limit": 10, "namespace_limit": 3, "integration_codes": {"DSID_20915": 20915},
-           "global_device_ids": {"20915": "[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}"},
-           "denylist": {"data_sources": [999999], "customer_ids": ["bad"]}}
+OPTIONS = {
+    "customer_id_limit": 10,
+    "namespace_limit": 3,
+    "integration_codes": {"DSID_20915": 20915},
+    "global_device_ids": {"20915": "[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}"},
+    "denylist": {"data_sources": [999999], "customer_ids": ["bad"]},
+}
 
 
 def codes_of(raw: bytes, partner: dict | None = None) -> list[str]:
     return [e.id for e in review(declared(Params(pairs(raw))), OPTIONS, partner or {}).errors]
 
 
-@pytest.mark.parametrize(("raw", "codes"), [
-    (b"d_cid_ic=one&d_cid_ic=one&d_cid_ic=one&d_cid_ic=one", ["310"]),
-    (b"d_cid=20915%01a53cc5a2-6aa1-4210-8ded-a88b29b6212z", ["300", "312", "104"]),
-    (b"d_cid=20915%01AEBE52E7-03EE-455A-B3C4-E57283966239", []),
-    (b"d_cid_ic=DSID_20915%01aebe52e7-03ee-455a-b3c4-e57283966239&d_cid=1%01x", ["300", "312"]),
-    (b"d_cid=abc%01x", ["300", "104"]), (b"d_cid=12%01", ["300", "104"]), (b"d_cid_ic=%01x", ["300", "104"]),
-    (b"d_dpid=12&d_dpuuid=x", []), (b"d_dpuuid=x", ["300", "104"]),
-    (b"d_cid=999999%01x", ["304"]), (b"d_cid=1%01bad", ["303"]),
-])
+@pytest.mark.parametrize(
+    ("raw", "codes"),
+    [
+        (b"d_cid_ic=one&d_cid_ic=one&d_cid_ic=one&d_cid_ic=one", ["310"]),
+        (b"d_cid=20915%01a53cc5a2-6aa1-4210-8ded-a88b29b6212z", ["300", "312", "104"]),
+        (b"d_cid=20915%01AEBE52E7-03EE-455A-B3C4-E57283966239", []),
+        (b"d_cid_ic=DSID_20915%01aebe52e7-03ee-455a-b3c4-e57283966239&d_cid=1%01x", ["300", "312"]),
+        (b"d_cid=abc%01x", ["300", "104"]),
+        (b"d_cid=12%01", ["300", "104"]),
+        (b"d_cid_ic=%01x", ["300", "104"]),
+        (b"d_dpid=12&d_dpuuid=x", []),
+        (b"d_dpuuid=x", ["300", "104"]),
+        (b"d_cid=999999%01x", ["304"]),
+        (b"d_cid=1%01bad", ["303"]),
+    ],
+)
 def test_customer_id_codes(raw, codes):
     assert codes_of(raw) == codes
 

@@ -9,8 +9,14 @@ from collections.abc import Iterable
 from typing import Any
 
 
-def tc_string(cmp_id: int = 10, purposes: Iterable[int] = (1, 10), vendors: Iterable[int] = (565,),
-              version: int = 2, ranges: bool = False, extra: str = "") -> str:
+def tc_string(
+    cmp_id: int = 10,
+    purposes: Iterable[int] = (1, 10),
+    vendors: Iterable[int] = (565,),
+    version: int = 2,
+    ranges: bool = False,
+    extra: str = "",
+) -> str:
     """A TC string written bit by bit from the IAB v2 layout (core segment only, unless `extra`)."""
     chosen_purposes, chosen_vendors = set(purposes), sorted(set(vendors))
     bits: list[str] = []
@@ -60,9 +66,10 @@ def jwt(claims: dict[str, Any]) -> str:
     return f"{segment({'alg': 'RS256'})}.{segment(claims)}.c2lnbmF0dXJl"
 
 
-def asgi_call(app: Any, method: str, path: str, query: bytes, headers: list[tuple[bytes, bytes]],
-              body: bytes = b"") -> tuple[int, dict[bytes, bytes], bytes]:
-    """One request through the ASGI interface with the query bytes exactly as given (no client re-encoding)."""
+def asgi_call(
+    app: Any, method: str, path: str, query: bytes, headers: list[tuple[bytes, bytes]], body: bytes = b""
+) -> tuple[int, dict[bytes, bytes], bytes]:
+    """One request through ASGI, the query bytes exactly as given (no client re-encodes them); header names lowered."""
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
@@ -71,9 +78,21 @@ def asgi_call(app: Any, method: str, path: str, query: bytes, headers: list[tupl
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
-             "path": path, "raw_path": path.encode(), "query_string": query, "root_path": "", "headers": headers,
-             "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8080)}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query,
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8080),
+    }
     asyncio.run(app(scope, receive, send))
     start = sent[0]
-    return start["status"], dict(start["headers"]), b"".join(m.get("body", b"") for m in sent[1:])
+    headers = {name.lower(): value for name, value in start["headers"]}
+    return start["status"], headers, b"".join(m.get("body", b"") for m in sent[1:])
