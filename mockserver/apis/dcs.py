@@ -211,7 +211,7 @@ async def profile_codes(ctx: RequestContext, args: Mapping[str, Any]) -> Found:
     if mid is not None and not valid_aam_id(mid):
         found.append(ErrorRef("101", {"mid": mid}))
     if sent_uuid is not None and not valid_aam_id(sent_uuid):
-        found.append(ErrorRef("102", {"uuid": sent_uuid}))
+        found.append(ErrorRef("102", {"sent_uuid": sent_uuid}))
     review = ids.review(request.customer_ids, ctx.options, request.partner or {})
     found.extend(review.errors)
     kept = []

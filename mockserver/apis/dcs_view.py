@@ -171,6 +171,7 @@ class DcsRequest:
             "referer": self.ctx.header("referer") or "",
             "orgid": self.params.first("d_orgid") or "",
             "mid": mid,
+            "sent_uuid": self.params.first("d_uuid") or "",
             "uuid": self.uuid,
             "device": self.params.first("d_uuid") or mid or self.uuid,
             "opted_out": self.params.first("d_uuid") or "",

@@ -120,7 +120,10 @@ def test_the_http_level_answers_by_flag(shared, error):
 def test_several_codes_are_all_reported_in_order(client):
     response = client.get("/dcs/event?d_rtbd=json&__error=101&__error=102")
     assert response.headers["x-error"] == "101,102"
-    assert [e["code"] for e in response.json()["errors"]] == [101, 102]
+    assert response.json()["errors"] == [
+        {"code": 101, "msg": "Invalid Experience Cloud id passed in"},
+        {"code": 102, "msg": "Invalid AAM ID passed in request"},
+    ]
     natural = client.get("/dcs/event?d_rtbd=json&d_mid=not-an-ecid&d_uuid=nor-this")
     assert natural.headers["x-error"] == "101,102"
     assert natural.json()["errors"] == [
