@@ -295,3 +295,9 @@ def test_garbage_never_gives_a_traceback(method, path, query, headers, body):
     status, response_headers, content = asgi_call(APP, method, path, query, headers, body)
     assert b"x-mockserver-internal-error" not in response_headers, content
     assert status in (200, 400, 413, 414)
+
+
+def test_an_http_level_error_asked_after_a_dcs_code_is_left_out(client):
+    response = client.get("/dcs/event?d_rtbd=json&__error=101&__error=rate-limited")
+    assert codes(response) == ["101"] and [e["code"] for e in response.json()["errors"]] == [101]
+    assert client.get("/dcs/event?d_rtbd=json&__error=rate-limited&__error=101").status_code == 429
