@@ -16,7 +16,8 @@ from typing import Any
 from mockserver.apis.dcs_query import Params
 from mockserver.engine.outcome import ErrorRef
 
-_DSID = re.compile(r"^DSID_(\d+)$")  # integration code of a global data source: DSID_20915
+_DSID = re.compile(r"DSID_([0-9]+)")  # integration code of a global data source: DSID_20915
+_DIGITS = re.compile(r"[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -29,10 +30,10 @@ class CustomerId:
     def data_source(self, codes: Mapping[str, Any]) -> str | None:
         """The numeric data source, when the request says which (DPID, DSID_n, a known code)."""
         if self.key != "d_cid_ic":
-            return self.namespace if self.namespace.isdigit() else None
+            return self.namespace if _DIGITS.fullmatch(self.namespace) else None
         if self.namespace in codes:
             return str(codes[self.namespace])
-        dsid = _DSID.match(self.namespace)
+        dsid = _DSID.fullmatch(self.namespace)
         return dsid.group(1) if dsid else None
 
 
@@ -98,7 +99,7 @@ def _problems(
 ) -> list[ErrorRef]:
     """Why the DCS discards this id: [] when it keeps it."""
     who = {"customer": cid.user_id, "namespace": cid.namespace}
-    if not cid.namespace or (cid.key != "d_cid_ic" and not cid.namespace.isdigit()):
+    if not cid.namespace or (cid.key != "d_cid_ic" and not _DIGITS.fullmatch(cid.namespace)):
         return [ErrorRef("300", who)]  # missing or malformed data source
     if cid.separated and not cid.user_id:
         return [ErrorRef("300", who)]  # blank customer id

@@ -22,17 +22,19 @@ if TYPE_CHECKING:
 DEMDEX = ".demdex.net"
 # The 1x1 transparent GIF answered when the client did not ask for JSON ("a pixel").
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
-_AAM_ID = re.compile(r"^\d{1,38}$")  # AAM UUID and ECID: numeric, 38 digits in the documentation
+_AAM_ID = re.compile(r"[0-9]{1,38}")  # AAM UUID and ECID: numeric, 38 digits in the documentation
 _CALLBACK = re.compile(r"^[A-Za-z_$][\w$.\[\]]{0,127}$")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _FORM = "application/x-www-form-urlencoded"
 
 
 def valid_aam_id(value: str) -> bool:
-    return _AAM_ID.match(value) is not None
+    return _AAM_ID.fullmatch(value) is not None
 
 
 class DcsRequest:
+    """Parsed once per request by the API's hook; values computed on first use."""
+
     def __init__(self, ctx: RequestContext) -> None:
         self.ctx = ctx
         self.options: Mapping[str, Any] = ctx.options

@@ -132,6 +132,10 @@ def test_several_codes_are_all_reported_in_order(client):
     ]
 
 
+def test_ecid_and_aam_uuid_are_ascii_digits(client):
+    assert codes(client.get("/dcs/event?d_rtbd=json&d_mid=%D9%A1%D9%A2&d_uuid=" + "1" * 39)) == ["101", "102"]
+
+
 def test_code_200_asks_for_the_catch_all(client):
     response = client.get("/dcs/event?d_rtbd=json&__code=200")
     assert response.headers["x-error"] == "0"

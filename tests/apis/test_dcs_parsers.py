@@ -121,6 +121,7 @@ def codes_of(raw: bytes, partner: dict | None = None) -> list[str]:
         (b"d_cid_ic=%01x", ["300", "104"]),
         (b"d_dpid=12&d_dpuuid=x", []),
         (b"d_dpuuid=x", ["300", "104"]),
+        (b"d_cid=%C2%B2%01x", ["300", "104"]),  # a superscript two is no data source
         (b"d_cid=999999%01x", ["304"]),
         (b"d_cid=1%01bad", ["303"]),
     ],
