@@ -1,0 +1,77 @@
+"""DCS key-value pairs read from the bytes the client sent, never from a decoded copy.
+
+The DCS ignores a whole request when one parameter is badly percent-encoded (code 311), and
+`d_cid` / `d_cid_ic` values are parts joined by a raw `%01` that must be split before decoding.
+Both need the query exactly as sent; the mock's own `__` flags are already off (engine/flags.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote_plus
+
+# A `%` that does not start a two-hex-digit escape: `%esid!` in the documentation's example.
+_BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
+SEPARATOR = b"%01"  # joins the parts of a customer id; never decoded before splitting
+
+
+def badly_encoded(raw: bytes) -> bool:
+    """True when some `%` is not followed by two hexadecimal digits (code 311)."""
+    return _BAD_ESCAPE.search(raw) is not None
+
+
+def decode(raw: bytes) -> str:
+    """One key or value: `+` is a space, escapes are UTF-8 (invalid bytes replaced)."""
+    return unquote_plus(raw.decode("latin-1"), encoding="utf-8", errors="replace")
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One `key=value` piece; the value keeps its raw bytes for `%01` splitting."""
+
+    key: str
+    raw: bytes
+
+    @property
+    def value(self) -> str:
+        return decode(self.raw)
+
+    def parts(self) -> list[str]:
+        """The value split on the raw `%01` separator, each part decoded."""
+        return [decode(part) for part in self.raw.split(SEPARATOR)]
+
+
+def pairs(raw: bytes) -> list[Pair]:
+    """Every non-empty `&`-separated piece, in order; a piece without `=` has an empty value."""
+    found = []
+    for piece in raw.split(b"&"):
+        if not piece:
+            continue
+        key, _, value = piece.partition(b"=")
+        found.append(Pair(decode(key), value))
+    return found
+
+
+class Params:
+    """The request's pairs by key, in the order sent (query first, then a form body)."""
+
+    def __init__(self, found: list[Pair]) -> None:
+        self.pairs = found
+        self._by_key: dict[str, list[Pair]] = {}
+        for pair in found:
+            self._by_key.setdefault(pair.key, []).append(pair)
+
+    def all(self, key: str) -> list[Pair]:
+        return self._by_key.get(key, [])
+
+    def first(self, *keys: str) -> str | None:
+        """The first value of the first key present."""
+        for key in keys:
+            values = self._by_key.get(key)
+            if values:
+                return values[0].value
+        return None
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._by_key

@@ -1,0 +1,188 @@
+"""One DCS request as its checks and the scenario's templates read it (`dcs` in templates).
+
+Built by the API's hook before routing, so answers asked by flag render the same way as natural
+ones: the transport (JSON with `d_rtbd=json`, JSONP with `d_cb`, else the pixel), the documented
+success body, and the placeholders of error messages filled from the request.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from mockserver.apis.dcs_ids import CustomerId, declared
+from mockserver.apis.dcs_query import Params, pairs
+
+if TYPE_CHECKING:
+    from mockserver.engine.context import RequestContext
+
+DEMDEX = ".demdex.net"
+# The 1x1 transparent GIF answered when the client did not ask for JSON ("a pixel").
+PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+_AAM_ID = re.compile(r"[0-9]{1,38}")  # AAM UUID and ECID: numeric, 38 digits in the documentation
+_CALLBACK = re.compile(r"^[A-Za-z_$][\w$.\[\]]{0,127}$")
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_FORM = "application/x-www-form-urlencoded"
+
+
+def valid_aam_id(value: str) -> bool:
+    return _AAM_ID.fullmatch(value) is not None
+
+
+class DcsRequest:
+    """Parsed once per request by the API's hook; values computed on first use."""
+
+    def __init__(self, ctx: RequestContext) -> None:
+        self.ctx = ctx
+        self.options: Mapping[str, Any] = ctx.options
+        self.form = ctx.body if ctx.method == "POST" and ctx.content_type in ("", _FORM) else b""
+        self.params = Params(pairs(ctx.raw_query) + pairs(self.form))
+        self.host_header = ctx.header("host")
+        self.alias, self.partner = self._partner()
+        self.mapped_uuid: str | None = None  # the AAM UUID a declared id already maps to (profile check)
+        self.cache: dict[str, Any] = {}  # what one check computes and a later one reads
+        self._customer_ids: list[CustomerId] | None = None
+        self._uuid: str | None = None
+        self._tid: str | None = None
+
+    def _partner(self) -> tuple[str, Mapping[str, Any] | None]:
+        """`<alias>.demdex.net` names the partner; any other host (the /dcs prefix) is the default one."""
+        partners = self.options.get("partners")
+        partners = partners if isinstance(partners, Mapping) else {}
+        host = self.ctx.host
+        alias = host[: -len(DEMDEX)] if host.endswith(DEMDEX) else str(self.options.get("default_partner", ""))
+        if alias not in partners:
+            return alias, None
+        found = partners[alias]
+        return alias, found if isinstance(found, Mapping) else {}
+
+    # -- what the request says -------------------------------------------------------------
+    @property
+    def customer_ids(self) -> list[CustomerId]:
+        if self._customer_ids is None:
+            self._customer_ids = declared(self.params)
+        return self._customer_ids
+
+    def cookie(self, name: str) -> str | None:
+        for header in self.ctx.headers.get("cookie", []):
+            for piece in header.split(";"):
+                key, _, value = piece.strip().partition("=")
+                if key == name:
+                    return value
+        return None
+
+    @property
+    def json(self) -> bool:
+        return self.params.first("d_rtbd") == "json"
+
+    @property
+    def callback(self) -> str | None:
+        name = self.params.first("d_cb")
+        return name if name and _CALLBACK.match(name) else None
+
+    @property
+    def uuid(self) -> str:
+        """The AAM UUID: as sent (d_uuid, then the demdex cookie), as mapped, or a new one."""
+        if self._uuid is None:
+            for candidate in (self.params.first("d_uuid"), self.cookie("demdex"), self.mapped_uuid):
+                if candidate and valid_aam_id(candidate):
+                    self._uuid = candidate
+                    break
+            else:
+                self._uuid = str(self.ctx.generator.integer(1, 9)) + self.ctx.generator.digits(37)
+        return self._uuid
+
+    @property
+    def tid(self) -> str:
+        """The 12-character transaction id of every /event answer, e.g. `31ZpxW5bQGc=`."""
+        if self._tid is None:
+            self._tid = base64.b64encode(self.ctx.generator.rng.getrandbits(64).to_bytes(8, "big")).decode()
+        return self._tid
+
+    @property
+    def region(self) -> int:
+        asked = self.params.first("dcs_region") or ""
+        regions = {str(r) for r in self.options.get("regions") or {}}
+        return int(asked) if asked in regions else int(self.options.get("region", 7))
+
+    # -- what templates use ----------------------------------------------------------------
+    @property
+    def profile(self) -> dict[str, Any]:
+        """The documented success body: stuff, uuid, dcs_region, [traits, segments,] tid[, dests]."""
+        body: dict[str, Any] = {
+            "stuff": list(self.options.get("stuff") or []),
+            "uuid": self.uuid,
+            "dcs_region": self.region,
+        }
+        if self.params.first("d_cts") in ("1", "2"):
+            body["traits"] = list(self.options.get("traits") or [])
+            body["segments"] = list(self.options.get("segments") or [])
+        body["tid"] = self.tid
+        if self.params.first("d_dst") == "1":
+            body["dests"] = list(self.options.get("dests") or [])
+        return body
+
+    @property
+    def content_type(self) -> str:
+        if not self.json:
+            return "image/gif"
+        return "application/javascript" if self.callback else "application/json"
+
+    @property
+    def pixel(self) -> bytes:
+        return PIXEL
+
+    def encode(self, value: Any) -> Any:
+        """The body in the transport the client asked for: the pixel, JSONP, or the value as JSON."""
+        if not self.json:
+            return PIXEL
+        callback = self.callback
+        if callback:
+            return f"{callback}({json.dumps(value, separators=(',', ':'), ensure_ascii=False)})"
+        return value
+
+    @property
+    def set_cookie(self) -> str | None:
+        """The demdex cookie with the AAM UUID; none when `d_coppa` turns third-party cookies off."""
+        if (self.params.first("d_coppa") or "").lower() in ("true", "1"):
+            return None
+        return f"demdex={self.uuid}; Path=/; Max-Age=15552000"
+
+    def message(self, error: Mapping[str, Any]) -> str:
+        """The error's documented message, `{name}` placeholders filled (occurrence first, then request)."""
+        text = str(error.get("msg", error.get("title", "")))
+        defaults = self.placeholders()
+
+        def fill(match: re.Match[str]) -> str:
+            name = match.group(1)
+            return str(error[name]) if name in error else str(defaults.get(name, ""))
+
+        return _PLACEHOLDER.sub(fill, text).strip()
+
+    def placeholders(self) -> dict[str, Any]:
+        """What an error asked by flag names when no check found a specific id."""
+        first = self.customer_ids[0] if self.customer_ids else None
+        mid = self.params.first("d_mid") or ""
+        codes = self.options.get("integration_codes") or {}
+        return {
+            "hostname": self.ctx.host,
+            "partner_id": (self.partner or {}).get("id", self.alias),
+            "referer": self.ctx.header("referer") or "",
+            "orgid": self.params.first("d_orgid") or "",
+            "mid": mid,
+            "sent_uuid": self.params.first("d_uuid") or "",
+            "uuid": self.uuid,
+            "device": self.params.first("d_uuid") or mid or self.uuid,
+            "opted_out": self.params.first("d_uuid") or "",
+            "customer": first.user_id if first else "",
+            "namespace": first.namespace if first else "",
+            "data_source": (first.data_source(codes) or first.namespace) if first else "",
+            "allowed": self.options.get("customer_id_limit", 10),
+            "found": len(self.customer_ids),
+            "from_id": mid or self.uuid,
+            "to_id": self.uuid,
+            "failed_id": mid or self.uuid,
+        }

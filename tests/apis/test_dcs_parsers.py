@@ -1,0 +1,145 @@
+"""The DCS parsers on their own: raw query pairs and 311, TC strings, declared customer ids."""
+
+from __future__ import annotations
+
+import string
+from urllib.parse import quote
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mockserver.apis.dcs_ids import declared, review
+from mockserver.apis.dcs_query import Params, badly_encoded, pairs
+from mockserver.apis.dcs_tcf import parse
+from tests.apis.test_dcs_support import tc_string
+
+HEX = set(string.hexdigits.encode())
+
+
+def escapes_are_valid(raw: bytes) -> bool:
+    """The oracle, written apart from the module: every % starts two hex digits."""
+    return all(
+        raw[i + 1 : i + 3] and len(raw[i + 1 : i + 3]) == 2 and set(raw[i + 1 : i + 3]) <= HEX
+        for i, byte in enumerate(raw)
+        if byte == ord("%")
+    )
+
+
+# -- 311 and pairs ---------------------------------------------------------------------------
+@given(st.binary(max_size=80))
+def test_badly_encoded_is_exactly_a_percent_without_two_hex_digits(raw):
+    assert badly_encoded(raw) == (not escapes_are_valid(raw))
+    for pair in pairs(raw):  # never raises, whatever the bytes
+        assert isinstance(pair.value, str) and pair.parts()
+
+
+@given(st.lists(st.tuples(st.text(min_size=1, max_size=10), st.text(max_size=15)), max_size=6))
+def test_a_correctly_encoded_query_is_never_311_and_decodes_back(items):
+    raw = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in items).encode()
+    assert not badly_encoded(raw)
+    assert [(p.key, p.value) for p in pairs(raw)] == [(k, v) for k, v in items]
+
+
+@pytest.mark.parametrize(
+    ("raw", "bad"),
+    [
+        (b"d_site=%esid!&d_creative=%ecid!", True),
+        (b"d_site=%25esid!&d_creative=%25ecid!", False),
+        (b"a=%", True),
+        (b"a=%4", True),
+        (b"a=%4g", True),
+        (b"a=%4F", False),
+        (b"%zz=1", True),
+        (b"d_cid=1%01x", False),
+    ],
+)
+def test_the_documentation_examples_and_edges(raw, bad):
+    assert badly_encoded(raw) is bad
+
+
+def test_cid_parts_split_on_the_raw_separator_before_decoding():
+    params = Params(pairs(b"d_cid=123%01a%2501b&d_cid_ic=my%20code%01u%2Bv%011&d_cid_ic=one"))
+    ids = declared(params)
+    assert [(c.key, c.namespace, c.user_id, c.separated) for c in ids] == [
+        ("d_cid", "123", "a%01b", True),
+        ("d_cid_ic", "my code", "u+v", True),
+        ("d_cid_ic", "one", "", False),
+    ]
+
+
+# -- TC strings --------------------------------------------------------------------------------
+@given(
+    cmp_id=st.integers(0, 4095),
+    purposes=st.sets(st.integers(1, 24)),
+    vendors=st.sets(st.integers(1, 800), max_size=30),
+    ranges=st.booleans(),
+)
+def test_tc_string_round_trip(cmp_id, purposes, vendors, ranges):
+    tc = parse(tc_string(cmp_id, purposes, vendors, ranges=ranges, extra=".YAAAAAAAAAAA"))
+    assert (tc.version, tc.cmp_id, tc.purposes) == (2, cmp_id, frozenset(purposes))
+    assert {v for v in range(1, 801) if tc.vendor_consents(v)} == vendors
+
+
+@given(st.text(max_size=60))
+def test_any_text_parses_or_raises_value_error(text):
+    try:
+        parse(text)
+    except ValueError:
+        pass
+
+
+@pytest.mark.parametrize("text", ["", "!!!", tc_string(version=1), tc_string()[:20], "CPc+Ew=="])
+def test_unreadable_tc_strings(text):
+    with pytest.raises(ValueError):
+        parse(text)
+
+
+# -- declared ids ------------------------------------------------------------------------------
+OPTIONS = {
+    "customer_id_limit": 10,
+    "namespace_limit": 3,
+    "integration_codes": {"DSID_20915": 20915},
+    "global_device_ids": {"20915": "[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}"},
+    "denylist": {"data_sources": [999999], "customer_ids": ["bad"]},
+}
+
+
+def codes_of(raw: bytes, partner: dict | None = None) -> list[str]:
+    return [e.id for e in review(declared(Params(pairs(raw))), OPTIONS, partner or {}).errors]
+
+
+@pytest.mark.parametrize(
+    ("raw", "codes"),
+    [
+        (b"d_cid_ic=one&d_cid_ic=one&d_cid_ic=one&d_cid_ic=one", ["310"]),
+        (b"d_cid=20915%01a53cc5a2-6aa1-4210-8ded-a88b29b6212z", ["300", "312", "104"]),
+        (b"d_cid=20915%01AEBE52E7-03EE-455A-B3C4-E57283966239", []),
+        (b"d_cid_ic=DSID_20915%01aebe52e7-03ee-455a-b3c4-e57283966239&d_cid=1%01x", ["300", "312"]),
+        (b"d_cid=abc%01x", ["300", "104"]),
+        (b"d_cid=12%01", ["300", "104"]),
+        (b"d_cid_ic=%01x", ["300", "104"]),
+        (b"d_dpid=12&d_dpuuid=x", []),
+        (b"d_dpuuid=x", ["300", "104"]),
+        (b"d_cid=%C2%B2%01x", ["300", "104"]),  # a superscript two is no data source
+        (b"d_cid=999999%01x", ["304"]),
+        (b"d_cid=1%01bad", ["303"]),
+    ],
+)
+def test_customer_id_codes(raw, codes):
+    assert codes_of(raw) == codes
+
+
+def test_partner_data_sources_give_302():
+    assert codes_of(b"d_cid=777%01x&d_cid=39217%01y", {"data_sources": [39217]}) == ["302"]
+
+
+@given(st.lists(st.tuples(st.sampled_from(["1", "2", "3", "x", "", "20915"]), st.text(max_size=4)), max_size=25))
+def test_every_declared_id_is_kept_or_discarded_once(entries):
+    raw = "&".join(f"d_cid={quote(ns, safe='')}%01{quote(uid, safe='')}" for ns, uid in entries).encode()
+    ids = declared(Params(pairs(raw)))
+    result = review(ids, OPTIONS, {})
+    discards = [e for e in result.errors if e.id in ("300", "304", "303", "310", "309")]
+    assert len(result.kept) + len(discards) == len(ids)
+    assert len(result.kept) <= 10
+    assert ("301" in [e.id for e in result.errors]) == any(e.id == "309" for e in result.errors)

@@ -1,0 +1,236 @@
+"""DCS natural triggers over HTTP: each code the request itself earns, with the bundled options or a
+user's override file (how a user configures partners, org ids, tokens, lists and limits)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mockserver.app import build_app
+from mockserver.settings import Settings
+from tests.apis.test_dcs_support import asgi_call, jwt, tc_string
+
+UUID = "12345678901234567890123456789012345678"
+IDFA = "AEBE52E7-03EE-455A-B3C4-E57283966239"
+
+
+def codes(response) -> list[str]:  # type: ignore[no-untyped-def]
+    header = response.headers.get("x-error")
+    return header.split(",") if header else []
+
+
+def overridden(make_client, tmp_path, **options):  # type: ignore[no-untyped-def]
+    (tmp_path / "dcs-mine.json").write_text(json.dumps({"api": "dcs", "options": options}))
+    return make_client(scenarios=(str(tmp_path),))
+
+
+# -- host, partner, encoding ----------------------------------------------------------------------
+def test_no_host_header_is_100():
+    app = build_app(Settings())
+    app.runtime.ready = True
+    status, headers, body = asgi_call(app, "GET", "/dcs/event", b"d_rtbd=json", [])
+    assert status == 200 and headers[b"x-error"] == b"100"
+    assert json.loads(body) == {"errors": [{"code": 100, "msg": "Could not retrieve host name for the request"}]}
+
+
+def test_an_unconfigured_partner_host_is_1_and_a_configured_one_is_served(client):
+    unknown = client.get("/event?d_rtbd=json", headers={"host": "nobody.demdex.net"})
+    assert codes(unknown) == ["1"]
+    assert unknown.json()["errors"][0]["msg"] == "Could not find config for hostname: nobody.demdex.net"
+    for alias in ("partner", "yourcompany", "acme_aam_domain", "foo"):
+        assert codes(client.get("/event?d_rtbd=json", headers={"host": f"{alias}.demdex.net:443"})) == []
+
+
+def test_a_users_partner_list_replaces_the_bundled_one(make_client, tmp_path):
+    client = overridden(make_client, tmp_path, partners={"mine": {"id": 77}}, default_partner="mine")
+    assert codes(client.get("/event?d_rtbd=json", headers={"host": "mine.demdex.net"})) == []
+    assert codes(client.get("/event?d_rtbd=json", headers={"host": "partner.demdex.net"})) == ["1"]
+    assert codes(client.get("/dcs/event?d_rtbd=json")) == []
+
+
+# -- access: 2, 109, 111 ----------------------------------------------------------------------------
+def test_unknown_org_id_is_2(client):
+    response = client.get("/dcs/event?d_rtbd=json&d_orgid=0123456789ABCDEF01234567%40AdobeOrg")
+    assert codes(response) == ["2"]
+    assert response.json()["errors"][0]["msg"] == (
+        "Invalid d_orgid value (could not find a config for this org id): 0123456789ABCDEF01234567@AdobeOrg"
+    )
+    assert codes(client.get("/dcs/event?d_rtbd=json&d_orgid=5DC5123F5245B1D20A490D46%40AdobeOrg")) == []
+
+
+def test_a_referer_the_partner_does_not_allow_is_109(client):
+    host = {"host": "yourcompany.demdex.net"}
+    refused = client.get("/event?d_rtbd=json", headers={**host, "referer": "https://evil.example/page"})
+    assert codes(refused) == ["109"]
+    assert refused.json()["errors"][0]["msg"] == "Referer https://evil.example/page is not allowed for partner 1353"
+    allowed = client.get("/event?d_rtbd=json", headers={**host, "referer": "https://www.yourcompany.com/a"})
+    assert codes(allowed) == []
+    assert (
+        codes(client.get("/event?d_rtbd=json", headers={"host": "partner.demdex.net", "referer": "https://x.y/"})) == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("authorization", "valid"),
+    [
+        ("Bearer " + jwt({"type": "access_token", "created_at": "1700000000000", "expires_in": "86400000"}), False),
+        ("Bearer " + jwt({"type": "access_token", "created_at": "4000000000000", "expires_in": "86400000"}), True),
+        ("Bearer " + jwt({"exp": 1}), False),
+        ("Bearer " + jwt({"exp": 4_000_000_000}), True),
+        ("Bearer not-a-jwt", False),
+        ("Basic dXNlcjpwYXNz", False),
+        ("Bearer ", False),
+    ],
+)
+def test_an_invalid_ims_token_is_111(client, authorization, valid):
+    response = client.get("/dcs/event?d_rtbd=json", headers={"authorization": authorization})
+    assert codes(response) == ([] if valid else ["111"])
+
+
+def test_a_users_ims_token_list(make_client, tmp_path):
+    client = overridden(make_client, tmp_path, ims_tokens=["token-1"])
+    assert codes(client.get("/dcs/event?d_rtbd=json", headers={"authorization": "Bearer token-1"})) == []
+    assert codes(client.get("/dcs/event?d_rtbd=json", headers={"authorization": "Bearer token-2"})) == ["111"]
+
+
+def test_access_codes_come_together(client):
+    response = client.get("/dcs/event?d_rtbd=json&d_orgid=x&d_mid=bad", headers={"authorization": "Bearer x"})
+    assert codes(response) == ["2", "111"]  # the stage stops the call: the bad d_mid is never looked at
+
+
+# -- privacy: 171, 172, 198, 199, 315 -------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("country", "expected"),
+    [("IR", ["199"]), ("cu", ["199"]), ("KP", ["199"]), ("SD", ["199"]), ("SY", ["199"]), ("AQ", ["198"]), ("FR", [])],
+)
+def test_countries(client, country, expected):
+    response = client.get("/dcs/event?d_rtbd=json", headers={"x-mock-country": country})
+    assert codes(response) == expected
+    if expected:
+        assert "uuid" not in response.json()
+
+
+def test_blocked_cookies_is_172(client):
+    response = client.get("/dcs/event?d_rtbd=json", headers={"x-mock-cookies": "blocked"})
+    assert codes(response) == ["172"] and response.json()["errors"][0]["msg"] == "Blocked cookies"
+
+
+def test_the_notarget_cookie_and_d_optout_are_171(client):
+    client.cookies.set("demdex", "NOTARGET")
+    response = client.get(f"/dcs/event?d_rtbd=json&d_uuid={UUID}")
+    assert codes(response) == ["171"]
+    assert response.json() == {"errors": [{"code": 171, "msg": f"Encountered opt out tag for id {UUID}"}]}
+    client.cookies.clear()
+    assert codes(client.get("/dcs/event?d_rtbd=json&d_optout=1")) == ["171"]
+
+
+def test_partner_level_opt_out_then_171_for_that_declared_id(client):
+    assert codes(client.get("/event?d_rtbd=json&d_cid=123%01987", headers={"host": "partner.demdex.net"})) == []
+    opt_out = client.get("/demoptout.jpg?d_cid=123%01987", headers={"host": "partner.demdex.net"})
+    assert opt_out.status_code == 200 and opt_out.headers["content-type"] == "image/gif"
+    assert "set-cookie" not in opt_out.headers  # partner level: no NOTARGET cookie
+    response = client.get("/event?d_rtbd=json&d_cid=123%01987", headers={"host": "partner.demdex.net"})
+    assert response.json() == {"errors": [{"code": 171, "msg": "Encountered opt out tag for id 987"}]}
+    other_partner = client.get("/event?d_rtbd=json&d_cid=123%01987", headers={"host": "foo.demdex.net"})
+    assert codes(other_partner) == []
+
+
+def test_global_opt_out_sets_notarget_cookies(client):
+    client.cookies.set("demdex", UUID)
+    response = client.get("/dcs/demoptout.jpg")
+    assert sorted(response.headers.get_list("set-cookie")) == [
+        "demdex=NOTARGET; Path=/; Max-Age=315360000",
+        "dextp=NOTARGET; Path=/; Max-Age=315360000",
+    ]
+    client.cookies.clear()
+    assert codes(client.get(f"/dcs/event?d_rtbd=json&d_uuid={UUID}")) == ["171"]  # stored for that uuid too
+
+
+@pytest.mark.parametrize(
+    ("consent", "expected", "fatal"),
+    [
+        (None, ["315"], True),
+        ("", ["315"], True),
+        ("garbage!", ["315"], True),
+        (tc_string(version=1), ["315"], True),
+        (tc_string(cmp_id=10, purposes=(1,), vendors=(565,)), ["315"], True),
+        (tc_string(cmp_id=10, purposes=(1, 10), vendors=(564,)), ["315"], True),
+        (tc_string(cmp_id=10, purposes=(1, 10), vendors=(565,)), [], False),
+        (tc_string(cmp_id=10, purposes=(1, 2, 10), vendors=(1, 565, 700), ranges=True), [], False),
+        (tc_string(cmp_id=999, purposes=()), ["313"], False),
+        (tc_string(cmp_id=11, purposes=()), ["314"], False),
+    ],
+)
+def test_iab_tcf_consent(client, consent, expected, fatal):
+    query = "/dcs/event?d_rtbd=json&gdpr=1" + ("" if consent is None else f"&gdpr_consent={consent}")
+    response = client.get(query)
+    assert codes(response) == expected
+    assert ("uuid" in response.json()) is not fatal
+
+
+def test_gdpr_0_reads_no_consent(client):
+    assert codes(client.get("/dcs/event?d_rtbd=json&gdpr=0&gdpr_consent=garbage")) == []
+
+
+def test_a_cmp_deleted_later_than_now_is_still_listed(make_client, tmp_path):
+    client = overridden(make_client, tmp_path, gcl={"11": {"deletedDate": "2999-01-01T00:00:00Z"}})
+    assert codes(client.get(f"/dcs/event?d_rtbd=json&gdpr=1&gdpr_consent={tc_string(cmp_id=11)}")) == []
+
+
+# -- the ids the DCS keeps ------------------------------------------------------------------------
+def test_the_310_example_of_the_page(client):
+    response = client.get(
+        "/event?d_rtbd=json&d_cid_ic=one&d_cid_ic=one&d_cid_ic=one&d_cid_ic=one", headers={"host": "partner.demdex.net"}
+    )
+    assert codes(response) == ["310"] and response.json()["uuid"]
+
+
+def test_the_312_example_of_the_page(client):
+    response = client.get(
+        "/event?d_rtbd=json&d_cid=20915%01a53cc5a2-6aa1-4210-8ded-a88b29b6212z", headers={"host": "partner.demdex.net"}
+    )
+    assert "312" in codes(response)
+    assert codes(response) == ["104", "300", "312"]  # the id's own error beside 312, and it was the only one
+    assert codes(client.get(f"/dcs/event?d_rtbd=json&d_cid=20915%01{IDFA}")) == []
+    assert codes(client.get(f"/dcs/event?d_rtbd=json&d_cid_ic=DSID_20914%01{IDFA}")) == ["104", "300", "312"]
+
+
+def test_more_than_ten_customer_ids_is_301_once_and_309_for_each_discarded(client):
+    query = "&".join(f"d_cid={100 + i}%01user{i}" for i in range(12))
+    response = client.get(f"/dcs/event?d_rtbd=json&{query}")
+    assert codes(response) == ["301", "309", "309"]
+    errors = response.json()["errors"]
+    assert errors[0]["msg"] == "Maximum number of customer ids exceeded. Maximum allowed is 10. Found is 12."
+    assert [e["msg"].split()[2] for e in errors[1:]] == ["user10", "user11"]
+
+
+def test_invalid_customer_ids_are_300_and_all_invalid_is_104(client):
+    assert codes(client.get("/dcs/event?d_rtbd=json&d_cid=abc%01x&d_cid=12%01")) == ["104", "300", "300"]
+    assert codes(client.get("/dcs/event?d_rtbd=json&d_cid=abc%01x&d_cid=12%01ok")) == ["300"]
+
+
+def test_unauthorized_and_denylisted_data_sources(client):
+    host = {"host": "yourcompany.demdex.net"}
+    assert codes(client.get("/event?d_rtbd=json&d_cid=777%01x&d_cid=39217%01y", headers=host)) == ["302"]
+    response = client.get("/dcs/event?d_rtbd=json&d_cid=999999%01x")
+    assert codes(response) == ["304"] and response.json()["errors"][0]["msg"] == "Blocked datasource id 999999"
+
+
+def test_id_monitoring_deny_lists_ids_sent_too_often(make_client, tmp_path):
+    client = overridden(make_client, tmp_path, id_monitoring={"max_requests": 2, "window_s": 60})
+    seen = [codes(client.get(f"/dcs/event?d_rtbd=json&d_uuid={UUID}&d_cid=1%01crm")) for _ in range(4)]
+    assert seen[:2] == [[], []]
+    assert seen[2] == seen[3] == ["303", "306", "307"]
+    client.post("/__admin/clock", json={"advance": "3600s"})
+    assert codes(client.get(f"/dcs/event?d_rtbd=json&d_uuid={UUID}")) == ["306", "307"]  # denied for good
+
+
+def test_a_users_denylist(make_client, tmp_path):
+    client = overridden(make_client, tmp_path, denylist={"customer_ids": ["crm-9"], "device_ids": [UUID]})
+    response = client.get(f"/dcs/event?d_rtbd=json&d_cid=1%01crm-9&d_mid={UUID}")
+    assert [e["msg"] for e in response.json()["errors"]] == [
+        "Blocked customer id crm-9",
+        f"Blocked declared device id {UUID}",
+        f"Blocked profile operation for {UUID}",
+    ]
