@@ -27,6 +27,7 @@ def events_of(body: dict[str, Any], endpoint: str, version: int) -> list[Any]:
 
 def shape_error(body: dict[str, Any], endpoint: str, version: int) -> ErrorRef | None:
     """EXEG-0103 (missing) or EXEG-0102 (wrong type) for the first field out of shape."""
+    kind: type
     if endpoint == CONSENT:
         key, kind = "consent", list
     elif endpoint == "interact" and version == 2:
@@ -34,7 +35,7 @@ def shape_error(body: dict[str, Any], endpoint: str, version: int) -> ErrorRef |
     else:
         key, kind = "events", list
     value = body.get(key)
-    if value is None or value == []:
+    if value is None or (kind is list and value == []):
         return ErrorRef("EXEG-0103-400", {"fieldPath": key})
     if not isinstance(value, kind):
         return ErrorRef("EXEG-0102-400", {"fieldPath": key})
