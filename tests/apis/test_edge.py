@@ -7,7 +7,9 @@ import re
 
 import pytest
 
-from tests.apis.test_edge_support import COLLECT, EVENT, INTERACT, assert_problem, edge_client
+from tests.apis.test_edge_support import COLLECT, EVENT, INTERACT, assert_problem, bind_fixtures, edge_client
+
+edge_app, client = bind_fixtures()
 
 HEX16 = re.compile(r"^[0-9a-f]{16}$")
 

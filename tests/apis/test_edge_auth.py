@@ -8,7 +8,9 @@ from hypothesis import strategies as st
 
 from mockserver.apis.edge import media_type
 from mockserver.apis.edge_auth import decode_jwt, expired
-from tests.apis.test_edge_support import EVENT, assert_problem, auth_headers, b64, edge_client, jwt
+from tests.apis.test_edge_support import EVENT, assert_problem, auth_headers, b64, bind_fixtures, edge_client, jwt
+
+edge_app, client = bind_fixtures()
 
 SERVER = {"Host": "server.adobedc.net"}
 URL = "/ee/v2/interact?datastreamId=ds-1"

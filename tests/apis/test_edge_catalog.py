@@ -9,7 +9,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mockserver.scenario.load import load_catalog
-from tests.apis.test_edge_support import EVENT, EXEG_TYPE, INTERACT, PROBLEM_SCHEMA, SHARED_SCHEMA, assert_problem
+from tests.apis.test_edge_support import (
+    EVENT,
+    EXEG_TYPE,
+    INTERACT,
+    PROBLEM_SCHEMA,
+    SHARED_SCHEMA,
+    assert_problem,
+    bind_fixtures,
+)
+
+edge_app, client = bind_fixtures()
 
 EDGE = load_catalog().apis["edge"]
 ENTRIES = sorted(EDGE.errors.values(), key=lambda e: e.id)

@@ -5,11 +5,17 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from jsonschema import Draft202012Validator
+from starlette.testclient import TestClient
+
+from mockserver.app import build_app
+from mockserver.settings import Settings
 
 # The same JSON as shared/reference/schemas/problem-details-rfc9457.schema.json
 # (github.com/ietf-wg-httpapi/rfc7807bis schema/json/problem.json @ef2a6da1, RFC 8792 unfolded),
@@ -72,3 +78,20 @@ def edge_client(make_client: Any, tmp_path: Path, **options: Any) -> Any:
     """A client whose edge options are overridden the way a user does it: a file beside the bundled ones."""
     (tmp_path / "edge-options.yaml").write_text(yaml.safe_dump({"api": "edge", "options": options}))
     return make_client(scenarios=(str(tmp_path),))
+
+
+def shared_app() -> Iterator[TestClient]:
+    """One app per test module (building one loads every scenario file); bound as a fixture there."""
+    with TestClient(build_app(Settings()), base_url="http://127.0.0.1:8080") as client:
+        yield client
+
+
+def reset_app(edge_app: TestClient) -> TestClient:
+    """The module's app, reset (state, journal, clock) before each test: what conftest's `client` gives."""
+    assert edge_app.post("/__admin/reset").status_code == 200
+    return edge_app
+
+
+def bind_fixtures() -> tuple[Any, Any]:
+    """(edge_app, client) fixtures for a test module: `edge_app, client = bind_fixtures()`."""
+    return pytest.fixture(scope="module", name="edge_app")(shared_app), pytest.fixture(name="client")(reset_app)
