@@ -165,6 +165,8 @@ def test_unparseable_or_non_object_json_is_0101(client, body):
     (COLLECT, {"events": {}}, 400, "EXEG-0102-400", "events"),
     (COLLECT, {"events": [{}, {"xdm": {}, "data": 3}]}, 400, "EXEG-0102-400", "events[1].data"),
     (COLLECT, {"events": [{}, 5]}, 400, "EXEG-0102-400", "events[1]"),
+    (COLLECT, {"events": [{"query": []}]}, 400, "EXEG-0102-400", "events[0].query"),
+    (INTERACT, {**EVENT, "meta": "x"}, 400, "EXEG-0102-400", "meta"),
 ])
 def test_missing_or_misshapen_fields(client, url, body, status, code, field):
     problem = assert_problem(client.post(url, json=body), status, code)
