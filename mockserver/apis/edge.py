@@ -75,7 +75,8 @@ def prepare(ctx: RequestContext) -> None:
         "org_id": org,
         "org_cookie": org.replace("@", "_"),
         "config_id": datastream,
-        "placeholders": {**options["placeholders"], "imsOrg": org, "orgId": org, "paramName": param,
+        "placeholders": {**options["placeholder_defaults"], **options["placeholders"],
+                         "imsOrg": org, "orgId": org, "paramName": param,
                          **({"dataStreamId": datastream, "configId": datastream} if datastream else {})},
     }
 

@@ -116,6 +116,15 @@ def test_datastream_known_disabled_and_misconfigured(make_client, tmp_path):
     assert_problem(client.post("/edge/ee/v2/interact?datastreamId=bad", json=EVENT), 422, "EXEG-0010-422")
 
 
+def test_placeholders_a_user_sets_fill_the_details(make_client, tmp_path):
+    client = edge_client(make_client, tmp_path, placeholders={"sandboxName": "dev-sandbox"})
+    for code in ("EXEG-0012-422", "EXEG-0112-413", "EXEG-0106-400"):
+        problem = assert_problem(client.post(f"{INTERACT}&__error={code}", json=EVENT), int(code[-3:]), code)
+        assert "{" not in problem["detail"]
+    problem = client.post(f"{INTERACT}&__error=EXEG-0012-422", json=EVENT).json()
+    assert "The referenced sandbox 'dev-sandbox' does not exist or is not owned by IMS Org" in problem["detail"]
+
+
 def test_a_datastream_configured_with_an_unknown_error_is_misuse(make_client, tmp_path):
     client = edge_client(make_client, tmp_path, datastreams={"x": {"error": "EXEG-9999-400"}})
     response = client.post("/edge/ee/v2/interact?datastreamId=x", json=EVENT)
