@@ -200,7 +200,7 @@ def event_indexes(ctx: RequestContext, count: int) -> list[int | None]:
     chosen: list[int | None] = []
     for piece in raw.split(","):
         piece = piece.strip()
-        if not piece.isdigit() or int(piece) >= count:
+        if not (piece.isascii() and piece.isdigit()) or int(piece) >= count:
             raise Misuse(f"X-Mock-Event-Index: '{piece}' is not an event of this request",
                          [f"comma-separated indexes from 0 to {count - 1}"])
         if int(piece) not in chosen:
@@ -228,8 +228,9 @@ async def respond(ctx: RequestContext) -> Outcome:
         return Reply(204, [])  # "no critical errors": non-fatal ones are not reported either
     body = ctx.json if isinstance(ctx.json, dict) else {}
     events = events_of(body, edge["endpoint"], edge["version"])
+    indexes = event_indexes(ctx, len(events)) if ctx.async_errors else []
     refs = [ErrorRef(asked.id, {**asked.params, **({"eventIndex": i} if i is not None else {})})
-            for asked in ctx.async_errors for i in event_indexes(ctx, len(events))]
+            for asked in ctx.async_errors for i in indexes]
     warnings, cookie = await _consent_warnings(ctx, body)
     fetched = fetched_namespaces(body, events)
     allowed = [str(n) for n in options["fetch_namespaces"]]
