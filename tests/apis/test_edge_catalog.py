@@ -140,9 +140,10 @@ TYPES = st.sampled_from(["application/json", "text/plain", "application/x-jackso
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(path=PATHS, body=BODIES, content_type=TYPES, index=st.text(alphabet="0123456789, -x", max_size=5))
-def test_bad_input_never_gives_a_500(client, path, body, content_type, index):
-    headers = {"Content-Type": content_type, "Prefer": "error=EXEG-0203-502", "X-Mock-Event-Index": index or "0"}
+@given(path=PATHS, body=BODIES, content_type=TYPES, index=st.text(alphabet="0123456789, -x", max_size=5),
+       asked=st.sampled_from(["", "error=EXEG-0203-502", "error=EXEG-0204-200"]))
+def test_bad_input_never_gives_a_500(client, path, body, content_type, index, asked):
+    headers = {"Content-Type": content_type, "Prefer": asked, "X-Mock-Event-Index": index or "0"}
     response = client.post(path, content=body, headers=headers)
     assert response.status_code < 500, response.text
     misuse = "x-mockserver-misuse" in response.headers
