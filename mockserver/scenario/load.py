@@ -28,6 +28,9 @@ from mockserver.engine.render import TemplateError, compile_response, compile_tr
 from mockserver.scenario.model import Api, Catalog, DocumentedError, Mode, Route, Rule
 
 BUNDLED = Path(__file__).resolve().parent.parent / "scenarios"
+# libyaml's loader when PyYAML has it: the same nodes and line marks, about 15 times faster, and the
+# catalog is read at every start (twice by `serve`: to check, then to build the app).
+YamlLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema.json"
 SUFFIXES = (".yaml", ".yml", ".json")
 Segment = str | int
@@ -126,7 +129,7 @@ def read_document(path: Path) -> tuple[Any, dict[Any, int]]:
             json.loads(text)  # JSON's own rules (YAML would accept more)
         except json.JSONDecodeError as exc:
             raise ScenarioError([Problem(name, exc.lineno, "", f"invalid JSON: {exc.msg}")]) from None
-    loader = yaml.SafeLoader(text)
+    loader = YamlLoader(text)
     try:
         node = loader.get_single_node()
         data = _to_python(node, loader, (), lines) if node is not None else None
