@@ -1,0 +1,249 @@
+"""Edge Network Server API: what scenarios/edge.yaml cannot say.
+
+The before hook reads what every answer needs (request id, location hint, org, datastream); the
+checks decide which fatal error a request earns, in the order the routes list them; the handler
+embeds asked upstream errors and warnings (`ctx.async_errors`) in the normal answer, per event, and
+adds the warnings a session's state calls for (an opt-out, an unauthorized identity fetch).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from mockserver.apis import before, check, handler
+from mockserver.apis.edge_auth import auth_errors
+from mockserver.apis.edge_body import (
+    CONSENT,
+    consent_choice,
+    consent_report,
+    events_of,
+    fetched_namespaces,
+    missing_primary,
+    overrides_error,
+    shape_error,
+)
+from mockserver.engine.context import RequestContext
+from mockserver.engine.flags import Misuse
+from mockserver.engine.outcome import ErrorRef, Failure, Outcome, Reply, Success
+
+_ENDPOINT = re.compile(r"^/ee/(?:(?P<hint>[^/]+)/)?v(?P<version>[12])/(?P<name>interact|collect|privacy/set-consent)$")
+_MEDIA_TYPE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_PRINTABLE = re.compile(r"[^\x21-\x7e]")
+SUPPORTED_TYPES = ("application/json", "application/x-jackson-smile", "text/plain", "text/javascript")
+EVENT_INDEX_HEADER = "x-mock-event-index"
+CONSENT_KEY = "edge:consent"
+DATASTREAM_PARAMS = {1: ("configId", "datastreamId", "dataStreamId"), 2: ("datastreamId", "dataStreamId", "configId")}
+
+
+def _edge(ctx: RequestContext) -> dict[str, Any]:
+    return ctx.variables["edge"]  # type: ignore[no-any-return]
+
+
+def _datastream(ctx: RequestContext, version: int) -> str | None:
+    """The datastream id: `datastreamId` (v2), `configId` (v1), either accepted on both."""
+    for name in DATASTREAM_PARAMS[version]:
+        value = ctx.query_value(name)
+        if value:
+            return value
+    return None
+
+
+def _request_id(ctx: RequestContext) -> str:
+    """`requestId` query or x-request-id header comes back as `<id>-<16 hex>`; else a UUID."""
+    given = _PRINTABLE.sub("", ctx.query_value("requestId") or ctx.header("x-request-id") or "")[:128]
+    return f"{given}-{ctx.generator.hex(16)}" if given else ctx.generator.uuid()
+
+
+@before("edge")
+def prepare(ctx: RequestContext) -> None:
+    """What every answer and check reads, as the `edge` template variable."""
+    options = ctx.options
+    found = _ENDPOINT.match(ctx.path)
+    version = int(found.group("version")) if found else 2
+    path_hint = found.group("hint") if found else None
+    hint = path_hint if path_hint in options["location_hints"] else options["default_location_hint"]
+    org = ctx.header("x-gw-ims-org-id") or str(options["org_id"])
+    datastream = _datastream(ctx, version)
+    param = DATASTREAM_PARAMS[version][0]
+    ctx.variables["edge"] = {
+        "request_id": _request_id(ctx),
+        "hint": hint,
+        "endpoint": found.group("name") if found else None,
+        "version": version,
+        "org_id": org,
+        "org_cookie": org.replace("@", "_"),
+        "config_id": datastream,
+        "placeholders": {**options["placeholder_defaults"], **options["placeholders"],
+                         "imsOrg": org, "orgId": org, "paramName": param,
+                         **({"dataStreamId": datastream, "configId": datastream} if datastream else {})},
+    }
+
+
+def _datastream_config(ctx: RequestContext) -> Mapping[str, Any]:
+    config = ctx.options["datastreams"].get(_edge(ctx)["config_id"])
+    return config if isinstance(config, Mapping) else {}
+
+
+@check("edge.unknown_hint")
+def unknown_hint(ctx: RequestContext, args: Mapping[str, Any]) -> bool:
+    """A location hint the Edge Network does not have: the real service answers 404, no body."""
+    hint = ctx.path_params.get("hint")
+    return hint is not None and hint not in ctx.options["location_hints"]
+
+
+@check("edge.host_auth")
+def host_auth(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
+    """server.adobedc.net authenticates every request (the access type table)."""
+    return auth_errors(ctx) if ctx.host in ctx.options["authenticated_hosts"] else []
+
+
+@check("edge.datastream_auth")
+def datastream_auth(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
+    """A datastream of access type "authenticated" authenticates on every host."""
+    if ctx.host in ctx.options["authenticated_hosts"] or _datastream_config(ctx).get("access") != "authenticated":
+        return []
+    return auth_errors(ctx)
+
+
+@check("edge.too_large")
+def too_large(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
+    limit = int(ctx.options["max_body_bytes"])
+    if len(ctx.body) <= limit:
+        return []
+    size = f"{limit // 1024} KB" if limit % 1024 == 0 else f"{limit} bytes"
+    return [ErrorRef("EXEG-0112-413", {"maxSize": size})]
+
+
+@check("edge.datastream")
+def datastream(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
+    """Missing (0002), unknown (0003), disabled (0004), or configured to fail with an error."""
+    edge, options = _edge(ctx), ctx.options
+    ident = edge["config_id"]
+    if ident is None:
+        return [ErrorRef("EXEG-0002-400")]
+    known = options["known_datastreams"]
+    if known and ident not in known and ident not in options["datastreams"]:
+        return [ErrorRef("EXEG-0003-400")]
+    config = _datastream_config(ctx)
+    if config.get("enabled", True) is False:
+        return [ErrorRef("EXEG-0004-422")]
+    error = config.get("error")
+    if error is not None:
+        if error not in ctx.api.errors:
+            raise Misuse(f"options.datastreams.{ident}.error names no edge error '{error}'", sorted(ctx.api.errors))
+        return [ErrorRef(str(error))]
+    return []
+
+
+def media_type(header: str | None) -> str | None:
+    """The lower-case type/subtype of a Content-Type value, or None when it is not one."""
+    if header is None:
+        return None
+    value = header.split(";", 1)[0].strip().lower()
+    return value if _MEDIA_TYPE.match(value) else None
+
+
+@check("edge.content_type")
+def content_type(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
+    """0106 for a header that is not a media type, 0111 for a missing or unsupported one."""
+    header = ctx.header("content-type")
+    kind = media_type(header)
+    if header is not None and header.strip() and kind is None:
+        return [ErrorRef("EXEG-0106-400")]
+    return [] if kind in SUPPORTED_TYPES else [ErrorRef("EXEG-0111-415")]
+
+
+def _silent(ctx: RequestContext) -> str | None:
+    edge = _edge(ctx)
+    return ctx.query_value("silent") if edge["endpoint"] == "collect" and edge["version"] == 2 else None
+
+
+@check("edge.query_parameters")
+def query_parameters(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
+    """`silent` (v2 collect) is a boolean."""
+    silent = _silent(ctx)
+    if silent is not None and silent.lower() not in ("true", "false"):
+        return [ErrorRef("EXEG-0108-400", {"parameterName": "silent"})]
+    return []
+
+
+@check("edge.payload")
+def payload(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
+    """Shape, overrides, consent entries, primary identities: the first failing, in that order."""
+    if "smile" in (media_type(ctx.header("content-type")) or ""):
+        return []  # binary JSON: accepted without a look inside
+    body, edge, options = ctx.json, _edge(ctx), ctx.options
+    if not isinstance(body, dict):
+        return [ErrorRef("EXEG-0101-400")]
+    endpoint, version = edge["endpoint"], edge["version"]
+    found = shape_error(body, endpoint, version) or overrides_error(body)
+    if found is not None:
+        return [found]
+    if endpoint == CONSENT:
+        lines = consent_report(body["consent"], options["consent_standards"], options["consent_unknown_standard"],
+                               options["consent_not_object"])
+        return [ErrorRef("EXEG-0104-422", {"report_errors": lines})] if lines else []
+    required = _datastream_config(ctx).get("require_primary_identity", options["require_primary_identity"])
+    missing = missing_primary(body, events_of(body, endpoint, version)) if required else None
+    return [missing] if missing is not None else []
+
+
+def event_indexes(ctx: RequestContext, count: int) -> list[int | None]:
+    """Events an asked upstream error is reported for: all, or those of X-Mock-Event-Index."""
+    raw = ctx.header(EVENT_INDEX_HEADER)
+    if count == 0:
+        return [None]
+    if raw is None:
+        return list(range(count))
+    chosen: list[int | None] = []
+    for piece in raw.split(","):
+        piece = piece.strip()
+        if not (piece.isascii() and piece.isdigit()) or int(piece) >= count:
+            raise Misuse(f"X-Mock-Event-Index: '{piece}' is not an event of this request",
+                         [f"comma-separated indexes from 0 to {count - 1}"])
+        if int(piece) not in chosen:
+            chosen.append(int(piece))
+    return chosen
+
+
+async def _consent_warnings(ctx: RequestContext, body: dict[str, Any]) -> tuple[list[ErrorRef], str]:
+    """set-consent records the choice for the session; later requests of an opted-out one are ignored."""
+    if _edge(ctx)["endpoint"] == CONSENT:
+        choice = consent_choice(body.get("consent")) or "in"
+        await ctx.state.set(ctx.session, CONSENT_KEY, choice)
+        return [], f"general={choice}"
+    if await ctx.state.get(ctx.session, CONSENT_KEY) == "out":
+        return [ErrorRef("EXEG-0301-200")], "general=out"
+    return [], "general=in"
+
+
+@handler("edge.respond")
+async def respond(ctx: RequestContext) -> Outcome:
+    """The success answer, or the same answer with asked or earned errors and warnings embedded."""
+    edge, options = _edge(ctx), ctx.options
+    silent = _silent(ctx)
+    if silent is not None and silent.lower() == "true":
+        return Reply(204, [])  # "no critical errors": non-fatal ones are not reported either
+    body = ctx.json if isinstance(ctx.json, dict) else {}
+    events = events_of(body, edge["endpoint"], edge["version"])
+    indexes = event_indexes(ctx, len(events)) if ctx.async_errors else []
+    refs = [ErrorRef(asked.id, {**asked.params, **({"eventIndex": i} if i is not None else {})})
+            for asked in ctx.async_errors for i in indexes]
+    warnings, cookie = await _consent_warnings(ctx, body)
+    fetched = fetched_namespaces(body, events)
+    allowed = [str(n) for n in options["fetch_namespaces"]]
+    refused = [n for n in fetched if n not in allowed]
+    if refused:
+        warnings.append(ErrorRef("EXEG-0303-200", {"unauthorizedNamespaces": ", ".join(refused),
+                                                   "allowedNamespaces": ", ".join(allowed)}))
+    ecid = ctx.generator.digits(38) if "ECID" in fetched and "ECID" in allowed else None
+    if not refs and not warnings:
+        return Success(variables={"ecid": ecid, "consent_cookie": cookie})
+    severity = {ref.id: ctx.api.errors[ref.id].fields.get("severity") for ref in refs}
+    failed = [ref for ref in refs if severity[ref.id] != "warning"]
+    ordered = failed + [ref for ref in refs if severity[ref.id] == "warning"] + warnings
+    # Warnings leave the status alone; a 204 (v1 collect) cannot carry them, so it becomes 200.
+    status = 207 if failed else (202 if edge["endpoint"] == "collect" and edge["version"] == 2 else 200)
+    return Failure(ordered, variables={"n_errors": len(failed), "edge_status": status})

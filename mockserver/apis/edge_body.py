@@ -1,0 +1,138 @@
+"""Edge request bodies: which input error a parsed body earns, and what it asks for.
+
+The shapes are the API reference's: v2 interact takes one `event`, v1 interact and both collects
+take `events[]`, set-consent takes `consent[]`. Each function reads the parsed JSON only; the
+caller (apis/edge.py) decides when they run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mockserver.engine.outcome import ErrorRef
+
+CONSENT = "privacy/set-consent"
+
+
+def events_of(body: dict[str, Any], endpoint: str, version: int) -> list[Any]:
+    """The events a body carries: one for v2 interact, `events[]` otherwise, none for consent."""
+    if endpoint == CONSENT:
+        return []
+    if endpoint == "interact" and version == 2:
+        return [body.get("event")]
+    events = body.get("events")
+    return events if isinstance(events, list) else []
+
+
+def shape_error(body: dict[str, Any], endpoint: str, version: int) -> ErrorRef | None:
+    """EXEG-0103 (missing) or EXEG-0102 (wrong type) for the first field out of shape."""
+    kind: type
+    if endpoint == CONSENT:
+        key, kind = "consent", list
+    elif endpoint == "interact" and version == 2:
+        key, kind = "event", dict
+    else:
+        key, kind = "events", list
+    value = body.get(key)
+    if value is None or (kind is list and value == []):
+        return ErrorRef("EXEG-0103-400", {"fieldPath": key})
+    if not isinstance(value, kind):
+        return ErrorRef("EXEG-0102-400", {"fieldPath": key})
+    if endpoint == CONSENT:
+        return None
+    for index, event in enumerate(events_of(body, endpoint, version)):
+        path = key if kind is dict else f"{key}[{index}]"
+        if not isinstance(event, dict):
+            return ErrorRef("EXEG-0102-400", {"fieldPath": path})
+        for part in ("xdm", "data", "query"):
+            if part in event and not isinstance(event[part], dict):
+                return ErrorRef("EXEG-0102-400", {"fieldPath": f"{path}.{part}"})
+    return None
+
+
+def overrides_error(body: dict[str, Any]) -> ErrorRef | None:
+    """EXEG-0113: `meta.configOverrides` (the Web SDK's datastream overrides) must be an object."""
+    meta = body.get("meta")
+    if meta is not None and not isinstance(meta, dict):
+        return ErrorRef("EXEG-0102-400", {"fieldPath": "meta"})
+    if isinstance(meta, dict) and "configOverrides" in meta and not isinstance(meta["configOverrides"], dict):
+        return ErrorRef("EXEG-0113-400")
+    return None
+
+
+def consent_report(consent: list[Any], standards: Mapping[str, Any], unknown: str, not_object: str) -> list[str]:
+    """The report lines of EXEG-0104 for a consent array, in the doc's order (version, then value)."""
+    lines: list[str] = []
+    for index, entry in enumerate(consent):
+        if not isinstance(entry, dict):
+            lines.append(not_object.format(index=index))
+            continue
+        standard = entry.get("standard")
+        rule = standards.get(standard) if isinstance(standard, str) else None
+        if not isinstance(rule, Mapping):
+            lines.append(unknown.format(index=index, standard=standard))
+            continue
+        if str(entry.get("version")) not in [str(v) for v in rule.get("versions", [])]:
+            lines.append(str(rule.get("bad_version", "")).format(index=index))
+        value = entry.get("value")
+        if "empty_value" in rule and (not isinstance(value, str) or not value.strip()):
+            lines.append(str(rule["empty_value"]).format(index=index))
+    return lines
+
+
+def consent_choice(consent: Any) -> str | None:
+    """"out" or "in" from Adobe consent entries (1.0: value.general; 2.0: value.collect.val)."""
+    choice = None
+    for entry in consent if isinstance(consent, list) else []:
+        if not isinstance(entry, dict) or entry.get("standard") != "Adobe":
+            continue
+        value = entry.get("value")
+        value = value if isinstance(value, dict) else {}
+        collect = value.get("collect")
+        general = value.get("general") or (collect.get("val") if isinstance(collect, dict) else None)
+        if general in ("out", "n"):
+            choice = "out"
+        elif general in ("in", "y"):
+            choice = "in"
+    return choice
+
+
+def _is_primary(item: Any) -> bool:
+    flag = item.get("primary") if isinstance(item, dict) else None
+    return flag is True or (isinstance(flag, str) and flag.lower() == "true")
+
+
+def _has_primary(*identity_maps: Any) -> bool:
+    return any(
+        _is_primary(item)
+        for identity_map in identity_maps
+        if isinstance(identity_map, dict)
+        for items in identity_map.values()
+        if isinstance(items, list)
+        for item in items
+    )
+
+
+def missing_primary(body: dict[str, Any], events: list[Any]) -> ErrorRef | None:
+    """EXEG-0306 for the first event whose identityMap (or the batch's xdm.identityMap) has no primary."""
+    shared = body.get("xdm", {}).get("identityMap") if isinstance(body.get("xdm"), dict) else None
+    for index, event in enumerate(events):
+        xdm = event.get("xdm") if isinstance(event, dict) else None
+        own = xdm.get("identityMap") if isinstance(xdm, dict) else None
+        if not _has_primary(own, shared):
+            return ErrorRef("EXEG-0306-400", {"index": index})
+    return None
+
+
+def fetched_namespaces(body: dict[str, Any], events: list[Any]) -> list[str]:
+    """Namespaces asked in `query.identity.fetch`, of the request and of its events, in order."""
+    found: list[str] = []
+    for holder in [body, *events]:
+        query = holder.get("query") if isinstance(holder, dict) else None
+        identity = query.get("identity") if isinstance(query, dict) else None
+        fetch = identity.get("fetch") if isinstance(identity, dict) else None
+        for name in fetch if isinstance(fetch, list) else []:
+            if isinstance(name, str) and name not in found:
+                found.append(name)
+    return found

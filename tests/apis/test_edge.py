@@ -1,0 +1,335 @@
+"""Edge over ASGI: routes, natural triggers, the 207 / warnings answers, per-event failures."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tests.apis.test_edge_support import COLLECT, EVENT, INTERACT, assert_problem, bind_fixtures, edge_client
+
+edge_app, client = bind_fixtures()
+
+HEX16 = re.compile(r"^[0-9a-f]{16}$")
+
+
+# ---- success answers ---------------------------------------------------------------------------
+def test_interact_answers_request_id_and_handles(client):
+    response = client.post(INTERACT, json={**EVENT, "query": {"identity": {"fetch": ["ECID"]}}})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert body["requestId"] == response.headers["x-request-id"]
+    kinds = [h["type"] for h in body["handle"]]
+    assert kinds == ["locationHint:result", "state:store", "identity:result"]
+    assert body["handle"][0]["payload"] == [{"scope": "EdgeNetwork", "hint": "or2", "ttlSeconds": 1800}]
+    assert re.fullmatch(r"\d{38}", body["handle"][2]["payload"][0]["id"])
+    assert response.headers["x-adobe-edge"] == "or2;35"
+    assert "errors" not in body and "warnings" not in body
+
+
+def test_location_hint_in_the_path_is_kept_and_an_unknown_one_is_404_without_body(client):
+    ok = client.post("/edge/ee/va6/v2/interact?datastreamId=ds-1", json=EVENT)
+    assert ok.status_code == 200 and ok.json()["handle"][0]["payload"][0]["hint"] == "va6"
+    missing = client.post("/edge/ee/nowhere1/v2/interact?datastreamId=ds-1", json=EVENT)
+    assert missing.status_code == 404 and missing.content == b""
+
+
+def test_unknown_paths_and_other_methods_are_404_without_body(client):
+    assert client.get(INTERACT).status_code == 404
+    response = client.post("/edge/ee/v3/interact?datastreamId=ds-1", json=EVENT)
+    assert response.status_code == 404 and response.content == b""
+
+
+@pytest.mark.parametrize("path, status", [
+    ("/edge/ee/v1/interact?configId=ds-1", 200),
+    ("/edge/ee/irl1/v1/interact?configId=ds-1", 200),
+    ("/edge/ee/v2/collect?datastreamId=ds-1", 202),
+    ("/edge/ee/v1/collect?configId=ds-1", 204),
+    ("/edge/ee/v2/collect?datastreamId=ds-1&silent=true", 204),
+    ("/edge/ee/v2/collect?datastreamId=ds-1&silent=false", 202),
+])
+def test_batch_endpoints(client, path, status):
+    response = client.post(path, json={"events": [{"xdm": {}}, {"xdm": {}}]})
+    assert response.status_code == status, response.text
+    if status == 204:
+        assert response.content == b""
+    elif status == 202:
+        assert response.json() == {"requestId": response.headers["x-request-id"]}
+    else:
+        assert isinstance(response.json()["handle"], list)
+
+
+@pytest.mark.parametrize("how", ["query", "header"])
+def test_a_given_request_id_comes_back_with_16_hex_of_entropy(client, how):
+    url = INTERACT + "&requestId=abc-123" if how == "query" else INTERACT
+    headers = {"x-request-id": "abc-123"} if how == "header" else {}
+    request_id = client.post(url, json=EVENT, headers=headers).json()["requestId"]
+    given, _, entropy = request_id.rpartition("-")
+    assert given == "abc-123" and HEX16.match(entropy)
+
+
+def test_text_plain_json_is_accepted_like_application_json(client):
+    # Adobe's Web SDK sends its JSON as text/plain to avoid a CORS preflight.
+    for kind in ("text/plain;charset=UTF-8", "text/javascript", "application/json; charset=utf-8"):
+        response = client.post(INTERACT, content=json.dumps(EVENT), headers={"Content-Type": kind})
+        assert response.status_code == 200, (kind, response.text)
+
+
+def test_same_seed_and_session_replays_byte_for_byte(make_client):
+    answers = []
+    for _ in range(2):
+        client = make_client(seed=7)
+        answers.append([client.post(INTERACT, json=EVENT).content,
+                        client.post(INTERACT + "&__error=EXEG-0201-503", json=EVENT).content])
+    assert answers[0] == answers[1]
+
+
+# ---- natural fatal errors ---------------------------------------------------------------------
+@pytest.mark.parametrize("path, param", [
+    ("/edge/ee/v2/interact", "datastreamId"),
+    ("/edge/ee/v2/interact?datastreamId=", "datastreamId"),
+    ("/edge/ee/v1/interact", "configId"),
+])
+def test_no_datastream_parameter(client, path, param):
+    body = assert_problem(client.post(path, json=EVENT), 400, "EXEG-0002-400")
+    assert body["title"] == "Missing datastream parameter"
+    assert f"'{param}' is missing" in body["detail"]
+    assert "configId" not in body["report"]
+
+
+def test_config_id_also_names_the_datastream_on_v2(client):
+    assert client.post("/edge/ee/v2/interact?configId=ds-1", json=EVENT).status_code == 200
+
+
+def test_datastream_known_disabled_and_misconfigured(make_client, tmp_path):
+    client = edge_client(make_client, tmp_path, known_datastreams=["ds-1"],
+                         datastreams={"off": {"enabled": False}, "bad": {"error": "EXEG-0010-422"}})
+    assert client.post(INTERACT, json=EVENT).status_code == 200
+    unknown = assert_problem(client.post("/edge/ee/v2/interact?datastreamId=nope", json=EVENT), 400, "EXEG-0003-400")
+    assert unknown["title"] == "Invalid datastream ID"
+    assert "'nope' referenced in your request does not exist" in unknown["detail"]
+    assert unknown["report"]["configId"] == "nope"
+    disabled = assert_problem(client.post("/edge/ee/v2/interact?datastreamId=off", json=EVENT), 422, "EXEG-0004-422")
+    assert "'off' is disabled" in disabled["detail"]
+    assert_problem(client.post("/edge/ee/v2/interact?datastreamId=bad", json=EVENT), 422, "EXEG-0010-422")
+
+
+def test_placeholders_a_user_sets_fill_the_details(make_client, tmp_path):
+    client = edge_client(make_client, tmp_path, placeholders={"sandboxName": "dev-sandbox"})
+    for code in ("EXEG-0012-422", "EXEG-0112-413", "EXEG-0106-400"):
+        problem = assert_problem(client.post(f"{INTERACT}&__error={code}", json=EVENT), int(code[-3:]), code)
+        assert "{" not in problem["detail"]
+    problem = client.post(f"{INTERACT}&__error=EXEG-0012-422", json=EVENT).json()
+    assert "The referenced sandbox 'dev-sandbox' does not exist or is not owned by IMS Org" in problem["detail"]
+
+
+def test_a_datastream_configured_with_an_unknown_error_is_misuse(make_client, tmp_path):
+    client = edge_client(make_client, tmp_path, datastreams={"x": {"error": "EXEG-9999-400"}})
+    response = client.post("/edge/ee/v2/interact?datastreamId=x", json=EVENT)
+    assert response.status_code == 400 and response.headers["x-mockserver-misuse"] == "1"
+
+
+@pytest.mark.parametrize("body", [b"", b"  \n"])
+def test_empty_body_is_408(client, body):
+    assert_problem(client.post(INTERACT, content=body, headers={"Content-Type": "application/json"}), 408,
+                   "EXEG-0109-408")
+
+
+@pytest.mark.parametrize("content_type, status, code", [
+    ("application/xml", 415, "EXEG-0111-415"),
+    ("application/x-www-form-urlencoded", 415, "EXEG-0111-415"),
+    (None, 415, "EXEG-0111-415"),
+    ("json", 400, "EXEG-0106-400"),
+    ("application/json/extra", 400, "EXEG-0106-400"),
+])
+def test_unsupported_or_invalid_content_type(client, content_type, status, code):
+    headers = {"Content-Type": content_type} if content_type else {}
+    assert_problem(client.post(INTERACT, content=json.dumps(EVENT).encode(), headers=headers), status, code)
+
+
+def test_body_over_64_kb_is_413_and_64_kb_exactly_passes(client):
+    def body_of(size: int) -> bytes:
+        shell = json.dumps({"event": {"data": {"pad": ""}}}).encode()
+        return shell.replace(b'""', b'"' + b"x" * (size - len(shell)) + b'"')
+
+    headers = {"Content-Type": "application/json"}
+    assert client.post(INTERACT, content=body_of(65536), headers=headers).status_code == 200
+    too_big = assert_problem(client.post(INTERACT, content=body_of(65537), headers=headers), 413, "EXEG-0112-413")
+    assert "maximum accepted size for request payloads is 64 KB" in too_big["detail"]
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"\xff\xfe", b"[1, 2]", b'"event"'])
+def test_unparseable_or_non_object_json_is_0101(client, body):
+    assert_problem(client.post(INTERACT, content=body, headers={"Content-Type": "text/plain"}), 400, "EXEG-0101-400")
+
+
+@pytest.mark.parametrize("url, body, status, code, field", [
+    (INTERACT, {"events": [{}]}, 400, "EXEG-0103-400", "event"),
+    (INTERACT, {"event": []}, 400, "EXEG-0102-400", "event"),
+    (INTERACT, {"event": {"xdm": "x"}}, 400, "EXEG-0102-400", "event.xdm"),
+    (COLLECT, {"event": {}}, 400, "EXEG-0103-400", "events"),
+    (COLLECT, {"events": []}, 400, "EXEG-0103-400", "events"),
+    (COLLECT, {"events": {}}, 400, "EXEG-0102-400", "events"),
+    (COLLECT, {"events": [{}, {"xdm": {}, "data": 3}]}, 400, "EXEG-0102-400", "events[1].data"),
+    (COLLECT, {"events": [{}, 5]}, 400, "EXEG-0102-400", "events[1]"),
+    (COLLECT, {"events": [{"query": []}]}, 400, "EXEG-0102-400", "events[0].query"),
+    (INTERACT, {**EVENT, "meta": "x"}, 400, "EXEG-0102-400", "meta"),
+])
+def test_missing_or_misshapen_fields(client, url, body, status, code, field):
+    problem = assert_problem(client.post(url, json=body), status, code)
+    assert f"'{field}'" in problem["detail"]
+
+
+def test_a_config_override_that_is_not_an_object_is_0113_with_a_report(client):
+    problem = assert_problem(client.post(INTERACT, json={**EVENT, "meta": {"configOverrides": "x"}}), 400,
+                             "EXEG-0113-400")
+    assert problem["report"]["errors"]
+
+
+def test_silent_must_be_a_boolean(client):
+    problem = assert_problem(client.post(COLLECT + "&silent=maybe", json={"events": [{}]}), 400, "EXEG-0108-400")
+    assert "'silent' parameter type" in problem["detail"]
+
+
+def test_primary_identity_when_the_datastream_requires_one(make_client, tmp_path):
+    client = edge_client(make_client, tmp_path, datastreams={"strict": {"require_primary_identity": True}})
+    url = "/edge/ee/v2/collect?datastreamId=strict"
+    fpid = {"FPID": [{"id": "79bf8e83-f708-414b-b1ed-5789ff33bf0b", "primary": "true"}]}
+    ok = {"xdm": {"identityMap": fpid}}
+    assert client.post(url, json={"events": [ok, ok]}).status_code == 202
+    problem = assert_problem(client.post(url, json={"events": [ok, {"xdm": {}}]}), 400, "EXEG-0306-400")
+    assert "for event #1" in problem["detail"] and problem["report"]["configId"] == "strict"
+    not_primary = {"event": {"xdm": {"identityMap": {"ECID": [{"id": "1", "primary": False}]}}}}
+    assert_problem(client.post("/edge/ee/v2/interact?datastreamId=strict", json=not_primary), 400, "EXEG-0306-400")
+    assert client.post(INTERACT, json={"events": [{}]} | EVENT).status_code == 200  # other datastreams: not required
+
+
+# ---- consent ---------------------------------------------------------------------------------
+CONSENT_URL = "/edge/ee/v1/privacy/set-consent?configId=ds-1"
+
+
+def test_consent_with_wrong_versions_gives_the_documented_report(client):
+    consent = [{"standard": "Adobe", "version": "3.0", "value": {"general": "in"}},
+               {"standard": "IAB TCF", "version": "1.0", "value": ""}]
+    problem = assert_problem(client.post(CONSENT_URL, json={"consent": consent}), 422, "EXEG-0104-422")
+    assert problem["title"] == "Unprocessable entity"
+    assert problem["detail"] == "Invalid request (report attached). Please check your input and try again."
+    assert problem["report"]["errors"] == [
+        "Allowed Adobe version is 1.0 for standard 'Adobe' at index 0",
+        "Allowed IAB version is 2.0 for standard 'IAB TCF' at index 1",
+        "IAB consent string value must not be empty for standard 'IAB TCF' at index 1",
+    ]
+    assert problem["report"]["orgId"] == "53A16ACB5CC1D3760A495C99@AdobeOrg"
+
+
+def test_opting_out_makes_later_requests_warn_0301_and_opting_in_clears_it(client):
+    opt_out = {"consent": [{"standard": "Adobe", "version": "1.0", "value": {"general": "out"}}]}
+    out = client.post(CONSENT_URL, json=opt_out)
+    assert out.status_code == 200
+    assert out.json()["handle"][0]["payload"][0]["value"] == "general=out"
+    ignored = client.post(INTERACT, json=EVENT)
+    assert ignored.status_code == 200
+    assert [w["type"].rsplit("/", 1)[1] for w in ignored.json()["warnings"]] == ["EXEG-0301-200"]
+    assert "errors" not in ignored.json() and ignored.json()["handle"] == []
+    other_session = client.post(INTERACT + "&__session=other", json=EVENT)
+    assert "warnings" not in other_session.json()
+    back_in = {"consent": [{"standard": "Adobe", "version": "2.0", "value": {"collect": {"val": "y"}}}]}
+    assert client.post(CONSENT_URL, json=back_in).status_code == 200
+    assert "warnings" not in client.post(INTERACT, json=EVENT).json()
+
+
+@pytest.mark.parametrize("body, code", [({}, "EXEG-0103-400"), ({"consent": {"x": 1}}, "EXEG-0102-400")])
+def test_consent_array_is_required(client, body, code):
+    assert_problem(client.post(CONSENT_URL, json=body), 400, code)
+
+
+def test_fetching_an_unauthorized_namespace_warns_0303(client):
+    body = {**EVENT, "query": {"identity": {"fetch": ["ECID", "CORE"]}}}
+    response = client.post(INTERACT, json=body)
+    assert response.status_code == 200
+    warning = response.json()["warnings"][0]
+    assert warning["type"].endswith("EXEG-0303-200") and warning["status"] == 200
+    assert "namespaces: 'CORE'. The allowed namespaces are 'ECID'." in warning["detail"]
+
+
+# ---- non-fatal errors and warnings -------------------------------------------------------------
+def test_upstream_error_and_warning_asked_together_make_a_207(client):
+    response = client.post(INTERACT, json=EVENT, headers={"Prefer": "error=EXEG-0201-503, error=EXEG-0204-200"})
+    assert response.status_code == 207
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert body["handle"] == [] and body["requestId"] == response.headers["x-request-id"]
+    [error], [warning] = body["errors"], body["warnings"]
+    assert error["type"] == "https://ns.adobe.com/aep/errors/EXEG-0201-503" and error["status"] == 503
+    assert "'com.adobe.experience.platform.ode' service is temporarily unable" in error["detail"]
+    assert warning["status"] == 200
+    cause = {"message": "Cannot read related customer for device id: ...", "code": 202}
+    assert warning["report"] == {"eventIndex": 0, "cause": cause}
+
+
+@pytest.mark.parametrize("url, status", [(INTERACT, 200), (COLLECT, 202), ("/edge/ee/v1/collect?configId=d", 200)])
+def test_warnings_alone_never_make_a_207(client, url, status):
+    response = client.post(url + "&__error=EXEG-0204-200", json={"events": [{}]} | EVENT)
+    assert response.status_code == status
+    assert "errors" not in response.json() and response.json()["warnings"]
+
+
+def test_a_batch_fails_for_chosen_events_only(client):
+    batch = {"events": [{}, {}, {}, {}]}
+    everyone = client.post(COLLECT + "&__error=EXEG-0203-502", json=batch)
+    assert [e["report"]["eventIndex"] for e in everyone.json()["errors"]] == [0, 1, 2, 3]
+    chosen = client.post(COLLECT, json=batch, headers={"Prefer": "error=EXEG-0203-502", "X-Mock-Event-Index": "2, 0"})
+    assert chosen.status_code == 207
+    assert [e["report"]["eventIndex"] for e in chosen.json()["errors"]] == [2, 0]
+
+
+@pytest.mark.parametrize("header", ["4", "a", "1,-1", "", "\u00b2"])
+def test_a_bad_event_index_is_misuse(client, header):
+    response = client.post(COLLECT + "&__error=EXEG-0203-502", json={"events": [{}, {}]},
+                           headers={"X-Mock-Event-Index": header.encode("latin-1")})
+    assert response.status_code == 400 and response.headers["x-mockserver-misuse"] == "1"
+
+
+def test_a_fatal_error_wins_over_asked_upstream_errors(client):
+    response = client.post(INTERACT + "&__error=EXEG-0201-503&__error=EXEG-0101-400", json=EVENT)
+    assert_problem(response, 400, "EXEG-0101-400")
+
+
+def test_a_natural_fatal_error_wins_over_asked_upstream_errors(client):
+    assert_problem(client.post("/edge/ee/v2/interact?__error=EXEG-0201-503", json=EVENT), 400, "EXEG-0002-400")
+
+
+def test_silent_collect_reports_no_non_fatal_error(client):
+    response = client.post(COLLECT + "&silent=true&__error=EXEG-0201-503", json={"events": [{}]})
+    assert response.status_code == 204 and response.content == b""
+
+
+# ---- __code -------------------------------------------------------------------------------
+def test_code_207_picks_a_non_fatal_upstream_error(client):
+    response = client.post(INTERACT + "&__code=207", json=EVENT)
+    assert response.status_code == 207
+    assert response.json()["errors"][0]["status"] in (502, 503, 504)
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+def test_code_5xx_and_429_answer_a_fatal_problem(client, status):
+    response = client.post(INTERACT, json=EVENT, headers={"Prefer": f"code={status}"})
+    assert_problem(response, status)
+    assert ("retry-after" in response.headers) == (status in (429, 503))
+    if status in (429, 503):
+        assert int(response.headers["retry-after"]) >= 0
+
+
+def test_code_200_gives_a_warning(client):
+    response = client.post(INTERACT + "&__code=200", json=EVENT)
+    assert response.status_code == 200 and response.json()["warnings"]
+
+
+# ---- hosts -----------------------------------------------------------------------------------
+def test_the_real_hosts_are_served_at_the_root(client):
+    public = client.post("/ee/v2/interact?datastreamId=ds-1", json=EVENT, headers={"Host": "edge.adobedc.net"})
+    assert public.status_code == 200
+    private = client.post("/ee/v2/interact?datastreamId=ds-1", json=EVENT, headers={"Host": "server.adobedc.net"})
+    assert_problem(private, 401, "EXEG-0500-401")
