@@ -333,7 +333,8 @@ class Dispatcher:
         if len(failure.errors) == 1 and not failure.errors[0].params and not failure.variables:
             single = api.errors[failure.errors[0].id]
             if single.fast_response is not None:  # the common case: parts rendered at load
-                context = self.template_context(ctx)
+                data = single.as_context()
+                context = {**self.template_context(ctx), "error": data, "errors": [data]}
                 if single.fast_item is not None:
                     context["items"] = [single.fast_item.render(context)]
                 return single.fast_response.render(context)

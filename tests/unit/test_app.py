@@ -193,3 +193,13 @@ def test_clock_moves_and_freezes(client):
 def test_head_has_no_body(toy):
     response = toy.head("/toy/anything")
     assert response.status_code == 404 and response.content == b""
+
+
+def test_a_template_part_that_reads_the_error_at_request_time_sees_it(tmp_path, make_client):
+    """Parts mixing the error with request data stay dynamic and still see `error` and `errors`."""
+    (tmp_path / "toy.yaml").write_text(TOY.replace(
+        'body: {message: "{{ error.title }}"',
+        'body: {mixed: "{{ error.title ~ request.method }}", n: "{{ errors | length }}", message: "{{ error.title }}"'))
+    client = make_client(scenarios=(str(tmp_path),))
+    response = client.post("/toy/items/1?__error=busy", headers=AUTH)
+    assert response.json()["mixed"] == "BusyPOST" and response.json()["n"] == 1
