@@ -115,7 +115,8 @@ async def authenticate(ctx: RequestContext) -> Outcome:
         return _fail("environment-mismatch" if elsewhere else "regcode-not-found")
     if cross_domain(ctx, values):
         return _fail("cross-domain")
-    query: dict[str, str] = {k: values[k] for k in ("requestor_id", "reg_code", "domain_name", "redirect_url") if k in values}
+    kept = ("requestor_id", "reg_code", "domain_name", "redirect_url")
+    query: dict[str, str] = {k: values[k] for k in kept if k in values}
     location = f"{ctx.base_url}/mvpd/{quote(values['mso_id'], safe='')}/login?{urlencode(query)}"
     return Reply(302, [("Location", location)])
 
