@@ -144,7 +144,7 @@ async def over_limit(ctx: RequestContext) -> bool:
         excess = 0.0
         if previous is not None:
             elapsed = max(0, now_ms - int(previous["last"]))
-            excess = max(0.0, float(previous["excess"]) - rate * elapsed / 1000) + 1
+            excess = max(0.0, float(previous["excess"]) - rate * elapsed / 1000 + 1)
             if excess > burst:
                 return True
         if await ctx.state.compare_and_set(ctx.session, key, previous, {"excess": excess, "last": now_ms}):
