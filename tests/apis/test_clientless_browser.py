@@ -98,5 +98,6 @@ def test_documented_login_failures_show_on_the_page(server: Any, browser: Any, u
     assert message.get_attribute("data-error") == error_id
     assert words in message.text
     assert browser.find_element("id", "username").get_attribute("value") == username  # the form is kept
-    check = httpx.get(f"{server.url}/clientless/api/v1/checkauthn/{code}.json", params={"requestor": "sampleRequestorId"})
+    check = httpx.get(f"{server.url}/clientless/api/v1/checkauthn/{code}.json",
+                      params={"requestor": "sampleRequestorId"})
     assert check.status_code == 403 and check.json() == {"status": 403, "message": "Forbidden"}
