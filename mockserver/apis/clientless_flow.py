@@ -121,7 +121,11 @@ async def authenticate(ctx: RequestContext) -> Outcome:
     return Reply(302, [("Location", location)])
 
 
-def _authn_body(token: dict[str, Any]) -> dict[str, Any]:
+def _authn_body(ctx: RequestContext, token: dict[str, Any]) -> dict[str, Any]:
+    """Members in the order of the page's XML or JSON sample."""
+    if ctx.variables.get("fmt") == "xml":
+        return {"expires": str(token["expires"]), "userId": token["userId"], "mvpd": token["mvpd"],
+                "requestor": token["requestor"]}
     return {"requestor": token["requestor"], "mvpd": token["mvpd"], "userId": token["userId"],
             "expires": str(token["expires"])}
 
@@ -148,7 +152,7 @@ async def authenticate_code(ctx: RequestContext) -> Outcome:
     token = await _authn_by_code(ctx, params(ctx)["requestor"], ctx.path_params["code"])
     if token is None or not live(ctx, token):
         return _fail("authn-token-not-found")
-    return reply(ctx, 200, "authentication", _authn_body(token))
+    return reply(ctx, 200, "authentication", _authn_body(ctx, token))
 
 
 @handler("clientless.checkauthn")
@@ -168,9 +172,7 @@ async def tokens_authn(ctx: RequestContext) -> Outcome:
         return _fail("authn-token-not-found")
     if not live(ctx, token):
         return _fail("authn-token-gone")
-    body = {"expires": str(token["expires"]), "userId": token["userId"], "mvpd": token["mvpd"],
-            "requestor": token["requestor"]}
-    return reply(ctx, 200, "authentication", body if ctx.variables.get("fmt") == "xml" else _authn_body(token))
+    return reply(ctx, 200, "authentication", _authn_body(ctx, token))
 
 
 # -- authorization --------------------------------------------------------------------------------
@@ -204,21 +206,25 @@ async def _decide(ctx: RequestContext, token: dict[str, Any] | None, resource: s
     return None
 
 
-async def _grant(ctx: RequestContext, requestor: str, device: str, token: dict[str, Any], resource: str) -> int:
-    expires = ctx.clock.now_ms() + _ttl_ms(ctx, "authz_ttl_s", 86400)
-    await save(ctx, {"expires": expires, "mvpd": token["mvpd"]}, "authz", requestor, device, resource)
-    return expires
-
-
-@handler("clientless.authorize")
-async def authorize(ctx: RequestContext) -> Outcome:
+async def _authorized(ctx: RequestContext) -> tuple[str, str, dict[str, Any], int] | Failure:
+    """authorize and mediatoken: the decision, and the authZ token kept when it is yes."""
     values = params(ctx)
     requestor, device, resource = values["requestor"], values["deviceId"], values["resource"]
     token = await _authn(ctx, requestor, device)
     refused = await _decide(ctx, token, resource)
     if refused is not None or token is None:
         return refused or _fail("not-authenticated")
-    expires = await _grant(ctx, requestor, device, token, resource)
+    expires = ctx.clock.now_ms() + _ttl_ms(ctx, "authz_ttl_s", 86400)
+    await save(ctx, {"expires": expires, "mvpd": token["mvpd"]}, "authz", requestor, device, resource)
+    return requestor, resource, token, expires
+
+
+@handler("clientless.authorize")
+async def authorize(ctx: RequestContext) -> Outcome:
+    granted = await _authorized(ctx)
+    if isinstance(granted, Failure):
+        return granted
+    requestor, resource, token, expires = granted
     return reply(ctx, 200, "authorization", _authz_body(ctx, token["mvpd"], resource, requestor, expires))
 
 
@@ -244,13 +250,10 @@ async def tokens_authz(ctx: RequestContext) -> Outcome:
 
 @handler("clientless.mediatoken")
 async def mediatoken(ctx: RequestContext) -> Outcome:
-    values = params(ctx)
-    requestor, device, resource = values["requestor"], values["deviceId"], values["resource"]
-    token = await _authn(ctx, requestor, device)
-    refused = await _decide(ctx, token, resource)
-    if refused is not None or token is None:
-        return refused or _fail("not-authenticated")
-    await _grant(ctx, requestor, device, token, resource)
+    granted = await _authorized(ctx)
+    if isinstance(granted, Failure):
+        return granted
+    requestor, resource, token, _ = granted
     now = ctx.clock.now_ms()
     expires = now + _ttl_ms(ctx, "media_token_ttl_s", 420)
     signed = (
