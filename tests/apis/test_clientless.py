@@ -88,6 +88,8 @@ def test_each_error_by_query_flag(client: TestClient, error_id: str) -> None:
         assert response.headers["content-type"].startswith("text/html")
         assert f'data-error="{error_id}"' in response.text
         assert str(documented.fields["message"]) in response.text
+    elif error_id.startswith("dcr-"):
+        assert response.json() == {"error": documented.title}
     else:
         body = response.json()
         assert body["status"] == documented.status
@@ -103,7 +105,7 @@ def test_each_error_by_prefer_header_in_xml(client: TestClient, error_id: str) -
                            headers={**BEARER, "Accept": "application/xml", "Prefer": f"error={error_id}"})
     assert response.status_code == documented.status
     assert response.headers["preference-applied"] == f"error={error_id}"
-    if error_id != "too-many-requests-429" and not error_id.startswith("mvpd-"):
+    if error_id != "too-many-requests-429" and not error_id.startswith(("mvpd-", "dcr-")):
         assert response.content.startswith(b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><error>')
         assert error_of(response)["status"] == documented.status
 
@@ -211,3 +213,28 @@ def test_missing_parameter_names_it(client: TestClient) -> None:
     assert response.json() == {"status": 400, "message": "Required 'resource' is not present"}
     xml = client.get(f"{P}/api/v1/authorize.xml", params={"deviceId": "d"}, headers=BEARER)
     assert re.search(rb"<message>Required 'requestor' is not present</message>", xml.content)
+
+
+def test_dynamic_client_registration_gives_a_bearer_token(client: TestClient) -> None:
+    statement = "eyJhbGciOiJSUzI1NiJ9.eyJzb2Z0d2FyZV9pZCI6IngifQ.c2ln"
+    registered = client.post(f"{P}/o/client/register", json={"software_statement": statement,
+                                                             "redirect_uri": "adobepass://com.programmer"})
+    assert registered.status_code == 201
+    credentials = registered.json()
+    assert list(credentials) == ["client_id", "client_secret", "redirect_uris", "grant_types", "scopes",
+                                 "client_id_issued_at"]
+    form = {"client_id": credentials["client_id"], "client_secret": credentials["client_secret"],
+            "grant_type": "client_credentials"}
+    token = client.post(f"{P}/o/client/token", data=form)
+    assert token.status_code == 201
+    assert token.json()["token_type"] == "bearer" and token.json()["expires_in"] == 21600
+    wrong = client.post(f"{P}/o/client/token", data={**form, "client_secret": "nope"})
+    assert wrong.json() == {"error": "invalid_client"}
+    assert client.post(f"{P}/o/client/token", data={**form, "grant_type": "password"}).json() == {
+        "error": "unsupported_grant_type"}
+    assert client.post(f"{P}/o/client/token", data={"client_id": "x"}).json() == {"error": "invalid_request"}
+    assert client.post(f"{P}/o/client/register", json={}).status_code == 400
+    bad = client.post(f"{P}/o/client/register", json={"software_statement": "not-a-jwt"})
+    assert bad.json() == {"error": "invalid_software_statement"}
+    bearer = {"Authorization": f"Bearer {token.json()['access_token']}", "Accept": "application/json"}
+    assert client.post(f"{P}/reggie/v1/R/regcode", data={"deviceId": "d"}, headers=bearer).status_code == 201
