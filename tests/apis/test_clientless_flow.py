@@ -313,3 +313,11 @@ def test_same_seed_same_answers(make_client: Any, tmp_path: Any) -> None:
         return [device.regcode() for _ in range(3)]
 
     assert codes() == codes()
+
+
+def test_a_users_own_refused_resources(device: Device) -> None:
+    device.saml(device.regcode(), username="limited-user")
+    assert device.get("/api/v1/authorize", resource="premium-channel").status_code == 403
+    assert device.get("/api/v1/authorize", resource="basic-channel").status_code == 200
+    decisions = device.get("/api/v1/preauthorize", resource="basic-channel,premium-channel").json()["resources"]
+    assert [d["authorized"] for d in decisions] == [True, False]
