@@ -295,7 +295,8 @@ async def preauthorize(ctx: RequestContext) -> Outcome:
                  "details": str(fields.get("details", "")).replace("<>", resource_id(resource)),
                  "helpUrl": fields.get("helpUrl"), "trace": ctx.generator.uuid(), "action": fields.get("action")}
         decisions.append({"id": resource, "authorized": False, "error": error})
-    answer = reply(ctx, 200, "resources", {"resources": decisions})
+    listed = {"resource": decisions} if ctx.variables.get("fmt") == "xml" else {"resources": decisions}
+    answer = reply(ctx, 200, "resources", listed)
     answer.headers += [("Adobe-Request-Id", ctx.generator.uuid()), ("Adobe-Response-Confidence", "full")]
     return answer
 

@@ -18,8 +18,9 @@ from mockserver.engine.render import OMIT
 JSON, XML = "json", "xml"
 CONTENT_TYPES = {JSON: "application/json;charset=UTF-8", XML: "application/xml;charset=UTF-8"}
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-# A list member becomes repeated elements named like this (preauthorize: <resources><resource>).
-ITEM_NAMES = {"resources": "resource", "mvpd": "mvpd", "encrypted": "property", "mvpds": "mvpd"}
+# A list member becomes repeated elements of its own name (<mvpd>...</mvpd><mvpd>...</mvpd>), or, when
+# named here, a wrapper element holding items of this name.
+ITEM_NAMES = {"resources": "resource", "encrypted": "property"}
 
 
 def split_suffix(path: str) -> tuple[str, str | None]:
@@ -80,7 +81,7 @@ def _xml_element(name: str, value: Any) -> str:
     if isinstance(value, Mapping):
         return f"<{name}>{_xml_members(value)}</{name}>"
     if isinstance(value, list | tuple):
-        item = ITEM_NAMES.get(name, "item")
+        item = ITEM_NAMES.get(name, name)
         inner = "".join(_xml_element(item, v) for v in value)
         return inner if item == name else f"<{name}>{inner}</{name}>"
     if isinstance(value, bool):

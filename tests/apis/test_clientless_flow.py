@@ -321,3 +321,9 @@ def test_a_users_own_refused_resources(device: Device) -> None:
     assert device.get("/api/v1/authorize", resource="basic-channel").status_code == 200
     decisions = device.get("/api/v1/preauthorize", resource="basic-channel,premium-channel").json()["resources"]
     assert [d["authorized"] for d in decisions] == [True, False]
+    xml = device.call("GET", "/api/v1/preauthorize.xml", params={"requestor": device.requestor, "deviceId":
+                                                                  device.device, "resource": "a,premium-channel"})
+    root = ElementTree.fromstring(xml.content)
+    assert root.tag == "resources" and [r.findtext("id") for r in root.findall("resource")] == ["a", "premium-channel"]
+    assert [r.findtext("authorized") for r in root] == ["true", "false"]
+    assert root.findtext("resource/error/code") == "authorization_denied_by_mvpd"
