@@ -10,10 +10,10 @@ import base64
 import string
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
-from xml.sax.saxutils import escape
 
 from mockserver.apis import handler
 from mockserver.apis.clientless import params
+from mockserver.apis.clientless_format import escape
 from mockserver.apis.clientless_state import (
     find_user,
     forget,

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from html import escape as _html_escape
 from typing import Any
-from xml.sax.saxutils import escape
 
 from mockserver.engine.render import OMIT
 
@@ -69,6 +69,11 @@ def _drop_omitted(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_drop_omitted(v) for v in value if v is not OMIT]
     return value
+
+
+def escape(text: str) -> str:
+    """XML character data (html.escape: xml.sax.saxutils would pull urllib and ssl in at start-up)."""
+    return _html_escape(text, quote=False)
 
 
 def _xml_members(data: Mapping[str, Any]) -> str:
