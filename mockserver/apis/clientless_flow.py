@@ -155,24 +155,25 @@ async def authenticate_code(ctx: RequestContext) -> Outcome:
     return reply(ctx, 200, "authentication", _authn_body(ctx, token))
 
 
-@handler("clientless.checkauthn")
-async def checkauthn(ctx: RequestContext) -> Outcome:
+async def _device_authn(ctx: RequestContext, missing: str, expired: str) -> dict[str, Any] | Failure:
+    """The device's live authN token, or the route's error for a missing or an expired one."""
     values = params(ctx)
     token = await _authn(ctx, values["requestor"], values["deviceId"])
     if token is None:
-        return _fail("not-authenticated")
-    return Reply(200, []) if live(ctx, token) else _fail("authn-token-expired")
+        return _fail(missing)
+    return token if live(ctx, token) else _fail(expired)
+
+
+@handler("clientless.checkauthn")
+async def checkauthn(ctx: RequestContext) -> Outcome:
+    token = await _device_authn(ctx, "not-authenticated", "authn-token-expired")
+    return token if isinstance(token, Failure) else Reply(200, [])
 
 
 @handler("clientless.tokens_authn")
 async def tokens_authn(ctx: RequestContext) -> Outcome:
-    values = params(ctx)
-    token = await _authn(ctx, values["requestor"], values["deviceId"])
-    if token is None:
-        return _fail("authn-token-not-found")
-    if not live(ctx, token):
-        return _fail("authn-token-gone")
-    return reply(ctx, 200, "authentication", _authn_body(ctx, token))
+    token = await _device_authn(ctx, "authn-token-not-found", "authn-token-gone")
+    return token if isinstance(token, Failure) else reply(ctx, 200, "authentication", _authn_body(ctx, token))
 
 
 # -- authorization --------------------------------------------------------------------------------
