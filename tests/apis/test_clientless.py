@@ -1,0 +1,240 @@
+"""Adobe Pass clientless: the catalog by flag, answer formats, routing; helpers the other files share."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import pytest
+from starlette.testclient import TestClient
+
+from mockserver.scenario.load import load_catalog
+
+P = "/clientless"
+BEARER = {"Authorization": "Bearer test-access-token"}
+JSON_ACCEPT = {**BEARER, "Accept": "application/json"}
+CATALOG = load_catalog().apis["clientless"]
+ENTRIES = sorted(CATALOG.errors)
+# The twelve causes of the seed page (documented-errors.json), each with its catalog entry.
+SEED_CAUSES = {
+    "missing authorization header in the POST": "missing-authorization",
+    "request time not in milliseconds": "request-time-not-milliseconds",
+    "registration code not found for requestor and environment": "regcode-not-found",
+    "cross-domain scripting issues": "cross-domain",
+    "spoofing missing from /etc/hosts": "environment-mismatch",
+    "malformed URL for POST/GET": "malformed-url",
+    "SAMLAssertionParserException": "saml-assertion-undecryptable",
+    "too many rapid requests": "too-many-requests",
+    "prequal environment without spoofing": "prequal-spoofing",
+    "user name and password do not match": "mvpd-credentials-mismatch",
+    "login disabled": "mvpd-login-disabled",
+    "production or staging login": "mvpd-wrong-environment",
+}
+
+
+def override(tmp_path: Path, **options: Any) -> tuple[str]:
+    """A user's scenario file that sets clientless options (key by key over the bundled ones)."""
+    path = tmp_path / "clientless-options.yaml"
+    path.write_text("api: clientless\noptions: " + json.dumps(options) + "\n")
+    return (str(tmp_path),)
+
+
+@pytest.fixture
+def quiet(make_client: Callable[..., TestClient], tmp_path: Path) -> TestClient:
+    """A client without throttling, for flows of more than ten requests."""
+    return make_client(scenarios=override(tmp_path, throttle_enabled=False))
+
+
+def error_of(response: Any) -> dict[str, Any]:
+    """The documented error body, JSON or XML, as a dict."""
+    if response.headers["content-type"].startswith("application/json"):
+        body = response.json()
+        assert isinstance(body, dict)
+        return body
+    assert response.headers["content-type"].startswith("application/xml")
+    root = ElementTree.fromstring(response.content)
+    assert root.tag == "error"
+    found: dict[str, Any] = {child.tag: child.text for child in root}
+    found["status"] = int(found["status"])
+    return found
+
+
+def test_every_seed_cause_has_a_catalog_entry() -> None:
+    assert set(SEED_CAUSES.values()) <= set(CATALOG.errors)
+    for error_id in SEED_CAUSES.values():
+        assert CATALOG.errors[error_id].doc.startswith("clientless-errors.md#"), error_id
+
+
+def test_catalog_command_lists_the_api(client: TestClient) -> None:
+    entries = client.get("/__admin/catalog", params={"api": "clientless"}).json()
+    assert sorted(e["id"] for e in entries) == ENTRIES
+    assert all(e["trigger"] for e in entries)
+
+
+@pytest.mark.parametrize("error_id", ENTRIES)
+def test_each_error_by_query_flag(client: TestClient, error_id: str) -> None:
+    documented = CATALOG.errors[error_id]
+    response = client.get(f"{P}/api/v1/tokens/authn", params={"requestor": "R", "deviceId": "d", "format": "json",
+                                                                "__error": error_id}, headers=BEARER)
+    assert response.status_code == documented.status
+    if error_id == "too-many-requests-429":
+        assert response.headers["content-type"] == "text/html"
+        assert "<title>429 Too Many Requests</title>" in response.text
+    elif error_id.startswith("mvpd-"):
+        assert response.headers["content-type"].startswith("text/html")
+        assert f'data-error="{error_id}"' in response.text
+        assert str(documented.fields["message"]) in response.text
+    elif error_id.startswith("dcr-"):
+        assert response.json() == {"error": documented.title}
+    else:
+        body = response.json()
+        assert body["status"] == documented.status
+        expected = str(documented.fields.get("message") or documented.title)
+        assert body["message"] == expected
+        assert list(body)[:2] == ["status", "message"]
+
+
+@pytest.mark.parametrize("error_id", ENTRIES)
+def test_each_error_by_prefer_header_in_xml(client: TestClient, error_id: str) -> None:
+    documented = CATALOG.errors[error_id]
+    response = client.post(f"{P}/reggie/v1/R/regcode", data={"deviceId": "d"},
+                           headers={**BEARER, "Accept": "application/xml", "Prefer": f"error={error_id}"})
+    assert response.status_code == documented.status
+    assert response.headers["preference-applied"] == f"error={error_id}"
+    if error_id != "too-many-requests-429" and not error_id.startswith(("mvpd-", "dcr-")):
+        assert response.content.startswith(b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><error>')
+        assert error_of(response)["status"] == documented.status
+
+
+def test_code_flag_prefers_the_routes_own_error(client: TestClient) -> None:
+    response = client.get(f"{P}/api/v1/tokens/authz.json", params={"requestor": "R", "deviceId": "d", "resource": "x",
+                                                                   "__code": "410"}, headers=BEARER)
+    assert response.status_code == 410
+    assert response.json() == {"status": 410, "message": "Gone", "details": None}
+
+
+def test_documented_error_bodies_verbatim(client: TestClient) -> None:
+    def ask(error_id: str, fmt: str) -> bytes:
+        query = {"requestor": "R", "deviceId": "d", "resource": "x", "__error": error_id}
+        return client.get(f"{P}/api/v1/tokens/authz.{fmt}", params=query, headers=BEARER).content
+
+    assert ask("authz-not-authenticated", "json") == b'{"status":412,"message":"User not authenticated","details":null}'
+    assert ask("authz-not-authenticated", "xml") == (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        b"<error><status>412</status><message>User not authenticated</message></error>")
+    assert ask("checkauthn-forbidden", "json") == b'{"status":403,"message":"Forbidden"}'
+    assert ask("authn-token-not-found", "json") == b'{"status":404,"message":"Not Found"}'
+    assert ask("authn-token-expired", "xml").endswith(
+        b"<error><status>403</status><message>Authentication token expired</message></error>")
+
+
+@pytest.mark.parametrize(("how", "expected"), [
+    ({"headers": {"Accept": "application/json"}}, "json"),
+    ({"headers": {"Accept": "application/xml"}}, "xml"),
+    ({"headers": {"Accept": "text/html, application/xml;q=0.9, */*;q=0.8"}}, "xml"),
+    ({"headers": {"Accept": "application/json, text/plain, */*"}}, "json"),
+    ({"params": {"format": "json"}}, "json"),
+    ({"params": {"format": "xml"}, "headers": {"Accept": "application/json"}}, "xml"),
+    ({"suffix": ".json", "headers": {"Accept": "application/xml"}}, "json"),
+    ({"suffix": ".xml"}, "xml"),
+    ({}, "xml"),
+    ({"headers": {"Accept": "*/*"}}, "xml"),
+])
+def test_answer_format(client: TestClient, how: dict[str, Any], expected: str) -> None:
+    query = {"requestor": "R", "deviceId": "d", **how.get("params", {})}
+    response = client.get(f"{P}/api/v1/tokens/authn{how.get('suffix', '')}", params=query,
+                          headers={**BEARER, **how.get("headers", {})})
+    assert response.status_code == 404
+    assert response.headers["content-type"] == f"application/{expected};charset=UTF-8"
+    assert error_of(response) == {"status": 404, "message": "Not Found"}
+
+
+def test_default_format_is_an_option(make_client: Callable[..., TestClient], tmp_path: Path) -> None:
+    client = make_client(scenarios=override(tmp_path, default_format="json"))
+    response = client.get(f"{P}/api/v1/tokens/authn", params={"requestor": "R", "deviceId": "d"}, headers=BEARER)
+    assert response.json() == {"status": 404, "message": "Not Found"}
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("GET", "/api/v1/nothing"), ("POST", "/reggie/v2/R/regcode"), ("GET", "/"), ("PUT", "/api/v1/unknown/x"),
+    ("GET", "/reggie/v1/R"),
+])
+def test_unknown_paths_are_400_not_404(client: TestClient, method: str, path: str) -> None:
+    response = client.request(method, P + path, headers=JSON_ACCEPT)
+    assert response.status_code == 400
+    assert response.json() == {"status": 400, "message": "Bad Request", "details": "Malformed url for POST/GET"}
+
+
+def test_known_path_with_another_method_is_405(client: TestClient) -> None:
+    response = client.get(f"{P}/reggie/v1/R/regcode", headers=JSON_ACCEPT)
+    assert response.status_code == 405
+    assert response.json() == {"status": 405, "message": "Method Not Allowed"}
+
+
+def test_the_real_hosts_serve_at_root(client: TestClient) -> None:
+    for host in ("api.auth.adobe.com", "api.auth-staging.adobe.com"):
+        response = client.get("/api/v1/tokens/authn.json", params={"requestor": "R", "deviceId": "d"},
+                              headers={**BEARER, "Host": host})
+        assert response.status_code == 404
+        assert response.json()["message"] == "Not Found"
+
+
+def test_prequal_host_without_spoofing_is_403(client: TestClient) -> None:
+    response = client.get("/api/v1/config/R.json", headers={**BEARER, "Host": "sp-prequal.auth.adobe.com"})
+    assert response.status_code == 403
+    assert response.json()["details"].startswith("If using prequal environment then add spoofing")
+
+
+def test_config_lists_the_configured_mvpds(client: TestClient) -> None:
+    response = client.get(f"{P}/api/v1/config/sampleRequestorId", headers=JSON_ACCEPT)
+    assert response.status_code == 200
+    requestor = response.json()["requestor"]
+    assert requestor["id"] == "sampleRequestorId"
+    assert [m["id"] for m in requestor["mvpds"]["mvpd"]] == ["sampleMvpdId", "otherMvpdId"]
+    xml = client.get(f"{P}/api/v1/config/sampleRequestorId.xml", headers=BEARER)
+    root = ElementTree.fromstring(xml.content)
+    assert [e.text for e in root.findall("./requestor/mvpds/mvpd/id")] == ["sampleMvpdId", "otherMvpdId"]
+
+
+def test_unknown_error_id_is_misuse_not_an_api_error(client: TestClient) -> None:
+    response = client.get(f"{P}/api/v1/tokens/authn", params={"__error": "nope"})
+    assert response.status_code == 400
+    assert response.headers["x-mockserver-misuse"] == "1"
+    assert "missing-parameter" in response.json()["valid"]
+
+
+def test_missing_parameter_names_it(client: TestClient) -> None:
+    response = client.get(f"{P}/api/v1/authorize.json", params={"requestor": "R", "deviceId": "d"}, headers=BEARER)
+    assert response.status_code == 400
+    assert response.json() == {"status": 400, "message": "Required 'resource' is not present"}
+    xml = client.get(f"{P}/api/v1/authorize.xml", params={"deviceId": "d"}, headers=BEARER)
+    assert re.search(rb"<message>Required 'requestor' is not present</message>", xml.content)
+
+
+def test_dynamic_client_registration_gives_a_bearer_token(client: TestClient) -> None:
+    statement = "eyJhbGciOiJSUzI1NiJ9.eyJzb2Z0d2FyZV9pZCI6IngifQ.c2ln"
+    registered = client.post(f"{P}/o/client/register", json={"software_statement": statement,
+                                                             "redirect_uri": "adobepass://com.programmer"})
+    assert registered.status_code == 201
+    credentials = registered.json()
+    assert list(credentials) == ["client_id", "client_secret", "redirect_uris", "grant_types", "scopes",
+                                 "client_id_issued_at"]
+    form = {"client_id": credentials["client_id"], "client_secret": credentials["client_secret"],
+            "grant_type": "client_credentials"}
+    token = client.post(f"{P}/o/client/token", data=form)
+    assert token.status_code == 201
+    assert token.json()["token_type"] == "bearer" and token.json()["expires_in"] == 21600
+    wrong = client.post(f"{P}/o/client/token", data={**form, "client_secret": "nope"})
+    assert wrong.json() == {"error": "invalid_client"}
+    assert client.post(f"{P}/o/client/token", data={**form, "grant_type": "password"}).json() == {
+        "error": "unsupported_grant_type"}
+    assert client.post(f"{P}/o/client/token", data={"client_id": "x"}).json() == {"error": "invalid_request"}
+    assert client.post(f"{P}/o/client/register", json={}).status_code == 400
+    bad = client.post(f"{P}/o/client/register", json={"software_statement": "not-a-jwt"})
+    assert bad.json() == {"error": "invalid_software_statement"}
+    bearer = {"Authorization": f"Bearer {token.json()['access_token']}", "Accept": "application/json"}
+    assert client.post(f"{P}/reggie/v1/R/regcode", data={"deviceId": "d"}, headers=bearer).status_code == 201

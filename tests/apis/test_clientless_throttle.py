@@ -1,0 +1,108 @@
+"""Throttling per device IP: the documented table, 403 (seed) or 429 (newer page), per server or request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from tests.apis.test_clientless import JSON_ACCEPT, P, override
+
+OPENRESTY_429 = (
+    b"<html>\r\n<head><title>429 Too Many Requests</title></head>\r\n<body>\r\n"
+    b"<center><h1>429 Too Many Requests</h1></center>\r\n<hr><center>openresty</center>\r\n</body>\r\n</html>\r\n"
+)
+# throttling-mechanism.md, "Scenario example for throttling": seconds since the first call -> status.
+DOCUMENTED_TABLE = [(0.0, 200), (0.3, 200), (0.6, 200), (0.9, 200), (1.2, 200), (1.3, 200), (1.4, 200), (1.5, 200),
+                    (1.6, 200), (1.7, 200), (1.8, 200), (2.1, 200), (2.2, 200), (2.4, 429), (2.6, 429), (2.8, 429),
+                    (3.1, 200)]
+
+
+def frozen(client: TestClient) -> None:
+    assert client.post("/__admin/clock", json={"freeze": True}).status_code == 200
+
+
+def advance(client: TestClient, seconds: float) -> None:
+    assert client.post("/__admin/clock", json={"advance": f"{round(seconds * 1000)}ms"}).status_code == 200
+
+
+def config(client: TestClient, ip: str = "203.45.101.20", **headers: str) -> int:
+    response = client.get(f"{P}/api/v1/config/R.json", headers={**JSON_ACCEPT, "X-Forwarded-For": ip, **headers})
+    return response.status_code
+
+
+@pytest.mark.parametrize(("status", "prefer"), [(403, None), (429, "throttle=429")])
+def test_the_documented_scenario_table(client: TestClient, status: int, prefer: str | None) -> None:
+    frozen(client)
+    now = 0.0
+    for at, documented in DOCUMENTED_TABLE:
+        advance(client, at - now)
+        now = at
+        expected = 200 if documented == 200 else status
+        assert config(client, **({"Prefer": prefer} if prefer else {})) == expected, f"at {at} s"
+
+
+def test_seed_behaviour_is_403_in_the_api_format(client: TestClient) -> None:
+    frozen(client)
+    statuses = [config(client) for _ in range(12)]
+    assert statuses == [200] * 11 + [403]
+    response = client.get(f"{P}/api/v1/tokens/authn.xml", headers={"X-Forwarded-For": "203.45.101.20"})
+    assert response.status_code == 403
+    assert b"<message>Forbidden</message><details>Too many rapid requests" in response.content
+
+
+def test_newer_behaviour_per_request_is_the_openresty_page(client: TestClient) -> None:
+    frozen(client)
+    for _ in range(11):
+        assert config(client) == 200
+    response = client.get(f"{P}/api/v1/config/R.json", headers={"X-Forwarded-For": "203.45.101.20",
+                                                                "Prefer": "throttle=429"})
+    assert response.status_code == 429
+    assert response.content == OPENRESTY_429
+    assert response.headers["content-type"] == "text/html"
+    assert response.headers["content-length"] == "166"
+    assert response.headers["server"] == "openresty"
+
+
+def test_newer_behaviour_per_server(make_client: Callable[..., TestClient], tmp_path: Path) -> None:
+    client = make_client(scenarios=override(tmp_path, throttle_status=429))
+    frozen(client)
+    assert [config(client) for _ in range(12)][-1] == 429
+    assert config(client, Prefer="throttle=403") == 403  # the request's own choice wins
+
+
+def test_each_device_ip_has_its_own_bucket(client: TestClient) -> None:
+    frozen(client)
+    assert [config(client, ip="198.51.100.1") for _ in range(12)][-1] == 403
+    assert config(client, ip="198.51.100.2") == 200
+    assert config(client, ip="198.51.100.2, 10.0.0.1") == 200  # the first address is the device's
+    advance(client, 1.0)
+    assert config(client, ip="198.51.100.1") == 200  # one token back after a second
+
+
+def test_peer_address_without_forwarded_for(client: TestClient) -> None:
+    frozen(client)
+    statuses = [client.get(f"{P}/api/v1/config/R.json").status_code for _ in range(12)]
+    assert statuses[-1] == 403 and statuses[:11] == [200] * 11
+
+
+def test_the_mvpd_page_and_unlisted_paths_are_not_throttled(client: TestClient) -> None:
+    frozen(client)
+    for _ in range(15):
+        assert client.get(f"{P}/mvpd/sampleMvpdId/login").status_code == 200
+
+
+def test_throttling_can_be_switched_off(make_client: Callable[..., TestClient], tmp_path: Path) -> None:
+    client = make_client(scenarios=override(tmp_path, throttle_enabled=False))
+    frozen(client)
+    assert {config(client) for _ in range(30)} == {200}
+
+
+def test_rate_and_burst_are_options(make_client: Callable[..., TestClient], tmp_path: Path) -> None:
+    client = make_client(scenarios=override(tmp_path, throttle_rate=2, throttle_burst=1))
+    frozen(client)
+    assert [config(client) for _ in range(3)] == [200, 200, 403]
+    advance(client, 0.5)
+    assert config(client) == 200
