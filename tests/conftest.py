@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import tempfile
 import sys
 import time
 from collections.abc import Iterator
@@ -18,6 +19,8 @@ from mockserver.app import build_app
 from mockserver.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+# The cache of files found valid lives in a folder of this test run, not the user's ~/.cache.
+os.environ.setdefault("MOCKSERVER_CACHE_DIR", tempfile.mkdtemp(prefix="mockserver-cache-"))
 
 
 def free_port() -> int:

@@ -15,12 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from functools import cache
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
-
 from mockserver.engine.outcome import ErrorRef
 
 if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+
     from mockserver.apis import Check
     from mockserver.engine.context import RequestContext
     from mockserver.scenario.model import Api, Route
@@ -150,8 +149,17 @@ class BodySchema(Condition):
     """
 
     def __init__(self, schema: Mapping[str, Any], violates: bool) -> None:
-        self.validator = Draft202012Validator(schema)
+        self.schema = schema
         self.violates = violates
+        self._validator: Draft202012Validator | None = None  # built on first use: jsonschema's import is slow
+
+    @property
+    def validator(self) -> Draft202012Validator:
+        if self._validator is None:
+            from jsonschema import Draft202012Validator
+
+            self._validator = Draft202012Validator(self.schema)
+        return self._validator
 
     def holds(self, ctx: RequestContext) -> Any:
         if ctx.json_error is not None or not ctx.body.strip():
@@ -273,19 +281,27 @@ def _patterns(value: Mapping[str, str], where: str) -> dict[str, re.Pattern[str]
 @cache
 def _meta_validator() -> Draft202012Validator:
     """One validator of the meta-schema: `check_schema` would build one (and resolve refs) per call."""
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(Draft202012Validator.META_SCHEMA)
 
 
-def _schema(value: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+def _schema(value: Mapping[str, Any], where: str, check: bool = True) -> Mapping[str, Any]:
+    if not check:
+        return value
     meta = _meta_validator()
     if not meta.is_valid(value):
+        from jsonschema.exceptions import best_match
+
         problem = best_match(meta.iter_errors(value))
         raise ConditionError(where, f"invalid JSON Schema: {problem.message}")
     return value
 
 
-def compile_condition(spec: Mapping[str, Any], where: str, checks: Mapping[str, Check]) -> Condition:
-    """A `when:` mapping; several keys mean all of them must hold."""
+def compile_condition(spec: Mapping[str, Any], where: str, checks: Mapping[str, Check],
+                      check_schemas: bool = True) -> Condition:
+    """A `when:` mapping; several keys mean all of them must hold. `check_schemas=False` skips the
+    meta-schema check of inline schemas (a file already found valid, see scenario/load.py)."""
     parts: list[Condition] = []
     for key, value in spec.items():
         here = f"{where}.{key}"
@@ -303,18 +319,18 @@ def compile_condition(spec: Mapping[str, Any], where: str, checks: Mapping[str, 
         elif key == "body_size_over":
             parts.append(BodySizeOver(int(value)))
         elif key in ("body_violates", "body_conforms"):
-            parts.append(BodySchema(_schema(value, here), key == "body_violates"))
+            parts.append(BodySchema(_schema(value, here, check_schemas), key == "body_violates"))
         elif key == "check":
             name, args = (value, {}) if isinstance(value, str) else (value["name"], value.get("args", {}))
             if name not in checks:
                 raise ConditionError(here, f"no check named '{name}' (known: {', '.join(sorted(checks)) or 'none'})")
             parts.append(CheckCall(name, checks[name], args))
         elif key == "all":
-            parts.append(AllOf([compile_condition(s, f"{here}[{i}]", checks) for i, s in enumerate(value)]))
+            parts.append(AllOf([compile_condition(s, f"{here}[{i}]", checks, check_schemas) for i, s in enumerate(value)]))
         elif key == "any":
-            parts.append(AnyOf([compile_condition(s, f"{here}[{i}]", checks) for i, s in enumerate(value)]))
+            parts.append(AnyOf([compile_condition(s, f"{here}[{i}]", checks, check_schemas) for i, s in enumerate(value)]))
         elif key == "not":
-            parts.append(Not(compile_condition(value, here, checks)))
+            parts.append(Not(compile_condition(value, here, checks, check_schemas)))
         else:  # the schema refuses unknown keys first; this guards direct callers
             raise ConditionError(here, "unknown condition")
     return parts[0] if len(parts) == 1 else AllOf(parts)

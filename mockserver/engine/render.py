@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from jinja2 import ChainableUndefined, TemplateSyntaxError, nodes
@@ -168,8 +169,8 @@ def compile_tree(value: Any, where: str = "") -> Tree:
         try:
             whole = _WHOLE_EXPRESSION.match(value.strip())
             if whole:
-                return Expr(whole.group("expr").strip())
-            return Text(value)
+                return _expr(whole.group("expr").strip())
+            return _text(value)
         except TemplateSyntaxError as exc:
             raise TemplateError(where, f"template does not compile: {exc.message}") from None
     if isinstance(value, Mapping):
@@ -177,6 +178,18 @@ def compile_tree(value: Any, where: str = "") -> Tree:
     if isinstance(value, list):
         return list_tree([compile_tree(v, f"{where}[{i}]") for i, v in enumerate(value)])
     return Const(value)
+
+
+@lru_cache(maxsize=4096)
+def _expr(source: str) -> Expr:
+    """Compiled trees are immutable: one per distinct source (errors with their own headers reuse
+    the API's response templates)."""
+    return Expr(source)
+
+
+@lru_cache(maxsize=4096)
+def _text(source: str) -> Text:
+    return Text(source)
 
 
 def map_tree(members: list[tuple[str, Tree]]) -> Tree:

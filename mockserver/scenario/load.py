@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import hashlib
 import json
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
 
 from mockserver import apis
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 from mockserver.engine.match import ConditionError, compile_condition, compile_path
 from mockserver.engine.render import TemplateError, compile_response, compile_tree
 from mockserver.scenario.model import Api, Catalog, DocumentedError, Mode, Route, Rule
@@ -82,6 +86,8 @@ class Where:
 
 @cache
 def schema_validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator  # imported when a file needs checking: it is slow to import
+
     return Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
 
 
@@ -186,10 +192,51 @@ def _types(value: Any) -> str:
 
 @dataclass
 class _Part:
-    """One file's contribution to an API."""
+    """One file's contribution to an API; `trusted` when the same bytes were found valid before."""
 
     data: dict[str, Any]
     where: Where
+    trusted: bool = False
+
+
+class ValidityCache:
+    """Fingerprints of files found valid before (schema and inline schemas), in the user's cache.
+
+    The check depends only on the file's bytes, schema.json and our version, so an unchanged file
+    skips it: about a third of the start-up time. Reading or writing it never fails a load.
+    """
+
+    def __init__(self) -> None:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        self.folder = Path(os.environ.get("MOCKSERVER_CACHE_DIR") or os.path.join(base, "mockserver", "valid"))
+        self.enabled = os.environ.get("MOCKSERVER_NO_CACHE", "") == ""
+
+    @staticmethod
+    @cache
+    def _salt() -> bytes:
+        from mockserver import __version__
+
+        return __version__.encode() + SCHEMA_PATH.read_bytes()
+
+    def fingerprint(self, path: Path) -> str:
+        try:
+            return hashlib.sha256(self._salt() + path.read_bytes()).hexdigest()
+        except OSError:
+            return ""
+
+    def known(self, fingerprint: str) -> bool:
+        return self.enabled and bool(fingerprint) and (self.folder / fingerprint).exists()
+
+    def remember(self, fingerprints: Iterable[str]) -> None:
+        if not self.enabled:
+            return
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for fingerprint in fingerprints:
+                if fingerprint:
+                    (self.folder / fingerprint).touch()
+        except OSError:
+            pass
 
 
 def load_catalog(paths: Iterable[Path] = (), bundled: bool = True) -> Catalog:
@@ -198,6 +245,8 @@ def load_catalog(paths: Iterable[Path] = (), bundled: bool = True) -> Catalog:
     files = (scenario_files([BUNDLED]) if bundled else []) + scenario_files(paths)
     problems: list[Problem] = []
     parts: dict[str, list[_Part]] = {}
+    cache_of_valid = ValidityCache()
+    fingerprints: dict[str, str] = {}
     for file in files:
         try:
             data, lines = read_document(file)
@@ -205,16 +254,19 @@ def load_catalog(paths: Iterable[Path] = (), bundled: bool = True) -> Catalog:
             problems.extend(exc.problems)
             continue
         where = Where(str(file), lines)
-        found = _schema_problems(data, where)
+        fingerprints[str(file)] = fingerprint = cache_of_valid.fingerprint(file)
+        trusted = cache_of_valid.known(fingerprint)
+        found = [] if trusted else _schema_problems(data, where)
         problems.extend(found)
         if not found:
-            parts.setdefault(data["api"], []).append(_Part(data, where))
+            parts.setdefault(data["api"], []).append(_Part(data, where, trusted))
     built: dict[str, Api] = {}
     for name, api_parts in parts.items():
         api, api_problems = _build_api(name, api_parts)
         problems.extend(api_problems)
         if api is not None:
             built[name] = api
+            cache_of_valid.remember(fingerprints.get(p.where.file, "") for p in api_parts)
     if problems:
         raise ScenarioError(problems)
     _check_prefixes(built)
@@ -335,11 +387,12 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
 
     routes: list[Route] = []
     seen_ids: set[str] = set()
+    trusted_files = {p.where.file for p in parts if p.trusted}
     for spec, where in raw_routes:
         if spec["id"] in seen_ids:
             problems.append(where.child("id").problem(f"route id '{spec['id']}' is used twice"))
         seen_ids.add(spec["id"])
-        route = _build_route(spec, where, known_error, compiled, problems)
+        route = _build_route(spec, where, known_error, compiled, problems, where.file not in trusted_files)
         if route is not None:
             routes.append(route)
 
@@ -394,13 +447,15 @@ def _split(dotted: str) -> tuple[Segment, ...]:
     return tuple(out)
 
 
-def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled: Any, problems: list[Problem]) -> Route | None:
+def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled: Any, problems: list[Problem],
+                 check_schemas: bool = True) -> Route | None:
     methods = spec["method"] if isinstance(spec["method"], list) else [spec["method"]]
     rules: list[Rule] = []
     route_errors: list[str] = []
     for index, rule_spec in enumerate(spec.get("rules", [])):
         rule_where = where.child("rules", index)
-        condition = compiled(compile_condition, rule_where.child("when"), rule_spec["when"], "", apis.CHECKS)
+        condition = compiled(compile_condition, rule_where.child("when"), rule_spec["when"], "", apis.CHECKS,
+                             check_schemas)
         ids = rule_spec.get("error", [])
         ids = [ids] if isinstance(ids, str) else ids
         for error_id in ids:

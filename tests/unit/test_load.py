@@ -108,3 +108,30 @@ def test_json_scenarios_work_too(tmp_path):
     path.write_text('{"api": "toy", "prefix": "/toy",\n "error_response": {"status": 500},\n "errors": {"x": 1}}')
     found = problems_of(tmp_path, path.read_text(), "toy.json")
     assert any("toy.json:3: errors.x: expected a mapping" in p for p in found), found
+
+
+def test_a_file_found_valid_is_not_checked_again_until_it_changes(tmp_path, monkeypatch):
+    from mockserver.scenario import load
+
+    monkeypatch.setenv("MOCKSERVER_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "toy.yaml").write_text(GOOD)
+    load_catalog([tmp_path / "toy.yaml"])
+    checked: list[str] = []
+    real = load._schema_problems
+    monkeypatch.setattr(load, "_schema_problems", lambda data, where: checked.append(where.file) or real(data, where))
+    load_catalog([tmp_path / "toy.yaml"])
+    assert checked == []  # the bundled files and this one are all known valid now
+    (tmp_path / "toy.yaml").write_text(GOOD.replace("title: Boom", "title: Bang"))
+    load_catalog([tmp_path / "toy.yaml"])
+    assert checked == [str(tmp_path / "toy.yaml")]
+    monkeypatch.setenv("MOCKSERVER_NO_CACHE", "1")
+    load_catalog([tmp_path / "toy.yaml"])
+    bundled = load.scenario_files([load.BUNDLED])
+    assert sorted(checked[1:]) == sorted([str(p) for p in bundled] + [str(tmp_path / "toy.yaml")])
+
+
+def test_a_broken_file_is_never_remembered(tmp_path, monkeypatch):
+    monkeypatch.setenv("MOCKSERVER_CACHE_DIR", str(tmp_path / "cache"))
+    broken = GOOD.replace("status: 500", "status: nope")
+    for _ in range(2):
+        assert problems_of(tmp_path, broken)
