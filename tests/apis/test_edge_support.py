@@ -37,7 +37,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "instance": {"type": "string", "format": "uri-reference", "description": _INSTANCE},
     },
 }
-SHARED_SCHEMA = Path("/work/shared/reference/schemas/problem-details-rfc9457.schema.json")
+SHARED_SCHEMA = Path(__file__).resolve().parents[1] / "reference" / "schemas" / "problem-details-rfc9457.schema.json"
 PROBLEM = Draft202012Validator(PROBLEM_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
 EXEG_TYPE = re.compile(r"^https://ns\.adobe\.com/aep/errors/EXEG-(\d{4})-(\d{3})$")
 EVENT = {"event": {"xdm": {"eventType": "web.webpagedetails.pageViews"}}}

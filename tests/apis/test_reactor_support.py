@@ -13,7 +13,7 @@ from jsonschema import Draft7Validator
 
 from tests.conftest import ROOT
 
-SHARED = ROOT.parent / "shared" / "reference"
+SHARED = ROOT / "tests" / "reference"  # copies of shared/reference: official schemas byte for byte (see .source.txt)
 # What adobe/reactor-sdk-javascript sends on every request (src/reactor-headers.js)
 HEADERS = {
     "Accept": "application/vnd.api+json;revision=1",
