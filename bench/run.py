@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-HEADERS = {"Authorization": "Bearer bench-token", "Host": "bench.local"}
+HEADERS = {"Authorization": "Bearer bench-token", "x-api-key": "bench", "Host": "bench.local"}
 
 
 def free_port() -> int:

@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from mockserver import apis
@@ -20,10 +21,10 @@ from mockserver.engine.flags import SESSION_HEADER, Flags, Misuse, parse_flags, 
 from mockserver.engine.generate import Generator
 from mockserver.engine.match import Match, find_route, settle
 from mockserver.engine.outcome import ErrorRef, Failure, Outcome, Reply, Success
-from mockserver.engine.render import Rendered, encode_body
+from mockserver.engine.render import Rendered, ResponseTemplate, Tree, encode_body
 from mockserver.journal import Entry
 from mockserver.runtime import Runtime
-from mockserver.scenario.model import Api, DocumentedError
+from mockserver.scenario.model import Api, Catalog, DocumentedError
 
 log = logging.getLogger("mockserver")
 MAX_BODY = 16 * 1024 * 1024
@@ -111,6 +112,7 @@ class Dispatcher:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self._host_apis: dict[tuple[int, str], Api | None] = {}  # (catalog id, host) -> API served at /
+        self._prefix_map: tuple[Catalog, dict[str, Api]] | None = None
 
     # -- choosing the API ------------------------------------------------------------------
     def choose_api(self, host: str, path: str) -> tuple[Api | None, str, str]:
@@ -128,11 +130,16 @@ class Dispatcher:
             by_host = self._host_apis[key]
             if by_host is not None:
                 return by_host, path, ""
-        for api in catalog.apis.values():
-            prefix = api.prefix
-            if path == prefix or path.startswith(prefix + "/"):
-                return api, path[len(prefix) :] or "/", prefix
+        prefix = path[: path.find("/", 1)] if path.find("/", 1) > 0 else path
+        api = self._prefixes(catalog).get(prefix)
+        if api is not None:
+            return api, path[len(prefix) :] or "/", prefix
         return None, path, ""
+
+    def _prefixes(self, catalog: Catalog) -> dict[str, Api]:
+        if self._prefix_map is None or self._prefix_map[0] is not catalog:
+            self._prefix_map = (catalog, {api.prefix: api for api in catalog.apis.values()})
+        return self._prefix_map[1]
 
     # -- the ASGI entry ------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
@@ -330,14 +337,17 @@ class Dispatcher:
 
     def render_failure(self, ctx: RequestContext, failure: Failure) -> Rendered:
         api = ctx.api
-        if len(failure.errors) == 1 and not failure.errors[0].params and not failure.variables:
-            single = api.errors[failure.errors[0].id]
-            if single.fast_response is not None:  # the common case: parts rendered at load
-                data = single.as_context()
+        if len(failure.errors) == 1 and not failure.variables:
+            ref = failure.errors[0]
+            single = api.errors[ref.id]
+            fast = specialized(api, single, ref.params)
+            if fast is not None:  # the common case: the error's own parts rendered once, not per request
+                item, response, shared = fast
+                data = dict(shared)  # templates get their own copy of the error's data
                 context = {**self.template_context(ctx), "error": data, "errors": [data]}
-                if single.fast_item is not None:
-                    context["items"] = [single.fast_item.render(context)]
-                return single.fast_response.render(context)
+                if item is not None:
+                    context["items"] = [item.render(context)]
+                return response.render(context)
         documented: list[DocumentedError] = [api.errors[ref.id] for ref in failure.errors]
         errors = [doc.as_context(ref.params) for doc, ref in zip(documented, failure.errors, strict=True)]
         context = {**self.template_context(ctx), **failure.variables, "error": errors[0], "errors": errors}
@@ -345,6 +355,40 @@ class Dispatcher:
             context["items"] = [api.error_item.render({**context, "error": e}) for e in errors]
         template = documented[0].response or api.error_response
         return template.render(context)
+
+
+Specialized = tuple[Tree | None, ResponseTemplate, dict[str, Any]]
+_SPECIALIZED: dict[tuple[int, tuple[Any, ...]], tuple[DocumentedError, Specialized]] = {}
+_VARIANTS: dict[int, int] = {}  # distinct params seen per error: past a few, params vary per request
+_MAX_VARIANTS = 16
+
+
+def specialized(api: Api, doc: DocumentedError, params: Mapping[str, Any]) -> Specialized | None:
+    """The error's item and response with its data (and these params) rendered in: at load for no
+    params, on first use for params made of plain values (a JSON pointer, a field name). None when
+    params differ on every request (ids in messages): those render in full."""
+    if not params:
+        if doc.fast_response is None:
+            return None
+        return doc.fast_item, doc.fast_response, doc.as_context()
+    try:
+        key = (id(doc), tuple(sorted(params.items())))
+        hit = _SPECIALIZED.get(key)
+    except TypeError:  # a list or a mapping among the params
+        return None
+    if hit is not None:
+        return hit[1]
+    if _VARIANTS.get(id(doc), 0) >= _MAX_VARIANTS:
+        return None
+    _VARIANTS[id(doc)] = _VARIANTS.get(id(doc), 0) + 1
+    if len(_SPECIALIZED) > 4096:
+        _SPECIALIZED.clear()
+    data = doc.as_context(params)
+    item = api.error_item.specialize({"error": data}) if api.error_item is not None else None
+    response = (doc.response or api.error_response).specialize({"error": data, "errors": [data]})
+    _SPECIALIZED[key] = (doc, (item, response, data))  # the doc is kept so its id is not reused
+    return item, response, data
+
 
 def delay_of(spec: str, generator: Generator) -> float:
     """Milliseconds: fixed, uniform or lognormal (WireMock's models), drawn from the request's generator."""

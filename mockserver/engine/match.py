@@ -365,9 +365,29 @@ def compile_path(path: str) -> re.Pattern[str]:
     return re.compile(out + re.escape(path[last:]))
 
 
+def first_segment(path: str) -> str | None:
+    """`/properties/{id}` -> "properties"; None when the first segment has a parameter."""
+    segment = path.lstrip("/").split("/", 1)[0]
+    return None if "{" in segment else segment
+
+
+def route_index(routes: Sequence[Route]) -> dict[str | None, tuple[Route, ...]]:
+    """For each literal first segment, the routes that can match a path starting with it, in file
+    order; under None, the routes for any other first segment (those whose first segment is a parameter)."""
+    literals = {first_segment(r.path) for r in routes} - {None}
+    index: dict[str | None, tuple[Route, ...]] = {
+        seg: tuple(r for r in routes if first_segment(r.path) in (seg, None)) for seg in literals
+    }
+    index[None] = tuple(r for r in routes if first_segment(r.path) is None)
+    return index
+
+
 def find_route(api: Api, method: str, path: str) -> RouteMatch:
     allowed: list[str] = []
-    for route in api.routes:
+    segment = path.lstrip("/").split("/", 1)[0]
+    index = api.route_index
+    candidates = index.get(segment, index[None]) if index else api.routes
+    for route in candidates:
         params = route.match_path(path)
         if params is None:
             continue

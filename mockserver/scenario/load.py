@@ -28,7 +28,7 @@ from mockserver import apis
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
-from mockserver.engine.match import ConditionError, compile_condition, compile_path
+from mockserver.engine.match import ConditionError, compile_condition, compile_path, route_index
 from mockserver.engine.render import TemplateError, compile_response, compile_tree
 from mockserver.scenario.model import Api, Catalog, DocumentedError, Mode, Route, Rule
 
@@ -425,6 +425,7 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
             method_not_allowed=top.get("method_not_allowed"),
             options=top["options"],
             sources=tuple(p.where.file for p in parts),
+            route_index=route_index(routes),
         ),
         [],
     )

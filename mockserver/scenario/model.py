@@ -116,6 +116,7 @@ class Api:
     method_not_allowed: str | None  # error id when the path matches but not the method
     options: Mapping[str, Any]  # per-API settings a user overrides in their own file (keys, partners ...)
     sources: tuple[str, ...] = field(default_factory=tuple)
+    route_index: Mapping[str | None, tuple[Route, ...]] = field(default_factory=dict)  # see match.route_index
 
     def statuses(self) -> list[int]:
         return sorted({e.status for e in self.errors.values()})
