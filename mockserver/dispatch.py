@@ -182,6 +182,7 @@ class Dispatcher:
             flags = Flags()
         entry.body = body
         entry.status = rendered.status
+        entry.reply_headers = rendered.headers
         entry.flags = flags.given
         if delay_ms > 0:
             await asyncio.sleep(delay_ms / 1000)
@@ -211,7 +212,7 @@ class Dispatcher:
             session=session,
             seed=seed,
             number=number,
-            base_url=f"{scheme}://{base_host}{prefix}",
+            base_url=f"{scheme}://{base_host}{scope.get('root_path', '')}{prefix}",
             host=base_host.rsplit(":", 1)[0].lower(),
             client_ip=client[0] or "",
             state=runtime.state,
