@@ -20,9 +20,10 @@ def entry(status: int, at: float, *, api: str = "braze", real: float | None = No
           body_hash: str = "b", reply: dict[str, str] | None = None, headers: dict[str, str] | None = None,
           errors: list[str] | None = None, latency_ms: float = 1.0, misuse: bool = False) -> dict[str, Any]:
     return {"seq": next(_seq), "time": at if real is None else real, "virtual_time": at, "session": "s", "api": api,
-            "route": "r", "method": "POST", "path": f"/{api}/x", "query": query, "headers": list((headers or {}).items()),
-            "body_hash": body_hash, "body_size": 1, "status": status, "errors": errors or [], "latency_ms": latency_ms,
-            "misuse": misuse, "reply_headers": list((reply or {}).items())}
+            "route": "r", "method": "POST", "path": f"/{api}/x", "query": query,
+            "headers": list((headers or {}).items()), "body_hash": body_hash, "body_size": 1, "status": status,
+            "errors": errors or [], "latency_ms": latency_ms, "misuse": misuse,
+            "reply_headers": list((reply or {}).items())}
 
 
 def rules(entries: list[dict[str, Any]]) -> list[str]:
