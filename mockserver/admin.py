@@ -1,4 +1,4 @@
-"""`/__admin`: health, catalog, journal, reset, reload, clock, coverage, verdict. One route table."""
+"""`/__admin`: health, catalog, journal, reset, reload, clock, coverage. One route table."""
 
 from __future__ import annotations
 

@@ -152,6 +152,8 @@ class Dispatcher:
         method: str = scope["method"]
         full_path: str = scope["path"]
         api, path, prefix = self.choose_api(host, full_path)
+        if root_path := scope.get("root_path"):  # mounted below a path (the pytest plugin's /__session/NAME)
+            prefix = root_path + prefix
         raw_query, query_flags = split_query(scope.get("query_string", b""))
         entry = Entry(time.time(), method, full_path, raw_query, headers, api.name if api else None)
         body = b""
@@ -212,7 +214,7 @@ class Dispatcher:
             session=session,
             seed=seed,
             number=number,
-            base_url=f"{scheme}://{base_host}{scope.get('root_path', '')}{prefix}",
+            base_url=f"{scheme}://{base_host}{prefix}",
             host=base_host.rsplit(":", 1)[0].lower(),
             client_ip=client[0] or "",
             state=runtime.state,
