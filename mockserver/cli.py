@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +126,7 @@ def _print_problems(exc: ScenarioError) -> None:
 
 # -- reading a running server: coverage and verdict (exit 1 when the answer is bad, 2 when unreachable) --
 
-def _url_option() -> click.Option:
+def _url_option() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return click.option("--url", required=True, envvar="MOCKSERVER_URL", metavar="URL",
                         help="The running server, e.g. http://127.0.0.1:8080 (or MOCKSERVER_URL).")
 
