@@ -29,7 +29,7 @@ RETRY_DEFINITION = (
 )
 THROTTLE_ERRORS = frozenset({"too-many-requests", "too-many-requests-429"})
 THROTTLE_WAIT_S = 1.0
-_CREDENTIALS = (b"authorization", b"x-api-key", "authorization", "x-api-key")
+_CREDENTIALS = ("authorization", "x-api-key")
 
 
 @dataclass(frozen=True)
