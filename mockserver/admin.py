@@ -11,6 +11,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mockserver import __version__
+from mockserver import coverage as coverage_report
+from mockserver import verdict as client_verdict
 from mockserver.dispatch import PROBLEM_JSON
 from mockserver.runtime import Runtime
 from mockserver.scenario.load import ScenarioError
@@ -117,12 +119,18 @@ def build_admin(runtime: Runtime) -> Starlette:
             if session is None or sess == session:
                 for api, ids in by_api.items():
                     served.setdefault(api, set()).update(ids)
-        report = {}
-        for name, api in runtime.catalog.apis.items():
-            hit = sorted(served.get(name, set()) & set(api.errors))
-            report[name] = {"served": len(hit), "total": len(api.errors), "served_ids": hit,
-                            "never_served": [i for i in api.errors if i not in hit]}
-        return JSONResponse({"apis": report})
+        requested = runtime.journal.requests_by_api(session)
+        return JSONResponse(coverage_report.build(runtime.catalog.apis, served, requested))
+
+    async def verdict(request: Request) -> Response:
+        api, problem = api_param(request)
+        if problem:
+            return problem
+        if not runtime.journal.enabled:
+            return misuse("the journal is off (--no-journal): there is nothing to judge")
+        session = request.query_params.get("session")
+        judged = client_verdict.judge_entries(runtime.journal.query(api=api, session=session, redact=False))
+        return JSONResponse({"session": session, "api": api, **judged})
 
     return Starlette(routes=[
         Route("/health", health),
@@ -133,4 +141,5 @@ def build_admin(runtime: Runtime) -> Starlette:
         Route("/reload", reload, methods=["POST"]),
         Route("/clock", clock, methods=["GET", "POST"]),
         Route("/coverage", coverage),
+        Route("/verdict", verdict),
     ])

@@ -1,10 +1,12 @@
-"""The command line: serve, validate, catalog. The only module that exits."""
+"""The command line: serve, validate, catalog, coverage, verdict. The only module that exits."""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -120,3 +122,60 @@ def _print_problems(exc: ScenarioError) -> None:
     for problem in exc.problems:
         click.echo(str(problem), err=True)
     click.echo(f"{len(exc.problems)} problem(s) in the scenario files; nothing was started.", err=True)
+
+
+# -- reading a running server: coverage and verdict (exit 1 when the answer is bad, 2 when unreachable) --
+
+def _url_option() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option("--url", required=True, envvar="MOCKSERVER_URL", metavar="URL",
+                        help="The running server, e.g. http://127.0.0.1:8080 (or MOCKSERVER_URL).")
+
+
+def _admin_json(url: str, path: str, params: dict[str, str | None]) -> Any:
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/__admin{path}?{query}", timeout=30) as answer:
+            return json.loads(answer.read())
+    except urllib.error.HTTPError as exc:
+        click.echo(f"{url}: {exc.code} {exc.read().decode('utf-8', 'replace')}", err=True)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        click.echo(f"cannot read {url}/__admin{path}: {exc}", err=True)
+    sys.exit(2)
+
+
+@main.command(name="coverage")
+@_url_option()
+@click.option("--session", default=None, help="Only what this session was served.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "junit"]), default="table", show_default=True,
+              help="junit: JUnit XML, a test case per documented error, skipped when never served.")
+@click.option("--min", "minimum", type=click.FloatRange(0, 1), default=None, metavar="RATIO",
+              help="Exit 1 when the documented errors served, over the APIs in play, are under RATIO.")
+def coverage_command(url: str, session: str | None, fmt: str, minimum: float | None) -> None:
+    """Per API: documented errors served / total, and the ids never served."""
+    from mockserver import coverage
+
+    report = _admin_json(url, "/coverage", {"session": session})
+    click.echo(json.dumps(report, indent=2) if fmt == "json" else coverage.junit(report) if fmt == "junit"
+               else coverage.table(report), nl=fmt != "junit")
+    if minimum is not None and report["ratio"] < minimum:
+        click.echo(f"coverage {report['ratio']:.1%} is under --min {minimum:g}", err=True)
+        sys.exit(1)
+
+
+@main.command(name="verdict")
+@_url_option()
+@click.option("--session", default=None, help="Judge this session only (default: each session apart).")
+@click.option("--api", default=None, help="Judge this API's requests only.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def verdict_command(url: str, session: str | None, api: str | None, fmt: str) -> None:
+    """Judge the client's retries against each API's documented rules; exit 1 on any finding."""
+    from mockserver.verdict import describe
+
+    verdict = _admin_json(url, "/verdict", {"session": session, "api": api})
+    click.echo(json.dumps(verdict, indent=2) if fmt == "json" else describe(verdict))
+    if not verdict["clean"]:
+        sys.exit(1)

@@ -159,6 +159,8 @@ class Dispatcher:
         method: str = scope["method"]
         full_path: str = scope["path"]
         api, path, prefix = self.choose_api(host, full_path)
+        if root_path := scope.get("root_path"):  # mounted below a path (the pytest plugin's /__session/NAME)
+            prefix = root_path + prefix
         raw_query, query_flags = split_query(scope.get("query_string", b""))
         entry = Entry(time.time(), method, full_path, raw_query, headers, api.name if api else None)
         body = b""
@@ -189,6 +191,7 @@ class Dispatcher:
             flags = Flags()
         entry.body = body
         entry.status = rendered.status
+        entry.reply_headers = rendered.headers
         entry.flags = flags.given
         if delay_ms > 0:
             await asyncio.sleep(delay_ms / 1000)

@@ -6,6 +6,7 @@ when somebody reads the journal, not on the request path.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import deque
 from typing import Any
@@ -13,7 +14,8 @@ from typing import Any
 REDACTED = "[redacted]"
 _SECRET_HEADERS = {"authorization", "x-api-key", "cookie", "set-cookie", "proxy-authorization"}
 _SIGNATURE = re.compile(r"(signature=)[^,\s]+", re.IGNORECASE)
-BODY_CAP = 2048
+BODY_CAP = 2048  # shown when the journal is read
+BODY_KEEP = 65536  # kept per entry: the fingerprint of a retry hashes it with the full size
 
 
 class Entry:
@@ -38,6 +40,7 @@ class Entry:
         "latency_ms",
         "flags",
         "misuse",
+        "reply_headers",
     )
 
     def __init__(self, time: float, method: str, path: str, query: bytes, headers: Any, api: str | None) -> None:
@@ -58,29 +61,39 @@ class Entry:
         self.latency_ms = 0.0
         self.flags: Any = ()
         self.misuse = False
+        self.reply_headers: Any = ()  # the answer's (name, value) pairs: Retry-After, X-RateLimit-Reset ...
 
     def freeze(self) -> tuple[Any, ...]:
+        body = self.body
         return (self.seq, self.time, self.virtual_time, self.session, self.api, self.route, self.method, self.path,
-                self.query, tuple(self.headers), self.body, self.status, tuple(self.errors), self.fault,
-                self.latency_ms, tuple(self.flags), self.misuse)
+                self.query, tuple(self.headers), body[:BODY_KEEP], self.status, tuple(self.errors), self.fault,
+                self.latency_ms, tuple(self.flags), self.misuse, tuple(self.reply_headers), len(body))
 
 
-_FIELD = {name: index for index, name in enumerate(Entry.__slots__)}
+FIELDS = (*Entry.__slots__, "body_size")
+_FIELD = {name: index for index, name in enumerate(FIELDS)}
 Stored = tuple[Any, ...]
 
 
-def to_dict(stored: Stored) -> dict[str, Any]:
-    entry = dict(zip(Entry.__slots__, stored, strict=True))
+def to_dict(stored: Stored, redact: bool = True) -> dict[str, Any]:
+    """One entry as the admin API shows it; `redact=False` only for judges inside the server (the verdict)."""
+    entry = dict(zip(FIELDS, stored, strict=True))
     body: bytes = entry["body"] or b""
+    shown = _redact if redact else _plain
     entry.update(
         query=(entry["query"] or b"").decode("latin-1"),
-        headers=[_redact(n.decode("latin-1"), v.decode("latin-1")) for n, v in entry["headers"]],
+        headers=[shown(n.decode("latin-1"), v.decode("latin-1")) for n, v in entry["headers"]],
         body=body[:BODY_CAP].decode("utf-8", "replace"),
-        body_size=len(body),
+        body_hash=hashlib.sha1(body).hexdigest()[:16],
         errors=list(entry["errors"]),
         flags=list(entry["flags"]),
+        reply_headers=[shown(n, v) for n, v in entry["reply_headers"]],
     )
     return entry
+
+
+def _plain(name: str, value: str) -> list[str]:
+    return [name, value]
 
 
 def _redact(name: str, value: str) -> list[str]:
@@ -118,6 +131,7 @@ class Journal:
         error: str | None = None,
         unmatched: bool = False,
         limit: int | None = None,
+        redact: bool = True,
     ) -> list[dict[str, Any]]:
         f = _FIELD
         found = [
@@ -132,7 +146,16 @@ class Journal:
         ]
         if limit is not None:
             found = found[-limit:] if limit > 0 else []
-        return [to_dict(e) for e in found]
+        return [to_dict(e, redact) for e in found]
+
+    def requests_by_api(self, session: str | None = None) -> dict[str, int]:
+        """How many requests each API got (in what the journal still holds), for coverage."""
+        f = _FIELD
+        counts: dict[str, int] = {}
+        for e in self.entries:
+            if e[f["api"]] and (session is None or e[f["session"]] == session):
+                counts[e[f["api"]]] = counts.get(e[f["api"]], 0) + 1
+        return counts
 
     def clear(self, session: str | None = None) -> None:
         if session is None:

@@ -1,0 +1,328 @@
+"""The pytest plugin (entry point `pytest11`): a `mockserver` fixture for testing your own client.
+
+One server per test process (session scope), run on uvicorn in a daemon thread on a free loopback
+port; each test gets its own `X-Mock-Session`, so state, quotas and the journal of one test never
+leak into another, and pytest-xdist workers (one server each) run side by side.
+
+How a test's session reaches the server: `mockserver.url("braze")` is
+`http://127.0.0.1:PORT/__session/<session>/braze`. The plugin serves the app behind a small ASGI
+wrapper that takes `/__session/<name>` off the path and sends the rest on with `X-Mock-Session: <name>`
+(the path prefix becomes the ASGI `root_path`, so links the APIs print keep it). Any client that takes
+a base URL is isolated that way, without being able to send a header; `mockserver.headers` gives the
+header for clients that call the plain `mockserver.base_url`.
+
+Only the standard library and pytest are imported here: the plugin loads in every pytest run of an
+environment where mockserver is installed, and the server itself is imported on first use.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import socket
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from mockserver.app import MockServerApp
+    from mockserver.settings import Settings
+
+SESSION_PREFIX = "/__session/"
+_SESSION_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+_COUNTER = itertools.count(1)
+
+
+class MockServerError(RuntimeError):
+    """An admin call the server refused (status and body in the message)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class SessionPaths:
+    """ASGI wrapper: `/__session/NAME/rest` is answered as `/rest` with `X-Mock-Session: NAME`."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and path.startswith(SESSION_PREFIX):
+            name, _, rest = path[len(SESSION_PREFIX):].partition("/")
+            prefix = SESSION_PREFIX + name
+            headers = [(k, v) for k, v in scope["headers"] if k != b"x-mock-session"]
+            headers.append((b"x-mock-session", name.encode("latin-1")))
+            raw_path: bytes = scope.get("raw_path") or path.encode("latin-1")
+            scope = {**scope, "path": "/" + rest, "raw_path": raw_path[len(prefix.encode("latin-1")):] or b"/",
+                     "root_path": scope.get("root_path", "") + prefix, "headers": headers}
+        await self.app(scope, receive, send)
+
+
+class ServerThread:
+    """The app on uvicorn in a daemon thread, on a loopback port the OS chose."""
+
+    def __init__(self, settings: Settings) -> None:
+        import uvicorn
+
+        from mockserver.app import build_app
+
+        self.app: MockServerApp = build_app(settings)
+        self.settings = settings
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+        # No lifespan: the app's start-up freezes the garbage collector's view of every object of the
+        # process (gc.freeze), right for a server process, wrong inside the user's test process.
+        config = uvicorn.Config(SessionPaths(self.app), lifespan="off", log_level="warning", log_config=None,
+                                access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]},
+                                       name="mockserver", daemon=True)
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.app.runtime.ready = True
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the mockserver thread did not start (see the log above)")
+            time.sleep(0.005)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.socket.close()
+
+    def call(self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None) -> Any:
+        """One admin call (`path` under /__admin); the JSON answer, or MockServerError."""
+        query = urllib.parse.urlencode({k: v for k, v in (params or {}).items() if v is not None})
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self.url}/__admin{path}{'?' + query if query else ''}", data=data,
+                                         method=method, headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                text = answer.read()
+        except urllib.error.HTTPError as exc:
+            raise MockServerError(exc.code, f"{method} /__admin{path}: {exc.code} {exc.read().decode()}") from None
+        return json.loads(text) if text else None
+
+
+class Clock:
+    """The server's virtual clock (one per server: shared by every test of the process)."""
+
+    def __init__(self, server: ServerThread) -> None:
+        self._server = server
+
+    def advance(self, duration: float | str) -> float:
+        """Move the clock on (`60`, `"60s"`, `"250ms"`); the new virtual time."""
+        return float(self._server.call("POST", "/clock", body={"advance": duration})["now"])
+
+    def freeze(self) -> float:
+        return float(self._server.call("POST", "/clock", body={"freeze": True})["now"])
+
+    def unfreeze(self) -> float:
+        return float(self._server.call("POST", "/clock", body={"freeze": False})["now"])
+
+    def now(self) -> float:
+        return float(self._server.call("GET", "/clock")["now"])
+
+
+class MockServer:
+    """What a test holds: its own session on the process's server."""
+
+    def __init__(self, server: ServerThread, session: str) -> None:
+        self.server = server
+        self.session = session
+        self.base_url = server.url
+        self.clock = Clock(server)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The header that puts a request sent to `base_url` in this test's session."""
+        return {"X-Mock-Session": self.session}
+
+    def url(self, api: str) -> str:
+        """Base URL of an API in this test's session: `http://127.0.0.1:PORT/__session/NAME/braze`."""
+        apis = self.server.app.runtime.catalog.apis
+        if api not in apis:
+            raise ValueError(f"no API '{api}' (loaded: {', '.join(sorted(apis))})")
+        prefix = "" if self.server.settings.api == api else apis[api].prefix
+        return f"{self.base_url}{SESSION_PREFIX}{self.session}{prefix}"
+
+    def requests(self, *, api: str | None = None, route: str | None = None, status: int | None = None,
+                 error: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """This test's journal entries, oldest first (secrets redacted)."""
+        params = {"session": self.session, "api": api, "route": route, "status": status, "error": error,
+                  "limit": limit}
+        return list(self.server.call("GET", "/requests", params)["requests"])
+
+    def unmatched(self) -> list[dict[str, Any]]:
+        """This test's requests that no route of their API matched."""
+        return list(self.server.call("GET", "/requests/unmatched", {"session": self.session})["requests"])
+
+    def coverage(self) -> dict[str, Any]:
+        """Documented errors this test was served, per API."""
+        return dict(self.server.call("GET", "/coverage", {"session": self.session}))
+
+    def verdict(self, api: str | None = None) -> dict[str, Any]:
+        """This test's requests judged against the documented retry rules (see mockserver.verdict)."""
+        return dict(self.server.call("GET", "/verdict", {"session": self.session, "api": api}))
+
+    def assert_clean_verdict(self, api: str | None = None) -> None:
+        """Fail the test with every finding, each with its doc line and journal entries."""
+        from mockserver.verdict import describe
+
+        verdict = self.verdict(api)
+        if not verdict["clean"]:
+            pytest.fail(describe(verdict), pytrace=False)
+
+    def mode(self, name: str, *, api: str | None = None, ttl: float | str | None = None, on: bool = True,
+             everywhere: bool = False) -> dict[str, Any]:
+        """Turn a named mode on (or off) for this test's session, or for every session (`everywhere`)."""
+        body = {"mode": name, "api": api, "ttl": ttl, "on": on, "session": None if everywhere else self.session}
+        return dict(self.server.call("POST", "/modes", body={k: v for k, v in body.items() if v is not None}))
+
+    def reset(self) -> None:
+        """Forget this session's state and journal (what it was served is forgotten for coverage too)."""
+        self.server.call("POST", "/reset", {"session": self.session})
+
+
+# -- options, fixtures, coverage at the end of the run ----------------------------------------------
+
+@dataclass
+class _Run:
+    reports: list[dict[str, Any]] = field(default_factory=list)
+    report: dict[str, Any] | None = None
+    shortfall: str | None = None
+
+
+_RUN = pytest.StashKey[_Run]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mockserver", "mockserver: the documented failures of five vendor APIs")
+    group.addoption("--mockserver-seed", type=int, default=0, metavar="N",
+                    help="Seed of the mockserver fixture's server (same seed, same answers).")
+    group.addoption("--mockserver-scenarios", action="append", default=[], metavar="PATH",
+                    help="Your own scenario file or folder, added to the bundled ones (repeatable).")
+    group.addoption("--mockserver-coverage", action="store_true",
+                    help="Print which documented errors the run served, per API, at the end.")
+    group.addoption("--mockserver-coverage-min", type=float, default=None, metavar="RATIO",
+                    help="Fail the run when the documented errors served over those of the APIs in play are "
+                         "under RATIO (0.8 = 80%%); implies --mockserver-coverage.")
+    group.addoption("--mockserver-coverage-junit", default=None, metavar="PATH",
+                    help="Write the coverage as JUnit XML (a test case per documented error).")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "mockserver(allow_unmatched=False): options of the mockserver fixture "
+                                       "(allow_unmatched: do not fail at teardown on requests no route matched)")
+    config.stash[_RUN] = _Run()
+
+
+def _coverage_wanted(config: pytest.Config) -> bool:
+    return bool(config.getoption("mockserver_coverage") or config.getoption("mockserver_coverage_min") is not None
+                or config.getoption("mockserver_coverage_junit"))
+
+
+@pytest.fixture(scope="session")
+def mockserver_settings(pytestconfig: pytest.Config) -> Settings:
+    """Settings of the process's server, from the --mockserver-* options; override it to change more."""
+    from mockserver.settings import Settings
+
+    scenarios = tuple(str(Path(p).resolve()) for p in pytestconfig.getoption("mockserver_scenarios"))
+    return Settings(seed=pytestconfig.getoption("mockserver_seed"), scenarios=scenarios)
+
+
+@pytest.fixture(scope="session")
+def mockserver_server(mockserver_settings: Settings, pytestconfig: pytest.Config) -> Iterator[ServerThread]:
+    """The server of this test process, started on first use and stopped at the end of the run."""
+    server = ServerThread(mockserver_settings)
+    server.start()
+    try:
+        yield server
+        if _coverage_wanted(pytestconfig):
+            pytestconfig.stash[_RUN].reports.append(server.call("GET", "/coverage"))
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def mockserver_session(request: pytest.FixtureRequest) -> str:
+    """This test's session name: unique in the process, readable in the journal."""
+    name = _SESSION_CHARS.sub("-", request.node.name).strip("-")
+    return f"t{next(_COUNTER)}-{name}"[:128]
+
+
+@pytest.fixture
+def mockserver(mockserver_server: ServerThread, mockserver_session: str,
+               request: pytest.FixtureRequest) -> Iterator[MockServer]:
+    """This test's handle on the server; at teardown, fails on requests no route matched."""
+    handle = MockServer(mockserver_server, mockserver_session)
+    yield handle
+    marker = request.node.get_closest_marker("mockserver")
+    if marker is not None and marker.kwargs.get("allow_unmatched", False):
+        return
+    unmatched = handle.unmatched()
+    if unmatched:
+        listed = "\n".join(f"  #{e['seq']} {e['method']} {e['path']}{'?' + e['query'] if e['query'] else ''}"
+                           f" -> {e['status']}" for e in unmatched)
+        pytest.fail(f"{len(unmatched)} request(s) no route matched (mark the test "
+                    f"@pytest.mark.mockserver(allow_unmatched=True) if they are meant):\n{listed}", pytrace=False)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist: each worker ran its own server; gather their coverage reports."""
+    reports = getattr(node, "workeroutput", {}).get("mockserver_coverage", [])
+    node.config.stash[_RUN].reports.extend(reports)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After the session fixtures' teardown: send (worker) or merge, judge and write the coverage."""
+    config = session.config
+    run = config.stash[_RUN]
+    if hasattr(config, "workerinput"):
+        config.workeroutput["mockserver_coverage"] = run.reports  # type: ignore[attr-defined]
+        return
+    if not _coverage_wanted(config):
+        return
+    from mockserver import coverage
+
+    run.report = coverage.merge(run.reports)
+    junit = config.getoption("mockserver_coverage_junit")
+    if junit and run.report is not None:
+        Path(junit).write_text(coverage.junit(run.report), encoding="utf-8")
+    minimum = config.getoption("mockserver_coverage_min")
+    if minimum is not None and run.report is not None and run.report["ratio"] < minimum:
+        run.shortfall = (f"FAIL: documented-error coverage {run.report['ratio']:.1%} is under "
+                         f"--mockserver-coverage-min={minimum:g}")
+        if session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    run = config.stash[_RUN]
+    if hasattr(config, "workerinput") or not _coverage_wanted(config):
+        return
+    from mockserver import coverage
+
+    terminalreporter.section("mockserver documented-error coverage")
+    if run.report is None:
+        terminalreporter.write_line("no test used the mockserver fixture")
+        return
+    terminalreporter.write_line(coverage.table(run.report))
+    if run.shortfall:
+        terminalreporter.write_line(run.shortfall, red=True, bold=True)

@@ -1,0 +1,63 @@
+"""The journal as the verdict and the fixture read it: answer headers, body fingerprint, redaction, queries."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from mockserver.journal import BODY_CAP, BODY_KEEP, Entry, Journal
+from tests.testing.conftest import BRAZE_KEY, BRAZE_TRACK, EDGE_EVENT
+
+
+def test_an_entry_keeps_the_answer_headers_and_redacts_secrets_when_read(mockserver):
+    httpx.post(mockserver.url("edge") + "/ee/v2/interact?datastreamId=ds-1&__error=rate-limited", json=EDGE_EVENT,
+               headers={"Authorization": "Bearer secret-token", "x-api-key": "key-1", "Cookie": "demdex=123"})
+    [entry] = mockserver.requests()
+    assert ["Retry-After", "1"] in entry["reply_headers"]
+    assert entry["status"] == 429 and entry["errors"] == ["rate-limited"] and entry["route"] == "interact-v2"
+    assert entry["query"] == "datastreamId=ds-1" and entry["flags"] == ["error=rate-limited"]
+    headers = dict(entry["headers"])
+    assert headers["authorization"] == "Bearer [redacted]" and headers["x-api-key"] == "[redacted]"
+    assert headers["cookie"] == "[redacted]" and "secret-token" not in str(entry)
+    assert entry["virtual_time"] and entry["time"] and entry["latency_ms"] > 0
+    assert entry["session"] == mockserver.session
+
+
+def test_queries_by_api_route_status_and_error(mockserver):
+    with httpx.Client(base_url=mockserver.url("braze"), headers=BRAZE_KEY) as braze:
+        braze.post("/users/track", json=BRAZE_TRACK)
+        braze.post("/users/track?__error=rate-limited", json=BRAZE_TRACK)
+    httpx.get(mockserver.url("dcs") + "/event?d_site=%esid!")
+    assert [e["api"] for e in mockserver.requests()] == ["braze", "braze", "dcs"]
+    assert [e["status"] for e in mockserver.requests(api="braze")] == [201, 429]
+    assert len(mockserver.requests(route="users-track")) == 2
+    assert [e["errors"] for e in mockserver.requests(status=429)] == [["rate-limited"]]
+    assert [e["api"] for e in mockserver.requests(error="311")] == ["dcs"]
+    assert len(mockserver.requests(limit=1)) == 1
+
+
+@pytest.mark.mockserver(allow_unmatched=True)  # else the fixture fails the test at teardown
+def test_unmatched_lists_the_requests_no_route_matched(mockserver):
+    httpx.get(mockserver.url("braze") + "/users/nothing-here", headers=BRAZE_KEY)
+    httpx.post(mockserver.url("braze") + "/users/track", headers=BRAZE_KEY, json=BRAZE_TRACK)
+    assert [e["path"] for e in mockserver.unmatched()] == ["/braze/users/nothing-here"]
+
+
+def test_bodies_are_capped_when_kept_and_when_shown():
+    journal = Journal(size=2)
+    entry = Entry(0.0, "POST", "/x", b"", [], "edge")
+    entry.body = b"a" * (BODY_KEEP + 10)
+    journal.record(entry)
+    [shown] = journal.query()
+    assert journal.entries[0][10] == b"a" * BODY_KEEP
+    assert len(shown["body"]) == BODY_CAP and shown["body_size"] == BODY_KEEP + 10 and len(shown["body_hash"]) == 16
+
+
+def test_set_cookie_in_answers_is_redacted_but_the_verdict_reads_raw_values():
+    journal = Journal(size=2)
+    entry = Entry(0.0, "GET", "/dcs/event", b"", [(b"cookie", b"demdex=42")], "dcs")
+    entry.reply_headers = [("Set-Cookie", "demdex=42; Path=/")]
+    journal.record(entry)
+    assert journal.query()[0]["reply_headers"] == [["Set-Cookie", "[redacted]"]]
+    raw = journal.query(redact=False)[0]
+    assert raw["reply_headers"] == [["Set-Cookie", "demdex=42; Path=/"]] and raw["headers"] == [["cookie", "demdex=42"]]

@@ -1,0 +1,167 @@
+"""The pytest plugin, as a user meets it: suites that use the fixture, run by pytest in a subprocess."""
+
+from __future__ import annotations
+
+from xml.etree import ElementTree
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+SUITE = '''
+import httpx
+import pytest
+
+EVENT = {"event": {"xdm": {"eventType": "test"}}}
+REACTOR = {"Authorization": "Bearer t", "x-api-key": "k", "x-gw-ims-org-id": "o"}
+
+
+def test_a_session_sees_only_its_own_requests(mockserver):
+    httpx.post(mockserver.url("edge") + "/ee/v2/interact?datastreamId=a&__code=400", json=EVENT)
+    assert [e["status"] for e in mockserver.requests()] == [400]
+    assert mockserver.requests()[0]["session"] == mockserver.session
+
+
+def test_the_next_test_starts_empty_and_can_use_the_header(mockserver):
+    assert mockserver.requests() == []
+    httpx.get(mockserver.base_url + "/dcs/event", headers=mockserver.headers)
+    assert [e["api"] for e in mockserver.requests()] == ["dcs"]
+
+
+def test_links_the_api_prints_stay_in_the_session(mockserver):
+    with httpx.Client(base_url=mockserver.url("reactor"), headers=REACTOR) as reactor:
+        company = reactor.get("/companies").json()["data"][0]
+        link = company["relationships"]["properties"]["links"]["related"]
+        assert link.startswith(mockserver.url("reactor") + "/")
+        assert reactor.get(link).status_code == 200
+    assert len(mockserver.requests(api="reactor")) == 2
+
+
+def test_the_clock_and_reset(mockserver):
+    before = mockserver.clock.now()
+    assert mockserver.clock.advance("90s") >= before + 90
+    httpx.get(mockserver.url("dcs") + "/event")
+    mockserver.reset()
+    assert mockserver.requests() == []
+
+
+def test_a_naive_retry_fails_the_verdict(mockserver):
+    for _ in range(2):
+        httpx.post(mockserver.url("edge") + "/ee/v2/interact?datastreamId=a&__code=400", json=EVENT)
+    with pytest.raises(pytest.fail.Exception, match="no-retry-on-4xx"):
+        mockserver.assert_clean_verdict()
+
+
+def test_unmatched_requests_fail_at_teardown(mockserver):
+    httpx.get(mockserver.url("braze") + "/no/such/route")
+
+
+@pytest.mark.mockserver(allow_unmatched=True)
+def test_unmatched_requests_can_be_allowed(mockserver):
+    assert httpx.get(mockserver.url("braze") + "/no/such/route").status_code == 404
+'''
+
+
+def test_a_suite_using_the_fixture(pytester):
+    pytester.makepyfile(test_suite=SUITE)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=7, errors=1)
+    result.stdout.fnmatch_lines(["*ERROR at teardown of test_unmatched_requests_fail_at_teardown*",
+                                 "*1 request(s) no route matched*", "*GET /braze/no/such/route -> 404*"])
+
+
+COVERED = '''
+import httpx
+
+def test_braze(mockserver):
+    httpx.post(mockserver.url("braze") + "/users/track?__error=rate-limited", json={},
+               headers={"Authorization": "Bearer k"})
+
+def test_dcs(mockserver):
+    httpx.get(mockserver.url("dcs") + "/event?d_site=%esid!")
+'''
+
+
+def test_coverage_table_threshold_and_junit(pytester):
+    pytester.makepyfile(test_covered=COVERED)
+    shown = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--mockserver-coverage")
+    shown.assert_outcomes(passed=2)
+    shown.stdout.fnmatch_lines(["*mockserver documented-error coverage*", "braze *1 *1 *", "dcs *1 *1 *",
+                                "in play * 2 *", "braze never served: *"])
+    assert shown.ret == 0
+    failed = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--mockserver-coverage-min=0.5",
+                                           "--mockserver-coverage-junit=coverage.xml")
+    failed.assert_outcomes(passed=2)
+    assert failed.ret == pytest.ExitCode.TESTS_FAILED
+    failed.stdout.fnmatch_lines(["*FAIL: documented-error coverage * is under --mockserver-coverage-min=0.5*"])
+    suites = ElementTree.parse(pytester.path / "coverage.xml").getroot()
+    served = [c.get("name") for c in suites.iter("testcase") if c.find("skipped") is None]
+    assert sorted(served) == ["311", "rate-limited"]
+    passed = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--mockserver-coverage-min=0.01")
+    assert passed.ret == 0
+
+
+PER_WORKER = '''
+import os
+import httpx
+
+def test_each_worker_serves_its_own_error(mockserver):
+    error = {"gw0": "rate-limited", "gw1": "bad-request"}[os.environ["PYTEST_XDIST_WORKER"]]
+    httpx.post(mockserver.url("braze") + "/users/track?__error=" + error, json={},
+               headers={"Authorization": "Bearer k"})
+'''
+
+
+def test_xdist_workers_run_their_own_server_and_coverage_is_merged(pytester):
+    pytester.makepyfile(test_workers=PER_WORKER)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--dist", "each",
+                                           "--mockserver-coverage")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["braze *2 *2 *"])  # requests 2, served 2: both workers' reports
+
+
+TOY = """
+api: toy
+prefix: /toy
+error_response: {status: "{{ error.status }}", body: {message: "{{ error.title }}"}}
+errors:
+  teapot: {status: 418, title: "I'm a teapot"}
+routes:
+  - {id: pot, method: GET, path: /pot, respond: {status: 200, body: {ok: true}}}
+"""
+
+OPTIONS = '''
+import httpx
+
+def test_seed_and_scenarios_reach_the_server(mockserver):
+    assert httpx.get(mockserver.base_url + "/__admin/health").json()["seed"] == 5
+    assert httpx.get(mockserver.url("toy") + "/pot?__error=teapot").status_code == 418
+'''
+
+
+def test_seed_and_scenarios_options(pytester):
+    pytester.makefile(".yaml", toy=TOY)
+    pytester.makepyfile(test_options=OPTIONS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--mockserver-seed=5",
+                                           "--mockserver-scenarios=toy.yaml")
+    result.assert_outcomes(passed=1)
+
+
+OVERRIDE = '''
+import pytest
+from mockserver.settings import Settings
+
+@pytest.fixture(scope="session")
+def mockserver_settings():
+    return Settings(seed=11, journal_size=2)
+
+def test_the_overridden_settings_are_used(mockserver):
+    assert mockserver.server.settings.journal_size == 2
+    import httpx
+    assert httpx.get(mockserver.base_url + "/__admin/health").json()["seed"] == 11
+'''
+
+
+def test_fixtures_can_be_overridden(pytester):
+    pytester.makepyfile(test_override=OVERRIDE)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)

@@ -1,0 +1,160 @@
+"""Each verdict rule over real HTTP: a sequence that breaks it gets a finding naming the journal
+entries and citing the doc line; the sequence a careful client sends gets none."""
+
+from __future__ import annotations
+
+import threading
+
+import httpx
+import pytest
+
+from mockserver.settings import Settings
+from mockserver.testing import MockServerError, ServerThread
+from tests.testing.conftest import BRAZE_KEY, BRAZE_TRACK, EDGE_EVENT, findings, seqs
+
+ECID = "12345678901234567890123456789012345678"
+
+
+@pytest.fixture
+def edge(mockserver):
+    with httpx.Client(base_url=mockserver.url("edge")) as client:
+        yield lambda flags="", body=EDGE_EVENT: client.post(f"/ee/v2/interact?datastreamId=ds-1{flags}", json=body)
+
+
+@pytest.fixture
+def braze(mockserver):
+    with httpx.Client(base_url=mockserver.url("braze"), headers=BRAZE_KEY) as client:
+        yield lambda flags="", **kw: client.post(f"/users/track?{flags}", json=BRAZE_TRACK, **kw)
+
+
+def test_a_retried_edge_400_is_named_with_its_doc_line(mockserver, edge):
+    assert [edge("&__code=400").status_code for _ in range(3)] == [400, 400, 400]
+    verdict = mockserver.verdict()
+    assert findings(verdict) == [("no-retry-on-4xx", seqs(mockserver))]
+    finding = verdict["findings"][0]
+    assert finding["doc"] == "reference/edge-errors.md:118" and finding["api"] == "edge"
+    assert [r["status"] for r in finding["requests"]] == [400, 400, 400]
+    assert not verdict["clean"] and verdict["retries"] == 2
+
+
+def test_an_edge_400_sent_again_with_a_fixed_body_is_not_a_retry(mockserver, edge):
+    edge("&__code=400")
+    edge(body={"event": {"xdm": {"eventType": "fixed"}}})
+    assert mockserver.verdict()["retries"] == 0 and mockserver.verdict()["clean"]
+
+
+def test_a_retried_braze_400_is_fatal_but_new_credentials_make_a_new_request(mockserver, braze):
+    braze("__code=400")
+    braze("__code=400")
+    braze("__code=400", headers={"Authorization": "Bearer another-key"})
+    assert findings(mockserver.verdict()) == [("no-retry-on-4xx", seqs(mockserver)[:2])]
+    assert mockserver.verdict()["findings"][0]["doc"] == "reference/braze-errors.md:61,73"
+
+
+def test_a_retry_sooner_than_retry_after(mockserver, edge):
+    first = edge("&__error=rate-limited")
+    assert first.status_code == 429 and first.headers["Retry-After"] == "1"
+    edge("&__error=rate-limited")
+    mockserver.clock.advance(1)
+    edge("&__error=rate-limited")
+    verdict = mockserver.verdict()
+    assert findings(verdict) == [("wait-retry-after", seqs(mockserver)[:2])]
+    assert "Retry-After: 1" in verdict["findings"][0]["detail"]
+
+
+def test_retries_that_wait_retry_after_are_clean(mockserver, edge):
+    for _ in range(3):
+        assert edge("&__error=EXEG-0000-503").status_code == 503
+        mockserver.clock.advance("1s")
+    assert mockserver.verdict()["clean"] and mockserver.verdict()["retries"] == 2
+
+
+def test_a_braze_429_retried_before_x_ratelimit_reset(mockserver, braze):
+    limited = braze("__error=rate-limited")
+    reset = int(limited.headers["X-RateLimit-Reset"])
+    braze("__error=rate-limited")
+    mockserver.clock.advance(reset - mockserver.clock.now() + 0.01)
+    braze()
+    assert findings(mockserver.verdict()) == [("wait-ratelimit-reset", seqs(mockserver)[:2])]
+
+
+def test_braze_5xx_retries_at_a_fixed_delay_are_found_growing_ones_are_not(mockserver, braze):
+    for wait in (0, 0.5, 0.5, 0.5):
+        mockserver.clock.advance(wait)
+        braze("__code=503")
+    braze()  # the last retry, which succeeds, ends the chain
+    fixed = seqs(mockserver)
+    assert findings(mockserver.verdict()) == [("backoff-on-5xx", fixed)]
+    assert "do not grow" in mockserver.verdict()["findings"][0]["detail"]
+    for wait in (0, 1, 2, 4):
+        mockserver.clock.advance(wait)
+        braze("__code=500")
+    assert findings(mockserver.verdict()) == [("backoff-on-5xx", fixed)]
+
+
+def test_a_plain_edge_500_must_not_be_retried_502_and_504_may_be(mockserver):
+    with httpx.Client(base_url=mockserver.url("edge")) as client:
+        for datastream, flags in (("ds-500", "__error=EXEG-0001-500"), ("ds-502", "__code=502"),
+                                  ("ds-504", "__code=504")):
+            for _ in range(2):
+                client.post(f"/ee/v2/interact?datastreamId={datastream}&{flags}", json=EDGE_EVENT)
+    assert findings(mockserver.verdict()) == [("no-retry-on-500", seqs(mockserver)[:2])]
+
+
+@pytest.mark.parametrize("error", ["too-many-requests", "too-many-requests-429"])
+def test_clientless_retries_within_the_throttle_second(mockserver, error):
+    with httpx.Client(base_url=mockserver.url("clientless")) as client:
+        get = lambda: client.get(f"/api/v1/config/REQ?__error={error}")  # noqa: E731
+        get()
+        get()
+        mockserver.clock.advance(1)
+        get()
+    assert findings(mockserver.verdict()) == [("throttle-wait", seqs(mockserver)[:2])]
+
+
+def test_a_dcs_call_sent_again_unchanged_after_311(mockserver):
+    with httpx.Client(base_url=mockserver.url("dcs")) as client:
+        bad = client.get(f"/event?d_mid={ECID}&d_site=%esid!")
+        assert bad.headers["X-Error"] == "311"
+        client.get(f"/event?d_mid={ECID}&d_site=%esid!")
+        client.get(f"/event?d_mid={ECID}&d_site=%25esid!")  # re-encoded: a new call
+    verdict = mockserver.verdict()
+    assert findings(verdict) == [("reencode-after-311", seqs(mockserver)[:2])]
+    assert verdict["findings"][0]["doc"] == "reference/dcs-errors.md:138"
+
+
+def test_simultaneous_dcs_calls_for_one_user(mockserver):
+    url = mockserver.url("dcs")
+
+    def call(ecid: str) -> None:
+        httpx.get(f"{url}/event?d_mid={ecid}&__delay=400")
+
+    threads = [threading.Thread(target=call, args=(ECID,)) for _ in range(2)]
+    threads.append(threading.Thread(target=call, args=("9" * 38,)))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    same_user = [e["seq"] for e in mockserver.requests() if ECID in e["query"]]
+    call(ECID)  # after both answered: not simultaneous
+    assert findings(mockserver.verdict()) == [("no-simultaneous-calls", same_user)]
+    assert f"d_mid={ECID}" in mockserver.verdict()["findings"][0]["detail"]
+
+
+def test_the_verdict_of_one_session_ignores_the_others(mockserver, edge):
+    edge("&__code=400")
+    httpx.post(f"{mockserver.base_url}/edge/ee/v2/interact?datastreamId=ds-1&__code=400", json=EDGE_EVENT,
+               headers={"X-Mock-Session": f"{mockserver.session}-other"})
+    edge("&__code=401", body={"event": {"xdm": {"eventType": "another"}}})
+    assert mockserver.verdict()["clean"] and mockserver.verdict()["requests"] == 2
+
+
+def test_verdict_with_the_journal_off_is_misuse():
+    server = ServerThread(Settings(journal=False))
+    server.start()
+    try:
+        with pytest.raises(MockServerError) as refused:
+            server.call("GET", "/verdict")
+    finally:
+        server.stop()
+    assert refused.value.status == 400 and "--no-journal" in str(refused.value)

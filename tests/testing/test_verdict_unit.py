@@ -1,0 +1,98 @@
+"""The verdict over hand-made journal entries: the definition of a retry, waits, growth, and that each
+rule's citation really says what the rule quotes."""
+
+from __future__ import annotations
+
+import re
+from email.utils import formatdate
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mockserver.verdict import RULES, judge_entries
+
+SHARED = Path(__file__).resolve().parents[3] / "shared"
+_seq = iter(range(1, 10_000))
+
+
+def entry(status: int, at: float, *, api: str = "braze", real: float | None = None, query: str = "",
+          body_hash: str = "b", reply: dict[str, str] | None = None, headers: dict[str, str] | None = None,
+          errors: list[str] | None = None, latency_ms: float = 1.0, misuse: bool = False) -> dict[str, Any]:
+    return {"seq": next(_seq), "time": at if real is None else real, "virtual_time": at, "session": "s", "api": api,
+            "route": "r", "method": "POST", "path": f"/{api}/x", "query": query,
+            "headers": list((headers or {}).items()), "body_hash": body_hash, "body_size": 1, "status": status,
+            "errors": errors or [], "latency_ms": latency_ms, "misuse": misuse,
+            "reply_headers": list((reply or {}).items())}
+
+
+def rules(entries: list[dict[str, Any]]) -> list[str]:
+    return [f["rule"] for f in judge_entries(entries)["findings"]]
+
+
+def test_a_success_ends_a_chain_and_a_misuse_is_not_judged():
+    verdict = judge_entries([entry(503, 0), entry(201, 1), entry(201, 2), entry(400, 3, misuse=True)])
+    assert verdict["retries"] == 1 and verdict["requests"] == 3 and verdict["clean"]
+
+
+def test_another_body_query_or_credential_is_a_new_request():
+    first = entry(400, 0, headers={"Authorization": "Bearer a"})
+    assert judge_entries([first, entry(400, 1, headers={"Authorization": "Bearer b"}),
+                          entry(400, 2, body_hash="c"), entry(400, 3, query="x=1")])["retries"] == 0
+
+
+def test_retry_after_as_an_http_date_and_a_frozen_clock_with_a_real_sleep():
+    date = formatdate(1000 + 30, usegmt=True)
+    assert rules([entry(503, 1000, reply={"Retry-After": date}), entry(503, 1010)]) == ["wait-retry-after"]
+    assert rules([entry(503, 1000, reply={"Retry-After": date}), entry(503, 1031)]) == []
+    frozen = [entry(429, 1000, real=5000, reply={"Retry-After": "2"}), entry(429, 1000, real=5002.5)]
+    assert rules(frozen) == []
+
+
+@pytest.mark.parametrize("waits, found", [
+    ([0, 1, 2, 4, 8, 8], False),    # capped exponential: it grew
+    ([0, 0.5, 1.5], False),          # urllib3: the first retry at once, then growing
+    ([1, 1, 1], True),               # fixed
+    ([0, 0.001, 0.002], True),       # fixed 0 s: noise is not growth
+    ([4, 2, 1], True),               # shrinking
+    ([0, 0], True),
+    ([0], False),                    # one retry: nothing to compare
+])
+def test_braze_5xx_backoff_must_grow_somewhere(waits, found):
+    at, entries = 0.0, [entry(503, 0.0)]
+    for wait in waits:
+        at += wait
+        entries.append(entry(503, at))
+    assert rules(entries) == (["backoff-on-5xx"] if found else [])
+
+
+def test_only_edge_and_braze_forbid_4xx_retries_and_429_is_not_one():
+    assert rules([entry(400, 0, api="reactor"), entry(400, 60, api="reactor")]) == []
+    assert rules([entry(429, 0, api="edge"), entry(429, 60, api="edge")]) == []
+    assert rules([entry(404, 0, api="edge"), entry(404, 60, api="edge")]) == ["no-retry-on-4xx"]
+
+
+def test_simultaneous_dcs_calls_share_a_user_through_the_demdex_cookie():
+    one = entry(200, 0, api="dcs", query="d_uuid=42", latency_ms=500)
+    two = entry(200, 0.1, api="dcs", headers={"Cookie": "a=b; demdex=42"})
+    other = entry(200, 0.2, api="dcs", query="d_mid=7")
+    found = judge_entries([one, two, other])["findings"]
+    assert [(f["rule"], f["entries"]) for f in found] == [("no-simultaneous-calls", [one["seq"], two["seq"]])]
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.sub(r"[*`]", "", text).split())
+
+
+@pytest.mark.skipif(not (SHARED / "reference").is_dir(), reason="shared/reference is not beside the repository")
+@pytest.mark.parametrize("rule", [r for r in RULES if r.doc.startswith("reference/")], ids=lambda r: r.doc)
+def test_each_rule_quotes_the_lines_it_cites(rule):
+    name, _, spec = rule.doc.partition(":")
+    lines = (SHARED / name).read_text(encoding="utf-8").splitlines()
+    cited: list[str] = []
+    for part in spec.split(","):
+        low, _, high = part.partition("-")
+        cited.extend(lines[int(low) - 1:int(high or low)])
+    text = _plain(" ".join(cited))
+    for fragment in re.split(r"\s*(?:\[\.\.\.\]|\|)\s*|\[\d{3}\]\s*", rule.quote):
+        assert _plain(fragment) in text, f"{rule.doc} does not say: {fragment}"
