@@ -96,7 +96,7 @@ async def _fails(ctx: RequestContext, mode: Mode, activation: str, until: float 
                  variables: dict[str, Any]) -> bool:
     assert ctx.route is not None
     state, session, now = ctx.state, ctx.session, ctx.clock.now()
-    base = f"__mode:{mode.name}:{activation}"
+    base = f"__mode:{ctx.api.name}:{mode.name}:{activation}"
     if mode.first is not None:
         count = await state.incr(session, f"{base}:first:{ctx.route.id}")
         variables.update(count=count, first=mode.first)

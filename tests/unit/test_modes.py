@@ -185,3 +185,27 @@ def test_bad_mode_declarations_are_reported_with_their_line(tmp_path, name):
         load_catalog([path])
     text = str(caught.value)
     assert f"{path}:" in text and "modes.broken-mode" in text and expected in text, text
+
+
+def test_the_bundled_rate_limited_modes_answer_with_each_apis_own_429(client):
+    client.post("/__admin/clock", json={"freeze": True})
+    reactor = [client.get("/reactor/companies?__mode=rate-limited", headers={"Authorization": "Bearer t",
+                                                                              "x-api-key": "k"}) for _ in range(11)]
+    assert [r.status_code for r in reactor] == [200] * 10 + [429]
+    assert reactor[-1].json() == {"error_code": "429050", "message": "Too many requests"}
+    assert reactor[-1].headers["retry-after"] == "60"
+    braze = [client.get("/braze/campaigns/list?__mode=rate-limited", headers={"Authorization": "Bearer k"})
+             for _ in range(11)]
+    assert [r.status_code for r in braze] == [200] * 10 + [429]
+    assert [r.headers["x-ratelimit-remaining"] for r in braze] == [str(n) for n in range(9, -1, -1)] + ["0"]
+    assert {r.headers["x-ratelimit-limit"] for r in braze} == {"10"}
+    assert braze[-1].json()["message"] == "Rate Limited"
+
+
+def test_the_bundled_flaky_and_outage_modes_use_each_apis_unavailability(client):
+    auth = {"Authorization": "Bearer k"}
+    assert [client.get("/braze/campaigns/list?__mode=flaky", headers=auth).status_code for _ in range(3)] == [
+        503, 503, 200]
+    assert client.get("/braze/campaigns/list?__mode=outage", headers=auth).json()["message"] == "Service Unavailable"
+    reactor = client.get("/reactor/companies?__mode=outage", headers={"Authorization": "Bearer t", "x-api-key": "k"})
+    assert reactor.status_code == 500 and reactor.json()["errors"][0]["code"] == "internal-error"
