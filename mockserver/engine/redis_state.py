@@ -13,12 +13,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from mockserver.engine.clock import Clock
 from mockserver.engine.state import CLOCK_KEY, GLOBAL, MODES_KEY, REQUESTS_KEY, Start
 
 PREFIX = "mockserver:"
+MAX_CONNECTIONS = 64  # per process; requests beyond wait for a free connection rather than fail
 _LIVE = """
 local function live(h, x, f, now)
   local d = redis.call('HGET', x, f)
@@ -77,7 +78,9 @@ class RedisStateStore:
 
     def __init__(self, url: str, clock: Clock) -> None:
         self.clock = clock
-        self.redis: Redis = Redis.from_url(url, decode_responses=True)
+        pool = BlockingConnectionPool.from_url(url, max_connections=MAX_CONNECTIONS, timeout=None,
+                                               decode_responses=True)
+        self.redis: Redis = Redis.from_pool(pool)  # closing the client closes the pool
         self._get = self.redis.register_script(_GET)
         self._incr = self.redis.register_script(_INCR)
         self._cas = self.redis.register_script(_CAS)

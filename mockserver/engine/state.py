@@ -92,7 +92,10 @@ class MemoryStateStore:
 
     async def set(self, session: str, key: str, value: Any, ttl_s: float | None = None) -> None:
         self._live(session, key)[key] = copy.deepcopy(value)
-        self._expire_at(session, key, ttl_s)
+        if ttl_s is None:
+            self.expiry.pop((session, key), None)  # a value set without a time-to-live stays
+        else:
+            self._expire_at(session, key, ttl_s)
 
     async def incr(self, session: str, key: str, amount: int = 1, ttl_s: float | None = None) -> int:
         values = self._live(session, key)
@@ -114,7 +117,8 @@ class MemoryStateStore:
         self.expiry.pop((session, key), None)
 
     async def keys(self, session: str, prefix: str = "") -> list[str]:
-        return sorted(k for k in list(self.data.get(session, {})) if k.startswith(prefix) and k in self._live(session, k))
+        return sorted(k for k in list(self.data.get(session, {}))
+                      if k.startswith(prefix) and k in self._live(session, k))
 
     async def clear(self, session: str | None = None) -> None:
         if session is None:
