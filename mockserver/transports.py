@@ -43,7 +43,8 @@ class FaultingHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self.scope["extensions"] = {TRANSPORT_EXTENSION: self._connection}  # type: ignore[typeddict-unknown-key]
+        extensions: dict[str, Any] = {TRANSPORT_EXTENSION: self._connection}
+        self.scope["extensions"] = extensions
 
 
 _CONNECTION: contextvars.ContextVar[TransportConnection | None] = contextvars.ContextVar(
@@ -55,7 +56,7 @@ def install_hypercorn() -> None:
     import hypercorn.asyncio.run as hypercorn_run
     from hypercorn.asyncio.tcp_server import TCPServer
 
-    if getattr(hypercorn_run.TCPServer, "mockserver", False):
+    if getattr(hypercorn_run.TCPServer, "mockserver", False):  # type: ignore[attr-defined]
         return
 
     class _FaultingTCPServer(TCPServer):
@@ -75,7 +76,7 @@ def install_hypercorn() -> None:
             _CONNECTION.set(TransportConnection(writer.transport, lost))
             await super().run()
 
-    hypercorn_run.TCPServer = _FaultingTCPServer  # type: ignore[misc]
+    hypercorn_run.TCPServer = _FaultingTCPServer  # type: ignore[attr-defined]
 
 
 class HypercornConnectionApp:

@@ -43,7 +43,7 @@ def activation_key(mode: str, api: str | None, session: str | None) -> str:
     return f"{session or '*'}|{api or '*'}|{mode}"
 
 
-def live(activations: Any, now: float) -> list[dict[str, Any]]:
+def live(activations: Any, now: float) -> list[Mapping[str, Any]]:
     """The activations still on at `now` (a time-to-live ends them by itself)."""
     if not isinstance(activations, Mapping):
         return []

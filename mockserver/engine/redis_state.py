@@ -113,7 +113,7 @@ class RedisStateStore:
             await pipe.execute()
 
     async def incr(self, session: str, key: str, amount: int = 1, ttl_s: float | None = None) -> int:
-        args = [key, repr(self.clock.now()), amount, self._deadline(ttl_s)]
+        args: list[str | int] = [key, repr(self.clock.now()), amount, self._deadline(ttl_s)]
         return int(await self._incr(keys=self._names(session), args=args))
 
     async def compare_and_set(self, session: str, key: str, expected: Any, new: Any) -> bool:
