@@ -444,6 +444,8 @@ def _check_flags(api: Api, flags: Flags, has_transport: bool) -> None:
     unknown = [e for e in flags.errors if e not in api.errors]
     if unknown:
         raise Misuse(f"{api.name} has no documented error '{unknown[0]}'", sorted(api.errors))
+    if flags.mode is not None and flags.mode not in api.modes:
+        raise Misuse(f"{api.name} declares no mode '{flags.mode}'", sorted(api.modes))
     if flags.fault is not None and flags.fault not in kinds_served(has_transport):
         raise Misuse(f"fault '{flags.fault}' needs the connection, which this server does not give "
                      "(uvicorn and hypercorn, as `mockserver serve` runs them, do)", list(kinds_served(has_transport)))

@@ -133,3 +133,14 @@ def test_the_connection_serves_the_next_request_after_slow(server):
     with httpx.Client(base_url=server.url, headers=AUTH) as client:
         assert client.get("/reactor/companies?__fault=slow&__delay=100").status_code == 200
         assert client.get("/reactor/companies").status_code == 200
+
+
+@pytest.mark.parametrize("kind", sorted(CLIENT_ERRORS))
+def test_hypercorn_over_h2c_ends_the_connection(server, kind):
+    if "hypercorn" not in server.process.args:
+        pytest.skip("h2c is hypercorn's")
+    with httpx.Client(http1=False, http2=True, timeout=10) as client:
+        assert client.get(server.url + "/reactor/companies?__fault=slow&__delay=50", headers=AUTH).http_version \
+            == "HTTP/2"
+        with pytest.raises(httpx.TransportError):
+            client.get(f"{server.url}/reactor/companies?__fault={kind}&__error=internal-error", headers=AUTH)

@@ -114,3 +114,11 @@ def test_any_text_is_a_decision_or_misuse(text):
         parse_replay(text, REACTOR)
     except Misuse as misuse:
         assert misuse.valid
+
+
+def test_faults_that_need_the_connection_are_misuse_in_process(client):
+    for kind in ("reset", "empty", "malformed", "truncate"):
+        response = client.get(f"/reactor/companies?__fault={kind}", headers=AUTH)
+        assert response.status_code == 400 and response.json()["valid"] == ["slow"]
+    slow = client.get("/reactor/companies?__fault=slow&__delay=20", headers=AUTH)
+    assert slow.status_code == 200 and slow.json()["data"]

@@ -209,3 +209,8 @@ def test_the_bundled_flaky_and_outage_modes_use_each_apis_unavailability(client)
     assert client.get("/braze/campaigns/list?__mode=outage", headers=auth).json()["message"] == "Service Unavailable"
     reactor = client.get("/reactor/companies?__mode=outage", headers={"Authorization": "Bearer t", "x-api-key": "k"})
     assert reactor.status_code == 500 and reactor.json()["errors"][0]["code"] == "internal-error"
+
+
+def test_an_unknown_mode_is_misuse_even_where_no_route_matches(toy):
+    response = toy.get("/toy/nowhere?__mode=meltdown")
+    assert response.status_code == 400 and response.headers["x-mockserver-misuse"] == "1"
