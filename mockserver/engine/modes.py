@@ -82,7 +82,7 @@ async def apply_modes(ctx: RequestContext, on: list[tuple[Mode, str, float | Non
             ctx.variables["mode"] = variables
         if fails and failure is None:
             ctx.variables["mode"] = variables
-            failure = Failure([ErrorRef(mode.error)])  # type: ignore[arg-type]
+            failure = Failure([ErrorRef(e) for e in mode.error or ()])
         if mode.delay is not None and effects.delay is None:
             effects.delay = mode.delay
         if mode.fault is not None and effects.fault is None and (mode.error is None or fails):

@@ -442,8 +442,12 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
 def _build_mode(name: str, spec: dict[str, Any], where: Where, known_error: Any, compiled: Any,
                 route_ids: set[str], problems: list[Problem]) -> Mode:
     """A mode's declaration, checked against the API's errors and routes, durations in seconds."""
+    errors = None
     if "error" in spec:
-        known_error(spec["error"], where.child("error"))
+        single = isinstance(spec["error"], str)
+        errors = (spec["error"],) if single else tuple(spec["error"])
+        for index, error_id in enumerate(errors):
+            known_error(error_id, where.child("error") if single else where.child("error", index))
     for index, route_id in enumerate(spec.get("routes", [])):
         if route_id not in route_ids:
             problems.append(where.child("routes", index).problem(f"no route '{route_id}' in this API"))
@@ -455,7 +459,7 @@ def _build_mode(name: str, spec: dict[str, Any], where: Where, known_error: Any,
     if spec.get("headers"):
         headers = compiled(compile_tree, where.child("headers"), spec["headers"], "headers")
     seconds = {k: parse_duration(spec[k]) for k in ("retry_after", "duration") if k in spec}
-    return Mode(name, spec["description"], f"{where.file}:{where.line()}", error=spec.get("error"),
+    return Mode(name, spec["description"], f"{where.file}:{where.line()}", error=errors,
                 first=spec.get("first"), quota=quota, retry_after_s=seconds.get("retry_after"),
                 duration_s=seconds.get("duration"), delay=spec.get("delay"), fault=spec.get("fault"),
                 headers=headers, routes=frozenset(spec["routes"]) if "routes" in spec else None)

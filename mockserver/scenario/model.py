@@ -109,7 +109,7 @@ class Mode:
     name: str
     description: str
     source: str
-    error: str | None = None
+    error: tuple[str, ...] | None = None  # one documented error, or several answered together
     first: int | None = None
     quota: Quota | None = None
     retry_after_s: float | None = None
@@ -122,7 +122,9 @@ class Mode:
     def summary(self) -> dict[str, Any]:
         """What GET /__admin/modes shows of the declaration."""
         out: dict[str, Any] = {"description": self.description}
-        for key in ("error", "first", "retry_after_s", "duration_s", "delay", "fault"):
+        if self.error is not None:
+            out["error"] = self.error[0] if len(self.error) == 1 else list(self.error)
+        for key in ("first", "retry_after_s", "duration_s", "delay", "fault"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         if self.quota is not None:

@@ -214,3 +214,12 @@ def test_the_bundled_flaky_and_outage_modes_use_each_apis_unavailability(client)
 def test_an_unknown_mode_is_misuse_even_where_no_route_matches(toy):
     response = toy.get("/toy/nowhere?__mode=meltdown")
     assert response.status_code == 400 and response.headers["x-mockserver-misuse"] == "1"
+
+
+def test_a_mode_may_answer_several_errors_together(tmp_path, make_client):
+    (tmp_path / "toy.yaml").write_text(TOY.replace("modes:\n", "modes:\n  degraded: {description: d, error: [busy, "
+                                                                 "broken]}\n"))
+    toy = make_client(scenarios=(str(tmp_path),))
+    assert toy.get("/toy/one?__mode=degraded").status_code == 503
+    assert toy.get("/__admin/requests?limit=1").json()["requests"][0]["errors"] == ["busy", "broken"]
+    assert toy.get("/__admin/modes").json()["declared"]["toy"]["degraded"]["error"] == ["busy", "broken"]
