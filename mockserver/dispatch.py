@@ -289,10 +289,10 @@ class Dispatcher:
         ctx.path_params = dict(found.params or {})
         if replay is not None:
             ctx.decision = replay.token()
-            if replay.fault is not None:
-                ctx.fault = replay.fault
-                return Success()
-            return Failure([ErrorRef(replay.error)])  # type: ignore[arg-type]
+            if replay.error is not None:
+                return Failure([ErrorRef(replay.error)])
+            ctx.fault = replay.fault  # the route's own answer, then the fault, as the decision had it
+            return await self.answer_by_rules(ctx)
         forced = self.forced_errors(ctx)
         if forced:
             immediate = [e for e in forced if not (api.errors[e.id].asynchronous and route.starts_async)]
@@ -314,6 +314,12 @@ class Dispatcher:
                 failure = await apply_modes(ctx, on)
                 if failure is not None:
                     return failure
+        return await self.answer_by_rules(ctx)
+
+    async def answer_by_rules(self, ctx: RequestContext) -> Outcome:
+        """The route's rules in order, then its handler or its `respond`."""
+        route = ctx.route
+        assert route is not None  # set by decide() before
         for rule in route.rules:
             verdict = rule.when.holds(ctx)
             if rule.when.needs_await:

@@ -122,3 +122,12 @@ def test_faults_that_need_the_connection_are_misuse_in_process(client):
         assert response.status_code == 400 and response.json()["valid"] == ["slow"]
     slow = client.get("/reactor/companies?__fault=slow&__delay=20", headers=AUTH)
     assert slow.status_code == 200 and slow.json()["data"]
+
+
+def test_a_replayed_fault_decision_gives_the_routes_own_answer(client):
+    token = "seed=0;session=x;n=3;fault=slow"
+    plain = client.get("/reactor/companies?__session=r1", headers=AUTH)
+    replayed = client.get("/reactor/companies", params={"__replay": token, "__session": "r2", "__delay": "5"},
+                          headers=AUTH)
+    assert replayed.status_code == 200 and replayed.headers["x-mock-decision"] == token
+    assert replayed.json()["data"][0]["type"] == plain.json()["data"][0]["type"] == "companies"
