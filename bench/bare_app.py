@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 
@@ -12,9 +13,12 @@ from starlette.routing import Route
 
 _CAPTURED = json.loads(os.environ.get("BARE_RESPONSE", '{"status": 200, "headers": {}, "body": ""}'))
 _PATH = os.environ.get("BARE_PATH", "/")
+_SLEEP_S = float(os.environ.get("BARE_SLEEP_MS", "0")) / 1000  # bench/delay.py: the same wait as __delay
 
 
 async def endpoint(request: Request) -> Response:
+    if _SLEEP_S:
+        await asyncio.sleep(_SLEEP_S)
     return Response(_CAPTURED["body"].encode(), _CAPTURED["status"], headers=_CAPTURED["headers"])
 
 

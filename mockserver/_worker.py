@@ -3,5 +3,7 @@
 from __future__ import annotations
 
 from mockserver.app import app_from_environment
+from mockserver.transports import HypercornConnectionApp, install_hypercorn
 
-app = app_from_environment()
+install_hypercorn()
+app = HypercornConnectionApp(app_from_environment())

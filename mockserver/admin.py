@@ -1,8 +1,7 @@
-"""`/__admin`: health, catalog, journal, reset, reload, clock, coverage. One route table."""
+"""`/__admin`: health, catalog, journal, reset, reload, clock, modes, coverage. One route table."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from starlette.applications import Starlette
@@ -14,21 +13,12 @@ from mockserver import __version__
 from mockserver import coverage as coverage_report
 from mockserver import verdict as client_verdict
 from mockserver.dispatch import PROBLEM_JSON
+from mockserver.engine import modes
+from mockserver.engine.clock import Clock, parse_duration
+from mockserver.engine.flags import Misuse, valid_session
+from mockserver.engine.state import GLOBAL, MODES_KEY
 from mockserver.runtime import Runtime
 from mockserver.scenario.load import ScenarioError
-
-_DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from `60`, `"60s"`, `"250ms"`, `"5m"`, `"1h"`; raises ValueError otherwise."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    found = _DURATION.match(str(value))
-    if not found:
-        raise ValueError(f"not a duration: {value!r} (use 60, '60s', '250ms', '5m', '1h')")
-    return float(found.group(1)) * _UNITS[found.group(2)]
 
 
 def misuse(detail: str, valid: list[str] | None = None, status: int = 400) -> JSONResponse:
@@ -49,8 +39,13 @@ def build_admin(runtime: Runtime) -> Starlette:
     async def health(request: Request) -> Response:
         if not runtime.ready:
             return JSONResponse({"status": "starting"}, 503)
+        from mockserver.transports import FAULTS_BY_SERVER
+
+        settings = runtime.settings
         return JSONResponse({"status": "ok", "version": __version__, "apis": sorted(runtime.catalog.apis),
-                             "seed": runtime.settings.seed})
+                             "seed": settings.seed, "server": settings.server,
+                             "faults": FAULTS_BY_SERVER.get(settings.server, []),
+                             "state": settings.state.split(":", 1)[0]})
 
     async def catalog(request: Request) -> Response:
         api, problem = api_param(request)
@@ -83,6 +78,8 @@ def build_admin(runtime: Runtime) -> Starlette:
         runtime.journal.clear(session)
         if session is None:
             runtime.clock.reset()
+        else:
+            await modes.switch_off(runtime.state, runtime.clock, None, None, session)
         return JSONResponse({"reset": session or "all"})
 
     async def reload(request: Request) -> Response:
@@ -101,16 +98,63 @@ def build_admin(runtime: Runtime) -> Starlette:
                 return misuse('the body is JSON: {"advance": "60s"}, {"freeze": true}, {"reset": true}')
             if not isinstance(body, dict) or not set(body) <= {"advance", "freeze", "reset"}:
                 return misuse("unknown clock command", ["advance", "freeze", "reset"])
-            try:
+            if "advance" in body:
+                try:
+                    seconds = parse_duration(body["advance"])
+                except ValueError as exc:
+                    return misuse(str(exc))
+
+            def command(clock: Clock) -> None:
                 if body.get("reset"):
-                    runtime.clock.reset()
+                    clock.reset()
                 if "freeze" in body:
-                    runtime.clock.freeze() if body["freeze"] else runtime.clock.unfreeze()
+                    clock.freeze() if body["freeze"] else clock.unfreeze()
                 if "advance" in body:
-                    runtime.clock.advance(parse_duration(body["advance"]))
-            except ValueError as exc:
-                return misuse(str(exc))
+                    clock.advance(seconds)
+
+            await runtime.change_clock(command)
+        else:
+            await runtime.sync_clock()
         return JSONResponse(runtime.clock.describe())
+
+    async def modes_route(request: Request) -> Response:
+        await runtime.sync_clock()
+        store, clock = runtime.state, runtime.clock
+        try:
+            if request.method == "POST":
+                await switch(await _json_object(request))
+            elif request.method == "DELETE":
+                params = request.query_params
+                await modes.switch_off(store, clock, params.get("mode"), params.get("api"), params.get("session"))
+        except Misuse as exc:
+            return misuse(exc.detail, exc.valid)
+        declared = {name: {m: mode.summary() for m, mode in api.modes.items()}
+                    for name, api in runtime.catalog.apis.items()}
+        active = modes.describe(await store.get(GLOBAL, MODES_KEY), clock.now())
+        return JSONResponse({"declared": declared, "active": active})
+
+    async def switch(body: dict[str, Any]) -> None:
+        """POST /__admin/modes: {"mode", "api"?, "session"?, "ttl"?, "on"?}."""
+        unknown = sorted(set(body) - {"mode", "api", "session", "ttl", "on"})
+        if unknown or not isinstance(body.get("mode"), str):
+            raise Misuse(f"POST /__admin/modes takes {{\"mode\": NAME}} and optionally api, session, ttl, on"
+                         + (f"; not {', '.join(unknown)}" if unknown else ""), ["mode", "api", "session", "ttl", "on"])
+        api, session = body.get("api"), body.get("session")
+        if api is not None and api not in runtime.catalog.apis:
+            raise Misuse(f"unknown api '{api}'", sorted(runtime.catalog.apis))
+        if session is not None and not valid_session(session):
+            raise Misuse(f"session name '{session}' is not valid", ["1-128 letters, digits or . _ : @ -"])
+        declaring = modes.declared_by(runtime.catalog, body["mode"], api)
+        if body.get("on", True) is False:
+            await modes.switch_off(runtime.state, runtime.clock, body["mode"], api, session)
+            return
+        try:
+            ttl = parse_duration(body["ttl"]) if body.get("ttl") is not None else None
+        except ValueError as exc:
+            raise Misuse(str(exc), ["60", "60s", "250ms", "5m", "1h"]) from None
+        for target in declaring:  # one activation per API, each with its mode's own duration
+            lasts = ttl if ttl is not None else target.modes[body["mode"]].duration_s
+            await modes.switch_on(runtime.state, runtime.clock, body["mode"], target.name, session, lasts)
 
     async def coverage(request: Request) -> Response:
         session = request.query_params.get("session")
@@ -140,6 +184,17 @@ def build_admin(runtime: Runtime) -> Starlette:
         Route("/reset", reset, methods=["POST"]),
         Route("/reload", reload, methods=["POST"]),
         Route("/clock", clock, methods=["GET", "POST"]),
+        Route("/modes", modes_route, methods=["GET", "POST", "DELETE"]),
         Route("/coverage", coverage),
         Route("/verdict", verdict),
     ])
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise Misuse("the body is a JSON object", ['{"mode": "outage", "ttl": "30s"}'])
+    return body

@@ -42,10 +42,13 @@ def _scenarios_option() -> click.Option:
 @click.option("--api", default=None, envvar="MOCKSERVER_API",
               help=f"Serve only this API, at / ({', '.join(API_NAMES)}).")
 @click.option("--server", type=click.Choice(SERVERS), default="uvicorn", show_default=True,
-              envvar="MOCKSERVER_SERVER", help="uvicorn (uvloop + httptools) or hypercorn (HTTP/1.1 and h2c).")
+              envvar="MOCKSERVER_SERVER",
+              help="uvicorn (uvloop + httptools) or hypercorn (HTTP/1.1 and h2c). Both serve every __fault kind "
+                   "(reset, empty, malformed, truncate, slow); over h2c a fault ends the whole connection.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), envvar="MOCKSERVER_WORKERS")
 @click.option("--state", default="memory://", show_default=True, envvar="MOCKSERVER_STATE",
-              help="Where sessions, sequences and quotas live: memory:// (per process).")
+              help="Where sessions, sequences, quotas, modes and resources live: memory:// (per process) or "
+                   "redis://HOST:PORT/DB, shared by every worker and replica (the virtual clock too).")
 @click.option("--log-level", default="warning", show_default=True, envvar="MOCKSERVER_LOG_LEVEL",
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 @click.option("--journal-size", default=10_000, show_default=True, type=click.IntRange(1),
@@ -58,8 +61,15 @@ def serve(host: str, port: int, seed: int, scenarios: tuple[Path, ...], api: str
     """Serve every API under its prefix (/braze, /reactor, /dcs, /edge, /clientless), or one at /."""
     from mockserver import server as servers
 
-    if not state.startswith("memory"):
-        raise click.BadParameter("only memory:// is available in this version", param_hint="--state")
+    if state.startswith(("redis://", "rediss://", "unix://")):
+        from mockserver.engine.redis_state import check_reachable
+
+        try:
+            check_reachable(state)
+        except ConnectionError as exc:
+            raise click.BadParameter(str(exc), param_hint="--state") from None
+    elif not state.startswith("memory"):
+        raise click.BadParameter(f"{state!r}: use memory:// or redis://HOST:PORT/DB", param_hint="--state")
     settings = Settings(host=host, port=port, seed=seed, scenarios=tuple(str(p) for p in scenarios), api=api,
                         server=server, workers=workers, state=state, log_level=log_level,  # type: ignore[arg-type]
                         journal_size=journal_size, journal=not no_journal, access_log=access_log)

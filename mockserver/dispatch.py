@@ -16,10 +16,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from mockserver import apis
+from mockserver.engine import chaos
 from mockserver.engine.context import RequestContext
+from mockserver.engine.faults import NEEDS_TRANSPORT, Connection, connection_of, kinds_served, serve_fault
 from mockserver.engine.flags import SESSION_HEADER, Flags, Misuse, parse_flags, parse_prefer, split_query
 from mockserver.engine.generate import Generator
 from mockserver.engine.match import Match, find_route, settle
+from mockserver.engine.modes import apply_modes, modes_on
 from mockserver.engine.outcome import ErrorRef, Failure, Outcome, Reply, Success
 from mockserver.engine.render import Rendered, ResponseTemplate, Tree, encode_body
 from mockserver.journal import Entry
@@ -31,6 +34,19 @@ MAX_BODY = 16 * 1024 * 1024
 DEFAULT_SESSION = "default"
 PROBLEM_JSON = "application/problem+json"
 Scope = dict[str, Any]
+
+
+class Answer:
+    """What the dispatcher sends: the rendered answer, the wait before it, and a fault to end with."""
+
+    __slots__ = ("rendered", "delay_ms", "fault", "noise")
+
+    def __init__(self, rendered: Rendered, delay_ms: float = 0.0, fault: str | None = None,
+                 noise: bytes = b"") -> None:
+        self.rendered = rendered
+        self.delay_ms = delay_ms
+        self.fault = fault
+        self.noise = noise
 
 
 class TemplateRequest:
@@ -163,6 +179,7 @@ class Dispatcher:
             prefix = root_path + prefix
         raw_query, query_flags = split_query(scope.get("query_string", b""))
         entry = Entry(time.time(), method, full_path, raw_query, headers, api.name if api else None)
+        connection = connection_of(scope)
         body = b""
         try:
             if scope.get("http_version") == "2" or _has_body(headers):
@@ -173,40 +190,53 @@ class Dispatcher:
                     f"no API at {full_path}",
                     [f"{a.prefix}/..." for a in self.runtime.catalog.apis.values()] + ["/__admin/..."],
                 )
-            rendered, delay_ms = await self._answer(
-                scope, api, method, path, prefix, host_header, raw_query, headers, body, flags, entry
+            answer = await self._answer(
+                scope, api, method, path, prefix, host_header, raw_query, headers, body, flags, entry, connection
             )
         except Misuse as misuse:
-            delay_ms = 0.0
             outcome = misuse_reply(misuse.detail, misuse.valid)
-            rendered = Rendered(outcome.status, outcome.headers, outcome.body)
+            answer = Answer(Rendered(outcome.status, outcome.headers, outcome.body))
             entry.misuse = True
             flags = Flags()
         except Exception:  # a bug of ours: say so, distinctly, never as the imitated API
             log.exception("internal error answering %s %s", method, full_path)
-            delay_ms = 0.0
             outcome = misuse_reply("internal error of the mock server (see its log)", status=500)
-            rendered = Rendered(500, [("Content-Type", PROBLEM_JSON), ("X-Mockserver-Internal-Error", "1")],
-                                outcome.body)
+            answer = Answer(Rendered(500, [("Content-Type", PROBLEM_JSON), ("X-Mockserver-Internal-Error", "1")],
+                                     outcome.body))
             flags = Flags()
+        rendered = answer.rendered
         entry.body = body
         entry.status = rendered.status
         entry.reply_headers = rendered.headers
         entry.flags = flags.given
-        if delay_ms > 0:
-            await asyncio.sleep(delay_ms / 1000)
-        await _send(send, rendered, flags, method == "HEAD")
+        if answer.delay_ms > 0 and answer.fault != "slow":
+            await asyncio.sleep(answer.delay_ms / 1000)
+        if answer.fault is None:
+            await _send(send, rendered, flags, method == "HEAD")
+        else:
+            entry.fault = answer.fault
+            if answer.fault in ("reset", "empty", "malformed"):
+                entry.status = 0  # no status line reached the client
+            await serve_fault(answer.fault, connection, send, rendered.status, _headers_of(rendered, flags),
+                              b"" if method == "HEAD" else rendered.body, answer.delay_ms, answer.noise)
         entry.latency_ms = round((time.perf_counter() - started) * 1000, 3)
         self.runtime.journal.record(entry)
 
     async def _answer(self, scope: Scope, api: Api, method: str, path: str, prefix: str, host_header: str,
                       raw_query: bytes, headers: list[tuple[bytes, bytes]], body: bytes, flags: Flags,
-                      entry: Entry) -> tuple[Rendered, float]:
+                      entry: Entry, connection: Connection | None) -> Answer:
         runtime = self.runtime
-        _check_flags(api, flags)
+        _check_flags(api, flags, connection is not None)
         session = flags.session or DEFAULT_SESSION
         seed = flags.seed if flags.seed is not None else runtime.settings.seed
-        number = await runtime.state.incr(session, "__requests")
+        number, activations, shared_clock = await runtime.state.begin(session)
+        if runtime.state.shared:  # another process may have moved the clock
+            runtime.clock.load(shared_clock)
+        replay = chaos.parse_replay(flags.replay, api) if flags.replay is not None else None
+        if replay is not None:  # the generator of the answer replayed: same error, same ids
+            generator = Generator(replay.seed, replay.session, replay.number)
+        else:
+            generator = Generator(seed, session, number)
         scheme = scope.get("scheme", "http")
         base_host = host_header or _server_host(scope)
         client = scope.get("client") or ("", 0)
@@ -219,30 +249,38 @@ class Dispatcher:
             body=body,
             flags=flags,
             session=session,
-            seed=seed,
-            number=number,
+            seed=replay.seed if replay else seed,
+            number=replay.number if replay else number,
             base_url=f"{scheme}://{base_host}{prefix}",
             host=base_host.rsplit(":", 1)[0].lower(),
             client_ip=client[0] or "",
             state=runtime.state,
             clock=runtime.clock,
-            generator=Generator(seed, session, number),
+            generator=generator,
             options=api.options,
         )
         entry.session = session
         entry.virtual_time = ctx.clock.now()
-        outcome = await self.decide(ctx)
+        outcome = await self.decide(ctx, activations, replay, connection is not None)
         entry.route = ctx.route.id if ctx.route else None
         if isinstance(outcome, Failure):
             entry.errors = [e.id for e in outcome.errors]
         if ctx.reported:
             entry.errors = [*entry.errors, *ctx.reported]
         rendered = self.render(ctx, outcome)
-        delay_ms = delay_of(flags.delay, Generator(seed, session, number, "delay")) if flags.delay else 0.0
-        return rendered, delay_ms
+        effects = ctx.effects
+        delay = flags.delay or (effects.delay if effects else None)
+        delay_ms = delay_of(delay, Generator(ctx.seed, session, ctx.number, "delay")) if delay else 0.0
+        fault = flags.fault or ctx.fault or (effects.fault if effects else None)
+        if fault in NEEDS_TRANSPORT and connection is None:
+            raise Misuse(f"fault '{fault}' needs the connection, which this server does not give",
+                         list(kinds_served(False)))
+        noise = Generator(ctx.seed, session, ctx.number, "fault").token(48).encode() if fault == "malformed" else b""
+        return Answer(rendered, delay_ms, fault, noise)
 
     # -- deciding ----------------------------------------------------------------------
-    async def decide(self, ctx: RequestContext) -> Outcome:
+    async def decide(self, ctx: RequestContext, activations: Any = None, replay: chaos.Decision | None = None,
+                     has_transport: bool = False) -> Outcome:
         api = ctx.api
         hook = apis.BEFORE.get(api.name)
         if hook is not None:
@@ -259,12 +297,39 @@ class Dispatcher:
                                 [f"{'/'.join(sorted(r.methods))} {r.path}" for r in api.routes])
         route = ctx.route = found.route
         ctx.path_params = dict(found.params or {})
+        if replay is not None:
+            ctx.decision = replay.token()
+            if replay.error is not None:
+                return Failure([ErrorRef(replay.error)])
+            ctx.fault = replay.fault  # the route's own answer, then the fault, as the decision had it
+            return await self.answer_by_rules(ctx)
         forced = self.forced_errors(ctx)
         if forced:
             immediate = [e for e in forced if not (api.errors[e.id].asynchronous and route.starts_async)]
             ctx.async_errors = [e for e in forced if e not in immediate]
             if immediate:
                 return Failure(immediate)
+        flags = ctx.flags
+        if flags.chaos:  # 0 and absent alike: nothing is drawn
+            faults = kinds_served(has_transport) if flags.chaos_faults else ()
+            decision = chaos.decide(flags.chaos, ctx.seed, ctx.session, api, route, ctx.number, faults)
+            if decision is not None:
+                ctx.decision = decision.token()
+                if decision.error is not None:
+                    return Failure([ErrorRef(decision.error)])
+                ctx.fault = decision.fault
+        if activations or flags.mode is not None:
+            on = modes_on(api, route, ctx.session, flags.mode, activations, ctx.clock.now())
+            if on:
+                failure = await apply_modes(ctx, on)
+                if failure is not None:
+                    return failure
+        return await self.answer_by_rules(ctx)
+
+    async def answer_by_rules(self, ctx: RequestContext) -> Outcome:
+        """The route's rules in order, then its handler or its `respond`."""
+        route = ctx.route
+        assert route is not None  # set by decide() before
         for rule in route.rules:
             verdict = rule.when.holds(ctx)
             if rule.when.needs_await:
@@ -331,12 +396,28 @@ class Dispatcher:
                 if outcome.status is not None or outcome.headers:
                     rendered = Rendered(outcome.status or rendered.status, [*rendered.headers, *outcome.headers],
                                         rendered.body)
+        if ctx.effects is not None and ctx.effects.headers:
+            rendered = self.with_mode_headers(ctx, rendered)
+        if ctx.decision is not None:
+            rendered = Rendered(rendered.status, [*rendered.headers, (chaos.DECISION_HEADER, ctx.decision)],
+                                rendered.body)
         if api.headers is not None:
             extra = api.headers.render(self.template_context(ctx))
             present = {name.lower() for name, _ in rendered.headers}
             added = [(k, str(v)) for k, v in extra.items() if k.lower() not in present and v is not None]
             rendered = Rendered(rendered.status, [*rendered.headers, *added], rendered.body)
         return rendered
+
+    def with_mode_headers(self, ctx: RequestContext, rendered: Rendered) -> Rendered:
+        """The modes' headers, replacing any of the same name (the API's own are added after)."""
+        assert ctx.effects is not None
+        added: dict[str, str] = {}
+        for tree, variables in ctx.effects.headers:
+            values = tree.render({**self.template_context(ctx), "mode": variables})
+            added.update({k: str(v) for k, v in values.items() if v is not None})
+        lowered = {k.lower() for k in added}
+        kept = [(k, v) for k, v in rendered.headers if k.lower() not in lowered]
+        return Rendered(rendered.status, [*kept, *added.items()], rendered.body)
 
     def render_failure(self, ctx: RequestContext, failure: Failure) -> Rendered:
         api = ctx.api
@@ -413,14 +494,15 @@ def pick_by_status(api: Api, preferred: tuple[str, ...], status: int, allow_asyn
     return None
 
 
-def _check_flags(api: Api, flags: Flags) -> None:
+def _check_flags(api: Api, flags: Flags, has_transport: bool) -> None:
     unknown = [e for e in flags.errors if e not in api.errors]
     if unknown:
         raise Misuse(f"{api.name} has no documented error '{unknown[0]}'", sorted(api.errors))
-    for name in ("fault", "chaos", "mode", "replay"):
-        if getattr(flags, name) is not None:
-            raise Misuse(f"flag '{name}' is not available in this version of mockserver", ["__error", "__code",
-                         "__delay", "__seed", "__session"])
+    if flags.mode is not None and flags.mode not in api.modes:
+        raise Misuse(f"{api.name} declares no mode '{flags.mode}'", sorted(api.modes))
+    if flags.fault is not None and flags.fault not in kinds_served(has_transport):
+        raise Misuse(f"fault '{flags.fault}' needs the connection, which this server does not give "
+                     "(uvicorn and hypercorn, as `mockserver serve` runs them, do)", list(kinds_served(has_transport)))
 
 
 async def _maybe_await(value: Any) -> Any:
@@ -457,10 +539,14 @@ def _server_host(scope: Scope) -> str:
     return f"{host}:{port}" if port else str(host)
 
 
-async def _send(send: Any, rendered: Rendered, flags: Flags, head: bool) -> None:
+def _headers_of(rendered: Rendered, flags: Flags) -> list[tuple[bytes, bytes]]:
     headers = [(k.encode("latin-1"), v.encode("latin-1", "replace")) for k, v in rendered.headers]
     headers.append((b"content-length", str(len(rendered.body)).encode()))
     if flags.given:
         headers.append((b"preference-applied", ", ".join(flags.given).encode("latin-1", "replace")))
-    await send({"type": "http.response.start", "status": rendered.status, "headers": headers})
+    return headers
+
+
+async def _send(send: Any, rendered: Rendered, flags: Flags, head: bool) -> None:
+    await send({"type": "http.response.start", "status": rendered.status, "headers": _headers_of(rendered, flags)})
     await send({"type": "http.response.body", "body": b"" if head else rendered.body})

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mockserver.engine.clock import Clock
-from mockserver.engine.state import MemoryStateStore, StateStore
+from mockserver.engine.state import CLOCK_KEY, GLOBAL, StateStore, open_store
 from mockserver.journal import Journal
 from mockserver.scenario.load import load_catalog
 from mockserver.scenario.model import Catalog
@@ -23,7 +24,7 @@ class Runtime:
 
     def __post_init__(self) -> None:
         if self.state is None:
-            self.state = MemoryStateStore(self.clock)
+            self.state = open_store(self.settings.state, self.clock)
         if self.journal is None:
             self.journal = Journal(self.settings.journal_size, self.settings.journal)
 
@@ -32,3 +33,20 @@ class Runtime:
         catalog = load_catalog(self.settings.scenario_paths)
         self.catalog = catalog
         return catalog
+
+    async def sync_clock(self) -> None:
+        """With a shared store, take the clock other processes may have moved."""
+        if self.state.shared:
+            self.clock.load(await self.state.get(GLOBAL, CLOCK_KEY))
+
+    async def change_clock(self, change: Callable[[Clock], object]) -> None:
+        """Move the clock; with a shared store atomically (compare-and-set), so every process agrees."""
+        if not self.state.shared:
+            change(self.clock)
+            return
+        while True:
+            current = await self.state.get(GLOBAL, CLOCK_KEY)
+            self.clock.load(current)
+            change(self.clock)
+            if await self.state.compare_and_set(GLOBAL, CLOCK_KEY, current, self.clock.state()):
+                return

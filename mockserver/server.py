@@ -25,11 +25,13 @@ def _bind(settings: Settings) -> str:
 def run_uvicorn(settings: Settings, catalog: Catalog | None = None) -> None:
     import uvicorn
 
+    from mockserver.transports import FaultingHttpToolsProtocol
+
     common = dict(
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http="httptools",
+        http=FaultingHttpToolsProtocol,  # httptools, plus the connection for transport faults
         lifespan="on",
         access_log=settings.access_log,
         log_level=settings.log_level,
@@ -45,6 +47,9 @@ def run_uvicorn(settings: Settings, catalog: Catalog | None = None) -> None:
 def run_hypercorn(settings: Settings, catalog: Catalog | None = None) -> None:
     from hypercorn.config import Config
 
+    from mockserver.transports import HypercornConnectionApp, install_hypercorn
+
+    install_hypercorn()
     config = Config()
     config.bind = [_bind(settings)]
     config.accesslog = "-" if settings.access_log else None
@@ -61,7 +66,7 @@ def run_hypercorn(settings: Settings, catalog: Catalog | None = None) -> None:
         import uvloop
         from hypercorn.asyncio import serve
 
-        uvloop.run(serve(build_app(settings, catalog), config))  # type: ignore[arg-type]
+        uvloop.run(serve(HypercornConnectionApp(build_app(settings, catalog)), config))  # type: ignore[arg-type]
 
 
 SERVERS: dict[str, Callable[[Settings, Catalog | None], None]] = {"uvicorn": run_uvicorn,

@@ -5,7 +5,22 @@
 
 from __future__ import annotations
 
+import re
 import time
+from typing import Any
+
+_DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from `60`, `"60s"`, `"250ms"`, `"5m"`, `"1h"`; raises ValueError otherwise."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    found = _DURATION.match(str(value))
+    if not found:
+        raise ValueError(f"not a duration: {value!r} (use 60, '60s', '250ms', '5m', '1h')")
+    return float(found.group(1)) * _UNITS[found.group(2)]
 
 
 class Clock:
@@ -39,6 +54,17 @@ class Clock:
     def reset(self) -> None:
         self.offset_s = 0.0
         self.frozen_at = None
+
+    def state(self) -> dict[str, float | None]:
+        """What a shared store keeps, so every process reads the same clock."""
+        return {"offset_s": self.offset_s, "frozen_at": self.frozen_at}
+
+    def load(self, state: Any) -> None:
+        """Take the shared clock's state from the store (None or malformed: the clock as at start)."""
+        offset = state.get("offset_s") if isinstance(state, dict) else None
+        frozen = state.get("frozen_at") if isinstance(state, dict) else None
+        self.offset_s = float(offset) if isinstance(offset, int | float) else 0.0
+        self.frozen_at = float(frozen) if isinstance(frozen, int | float) else None
 
     def describe(self) -> dict[str, float | bool]:
         return {"now": self.now(), "offset_s": self.offset_s, "frozen": self.frozen_at is not None}

@@ -9,9 +9,10 @@ from urllib.parse import parse_qsl
 
 if TYPE_CHECKING:
     from mockserver.engine.clock import Clock
-    from mockserver.engine.outcome import ErrorRef
     from mockserver.engine.flags import Flags
     from mockserver.engine.generate import Generator
+    from mockserver.engine.modes import Effects
+    from mockserver.engine.outcome import ErrorRef
     from mockserver.engine.state import StateStore
     from mockserver.scenario.model import Api, Route
 
@@ -27,7 +28,8 @@ class RequestContext:
 
     __slots__ = ("api", "method", "path", "raw_query", "raw_headers", "body", "flags", "session", "seed", "number",
                  "base_url", "host", "client_ip", "state", "clock", "generator", "options", "route", "path_params",
-                 "variables", "async_errors", "reported", "_headers", "_query", "_json", "_json_error", "__dict__")
+                 "variables", "async_errors", "reported", "effects", "fault", "decision", "_headers", "_query", "_json",
+                 "_json_error", "__dict__")
 
     def __init__(
         self,
@@ -72,6 +74,9 @@ class RequestContext:
         self.async_errors: list[ErrorRef] = []  # asked by flag, to be reported later by the handler
         self.reported: list[str] = []  # documented errors served inside a success (minor, delayed)
         self.path_params: dict[str, str] = {}
+        self.effects: Effects | None = None  # what the modes on for this request add (delay, fault, headers)
+        self.fault: str | None = None  # the transport fault this answer ends with (flag, chaos, mode)
+        self.decision: str | None = None  # the chaos decision, for X-Mock-Decision
         self._headers: dict[str, list[str]] | None = None
         self._query: dict[str, list[str]] | None = None
         self._json: Any = _UNPARSED

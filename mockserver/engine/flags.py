@@ -50,6 +50,10 @@ class Flags:
         return bool(self.given)
 
 
+def valid_session(name: str) -> bool:
+    return bool(_SESSION_NAME.match(name))
+
+
 def split_query(raw: bytes) -> tuple[bytes, list[tuple[str, str]]]:
     """The query without its `__` flags (other bytes untouched), and the flags found."""
     if b"__" not in raw:

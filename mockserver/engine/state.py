@@ -1,7 +1,12 @@
 """State kept per session: sequences, quotas, resources. Every stateful behaviour goes through here.
 
-`StateStore` is the interface; `MemoryStateStore` the default. A Redis store (the chaos issue)
-implements the same five calls atomically, so callers never change. Values are JSON-like data.
+`StateStore` is the interface; `MemoryStateStore` the default, `RedisStateStore` (redis_state.py)
+the shared one, with the same calls made atomic, so callers never change. Values are JSON-like data.
+Times to live follow the virtual clock, not the wall clock.
+
+What every session shares lives in the pseudo-session `GLOBAL` (no session name can be `*`): the
+modes switched on (`MODES_KEY`) and, with a shared store, the clock (`CLOCK_KEY`). `begin` reads
+them with the session's request number in one call (one round trip to Redis per request).
 """
 
 from __future__ import annotations
@@ -11,8 +16,22 @@ from typing import Any, Protocol
 
 from mockserver.engine.clock import Clock
 
+GLOBAL = "*"
+MODES_KEY = "__modes"
+CLOCK_KEY = "__clock"
+REQUESTS_KEY = "__requests"
+# (request number in the session, modes switched on, shared clock state or None)
+Start = tuple[int, Any, Any]
+
 
 class StateStore(Protocol):
+    shared: bool  # True when other processes see the same state (the clock is then kept here too)
+
+    async def begin(self, session: str) -> Start:
+        """At the start of a request: the session's next request number, the modes switched on
+        (GLOBAL's MODES_KEY) and, for a shared store, the clock (GLOBAL's CLOCK_KEY)."""
+        ...
+
     async def get(self, session: str, key: str, default: Any = None) -> Any: ...
 
     async def set(self, session: str, key: str, value: Any, ttl_s: float | None = None) -> None: ...
@@ -30,17 +49,30 @@ class StateStore(Protocol):
     async def keys(self, session: str, prefix: str = "") -> list[str]: ...
 
     async def clear(self, session: str | None = None) -> None:
-        """Forget one session, or every session."""
+        """Forget one session, or every session (GLOBAL included)."""
         ...
+
+    async def close(self) -> None: ...
 
 
 class MemoryStateStore:
     """In-process dicts; per worker (the server warns when --workers > 1 uses it)."""
 
+    shared = False
+
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self.data: dict[str, dict[str, Any]] = {}
         self.expiry: dict[tuple[str, str], float] = {}
+
+    async def begin(self, session: str) -> Start:
+        values = self.data.get(session)
+        if values is None:
+            values = self.data[session] = {}
+        number = values.get(REQUESTS_KEY, 0) + 1
+        values[REQUESTS_KEY] = number
+        shared = self.data.get(GLOBAL)
+        return number, shared.get(MODES_KEY) if shared else None, None
 
     def _live(self, session: str, key: str) -> dict[str, Any]:
         values = self.data.setdefault(session, {})
@@ -60,7 +92,10 @@ class MemoryStateStore:
 
     async def set(self, session: str, key: str, value: Any, ttl_s: float | None = None) -> None:
         self._live(session, key)[key] = copy.deepcopy(value)
-        self._expire_at(session, key, ttl_s)
+        if ttl_s is None:
+            self.expiry.pop((session, key), None)  # a value set without a time-to-live stays
+        else:
+            self._expire_at(session, key, ttl_s)
 
     async def incr(self, session: str, key: str, amount: int = 1, ttl_s: float | None = None) -> int:
         values = self._live(session, key)
@@ -82,7 +117,8 @@ class MemoryStateStore:
         self.expiry.pop((session, key), None)
 
     async def keys(self, session: str, prefix: str = "") -> list[str]:
-        return sorted(k for k in list(self.data.get(session, {})) if k.startswith(prefix) and k in self._live(session, k))
+        return sorted(k for k in list(self.data.get(session, {}))
+                      if k.startswith(prefix) and k in self._live(session, k))
 
     async def clear(self, session: str | None = None) -> None:
         if session is None:
@@ -91,3 +127,17 @@ class MemoryStateStore:
         else:
             self.data.pop(session, None)
             self.expiry = {k: v for k, v in self.expiry.items() if k[0] != session}
+
+    async def close(self) -> None:
+        pass
+
+
+def open_store(url: str, clock: Clock) -> StateStore:
+    """`memory://` or `redis://host:port/db` (also `rediss://`, `unix://`)."""
+    if url.startswith("memory"):
+        return MemoryStateStore(clock)
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from mockserver.engine.redis_state import RedisStateStore
+
+        return RedisStateStore(url, clock)
+    raise ValueError(f"unknown state store {url!r} (memory:// or redis://HOST:PORT/DB)")

@@ -24,13 +24,14 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from mockserver import apis
+from mockserver.engine.clock import parse_duration
+from mockserver.engine.match import ConditionError, compile_condition, compile_path, route_index
+from mockserver.engine.render import TemplateError, compile_response, compile_tree
+from mockserver.scenario.model import Api, Catalog, DocumentedError, Mode, Quota, Route, Rule
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
-from mockserver.engine.match import ConditionError, compile_condition, compile_path, route_index
-from mockserver.engine.render import TemplateError, compile_response, compile_tree
-from mockserver.scenario.model import Api, Catalog, DocumentedError, Mode, Route, Rule
 
 BUNDLED = Path(__file__).resolve().parent.parent / "scenarios"
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema.json"
@@ -178,6 +179,10 @@ def _explain(error: ValidationError, where: Where) -> list[Problem]:
         return [where.problem(f"{error.instance!r} is not valid here")]
     if error.validator == "not" and error.validator_value == {"required": ["body", "text"]}:
         return [where.problem("give body or text, not both")]
+    if error.validator == "not" and error.validator_value == {"required": ["first", "quota"]}:
+        return [where.problem("give first or quota, not both")]
+    if error.validator == "anyOf" and all(list(b) == ["required"] for b in error.validator_value):
+        return [where.problem(f"needs at least one of: {', '.join(b['required'][0] for b in error.validator_value)}")]
     if error.validator == "type":
         return [where.problem(f"expected {_types(error.validator_value)}, got {type(error.instance).__name__}")]
     if error.validator == "required":
@@ -396,10 +401,9 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
         if route is not None:
             routes.append(route)
 
-    modes = {
-        mode_name: Mode(mode_name, spec.get("description", ""), spec.get("settings", {}), f"{w.file}:{w.line()}")
-        for mode_name, (spec, w) in top["modes"].items()
-    }
+    route_ids = {r.id for r in routes}
+    modes = {mode_name: _build_mode(mode_name, spec, w, known_error, compiled, route_ids, problems)
+             for mode_name, (spec, w) in top["modes"].items()}
     try:
         host_patterns = tuple(re.compile(fnmatch.translate(h.lower())) for h in top.get("hosts", []))
     except re.error as exc:  # pragma: no cover - fnmatch output always compiles
@@ -489,3 +493,29 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
         errors=tuple(dict.fromkeys(route_errors)),
         source=f"{where.file}:{where.line()}",
     )
+
+
+def _build_mode(name: str, spec: dict[str, Any], where: Where, known_error: Any, compiled: Any,
+                route_ids: set[str], problems: list[Problem]) -> Mode:
+    """A mode's declaration, checked against the API's errors and routes, durations in seconds."""
+    errors = None
+    if "error" in spec:
+        single = isinstance(spec["error"], str)
+        errors = (spec["error"],) if single else tuple(spec["error"])
+        for index, error_id in enumerate(errors):
+            known_error(error_id, where.child("error") if single else where.child("error", index))
+    for index, route_id in enumerate(spec.get("routes", [])):
+        if route_id not in route_ids:
+            problems.append(where.child("routes", index).problem(f"no route '{route_id}' in this API"))
+    quota = None
+    if "quota" in spec:
+        q = spec["quota"]
+        quota = Quota(q["limit"], max(parse_duration(q["window"]), 0.001), q.get("per", "api") == "route")
+    headers = None
+    if spec.get("headers"):
+        headers = compiled(compile_tree, where.child("headers"), spec["headers"], "headers")
+    seconds = {k: parse_duration(spec[k]) for k in ("retry_after", "duration") if k in spec}
+    return Mode(name, spec["description"], f"{where.file}:{where.line()}", error=errors,
+                first=spec.get("first"), quota=quota, retry_after_s=seconds.get("retry_after"),
+                duration_s=seconds.get("duration"), delay=spec.get("delay"), fault=spec.get("fault"),
+                headers=headers, routes=frozenset(spec["routes"]) if "routes" in spec else None)

@@ -89,13 +89,50 @@ class Route:
 
 
 @dataclass(frozen=True)
+class Quota:
+    """`limit` requests per `window_s`, counted for the whole API or per route."""
+
+    limit: int
+    window_s: float
+    per_route: bool
+
+
+@dataclass(frozen=True)
 class Mode:
-    """A named situation with state (the chaos issue gives modes their behaviour)."""
+    """A named situation with state; engine/modes.py gives it its behaviour.
+
+    `error` alone fails every request (an outage); with `first` only the first N of each route
+    (flaky); with `quota` those past it (rate-limited). `delay`, `fault` and `headers` apply to
+    every answer the mode is on for (with `error`, the fault only to the failed ones).
+    """
 
     name: str
     description: str
-    settings: Mapping[str, Any]
     source: str
+    error: tuple[str, ...] | None = None  # one documented error, or several answered together
+    first: int | None = None
+    quota: Quota | None = None
+    retry_after_s: float | None = None
+    duration_s: float | None = None
+    delay: str | None = None
+    fault: str | None = None
+    headers: Tree | None = None
+    routes: frozenset[str] | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """What GET /__admin/modes shows of the declaration."""
+        out: dict[str, Any] = {"description": self.description}
+        if self.error is not None:
+            out["error"] = self.error[0] if len(self.error) == 1 else list(self.error)
+        for key in ("first", "retry_after_s", "duration_s", "delay", "fault"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        if self.quota is not None:
+            out["quota"] = {"limit": self.quota.limit, "window_s": self.quota.window_s,
+                            "per": "route" if self.quota.per_route else "api"}
+        if self.routes is not None:
+            out["routes"] = sorted(self.routes)
+        return out
 
 
 @dataclass(frozen=True)

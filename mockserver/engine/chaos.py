@@ -1,0 +1,90 @@
+"""Chaos: with probability P, one of the route's documented errors (or a transport fault).
+
+The decision is a hash of (seed, session, route, request number in that session), not a draw from
+a random source: it replays exactly, and every worker or replica decides the same for the same
+request. P = 0 is never looked at (a strict no-op). The answer names its decision in
+`X-Mock-Decision: seed=7;session=default;n=12;error=service-unavailable`; sending that text back as
+`__replay=` gives the same answer again (same error, same generated ids).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from mockserver.engine.flags import FAULT_KINDS, Misuse
+
+if TYPE_CHECKING:
+    from mockserver.scenario.model import Api, Route
+
+DECISION_HEADER = "X-Mock-Decision"
+_TOKEN = re.compile(r"^seed=(-?\d+);session=([A-Za-z0-9._:@-]{1,128});n=(\d+);(error|fault)=([A-Za-z0-9_.:-]+)$")
+_POOLS: dict[tuple[int, int], tuple[object, tuple[str, ...]]] = {}
+
+
+@dataclass(frozen=True)
+class Decision:
+    seed: int
+    session: str
+    number: int
+    error: str | None = None
+    fault: str | None = None
+
+    def token(self) -> str:
+        what = f"error={self.error}" if self.error is not None else f"fault={self.fault}"
+        return f"seed={self.seed};session={self.session};n={self.number};{what}"
+
+
+def _unit(*parts: object) -> float:
+    """A number in [0, 1) from the parts: BLAKE2b, the same in every process."""
+    digest = hashlib.blake2b("/".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def error_pool(api: Api, route: Route) -> tuple[str, ...]:
+    """The route's documented failures a chaos draw picks from: real errors (status >= 400) that
+    are answered at once; the API's 5xx when the route names none."""
+    key = (id(api), id(route))
+    cached = _POOLS.get(key)
+    if cached is not None and cached[0] is route:
+        return cached[1]
+    usable = [i for i in route.errors if api.errors[i].status >= 400 and not api.errors[i].asynchronous]
+    if not usable:
+        usable = [i for i, e in api.errors.items() if e.status >= 500 and not e.asynchronous]
+    if len(_POOLS) > 4096:
+        _POOLS.clear()
+    _POOLS[key] = (route, tuple(usable))
+    return tuple(usable)
+
+
+def decide(probability: float, seed: int, session: str, api: Api, route: Route, number: int,
+           faults: tuple[str, ...]) -> Decision | None:
+    """The chaos decision for one request; None when it answers as usual."""
+    if _unit(seed, session, api.name, route.id, number, "chaos") >= probability:
+        return None
+    errors = error_pool(api, route)
+    pool = [("error", e) for e in errors] + [("fault", f) for f in faults]
+    if not pool:
+        return None
+    kind, name = pool[int(_unit(seed, session, api.name, route.id, number, "pick") * len(pool))]
+    if kind == "error":
+        return Decision(seed, session, number, error=name)
+    return Decision(seed, session, number, fault=name)
+
+
+def parse_replay(token: str, api: Api) -> Decision:
+    """A decision pasted back from `X-Mock-Decision`; raises Misuse when it is not one of this API."""
+    found = _TOKEN.match(token.strip())
+    if not found:
+        raise Misuse(f"'{token}' is not a decision", ["seed=N;session=NAME;n=N;error=ID",
+                                                       "seed=N;session=NAME;n=N;fault=KIND"])
+    seed, session, number, kind, name = found.groups()
+    if kind == "error" and name not in api.errors:
+        raise Misuse(f"{api.name} has no documented error '{name}'", sorted(api.errors))
+    if kind == "fault" and name not in FAULT_KINDS:
+        raise Misuse(f"unknown fault '{name}'", list(FAULT_KINDS))
+    if kind == "error":
+        return Decision(int(seed), session, int(number), error=name)
+    return Decision(int(seed), session, int(number), fault=name)

@@ -1,0 +1,119 @@
+"""Transport faults, named as WireMock and Toxiproxy name them, served on the connection itself.
+
+ASGI hands an application no socket, so each server adapter (mockserver/transports.py) puts a
+`Connection` in `scope["extensions"]["mockserver.transport"]`. Without it (an in-process test
+client, another ASGI server) only `slow` can be served, since it is plain ASGI.
+
+- `reset`: TCP RST before any byte (SO_LINGER 0, then close).
+- `empty`: close with no response.
+- `malformed`: bytes that are not HTTP, then close.
+- `truncate`: the answer's status line and headers with its full Content-Length, half the body
+  (a documented error with `__error`, so a vendor error and a transport fault combine), then close.
+- `slow`: the whole answer, the body dribbled out in small chunks over the delay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+TRANSPORT_EXTENSION = "mockserver.transport"
+NEEDS_TRANSPORT = ("reset", "empty", "malformed", "truncate")
+PLAIN_ASGI = ("slow",)
+SLOW_DEFAULT_MS = 1000.0
+SLOW_CHUNKS = 20
+MALFORMED_PREFIX = b"\x00\xffMOCKSERVER-MALFORMED "
+
+
+class Connection(Protocol):
+    """The client's connection, as a server adapter exposes it to the application."""
+
+    def write(self, data: bytes) -> None: ...
+
+    async def close(self) -> None:
+        """Send what was written, then FIN; return once the server has seen the connection end."""
+        ...
+
+    async def reset(self) -> None:
+        """RST at once: SO_LINGER with a zero timeout, then close."""
+        ...
+
+
+class TransportConnection:
+    """A `Connection` over an asyncio transport; `lost()` returns once the server saw it close."""
+
+    __slots__ = ("transport", "lost")
+
+    def __init__(self, transport: asyncio.BaseTransport, lost: Callable[[], Awaitable[Any]]) -> None:
+        self.transport = transport
+        self.lost = lost
+
+    def write(self, data: bytes) -> None:
+        self.transport.write(data)  # type: ignore[attr-defined]
+
+    async def close(self) -> None:
+        self.transport.close()
+        await self.lost()
+
+    async def reset(self) -> None:
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            except OSError:  # already gone: nothing left to reset
+                pass
+        self.transport.abort()  # type: ignore[attr-defined]
+        await self.lost()
+
+
+def connection_of(scope: dict[str, Any]) -> Connection | None:
+    extensions = scope.get("extensions")
+    return extensions.get(TRANSPORT_EXTENSION) if extensions else None
+
+
+def kinds_served(has_transport: bool) -> tuple[str, ...]:
+    return NEEDS_TRANSPORT + PLAIN_ASGI if has_transport else PLAIN_ASGI
+
+
+def malformed_bytes(noise: bytes) -> bytes:
+    """Not HTTP: no status line a parser accepts, whatever it reads first."""
+    return MALFORMED_PREFIX + noise + b"\r\n\r\n"
+
+
+async def serve_fault(kind: str, connection: Connection | None, send: Any, status: int,
+                      headers: list[tuple[bytes, bytes]], body: bytes, delay_ms: float, noise: bytes) -> None:
+    """Answer with a fault. `headers` already hold the true Content-Length of `body`."""
+    if kind == "slow":
+        await _dribble(send, status, headers, body, delay_ms or SLOW_DEFAULT_MS)
+        return
+    if connection is None:  # checked before: a fault needing the socket is refused as misuse
+        raise RuntimeError(f"fault {kind} needs the connection")
+    if kind == "reset":
+        await connection.reset()
+    elif kind == "empty":
+        await connection.close()
+    elif kind == "malformed":
+        connection.write(malformed_bytes(noise))
+        await connection.close()
+    elif kind == "truncate":
+        promised = [(k, v) for k, v in headers if k != b"content-length"]
+        promised.append((b"content-length", str(max(len(body), 2)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": promised})
+        await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
+        await connection.close()
+    else:  # pragma: no cover - flags.py admits only FAULT_KINDS
+        raise ValueError(kind)
+
+
+async def _dribble(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes, over_ms: float) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    count = max(1, min(len(body), SLOW_CHUNKS))
+    size = -(-len(body) // count) if body else 0
+    pause = over_ms / 1000 / count
+    for index in range(count):
+        await asyncio.sleep(pause)
+        chunk = body[index * size:(index + 1) * size]
+        await send({"type": "http.response.body", "body": chunk, "more_body": index < count - 1})

@@ -1,0 +1,162 @@
+"""The state store in Redis, shared by every worker and replica (`--state redis://HOST:PORT/DB`).
+
+Layout, under the prefix `mockserver:`: one hash per session, `s:{session}`, field = key, value =
+canonical JSON (sorted keys, no spaces, so compare-and-set compares strings); and one hash of
+deadlines, `x:{session}`, field = key, value = the virtual time at which it expires. Expiry follows
+the virtual clock, which Redis cannot know, so each script gets `now` and drops what has expired
+as it reads (no Redis TTLs). Every call that reads and writes is one Lua script, hence atomic
+across processes; `begin` is one script too, so a request costs one round trip before its own work.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from redis.asyncio import BlockingConnectionPool, Redis
+
+from mockserver.engine.clock import Clock
+from mockserver.engine.state import CLOCK_KEY, GLOBAL, MODES_KEY, REQUESTS_KEY, Start
+
+PREFIX = "mockserver:"
+MAX_CONNECTIONS = 64  # per process; requests beyond wait for a free connection rather than fail
+_LIVE = """
+local function live(h, x, f, now)
+  local d = redis.call('HGET', x, f)
+  if d and tonumber(d) <= now then
+    redis.call('HDEL', h, f)
+    redis.call('HDEL', x, f)
+    return false
+  end
+  return redis.call('HGET', h, f)
+end
+"""
+_GET = _LIVE + "return live(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]))"
+_INCR = _LIVE + """
+local before = live(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]))
+local value = redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[3])
+if not before and ARGV[4] ~= '' then redis.call('HSET', KEYS[2], ARGV[1], ARGV[4]) end
+return value
+"""
+_CAS = _LIVE + """
+local current = live(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]))
+if ARGV[3] == '0' then
+  if current and current ~= 'null' then return 0 end
+elseif current ~= ARGV[4] then
+  return 0
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[5])
+return 1
+"""
+_KEYS = _LIVE + """
+local out = {}
+for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if string.sub(f, 1, #ARGV[1]) == ARGV[1] and live(KEYS[1], KEYS[2], f, tonumber(ARGV[2])) then
+    table.insert(out, f)
+  end
+end
+return out
+"""
+_BEGIN = f"""
+local n = redis.call('HINCRBY', KEYS[1], '{REQUESTS_KEY}', 1)
+return {{n, redis.call('HGET', KEYS[2], '{MODES_KEY}'), redis.call('HGET', KEYS[2], '{CLOCK_KEY}')}}
+"""
+
+
+def dump(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _load(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+class RedisStateStore:
+    """`StateStore` over redis-py's asyncio client; connections open on first use, in the server's loop."""
+
+    shared = True
+
+    def __init__(self, url: str, clock: Clock) -> None:
+        self.clock = clock
+        pool = BlockingConnectionPool.from_url(url, max_connections=MAX_CONNECTIONS, timeout=None,
+                                               decode_responses=True)
+        self.redis: Redis = Redis.from_pool(pool)  # closing the client closes the pool
+        self._get = self.redis.register_script(_GET)
+        self._incr = self.redis.register_script(_INCR)
+        self._cas = self.redis.register_script(_CAS)
+        self._keys = self.redis.register_script(_KEYS)
+        self._begin = self.redis.register_script(_BEGIN)
+
+    @staticmethod
+    def _names(session: str) -> list[str]:
+        return [f"{PREFIX}s:{session}", f"{PREFIX}x:{session}"]
+
+    def _deadline(self, ttl_s: float | None) -> str:
+        return "" if ttl_s is None else repr(self.clock.now() + ttl_s)
+
+    async def begin(self, session: str) -> Start:
+        number, modes, clock = await self._begin(keys=[self._names(session)[0], self._names(GLOBAL)[0]])
+        return int(number), _load(modes), _load(clock)
+
+    async def get(self, session: str, key: str, default: Any = None) -> Any:
+        found = await self._get(keys=self._names(session), args=[key, repr(self.clock.now())])
+        return default if found is None else json.loads(found)
+
+    async def set(self, session: str, key: str, value: Any, ttl_s: float | None = None) -> None:
+        values, deadlines = self._names(session)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(values, key, dump(value))
+            if ttl_s is None:
+                pipe.hdel(deadlines, key)
+            else:
+                pipe.hset(deadlines, key, self._deadline(ttl_s))
+            await pipe.execute()
+
+    async def incr(self, session: str, key: str, amount: int = 1, ttl_s: float | None = None) -> int:
+        args: list[str | int] = [key, repr(self.clock.now()), amount, self._deadline(ttl_s)]
+        return int(await self._incr(keys=self._names(session), args=args))
+
+    async def compare_and_set(self, session: str, key: str, expected: Any, new: Any) -> bool:
+        args = [key, repr(self.clock.now()), "0" if expected is None else "1",
+                "" if expected is None else dump(expected), dump(new)]
+        return bool(await self._cas(keys=self._names(session), args=args))
+
+    async def delete(self, session: str, key: str) -> None:
+        values, deadlines = self._names(session)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(values, key)
+            pipe.hdel(deadlines, key)
+            await pipe.execute()
+
+    async def keys(self, session: str, prefix: str = "") -> list[str]:
+        found = await self._keys(keys=self._names(session), args=[prefix, repr(self.clock.now())])
+        return sorted(found)
+
+    async def clear(self, session: str | None = None) -> None:
+        if session is not None:
+            await self.redis.delete(*self._names(session))
+            return
+        batch: list[str] = []
+        async for name in self.redis.scan_iter(match=PREFIX + "*", count=500):
+            batch.append(name)
+            if len(batch) >= 500:
+                await self.redis.delete(*batch)
+                batch = []
+        if batch:
+            await self.redis.delete(*batch)
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+
+def check_reachable(url: str, timeout_s: float = 3.0) -> None:
+    """Raise ConnectionError with the reason when the Redis at `url` does not answer a PING."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        raise ConnectionError(f"no Redis at {url}: {exc}") from None
+    finally:
+        client.close()

@@ -1,0 +1,152 @@
+"""Transport faults over real connections, on both servers: raw sockets, then httpx and requests."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import requests
+
+from tests.conftest import ServerProcess, free_port
+
+pytestmark = pytest.mark.slow
+AUTH = {"Authorization": "Bearer t", "x-api-key": "k"}
+RAW_AUTH = b"Authorization: Bearer t\r\nx-api-key: k\r\n"
+
+
+@pytest.fixture(scope="module", params=["uvicorn", "hypercorn"])
+def server(request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
+    process = ServerProcess(["--server", request.param, "--seed", "3"], free_port())
+    process.wait_healthy(timeout=20)
+    yield process
+    output = process.stop()
+    assert "Traceback" not in output and "ERROR" not in output, output
+
+
+def raw(server: ServerProcess, target: str) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    sock.sendall(f"GET {target} HTTP/1.1\r\nHost: mock.test\r\n".encode() + RAW_AUTH + b"\r\n")
+    return sock
+
+
+def read_all(sock: socket.socket) -> tuple[bytes, list[float]]:
+    """Every byte until the server closes, and when each piece came."""
+    data, times = b"", []
+    while chunk := sock.recv(65536):
+        data += chunk
+        times.append(time.monotonic())
+    return data, times
+
+
+def test_reset_is_a_tcp_rst_before_any_byte(server):
+    with raw(server, "/reactor/companies?__fault=reset") as sock, pytest.raises(ConnectionResetError):
+        sock.recv(1024)
+
+
+def test_empty_closes_without_a_byte(server):
+    with raw(server, "/reactor/companies?__fault=empty") as sock:
+        assert read_all(sock)[0] == b""
+
+
+def test_malformed_sends_bytes_no_http_parser_takes(server):
+    with raw(server, "/reactor/companies?__fault=malformed") as sock:
+        data = read_all(sock)[0]
+    assert data and not data.startswith(b"HTTP/")
+
+
+def test_malformed_bytes_are_seeded(server):
+    def once() -> bytes:
+        with raw(server, "/reactor/companies?__fault=malformed&__session=noise&__seed=5") as sock:
+            return read_all(sock)[0]
+
+    httpx.post(server.url + "/__admin/reset?session=noise")
+    first = once()
+    httpx.post(server.url + "/__admin/reset?session=noise")
+    assert once() == first
+
+
+def test_truncate_keeps_the_documented_errors_head_and_promises_more(server):
+    with raw(server, "/reactor/companies?__fault=truncate&__error=internal-error") as sock:
+        data = read_all(sock)[0]
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    assert lines[0].startswith("HTTP/1.1 500")
+    headers = dict(line.lower().split(": ", 1) for line in lines[1:])
+    assert headers["content-type"] == "application/vnd.api+json"
+    assert int(headers["content-length"]) > len(body) > 0
+    assert body.startswith(b'{"errors":')
+
+
+def test_slow_dribbles_the_body_over_the_delay(server):
+    started = time.monotonic()
+    with raw(server, "/reactor/companies?__fault=slow&__delay=600&__error=internal-error") as sock:
+        data, times = read_all(sock)
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 500")
+    assert b"transfer-encoding: chunked" in head.lower() or b"content-length" in head.lower()
+    assert len(times) >= 4, "the body should arrive in several pieces"
+    assert times[-1] - started >= 0.5  # generous: 600 ms asked
+    assert b'"errors"' in body
+
+
+CLIENT_ERRORS = {
+    "reset": (httpx.ReadError, requests.exceptions.ConnectionError),
+    "empty": (httpx.RemoteProtocolError, requests.exceptions.ConnectionError),
+    "malformed": (httpx.RemoteProtocolError, requests.exceptions.ConnectionError),
+    "truncate": (httpx.RemoteProtocolError, requests.exceptions.ChunkedEncodingError),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CLIENT_ERRORS))
+def test_clients_see_the_matching_exception(server, kind):
+    url = f"{server.url}/reactor/companies?__fault={kind}&__error=internal-error"
+    httpx_error, requests_error = CLIENT_ERRORS[kind]
+    with pytest.raises(httpx_error):
+        httpx.get(url, headers=AUTH, timeout=10)
+    with pytest.raises(requests_error):
+        requests.get(url, headers=AUTH, timeout=10)
+
+
+def test_clients_read_a_slow_answer_whole(server):
+    url = f"{server.url}/reactor/companies?__fault=slow&__delay=300"
+    assert httpx.get(url, headers=AUTH, timeout=10).json()["data"]
+    assert requests.get(url, headers=AUTH, timeout=10).json()["data"]
+
+
+def test_the_prefer_form_and_the_journal(server):
+    with pytest.raises(httpx.RemoteProtocolError):
+        httpx.get(server.url + "/reactor/companies?__session=faulted", headers={**AUTH, "Prefer": "fault=empty"})
+    entries = httpx.get(server.url + "/__admin/requests?session=faulted").json()["requests"]
+    assert entries[0]["fault"] == "empty" and entries[0]["status"] == 0
+
+
+def test_health_names_the_faults_the_server_serves(server):
+    health = httpx.get(server.url + "/__admin/health").json()
+    assert health["faults"] == ["reset", "empty", "malformed", "truncate", "slow"]
+
+
+def test_the_connection_serves_the_next_request_after_slow(server):
+    """A fault that keeps the connection (slow) leaves it usable: keep-alive still works."""
+    with httpx.Client(base_url=server.url, headers=AUTH) as client:
+        assert client.get("/reactor/companies?__fault=slow&__delay=100").status_code == 200
+        assert client.get("/reactor/companies").status_code == 200
+
+
+@pytest.fixture(scope="module")
+def hypercorn() -> Iterator[ServerProcess]:
+    process = ServerProcess(["--server", "hypercorn"], free_port())
+    process.wait_healthy(timeout=20)
+    yield process
+    process.stop()
+
+
+@pytest.mark.parametrize("kind", sorted(CLIENT_ERRORS))
+def test_hypercorn_over_h2c_ends_the_connection(hypercorn, kind):
+    with httpx.Client(http1=False, http2=True, timeout=10) as client:
+        slow = client.get(hypercorn.url + "/reactor/companies?__fault=slow&__delay=50", headers=AUTH)
+        assert slow.http_version == "HTTP/2" and slow.json()["data"]
+        with pytest.raises(httpx.TransportError):
+            client.get(f"{hypercorn.url}/reactor/companies?__fault={kind}&__error=internal-error", headers=AUTH)

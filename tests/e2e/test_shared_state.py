@@ -1,0 +1,109 @@
+"""State shared through Redis: two server processes (and two workers of one) count and build as one."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.apis.test_reactor_support import Reactor
+from tests.conftest import ServerProcess
+from tests.redis_server import RedisProcess, needs_redis, redis_process
+
+pytestmark = [pytest.mark.slow, needs_redis]
+BRAZE = {"Authorization": "Bearer key"}
+SLOW_BUILDS = "api: reactor\noptions: {polls_before_done: 3}\n"
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisProcess]:
+    yield from redis_process()
+
+
+@pytest.fixture
+def pair(redis_server, start_server, tmp_path: Path) -> list[ServerProcess]:
+    """Two processes on one Redis; one uvicorn and one hypercorn, as two replicas might differ."""
+    redis_server.flush()
+    (tmp_path / "slow-builds.yaml").write_text(SLOW_BUILDS)
+    common = ["--state", redis_server.url, "--scenarios", str(tmp_path)]
+    return [start_server(*common), start_server(*common, "--server", "hypercorn")]
+
+
+def statuses(urls: list[str], path: str, count: int, headers: dict[str, str]) -> list[int]:
+    """`count` requests spread over the servers, 8 at a time."""
+    targets = [url + path for url, _ in zip(itertools.cycle(urls), range(count), strict=False)]
+    with httpx.Client(headers=headers, timeout=20) as client, ThreadPoolExecutor(8) as pool:
+        return list(pool.map(lambda url: client.get(url).status_code, targets))
+
+
+def test_a_flaky_sequence_fails_exactly_n_times_in_total(pair):
+    one, two = pair
+    assert httpx.post(one.url + "/__admin/modes", json={"mode": "flaky", "api": "braze"}).status_code == 200
+    assert [a["mode"] for a in httpx.get(two.url + "/__admin/modes").json()["active"]] == ["flaky"]
+    found = statuses([one.url, two.url], "/braze/campaigns/list?__session=s", 20, BRAZE)
+    assert sorted(found) == [200] * 18 + [503] * 2  # flaky: the first 2 of the route, across both
+
+
+def test_a_quota_allows_exactly_its_limit_across_both(pair):
+    one, two = pair
+    found = statuses([one.url, two.url], "/braze/campaigns/list?__mode=rate-limited&__session=q", 30, BRAZE)
+    assert found.count(200) == 10 and found.count(429) == 20
+
+
+def test_the_clock_is_one_for_both_and_reopens_the_window(pair):
+    one, two = pair
+    httpx.post(one.url + "/__admin/clock", json={"freeze": True})
+    assert statuses([one.url, two.url], "/braze/campaigns/list?__mode=rate-limited", 12, BRAZE).count(429) == 2
+    advanced = httpx.post(two.url + "/__admin/clock", json={"advance": "60s"}).json()
+    assert httpx.get(one.url + "/__admin/clock").json() == advanced
+    assert statuses([one.url, two.url], "/braze/campaigns/list?__mode=rate-limited", 2, BRAZE) == [200, 200]
+
+
+class Alternating:
+    """A client whose requests go to each server in turn."""
+
+    def __init__(self, urls: list[str]) -> None:
+        self.clients = [httpx.Client(base_url=url, timeout=20) for url in urls]
+        self.turns = itertools.cycle(self.clients)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return next(self.turns).request(method, path, **kwargs)
+
+    def close(self) -> None:
+        for client in self.clients:
+            client.close()
+
+
+def test_a_reactor_build_lives_across_both(pair):
+    alternating = Alternating([server.url for server in pair])
+    reactor = Reactor(alternating, session="shared-build")
+    try:
+        _, library, _ = reactor.buildable()
+        build = reactor.post(f"/libraries/{library}/builds").json()["data"]["id"]
+        seen = [reactor.get(f"/builds/{build}").json()["data"]["attributes"]["status"] for _ in range(4)]
+        assert seen == ["pending", "pending", "succeeded", "succeeded"]  # 3 polls in all, whichever server
+        assert reactor.get(f"/libraries/{library}/builds").json()["data"][0]["id"] == build
+    finally:
+        alternating.close()
+
+
+def test_two_workers_on_redis_give_the_same_totals(redis_server, start_server):
+    redis_server.flush()
+    server = start_server("--workers", "2", "--state", redis_server.url)
+    httpx.post(server.url + "/__admin/modes", json={"mode": "flaky", "api": "braze", "session": "w"})
+    flaky = statuses([server.url], "/braze/campaigns/list?__session=w", 40, BRAZE)
+    assert flaky.count(503) == 2
+    quota = statuses([server.url], "/braze/campaigns/list?__mode=rate-limited&__session=wq", 40, BRAZE)
+    assert quota.count(200) == 10 and quota.count(429) == 30
+    output = server.stop()
+    assert "state is per worker" not in output
+
+
+def test_an_unreachable_redis_stops_the_start(start_server):
+    with pytest.raises(RuntimeError, match="no Redis at redis://127.0.0.1:1/0"):
+        start_server("--state", "redis://127.0.0.1:1/0")

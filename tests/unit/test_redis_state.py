@@ -1,0 +1,152 @@
+"""The Redis store keeps the memory store's contract, atomically across clients, on the virtual clock."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+
+from mockserver.engine.clock import Clock
+from mockserver.engine.redis_state import RedisStateStore
+from mockserver.engine.state import CLOCK_KEY, GLOBAL, MODES_KEY, MemoryStateStore
+from tests.redis_server import RedisProcess, needs_redis, redis_process
+
+pytestmark = needs_redis
+
+
+async def incr_and_sessions(store, clock):  # type: ignore[no-untyped-def]
+    assert await store.incr("a", "n") == 1
+    assert await store.incr("a", "n", 5) == 6
+    assert await store.incr("b", "n") == 1
+    assert await store.get("a", "missing", "fallback") == "fallback"
+
+
+async def ttl_on_the_virtual_clock(store, clock):  # type: ignore[no-untyped-def]
+    await store.set("s", "k", {"v": [1, 2]}, ttl_s=60)
+    assert await store.incr("s", "c", ttl_s=10) == 1
+    assert await store.incr("s", "c", ttl_s=10) == 2  # the window is the first increment's
+    clock.advance(9.5)
+    assert await store.get("s", "k") == {"v": [1, 2]} and await store.get("s", "c") == 2
+    clock.advance(0.5)
+    assert await store.get("s", "c") is None and await store.incr("s", "c", ttl_s=10) == 1
+    assert await store.keys("s") == ["c", "k"]
+    clock.advance(50)
+    assert await store.get("s", "k") is None
+    assert await store.keys("s") == []
+
+
+async def set_without_ttl_keeps(store, clock):  # type: ignore[no-untyped-def]
+    await store.set("s", "k", 1, ttl_s=5)
+    await store.set("s", "k", 2)
+    clock.advance(100)
+    assert await store.get("s", "k") == 2
+
+
+async def compare_and_set(store, clock):  # type: ignore[no-untyped-def]
+    assert await store.compare_and_set("s", "k", None, {"b": 1, "a": [1.5, "x"]})
+    assert not await store.compare_and_set("s", "k", None, {"other": 1})
+    assert not await store.compare_and_set("s", "k", {"b": 2, "a": [1.5, "x"]}, {"other": 1})
+    assert await store.compare_and_set("s", "k", {"a": [1.5, "x"], "b": 1}, {"state": "done"})
+    value = await store.get("s", "k")
+    value["state"] = "mutated"
+    assert await store.get("s", "k") == {"state": "done"}
+
+
+async def keys_delete(store, clock):  # type: ignore[no-untyped-def]
+    for key in ("reactor:r:1", "reactor:r:2", "braze:x"):
+        await store.set("s", key, True)
+    assert await store.keys("s", "reactor:") == ["reactor:r:1", "reactor:r:2"]
+    await store.delete("s", "reactor:r:1")
+    assert await store.keys("s", "reactor:") == ["reactor:r:2"]
+    assert await store.get("s", "reactor:r:1") is None
+
+
+CONTRACT = {f.__name__: f for f in (incr_and_sessions, ttl_on_the_virtual_clock, set_without_ttl_keeps,
+                                    compare_and_set, keys_delete)}
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisProcess]:
+    yield from redis_process()
+
+
+def run(coro):  # type: ignore[no-untyped-def]
+    return asyncio.run(coro)
+
+
+def redis_store(redis_server: RedisProcess, clock: Clock) -> RedisStateStore:
+    redis_server.flush()
+    return RedisStateStore(redis_server.url, clock)
+
+
+async def contract(name: str, store, clock: Clock) -> None:  # type: ignore[no-untyped-def]
+    try:
+        await CONTRACT[name](store, clock)
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize("name", sorted(CONTRACT))
+def test_both_stores_keep_the_same_contract(redis_server, name):
+    for kind in ("memory", "redis"):
+        clock = Clock()
+        clock.freeze(1000.0)
+        store = MemoryStateStore(clock) if kind == "memory" else redis_store(redis_server, clock)
+        run(contract(name, store, clock))
+
+
+def test_begin_counts_and_reads_what_every_session_shares(redis_server):
+    clock = Clock()
+    store = redis_store(redis_server, clock)
+
+    async def scenario():  # type: ignore[no-untyped-def]
+        assert await store.begin("s") == (1, None, None)
+        await store.set(GLOBAL, MODES_KEY, {"k": {"mode": "flaky"}})
+        await store.set(GLOBAL, CLOCK_KEY, {"offset_s": 5.0, "frozen_at": None})
+        assert await store.begin("s") == (2, {"k": {"mode": "flaky"}}, {"offset_s": 5.0, "frozen_at": None})
+        assert (await store.begin("t"))[0] == 1
+        await store.close()
+
+    run(scenario())
+
+
+def test_concurrent_writers_of_two_clients_lose_nothing(redis_server):
+    """Two clients (two processes, in effect): increments and compare-and-set appends all land."""
+    redis_server.flush()
+    clock = Clock()
+
+    async def scenario():  # type: ignore[no-untyped-def]
+        one, two = RedisStateStore(redis_server.url, clock), RedisStateStore(redis_server.url, clock)
+
+        async def append(store, item):  # type: ignore[no-untyped-def]
+            while True:
+                current = await store.get("s", "list")
+                if await store.compare_and_set("s", "list", current, [*(current or []), item]):
+                    return
+
+        await asyncio.gather(*(s.incr("s", "n") for s in (one, two) for _ in range(200)))
+        await asyncio.gather(*(append(one if i % 2 else two, i) for i in range(60)))
+        assert await one.get("s", "n") == 400
+        assert sorted(await two.get("s", "list")) == list(range(60))
+        await one.close()
+        await two.close()
+
+    run(scenario())
+
+
+def test_clear_forgets_one_session_or_all_of_them(redis_server):
+    clock = Clock()
+    store = redis_store(redis_server, clock)
+
+    async def scenario():  # type: ignore[no-untyped-def]
+        await store.set("a", "k", 1)
+        await store.set("b", "k", 2)
+        await store.set(GLOBAL, MODES_KEY, {})
+        await store.clear("a")
+        assert await store.get("a", "k") is None and await store.get("b", "k") == 2
+        await store.clear()
+        assert await store.get("b", "k") is None and await store.get(GLOBAL, MODES_KEY) is None
+        await store.close()
+
+    run(scenario())
