@@ -7,6 +7,7 @@ when somebody reads the journal, not on the request path.
 from __future__ import annotations
 
 import hashlib
+import marshal
 import re
 from collections import deque
 from typing import Any
@@ -107,9 +108,16 @@ def _redact(name: str, value: str) -> list[str]:
 
 
 class Journal:
+    @property
+    def entries(self) -> list[Stored]:
+        """The stored entries, oldest first (decoded on each read: reads are rare, writes are not)."""
+        return [marshal.loads(packed) for packed in self._packed]
+
     def __init__(self, size: int = 10_000, enabled: bool = True) -> None:
         self.enabled = enabled and size > 0
-        self.entries: deque[Stored] = deque(maxlen=max(size, 1))
+        # Each entry is kept as one marshal-ed bytes object: the garbage collector has nothing to scan in
+        # a full journal (tuples of tuples kept it busy, and long-tail latency showed it).
+        self._packed: deque[bytes] = deque(maxlen=max(size, 1))
         self.served: dict[str, dict[str, set[str]]] = {}  # session -> api -> error ids
         self.seq = 0
 
@@ -119,7 +127,7 @@ class Journal:
         if entry.errors and entry.api and entry.session:
             self.served.setdefault(entry.session, {}).setdefault(entry.api, set()).update(entry.errors)
         if self.enabled:
-            self.entries.append(entry.freeze())
+            self._packed.append(marshal.dumps(entry.freeze()))
 
     def query(
         self,
@@ -159,10 +167,10 @@ class Journal:
 
     def clear(self, session: str | None = None) -> None:
         if session is None:
-            self.entries.clear()
+            self._packed.clear()
             self.served.clear()
         else:
-            kept = [e for e in self.entries if e[_FIELD["session"]] != session]
-            self.entries.clear()
-            self.entries.extend(kept)
+            kept = [marshal.dumps(e) for e in self.entries if e[_FIELD["session"]] != session]
+            self._packed.clear()
+            self._packed.extend(kept)
             self.served.pop(session, None)
