@@ -137,7 +137,7 @@ def build_admin(runtime: Runtime) -> Starlette:
         """POST /__admin/modes: {"mode", "api"?, "session"?, "ttl"?, "on"?}."""
         unknown = sorted(set(body) - {"mode", "api", "session", "ttl", "on"})
         if unknown or not isinstance(body.get("mode"), str):
-            raise Misuse(f"POST /__admin/modes takes {{\"mode\": NAME}} and optionally api, session, ttl, on"
+            raise Misuse("POST /__admin/modes takes {\"mode\": NAME} and optionally api, session, ttl, on"
                          + (f"; not {', '.join(unknown)}" if unknown else ""), ["mode", "api", "session", "ttl", "on"])
         api, session = body.get("api"), body.get("session")
         if api is not None and api not in runtime.catalog.apis:

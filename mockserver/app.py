@@ -25,6 +25,7 @@ class MockServerApp:
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self.freeze_heap = False
         self.admin: Starlette = build_admin(runtime)
         self.dispatcher = Dispatcher(runtime)
 
@@ -45,8 +46,9 @@ class MockServerApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                gc.collect()
-                gc.freeze()  # the catalog and modules live as long as the process: keep them out of GC passes
+                if self.freeze_heap:
+                    gc.collect()
+                    gc.freeze()  # the catalog and modules live as long as the process: out of GC passes
                 self.runtime.ready = True
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
@@ -55,17 +57,20 @@ class MockServerApp:
                 return
 
 
-def build_app(settings: Settings | None = None, catalog: Catalog | None = None) -> MockServerApp:
+def build_app(settings: Settings | None = None, catalog: Catalog | None = None,
+              freeze_heap: bool = False) -> MockServerApp:
     """Load the scenarios (raises ScenarioError with every problem) and build the app."""
     settings = settings or Settings()
     if catalog is None:
         catalog = load_catalog(settings.scenario_paths)
     if settings.api is not None and settings.api not in catalog.apis:
         raise ValueError(f"--api {settings.api}: no such API (loaded: {', '.join(sorted(catalog.apis))})")
-    return MockServerApp(Runtime(settings, catalog))
+    app = MockServerApp(Runtime(settings, catalog))
+    app.freeze_heap = freeze_heap  # only in a server process of our own, never inside a user's test process
+    return app
 
 
 def app_from_environment() -> MockServerApp:
     """Factory for worker processes: the parent passes its settings in MOCKSERVER_SETTINGS_JSON."""
     text = os.environ.get(SETTINGS_ENV)
-    return build_app(Settings.from_json(text) if text else Settings())
+    return build_app(Settings.from_json(text) if text else Settings(), freeze_heap=True)

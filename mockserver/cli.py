@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -14,6 +14,7 @@ from mockserver import __version__
 from mockserver.scenario.load import ScenarioError, load_catalog, scenario_files, validate
 from mockserver.settings import API_NAMES, SERVERS, Settings
 
+F = TypeVar("F", bound=Callable[..., Any])
 SCENARIOS_HELP = "Your own scenario files or folders, added to the bundled ones (same id: yours wins)."
 
 
@@ -27,7 +28,7 @@ def main() -> None:
     """
 
 
-def _scenarios_option() -> click.Option:
+def _scenarios_option() -> Callable[[F], F]:
     return click.option("--scenarios", "scenarios", multiple=True, envvar="MOCKSERVER_SCENARIOS",
                         type=click.Path(exists=True, path_type=Path), help=SCENARIOS_HELP)
 

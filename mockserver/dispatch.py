@@ -284,7 +284,7 @@ class Dispatcher:
         api = ctx.api
         hook = apis.BEFORE.get(api.name)
         if hook is not None:
-            early = await _maybe_await(hook(ctx))
+            early: Outcome | None = await _maybe_await(hook(ctx))
             if early is not None:
                 return early
         found = find_route(api, ctx.method, ctx.path)
@@ -343,7 +343,8 @@ class Dispatcher:
             if isinstance(verdict, list) and verdict:
                 return Failure(verdict)
         if route.handler is not None:
-            return await _maybe_await(apis.HANDLERS[route.handler](ctx))
+            outcome: Outcome = await _maybe_await(apis.HANDLERS[route.handler](ctx))
+            return outcome
         return Success()
 
     def forced_errors(self, ctx: RequestContext) -> list[ErrorRef]:

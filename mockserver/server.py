@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from typing import Any
 
 from mockserver.app import build_app
 from mockserver.scenario.model import Catalog
@@ -27,7 +28,7 @@ def run_uvicorn(settings: Settings, catalog: Catalog | None = None) -> None:
 
     from mockserver.transports import FaultingHttpToolsProtocol
 
-    common = dict(
+    common: dict[str, Any] = dict(
         host=settings.host,
         port=settings.port,
         loop="uvloop",
@@ -41,7 +42,7 @@ def run_uvicorn(settings: Settings, catalog: Catalog | None = None) -> None:
         os.environ[SETTINGS_ENV] = settings.to_json()
         uvicorn.run("mockserver.app:app_from_environment", factory=True, workers=settings.workers, **common)
     else:
-        uvicorn.Server(uvicorn.Config(build_app(settings, catalog), **common)).run()
+        uvicorn.Server(uvicorn.Config(build_app(settings, catalog, freeze_heap=True), **common)).run()
 
 
 def run_hypercorn(settings: Settings, catalog: Catalog | None = None) -> None:
@@ -66,7 +67,7 @@ def run_hypercorn(settings: Settings, catalog: Catalog | None = None) -> None:
         import uvloop
         from hypercorn.asyncio import serve
 
-        uvloop.run(serve(HypercornConnectionApp(build_app(settings, catalog)), config))  # type: ignore[arg-type]
+        uvloop.run(serve(HypercornConnectionApp(build_app(settings, catalog, freeze_heap=True)), config))  # type: ignore[arg-type]
 
 
 SERVERS: dict[str, Callable[[Settings, Catalog | None], None]] = {"uvicorn": run_uvicorn,

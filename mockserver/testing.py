@@ -82,8 +82,8 @@ class ServerThread:
         self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.socket.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
-        # No lifespan: the app's start-up freezes the garbage collector's view of every object of the
-        # process (gc.freeze), right for a server process, wrong inside the user's test process.
+        # No lifespan: readiness is set in start(); the app never freezes the heap here (that is for
+        # server processes of our own, see build_app's freeze_heap).
         config = uvicorn.Config(SessionPaths(self.app), lifespan="off", log_level="warning", log_config=None,
                                 access_log=False)
         self.server = uvicorn.Server(config)

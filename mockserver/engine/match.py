@@ -11,9 +11,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any
-
 from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from mockserver.engine.outcome import ErrorRef
 
@@ -326,9 +325,11 @@ def compile_condition(spec: Mapping[str, Any], where: str, checks: Mapping[str, 
                 raise ConditionError(here, f"no check named '{name}' (known: {', '.join(sorted(checks)) or 'none'})")
             parts.append(CheckCall(name, checks[name], args))
         elif key == "all":
-            parts.append(AllOf([compile_condition(s, f"{here}[{i}]", checks, check_schemas) for i, s in enumerate(value)]))
+            parts.append(AllOf([compile_condition(s, f"{here}[{i}]", checks, check_schemas)
+                                for i, s in enumerate(value)]))
         elif key == "any":
-            parts.append(AnyOf([compile_condition(s, f"{here}[{i}]", checks, check_schemas) for i, s in enumerate(value)]))
+            parts.append(AnyOf([compile_condition(s, f"{here}[{i}]", checks, check_schemas)
+                                for i, s in enumerate(value)]))
         elif key == "not":
             parts.append(Not(compile_condition(value, here, checks, check_schemas)))
         else:  # the schema refuses unknown keys first; this guards direct callers

@@ -84,7 +84,7 @@ class Expr(Tree):
         self.names = _names_read(node)
         fast = compile_fast(ENV, node)
         if fast is not None:
-            self.render = fast  # type: ignore[method-assign]
+            self.render = fast  # type: ignore[method-assign,assignment]
         else:
             self.compiled = ENV.compile_expression(source, undefined_to_none=True)
 
@@ -103,7 +103,7 @@ class Text(Tree):
         self.names = _names_read(parsed)
         fast = compile_fast_text(ENV, source)
         if fast is not None:
-            self.render = fast  # type: ignore[method-assign]
+            self.render = fast  # type: ignore[method-assign,assignment]
         else:
             self.template = ENV.from_string(source)
 
@@ -279,7 +279,8 @@ class ResponseTemplate:
 def compile_response(spec: Mapping[str, Any], where: str, default_status: int = 200) -> ResponseTemplate:
     """`{status, headers, body | text}` from a scenario file."""
     headers = [
-        (str(name), compile_tree(value, f"{where}.headers.{name}")) for name, value in (spec.get("headers") or {}).items()
+        (str(name), compile_tree(value, f"{where}.headers.{name}"))
+        for name, value in (spec.get("headers") or {}).items()
     ]
     body = compile_tree(spec["body"], f"{where}.body") if "body" in spec else None
     text = compile_tree(spec["text"], f"{where}.text") if "text" in spec else None

@@ -478,7 +478,9 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
     if handler is not None and handler not in apis.HANDLERS:
         known = ", ".join(sorted(apis.HANDLERS)) or "none"
         problems.append(where.child("handler").problem(f"no handler named '{handler}' (known: {known})"))
-    respond = compiled(compile_response, where.child("respond"), spec["respond"], "respond") if "respond" in spec else None
+    respond = None
+    if "respond" in spec:
+        respond = compiled(compile_response, where.child("respond"), spec["respond"], "respond")
     if handler is None and respond is None:
         problems.append(where.problem("a route needs `respond`, `handler`, or both"))
     return Route(

@@ -42,7 +42,8 @@ def test_same_seed_same_bytes_across_two_processes(start_server):
                 ("GET", "/reactor/companies", {"Prefer": "code=403"})]
 
     def replay(server) -> list:
-        with httpx.Client(base_url=server.url, headers={**AUTH, "X-Mock-Session": "det", "Host": "mock.test"}) as client:
+        headers = {**AUTH, "X-Mock-Session": "det", "Host": "mock.test"}
+        with httpx.Client(base_url=server.url, headers=headers) as client:
             return [comparable(client.request(m, p, headers=h)) for m, p, h in requests]
 
     first = replay(one)

@@ -14,7 +14,10 @@ options: {greeting: hi}
 error_response:
   status: "{{ error.status }}"
   headers: {X-Error-Id: "{{ error.id }}"}
-  body: {message: "{{ error.title }}", request_id: "{{ request_id() }}", all: "{{ errors | map(attribute='id') | list }}"}
+  body:
+    message: "{{ error.title }}"
+    request_id: "{{ request_id() }}"
+    all: "{{ errors | map(attribute='id') | list }}"
 errors:
   unauthorized: {status: 401, title: Unauthorized, trigger: no Authorization}
   too-big: {status: 413, title: Too Big}
@@ -198,8 +201,9 @@ def test_head_has_no_body(toy):
 def test_a_template_part_that_reads_the_error_at_request_time_sees_it(tmp_path, make_client):
     """Parts mixing the error with request data stay dynamic and still see `error` and `errors`."""
     (tmp_path / "toy.yaml").write_text(TOY.replace(
-        'body: {message: "{{ error.title }}"',
-        'body: {mixed: "{{ error.title ~ request.method }}", n: "{{ errors | length }}", message: "{{ error.title }}"'))
+        '    message: "{{ error.title }}"\n',
+        '    message: "{{ error.title }}"\n    mixed: "{{ error.title ~ request.method }}"\n'
+        '    n: "{{ errors | length }}"\n'))
     client = make_client(scenarios=(str(tmp_path),))
     response = client.post("/toy/items/1?__error=busy", headers=AUTH)
     assert response.json()["mixed"] == "BusyPOST" and response.json()["n"] == 1
