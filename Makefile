@@ -30,6 +30,7 @@ test: compile
 
 bench: compile
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/delay.py
 
 lint: install
 	$(BIN)/ruff check mockserver tests bench

@@ -17,7 +17,7 @@ from typing import Any
 
 from mockserver import apis
 from mockserver.engine import chaos
-from mockserver.engine.context import RequestContext
+from mockserver.engine.context import RequestContext, template_context
 from mockserver.engine.faults import NEEDS_TRANSPORT, Connection, connection_of, kinds_served, serve_fault
 from mockserver.engine.flags import SESSION_HEADER, Flags, Misuse, parse_flags, parse_prefer, split_query
 from mockserver.engine.generate import Generator
@@ -47,67 +47,6 @@ class Answer:
         self.delay_ms = delay_ms
         self.fault = fault
         self.noise = noise
-
-
-class TemplateRequest:
-    """`request` in templates: parsed only as far as a template reads it."""
-
-    __slots__ = ("_ctx",)
-
-    def __init__(self, ctx: RequestContext) -> None:
-        self._ctx = ctx
-
-    @property
-    def method(self) -> str:
-        return self._ctx.method
-
-    @property
-    def path(self) -> str:
-        return self._ctx.path
-
-    @property
-    def path_params(self) -> dict[str, str]:
-        return self._ctx.path_params
-
-    @property
-    def query(self) -> dict[str, str]:
-        return {k: v[0] for k, v in self._ctx.query.items()}
-
-    @property
-    def query_all(self) -> dict[str, list[str]]:
-        return self._ctx.query
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {k: v[0] for k, v in self._ctx.headers.items()}
-
-    @property
-    def json(self) -> Any:
-        return self._ctx.json
-
-    @property
-    def text(self) -> str:
-        return self._ctx.body.decode("utf-8", "replace")
-
-    @property
-    def base_url(self) -> str:
-        return self._ctx.base_url
-
-    @property
-    def host(self) -> str:
-        return self._ctx.host
-
-
-class LazyFake:
-    """`fake` in templates: Faker seeded from this request's generator on each use."""
-
-    __slots__ = ("_generator",)
-
-    def __init__(self, generator: Generator) -> None:
-        self._generator = generator
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._generator.fake, name)
 
 
 def misuse_reply(detail: str, valid: list[str] | None = None, status: int = 400) -> Reply:
@@ -361,25 +300,7 @@ class Dispatcher:
 
     # -- rendering ---------------------------------------------------------------------
     def template_context(self, ctx: RequestContext) -> dict[str, Any]:
-        generator = ctx.generator
-        return {
-            "request": TemplateRequest(ctx),
-            "fake": LazyFake(generator),
-            "uuid": generator.uuid,
-            "hex": generator.hex,
-            "request_id": generator.request_id,
-            "token": generator.token,
-            "digits": generator.digits,
-            "randint": generator.integer,
-            "now": ctx.clock.now,
-            "now_ms": ctx.clock.now_ms,
-            "seed": ctx.seed,
-            "session": ctx.session,
-            "number": ctx.number,
-            "base_url": ctx.base_url,
-            "options": ctx.options,
-            **ctx.variables,
-        }
+        return template_context(ctx)
 
     def render(self, ctx: RequestContext, outcome: Outcome) -> Rendered:
         api = ctx.api

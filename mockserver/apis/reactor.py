@@ -16,7 +16,7 @@ from typing import Any
 from mockserver.apis import before, check, handler
 from mockserver.apis import reactor_docs as docs
 from mockserver.apis.reactor_store import REVISABLE, Record, Store
-from mockserver.engine.context import RequestContext
+from mockserver.engine.context import RequestContext, template_context
 from mockserver.engine.outcome import ErrorRef, Failure, Outcome, Reply, Success
 
 JSONAPI = "application/vnd.api+json"
@@ -348,9 +348,7 @@ def render_errors(ctx: RequestContext, refs: list[ErrorRef]) -> list[dict[str, A
     errors = [api.errors[ref.id].as_context(ref.params) for ref in refs]
     if api.error_item is None:
         return [{"status": str(e["status"]), "code": e["id"], "title": e["title"]} for e in errors]
-    context = {**ctx.generator.template_functions(), "now": ctx.clock.now, "now_ms": ctx.clock.now_ms,
-               "seed": ctx.seed, "session": ctx.session, "number": ctx.number, "base_url": ctx.base_url,
-               "options": ctx.options, "request": ctx.template_request(), **ctx.variables, "errors": errors}
+    context = {**template_context(ctx), "errors": errors}
     return [api.error_item.render({**context, "error": error}) for error in errors]
 
 

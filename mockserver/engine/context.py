@@ -148,15 +148,86 @@ class RequestContext:
             self._parse_json()
         return self._json_error
 
-    def template_request(self) -> dict[str, Any]:
-        return {
-            "method": self.method,
-            "path": self.path,
-            "path_params": self.path_params,
-            "query": {k: v[0] for k, v in self.query.items()},
-            "query_all": self.query,
-            "headers": {k: v[0] for k, v in self.headers.items()},
-            "json": self.json,
-            "base_url": self.base_url,
-            "host": self.host,
-        }
+
+class TemplateRequest:
+    """`request` in templates: parsed only as far as a template reads it."""
+
+    __slots__ = ("_ctx",)
+
+    def __init__(self, ctx: RequestContext) -> None:
+        self._ctx = ctx
+
+    @property
+    def method(self) -> str:
+        return self._ctx.method
+
+    @property
+    def path(self) -> str:
+        return self._ctx.path
+
+    @property
+    def path_params(self) -> dict[str, str]:
+        return self._ctx.path_params
+
+    @property
+    def query(self) -> dict[str, str]:
+        return {k: v[0] for k, v in self._ctx.query.items()}
+
+    @property
+    def query_all(self) -> dict[str, list[str]]:
+        return self._ctx.query
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {k: v[0] for k, v in self._ctx.headers.items()}
+
+    @property
+    def json(self) -> Any:
+        return self._ctx.json
+
+    @property
+    def text(self) -> str:
+        return self._ctx.body.decode("utf-8", "replace")
+
+    @property
+    def base_url(self) -> str:
+        return self._ctx.base_url
+
+    @property
+    def host(self) -> str:
+        return self._ctx.host
+
+
+class LazyFake:
+    """`fake` in templates: Faker seeded from this request's generator on each use."""
+
+    __slots__ = ("_generator",)
+
+    def __init__(self, generator: Generator) -> None:
+        self._generator = generator
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._generator.fake, name)
+
+
+def template_context(ctx: RequestContext) -> dict[str, Any]:
+    """What every template of an answer sees (docs/architecture.md lists it)."""
+    generator = ctx.generator
+    return {
+        "request": TemplateRequest(ctx),
+        "fake": LazyFake(generator),
+        "uuid": generator.uuid,
+        "hex": generator.hex,
+        "request_id": generator.request_id,
+        "token": generator.token,
+        "digits": generator.digits,
+        "randint": generator.integer,
+        "now": ctx.clock.now,
+        "now_ms": ctx.clock.now_ms,
+        "seed": ctx.seed,
+        "session": ctx.session,
+        "number": ctx.number,
+        "base_url": ctx.base_url,
+        "options": ctx.options,
+        **ctx.variables,
+    }

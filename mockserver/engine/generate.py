@@ -97,16 +97,6 @@ class Generator:
         faker.seed_instance(self.rng.getrandbits(64))
         return faker
 
-    def template_functions(self) -> dict[str, Any]:
-        return {
-            "uuid": self.uuid,
-            "hex": self.hex,
-            "request_id": self.request_id,
-            "token": self.token,
-            "digits": self.digits,
-            "randint": self.integer,
-        }
-
 
 for _method in (Generator.uuid, Generator.hex, Generator.request_id, Generator.token, Generator.digits,
                 Generator.integer):
