@@ -17,7 +17,7 @@ from mockserver.apis import before, check, handler
 from mockserver.apis import reactor_docs as docs
 from mockserver.apis.reactor_store import REVISABLE, Record, Store
 from mockserver.engine.context import RequestContext, template_context
-from mockserver.engine.outcome import ErrorRef, Failure, Outcome, Reply, Success
+from mockserver.engine.outcome import ErrorRef, Failure, Outcome, Success
 
 JSONAPI = "application/vnd.api+json"
 SYNTAX = "invalid-settings-syntax"
@@ -65,19 +65,11 @@ async def gateway(ctx: RequestContext) -> Outcome | None:
         return None  # errors asked by flag win over the request's own faults
     if not _BEARER.match(ctx.header("authorization") or ""):
         return Failure([ErrorRef("authentication-failure")])
-    for header, option, reply in (("x-api-key", "require_api_key", "api_key_missing"),
-                                  ("x-gw-ims-org-id", "require_org_id", "org_id_missing")):
+    for header, option, error in (("x-api-key", "require_api_key", "api-key-missing"),
+                                  ("x-gw-ims-org-id", "require_org_id", "missing-header")):
         if ctx.options.get(option) and not (ctx.header(header) or "").strip():
-            spec = (ctx.options.get("gateway_errors") or {}).get(reply)
-            if isinstance(spec, Mapping):
-                return gateway_reply(spec)
+            return Failure([ErrorRef(error)])  # the gateway's own shape: the entry's `response`
     return None
-
-
-def gateway_reply(spec: Mapping[str, Any]) -> Reply:
-    """The gateway's own error shape (`error_code`, `message`), not Reactor's JSON:API."""
-    body = json.dumps(spec.get("body"), separators=(",", ":")).encode()
-    return Reply(int_option(spec, "status", 403), [("Content-Type", "application/json")], body)
 
 
 def int_option(options: Mapping[str, Any], name: str, default: int) -> int:
