@@ -15,6 +15,7 @@ from typing import Any
 
 from jinja2 import Undefined, nodes
 from jinja2.exceptions import SecurityError
+from jinja2.nodes import EvalContext
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import _PassArg
 
@@ -40,10 +41,17 @@ class _Unsupported(Exception):
 
 
 def compile_fast(env: SandboxedEnvironment, node: nodes.Node) -> Fast | None:
+    """The expression as a closure; a missing value comes out as None (as `undefined_to_none`)."""
     try:
-        return _compile(env, node)
+        inner = _compile(env, node)
     except _Unsupported:
         return None
+
+    def evaluate(ctx: Mapping[str, Any]) -> Any:
+        value = inner(ctx)
+        return None if isinstance(value, Undefined) else value
+
+    return evaluate
 
 
 def compile_fast_text(env: SandboxedEnvironment, source: str) -> Fast | None:
@@ -59,10 +67,10 @@ def compile_fast_text(env: SandboxedEnvironment, source: str) -> Fast | None:
         if isinstance(child, nodes.TemplateData):
             parts.append(child.data)
         else:
-            fast = compile_fast(env, child)
-            if fast is None:
+            try:
+                parts.append(_compile(env, child))  # undefined stays undefined: it prints as ""
+            except _Unsupported:
                 return None
-            parts.append(fast)
 
     def render(ctx: Mapping[str, Any]) -> str:
         out = []
@@ -70,8 +78,7 @@ def compile_fast_text(env: SandboxedEnvironment, source: str) -> Fast | None:
             if isinstance(part, str):
                 out.append(part)
             else:
-                value = part(ctx)
-                out.append("" if value is None else str(value))
+                out.append(str(part(ctx)))  # as Jinja prints: None is "None", undefined is ""
         return "".join(out)
 
     return render
@@ -89,15 +96,16 @@ def _compile(env: SandboxedEnvironment, node: nodes.Node) -> Fast:
             return lambda ctx: False
         if name in ("none", "None"):
             return lambda ctx: None
-        default = env.globals.get(name)  # `omit` and other globals, unless the context has the name
+        # A missing name is Jinja's undefined object, not None: `is defined`, `default` and filters
+        # then behave as on Jinja's own path.
+        default = env.globals[name] if name in env.globals else env.undefined(name=name)
         return lambda ctx: ctx.get(name, default)
     if isinstance(node, nodes.Getattr):
         target, attr = _compile(env, node.node), node.attr
         getattr_ = env.getattr
 
         def get_attribute(ctx: Mapping[str, Any]) -> Any:
-            obj = target(ctx)
-            return None if obj is None else _defined(getattr_(obj, attr))
+            return getattr_(target(ctx), attr)
 
         return get_attribute
     if isinstance(node, nodes.Getitem):
@@ -105,24 +113,35 @@ def _compile(env: SandboxedEnvironment, node: nodes.Node) -> Fast:
         getitem = env.getitem
 
         def get_item(ctx: Mapping[str, Any]) -> Any:
-            obj = target(ctx)
-            return None if obj is None else _defined(getitem(obj, key(ctx)))
+            return getitem(target(ctx), key(ctx))
 
         return get_item
     if isinstance(node, nodes.Call):
-        if node.kwargs or node.dyn_args or node.dyn_kwargs:
-            raise _Unsupported
         func, args = _compile(env, node.node), [_compile(env, a) for a in node.args]
+        kwargs: list[tuple[str, Fast]] = [(str(k.key), _compile(env, k.value)) for k in node.kwargs]
+        star = _compile(env, node.dyn_args) if node.dyn_args is not None else None
+        double_star = _compile(env, node.dyn_kwargs) if node.dyn_kwargs is not None else None
 
         def call(ctx: Mapping[str, Any]) -> Any:
             target = func(ctx)
-            if target is None:
-                return None
+            if isinstance(target, Undefined):
+                return target  # calling something missing: missing, as the lenient templates expect
             if getattr(target, "__func__", target) not in _TRUSTED and not env.is_safe_callable(target):
                 raise SecurityError(f"{target!r} is not safely callable")
-            return target(*(a(ctx) for a in args))
+            positional = [*_passed(env, _PassArg.from_obj(target), ctx), *(a(ctx) for a in args)]
+            if star is not None:
+                positional.extend(star(ctx) or ())
+            named = {k: v(ctx) for k, v in kwargs}
+            if double_star is not None:
+                named.update(double_star(ctx) or {})
+            return target(*positional, **named)
 
         return call
+    if isinstance(node, nodes.Test):
+        return _test(env, node)
+    if isinstance(node, nodes.Slice):
+        parts = [_compile(env, p) if p is not None else None for p in (node.start, node.stop, node.step)]
+        return lambda ctx: slice(*(p(ctx) if p is not None else None for p in parts))
     if isinstance(node, nodes.Filter):
         return _filter(env, node)
     if isinstance(node, nodes.Or):
@@ -142,8 +161,8 @@ def _compile(env: SandboxedEnvironment, node: nodes.Node) -> Fast:
         left, right, op = _compile(env, node.expr), _compile(env, node.ops[0].expr), _COMPARE[node.ops[0].op]
         return lambda ctx: op(left(ctx), right(ctx))
     if isinstance(node, nodes.Concat):
-        parts = [_compile(env, n) for n in node.nodes]
-        return lambda ctx: "".join("" if (v := p(ctx)) is None else str(v) for p in parts)
+        pieces = [_compile(env, n) for n in node.nodes]
+        return lambda ctx: "".join(str(piece(ctx)) for piece in pieces)  # as Jinja's `~`: None is "None"
     if isinstance(node, nodes.Dict):
         pairs = [(_compile(env, p.key), _compile(env, p.value)) for p in node.items]
         return lambda ctx: {k(ctx): v(ctx) for k, v in pairs}
@@ -155,16 +174,43 @@ def _compile(env: SandboxedEnvironment, node: nodes.Node) -> Fast:
 
 def _filter(env: SandboxedEnvironment, node: nodes.Filter) -> Fast:
     function = env.filters.get(node.name)
-    if function is None or node.node is None or node.kwargs or node.dyn_args or node.dyn_kwargs:
+    if function is None or node.node is None:
         raise _Unsupported
-    if _PassArg.from_obj(function) is not None:  # needs a context or the environment: Jinja's path
-        raise _Unsupported
-    target, args = _compile(env, node.node), [_compile(env, a) for a in node.args]
-    if node.name == "string":
+    if node.name == "string" and not node.args and not node.kwargs:
+        target = _compile(env, node.node)
         return lambda ctx: "" if (value := target(ctx)) is None else str(value)
-    return lambda ctx: function(target(ctx), *(a(ctx) for a in args))
+    return _applied(env, function, node)
 
 
-def _defined(value: Any) -> Any:
-    """Jinja's Undefined (from the sandbox's getattr) becomes None, as on the slow path."""
-    return None if isinstance(value, Undefined) else value
+def _test(env: SandboxedEnvironment, node: nodes.Test) -> Fast:
+    function = env.tests.get(node.name)
+    if function is None:
+        raise _Unsupported
+    return _applied(env, function, node)
+
+
+def _applied(env: SandboxedEnvironment, function: Any, node: nodes.Filter | nodes.Test) -> Fast:
+    """A filter or test applied to its value, with the first argument Jinja would pass it."""
+    assert node.node is not None
+    target, args = _compile(env, node.node), [_compile(env, a) for a in node.args]
+    kwargs: list[tuple[str, Fast]] = [(str(k.key), _compile(env, k.value)) for k in node.kwargs]
+    if node.dyn_args is not None or node.dyn_kwargs is not None:
+        raise _Unsupported
+    passes = _PassArg.from_obj(function)
+
+    def apply(ctx: Mapping[str, Any]) -> Any:
+        named = {k: v(ctx) for k, v in kwargs}
+        return function(*_passed(env, passes, ctx), target(ctx), *(a(ctx) for a in args), **named)
+
+    return apply
+
+
+def _passed(env: SandboxedEnvironment, passes: _PassArg | None, ctx: Mapping[str, Any]) -> list[Any]:
+    """The first argument Jinja gives a function marked pass_environment / _eval_context / _context."""
+    if passes is _PassArg.environment:
+        return [env]
+    if passes is _PassArg.eval_context:
+        return [EvalContext(env)]
+    if passes is _PassArg.context:  # map, select ...: they read the environment through it
+        return [env.context_class(env, dict(ctx), None, {})]
+    return []

@@ -57,7 +57,27 @@ EXPRESSIONS = [
     "{'pointer': error.pointer} if error.pointer else omit", "error.pointer or 'none'", "not error.pointer",
     "error.id ~ '-' ~ error.status", "[error.id, 1, none]", "error.status == 404", "'x' in error.id",
     "errors | map(attribute='id') | list", "error.title | lower", "error.id.upper()", "items[0]", "nothing",
+    "dict(error, extra=1)", "dict(error, **{'status': 1})", "error.status is number", "error.pointer is none",
+    "errors | selectattr('pointer') | list", "errors | rejectattr('pointer', 'none') | map(attribute='id') | join(',')",
+    "items[:1]", "items[1:]", "error.title | replace('Not', 'Never')", "error | tojson",
+    "'{id}-{status}'.format_map(error)", "'x' ~ none ~ error.nothing",
+    "error.title.split(' ')", "range(3) | list", "errors | length", "error.get('status', 0)",
+    "error.details is defined", "error.details is undefined", "error.details | default('d')", "nothing is none",
+    "error.nothing | length", "error.nothing | list", "(error.nothing or 'x') ~ 'y'", "error.nothing == none",
 ]
+
+
+TEXTS = ["a{{ error.nothing }}b", "p={{ error.pointer }}", "{{ none }}-{{ error.status }}", "n={{ error | length }}"]
+
+
+@pytest.mark.parametrize("source", TEXTS)
+def test_the_fast_text_path_agrees_with_jinja(source):
+    from mockserver.engine.render import Text
+
+    tree = compile_tree(source)
+    assert isinstance(tree, Text)
+    for error in ({"status": 404, "pointer": "/data"}, {"status": 500, "pointer": None}):
+        assert tree.render({"error": error}) == tree._render_slow({"error": error})
 
 
 @pytest.mark.parametrize("source", EXPRESSIONS)
@@ -70,3 +90,16 @@ def test_the_fast_path_agrees_with_jinja(source):
                   {"id": "x", "status": 500, "title": "T", "pointer": None}):
         context = {"error": error, "errors": [error], "items": ["i"]}
         assert tree.render(context) == tree._render_slow(context)
+
+
+@pytest.mark.parametrize("source", ["'{0.__class__}'.format(error)", "'{x.__class__.__mro__}'.format_map(error)",
+                                    "error.__class__", "error.items.__self__", "lipsum.__globals__"])
+def test_the_sandbox_still_guards_the_fast_path(source):
+    from mockserver.engine.render import Expr
+
+    tree = compile_tree("{{ " + source + " }}")
+    context = {"error": {"x": 1}}
+    rendered = tree.render(context)
+    assert "class" not in str(rendered) and "globals" not in str(rendered)
+    if isinstance(tree, Expr):
+        assert rendered == tree._render_slow(context) or not rendered
