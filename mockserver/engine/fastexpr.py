@@ -122,13 +122,21 @@ def _compile(env: SandboxedEnvironment, node: nodes.Node) -> Fast:
         star = _compile(env, node.dyn_args) if node.dyn_args is not None else None
         double_star = _compile(env, node.dyn_kwargs) if node.dyn_kwargs is not None else None
 
+        simple = not kwargs and star is None and double_star is None
+
         def call(ctx: Mapping[str, Any]) -> Any:
             target = func(ctx)
             if isinstance(target, Undefined):
                 return target  # calling something missing: missing, as the lenient templates expect
-            if getattr(target, "__func__", target) not in _TRUSTED and not env.is_safe_callable(target):
+            if getattr(target, "__func__", target) in _TRUSTED:  # uuid(), request_id() ...: every answer
+                if simple:
+                    return target(*(a(ctx) for a in args))
+                head: list[Any] = []
+            elif not env.is_safe_callable(target):
                 raise SecurityError(f"{target!r} is not safely callable")
-            positional = [*_passed(env, _PassArg.from_obj(target), ctx), *(a(ctx) for a in args)]
+            else:
+                head = _passed(env, _PassArg.from_obj(target), ctx)
+            positional = [*head, *(a(ctx) for a in args)]
             if star is not None:
                 positional.extend(star(ctx) or ())
             named = {k: v(ctx) for k, v in kwargs}
