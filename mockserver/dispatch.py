@@ -19,12 +19,12 @@ from mockserver import apis
 from mockserver.engine import chaos
 from mockserver.engine.context import RequestContext, template_context
 from mockserver.engine.faults import NEEDS_TRANSPORT, Connection, connection_of, kinds_served, serve_fault
-from mockserver.engine.flags import SESSION_HEADER, Flags, Misuse, parse_flags, parse_prefer, split_query
+from mockserver.engine.flags import NO_FLAGS, SESSION_HEADER, Flags, Misuse, parse_flags, parse_prefer, split_query
 from mockserver.engine.generate import Generator
 from mockserver.engine.match import Match, find_route, settle
 from mockserver.engine.modes import apply_modes, modes_on
 from mockserver.engine.outcome import ErrorRef, Failure, Outcome, Reply, Success
-from mockserver.engine.render import Rendered, ResponseTemplate, Tree, encode_body
+from mockserver.engine.render import JsonText, Rendered, ResponseTemplate, Tree, encode_body, wire_headers
 from mockserver.journal import Entry
 from mockserver.runtime import Runtime
 from mockserver.scenario.model import Api, Catalog, DocumentedError
@@ -34,6 +34,13 @@ MAX_BODY = 16 * 1024 * 1024
 DEFAULT_SESSION = "default"
 PROBLEM_JSON = "application/problem+json"
 Scope = dict[str, Any]
+_SESSION_HEADER = SESSION_HEADER.encode()
+_UNKNOWN = object()
+
+
+def host_name(host_header: str) -> str:
+    """`Example.com:8080` -> `example.com` (an IPv6 literal keeps its brackets and port)."""
+    return host_header.lower() if host_header.startswith("[") else host_header.rsplit(":", 1)[0].lower()
 
 
 class Answer:
@@ -66,26 +73,29 @@ def misuse_reply(detail: str, valid: list[str] | None = None, status: int = 400)
 class Dispatcher:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self._host_apis: dict[tuple[int, str], Api | None] = {}  # (catalog id, host) -> API served at /
+        self._host_apis: dict[tuple[int, str], Any] = {}  # (catalog id, Host header) -> API served at / or None
         self._prefix_map: tuple[Catalog, dict[str, Api]] | None = None
 
     # -- choosing the API ------------------------------------------------------------------
-    def choose_api(self, host: str, path: str) -> tuple[Api | None, str, str]:
+    def choose_api(self, host_header: str, path: str) -> tuple[Api | None, str, str]:
         """(api, path under it, prefix it was reached through)."""
         catalog = self.runtime.catalog
         only = self.runtime.settings.api
         if only is not None:
             return catalog.apis.get(only), path, ""
-        if host:
-            key = (id(catalog), host)
-            if key not in self._host_apis:
+        if host_header:
+            key = (id(catalog), host_header)
+            by_host = self._host_apis.get(key, _UNKNOWN)
+            if by_host is _UNKNOWN:
                 if len(self._host_apis) > 1024:
                     self._host_apis.clear()
-                self._host_apis[key] = next((a for a in catalog.apis.values() if a.matches_host(host)), None)
-            by_host = self._host_apis[key]
+                host = host_name(host_header)
+                by_host = self._host_apis[key] = next(
+                    (a for a in catalog.apis.values() if a.matches_host(host)), None)
             if by_host is not None:
                 return by_host, path, ""
-        prefix = path[: path.find("/", 1)] if path.find("/", 1) > 0 else path
+        end = path.find("/", 1)
+        prefix = path[:end] if end > 0 else path
         api = self._prefixes(catalog).get(prefix)
         if api is not None:
             return api, path[len(prefix) :] or "/", prefix
@@ -103,17 +113,19 @@ class Dispatcher:
         host_header = ""
         prefer: list[str] = []
         session_header: str | None = None
+        has_body = scope.get("http_version") == "2"  # HTTP/2 may send a body without announcing its size
         for name, value in headers:
             if name == b"host":
                 host_header = value.decode("latin-1")
+            elif name == b"content-length" or name == b"transfer-encoding":
+                has_body = True
             elif name == b"prefer":
                 prefer.append(value.decode("latin-1"))
-            elif name == SESSION_HEADER.encode():
+            elif name == _SESSION_HEADER:
                 session_header = value.decode("latin-1")
-        host = host_header.rsplit(":", 1)[0].lower() if not host_header.startswith("[") else host_header.lower()
         method: str = scope["method"]
         full_path: str = scope["path"]
-        api, path, prefix = self.choose_api(host, full_path)
+        api, path, prefix = self.choose_api(host_header, full_path)
         if root_path := scope.get("root_path"):  # mounted below a path (the pytest plugin's /__session/NAME)
             prefix = root_path + prefix
         raw_query, query_flags = split_query(scope.get("query_string", b""))
@@ -121,9 +133,9 @@ class Dispatcher:
         connection = connection_of(scope)
         body = b""
         try:
-            if scope.get("http_version") == "2" or _has_body(headers):
+            if has_body:
                 body = await _read_body(receive)
-            flags = parse_flags(query_flags, parse_prefer(prefer), session_header)
+            flags = parse_flags(query_flags, parse_prefer(prefer) if prefer else [], session_header)
             if api is None:
                 raise Misuse(
                     f"no API at {full_path}",
@@ -165,7 +177,8 @@ class Dispatcher:
                       raw_query: bytes, headers: list[tuple[bytes, bytes]], body: bytes, flags: Flags,
                       entry: Entry, connection: Connection | None) -> Answer:
         runtime = self.runtime
-        _check_flags(api, flags, connection is not None)
+        if flags is not NO_FLAGS:
+            _check_flags(api, flags, connection is not None)
         session = flags.session or DEFAULT_SESSION
         seed = flags.seed if flags.seed is not None else runtime.settings.seed
         number, activations, shared_clock = await runtime.state.begin(session)
@@ -352,7 +365,10 @@ class Dispatcher:
                 data = dict(shared)  # templates get their own copy of the error's data
                 context = {**self.template_context(ctx), "error": data, "errors": [data]}
                 if item is not None:
-                    context["items"] = [item.render(context)]
+                    if response.splices("items"):  # Reactor's `{errors: "{{ items }}"}`: JSON text all along
+                        context["items"] = JsonText(f"[{item.json_text(context)}]")
+                    else:
+                        context["items"] = [item.render(context)]
                 return response.render(context)
         documented: list[DocumentedError] = [api.errors[ref.id] for ref in failure.errors]
         errors = [doc.as_context(ref.params) for doc, ref in zip(documented, failure.errors, strict=True)]
@@ -431,11 +447,6 @@ async def _maybe_await(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
 
-def _has_body(headers: list[tuple[bytes, bytes]]) -> bool:
-    """Whether the request announces a body (HTTP/1.1 and HTTP/2 both send one of these with one)."""
-    return any(name == b"content-length" or name == b"transfer-encoding" for name, _ in headers)
-
-
 async def _read_body(receive: Any) -> bytes:
     chunks: list[bytes] = []
     size = 0
@@ -462,7 +473,7 @@ def _server_host(scope: Scope) -> str:
 
 
 def _headers_of(rendered: Rendered, flags: Flags) -> list[tuple[bytes, bytes]]:
-    headers = [(k.encode("latin-1"), v.encode("latin-1", "replace")) for k, v in rendered.headers]
+    headers = list(rendered.wire if rendered.wire is not None else wire_headers(rendered.headers))
     headers.append((b"content-length", str(len(rendered.body)).encode()))
     if flags.given:
         headers.append((b"preference-applied", ", ".join(flags.given).encode("latin-1", "replace")))

@@ -65,10 +65,11 @@ class Entry:
         self.reply_headers: Any = ()  # the answer's (name, value) pairs: Retry-After, X-RateLimit-Reset ...
 
     def freeze(self) -> tuple[Any, ...]:
+        """The fields in FIELDS order (marshal takes the lists as they are: they come back as lists)."""
         body = self.body
         return (self.seq, self.time, self.virtual_time, self.session, self.api, self.route, self.method, self.path,
-                self.query, tuple(self.headers), body[:BODY_KEEP], self.status, tuple(self.errors), self.fault,
-                self.latency_ms, tuple(self.flags), self.misuse, tuple(self.reply_headers), len(body))
+                self.query, tuple(self.headers), body[:BODY_KEEP] if len(body) > BODY_KEEP else body, self.status,
+                self.errors, self.fault, self.latency_ms, self.flags, self.misuse, self.reply_headers, len(body))
 
 
 FIELDS = (*Entry.__slots__, "body_size")

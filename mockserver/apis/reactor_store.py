@@ -29,7 +29,7 @@ PREFIX = {
 }
 TYPE_OF_PREFIX = {prefix: kind for kind, prefix in PREFIX.items()}
 REVISABLE = ("extensions", "data_elements", "rules")
-_SEEDED = "reactor:seeded"
+SEEDED = "reactor:seeded"
 SEEDED_SINCE = 1577836800  # 2020-01-01T00:00:00Z
 
 
@@ -114,13 +114,13 @@ class Store:
 
     async def ensure_seeded(self) -> None:
         """A fresh session has one company and the Core extension package, as a real org would."""
-        if await self.state.get(self.session, _SEEDED):
+        if await self.state.get(self.session, SEEDED):
             return
         options = self.ctx.options
         generator = Generator(self.ctx.seed, self.session, 0, "reactor-seed")
         company_id = self.new_id("companies", generator)
         package_id = self.new_id("extension_packages", generator)
-        if not await self.state.compare_and_set(self.session, _SEEDED, None, company_id):
+        if not await self.state.compare_and_set(self.session, SEEDED, None, company_id):
             return  # another request of this session seeded it first
         # what the org had before the session began: dated from the seed, not the clock, so the
         # first answers of a session replay byte for byte even with the clock running
@@ -137,7 +137,7 @@ class Store:
                           resource_id=package_id, at=at)
 
     async def company(self) -> Record | None:
-        company_id = await self.state.get(self.session, _SEEDED)
+        company_id = await self.state.get(self.session, SEEDED)
         return await self.get(company_id, "companies") if isinstance(company_id, str) else None
 
 

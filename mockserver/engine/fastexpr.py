@@ -144,6 +144,15 @@ def _compile(env: SandboxedEnvironment, node: nodes.Node) -> Fast:
                 named.update(double_star(ctx) or {})
             return target(*positional, **named)
 
+        if simple and not args:
+            def call_bare(ctx: Mapping[str, Any]) -> Any:
+                """`uuid()`, `request_id()`: in every error answer, so without the general path's lists."""
+                target = func(ctx)
+                if getattr(target, "__func__", None) in _TRUSTED:
+                    return target()
+                return call(ctx)
+
+            return call_bare
         return call
     if isinstance(node, nodes.Test):
         return _test(env, node)

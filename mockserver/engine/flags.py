@@ -86,8 +86,13 @@ def parse_prefer(values: list[str]) -> list[tuple[str, str]]:
     return found
 
 
+NO_FLAGS = Flags()  # what most requests carry: shared, so never changed
+
+
 def parse_flags(query_flags: list[tuple[str, str]], prefer: list[tuple[str, str]], session: str | None) -> Flags:
     """Check and combine both forms; raises Misuse with the valid values on a bad one."""
+    if not query_flags and not prefer and session is None:
+        return NO_FLAGS
     flags = Flags()
     for name, _ in query_flags:
         if name not in FLAG_NAMES:

@@ -23,6 +23,8 @@ _ALNUM = string.ascii_letters + string.digits
 _ALNUM_TABLE = bytes(ord(_ALNUM[i % len(_ALNUM)]) for i in range(256))
 _DIGIT_TABLE = bytes(ord(string.digits[i % 10]) for i in range(256))
 _FAKER: Faker | None = None
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}  # RFC 9562's variant bits
+_blake2b = hashlib.blake2b
 
 
 def _shared_faker() -> Faker:
@@ -48,6 +50,9 @@ class Generator:
 
     def _bytes(self, size: int) -> bytes:
         """The next `size` bytes of this request's stream (BLAKE2b of key and draw number)."""
+        if size <= 64:  # one digest: every id but the longest tokens
+            self._draws += 1
+            return _blake2b(f"{self.key}#{self._draws}".encode(), digest_size=size).digest()
         out = b""
         while len(out) < size:
             self._draws += 1
@@ -64,7 +69,7 @@ class Generator:
     def uuid(self) -> str:
         """A version-4 UUID (variant bits set as RFC 9562 asks), formatted without the uuid module's checks."""
         h = self._bytes(16).hex()
-        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
     def hex(self, length: int = 32) -> str:
         return self._bytes((length + 1) // 2).hex()[:length]

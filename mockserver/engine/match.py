@@ -347,6 +347,8 @@ class Match(Enum):
 
 @dataclass(frozen=True)
 class RouteMatch:
+    """Shared by every request with the same method and path: read it, never change it."""
+
     match: Match
     route: Route | None = None
     params: Mapping[str, str] | None = None
@@ -383,7 +385,21 @@ def route_index(routes: Sequence[Route]) -> dict[str | None, tuple[Route, ...]]:
     return index
 
 
+_ROUTE_CACHE_SIZE = 4096
+
+
 def find_route(api: Api, method: str, path: str) -> RouteMatch:
+    """The route for this method and path; remembered per API (clients repeat their paths)."""
+    key = (method, path)
+    found: RouteMatch | None = api.route_cache.get(key)
+    if found is None:
+        if len(api.route_cache) >= _ROUTE_CACHE_SIZE:
+            api.route_cache.clear()
+        found = api.route_cache[key] = _find_route(api, method, path)
+    return found
+
+
+def _find_route(api: Api, method: str, path: str) -> RouteMatch:
     allowed: list[str] = []
     segment = path.lstrip("/").split("/", 1)[0]
     index = api.route_index

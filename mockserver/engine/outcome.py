@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from mockserver.engine.render import ResponseTemplate
 
+NO_PARAMS: Mapping[str, Any] = MappingProxyType({})
 
-@dataclass(frozen=True)
-class ErrorRef:
-    """One occurrence of a documented error; `params` fill its placeholders (ID, pointer ...)."""
+
+class ErrorRef(NamedTuple):
+    """One occurrence of a documented error; `params` fill its placeholders (ID, pointer ...).
+    A tuple: several are made per request, and a tuple is the cheapest immutable record."""
 
     id: str
-    params: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = NO_PARAMS
 
 
 @dataclass

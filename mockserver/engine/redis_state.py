@@ -102,6 +102,9 @@ class RedisStateStore:
         found = await self._get(keys=self._names(session), args=[key, repr(self.clock.now())])
         return default if found is None else json.loads(found)
 
+    def peek(self, session: str, key: str, default: Any = None) -> Any:
+        return default  # held in Redis: only `get` knows
+
     async def set(self, session: str, key: str, value: Any, ttl_s: float | None = None) -> None:
         values, deadlines = self._names(session)
         async with self.redis.pipeline(transaction=True) as pipe:

@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from jinja2 import ChainableUndefined, TemplateSyntaxError, nodes
 from jinja2.sandbox import SandboxedEnvironment
@@ -54,6 +53,14 @@ class Tree:
     def render(self, context: Mapping[str, Any]) -> Any:
         raise NotImplementedError
 
+    def json_text(self, context: Mapping[str, Any]) -> Any:
+        """The rendered value as JSON text (what `encode_body` makes of it inside a body), or `omit`."""
+        return to_json(self.render(context))
+
+    def reads_whole_only(self, name: str) -> bool:
+        """Whether every use of `name` here is a whole `{{ name }}` value (see `JsonText`)."""
+        return name not in self.names
+
     def specialize(self, bound: Mapping[str, Any]) -> Tree:
         """This tree with every part that reads only `bound` names rendered now."""
         if not self.constant and self.names <= bound.keys():
@@ -66,9 +73,15 @@ class Const(Tree):
 
     def __init__(self, value: Any) -> None:
         self.value = value
+        self._json: Any = None
 
     def render(self, context: Mapping[str, Any]) -> Any:
         return self.value
+
+    def json_text(self, context: Mapping[str, Any]) -> Any:
+        if self._json is None:
+            self._json = to_json(self.value)
+        return self._json
 
 
 class Expr(Tree):
@@ -94,6 +107,9 @@ class Expr(Tree):
         return compiled(**context)
 
     render = _render_slow
+
+    def reads_whole_only(self, name: str) -> bool:
+        return self.source == name or name not in self.names
 
 
 class Text(Tree):
@@ -132,6 +148,35 @@ class MapTree(Tree):
     def __init__(self, members: list[tuple[str, Tree]]) -> None:
         self.members = members
         self.names = frozenset().union(*(t.names for _, t in members))
+        # For json_text: runs of constant members as one JSON text, each other member with its key's JSON
+        self.segments: list[str | tuple[str, Tree]] = []
+        constants: list[str] = []
+        for key, tree in members:
+            if tree.constant:
+                if tree.render({}) is not OMIT:
+                    constants.append(f"{_JSON.encode(key)}:{tree.json_text({})}")
+                continue
+            if constants:
+                self.segments.append(",".join(constants))
+                constants = []
+            self.segments.append((f"{_JSON.encode(key)}:", tree))
+        if constants:
+            self.segments.append(",".join(constants))
+
+    def json_text(self, context: Mapping[str, Any]) -> Any:
+        out = []
+        for segment in self.segments:
+            if isinstance(segment, str):
+                out.append(segment)
+            else:
+                prefix, tree = segment
+                text = tree.json_text(context)
+                if text is not OMIT:
+                    out.append(prefix + text)
+        return "{" + ",".join(out) + "}"
+
+    def reads_whole_only(self, name: str) -> bool:
+        return all(tree.reads_whole_only(name) for _, tree in self.members)
 
     def specialize(self, bound: Mapping[str, Any]) -> Tree:
         if self.names <= bound.keys():
@@ -159,6 +204,12 @@ class ListTree(Tree):
 
     def render(self, context: Mapping[str, Any]) -> Any:
         return [v for v in (t.render(context) for t in self.items) if v is not OMIT]
+
+    def json_text(self, context: Mapping[str, Any]) -> Any:
+        return "[" + ",".join(t for t in (i.json_text(context) for i in self.items) if t is not OMIT) + "]"
+
+    def reads_whole_only(self, name: str) -> bool:
+        return all(tree.reads_whole_only(name) for tree in self.items)
 
 
 def compile_tree(value: Any, where: str = "") -> Tree:
@@ -203,14 +254,42 @@ def list_tree(items: list[Tree]) -> Tree:
     return Const(tree.render({})) if all(t.constant for t in items) else tree
 
 
-@dataclass(frozen=True)
-class Rendered:
+WireHeaders = tuple[tuple[bytes, bytes], ...]
+
+
+def wire_headers(headers: list[tuple[str, str]]) -> WireHeaders:
+    """Headers as ASGI sends them (latin-1; what it cannot say becomes '?')."""
+    return tuple((k.encode("latin-1"), v.encode("latin-1", "replace")) for k, v in headers)
+
+
+class Rendered(NamedTuple):
+    """An answer ready to send (a tuple: one is made per request)."""
+
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+    wire: WireHeaders | None = None  # `headers` encoded, when they were known before the request
 
 
 _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # json.dumps would build one per call
+_STRING = json.encoder.encode_basestring  # what _JSON does with a str, without the dispatch
+
+
+class JsonText(str):
+    """Text that is already JSON: `json_text` puts it in as it is. The dispatcher hands a documented
+    error's items this way to a response that only reads `{{ items }}` whole (see `splices`)."""
+
+
+def to_json(value: Any) -> Any:
+    """JSON text of one value, as `_JSON` writes it; `omit` stays `omit`."""
+    kind = value.__class__
+    if kind is str:
+        return _STRING(value)
+    if kind is JsonText:
+        return value
+    if value is OMIT:
+        return OMIT
+    return _JSON.encode(value)
 
 
 def encode_body(value: Any) -> bytes:
@@ -243,6 +322,13 @@ class ResponseTemplate:
         has_type = any(name.lower() == "content-type" for name, _ in headers)
         if body is not None and not has_type:
             self.headers = [*headers, ("Content-Type", Const("application/json"))]
+        # A JSON body goes straight to JSON text, member by member (no dict built, then encoded)
+        self._json_body = body is not None and isinstance(body, MapTree | ListTree)
+        self._splices: dict[str, bool] = {}
+        self._constant_headers: tuple[list[tuple[str, str]], WireHeaders] | None = None
+        if all(t.constant for _, t in self.headers):  # most answers: their headers encoded once, here
+            constant = self._headers({})
+            self._constant_headers = (constant, wire_headers(constant))
         self._fixed: Rendered | None = None
         if status.constant and all(t.constant for _, t in self.headers) and self._body_tree().constant:
             self._fixed = self._render({})
@@ -250,14 +336,40 @@ class ResponseTemplate:
     def _body_tree(self) -> Tree:
         return self.body if self.body is not None else (self.text if self.text is not None else Const(None))
 
-    def _render(self, context: Mapping[str, Any]) -> Rendered:
-        status = self.status.render(context)
+    def _headers(self, context: Mapping[str, Any]) -> list[tuple[str, str]]:
         headers = []
         for name, tree in self.headers:
             value = tree.render(context)
             if value is not OMIT and value is not None:
                 headers.append((name, str(value)))
-        return Rendered(int(status), headers, encode_body(self._body_tree().render(context)))
+        return headers
+
+    def _render(self, context: Mapping[str, Any]) -> Rendered:
+        status = int(self.status.render(context))
+        wire = None
+        if self._constant_headers is not None:
+            constant, wire = self._constant_headers
+            headers = list(constant)
+        else:
+            headers = self._headers(context)  # before the body: both may draw ids, in this order
+        if self._json_body:
+            assert self.body is not None
+            body = self.body.json_text(context).encode()
+        else:
+            body = encode_body(self._body_tree().render(context))
+        return Rendered(status, headers, body, wire)
+
+    def splices(self, name: str) -> bool:
+        """Whether `name` may be given as `JsonText`: only a JSON body reads it, and only whole."""
+        known = self._splices.get(name)
+        if known is None:
+            known = self._splices[name] = self._reads_whole_only(name)
+        return known
+
+    def _reads_whole_only(self, name: str) -> bool:
+        return (self._json_body and self.body is not None and self.body.reads_whole_only(name)
+                and name not in self.status.names and all(name not in t.names for _, t in self.headers)
+                and (self.text is None or name not in self.text.names))
 
     def render(self, context: Mapping[str, Any]) -> Rendered:
         return self._fixed if self._fixed is not None else self._render(context)

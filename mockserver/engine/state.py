@@ -34,6 +34,11 @@ class StateStore(Protocol):
 
     async def get(self, session: str, key: str, default: Any = None) -> Any: ...
 
+    def peek(self, session: str, key: str, default: Any = None) -> Any:
+        """The value when this process holds it, without waiting and without a copy (read it, never
+        change it); `default` when it is absent or held elsewhere (a shared store always says so)."""
+        ...
+
     async def set(self, session: str, key: str, value: Any, ttl_s: float | None = None) -> None: ...
 
     async def incr(self, session: str, key: str, amount: int = 1, ttl_s: float | None = None) -> int:
@@ -75,7 +80,9 @@ class MemoryStateStore:
         return number, shared.get(MODES_KEY) if shared else None, None
 
     def _live(self, session: str, key: str) -> dict[str, Any]:
-        values = self.data.setdefault(session, {})
+        values = self.data.get(session)
+        if values is None:
+            values = self.data[session] = {}
         if self.expiry and (deadline := self.expiry.get((session, key))) is not None:
             if self.clock.now() >= deadline:
                 values.pop(key, None)
@@ -89,6 +96,9 @@ class MemoryStateStore:
     async def get(self, session: str, key: str, default: Any = None) -> Any:
         value = self._live(session, key).get(key, default)
         return copy.deepcopy(value) if isinstance(value, dict | list) else value
+
+    def peek(self, session: str, key: str, default: Any = None) -> Any:
+        return self._live(session, key).get(key, default)
 
     async def set(self, session: str, key: str, value: Any, ttl_s: float | None = None) -> None:
         self._live(session, key)[key] = copy.deepcopy(value)

@@ -154,6 +154,8 @@ class Api:
     options: Mapping[str, Any]  # per-API settings a user overrides in their own file (keys, partners ...)
     sources: tuple[str, ...] = field(default_factory=tuple)
     route_index: Mapping[str | None, tuple[Route, ...]] = field(default_factory=dict)  # see match.route_index
+    # (method, path) -> match.RouteMatch, filled by match.find_route; never copied by dataclasses.replace
+    route_cache: dict[tuple[str, str], Any] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def statuses(self) -> list[int]:
         return sorted({e.status for e in self.errors.values()})
