@@ -75,6 +75,7 @@ class Dispatcher:
         self.runtime = runtime
         self._host_apis: dict[tuple[int, str], Any] = {}  # (catalog id, Host header) -> API served at / or None
         self._prefix_map: tuple[Catalog, dict[str, Api]] | None = None
+        self._bases: dict[tuple[str, str, str], tuple[str, str]] = {}
 
     # -- choosing the API ------------------------------------------------------------------
     def choose_api(self, host_header: str, path: str) -> tuple[Api | None, str, str]:
@@ -100,6 +101,16 @@ class Dispatcher:
         if api is not None:
             return api, path[len(prefix) :] or "/", prefix
         return None, path, ""
+
+    def _base(self, scheme: str, base_host: str, prefix: str) -> tuple[str, str]:
+        """(base URL of the API as the client reached it, host name): links in answers use them."""
+        key = (scheme, base_host, prefix)
+        found = self._bases.get(key)
+        if found is None:
+            if len(self._bases) > 1024:
+                self._bases.clear()
+            found = self._bases[key] = (f"{scheme}://{base_host}{prefix}", base_host.rsplit(":", 1)[0].lower())
+        return found
 
     def _prefixes(self, catalog: Catalog) -> dict[str, Api]:
         if self._prefix_map is None or self._prefix_map[0] is not catalog:
@@ -189,8 +200,7 @@ class Dispatcher:
             generator = Generator(replay.seed, replay.session, replay.number)
         else:
             generator = Generator(seed, session, number)
-        scheme = scope.get("scheme", "http")
-        base_host = host_header or _server_host(scope)
+        base_url, host = self._base(scope.get("scheme", "http"), host_header or _server_host(scope), prefix)
         client = scope.get("client") or ("", 0)
         ctx = RequestContext(
             api=api,
@@ -203,8 +213,8 @@ class Dispatcher:
             session=session,
             seed=replay.seed if replay else seed,
             number=replay.number if replay else number,
-            base_url=f"{scheme}://{base_host}{prefix}",
-            host=base_host.rsplit(":", 1)[0].lower(),
+            base_url=base_url,
+            host=host,
             client_ip=client[0] or "",
             state=runtime.state,
             clock=runtime.clock,
@@ -221,6 +231,8 @@ class Dispatcher:
             entry.errors = [*entry.errors, *ctx.reported]
         rendered = self.render(ctx, outcome)
         effects = ctx.effects
+        if flags is NO_FLAGS and effects is None and ctx.fault is None:
+            return Answer(rendered)  # most answers: no wait, no fault
         delay = flags.delay or (effects.delay if effects else None)
         delay_ms = delay_of(delay, Generator(ctx.seed, session, ctx.number, "delay")) if delay else 0.0
         fault = flags.fault or ctx.fault or (effects.fault if effects else None)
@@ -236,7 +248,8 @@ class Dispatcher:
         api = ctx.api
         hook = apis.BEFORE.get(api.name)
         if hook is not None:
-            early: Outcome | None = await _maybe_await(hook(ctx))
+            called = hook(ctx)
+            early = await called if inspect.isawaitable(called) else called
             if early is not None:
                 return early
         found = find_route(api, ctx.method, ctx.path)
@@ -295,8 +308,8 @@ class Dispatcher:
             if isinstance(verdict, list) and verdict:
                 return Failure(verdict)
         if route.handler is not None:
-            outcome: Outcome = await _maybe_await(apis.HANDLERS[route.handler](ctx))
-            return outcome
+            answered = apis.HANDLERS[route.handler](ctx)
+            return await answered if inspect.isawaitable(answered) else answered
         return Success()
 
     def forced_errors(self, ctx: RequestContext) -> list[ErrorRef]:
@@ -394,7 +407,7 @@ def specialized(api: Api, doc: DocumentedError, params: Mapping[str, Any]) -> Sp
             return None
         return doc.fast_item, doc.fast_response, doc.as_context()
     try:
-        key = (id(doc), tuple(sorted(params.items())))
+        key = (id(doc), tuple(params.items()) if len(params) == 1 else tuple(sorted(params.items())))
         hit = _SPECIALIZED.get(key)
     except TypeError:  # a list or a mapping among the params
         return None
@@ -441,10 +454,6 @@ def _check_flags(api: Api, flags: Flags, has_transport: bool) -> None:
     if flags.fault is not None and flags.fault not in kinds_served(has_transport):
         raise Misuse(f"fault '{flags.fault}' needs the connection, which this server does not give "
                      "(uvicorn and hypercorn, as `mockserver serve` runs them, do)", list(kinds_served(has_transport)))
-
-
-async def _maybe_await(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
 
 
 async def _read_body(receive: Any) -> bytes:

@@ -126,7 +126,13 @@ class Journal:
         self.seq += 1
         entry.seq = self.seq
         if entry.errors and entry.api and entry.session:
-            self.served.setdefault(entry.session, {}).setdefault(entry.api, set()).update(entry.errors)
+            by_api = self.served.get(entry.session)
+            if by_api is None:
+                by_api = self.served[entry.session] = {}
+            ids = by_api.get(entry.api)
+            if ids is None:
+                ids = by_api[entry.api] = set()
+            ids.update(entry.errors)
         if self.enabled:
             self._packed.append(marshal.dumps(entry.freeze()))
 

@@ -99,7 +99,7 @@ class DcsRequest:
     def tid(self) -> str:
         """The 12-character transaction id of every /event answer, e.g. `31ZpxW5bQGc=`."""
         if self._tid is None:
-            self._tid = base64.b64encode(self.ctx.generator.rng.getrandbits(64).to_bytes(8, "big")).decode()
+            self._tid = base64.b64encode(self.ctx.generator.randbytes(8)).decode()
         return self._tid
 
     @property

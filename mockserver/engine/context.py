@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from mockserver.scenario.model import Api, Route
 
 _UNPARSED = object()
+_WIRE_NAMES: dict[str, bytes] = {}  # header names as asked -> as ASGI gives them (lower-case bytes)
 
 
 class BodyNotJson(Exception):
@@ -97,7 +98,11 @@ class RequestContext:
         if self._headers is not None:
             values = self._headers.get(name.lower())
             return values[0] if values else None
-        wanted = name.lower().encode("latin-1")
+        wanted = _WIRE_NAMES.get(name)
+        if wanted is None:
+            wanted = name.lower().encode("latin-1")
+            if len(_WIRE_NAMES) < 256:
+                _WIRE_NAMES[name] = wanted
         for key, value in self.raw_headers:
             if key == wanted:
                 return value.decode("latin-1")

@@ -27,6 +27,8 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
+_DICT_NAMES = frozenset(dir(dict))  # what getattr finds on a dict before its keys
+_MISSING = object()
 _TRUSTED: set[Any] = set()  # functions of ours that templates call on every request
 
 
@@ -103,9 +105,16 @@ def _compile(env: SandboxedEnvironment, node: nodes.Node) -> Fast:
     if isinstance(node, nodes.Getattr):
         target, attr = _compile(env, node.node), node.attr
         getattr_ = env.getattr
+        if attr in _DICT_NAMES:  # `x.items` is the method first, for a dict as for anything
+            return lambda ctx: getattr_(target(ctx), attr)
+        undefined = env.undefined
 
         def get_attribute(ctx: Mapping[str, Any]) -> Any:
-            return getattr_(target(ctx), attr)
+            obj = target(ctx)
+            if obj.__class__ is dict:  # what the sandbox ends with for a dict, without its exception
+                value = obj.get(attr, _MISSING)
+                return undefined(obj=obj, name=attr) if value is _MISSING else value
+            return getattr_(obj, attr)
 
         return get_attribute
     if isinstance(node, nodes.Getitem):
@@ -229,5 +238,6 @@ def _passed(env: SandboxedEnvironment, passes: _PassArg | None, ctx: Mapping[str
     if passes is _PassArg.eval_context:
         return [EvalContext(env)]
     if passes is _PassArg.context:  # map, select ...: they read the environment through it
-        return [env.context_class(env, dict(ctx), None, {})]
+        parent = ctx if ctx.__class__ is dict else dict(ctx)  # a Context reads its parent, never writes it
+        return [env.context_class(env, parent, None, {})]
     return []

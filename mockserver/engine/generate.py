@@ -87,8 +87,15 @@ class Generator:
     def digits(self, length: int) -> str:
         return self._bytes(length).translate(_DIGIT_TABLE).decode()
 
+    def randbytes(self, size: int) -> bytes:
+        """The next `size` bytes of this request's stream."""
+        return self._bytes(size)
+
     def integer(self, low: int, high: int) -> int:
-        return self.rng.randint(low, high)
+        """From low to high, both included; from the hashed stream, sparing the 5 µs of a Random."""
+        if high < low:
+            raise ValueError(f"empty range for integer({low}, {high})")
+        return low + int.from_bytes(self._bytes(8), "big") % (high - low + 1)
 
     def random(self) -> float:
         return self.rng.random()
