@@ -150,3 +150,16 @@ def test_clear_forgets_one_session_or_all_of_them(redis_server):
         await store.close()
 
     run(scenario())
+
+
+def test_a_shared_store_never_answers_a_peek(redis_server):
+    """What another process may change is only known by asking Redis: peek says 'ask'."""
+    store = redis_store(redis_server, Clock())
+
+    async def scenario():  # type: ignore[no-untyped-def]
+        await store.set("s", "k", "v")
+        assert store.peek("s", "k", "ask") == "ask"
+        assert await store.get("s", "k") == "v"
+        await store.close()
+
+    run(scenario())

@@ -51,3 +51,21 @@ def test_compare_and_set_and_copies():
         assert await store.get("s", "k") == {"state": "pending"}
 
     run(scenario())
+
+
+def test_peek_sees_what_get_sees_without_a_wait():
+    clock = Clock()
+    clock.freeze(1000.0)
+    store = MemoryStateStore(clock)
+
+    async def scenario():
+        assert store.peek("a", "k", "absent") == "absent"
+        await store.set("a", "k", {"v": 1}, ttl_s=5)
+        assert store.peek("a", "k") == await store.get("a", "k") == {"v": 1}
+        clock.advance(6)
+        assert store.peek("a", "k") is None  # expired, as for get
+        await store.set("a", "k", 2)
+        await store.clear("a")
+        assert store.peek("a", "k") is None
+
+    run(scenario())
