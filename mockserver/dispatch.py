@@ -376,7 +376,9 @@ class Dispatcher:
             if fast is not None:  # the common case: the error's own parts rendered once, not per request
                 item, response, shared = fast
                 data = dict(shared)  # templates get their own copy of the error's data
-                context = {**self.template_context(ctx), "error": data, "errors": [data]}
+                context = self.template_context(ctx)  # a fresh dict: ours to fill
+                context["error"] = data
+                context["errors"] = [data]
                 if item is not None:
                     if response.splices("items"):  # Reactor's `{errors: "{{ items }}"}`: JSON text all along
                         context["items"] = JsonText(f"[{item.json_text(context)}]")

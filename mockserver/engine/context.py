@@ -218,7 +218,7 @@ class LazyFake:
 def template_context(ctx: RequestContext) -> dict[str, Any]:
     """What every template of an answer sees (docs/architecture.md lists it)."""
     generator = ctx.generator
-    return {
+    context = {
         "request": TemplateRequest(ctx),
         "fake": LazyFake(generator),
         "uuid": generator.uuid,
@@ -234,5 +234,7 @@ def template_context(ctx: RequestContext) -> dict[str, Any]:
         "number": ctx.number,
         "base_url": ctx.base_url,
         "options": ctx.options,
-        **ctx.variables,
     }
+    if ctx.variables:
+        context.update(ctx.variables)
+    return context
