@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from mockserver.apis.dcs_ids import CustomerId, declared
 from mockserver.apis.dcs_query import Params, pairs
+from mockserver.engine.fastexpr import trust
 
 if TYPE_CHECKING:
     from mockserver.engine.context import RequestContext
@@ -154,11 +155,17 @@ class DcsRequest:
     def message(self, error: Mapping[str, Any]) -> str:
         """The error's documented message, `{name}` placeholders filled (occurrence first, then request)."""
         text = str(error.get("msg", error.get("title", "")))
-        defaults = self.placeholders()
+        if "{" not in text:
+            return text.strip()
+        defaults: dict[str, Any] = {}
 
         def fill(match: re.Match[str]) -> str:
             name = match.group(1)
-            return str(error[name]) if name in error else str(defaults.get(name, ""))
+            if name in error:
+                return str(error[name])
+            if not defaults:  # the request's values, only when a message names one
+                defaults.update(self.placeholders())
+            return str(defaults.get(name, ""))
 
         return _PLACEHOLDER.sub(fill, text).strip()
 
@@ -186,3 +193,7 @@ class DcsRequest:
             "to_id": self.uuid,
             "failed_id": mid or self.uuid,
         }
+
+
+for _method in (DcsRequest.message, DcsRequest.encode):  # called by every DCS answer's templates
+    trust(_method)

@@ -231,13 +231,24 @@ def _applied(env: SandboxedEnvironment, function: Any, node: nodes.Filter | node
     return apply
 
 
+_EVAL_CONTEXTS: dict[int, tuple[SandboxedEnvironment, EvalContext]] = {}
+_LAST_CONTEXT: list[tuple[Any, Any]] = [(None, None)]  # (template context mapping, Jinja Context made for it)
+
+
 def _passed(env: SandboxedEnvironment, passes: _PassArg | None, ctx: Mapping[str, Any]) -> list[Any]:
     """The first argument Jinja gives a function marked pass_environment / _eval_context / _context."""
     if passes is _PassArg.environment:
         return [env]
-    if passes is _PassArg.eval_context:
-        return [EvalContext(env)]
+    if passes is _PassArg.eval_context:  # list, join ...: read only (only {% autoescape %} changes one)
+        known = _EVAL_CONTEXTS.get(id(env))
+        if known is None:
+            known = _EVAL_CONTEXTS[id(env)] = (env, EvalContext(env))
+        return [known[1]]
     if passes is _PassArg.context:  # map, select ...: they read the environment through it
-        parent = ctx if ctx.__class__ is dict else dict(ctx)  # a Context reads its parent, never writes it
-        return [env.context_class(env, parent, None, {})]
+        last = _LAST_CONTEXT[0]  # one Context for the filters of one answer; read and written whole,
+        if last[0] is ctx and last[1].environment is env:  # so threads never mix two answers' pairs
+            return [last[1]]
+        made = env.context_class(env, ctx if ctx.__class__ is dict else dict(ctx), None, {})
+        _LAST_CONTEXT[0] = (ctx, made)  # ctx is held here, so its id is not reused meanwhile
+        return [made]
     return []

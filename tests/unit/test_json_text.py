@@ -20,9 +20,10 @@ TEMPLATES = st.sampled_from([
     "{{ nothing or omit }}", "{{ d }}", "{{ l }}", "{{ d.k }}", "{{ d.missing }}", "{{ l[1:] }}",
     "x {{ s }} y", "{{ n + 1 }}", "{{ d.k ~ '!' }}", "{{ u }}",
 ])
+PLAIN_TEXT = st.text(max_size=12).filter(lambda t: "{{" not in t and "{%" not in t and "{#" not in t)
 LEAVES = st.one_of(
     st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=12), TEMPLATES,
+    PLAIN_TEXT, TEMPLATES,
 )
 VALUES = st.recursive(
     LEAVES,
