@@ -268,13 +268,15 @@ class Dispatcher:
                 return Failure([ErrorRef(replay.error)])
             ctx.fault = replay.fault  # the route's own answer, then the fault, as the decision had it
             return await self.answer_by_rules(ctx)
+        flags = ctx.flags
+        if flags is NO_FLAGS and not activations:  # most requests: no flag, no mode on
+            return await self.answer_by_rules(ctx)
         forced = self.forced_errors(ctx)
         if forced:
             immediate = [e for e in forced if not (api.errors[e.id].asynchronous and route.starts_async)]
             ctx.async_errors = [e for e in forced if e not in immediate]
             if immediate:
                 return Failure(immediate)
-        flags = ctx.flags
         if flags.chaos:  # 0 and absent alike: nothing is drawn
             faults = kinds_served(has_transport) if flags.chaos_faults else ()
             decision = chaos.decide(flags.chaos, ctx.seed, ctx.session, api, route, ctx.number, faults)
