@@ -381,7 +381,7 @@ class Dispatcher:
                 context = self.template_context(ctx)  # a fresh dict: ours to fill
                 context["error"] = data
                 context["errors"] = [data]
-                if item is not None:
+                if item is not None and response.reads("items"):
                     if response.splices("items"):  # Reactor's `{errors: "{{ items }}"}`: JSON text all along
                         context["items"] = JsonText(f"[{item.json_text(context)}]")
                     else:
@@ -390,9 +390,9 @@ class Dispatcher:
         documented: list[DocumentedError] = [api.errors[ref.id] for ref in failure.errors]
         errors = [doc.as_context(ref.params) for doc, ref in zip(documented, failure.errors, strict=True)]
         context = {**self.template_context(ctx), **failure.variables, "error": errors[0], "errors": errors}
-        if api.error_item is not None:
-            context["items"] = [api.error_item.render({**context, "error": e}) for e in errors]
         template = documented[0].response or api.error_response
+        if api.error_item is not None and template.reads("items"):
+            context["items"] = [api.error_item.render({**context, "error": e}) for e in errors]
         return template.render(context)
 
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from jinja2 import Undefined, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.nodes import EvalContext
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import SandboxedEnvironment, SandboxedFormatter
 from jinja2.utils import _PassArg
 
 Fast = Callable[[Mapping[str, Any]], Any]
@@ -105,6 +106,8 @@ def _compile(env: SandboxedEnvironment, node: nodes.Node) -> Fast:
     if isinstance(node, nodes.Getattr):
         target, attr = _compile(env, node.node), node.attr
         getattr_ = env.getattr
+        if attr in ("format", "format_map"):
+            return _str_format(env, target, attr)
         if attr in _DICT_NAMES:  # `x.items` is the method first, for a dict as for anything
             return lambda ctx: getattr_(target(ctx), attr)
         undefined = env.undefined
@@ -196,6 +199,34 @@ def _compile(env: SandboxedEnvironment, node: nodes.Node) -> Fast:
         items = [_compile(env, i) for i in node.items]
         return lambda ctx: [i(ctx) for i in items]
     raise _Unsupported
+
+
+def _str_format(env: SandboxedEnvironment, target: Fast, attr: str) -> Fast:
+    """`text.format_map(values)` as Jinja's sandbox does it (its SandboxedFormatter), with one formatter
+    made here instead of a formatter and a wrapped function on every access."""
+    vformat = SandboxedFormatter(env).vformat
+    apply = _format_map if attr == "format_map" else _format
+    getattr_ = env.getattr
+
+    def get_format(ctx: Mapping[str, Any]) -> Any:
+        obj = target(ctx)
+        if obj.__class__ is str:  # Markup and other subclasses take Jinja's own path
+            return partial(apply, vformat, obj)
+        return getattr_(obj, attr)
+
+    return get_format
+
+
+def _format_map(vformat: Callable[..., str], text: str, *args: Any, **kwargs: Any) -> str:
+    if kwargs:
+        raise TypeError("format_map() takes no keyword arguments")
+    if len(args) != 1:
+        raise TypeError(f"format_map() takes exactly one argument ({len(args)} given)")
+    return str(vformat(text, (), args[0]))
+
+
+def _format(vformat: Callable[..., str], text: str, *args: Any, **kwargs: Any) -> str:
+    return str(vformat(text, args, kwargs))
 
 
 def _filter(env: SandboxedEnvironment, node: nodes.Filter) -> Fast:

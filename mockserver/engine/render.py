@@ -325,6 +325,7 @@ class ResponseTemplate:
         # A JSON body goes straight to JSON text, member by member (no dict built, then encoded)
         self._json_body = body is not None and isinstance(body, MapTree | ListTree)
         self._splices: dict[str, bool] = {}
+        self._reads: dict[str, bool] = {}
         self._constant_headers: tuple[list[tuple[str, str]], WireHeaders] | None = None
         if all(t.constant for _, t in self.headers):  # most answers: their headers encoded once, here
             constant = self._headers({})
@@ -358,6 +359,14 @@ class ResponseTemplate:
         else:
             body = encode_body(self._body_tree().render(context))
         return Rendered(status, headers, body, wire)
+
+    def reads(self, name: str) -> bool:
+        """Whether any part of the answer reads `name` (the error items are made only when one does)."""
+        known = self._reads.get(name)
+        if known is None:
+            known = self._reads[name] = (name in self.status.names or any(name in t.names for _, t in self.headers)
+                                         or name in self._body_tree().names)
+        return known
 
     def splices(self, name: str) -> bool:
         """Whether `name` may be given as `JsonText`: only a JSON body reads it, and only whole."""

@@ -64,6 +64,12 @@ EXPRESSIONS = [
     "error.title.split(' ')", "range(3) | list", "errors | length", "error.get('status', 0)",
     "error.details is defined", "error.details is undefined", "error.details | default('d')", "nothing is none",
     "error.nothing | length", "error.nothing | list", "(error.nothing or 'x') ~ 'y'", "error.nothing == none",
+    # dict members read without the sandbox's exception; dict methods still win over keys
+    "error.keys() | list", "error.items() | list", "error.get", "error.nothing.deeper", "errors[0].title",
+    # str.format / format_map with one shared sandboxed formatter
+    "'{title}: {id}'.format_map(error)", "'{0}-{1}'.format(error.id, error.status)", "'{}'.format(error.title)",
+    "error.title.format_map(dict(error, title='x'))", "'{status:>5}|{id!r}'.format_map(error)",
+    "'{0[id]}'.format(error)", "'{a}'.format(a=error.status)",
 ]
 
 
@@ -103,3 +109,11 @@ def test_the_sandbox_still_guards_the_fast_path(source):
     assert "class" not in str(rendered) and "globals" not in str(rendered)
     if isinstance(tree, Expr):
         assert rendered == tree._render_slow(context) or not rendered
+
+
+def test_format_map_misuse_fails_as_on_jinjas_path():
+    tree = compile_tree("{{ '{x}'.format_map(error, error) }}")
+    with pytest.raises(TypeError, match="exactly one argument"):
+        tree.render({"error": {"x": 1}})
+    with pytest.raises(TypeError, match="exactly one argument"):
+        tree._render_slow({"error": {"x": 1}})  # type: ignore[attr-defined]
