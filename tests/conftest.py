@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -19,8 +21,11 @@ from mockserver.app import build_app
 from mockserver.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-# The cache of files found valid lives in a folder of this test run, not the user's ~/.cache.
-os.environ.setdefault("MOCKSERVER_CACHE_DIR", tempfile.mkdtemp(prefix="mockserver-cache-"))
+# The cache of files found valid lives in a folder of this test run, not the user's ~/.cache; the
+# process that made it removes it at exit (xdist workers inherit the variable, and make none).
+if "MOCKSERVER_CACHE_DIR" not in os.environ:
+    os.environ["MOCKSERVER_CACHE_DIR"] = tempfile.mkdtemp(prefix="mockserver-cache-")
+    atexit.register(shutil.rmtree, os.environ["MOCKSERVER_CACHE_DIR"], ignore_errors=True)
 
 
 def free_port() -> int:
