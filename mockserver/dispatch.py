@@ -24,7 +24,7 @@ from mockserver.engine.generate import Generator
 from mockserver.engine.match import Match, find_route, settle
 from mockserver.engine.modes import apply_modes, modes_on
 from mockserver.engine.outcome import ErrorRef, Failure, Outcome, Reply, Success
-from mockserver.engine.render import JsonText, Rendered, ResponseTemplate, Tree, encode_body, wire_headers
+from mockserver.engine.render import OMIT, JsonText, Rendered, ResponseTemplate, Tree, encode_body, wire_headers
 from mockserver.journal import Entry
 from mockserver.runtime import Runtime
 from mockserver.scenario.model import Api, Catalog, DocumentedError
@@ -383,16 +383,18 @@ class Dispatcher:
                 context["errors"] = [data]
                 if item is not None and response.reads("items"):
                     if response.splices("items"):  # Reactor's `{errors: "{{ items }}"}`: JSON text all along
-                        context["items"] = JsonText(f"[{item.json_text(context)}]")
+                        text = item.json_text(context)
+                        context["items"] = JsonText("[]" if text is OMIT else f"[{text}]")
                     else:
-                        context["items"] = [item.render(context)]
+                        context["items"] = [v for v in (item.render(context),) if v is not OMIT]
                 return response.render(context)
         documented: list[DocumentedError] = [api.errors[ref.id] for ref in failure.errors]
         errors = [doc.as_context(ref.params) for doc, ref in zip(documented, failure.errors, strict=True)]
         context = {**self.template_context(ctx), **failure.variables, "error": errors[0], "errors": errors}
         template = documented[0].response or api.error_response
         if api.error_item is not None and template.reads("items"):
-            context["items"] = [api.error_item.render({**context, "error": e}) for e in errors]
+            rendered_items = (api.error_item.render({**context, "error": e}) for e in errors)
+            context["items"] = [v for v in rendered_items if v is not OMIT]  # an item may omit itself
         return template.render(context)
 
 

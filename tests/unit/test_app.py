@@ -207,3 +207,27 @@ def test_a_template_part_that_reads_the_error_at_request_time_sees_it(tmp_path, 
     client = make_client(scenarios=(str(tmp_path),))
     response = client.post("/toy/items/1?__error=busy", headers=AUTH)
     assert response.json()["mixed"] == "BusyPOST" and response.json()["n"] == 1
+
+
+ITEMS = """\
+api: items
+prefix: /items
+error_item: "{{ omit if error.hidden else {'id': error.id, 'n': uuid()} }}"
+error_response:
+  status: "{{ error.status }}"
+  body: {errors: "{{ items }}"}
+errors:
+  shown: {status: 400, title: Shown}
+  hidden: {status: 400, title: Hidden, fields: {hidden: true}}
+routes:
+  - {id: any, method: GET, path: /x, respond: {status: 200, body: {ok: true}}}
+"""
+
+
+@pytest.mark.parametrize(("asked", "ids"), [("shown", ["shown"]), ("hidden", []), ("shown,hidden", ["shown"])])
+def test_an_error_item_may_omit_itself(tmp_path: Path, make_client, asked: str, ids: list[str]) -> None:
+    """One error (items spliced as JSON text) or several (items as values): an omitted item is left out."""
+    (tmp_path / "items.yaml").write_text(ITEMS)
+    answer = make_client(scenarios=(str(tmp_path),)).get(f"/items/x?__error={asked}")
+    assert answer.status_code == 400
+    assert [item["id"] for item in answer.json()["errors"]] == ids
