@@ -39,8 +39,11 @@ _UNKNOWN = object()
 
 
 def host_name(host_header: str) -> str:
-    """`Example.com:8080` -> `example.com` (an IPv6 literal keeps its brackets and port)."""
-    return host_header.lower() if host_header.startswith("[") else host_header.rsplit(":", 1)[0].lower()
+    """`Example.com:8080` -> `example.com`; `[::1]:8080` -> `[::1]` (an IPv6 literal keeps its brackets)."""
+    if host_header.startswith("["):
+        end = host_header.find("]")
+        return (host_header[: end + 1] if end > 0 else host_header).lower()
+    return host_header.rsplit(":", 1)[0].lower()
 
 
 class Answer:
@@ -109,7 +112,7 @@ class Dispatcher:
         if found is None:
             if len(self._bases) > 1024:
                 self._bases.clear()
-            found = self._bases[key] = (f"{scheme}://{base_host}{prefix}", base_host.rsplit(":", 1)[0].lower())
+            found = self._bases[key] = (f"{scheme}://{base_host}{prefix}", host_name(base_host))
         return found
 
     def _prefixes(self, catalog: Catalog) -> dict[str, Api]:

@@ -231,3 +231,11 @@ def test_an_error_item_may_omit_itself(tmp_path: Path, make_client, asked: str, 
     answer = make_client(scenarios=(str(tmp_path),)).get(f"/items/x?__error={asked}")
     assert answer.status_code == 400
     assert [item["id"] for item in answer.json()["errors"]] == ids
+
+
+@pytest.mark.parametrize(("header", "name"), [("Example.COM:8080", "example.com"), ("example.com", "example.com"),
+                                               ("[::1]:8080", "[::1]"), ("[::1]", "[::1]"), ("", "")])
+def test_host_names_from_host_headers(header: str, name: str) -> None:
+    from mockserver.dispatch import host_name
+
+    assert host_name(header) == name
