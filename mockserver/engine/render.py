@@ -148,20 +148,27 @@ class MapTree(Tree):
     def __init__(self, members: list[tuple[str, Tree]]) -> None:
         self.members = members
         self.names = frozenset().union(*(t.names for _, t in members))
-        # For json_text: runs of constant members as one JSON text, each other member with its key's JSON
-        self.segments: list[str | tuple[str, Tree]] = []
-        constants: list[str] = []
-        for key, tree in members:
-            if tree.constant:
-                if tree.render({}) is not OMIT:
-                    constants.append(f"{_JSON.encode(key)}:{tree.json_text({})}")
-                continue
+        self._segments: list[str | tuple[str, Tree]] | None = None  # made on first use by json_text
+
+    @property
+    def segments(self) -> list[str | tuple[str, Tree]]:
+        """Runs of constant members as one JSON text each; every other member with its key's JSON."""
+        if self._segments is None:
+            segments: list[str | tuple[str, Tree]] = []
+            constants: list[str] = []
+            for key, tree in self.members:
+                if tree.constant:
+                    if tree.render({}) is not OMIT:
+                        constants.append(f"{_JSON.encode(key)}:{tree.json_text({})}")
+                    continue
+                if constants:
+                    segments.append(",".join(constants))
+                    constants = []
+                segments.append((f"{_JSON.encode(key)}:", tree))
             if constants:
-                self.segments.append(",".join(constants))
-                constants = []
-            self.segments.append((f"{_JSON.encode(key)}:", tree))
-        if constants:
-            self.segments.append(",".join(constants))
+                segments.append(",".join(constants))
+            self._segments = segments
+        return self._segments
 
     def json_text(self, context: Mapping[str, Any]) -> Any:
         out = []
@@ -397,8 +404,25 @@ class ResponseTemplate:
         )
 
 
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def check_json(value: Any, where: str) -> None:
+    """A body is JSON: YAML's dates, binaries and sets are refused at load, with the field that has one."""
+    if isinstance(value, Mapping):
+        for key, member in value.items():
+            check_json(member, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            check_json(item, f"{where}[{index}]")
+    elif not isinstance(value, _JSON_SCALARS):
+        raise TemplateError(where, f"{type(value).__name__} {value!r} is not a JSON value: quote it to send a string")
+
+
 def compile_response(spec: Mapping[str, Any], where: str, default_status: int = 200) -> ResponseTemplate:
     """`{status, headers, body | text}` from a scenario file."""
+    if "body" in spec:
+        check_json(spec["body"], f"{where}.body")
     headers = [
         (str(name), compile_tree(value, f"{where}.headers.{name}"))
         for name, value in (spec.get("headers") or {}).items()

@@ -26,7 +26,7 @@ import yaml
 from mockserver import apis
 from mockserver.engine.clock import parse_duration
 from mockserver.engine.match import ConditionError, compile_condition, compile_path, route_index
-from mockserver.engine.render import TemplateError, compile_response, compile_tree
+from mockserver.engine.render import TemplateError, check_json, compile_response, compile_tree
 from mockserver.scenario.model import Api, Catalog, DocumentedError, Mode, Quota, Route, Rule
 
 if TYPE_CHECKING:
@@ -344,8 +344,8 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
     def compiled(func: Any, where: Where, *args: Any) -> Any:
         try:
             return func(*args)
-        except TemplateError as exc:
-            problems.append(where.problem(exc.message))
+        except TemplateError as exc:  # its `where` starts with the name `where` already ends with
+            problems.append(Where(where.file, where.lines, where.path + _split(exc.where)[1:]).problem(exc.message))
         except ConditionError as exc:
             problems.append(Where(where.file, where.lines, where.path + _split(exc.where)).problem(exc.message))
         return None
@@ -353,6 +353,7 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
     error_response = compiled(compile_response, where_of["error_response"], top["error_response"], "error_response")
     error_item = None
     if "error_item" in top:
+        compiled(check_json, where_of["error_item"], top["error_item"], "error_item")
         error_item = compiled(compile_tree, where_of["error_item"], top["error_item"], "error_item")
     headers = compiled(compile_tree, first.child("headers"), top["headers"], "headers") if top["headers"] else None
 

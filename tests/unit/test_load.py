@@ -77,7 +77,7 @@ def test_references_are_resolved_at_load(tmp_path):
     assert ":18: routes[1].rules[0].when.check: no check named 'toy.missing'" in joined
     assert ":19: routes[1].rules[0].error: no error 'no-such-error' in the toy catalog" in joined
     assert "routes[1].rules[1].when.header_matches.X: invalid regular expression" in joined
-    assert "routes[1].respond: template does not compile" in joined
+    assert ":22: routes[1].respond.body.a: template does not compile" in joined  # the field itself, not its response
     assert "routes[1].handler: no handler named 'toy.nothing'" in joined
 
 
@@ -135,3 +135,10 @@ def test_a_broken_file_is_never_remembered(tmp_path, monkeypatch):
     broken = GOOD.replace("status: 500", "status: nope")
     for _ in range(2):
         assert problems_of(tmp_path, broken)
+
+
+def test_a_body_value_that_is_not_json_is_refused_with_its_field(tmp_path):
+    """YAML reads an unquoted 2020-01-01 as a date: in a body, that is a load problem, not a 500 later."""
+    text = GOOD.replace("routes:", "error_item: {when: 2020-01-01}\nroutes:", 1)
+    found = "\n".join(problems_of(tmp_path, text))
+    assert "error_item.when: date datetime.date(2020, 1, 1) is not a JSON value" in found
