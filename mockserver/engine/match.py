@@ -386,6 +386,7 @@ def route_index(routes: Sequence[Route]) -> dict[str | None, tuple[Route, ...]]:
 
 
 _ROUTE_CACHE_SIZE = 4096
+_CACHED_PATH_MAX = 512
 
 
 def find_route(api: Api, method: str, path: str) -> RouteMatch:
@@ -393,9 +394,11 @@ def find_route(api: Api, method: str, path: str) -> RouteMatch:
     key = (method, path)
     found: RouteMatch | None = api.route_cache.get(key)
     if found is None:
-        if len(api.route_cache) >= _ROUTE_CACHE_SIZE:
-            api.route_cache.clear()
-        found = api.route_cache[key] = _find_route(api, method, path)
+        found = _find_route(api, method, path)
+        if len(path) <= _CACHED_PATH_MAX:  # a client sending long, ever-new paths cannot fill memory
+            if len(api.route_cache) >= _ROUTE_CACHE_SIZE:
+                api.route_cache.clear()
+            api.route_cache[key] = found
     return found
 
 
