@@ -36,6 +36,7 @@ PROBLEM_JSON = "application/problem+json"
 Scope = dict[str, Any]
 _SESSION_HEADER = SESSION_HEADER.encode()
 _UNKNOWN = object()
+_CACHED_HOST_MAX = 256  # longer Host headers are served, not remembered
 
 
 def host_name(host_header: str) -> str:
@@ -91,11 +92,12 @@ class Dispatcher:
             key = (id(catalog), host_header)
             by_host = self._host_apis.get(key, _UNKNOWN)
             if by_host is _UNKNOWN:
-                if len(self._host_apis) > 1024:
-                    self._host_apis.clear()
                 host = host_name(host_header)
-                by_host = self._host_apis[key] = next(
-                    (a for a in catalog.apis.values() if a.matches_host(host)), None)
+                by_host = next((a for a in catalog.apis.values() if a.matches_host(host)), None)
+                if len(host_header) <= _CACHED_HOST_MAX:  # what clients send is remembered, within bounds
+                    if len(self._host_apis) > 1024:
+                        self._host_apis.clear()
+                    self._host_apis[key] = by_host
             if by_host is not None:
                 return by_host, path, ""
         end = path.find("/", 1)
@@ -110,9 +112,11 @@ class Dispatcher:
         key = (scheme, base_host, prefix)
         found = self._bases.get(key)
         if found is None:
-            if len(self._bases) > 1024:
-                self._bases.clear()
-            found = self._bases[key] = (f"{scheme}://{base_host}{prefix}", host_name(base_host))
+            found = (f"{scheme}://{base_host}{prefix}", host_name(base_host))
+            if len(base_host) <= _CACHED_HOST_MAX:
+                if len(self._bases) > 1024:
+                    self._bases.clear()
+                self._bases[key] = found
         return found
 
     def _prefixes(self, catalog: Catalog) -> dict[str, Api]:
