@@ -20,6 +20,8 @@ from jinja2.nodes import EvalContext
 from jinja2.sandbox import SandboxedEnvironment, SandboxedFormatter
 from jinja2.utils import _PassArg
 
+from mockserver.engine.fastfilters import fast_filter
+
 Fast = Callable[[Mapping[str, Any]], Any]
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "gt": operator.gt, "lteq": operator.le,
@@ -236,7 +238,8 @@ def _filter(env: SandboxedEnvironment, node: nodes.Filter) -> Fast:
     if node.name == "string" and not node.args and not node.kwargs:
         target = _compile(env, node.node)
         return lambda ctx: "" if (value := target(ctx)) is None else str(value)
-    return _applied(env, function, node)
+    fast = fast_filter(env, node, _compile(env, node.node))
+    return fast if fast is not None else _applied(env, function, node)
 
 
 def _test(env: SandboxedEnvironment, node: nodes.Test) -> Fast:

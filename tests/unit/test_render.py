@@ -70,6 +70,19 @@ EXPRESSIONS = [
     "'{title}: {id}'.format_map(error)", "'{0}-{1}'.format(error.id, error.status)", "'{}'.format(error.title)",
     "error.title.format_map(dict(error, title='x'))", "'{status:>5}|{id!r}'.format_map(error)",
     "'{0[id]}'.format(error)", "'{a}'.format(a=error.status)",
+    # list, join, selectattr, rejectattr, map(attribute=): fastfilters.py, and Jinja's path for other shapes
+    "errors | selectattr('pointer') | list", "errors | rejectattr('pointer') | list",
+    "errors | selectattr('nothing') | list", "errors | rejectattr('nothing', 'undefined') | list",
+    "errors | selectattr('nothing', 'defined') | list", "errors | rejectattr('pointer', 'none') | list",
+    "errors | map(attribute='id') | list", "errors | map(attribute='nothing', default='d') | list",
+    "errors | map(attribute='nothing') | list | length", "errors | map(attribute='id') | join(', ')",
+    "errors | map(attribute='status') | join(1)", "errors | join", "error.nothing | join(',')",
+    "error.nothing | selectattr('x') | list", "error.nothing | map(attribute='x') | list",
+    "items | selectattr('upper') | list", "items | map(attribute='items') | list | length",
+    "errors | selectattr('status', 'equalto', 404) | list", "errors | selectattr('title.upper') | list",
+    "errors | map('string') | list", "errors | map(attribute='0') | list", "errors | join(attribute='id')",
+    "[error, {'id': 'y'}] | selectattr('pointer', 'none') | map(attribute='id') | join('+')",
+    "errors | list == errors", "(errors | selectattr('pointer')) is not none",
 ]
 
 
@@ -117,3 +130,17 @@ def test_format_map_misuse_fails_as_on_jinjas_path():
         tree.render({"error": {"x": 1}})
     with pytest.raises(TypeError, match="exactly one argument"):
         tree._render_slow({"error": {"x": 1}})  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("source", "fast"), [
+    ("errors | list", True), ("errors | join(',')", True), ("errors | selectattr('pointer')", True),
+    ("errors | rejectattr('code', 'none')", True), ("errors | map(attribute='id', default='-')", True),
+    ("errors | selectattr('a.b')", False), ("errors | selectattr('status', 'equalto', 1)", False),
+    ("errors | map('upper')", False), ("errors | join(error.id)", False), ("errors | join(attribute='id')", False),
+])
+def test_the_common_filter_shapes_take_the_fast_filters(source: str, fast: bool) -> None:
+    from mockserver.engine.fastfilters import fast_filter
+    from mockserver.engine.render import ENV
+
+    node = ENV.parse("{{ " + source + " }}").body[0].nodes[0]  # type: ignore[attr-defined]
+    assert (fast_filter(ENV, node, lambda ctx: []) is not None) is fast
