@@ -22,9 +22,19 @@ from mockserver.engine.faults import NEEDS_TRANSPORT, Connection, connection_of,
 from mockserver.engine.flags import NO_FLAGS, SESSION_HEADER, Flags, Misuse, parse_flags, parse_prefer, split_query
 from mockserver.engine.generate import Generator
 from mockserver.engine.match import Match, find_route, settle
+from mockserver.engine.memo import remember
 from mockserver.engine.modes import apply_modes, modes_on
 from mockserver.engine.outcome import ErrorRef, Failure, Outcome, Reply, Success
-from mockserver.engine.render import OMIT, JsonText, Rendered, ResponseTemplate, Tree, encode_body, wire_headers
+from mockserver.engine.render import (
+    OMIT,
+    JsonText,
+    Rendered,
+    ResponseTemplate,
+    Tree,
+    encode_body,
+    present,
+    wire_headers,
+)
 from mockserver.journal import Entry
 from mockserver.runtime import Runtime
 from mockserver.scenario.model import Api, Catalog, DocumentedError
@@ -37,6 +47,7 @@ Scope = dict[str, Any]
 _SESSION_HEADER = SESSION_HEADER.encode()
 _UNKNOWN = object()
 _CACHED_HOST_MAX = 256  # longer Host headers are served, not remembered
+_CACHE_ENTRIES = 1024
 
 
 def host_name(host_header: str) -> str:
@@ -95,9 +106,7 @@ class Dispatcher:
                 host = host_name(host_header)
                 by_host = next((a for a in catalog.apis.values() if a.matches_host(host)), None)
                 if len(host_header) <= _CACHED_HOST_MAX:  # what clients send is remembered, within bounds
-                    if len(self._host_apis) > 1024:
-                        self._host_apis.clear()
-                    self._host_apis[key] = by_host
+                    remember(self._host_apis, key, by_host, _CACHE_ENTRIES)
             if by_host is not None:
                 return by_host, path, ""
         end = path.find("/", 1)
@@ -114,9 +123,7 @@ class Dispatcher:
         if found is None:
             found = (f"{scheme}://{base_host}{prefix}", host_name(base_host))
             if len(base_host) <= _CACHED_HOST_MAX:
-                if len(self._bases) > 1024:
-                    self._bases.clear()
-                self._bases[key] = found
+                remember(self._bases, key, found, _CACHE_ENTRIES)
         return found
 
     def _prefixes(self, catalog: Catalog) -> dict[str, Api]:
@@ -393,15 +400,14 @@ class Dispatcher:
                         text = item.json_text(context)
                         context["items"] = JsonText("[]" if text is OMIT else f"[{text}]")
                     else:
-                        context["items"] = [v for v in (item.render(context),) if v is not OMIT]
+                        context["items"] = present([item.render(context)])
                 return response.render(context)
         documented: list[DocumentedError] = [api.errors[ref.id] for ref in failure.errors]
         errors = [doc.as_context(ref.params) for doc, ref in zip(documented, failure.errors, strict=True)]
         context = {**self.template_context(ctx), **failure.variables, "error": errors[0], "errors": errors}
         template = documented[0].response or api.error_response
         if api.error_item is not None and template.reads("items"):
-            rendered_items = (api.error_item.render({**context, "error": e}) for e in errors)
-            context["items"] = [v for v in rendered_items if v is not OMIT]  # an item may omit itself
+            context["items"] = present(api.error_item.render({**context, "error": e}) for e in errors)
         return template.render(context)
 
 

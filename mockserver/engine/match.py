@@ -14,6 +14,7 @@ from enum import Enum
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from mockserver.engine.memo import remember
 from mockserver.engine.outcome import ErrorRef
 
 if TYPE_CHECKING:
@@ -396,9 +397,7 @@ def find_route(api: Api, method: str, path: str) -> RouteMatch:
     if found is None:
         found = _find_route(api, method, path)
         if len(path) <= _CACHED_PATH_MAX:  # a client sending long, ever-new paths cannot fill memory
-            if len(api.route_cache) >= _ROUTE_CACHE_SIZE:
-                api.route_cache.clear()
-            api.route_cache[key] = found
+            remember(api.route_cache, key, found, _ROUTE_CACHE_SIZE)
     return found
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -210,13 +210,18 @@ class ListTree(Tree):
         return list_tree([t.specialize(bound) for t in self.items])
 
     def render(self, context: Mapping[str, Any]) -> Any:
-        return [v for v in (t.render(context) for t in self.items) if v is not OMIT]
+        return present(t.render(context) for t in self.items)
 
     def json_text(self, context: Mapping[str, Any]) -> Any:
         return "[" + ",".join(t for t in (i.json_text(context) for i in self.items) if t is not OMIT) + "]"
 
     def reads_whole_only(self, name: str) -> bool:
         return all(tree.reads_whole_only(name) for tree in self.items)
+
+
+def present(values: Iterable[Any]) -> list[Any]:
+    """The values that are not `omit` (a list item, an error item that left itself out)."""
+    return [v for v in values if v is not OMIT]
 
 
 def compile_tree(value: Any, where: str = "") -> Tree:
