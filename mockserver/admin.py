@@ -57,25 +57,27 @@ def build_admin(runtime: Runtime) -> Starlette:
             return problem
         params = request.query_params
         if request.method == "DELETE":
-            runtime.journal.clear(params.get("session"))
+            await runtime.journal.wipe(params.get("session"))
             return Response(status_code=204)
         try:
             limit = int(params["limit"]) if "limit" in params else None
             status = int(params["status"]) if "status" in params else None
         except ValueError:
             return misuse("limit and status take integers")
+        await runtime.journal.sync()
         found = runtime.journal.query(api=api, session=params.get("session"), route=params.get("route"),
                                       status=status, error=params.get("error"), limit=limit)
         return JSONResponse({"requests": found, "count": len(found)})
 
     async def unmatched(request: Request) -> Response:
+        await runtime.journal.sync()
         found = runtime.journal.query(unmatched=True, session=request.query_params.get("session"))
         return JSONResponse({"requests": found, "count": len(found)})
 
     async def reset(request: Request) -> Response:
         session = request.query_params.get("session")
         await runtime.state.clear(session)
-        runtime.journal.clear(session)
+        await runtime.journal.wipe(session)
         if session is None:
             runtime.clock.reset()
         else:
@@ -159,6 +161,7 @@ def build_admin(runtime: Runtime) -> Starlette:
     async def coverage(request: Request) -> Response:
         session = request.query_params.get("session")
         served: dict[str, set[str]] = {}
+        await runtime.journal.sync()
         for sess, by_api in runtime.journal.served.items():
             if session is None or sess == session:
                 for api, ids in by_api.items():
@@ -173,6 +176,7 @@ def build_admin(runtime: Runtime) -> Starlette:
         if not runtime.journal.enabled:
             return misuse("the journal is off (--no-journal): there is nothing to judge")
         session = request.query_params.get("session")
+        await runtime.journal.sync()
         judged = client_verdict.judge_entries(runtime.journal.query(api=api, session=session, redact=False))
         return JSONResponse({"session": session, "api": api, **judged})
 

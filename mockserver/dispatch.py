@@ -35,7 +35,7 @@ from mockserver.engine.render import (
     present,
     wire_headers,
 )
-from mockserver.journal import Entry
+from mockserver.journal import Entry, Journal
 from mockserver.runtime import Runtime
 from mockserver.scenario.model import Api, Catalog, DocumentedError
 
@@ -187,16 +187,22 @@ class Dispatcher:
         entry.flags = flags.given
         if answer.delay_ms > 0 and answer.fault != "slow":
             await asyncio.sleep(answer.delay_ms / 1000)
-        if answer.fault is None:
-            await _send(send, rendered, flags, method == "HEAD")
-        else:
+        if answer.fault is not None:
             entry.fault = answer.fault
             if answer.fault in ("reset", "empty", "malformed"):
                 entry.status = 0  # no status line reached the client
+        journal = self.runtime.journal
+        if journal.shared:  # before the answer leaves: whichever process the client asks next has it
+            entry.latency_ms = round((time.perf_counter() - started) * 1000, 3)
+            await _publish(journal, entry)
+        if answer.fault is None:
+            await _send(send, rendered, flags, method == "HEAD")
+        else:
             await serve_fault(answer.fault, connection, send, rendered.status, _headers_of(rendered, flags),
                               b"" if method == "HEAD" else rendered.body, answer.delay_ms, answer.noise)
-        entry.latency_ms = round((time.perf_counter() - started) * 1000, 3)
-        self.runtime.journal.record(entry)
+        if not journal.shared:
+            entry.latency_ms = round((time.perf_counter() - started) * 1000, 3)
+            journal.record(entry)
 
     async def _answer(self, scope: Scope, api: Api, method: str, path: str, prefix: str, host_header: str,
                       raw_query: bytes, headers: list[tuple[bytes, bytes]], body: bytes, flags: Flags,
@@ -473,6 +479,14 @@ def _check_flags(api: Api, flags: Flags, has_transport: bool) -> None:
     if flags.fault is not None and flags.fault not in kinds_served(has_transport):
         raise Misuse(f"fault '{flags.fault}' needs the connection, which this server does not give "
                      "(uvicorn and hypercorn, as `mockserver serve` runs them, do)", list(kinds_served(has_transport)))
+
+
+async def _publish(journal: Journal, entry: Entry) -> None:
+    """A journal that cannot be written is logged, and the client still gets its answer."""
+    try:
+        await journal.publish(entry)
+    except Exception:
+        log.exception("the shared journal did not take %s %s", entry.method, entry.path)
 
 
 async def _read_body(receive: Any) -> bytes:

@@ -109,6 +109,10 @@ def _redact(name: str, value: str) -> list[str]:
 
 
 class Journal:
+    """In this process's memory; `shared_journal.SharedJournal` keeps it in Redis for every process."""
+
+    shared = False  # a shared journal is written before the answer leaves (`publish`), read after `sync`
+
     @property
     def entries(self) -> list[Stored]:
         """The stored entries, oldest first (decoded on each read: reads are rare, writes are not)."""
@@ -171,6 +175,15 @@ class Journal:
             if e[f["api"]] and (session is None or e[f["session"]] == session):
                 counts[e[f["api"]]] = counts.get(e[f["api"]], 0) + 1
         return counts
+
+    async def sync(self) -> None:
+        """Before a read: a shared journal takes in what other processes recorded; this one has it all."""
+
+    async def publish(self, entry: Entry) -> None:
+        self.record(entry)
+
+    async def wipe(self, session: str | None = None) -> None:
+        self.clear(session)
 
     def clear(self, session: str | None = None) -> None:
         if session is None:

@@ -26,7 +26,12 @@ class Runtime:
         if self.state is None:
             self.state = open_store(self.settings.state, self.clock)
         if self.journal is None:
-            self.journal = Journal(self.settings.journal_size, self.settings.journal)
+            if self.state.shared:  # every worker and replica records into, and reads, the same journal
+                from mockserver.shared_journal import SharedJournal
+
+                self.journal = SharedJournal(self.settings.state, self.settings.journal_size, self.settings.journal)
+            else:
+                self.journal = Journal(self.settings.journal_size, self.settings.journal)
 
     def reload(self) -> Catalog:
         """Load the scenario files again; on a problem raises ScenarioError and keeps the old catalog."""

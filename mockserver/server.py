@@ -78,5 +78,6 @@ def run(settings: Settings, catalog: Catalog | None = None) -> None:
     """Serve until stopped; `catalog` is the one the CLI already loaded (workers load their own)."""
     if settings.workers > 1 and settings.state.startswith("memory"):
         log.warning("state is per worker with --state memory:// and --workers %d: sequences and quotas "
-                    "are counted by each worker; use --state redis://... to share them", settings.workers)
+                    "are counted, and the journal kept, by each worker; use --state redis://... to share them",
+                    settings.workers)
     SERVERS[settings.server](settings, catalog)

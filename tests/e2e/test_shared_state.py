@@ -107,3 +107,40 @@ def test_two_workers_on_redis_give_the_same_totals(redis_server, start_server):
 def test_an_unreachable_redis_stops_the_start(start_server):
     with pytest.raises(RuntimeError, match="no Redis at redis://127.0.0.1:1/0"):
         start_server("--state", "redis://127.0.0.1:1/0")
+
+
+def test_the_journal_coverage_and_verdict_are_one_for_both(pair):
+    """Requests answered by either process are in the journal, the coverage and the verdict of both."""
+    one, two = pair
+    paths = ["/braze/campaigns/list?__session=j", "/braze/campaigns/list?__session=j&__error=rate-limited",
+             "/dcs/event?d_site=%esid!&__session=j", "/braze/campaigns/list?__session=other"]
+    for server, path in zip(itertools.cycle(pair), paths, strict=False):
+        assert httpx.get(server.url + path, headers=BRAZE).status_code in (200, 429)
+    for server in pair:
+        journal = httpx.get(server.url + "/__admin/requests", params={"session": "j"}).json()["requests"]
+        assert [(e["api"], e["status"], e["errors"]) for e in journal] == [
+            ("braze", 200, []), ("braze", 429, ["rate-limited"]), ("dcs", 200, ["311"])]
+        seqs = [e["seq"] for e in journal]
+        assert seqs == sorted(seqs) and len(set(seqs)) == 3  # one numbering for both processes
+        coverage = httpx.get(server.url + "/__admin/coverage", params={"session": "j"}).json()
+        assert coverage["apis"]["braze"]["served_ids"] == ["rate-limited"]
+        assert coverage["apis"]["dcs"]["served_ids"] == ["311"]
+        assert coverage["apis"]["braze"]["requests"] == 2
+        verdict = httpx.get(server.url + "/__admin/verdict", params={"session": "j"})
+        assert verdict.status_code == 200
+    assert httpx.post(two.url + "/__admin/reset", params={"session": "j"}).status_code == 200
+    assert httpx.get(one.url + "/__admin/requests", params={"session": "j"}).json()["count"] == 0
+    others = httpx.get(one.url + "/__admin/requests", params={"session": "other"}).json()["requests"]
+    assert [e["session"] for e in others] == ["other"]  # a session's reset leaves the others
+    assert httpx.get(one.url + "/__admin/coverage", params={"session": "j"}).json()["apis"]["braze"]["served"] == 0
+    httpx.delete(one.url + "/__admin/requests")
+    assert httpx.get(two.url + "/__admin/requests").json()["count"] == 0
+
+
+def test_the_journal_keeps_its_size_across_both(redis_server, start_server):
+    redis_server.flush()
+    servers = [start_server("--state", redis_server.url, "--journal-size", "3") for _ in range(2)]
+    for index in range(5):
+        httpx.get(servers[index % 2].url + f"/braze/campaigns/list?__session=n{index}", headers=BRAZE)
+    journal = httpx.get(servers[1].url + "/__admin/requests").json()["requests"]
+    assert [e["session"] for e in journal] == ["n2", "n3", "n4"]

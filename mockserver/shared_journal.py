@@ -1,0 +1,94 @@
+"""The journal in Redis (`--state redis://...`): every worker and replica records into one list and
+reads from it, so `/__admin/requests`, coverage and the verdict see all requests whichever process
+answers them.
+
+Layout, under the state store's prefix: `journal` is a list of entries, each `seq\\nsession\\n` then
+the marshal-ed entry (the same bytes the in-memory journal keeps), trimmed to `--journal-size`;
+`journal:seq` numbers them across processes; `served` is a set of `session\\napi\\nerror-id`
+members, the documented errors served (coverage). Writing is one Lua script, hence atomic; reading
+takes the list whole and then answers as the in-memory journal does.
+"""
+
+from __future__ import annotations
+
+import marshal
+from collections import deque
+
+from redis.asyncio import Redis
+
+from mockserver.engine.redis_state import PREFIX
+from mockserver.journal import Entry, Journal
+
+LIST, SEQ, SERVED = f"{PREFIX}journal", f"{PREFIX}journal:seq", f"{PREFIX}served"
+_PUSH = """
+local n = redis.call('INCR', KEYS[2])
+if ARGV[2] ~= '' then
+  redis.call('RPUSH', KEYS[1], n .. '\\n' .. ARGV[2])
+  redis.call('LTRIM', KEYS[1], -tonumber(ARGV[1]), -1)
+end
+for i = 3, #ARGV do redis.call('SADD', KEYS[3], ARGV[i]) end
+return n
+"""
+_FORGET = """
+local kept = {}
+for _, e in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+  local s = string.find(e, '\\n', 1, true)
+  if string.sub(e, s + 1, s + #ARGV[1] + 1) ~= ARGV[1] .. '\\n' then table.insert(kept, e) end
+end
+redis.call('DEL', KEYS[1])
+for i = 1, #kept, 1000 do redis.call('RPUSH', KEYS[1], unpack(kept, i, math.min(i + 999, #kept))) end
+for _, m in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  if string.sub(m, 1, #ARGV[1] + 1) == ARGV[1] .. '\\n' then redis.call('SREM', KEYS[2], m) end
+end
+return #kept
+"""
+
+
+class SharedJournal(Journal):
+    """A `Journal` whose entries live in Redis; the local deque is only the view of the last read."""
+
+    shared = True
+
+    def __init__(self, url: str, size: int = 10_000, enabled: bool = True) -> None:
+        super().__init__(size, enabled)
+        self.size = max(size, 1)
+        self.redis: Redis = Redis.from_url(url, decode_responses=False)  # entries are bytes, not text
+        self._push = self.redis.register_script(_PUSH)
+        self._forget = self.redis.register_script(_FORGET)
+
+    async def publish(self, entry: Entry) -> None:
+        """Record `entry` for every process (its `seq` is the shared one)."""
+        session = (entry.session or "").encode()
+        packed = b""
+        if self.enabled:
+            packed = session + b"\n" + marshal.dumps(entry.freeze())
+        served = [b"\n".join((session, entry.api.encode(), e.encode())) for e in entry.errors] \
+            if entry.errors and entry.api and entry.session else []
+        entry.seq = int(await self._push(keys=[LIST, SEQ, SERVED], args=[self.size, packed, *served]))
+
+    async def sync(self) -> None:
+        """Take in what every process recorded, for the reads that follow."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.lrange(LIST, 0, -1)
+            pipe.smembers(SERVED)
+            raw, members = await pipe.execute()
+        packed: deque[bytes] = deque(maxlen=self.size)
+        for item in raw:
+            seq, _session, rest = item.split(b"\n", 2)
+            stored = marshal.loads(rest)
+            packed.append(marshal.dumps((int(seq), *stored[1:])))
+        self._packed = packed
+        self.served = {}
+        for member in members:
+            session, api, error = (part.decode() for part in member.split(b"\n", 2))
+            self.served.setdefault(session, {}).setdefault(api, set()).add(error)
+
+    async def wipe(self, session: str | None = None) -> None:
+        if session is None:
+            await self.redis.delete(LIST, SERVED)  # the numbering goes on, as the in-memory one does
+        else:
+            await self._forget(keys=[LIST, SERVED], args=[session.encode()])
+        await self.sync()
+
+    async def close(self) -> None:
+        await self.redis.aclose()
