@@ -27,6 +27,15 @@ _AAM_ID = re.compile(r"[0-9]{1,38}")  # AAM UUID and ECID: numeric, 38 digits in
 _CALLBACK = re.compile(r"^[A-Za-z_$][\w$.\[\]]{0,127}$")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _FORM = "application/x-www-form-urlencoded"
+# What an error asked by flag names inside its sentence when the request holds no such value: the
+# declared id of cid.md's example `d_cid=123%01456`, a page the partner's list does not hold, and an
+# org id in the `...@AdobeOrg` form that options.org_ids does not hold.
+SAMPLES = {
+    "customer": "456",
+    "namespace": "123",
+    "referer": "https://www.example.com/",
+    "orgid": "0123456789ABCDEF01234567@AdobeOrg",
+}
 
 
 def valid_aam_id(value: str) -> bool:
@@ -165,7 +174,13 @@ class DcsRequest:
                 return str(error[name])
             if not defaults:  # the request's values, only when a message names one
                 defaults.update(self.placeholders())
-            return str(defaults.get(name, ""))
+            value = str(defaults.get(name, ""))
+            if not value and (text[match.end() :].strip() or text[: match.start()].rstrip().endswith(":")):
+                # Nothing in the request names it and the sentence goes on (or a colon announces it): a
+                # sample keeps it readable ("Customer id 456 was discarded ..."); an ID that ends the
+                # sentence is dropped, as the page's sample does ("Invalid Experience Cloud id passed in").
+                value = SAMPLES.get(name, "")
+            return value
 
         return _PLACEHOLDER.sub(fill, text).strip()
 
@@ -188,7 +203,8 @@ class DcsRequest:
             "namespace": first.namespace if first else "",
             "data_source": (first.data_source(codes) or first.namespace) if first else "",
             "allowed": self.options.get("customer_id_limit", 10),
-            "found": len(self.customer_ids),
+            # 301 means more ids than allowed: asked by flag with fewer, one past the limit
+            "found": max(len(self.customer_ids), int(self.options.get("customer_id_limit", 10)) + 1),
             "from_id": mid or self.uuid,
             "to_id": self.uuid,
             "failed_id": mid or self.uuid,

@@ -132,6 +132,37 @@ def test_several_codes_are_all_reported_in_order(client):
     ]
 
 
+@pytest.mark.parametrize(
+    ("code", "msg"),
+    [
+        ("109", "Referer https://www.example.com/ is not allowed for partner 1352"),
+        ("309", "Customer id 456 was discarded because it exceeded the limit of declared customer ids per request"),
+        (
+            "310",
+            "Customer id was discarded because it exceeded the limit for a given namespace. "
+            "Namespace id is 123, customer id is 456.",
+        ),
+        ("301", "Maximum number of customer ids exceeded. Maximum allowed is 10. Found is 11."),
+        ("2", "Invalid d_orgid value (could not find a config for this org id): 0123456789ABCDEF01234567@AdobeOrg"),
+        ("201", "Cannot read device ids from profile cache for customer id: 456"),
+        ("300", "Invalid customer id"),  # an ID that ends the sentence is dropped, as the page's sample does
+    ],
+)
+def test_a_flag_asked_message_stays_a_sentence_when_the_request_names_no_id(shared, code, msg):
+    """Asked by flag on a bare call, an ID inside the sentence gets a sample, never an empty gap."""
+    response = shared.get(f"/dcs/event?d_rtbd=json&__error={code}")
+    assert response.json()["errors"] == [{"code": int(code), "msg": msg}]
+
+
+def test_a_flag_asked_message_names_the_ids_the_request_sent(shared):
+    response = shared.get("/dcs/event?d_rtbd=json&d_cid=77%01abc&__error=310&__error=309")
+    assert [e["msg"] for e in response.json()["errors"]] == [
+        "Customer id was discarded because it exceeded the limit for a given namespace. "
+        "Namespace id is 77, customer id is abc.",
+        "Customer id abc was discarded because it exceeded the limit of declared customer ids per request",
+    ]
+
+
 def test_ecid_and_aam_uuid_are_ascii_digits(client):
     assert codes(client.get("/dcs/event?d_rtbd=json&d_mid=%D9%A1%D9%A2&d_uuid=" + "1" * 39)) == ["101", "102"]
 
