@@ -28,7 +28,9 @@ from mockserver.engine.context import RequestContext
 from mockserver.engine.flags import Misuse
 from mockserver.engine.outcome import ErrorRef, Failure, Outcome, Reply, Success
 
-_ENDPOINT = re.compile(r"^/ee/(?:(?P<hint>[^/]+)/)?v(?P<version>[12])/(?P<name>interact|collect|privacy/set-consent)$")
+_ENDPOINT = re.compile(
+    r"^/ee/(?:(?P<hint>[^/]+)/)?v(?P<version>[12])/(?P<name>interact|collect|privacy/set-consent|identity/acquire)$"
+)
 _MEDIA_TYPE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _PRINTABLE = re.compile(r"[^\x21-\x7e]")
 SUPPORTED_TYPES = ("application/json", "application/x-jackson-smile", "text/plain", "text/javascript")
@@ -169,6 +171,18 @@ def query_parameters(ctx: RequestContext, args: Mapping[str, Any]) -> list[Error
     return []
 
 
+def _requires_primary(ctx: RequestContext) -> bool:
+    """The datastream's own setting, else v2 collect always (its page: "the mandatory primary identity
+    was not found" is a 400), else the API-wide option."""
+    own = _datastream_config(ctx).get("require_primary_identity")
+    if own is not None:
+        return bool(own)
+    edge, options = _edge(ctx), ctx.options
+    if edge["endpoint"] == "collect" and edge["version"] == 2:
+        return bool(options["collect_requires_primary_identity"])
+    return bool(options["require_primary_identity"])
+
+
 @check("edge.payload")
 def payload(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
     """Shape, overrides, consent entries, primary identities: the first failing, in that order."""
@@ -185,8 +199,7 @@ def payload(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
         lines = consent_report(body["consent"], options["consent_standards"], options["consent_unknown_standard"],
                                options["consent_not_object"])
         return [ErrorRef("EXEG-0104-422", {"report_errors": lines})] if lines else []
-    required = _datastream_config(ctx).get("require_primary_identity", options["require_primary_identity"])
-    missing = missing_primary(body, events_of(body, endpoint, version)) if required else None
+    missing = missing_primary(body, events_of(body, endpoint, version)) if _requires_primary(ctx) else None
     return [missing] if missing is not None else []
 
 
