@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from mockserver.apis import before, check, handler
@@ -118,6 +119,24 @@ def too_large(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
     return [ErrorRef("EXEG-0112-413", {"maxSize": size})]
 
 
+def _unknown_datastream(ident: str, options: Mapping[str, Any]) -> bool:
+    """Not in known_datastreams (when set), or named like the bogus ids clients test with."""
+    known = options["known_datastreams"]
+    if known and ident not in known:
+        return True
+    pattern = str(options.get("unknown_datastream_pattern") or "")
+    return bool(pattern) and _compiled(pattern).search(ident) is not None
+
+
+@lru_cache(maxsize=16)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern, re.IGNORECASE)
+    except re.error as exc:
+        raise Misuse(f"options.unknown_datastream_pattern is not a regular expression: {exc}",
+                     ["a Python regular expression"]) from exc
+
+
 @check("edge.datastream")
 def datastream(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
     """Missing (0002), unknown (0003), disabled (0004), or configured to fail with an error."""
@@ -125,8 +144,7 @@ def datastream(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
     ident = edge["config_id"]
     if ident is None:
         return [ErrorRef("EXEG-0002-400")]
-    known = options["known_datastreams"]
-    if known and ident not in known and ident not in options["datastreams"]:
+    if ident not in options["datastreams"] and _unknown_datastream(ident, options):
         return [ErrorRef("EXEG-0003-400")]
     config = _datastream_config(ctx)
     if config.get("enabled", True) is False:

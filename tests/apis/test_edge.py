@@ -124,6 +124,28 @@ def test_datastream_known_disabled_and_misconfigured(make_client, tmp_path):
     assert_problem(client.post("/edge/ee/v2/interact?datastreamId=bad", json=EVENT), 422, "EXEG-0010-422")
 
 
+@pytest.mark.parametrize("ident", ["BOGUS", "DummyDatastreamID", "invalid-datastream", "does-not-exist"])
+def test_bogus_looking_datastream_ids_do_not_exist(client, ident):
+    # What Adobe's own SDK tests send to reach EXEG-0003-400 on the real service.
+    problem = assert_problem(client.post(f"/edge/ee/v2/interact?datastreamId={ident}", json=EVENT), 400,
+                             "EXEG-0003-400")
+    assert problem["detail"] == (f"The datastream ID '{ident}' referenced in your request does not exist. "
+                                 "Update the request with a valid datastream ID and try again.")
+    assert client.post("/edge/ee/v2/interact?datastreamId=0f8821e5-ed1a-4301-b445-5f336fb50ee8",
+                       json=EVENT).status_code == 200
+
+
+def test_the_bogus_pattern_yields_to_configured_datastreams_and_can_be_turned_off(make_client, tmp_path):
+    client = edge_client(make_client, tmp_path, datastreams={"dummy-ok": {}})
+    assert client.post("/edge/ee/v2/interact?datastreamId=dummy-ok", json=EVENT).status_code == 200
+    assert client.post("/edge/ee/v2/interact?datastreamId=BOGUS", json=EVENT).status_code == 400
+    off = edge_client(make_client, tmp_path, unknown_datastream_pattern="")
+    assert off.post("/edge/ee/v2/interact?datastreamId=BOGUS", json=EVENT).status_code == 200
+    broken = edge_client(make_client, tmp_path, unknown_datastream_pattern="(")
+    response = broken.post("/edge/ee/v2/interact?datastreamId=x", json=EVENT)
+    assert response.status_code == 400 and response.headers["x-mockserver-misuse"] == "1"
+
+
 def test_placeholders_a_user_sets_fill_the_details(make_client, tmp_path):
     client = edge_client(make_client, tmp_path, placeholders={"sandboxName": "dev-sandbox"})
     for code in ("EXEG-0012-422", "EXEG-0112-413", "EXEG-0106-400"):
