@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from mockserver.apis import before, check, handler
@@ -28,7 +29,9 @@ from mockserver.engine.context import RequestContext
 from mockserver.engine.flags import Misuse
 from mockserver.engine.outcome import ErrorRef, Failure, Outcome, Reply, Success
 
-_ENDPOINT = re.compile(r"^/ee/(?:(?P<hint>[^/]+)/)?v(?P<version>[12])/(?P<name>interact|collect|privacy/set-consent)$")
+_ENDPOINT = re.compile(
+    r"^/ee/(?:(?P<hint>[^/]+)/)?v(?P<version>[12])/(?P<name>interact|collect|privacy/set-consent|identity/acquire)$"
+)
 _MEDIA_TYPE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _PRINTABLE = re.compile(r"[^\x21-\x7e]")
 SUPPORTED_TYPES = ("application/json", "application/x-jackson-smile", "text/plain", "text/javascript")
@@ -116,6 +119,24 @@ def too_large(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
     return [ErrorRef("EXEG-0112-413", {"maxSize": size})]
 
 
+def _unknown_datastream(ident: str, options: Mapping[str, Any]) -> bool:
+    """Not in known_datastreams (when set), or named like the bogus ids clients test with."""
+    known = options["known_datastreams"]
+    if known and ident not in known:
+        return True
+    pattern = str(options.get("unknown_datastream_pattern") or "")
+    return bool(pattern) and _compiled(pattern).search(ident) is not None
+
+
+@lru_cache(maxsize=16)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern, re.IGNORECASE)
+    except re.error as exc:
+        raise Misuse(f"options.unknown_datastream_pattern is not a regular expression: {exc}",
+                     ["a Python regular expression"]) from exc
+
+
 @check("edge.datastream")
 def datastream(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
     """Missing (0002), unknown (0003), disabled (0004), or configured to fail with an error."""
@@ -123,8 +144,7 @@ def datastream(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
     ident = edge["config_id"]
     if ident is None:
         return [ErrorRef("EXEG-0002-400")]
-    known = options["known_datastreams"]
-    if known and ident not in known and ident not in options["datastreams"]:
+    if ident not in options["datastreams"] and _unknown_datastream(ident, options):
         return [ErrorRef("EXEG-0003-400")]
     config = _datastream_config(ctx)
     if config.get("enabled", True) is False:
@@ -169,6 +189,18 @@ def query_parameters(ctx: RequestContext, args: Mapping[str, Any]) -> list[Error
     return []
 
 
+def _requires_primary(ctx: RequestContext) -> bool:
+    """The datastream's own setting, else v2 collect always (its page: "the mandatory primary identity
+    was not found" is a 400), else the API-wide option."""
+    own = _datastream_config(ctx).get("require_primary_identity")
+    if own is not None:
+        return bool(own)
+    edge, options = _edge(ctx), ctx.options
+    if edge["endpoint"] == "collect" and edge["version"] == 2:
+        return bool(options["collect_requires_primary_identity"])
+    return bool(options["require_primary_identity"])
+
+
 @check("edge.payload")
 def payload(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
     """Shape, overrides, consent entries, primary identities: the first failing, in that order."""
@@ -185,8 +217,7 @@ def payload(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
         lines = consent_report(body["consent"], options["consent_standards"], options["consent_unknown_standard"],
                                options["consent_not_object"])
         return [ErrorRef("EXEG-0104-422", {"report_errors": lines})] if lines else []
-    required = _datastream_config(ctx).get("require_primary_identity", options["require_primary_identity"])
-    missing = missing_primary(body, events_of(body, endpoint, version)) if required else None
+    missing = missing_primary(body, events_of(body, endpoint, version)) if _requires_primary(ctx) else None
     return [missing] if missing is not None else []
 
 

@@ -1,8 +1,8 @@
 """Edge request bodies: which input error a parsed body earns, and what it asks for.
 
 The shapes are the API reference's: v2 interact takes one `event`, v1 interact and both collects
-take `events[]`, set-consent takes `consent[]`. Each function reads the parsed JSON only; the
-caller (apis/edge.py) decides when they run.
+take `events[]`, set-consent takes `consent[]`, identity/acquire takes only optional `xdm` and `query`.
+Each function reads the parsed JSON only; the caller (apis/edge.py) decides when they run.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from typing import Any
 from mockserver.engine.outcome import ErrorRef
 
 CONSENT = "privacy/set-consent"
+ACQUIRE = "identity/acquire"
 
 
 def events_of(body: dict[str, Any], endpoint: str, version: int) -> list[Any]:
-    """The events a body carries: one for v2 interact, `events[]` otherwise, none for consent."""
-    if endpoint == CONSENT:
+    """The events a body carries: one for v2 interact, `events[]` otherwise, none for consent or acquire."""
+    if endpoint in (CONSENT, ACQUIRE):
         return []
     if endpoint == "interact" and version == 2:
         return [body.get("event")]
@@ -28,6 +29,8 @@ def events_of(body: dict[str, Any], endpoint: str, version: int) -> list[Any]:
 def shape_error(body: dict[str, Any], endpoint: str, version: int) -> ErrorRef | None:
     """EXEG-0103 (missing) or EXEG-0102 (wrong type) for the first field out of shape."""
     kind: type
+    if endpoint == ACQUIRE:
+        return _acquire_shape_error(body)
     if endpoint == CONSENT:
         key, kind = "consent", list
     elif endpoint == "interact" and version == 2:
@@ -48,6 +51,14 @@ def shape_error(body: dict[str, Any], endpoint: str, version: int) -> ErrorRef |
         for part in ("xdm", "data", "query"):
             if part in event and not isinstance(event[part], dict):
                 return ErrorRef("EXEG-0102-400", {"fieldPath": f"{path}.{part}"})
+    return None
+
+
+def _acquire_shape_error(body: dict[str, Any]) -> ErrorRef | None:
+    """identity/acquire (IdentityAcquireRequest): nothing required; `xdm` and `query` are objects."""
+    for key in ("xdm", "query"):
+        if key in body and not isinstance(body[key], dict):
+            return ErrorRef("EXEG-0102-400", {"fieldPath": key})
     return None
 
 

@@ -7,7 +7,15 @@ import re
 
 import pytest
 
-from tests.apis.test_edge_support import COLLECT, EVENT, INTERACT, assert_problem, bind_fixtures, edge_client
+from tests.apis.test_edge_support import (
+    COLLECT,
+    EVENT,
+    IDENTIFIED,
+    INTERACT,
+    assert_problem,
+    bind_fixtures,
+    edge_client,
+)
 
 edge_app, client = bind_fixtures()
 
@@ -51,7 +59,7 @@ def test_unknown_paths_and_other_methods_are_404_without_body(client):
     ("/edge/ee/v2/collect?datastreamId=ds-1&silent=false", 202),
 ])
 def test_batch_endpoints(client, path, status):
-    response = client.post(path, json={"events": [{"xdm": {}}, {"xdm": {}}]})
+    response = client.post(path, json={"events": [IDENTIFIED, IDENTIFIED]})
     assert response.status_code == status, response.text
     if status == 204:
         assert response.content == b""
@@ -114,6 +122,28 @@ def test_datastream_known_disabled_and_misconfigured(make_client, tmp_path):
     disabled = assert_problem(client.post("/edge/ee/v2/interact?datastreamId=off", json=EVENT), 422, "EXEG-0004-422")
     assert "'off' is disabled" in disabled["detail"]
     assert_problem(client.post("/edge/ee/v2/interact?datastreamId=bad", json=EVENT), 422, "EXEG-0010-422")
+
+
+@pytest.mark.parametrize("ident", ["BOGUS", "DummyDatastreamID", "invalid-datastream", "does-not-exist"])
+def test_bogus_looking_datastream_ids_do_not_exist(client, ident):
+    # What Adobe's own SDK tests send to reach EXEG-0003-400 on the real service.
+    problem = assert_problem(client.post(f"/edge/ee/v2/interact?datastreamId={ident}", json=EVENT), 400,
+                             "EXEG-0003-400")
+    assert problem["detail"] == (f"The datastream ID '{ident}' referenced in your request does not exist. "
+                                 "Update the request with a valid datastream ID and try again.")
+    assert client.post("/edge/ee/v2/interact?datastreamId=0f8821e5-ed1a-4301-b445-5f336fb50ee8",
+                       json=EVENT).status_code == 200
+
+
+def test_the_bogus_pattern_yields_to_configured_datastreams_and_can_be_turned_off(make_client, tmp_path):
+    client = edge_client(make_client, tmp_path, datastreams={"dummy-ok": {}})
+    assert client.post("/edge/ee/v2/interact?datastreamId=dummy-ok", json=EVENT).status_code == 200
+    assert client.post("/edge/ee/v2/interact?datastreamId=BOGUS", json=EVENT).status_code == 400
+    off = edge_client(make_client, tmp_path, unknown_datastream_pattern="")
+    assert off.post("/edge/ee/v2/interact?datastreamId=BOGUS", json=EVENT).status_code == 200
+    broken = edge_client(make_client, tmp_path, unknown_datastream_pattern="(")
+    response = broken.post("/edge/ee/v2/interact?datastreamId=x", json=EVENT)
+    assert response.status_code == 400 and response.headers["x-mockserver-misuse"] == "1"
 
 
 def test_placeholders_a_user_sets_fill_the_details(make_client, tmp_path):
@@ -206,6 +236,46 @@ def test_primary_identity_when_the_datastream_requires_one(make_client, tmp_path
     assert client.post(INTERACT, json={"events": [{}]} | EVENT).status_code == 200  # other datastreams: not required
 
 
+def test_v2_collect_requires_a_primary_identity_per_event_by_default(make_client, tmp_path):
+    # Collect page: "400 Bad Request when the request was not properly formed (e.g., the mandatory
+    # primary identity was not found)".
+    client = edge_client(make_client, tmp_path, datastreams={"lax": {"require_primary_identity": False}})
+    problem = assert_problem(client.post(COLLECT, json={"events": [IDENTIFIED, {"xdm": {}}]}), 400, "EXEG-0306-400")
+    assert problem["title"] == "Event is missing primary identity"
+    assert problem["detail"] == ("There was no primary identity provided for event #1. "
+                                 "Update the request according to your schema and try again.")
+    shared = {"xdm": IDENTIFIED["xdm"], "events": [{}, {"xdm": {}}]}  # the batch's own identityMap counts
+    assert client.post(COLLECT, json=shared).status_code == 202
+    assert client.post("/edge/ee/v2/collect?datastreamId=lax", json={"events": [{}]}).status_code == 202
+    assert client.post("/edge/ee/v1/collect?configId=ds-1", json={"events": [{}]}).status_code == 204
+    assert client.post(INTERACT, json=EVENT).status_code == 200
+
+
+ACQUIRE = "/edge/ee/v1/identity/acquire?configId=ds-1"
+
+
+def test_identity_acquire_returns_the_ecid_like_interact(client):
+    # The API reference's /v1/identity/acquire: IdentityAcquireRequest in, InteractResponse out.
+    body = {"query": {"identity": {"fetch": ["ECID"]}}}
+    response = client.post(ACQUIRE, content=json.dumps(body), headers={"Content-Type": "text/plain"})
+    assert response.status_code == 200 and response.headers["content-type"] == "application/json"
+    handles = {h["type"]: h["payload"] for h in response.json()["handle"]}
+    assert re.fullmatch(r"\d{38}", handles["identity:result"][0]["id"])
+    assert handles["identity:result"][0]["namespace"] == {"code": "ECID"}
+    hinted = client.post("/edge/ee/irl1/v1/identity/acquire?configId=ds-1", json=body)
+    assert hinted.status_code == 200 and hinted.headers["x-adobe-edge"] == "irl1;35"
+
+
+def test_identity_acquire_errors(client):
+    refused = client.post(ACQUIRE, json={"query": {"identity": {"fetch": ["CORE"]}}})
+    assert refused.status_code == 200
+    assert refused.json()["warnings"][0]["type"].endswith("EXEG-0303-200")
+    problem = assert_problem(client.post(ACQUIRE, json={"query": "ECID"}), 400, "EXEG-0102-400")
+    assert "'query' field does not match your input schema" in problem["detail"]
+    assert_problem(client.post("/edge/ee/v1/identity/acquire", json={}), 400, "EXEG-0002-400")
+    assert client.get(ACQUIRE).status_code == 404
+
+
 # ---- consent ---------------------------------------------------------------------------------
 CONSENT_URL = "/edge/ee/v1/privacy/set-consent?configId=ds-1"
 
@@ -271,13 +341,13 @@ def test_upstream_error_and_warning_asked_together_make_a_207(client):
 
 @pytest.mark.parametrize("url, status", [(INTERACT, 200), (COLLECT, 202), ("/edge/ee/v1/collect?configId=d", 200)])
 def test_warnings_alone_never_make_a_207(client, url, status):
-    response = client.post(url + "&__error=EXEG-0204-200", json={"events": [{}]} | EVENT)
+    response = client.post(url + "&__error=EXEG-0204-200", json={"events": [IDENTIFIED]} | EVENT)
     assert response.status_code == status
     assert "errors" not in response.json() and response.json()["warnings"]
 
 
 def test_a_batch_fails_for_chosen_events_only(client):
-    batch = {"events": [{}, {}, {}, {}]}
+    batch = {"events": [IDENTIFIED] * 4}
     everyone = client.post(COLLECT + "&__error=EXEG-0203-502", json=batch)
     assert [e["report"]["eventIndex"] for e in everyone.json()["errors"]] == [0, 1, 2, 3]
     chosen = client.post(COLLECT, json=batch, headers={"Prefer": "error=EXEG-0203-502", "X-Mock-Event-Index": "2, 0"})
@@ -287,7 +357,7 @@ def test_a_batch_fails_for_chosen_events_only(client):
 
 @pytest.mark.parametrize("header", ["4", "a", "1,-1", "", "\u00b2"])
 def test_a_bad_event_index_is_misuse(client, header):
-    response = client.post(COLLECT + "&__error=EXEG-0203-502", json={"events": [{}, {}]},
+    response = client.post(COLLECT + "&__error=EXEG-0203-502", json={"events": [IDENTIFIED, IDENTIFIED]},
                            headers={"X-Mock-Event-Index": header.encode("latin-1")})
     assert response.status_code == 400 and response.headers["x-mockserver-misuse"] == "1"
 
@@ -302,7 +372,7 @@ def test_a_natural_fatal_error_wins_over_asked_upstream_errors(client):
 
 
 def test_silent_collect_reports_no_non_fatal_error(client):
-    response = client.post(COLLECT + "&silent=true&__error=EXEG-0201-503", json={"events": [{}]})
+    response = client.post(COLLECT + "&silent=true&__error=EXEG-0201-503", json={"events": [IDENTIFIED]})
     assert response.status_code == 204 and response.content == b""
 
 

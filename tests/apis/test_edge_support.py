@@ -41,6 +41,8 @@ SHARED_SCHEMA = Path(__file__).resolve().parents[1] / "reference" / "schemas" / 
 PROBLEM = Draft202012Validator(PROBLEM_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
 EXEG_TYPE = re.compile(r"^https://ns\.adobe\.com/aep/errors/EXEG-(\d{4})-(\d{3})$")
 EVENT = {"event": {"xdm": {"eventType": "web.webpagedetails.pageViews"}}}
+# An event of a v2 collect batch: its page makes a primary identity mandatory (as its example: FPID).
+IDENTIFIED = {"xdm": {"identityMap": {"FPID": [{"id": "79bf8e83-f708-414b-b1ed-5789ff33bf0b", "primary": True}]}}}
 INTERACT = "/edge/ee/v2/interact?datastreamId=ds-1"
 COLLECT = "/edge/ee/v2/collect?datastreamId=ds-1"
 
