@@ -48,14 +48,17 @@ _SESSION_HEADER = SESSION_HEADER.encode()
 _UNKNOWN = object()
 _CACHED_HOST_MAX = 256  # longer Host headers are served, not remembered
 _CACHE_ENTRIES = 1024
+_NO_LENGTH = (204, 304)  # statuses whose answers carry no body and no Content-Length
 
 
 def host_name(host_header: str) -> str:
-    """`Example.com:8080` -> `example.com`; `[::1]:8080` -> `[::1]` (an IPv6 literal keeps its brackets)."""
+    """`Example.com:8080` -> `example.com`; `[::1]:8080` -> `[::1]` (an IPv6 literal keeps its brackets);
+    `dcs.demdex.net.` -> `dcs.demdex.net` (a fully qualified name's root dot names the same host)."""
     if host_header.startswith("["):
         end = host_header.find("]")
         return (host_header[: end + 1] if end > 0 else host_header).lower()
-    return host_header.rsplit(":", 1)[0].lower()
+    name = host_header.rsplit(":", 1)[0].lower()
+    return name[:-1] if name.endswith(".") else name
 
 
 class Answer:
@@ -516,7 +519,8 @@ def _server_host(scope: Scope) -> str:
 
 def _headers_of(rendered: Rendered, flags: Flags) -> list[tuple[bytes, bytes]]:
     headers = list(rendered.wire if rendered.wire is not None else wire_headers(rendered.headers))
-    headers.append((b"content-length", str(len(rendered.body)).encode()))
+    if rendered.status not in _NO_LENGTH:  # RFC 9110 8.6: never on 204 (nor 304, which has no body here)
+        headers.append((b"content-length", str(len(rendered.body)).encode()))
     if flags.given:
         headers.append((b"preference-applied", ", ".join(flags.given).encode("latin-1", "replace")))
     return headers
@@ -524,4 +528,4 @@ def _headers_of(rendered: Rendered, flags: Flags) -> list[tuple[bytes, bytes]]:
 
 async def _send(send: Any, rendered: Rendered, flags: Flags, head: bool) -> None:
     await send({"type": "http.response.start", "status": rendered.status, "headers": _headers_of(rendered, flags)})
-    await send({"type": "http.response.body", "body": b"" if head else rendered.body})
+    await send({"type": "http.response.body", "body": b"" if head or rendered.status in _NO_LENGTH else rendered.body})

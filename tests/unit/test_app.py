@@ -234,7 +234,9 @@ def test_an_error_item_may_omit_itself(tmp_path: Path, make_client, asked: str, 
 
 
 @pytest.mark.parametrize(("header", "name"), [("Example.COM:8080", "example.com"), ("example.com", "example.com"),
-                                               ("[::1]:8080", "[::1]"), ("[::1]", "[::1]"), ("", "")])
+                                               ("[::1]:8080", "[::1]"), ("[::1]", "[::1]"), ("", ""),
+                                               ("dcs.demdex.net.", "dcs.demdex.net"),
+                                               ("dcs.demdex.net.:443", "dcs.demdex.net")])
 def test_host_names_from_host_headers(header: str, name: str) -> None:
     from mockserver.dispatch import host_name
 
