@@ -128,6 +128,12 @@ def test_documented_error_bodies_verbatim(client: TestClient) -> None:
         b"<error><status>412</status><message>User not authenticated</message></error>")
     assert ask("checkauthn-forbidden", "json") == b'{"status":403,"message":"Forbidden"}'
     assert ask("authn-token-not-found", "json") == b'{"status":404,"message":"Not Found"}'
+    assert ask("authn-token-not-found", "xml").endswith(
+        b"<error><status>404</status><message>Not found</message></error>")
+    assert ask("authz-token-not-found", "json") == b'{"status":404,"message":"Not Found","details":null}'
+    assert ask("authz-token-not-found", "xml") == (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        b"<error><status>404</status><message>Not found</message></error>")
     assert ask("authn-token-expired", "xml").endswith(
         b"<error><status>403</status><message>Authentication token expired</message></error>")
 
@@ -150,7 +156,8 @@ def test_answer_format(client: TestClient, how: dict[str, Any], expected: str) -
                           headers={**BEARER, **how.get("headers", {})})
     assert response.status_code == 404
     assert response.headers["content-type"] == f"application/{expected};charset=UTF-8"
-    assert error_of(response) == {"status": 404, "message": "Not Found"}
+    # retrieve-authentication-token.md: JSON sample "Not Found", XML sample <message>Not found</message>
+    assert error_of(response) == {"status": 404, "message": "Not Found" if expected == "json" else "Not found"}
 
 
 def test_default_format_is_an_option(make_client: Callable[..., TestClient], tmp_path: Path) -> None:
