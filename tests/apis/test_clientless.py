@@ -182,6 +182,20 @@ def test_known_path_with_another_method_is_405(client: TestClient) -> None:
     assert response.json() == {"status": 405, "message": "Method Not Allowed"}
 
 
+@pytest.mark.parametrize("path", ["/api/v1/checkauthn/ABC1234", "/reggie/v1/R/regcode", "/api/v1/authenticate"])
+def test_cors_preflight_is_answered_not_refused(client: TestClient, path: str) -> None:
+    """The service allows OPTIONS (throttling-mechanism.md's sample headers): a browser's preflight gets 200."""
+    response = client.options(P + path, headers={"Origin": "https://login.example.com",
+                                                 "Access-Control-Request-Method": "GET"})
+    assert response.status_code == 200 and response.content == b""
+    assert response.headers["access-control-allow-origin"] == "https://login.example.com"
+    assert response.headers["access-control-allow-credentials"] == "true"
+    assert response.headers["access-control-allow-methods"] == "POST,GET,OPTIONS,DELETE"
+    assert "authorization" in response.headers["access-control-allow-headers"].split(",")
+    unknown = client.options(f"{P}/api/v1/nothing", headers=JSON_ACCEPT)
+    assert unknown.status_code == 400  # not an endpoint: still the malformed URL
+
+
 def test_the_real_hosts_serve_at_root(client: TestClient) -> None:
     for host in ("api.auth.adobe.com", "api.auth-staging.adobe.com"):
         response = client.get("/api/v1/tokens/authn.json", params={"requestor": "R", "deviceId": "d"},
