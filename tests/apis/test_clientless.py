@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 from xml.etree import ElementTree
 
 import pytest
@@ -259,3 +260,27 @@ def test_dynamic_client_registration_gives_a_bearer_token(client: TestClient) ->
     assert bad.json() == {"error": "invalid_software_statement"}
     bearer = {"Authorization": f"Bearer {token.json()['access_token']}", "Accept": "application/json"}
     assert client.post(f"{P}/reggie/v1/R/regcode", data={"deviceId": "d"}, headers=bearer).status_code == 201
+
+
+def test_the_other_documented_dcr_errors(client: TestClient) -> None:
+    """The error tables of the DCR pages: invalid_redirect_uri, unapproved_software_statement,
+    unauthorized_client, and invalid_request for a repeated parameter or two ways of authenticating."""
+    statement = "eyJhbGciOiJSUzI1NiJ9.eyJzb2Z0d2FyZV9pZCI6IngifQ.c2ln"  # {"software_id":"x"}
+    redirect = client.post(f"{P}/o/client/register", json={"software_statement": statement,
+                                                           "redirect_uri": "com.programmer"})
+    assert redirect.status_code == 400 and redirect.json() == {"error": "invalid_redirect_uri"}
+    assert redirect.headers["content-type"] == "application/json;charset=UTF-8"
+    unapproved = "eyJhbGciOiJSUzI1NiJ9.eyJzb2Z0d2FyZV9pZCI6InVuYXBwcm92ZWQtc29mdHdhcmUifQ.c2ln"
+    refused = client.post(f"{P}/o/client/register", json={"software_statement": unapproved})
+    assert refused.status_code == 400 and refused.json() == {"error": "unapproved_software_statement"}
+    credentials = client.post(f"{P}/o/client/register", json={"software_statement": statement}).json()
+    form = {"client_id": credentials["client_id"], "client_secret": credentials["client_secret"],
+            "grant_type": "client_credentials"}
+    not_granted = client.post(f"{P}/o/client/token", data={**form, "grant_type": "authorization_code"})
+    assert not_granted.status_code == 400 and not_granted.json() == {"error": "unauthorized_client"}
+    repeated = client.post(f"{P}/o/client/token", content=urlencode(form) + "&grant_type=client_credentials",
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert repeated.status_code == 400 and repeated.json() == {"error": "invalid_request"}
+    both = client.post(f"{P}/o/client/token", data=form, headers={"Authorization": "Basic eDp5"})
+    assert both.status_code == 400 and both.json() == {"error": "invalid_request"}
+    assert client.post(f"{P}/o/client/token", data=form).status_code == 201
