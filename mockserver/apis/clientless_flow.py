@@ -311,7 +311,10 @@ async def preauthorize(ctx: RequestContext) -> Outcome:
         decisions.append({"id": resource, "authorized": False, "error": error})
     listed = {"resource": decisions} if ctx.variables.get("fmt") == "xml" else {"resources": decisions}
     answer = reply(ctx, 200, "resources", listed)
-    answer.headers += [("Adobe-Request-Id", ctx.generator.uuid()), ("Adobe-Response-Confidence", "full")]
+    # The samples' headers, their Content-Type spelling included ("application/json; charset=utf-8").
+    fmt = str(ctx.variables.get("fmt", "xml"))
+    answer.headers = [("Content-Type", f"application/{fmt}; charset=utf-8"),
+                      ("Adobe-Request-Id", ctx.generator.uuid()), ("Adobe-Response-Confidence", "full")]
     return answer
 
 

@@ -107,6 +107,7 @@ def test_the_whole_happy_flow(device: Device) -> None:
     assert device.get("/api/v1/tokens/media", resource="sampleResourceId").status_code == 200
     pre = device.get("/api/v1/preauthorize", resource="sampleResourceId,denied-resource")
     assert pre.status_code == 200 and pre.headers["adobe-response-confidence"] == "full"
+    assert pre.headers["content-type"] == "application/json; charset=utf-8"  # as the page's sample
     resources = pre.json()["resources"]
     assert resources[0] == {"id": "sampleResourceId", "authorized": True}
     assert resources[1]["authorized"] is False
@@ -323,6 +324,7 @@ def test_a_users_own_refused_resources(device: Device) -> None:
     assert [d["authorized"] for d in decisions] == [True, False]
     xml = device.call("GET", "/api/v1/preauthorize.xml", params={"requestor": device.requestor, "deviceId":
                                                                   device.device, "resource": "a,premium-channel"})
+    assert xml.headers["content-type"] == "application/xml; charset=utf-8"
     root = ElementTree.fromstring(xml.content)
     assert root.tag == "resources" and [r.findtext("id") for r in root.findall("resource")] == ["a", "premium-channel"]
     assert [r.findtext("authorized") for r in root] == ["true", "false"]
