@@ -121,6 +121,19 @@ async def authenticate(ctx: RequestContext) -> Outcome:
     return Reply(302, [("Location", location)])
 
 
+@handler("clientless.freepreview")
+async def freepreview(ctx: RequestContext) -> Outcome:
+    """Temp Pass: the device gets an authN token for `mso_id` at once, as after a second-screen login."""
+    values = params(ctx)
+    if cross_domain(ctx, values):
+        return _fail("cross-domain")
+    now = ctx.clock.now_ms()
+    token = {"requestor": values["requestor_id"], "mvpd": values["mso_id"], "userId": ctx.generator.hex(32),
+             "username": "", "generated": now, "expires": now + _ttl_ms(ctx, "temp_pass_ttl_s", 3600)}
+    await save(ctx, token, "authn", values["requestor_id"], values["deviceId"])
+    return Reply(204, [])
+
+
 def _authn_body(ctx: RequestContext, token: dict[str, Any]) -> dict[str, Any]:
     """Members in the order of the page's XML or JSON sample."""
     if ctx.variables.get("fmt") == "xml":
@@ -298,7 +311,10 @@ async def preauthorize(ctx: RequestContext) -> Outcome:
         decisions.append({"id": resource, "authorized": False, "error": error})
     listed = {"resource": decisions} if ctx.variables.get("fmt") == "xml" else {"resources": decisions}
     answer = reply(ctx, 200, "resources", listed)
-    answer.headers += [("Adobe-Request-Id", ctx.generator.uuid()), ("Adobe-Response-Confidence", "full")]
+    # The samples' headers, their Content-Type spelling included ("application/json; charset=utf-8").
+    fmt = str(ctx.variables.get("fmt", "xml"))
+    answer.headers = [("Content-Type", f"application/{fmt}; charset=utf-8"),
+                      ("Adobe-Request-Id", ctx.generator.uuid()), ("Adobe-Response-Confidence", "full")]
     return answer
 
 

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 from xml.etree import ElementTree
 
 import pytest
@@ -128,6 +129,12 @@ def test_documented_error_bodies_verbatim(client: TestClient) -> None:
         b"<error><status>412</status><message>User not authenticated</message></error>")
     assert ask("checkauthn-forbidden", "json") == b'{"status":403,"message":"Forbidden"}'
     assert ask("authn-token-not-found", "json") == b'{"status":404,"message":"Not Found"}'
+    assert ask("authn-token-not-found", "xml").endswith(
+        b"<error><status>404</status><message>Not found</message></error>")
+    assert ask("authz-token-not-found", "json") == b'{"status":404,"message":"Not Found","details":null}'
+    assert ask("authz-token-not-found", "xml") == (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        b"<error><status>404</status><message>Not found</message></error>")
     assert ask("authn-token-expired", "xml").endswith(
         b"<error><status>403</status><message>Authentication token expired</message></error>")
 
@@ -150,7 +157,8 @@ def test_answer_format(client: TestClient, how: dict[str, Any], expected: str) -
                           headers={**BEARER, **how.get("headers", {})})
     assert response.status_code == 404
     assert response.headers["content-type"] == f"application/{expected};charset=UTF-8"
-    assert error_of(response) == {"status": 404, "message": "Not Found"}
+    # retrieve-authentication-token.md: JSON sample "Not Found", XML sample <message>Not found</message>
+    assert error_of(response) == {"status": 404, "message": "Not Found" if expected == "json" else "Not found"}
 
 
 def test_default_format_is_an_option(make_client: Callable[..., TestClient], tmp_path: Path) -> None:
@@ -173,6 +181,20 @@ def test_known_path_with_another_method_is_405(client: TestClient) -> None:
     response = client.get(f"{P}/reggie/v1/R/regcode", headers=JSON_ACCEPT)
     assert response.status_code == 405
     assert response.json() == {"status": 405, "message": "Method Not Allowed"}
+
+
+@pytest.mark.parametrize("path", ["/api/v1/checkauthn/ABC1234", "/reggie/v1/R/regcode", "/api/v1/authenticate"])
+def test_cors_preflight_is_answered_not_refused(client: TestClient, path: str) -> None:
+    """The service allows OPTIONS (throttling-mechanism.md's sample headers): a browser's preflight gets 200."""
+    response = client.options(P + path, headers={"Origin": "https://login.example.com",
+                                                 "Access-Control-Request-Method": "GET"})
+    assert response.status_code == 200 and response.content == b""
+    assert response.headers["access-control-allow-origin"] == "https://login.example.com"
+    assert response.headers["access-control-allow-credentials"] == "true"
+    assert response.headers["access-control-allow-methods"] == "POST,GET,OPTIONS,DELETE"
+    assert "authorization" in response.headers["access-control-allow-headers"].split(",")
+    unknown = client.options(f"{P}/api/v1/nothing", headers=JSON_ACCEPT)
+    assert unknown.status_code == 400  # not an endpoint: still the malformed URL
 
 
 def test_the_real_hosts_serve_at_root(client: TestClient) -> None:
@@ -238,3 +260,27 @@ def test_dynamic_client_registration_gives_a_bearer_token(client: TestClient) ->
     assert bad.json() == {"error": "invalid_software_statement"}
     bearer = {"Authorization": f"Bearer {token.json()['access_token']}", "Accept": "application/json"}
     assert client.post(f"{P}/reggie/v1/R/regcode", data={"deviceId": "d"}, headers=bearer).status_code == 201
+
+
+def test_the_other_documented_dcr_errors(client: TestClient) -> None:
+    """The error tables of the DCR pages: invalid_redirect_uri, unapproved_software_statement,
+    unauthorized_client, and invalid_request for a repeated parameter or two ways of authenticating."""
+    statement = "eyJhbGciOiJSUzI1NiJ9.eyJzb2Z0d2FyZV9pZCI6IngifQ.c2ln"  # {"software_id":"x"}
+    redirect = client.post(f"{P}/o/client/register", json={"software_statement": statement,
+                                                           "redirect_uri": "com.programmer"})
+    assert redirect.status_code == 400 and redirect.json() == {"error": "invalid_redirect_uri"}
+    assert redirect.headers["content-type"] == "application/json;charset=UTF-8"
+    unapproved = "eyJhbGciOiJSUzI1NiJ9.eyJzb2Z0d2FyZV9pZCI6InVuYXBwcm92ZWQtc29mdHdhcmUifQ.c2ln"
+    refused = client.post(f"{P}/o/client/register", json={"software_statement": unapproved})
+    assert refused.status_code == 400 and refused.json() == {"error": "unapproved_software_statement"}
+    credentials = client.post(f"{P}/o/client/register", json={"software_statement": statement}).json()
+    form = {"client_id": credentials["client_id"], "client_secret": credentials["client_secret"],
+            "grant_type": "client_credentials"}
+    not_granted = client.post(f"{P}/o/client/token", data={**form, "grant_type": "authorization_code"})
+    assert not_granted.status_code == 400 and not_granted.json() == {"error": "unauthorized_client"}
+    repeated = client.post(f"{P}/o/client/token", content=urlencode(form) + "&grant_type=client_credentials",
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert repeated.status_code == 400 and repeated.json() == {"error": "invalid_request"}
+    both = client.post(f"{P}/o/client/token", data=form, headers={"Authorization": "Basic eDp5"})
+    assert both.status_code == 400 and both.json() == {"error": "invalid_request"}
+    assert client.post(f"{P}/o/client/token", data=form).status_code == 201

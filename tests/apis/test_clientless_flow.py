@@ -107,6 +107,7 @@ def test_the_whole_happy_flow(device: Device) -> None:
     assert device.get("/api/v1/tokens/media", resource="sampleResourceId").status_code == 200
     pre = device.get("/api/v1/preauthorize", resource="sampleResourceId,denied-resource")
     assert pre.status_code == 200 and pre.headers["adobe-response-confidence"] == "full"
+    assert pre.headers["content-type"] == "application/json; charset=utf-8"  # as the page's sample
     resources = pre.json()["resources"]
     assert resources[0] == {"id": "sampleResourceId", "authorized": True}
     assert resources[1]["authorized"] is False
@@ -323,7 +324,28 @@ def test_a_users_own_refused_resources(device: Device) -> None:
     assert [d["authorized"] for d in decisions] == [True, False]
     xml = device.call("GET", "/api/v1/preauthorize.xml", params={"requestor": device.requestor, "deviceId":
                                                                   device.device, "resource": "a,premium-channel"})
+    assert xml.headers["content-type"] == "application/xml; charset=utf-8"
     root = ElementTree.fromstring(xml.content)
     assert root.tag == "resources" and [r.findtext("id") for r in root.findall("resource")] == ["a", "premium-channel"]
     assert [r.findtext("authorized") for r in root] == ["true", "false"]
     assert root.findtext("resource/error/code") == "authorization_denied_by_mvpd"
+
+
+def test_temp_pass_by_free_preview(device: Device) -> None:
+    """free-preview-for-temp-pass-and-promotional-temp-pass.md: POST, 204 No Content, 400 Bad request."""
+    form = {"requestor_id": device.requestor, "deviceId": device.device, "mso_id": "TempPass",
+            "domain_name": "example.com"}
+    missing = device.call("POST", "/api/v1/authenticate/freepreview", data={**form, "mso_id": ""})
+    assert missing.status_code == 400
+    assert missing.json() == {"status": 400, "message": "Required 'mso_id' is not present"}
+    unsigned = device.call("POST", "/api/v1/authenticate/freepreview", data=form,
+                           headers={"Authorization": ""})
+    assert unsigned.status_code == 401
+    assert device.get("/api/v1/tokens/authn").status_code == 404
+    created = device.call("POST", "/api/v1/authenticate/freepreview", data=form)
+    assert created.status_code == 204 and created.content == b""
+    token = device.get("/api/v1/tokens/authn").json()
+    assert token["mvpd"] == "TempPass" and token["requestor"] == device.requestor
+    assert device.get("/api/v1/authorize", resource="r").status_code == 200
+    advance(device.client, "3601s")  # past options.temp_pass_ttl_s
+    assert device.get("/api/v1/tokens/authn").status_code == 410

@@ -64,6 +64,16 @@ def test_newer_behaviour_per_request_is_the_openresty_page(client: TestClient) -
     assert response.headers["content-type"] == "text/html"
     assert response.headers["content-length"] == "166"
     assert response.headers["server"] == "openresty"
+    # the CORS and P3P headers of throttling-mechanism.md's sample, byte for byte
+    assert response.headers["access-control-allow-credentials"] == "true"
+    assert response.headers["access-control-allow-methods"] == "POST,GET,OPTIONS,DELETE"
+    assert response.headers["access-control-allow-headers"] == (
+        "ap_11,ap_42,ap_z,ap_19,ap_21,ap_23,authorization,content-type,pass_sfp,AP-Session-Identifier,"
+        "AP-Device-Identifier,AP-SDK-Identifier,X-Device-Info")
+    assert response.headers["access-control-expose-headers"] == (
+        "pass_sfp,Authzf-Error-Code,Authzf-Sub-Error-Code,Authzf-Error-Details")
+    assert response.headers["p3p"] == 'CP="NOI DSP COR CURa ADMa DEVa OUR BUS IND UNI COM NAV STA"'
+    assert "retry-after" not in response.headers
 
 
 def test_newer_behaviour_per_server(make_client: Callable[..., TestClient], tmp_path: Path) -> None:
