@@ -218,6 +218,13 @@ def test_in_local_time_with_a_passed_time_is_bad_request(client):
     assert send(client, _schedule("2999-01-01T10:00:00", local=True), "/messages/schedule/create").status_code == 201
 
 
+def test_the_passed_local_time_message_is_the_rows_own(client):
+    response = send(client, _schedule("2001-01-01T10:00:00", local=True), "/messages/schedule/create")
+    assert response.content.decode().count("company’s time zone") == 1  # U+2019, as errors.md writes it
+    assert response.json()["errors"] == [
+        "In your request, `in_local_time` is true but `time` has passed in your company’s time zone."]
+
+
 def test_local_time_is_judged_in_the_company_time_zone(client, configured):
     in_an_hour = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S")  # Tokyo is UTC+9
     assert send(client, _schedule(in_an_hour, local=True), "/messages/schedule/create").status_code == 201
