@@ -358,3 +358,35 @@ def test_export_of_more_than_50_ids_and_aliases(client, ids, aliases):
 @pytest.mark.parametrize("body", [{}, {"fields_to_export": ["email"]}, {"external_ids": "a"}])
 def test_export_without_identifier_is_bad_request(client, body):
     fatal(send(client, body, "/users/export/ids"), 400, "Bad Request")
+
+
+# -- what Braze's parser refuses, and what the answers echo ---------------------------------------
+@pytest.mark.parametrize(("path", "raw"), [
+    ("/messages/send", b'{"external_user_ids": ["a"], "send_id": NaN, "messages": {"email": {}}}'),
+    ("/campaigns/trigger/send", b'{"campaign_id": "c", "broadcast": true, "send_id": Infinity}'),
+    ("/campaigns/trigger/send", b'{"campaign_id": "c", "broadcast": true, "send_id": 1e999}'),
+    ("/users/track", b'{"attributes": [{"external_id": "a", "score": -Infinity}]}'),
+    ("/users/export/ids", b'{"user_aliases": [{"alias_name": NaN, "alias_label": "l"}]}'),
+])
+def test_nan_and_infinity_are_not_json_to_braze(client, path, raw):
+    response = client.post(f"/braze{path}", content=raw, headers={**AUTH, "Content-Type": "application/json"})
+    fatal(response, 400, "Bad Request")
+
+
+def test_large_finite_numbers_are_still_numbers(client):
+    raw = b'{"attributes": [{"external_id": "a", "score": 1.5e300, "note": "NaN"}]}'
+    response = client.post("/braze/users/track", content=raw, headers={**AUTH, "Content-Type": "application/json"})
+    assert response.status_code == 201 and response.json()["attributes_processed"] == 1
+
+
+@pytest.mark.parametrize("send_id", [7, {"x": 1}, ["s"], True])
+def test_a_send_id_that_is_no_string_is_bad_request(client, send_id):
+    fatal(send(client, {"external_user_ids": ["a"], "send_id": send_id, "messages": {"email": {}}}), 400,
+          "Bad Request")
+    fatal(send(client, {"campaign_id": "c", "broadcast": True, "send_id": send_id}, "/campaigns/trigger/send"),
+          400, "Bad Request")
+
+
+def test_a_string_send_id_is_echoed(client):
+    response = send(client, {"campaign_id": "c", "broadcast": True, "send_id": "s-1"}, "/campaigns/trigger/send")
+    assert response.status_code == 201 and response.json()["send_id"] == "s-1"
