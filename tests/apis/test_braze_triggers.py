@@ -360,6 +360,38 @@ def test_export_without_identifier_is_bad_request(client, body):
     fatal(send(client, body, "/users/export/ids"), 400, "Bad Request")
 
 
+# -- /users/delete --------------------------------------------------------------------------------
+def test_delete_counts_the_ids_of_every_kind(client, configured):
+    body = {"external_ids": ["a", "b"], "braze_ids": ["x"],
+            "user_aliases": [{"alias_name": "n", "alias_label": "l"}]}  # several lists, as the doc's example
+    response = send(client, body, "/users/delete")
+    assert response.status_code == 201 and response.json() == {"deleted": 4, "message": "success"}
+    ghost = send(configured, {"external_ids": ["a", "ghost"]}, "/users/delete", headers=FULL).json()
+    assert ghost == {"deleted": 1, "invalid_user_ids": ["ghost"], "message": "success"}
+
+
+@pytest.mark.parametrize(("lists", "ok"), [({"external_ids": 50}, True), ({"external_ids": 51}, False),
+                                           ({"braze_ids": 30, "email_addresses": 21}, False),
+                                           ({"phone_numbers": 25, "external_ids": 25}, True)])
+def test_delete_of_more_than_50_ids_is_the_max_number_of_ids(client, lists, ok):
+    body = {name: [f"{name}{i}" for i in range(n)] for name, n in lists.items()}
+    response = send(client, body, "/users/delete")
+    if ok:
+        assert response.status_code == 201 and response.json()["deleted"] == sum(lists.values())
+    else:
+        fatal(response, 400, "The max number of ids per request was exceeded")
+
+
+@pytest.mark.parametrize("body", [{}, {"external_ids": "a"}, {"user_aliases": ["not-an-object"]}])
+def test_delete_without_an_id_list_is_bad_request(client, body):
+    fatal(send(client, body, "/users/delete"), 400, "Bad Request")
+
+
+def test_delete_needs_the_users_delete_permission(configured):
+    denied = send(configured, {"external_ids": ["a"]}, "/users/delete", headers={"Authorization": "Bearer track-only"})
+    fatal(denied, 403, "Access Denied")
+
+
 # -- what Braze's parser refuses, and what the answers echo ---------------------------------------
 @pytest.mark.parametrize(("path", "raw"), [
     ("/messages/send", b'{"external_user_ids": ["a"], "send_id": NaN, "messages": {"email": {}}}'),
@@ -390,3 +422,12 @@ def test_a_send_id_that_is_no_string_is_bad_request(client, send_id):
 def test_a_string_send_id_is_echoed(client):
     response = send(client, {"campaign_id": "c", "broadcast": True, "send_id": "s-1"}, "/campaigns/trigger/send")
     assert response.status_code == 201 and response.json()["send_id"] == "s-1"
+
+
+# -- errors.md's own spelling of the analytics path -----------------------------------------------
+def test_send_data_series_as_errors_md_spells_it(client):
+    response = client.get("/braze/send/data_series?campaign_id=c&send_id=s&length=2", headers=AUTH)
+    assert response.status_code == 200 and response.json()["message"] == "success"
+    assert len(response.json()["data"]) == 2
+    fatal(client.get("/braze/send/data_series?campaign_id=c", headers=AUTH), 400, "Bad Request")
+    fatal(client.get("/braze/send/data_series?campaign_id=c&send_id=s&length=1"), 401, "Unauthorized")
