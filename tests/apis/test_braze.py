@@ -141,3 +141,20 @@ def test_same_seed_same_requests_same_bodies(make_client):
 
     assert run(5) == run(5)
     assert run(5) != run(6)
+
+
+def test_a_key_sent_to_another_instance_is_401(tmp_path_factory):
+    """errors.md, 401 row: the error also comes when the request goes to the incorrect instance."""
+    folder = tmp_path_factory.mktemp("instances")
+    (folder / "instances.yaml").write_text("api: braze\noptions:\n  key_instances: {eu-key: fra-01}\n")
+    body = {"attributes": [{"external_id": "a"}]}
+    eu = {"Authorization": "Bearer eu-key"}
+    for client in support.app_client(scenarios=(str(folder),)):
+        wrong = client.post("/users/track", json=body, headers={**eu, "Host": "rest.iad-01.braze.com"})
+        assert wrong.status_code == 401
+        assert wrong.json() == {"message": "Unauthorized", "errors": ["Invalid API key."]}
+        right = client.post("/users/track", json=body, headers={**eu, "Host": "REST.FRA-01.braze.eu:443"})
+        assert right.status_code == 201
+        assert client.post("/braze/users/track", json=body, headers=eu).status_code == 201  # no instance named
+        other = {"Authorization": "Bearer any-key", "Host": "rest.iad-01.braze.com"}
+        assert client.post("/users/track", json=body, headers=other).status_code == 201
