@@ -11,6 +11,7 @@ lasts `window_s`, so a test meets the limit after exactly `limit` requests whate
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -64,11 +65,25 @@ def _granted(ctx: RequestContext) -> tuple[str | None, dict[str, Any]]:
     return api_key(ctx), mapping_option(ctx, "api_keys")
 
 
+_INSTANCE_HOST = re.compile(r"rest\.([a-z0-9-]+)\.braze\.(?:com|eu)", re.IGNORECASE)
+
+
+def wrong_instance(ctx: RequestContext, key: str) -> bool:
+    """The key belongs to another instance (`key_instances`) than the `rest.INSTANCE.braze.*` host asked.
+
+    errors.md, 401 row: the error "can also occur if you're sending the request to the incorrect
+    instance". Requests under the /braze prefix name no instance and are never refused for it.
+    """
+    instance = mapping_option(ctx, "key_instances").get(key)
+    found = _INSTANCE_HOST.fullmatch(ctx.host)  # the host name, port taken off
+    return isinstance(instance, str) and found is not None and found.group(1).lower() != instance.lower()
+
+
 @check("braze.unauthorized")
 def unauthorized(ctx: RequestContext, args: Mapping[str, Any]) -> bool:
-    """No key Braze accepts, or (when `api_keys` lists keys) a key listed neither there nor as inactive."""
+    """No key Braze accepts; a key of another instance; or (when `api_keys` lists keys) an unlisted one."""
     key, known = _granted(ctx)
-    if key is None:
+    if key is None or wrong_instance(ctx, key):
         return True
     return bool(known) and key not in known and key not in mapping_option(ctx, "inactive_keys")
 

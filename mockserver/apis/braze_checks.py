@@ -7,6 +7,8 @@ Each returns whether its condition holds; which documented error it means, and t
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -153,3 +155,30 @@ def bad_datetime_query(ctx: RequestContext, args: Mapping[str, Any]) -> bool:
     """The query parameter `args.name` is there but is no ISO 8601 date or date-time."""
     value = ctx.query_value(str(args["name"]))
     return value is not None and parse_datetime(value) is None
+
+
+_NON_FINITE = re.compile(rb"NaN|Infinity|[0-9][eE]\+?[0-9]{3}")  # literals, or exponents that may overflow
+
+
+def _has_non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_non_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_non_finite(v) for v in value)
+    return False
+
+
+@check("braze.non_finite_number")
+def non_finite_number(ctx: RequestContext, args: Mapping[str, Any]) -> bool:
+    """The body holds NaN, Infinity or a number too large for a double: not JSON to Braze's parser.
+
+    The raw bytes are searched first, so an ordinary body is never walked.
+    """
+    if not _NON_FINITE.search(ctx.body):
+        return False
+    try:
+        return _has_non_finite(ctx.json)
+    except RecursionError:  # deeper than any parser takes: bad syntax all the same
+        return True

@@ -162,3 +162,16 @@ def users_export_ids(ctx: RequestContext) -> Success:
         if isinstance(body.get(name), str):
             users.append(_profile(ctx, {member: body[name]}, fields))
     return Success(variables={"users": users, "invalid_user_ids": invalid})
+
+
+DELETE_LISTS = ("external_ids", "user_aliases", "braze_ids", "email_addresses", "phone_numbers")
+
+
+@handler("braze.users_delete")
+def users_delete(ctx: RequestContext) -> Success:
+    """Every id is queued for deletion but those of `unknown_external_ids`, which Braze lists as invalid."""
+    body = request_body(ctx)
+    unknown = set(string_list(ctx.options.get("unknown_external_ids")))
+    invalid = [i for i in string_list(body.get("external_ids")) if i in unknown]
+    total = sum(len(v) for name in DELETE_LISTS if isinstance(v := body.get(name), list))
+    return Success(variables={"deleted": total - len(invalid), "invalid_user_ids": invalid})

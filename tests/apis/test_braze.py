@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from mockserver.scenario.load import load_catalog
@@ -11,6 +14,7 @@ from tests.apis.test_braze_support import AUTH, track
 client, configured = support.client, support.configured  # one app per module (fixtures)
 
 CATALOG = load_catalog().apis["braze"].errors
+DOCUMENTED = Path(__file__).parents[1] / "reference" / "documented-errors.json"
 NON_FATAL = sorted(e.id for e in CATALOG.values() if e.status < 300)
 
 
@@ -41,6 +45,14 @@ def test_every_documented_error_by_flag(client, error_id):
         assert body["message"] == "success" and body["errors"][0]["type"] == documented.title
     else:
         assert body == {"message": documented.title, "errors": [documented.fields["detail"]]}
+
+
+def test_the_rows_texts_are_the_tables_byte_for_byte():
+    """errors.md writes company’s with U+2019 and **Settings** in bold: the minor error keeps both."""
+    rows = [r["cause"] for r in json.loads(DOCUMENTED.read_text())["braze"]["rows"]]
+    assert CATALOG["local-time-passed"].fields["detail"] in rows
+    assert CATALOG["access-denied"].fields["detail"] in rows
+    assert "company’s time zone" in CATALOG["local-time-passed"].fields["detail"]
 
 
 @pytest.mark.parametrize("error_id", ["service-unavailable", "max-ids-exceeded"])
@@ -129,3 +141,20 @@ def test_same_seed_same_requests_same_bodies(make_client):
 
     assert run(5) == run(5)
     assert run(5) != run(6)
+
+
+def test_a_key_sent_to_another_instance_is_401(tmp_path_factory):
+    """errors.md, 401 row: the error also comes when the request goes to the incorrect instance."""
+    folder = tmp_path_factory.mktemp("instances")
+    (folder / "instances.yaml").write_text("api: braze\noptions:\n  key_instances: {eu-key: fra-01}\n")
+    body = {"attributes": [{"external_id": "a"}]}
+    eu = {"Authorization": "Bearer eu-key"}
+    for client in support.app_client(scenarios=(str(folder),)):
+        wrong = client.post("/users/track", json=body, headers={**eu, "Host": "rest.iad-01.braze.com"})
+        assert wrong.status_code == 401
+        assert wrong.json() == {"message": "Unauthorized", "errors": ["Invalid API key."]}
+        right = client.post("/users/track", json=body, headers={**eu, "Host": "REST.FRA-01.braze.eu:443"})
+        assert right.status_code == 201
+        assert client.post("/braze/users/track", json=body, headers=eu).status_code == 201  # no instance named
+        other = {"Authorization": "Bearer any-key", "Host": "rest.iad-01.braze.com"}
+        assert client.post("/users/track", json=body, headers=other).status_code == 201

@@ -48,6 +48,7 @@ def rate(response) -> tuple[int, ...]:
     ("POST", "/canvas/trigger/send", {"canvas_id": "c", "recipients": [{"external_user_id": "a"}]}, 250_000),
     ("POST", "/users/export/ids", {"external_ids": ["a"]}, 250),
     ("POST", "/sends/id/create", {"campaign_id": "c"}, 100),
+    ("POST", "/users/delete", {"external_ids": ["a"]}, 20_000),
     ("GET", "/campaigns/list", None, 250_000),
     ("GET", "/nowhere", None, 250_000),
 ])

@@ -218,6 +218,13 @@ def test_in_local_time_with_a_passed_time_is_bad_request(client):
     assert send(client, _schedule("2999-01-01T10:00:00", local=True), "/messages/schedule/create").status_code == 201
 
 
+def test_the_passed_local_time_message_is_the_rows_own(client):
+    response = send(client, _schedule("2001-01-01T10:00:00", local=True), "/messages/schedule/create")
+    assert response.content.decode().count("company’s time zone") == 1  # U+2019, as errors.md writes it
+    assert response.json()["errors"] == [
+        "In your request, `in_local_time` is true but `time` has passed in your company’s time zone."]
+
+
 def test_local_time_is_judged_in_the_company_time_zone(client, configured):
     in_an_hour = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S")  # Tokyo is UTC+9
     assert send(client, _schedule(in_an_hour, local=True), "/messages/schedule/create").status_code == 201
@@ -351,3 +358,76 @@ def test_export_of_more_than_50_ids_and_aliases(client, ids, aliases):
 @pytest.mark.parametrize("body", [{}, {"fields_to_export": ["email"]}, {"external_ids": "a"}])
 def test_export_without_identifier_is_bad_request(client, body):
     fatal(send(client, body, "/users/export/ids"), 400, "Bad Request")
+
+
+# -- /users/delete --------------------------------------------------------------------------------
+def test_delete_counts_the_ids_of_every_kind(client, configured):
+    body = {"external_ids": ["a", "b"], "braze_ids": ["x"],
+            "user_aliases": [{"alias_name": "n", "alias_label": "l"}]}  # several lists, as the doc's example
+    response = send(client, body, "/users/delete")
+    assert response.status_code == 201 and response.json() == {"deleted": 4, "message": "success"}
+    ghost = send(configured, {"external_ids": ["a", "ghost"]}, "/users/delete", headers=FULL).json()
+    assert ghost == {"deleted": 1, "invalid_user_ids": ["ghost"], "message": "success"}
+
+
+@pytest.mark.parametrize(("lists", "ok"), [({"external_ids": 50}, True), ({"external_ids": 51}, False),
+                                           ({"braze_ids": 30, "email_addresses": 21}, False),
+                                           ({"phone_numbers": 25, "external_ids": 25}, True)])
+def test_delete_of_more_than_50_ids_is_the_max_number_of_ids(client, lists, ok):
+    body = {name: [f"{name}{i}" for i in range(n)] for name, n in lists.items()}
+    response = send(client, body, "/users/delete")
+    if ok:
+        assert response.status_code == 201 and response.json()["deleted"] == sum(lists.values())
+    else:
+        fatal(response, 400, "The max number of ids per request was exceeded")
+
+
+@pytest.mark.parametrize("body", [{}, {"external_ids": "a"}, {"user_aliases": ["not-an-object"]}])
+def test_delete_without_an_id_list_is_bad_request(client, body):
+    fatal(send(client, body, "/users/delete"), 400, "Bad Request")
+
+
+def test_delete_needs_the_users_delete_permission(configured):
+    denied = send(configured, {"external_ids": ["a"]}, "/users/delete", headers={"Authorization": "Bearer track-only"})
+    fatal(denied, 403, "Access Denied")
+
+
+# -- what Braze's parser refuses, and what the answers echo ---------------------------------------
+@pytest.mark.parametrize(("path", "raw"), [
+    ("/messages/send", b'{"external_user_ids": ["a"], "send_id": NaN, "messages": {"email": {}}}'),
+    ("/campaigns/trigger/send", b'{"campaign_id": "c", "broadcast": true, "send_id": Infinity}'),
+    ("/campaigns/trigger/send", b'{"campaign_id": "c", "broadcast": true, "send_id": 1e999}'),
+    ("/users/track", b'{"attributes": [{"external_id": "a", "score": -Infinity}]}'),
+    ("/users/export/ids", b'{"user_aliases": [{"alias_name": NaN, "alias_label": "l"}]}'),
+])
+def test_nan_and_infinity_are_not_json_to_braze(client, path, raw):
+    response = client.post(f"/braze{path}", content=raw, headers={**AUTH, "Content-Type": "application/json"})
+    fatal(response, 400, "Bad Request")
+
+
+def test_large_finite_numbers_are_still_numbers(client):
+    raw = b'{"attributes": [{"external_id": "a", "score": 1.5e300, "note": "NaN"}]}'
+    response = client.post("/braze/users/track", content=raw, headers={**AUTH, "Content-Type": "application/json"})
+    assert response.status_code == 201 and response.json()["attributes_processed"] == 1
+
+
+@pytest.mark.parametrize("send_id", [7, {"x": 1}, ["s"], True])
+def test_a_send_id_that_is_no_string_is_bad_request(client, send_id):
+    fatal(send(client, {"external_user_ids": ["a"], "send_id": send_id, "messages": {"email": {}}}), 400,
+          "Bad Request")
+    fatal(send(client, {"campaign_id": "c", "broadcast": True, "send_id": send_id}, "/campaigns/trigger/send"),
+          400, "Bad Request")
+
+
+def test_a_string_send_id_is_echoed(client):
+    response = send(client, {"campaign_id": "c", "broadcast": True, "send_id": "s-1"}, "/campaigns/trigger/send")
+    assert response.status_code == 201 and response.json()["send_id"] == "s-1"
+
+
+# -- errors.md's own spelling of the analytics path -----------------------------------------------
+def test_send_data_series_as_errors_md_spells_it(client):
+    response = client.get("/braze/send/data_series?campaign_id=c&send_id=s&length=2", headers=AUTH)
+    assert response.status_code == 200 and response.json()["message"] == "success"
+    assert len(response.json()["data"]) == 2
+    fatal(client.get("/braze/send/data_series?campaign_id=c", headers=AUTH), 400, "Bad Request")
+    fatal(client.get("/braze/send/data_series?campaign_id=c&send_id=s&length=1"), 401, "Unauthorized")
