@@ -236,6 +236,38 @@ def test_pagination_follows_page_number_and_size(reactor):
     odd = reactor.get(f"/properties/{prop}/libraries?page[size]=zero&page[number]=-1").json()
     assert len(odd["data"]) == 5 and odd["meta"]["pagination"]["current_page"] == 1
 
+def test_filters_as_the_filtering_guide_and_the_sdk_write_them(reactor):
+    company = reactor.company()
+    for name in ("Atlanta", "Barstow", "Chicago", "Detroit"):
+        reactor.property(f"Reactor SDK Property {name}")
+
+    def names(**params: str) -> list[str]:
+        response = reactor.get(f"/companies/{company}/properties", params=params)
+        assert response.status_code == 200, response.text
+        return [p["attributes"]["name"].rsplit(" ", 1)[-1] for p in response.json()["data"]]
+
+    # adobe/reactor-sdk-javascript test/integration/properties.test.js
+    assert names(**{"filter[name]": "CONTAINS Detroit,CONTAINS Barstow"}) == ["Barstow", "Detroit"]
+    assert names(**{"filter[name]": "EQ Reactor SDK Property Chicago"}) == ["Chicago"]
+    assert names(**{"filter[name]": "EQ reactor sdk property chicago"}) == []  # EQ is case-sensitive
+    assert names(**{"filter[name]": "NOT Reactor SDK Property Chicago,Reactor SDK Property Atlanta"}) == [
+        "Barstow", "Detroit"]
+    assert names(**{"filter[name]": "EQ Reactor SDK Property Atlanta", "filter[enabled]": "EQ true"}) == ["Atlanta"]
+    assert names(**{"filter[enabled]": "EQ false"}) == []
+    # "if the structure of your filters is incorrect, no filters are applied"
+    assert names(**{"filter[name]": "Atlanta"}) == ["Atlanta", "Barstow", "Chicago", "Detroit"]
+    listed = reactor.get(f"/companies/{company}/properties?filter[name]=CONTAINS%20Atlanta&page[size]=1").json()
+    assert listed["meta"]["pagination"]["total_count"] == 1  # counted after filtering
+    # "only the last provided filter for that attribute will be applied"
+    twice = reactor.get(f"/companies/{company}/properties?filter[name]=CONTAINS%20Atlanta"
+                        "&filter[name]=CONTAINS%20Chicago").json()["data"]
+    assert [p["attributes"]["name"] for p in twice] == ["Reactor SDK Property Chicago"]
+    created = [p["attributes"]["created_at"] for p in reactor.get(f"/companies/{company}/properties").json()["data"]]
+    between = reactor.get(f"/companies/{company}/properties",
+                          params={"filter[created_at]": f"BETWEEN {created[0]},{created[-1]}"}).json()["data"]
+    assert len(between) == 4
+
+
 
 @pytest.mark.parametrize(("prefix", "host", "base"), [
     ("/reactor", None, "http://127.0.0.1:8080/reactor"),
@@ -371,3 +403,19 @@ def test_a_user_who_requires_nothing_gets_resources_from_any_document(make_clien
     for body in ({"data": {"type": "libraries", "attributes": "x"}}, {"data": "x"}, [1]):
         response = reactor.post(f"/properties/{prop}/libraries", body)
         assert response.status_code == 201 and response.json()["data"]["attributes"]["state"] == "development"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from(["filter[name]", "filter[enabled]", "filter[created_at]", "filter[]",
+                                        "filter[x", "page[size]"]),
+                       st.lists(st.text(max_size=30), min_size=1, max_size=3), max_size=4),
+       st.one_of(st.text(max_size=10), st.booleans(), st.none(), st.integers(), st.floats(allow_nan=True)))
+def test_any_filter_query_keeps_a_subset_and_never_raises(query, value):
+    from mockserver.apis.reactor_docs import filtered
+
+    records = [{"id": f"PR{i}", "type": "properties", "attributes": {"name": value, "enabled": value,
+                                                                       "created_at": value}} for i in range(3)]
+    kept = filtered(records, query)
+    assert all(r in records for r in kept)
+    if not any(k.startswith("filter[") and k.endswith("]") and k != "filter[]" for k in query):
+        assert kept == records
