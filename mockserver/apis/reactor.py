@@ -262,15 +262,20 @@ async def create_host(store: Store, prop: Record, attributes: dict[str, Any],
     type_of = attributes.get("type_of")
     if type_of not in ("akamai", "sftp"):
         return Failure(_syntax("/data/attributes/type_of", "`type_of` must be `akamai` or `sftp`."))
-    if type_of == "sftp":
-        key = attributes.get("encrypted_private_key")
-        if not isinstance(key, str) or not key.strip():
-            return fail("decrypt-no-data", "/data/attributes/encrypted_private_key")
-        if not key.lstrip().startswith("-----BEGIN PGP MESSAGE-----"):
-            return fail("decrypt-failed", "/data/attributes/encrypted_private_key")
+    if type_of == "sftp" and (refused := private_key_error(attributes.get("encrypted_private_key"))):
+        return refused
     shown = {name: attributes.get(name) for name in ("server", "path", "port", "username")}
     return await store.create("hosts", prop["id"], {**shown, "name": attributes.get("name", ""), "type_of": type_of,
                                                     "status": "succeeded"}, {"property": prop["id"]})
+
+
+def private_key_error(key: Any) -> Failure | None:
+    """An SFTP host's `encrypted_private_key` must be a PGP message (guides/encrypting-values.md)."""
+    if not isinstance(key, str) or not key.strip():
+        return fail("decrypt-no-data", "/data/attributes/encrypted_private_key")
+    if not key.lstrip().startswith("-----BEGIN PGP MESSAGE-----"):
+        return fail("decrypt-failed", "/data/attributes/encrypted_private_key")
+    return None
 
 
 def revisable(attributes: dict[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:

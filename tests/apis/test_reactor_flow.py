@@ -124,6 +124,19 @@ def test_sftp_hosts_need_an_encrypted_private_key(reactor):
     pgp = {**base, "encrypted_private_key": "-----BEGIN PGP MESSAGE-----\n\nabc\n-----END PGP MESSAGE-----\n"}
     created = reactor.post(f"/properties/{prop}/hosts", {"data": {"type": "hosts", "attributes": pgp}})
     assert created.status_code == 201 and "encrypted_private_key" not in created.json()["data"]["attributes"]
+    # hosts.md: encrypted_private_key and type_of are among what a PATCH may change
+    host = created.json()["data"]["id"]
+
+    def patch(attributes: dict) -> object:  # type: ignore[type-arg]
+        return reactor.patch(f"/hosts/{host}", {"data": {"id": host, "type": "hosts", "attributes": attributes}})
+
+    error_of(patch({"encrypted_private_key": "ssh-rsa AAAA"}), 422, "decrypt-failed",
+             "/data/attributes/encrypted_private_key")
+    error_of(patch({"encrypted_private_key": ""}), 422, "decrypt-no-data", "/data/attributes/encrypted_private_key")
+    error_of(patch({"type_of": "ftp"}), 422, "invalid-settings-syntax", "/data/attributes/type_of")
+    renamed = patch({"name": "Renamed", "encrypted_private_key": pgp["encrypted_private_key"]})
+    assert renamed.status_code == 200 and renamed.json()["data"]["attributes"]["name"] == "Renamed"
+    assert "encrypted_private_key" not in renamed.json()["data"]["attributes"]
 
 
 def test_library_rules_environment_in_use_and_environment_required(reactor):
