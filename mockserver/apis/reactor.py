@@ -17,6 +17,7 @@ from mockserver.apis import before, check, handler
 from mockserver.apis import reactor_docs as docs
 from mockserver.apis.reactor_store import REVISABLE, SEEDED, Record, Store
 from mockserver.engine.context import RequestContext, template_context
+from mockserver.engine.generate import Generator
 from mockserver.engine.outcome import ErrorRef, Failure, Outcome, Success
 
 JSONAPI = "application/vnd.api+json"
@@ -148,6 +149,29 @@ def related_id(data: Mapping[str, Any], name: str) -> str | None:
 async def list_companies(ctx: RequestContext) -> Outcome:
     company = await Store(ctx).company()
     return many(ctx, [company] if company else [])
+
+
+@handler("reactor.heartbeat")
+async def heartbeat(ctx: RequestContext) -> Outcome:
+    """GET /heartbeat: 200 with no body (adobe/reactor-sdk-javascript test/integration/heartbeat.test.js)."""
+    return Success(status=200)
+
+
+@handler("reactor.profile")
+async def profile(ctx: RequestContext) -> Outcome:
+    """GET /profile: the signed-in user and the org of the session's company (endpoints/profile.md)."""
+    company = await Store(ctx).company()
+    if company is None:
+        return not_found()
+    generator = Generator(ctx.seed, ctx.session, 0, "reactor-profile")  # the same user for the whole session
+    org = company["attributes"]["org_id"]
+    user = {"id": "UR" + generator.hex(32), "type": "users", "attributes": {
+        "active_org": org, "expires_in": 0, "display_name": "John Smith", "job_function": None,
+        "email": "jsmith@example.com", "organizations": {org: {
+            "name": company["attributes"]["name"], "admin": True, "active": True, "login_companies": [],
+            "product_contexts": ["dma_reactor"], "tenant_id": generator.hex(8)}}},
+        "links": {"self": f"{ctx.base_url}/profile"}, "meta": {"rights": ["manage_companies"]}}
+    return ok({"data": user})
 
 
 @handler("reactor.children")

@@ -432,3 +432,19 @@ def test_any_filter_query_keeps_a_subset_and_never_raises(query, value):
     assert all(r in records for r in kept)
     if not any(k.startswith("filter[") and k.endswith("]") and k != "filter[]" for k in query):
         assert kept == records
+
+
+def test_heartbeat_is_ok_with_no_body_and_profile_is_the_signed_in_user(reactor):
+    beat = reactor.get("/heartbeat")
+    assert beat.status_code == 200 and beat.content == b""
+    assert JSONAPI not in beat.headers.get("content-type", "")  # the SDK's heartbeat() then returns null
+    response = reactor.get("/profile")
+    assert response.status_code == 200 and response.headers["content-type"] == JSONAPI
+    assert_jsonapi(response.json())
+    user = response.json()["data"]
+    assert user["type"] == "users" and user["id"].startswith("UR") and len(user["id"]) == 34
+    org = reactor.get("/companies").json()["data"][0]["attributes"]["org_id"]
+    assert user["attributes"]["active_org"] == org and org in user["attributes"]["organizations"]
+    assert reactor.get("/profile").json() == response.json()  # the same user all session
+    headers = {k: v for k, v in reactor.headers.items() if k != "Authorization"}
+    assert reactor.client.get("/reactor/profile", headers=headers).status_code == 401
