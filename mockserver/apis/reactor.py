@@ -326,11 +326,42 @@ async def create_extension(store: Store, prop: Record, attributes: dict[str, Any
                                   {"extension_package": package_id, "updated_with_extension_package": package_id})
 
 
+DELEGATE_LISTS = {"dataElements": "data_elements", "actions": "actions", "conditions": "conditions",
+                  "events": "events"}
+CUSTOM_CODE_LANGUAGES = ("javascript", "html")  # the language enum of Core's custom code schema
+
+
+async def delegate_error(store: Store, extension: Record, descriptor: Any, kind: str,
+                         settings: Any) -> Failure | None:
+    """`{package}::{kind}::{name}` must name a delegate of the extension's package.
+
+    guides/delegate-descriptor-ids.md gives the syntax. A package that lists no delegates of the
+    kind (the seeded Core stands in for the real one and lists none) accepts any name. Custom code
+    settings name a language, which must be one the Core schema allows.
+    """
+    parts = descriptor.split("::") if isinstance(descriptor, str) else []
+    package = await store.get(extension["rel"].get("extension_package") or "", "extension_packages")
+    listed_kind = package["attributes"].get(DELEGATE_LISTS.get(kind, ""), []) if package else []
+    offered = [d.get("name") for d in listed_kind if isinstance(d, dict)] if isinstance(listed_kind, list) else []
+    if len(parts) != 3 or parts[0] != extension["attributes"].get("name") or parts[1] != kind \
+            or not parts[2] or (offered and parts[2] not in offered):
+        return fail("delegate-descriptor-unresolved", "/data/attributes/delegate_descriptor_id")
+    parsed = json.loads(settings) if isinstance(settings, str) and not settings_error({"settings": settings}) else {}
+    if parts[2] == "custom-code" and "language" in parsed and parsed["language"] not in CUSTOM_CODE_LANGUAGES:
+        return fail("unsupported-custom-code-language", "/data/attributes/settings")
+    return None
+
+
 async def create_data_element(store: Store, prop: Record, attributes: dict[str, Any],
                               data: Mapping[str, Any]) -> Record | Failure:
     extension_id = related_id(data, "extension") or ""
-    if await own_record(store, extension_id, "extensions", prop) is None:
+    extension = await own_record(store, extension_id, "extensions", prop)
+    if extension is None:
         return not_found("/data/relationships/extension/data")
+    refused = await delegate_error(store, extension, attributes.get("delegate_descriptor_id"), "dataElements",
+                                   attributes.get("settings"))
+    if refused is not None:
+        return refused
     fields = revisable(attributes, {"clean_text": False, "default_value": None, "force_lower_case": False,
                                     "storage_duration": None, "settings": "{}"})
     return await create_revisable(store, "data_elements", prop, fields, {"extension": extension_id})

@@ -448,3 +448,22 @@ def test_heartbeat_is_ok_with_no_body_and_profile_is_the_signed_in_user(reactor)
     assert reactor.get("/profile").json() == response.json()  # the same user all session
     headers = {k: v for k, v in reactor.headers.items() if k != "Authorization"}
     assert reactor.client.get("/reactor/profile", headers=headers).status_code == 401
+
+
+def test_a_data_element_must_name_a_delegate_of_its_extension_in_a_supported_language(reactor):
+    prop = reactor.property()
+    extension = reactor.extension(prop)
+
+    def create(descriptor: str, settings: str = '{"name": "x"}') -> object:  # type: ignore[type-arg]
+        return reactor.post(f"/properties/{prop}/data_elements", {"data": {
+            "type": "data_elements", "attributes": {"name": descriptor, "delegate_descriptor_id": descriptor,
+                                                    "settings": settings},
+            "relationships": {"extension": {"data": {"id": extension, "type": "extensions"}}}}})
+
+    # guides/delegate-descriptor-ids.md: {package name}::{delegate type}::{delegate name}
+    for wrong in ("cookie", "other-package::dataElements::cookie", "core::actions::cookie", "core::dataElements::"):
+        error_of(create(wrong), 422, "delegate-descriptor-unresolved", "/data/attributes/delegate_descriptor_id")
+    error_of(create("core::dataElements::custom-code", '{"language": "python", "source": "x"}'), 422,
+             "unsupported-custom-code-language", "/data/attributes/settings")
+    assert create("core::dataElements::custom-code", '{"language": "javascript", "source": "x"}').status_code == 201
+    assert create("core::dataElements::javascript-variable").status_code == 201
