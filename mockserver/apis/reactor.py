@@ -17,6 +17,7 @@ from mockserver.apis import before, check, handler
 from mockserver.apis import reactor_docs as docs
 from mockserver.apis.reactor_store import REVISABLE, SEEDED, Record, Store
 from mockserver.engine.context import RequestContext, template_context
+from mockserver.engine.generate import Generator
 from mockserver.engine.outcome import ErrorRef, Failure, Outcome, Success
 
 JSONAPI = "application/vnd.api+json"
@@ -150,6 +151,29 @@ async def list_companies(ctx: RequestContext) -> Outcome:
     return many(ctx, [company] if company else [])
 
 
+@handler("reactor.heartbeat")
+async def heartbeat(ctx: RequestContext) -> Outcome:
+    """GET /heartbeat: 200 with no body (adobe/reactor-sdk-javascript test/integration/heartbeat.test.js)."""
+    return Success(status=200)
+
+
+@handler("reactor.profile")
+async def profile(ctx: RequestContext) -> Outcome:
+    """GET /profile: the signed-in user and the org of the session's company (endpoints/profile.md)."""
+    company = await Store(ctx).company()
+    if company is None:
+        return not_found()
+    generator = Generator(ctx.seed, ctx.session, 0, "reactor-profile")  # the same user for the whole session
+    org = company["attributes"]["org_id"]
+    user = {"id": "UR" + generator.hex(32), "type": "users", "attributes": {
+        "active_org": org, "expires_in": 0, "display_name": "John Smith", "job_function": None,
+        "email": "jsmith@example.com", "organizations": {org: {
+            "name": company["attributes"]["name"], "admin": True, "active": True, "login_companies": [],
+            "product_contexts": ["dma_reactor"], "tenant_id": generator.hex(8)}}},
+        "links": {"self": f"{ctx.base_url}/profile"}, "meta": {"rights": ["manage_companies"]}}
+    return ok({"data": user})
+
+
 @handler("reactor.children")
 async def children(ctx: RequestContext) -> Outcome:
     """GET or POST a property's (or company's) collection; other names are related resources."""
@@ -262,15 +286,20 @@ async def create_host(store: Store, prop: Record, attributes: dict[str, Any],
     type_of = attributes.get("type_of")
     if type_of not in ("akamai", "sftp"):
         return Failure(_syntax("/data/attributes/type_of", "`type_of` must be `akamai` or `sftp`."))
-    if type_of == "sftp":
-        key = attributes.get("encrypted_private_key")
-        if not isinstance(key, str) or not key.strip():
-            return fail("decrypt-no-data", "/data/attributes/encrypted_private_key")
-        if not key.lstrip().startswith("-----BEGIN PGP MESSAGE-----"):
-            return fail("decrypt-failed", "/data/attributes/encrypted_private_key")
+    if type_of == "sftp" and (refused := private_key_error(attributes.get("encrypted_private_key"))):
+        return refused
     shown = {name: attributes.get(name) for name in ("server", "path", "port", "username")}
     return await store.create("hosts", prop["id"], {**shown, "name": attributes.get("name", ""), "type_of": type_of,
                                                     "status": "succeeded"}, {"property": prop["id"]})
+
+
+def private_key_error(key: Any) -> Failure | None:
+    """An SFTP host's `encrypted_private_key` must be a PGP message (guides/encrypting-values.md)."""
+    if not isinstance(key, str) or not key.strip():
+        return fail("decrypt-no-data", "/data/attributes/encrypted_private_key")
+    if not key.lstrip().startswith("-----BEGIN PGP MESSAGE-----"):
+        return fail("decrypt-failed", "/data/attributes/encrypted_private_key")
+    return None
 
 
 def revisable(attributes: dict[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
@@ -297,11 +326,42 @@ async def create_extension(store: Store, prop: Record, attributes: dict[str, Any
                                   {"extension_package": package_id, "updated_with_extension_package": package_id})
 
 
+DELEGATE_LISTS = {"dataElements": "data_elements", "actions": "actions", "conditions": "conditions",
+                  "events": "events"}
+CUSTOM_CODE_LANGUAGES = ("javascript", "html")  # the language enum of Core's custom code schema
+
+
+async def delegate_error(store: Store, extension: Record, descriptor: Any, kind: str,
+                         settings: Any) -> Failure | None:
+    """`{package}::{kind}::{name}` must name a delegate of the extension's package.
+
+    guides/delegate-descriptor-ids.md gives the syntax. A package that lists no delegates of the
+    kind (the seeded Core stands in for the real one and lists none) accepts any name. Custom code
+    settings name a language, which must be one the Core schema allows.
+    """
+    parts = descriptor.split("::") if isinstance(descriptor, str) else []
+    package = await store.get(extension["rel"].get("extension_package") or "", "extension_packages")
+    listed_kind = package["attributes"].get(DELEGATE_LISTS.get(kind, ""), []) if package else []
+    offered = [d.get("name") for d in listed_kind if isinstance(d, dict)] if isinstance(listed_kind, list) else []
+    if len(parts) != 3 or parts[0] != extension["attributes"].get("name") or parts[1] != kind \
+            or not parts[2] or (offered and parts[2] not in offered):
+        return fail("delegate-descriptor-unresolved", "/data/attributes/delegate_descriptor_id")
+    parsed = json.loads(settings) if isinstance(settings, str) and not settings_error({"settings": settings}) else {}
+    if parts[2] == "custom-code" and "language" in parsed and parsed["language"] not in CUSTOM_CODE_LANGUAGES:
+        return fail("unsupported-custom-code-language", "/data/attributes/settings")
+    return None
+
+
 async def create_data_element(store: Store, prop: Record, attributes: dict[str, Any],
                               data: Mapping[str, Any]) -> Record | Failure:
     extension_id = related_id(data, "extension") or ""
-    if await own_record(store, extension_id, "extensions", prop) is None:
+    extension = await own_record(store, extension_id, "extensions", prop)
+    if extension is None:
         return not_found("/data/relationships/extension/data")
+    refused = await delegate_error(store, extension, attributes.get("delegate_descriptor_id"), "dataElements",
+                                   attributes.get("settings"))
+    if refused is not None:
+        return refused
     fields = revisable(attributes, {"clean_text": False, "default_value": None, "force_lower_case": False,
                                     "storage_duration": None, "settings": "{}"})
     return await create_revisable(store, "data_elements", prop, fields, {"extension": extension_id})

@@ -143,9 +143,95 @@ def pagination(total: int, number: int, size: int) -> dict[str, Any]:
     }
 
 
+# guides/filtering.md: `filter[{ATTRIBUTE}]={OPERATOR} {VALUE}`, several values comma-separated
+OPERATORS = ("EQ", "NOT", "LT", "GT", "BETWEEN", "CONTAINS")
+Condition = tuple[str, list[tuple[str, str]]]  # attribute, [(operator, value), ...]
+
+
+def filter_conditions(query: dict[str, list[str]]) -> list[Condition] | None:
+    """The filters a list request asks for; None when one is malformed.
+
+    The guide: "if the structure of your filters is incorrect, no filters are applied and the
+    full result set is returned", and of one attribute filtered twice "only the last provided
+    filter for that attribute will be applied" (hence `values[-1]`). A value may repeat its
+    operator, as Adobe's SDK writes it (`CONTAINS Detroit,CONTAINS Barstow`); otherwise it takes
+    the one before it (`EQ a,b`).
+    """
+    conditions: list[Condition] = []
+    for name, values in query.items():
+        if not (name.startswith("filter[") and name.endswith("]")) or not values:
+            continue
+        attribute = name[len("filter["):-1]
+        terms: list[tuple[str, str]] = []
+        operator = ""
+        for piece in values[-1].split(","):
+            head, _, rest = piece.strip().partition(" ")
+            if head in OPERATORS:
+                operator, piece = head, rest
+            elif not operator:
+                return None
+            terms.append((operator, piece.strip()))
+        if not attribute or (terms[0][0] == "BETWEEN" and len(terms) != 2):
+            return None
+        conditions.append((attribute, terms))
+    return conditions
+
+
+def _text(value: Any) -> str:
+    """An attribute as the query string writes it (JSON for booleans and null)."""
+    return value if isinstance(value, str) else "null" if value is None else str(value).lower() \
+        if isinstance(value, bool) else str(value)
+
+
+def _compare(value: Any, other: str) -> int:
+    """-1, 0 or 1: numbers as numbers, anything else (ISO timestamps included) as text."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            number = float(other)
+        except ValueError:
+            return -2
+        return (value > number) - (value < number)
+    text = _text(value)
+    return (text > other) - (text < other)
+
+
+def matches(record: Record, attribute: str, terms: list[tuple[str, str]]) -> bool:
+    """Whether one record passes one filter; an attribute the type lacks filters nothing out."""
+    attributes = record["attributes"]
+    if attribute not in attributes:
+        return True
+    value = attributes[attribute]
+    if terms[0][0] == "BETWEEN":
+        return _compare(value, terms[0][1]) in (0, 1) and _compare(value, terms[1][1]) in (-1, 0)
+    if all(operator == "NOT" for operator, _ in terms):
+        return all(_text(value) != wanted for _, wanted in terms)
+    for operator, wanted in terms:
+        if operator == "EQ" and _text(value) == wanted:  # "an exact, case-sensitive match"
+            return True
+        # the guide makes only EQ case-sensitive; CONTAINS ignores case (a search, as ILIKE)
+        if operator == "CONTAINS" and wanted.casefold() in _text(value).casefold():
+            return True
+        if operator in ("LT", "GT") and _compare(value, wanted) == (-1 if operator == "LT" else 1):
+            return True
+        if operator == "NOT" and _text(value) != wanted:
+            return True
+    return False
+
+
+def filtered(records: list[Record], query: dict[str, list[str]]) -> list[Record]:
+    conditions = filter_conditions(query)
+    if not conditions:
+        return records
+    return [r for r in records if all(matches(r, attribute, terms) for attribute, terms in conditions)]
+
+
 def collection(records: list[Record], base: str, query: dict[str, list[str]],
                documented_links: bool = False) -> dict[str, Any]:
-    """A list document with `meta.pagination`, default page size 25 (guides/pagination.md)."""
+    """A list document with `meta.pagination`, default page size 25 (guides/pagination.md).
+
+    Filters apply before the pages are cut, so `total_count` counts what matched.
+    """
+    records = filtered(records, query)
     number, size = page_numbers(query)
     chosen = records[(number - 1) * size : number * size]
     return {"data": [resource(r, base, documented_links) for r in chosen],

@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.apis import handler
-from mockserver.apis.reactor import document_data, fail, name_taken, no_content, not_found, one
+from mockserver.apis.reactor import (
+    _syntax,
+    document_data,
+    fail,
+    name_taken,
+    no_content,
+    not_found,
+    one,
+    private_key_error,
+)
 from mockserver.apis.reactor_library import poll_build, transition
 from mockserver.apis.reactor_packages import poll_package, update_package
 from mockserver.apis.reactor_store import PREFIX, REVISABLE, Record, Store
@@ -18,7 +27,7 @@ UPDATABLE = {
                    "ssl_enabled", "undefined_vars_return_empty"),
     "libraries": ("name",),
     "environments": ("archive", "archive_passphrase", "include_debug_library", "name", "path"),
-    "hosts": ("name", "path", "port", "server", "username"),
+    "hosts": ("name", "path", "port", "server", "type_of", "username"),  # and encrypted_private_key, never shown
     "extensions": ("delegate_descriptor_id", "enabled", "settings"),
     "data_elements": ("name", "delegate_descriptor_id", "enabled", "settings", "clean_text", "default_value",
                       "force_lower_case", "storage_duration"),
@@ -69,6 +78,8 @@ async def update(ctx: RequestContext, store: Store, record: Record) -> Record | 
     attributes = data.get("attributes")
     changes = {k: v for k, v in (attributes if isinstance(attributes, dict) else {}).items()
                if k in UPDATABLE.get(kind, ())}
+    if kind == "hosts" and (refused := host_change_error(attributes if isinstance(attributes, dict) else {})):
+        return refused
     if kind == "properties" and "name" in changes and await name_taken(
             store, record["rel"]["company"], "properties", changes["name"], record["id"]):
         return fail("not-unique")
@@ -77,6 +88,15 @@ async def update(ctx: RequestContext, store: Store, record: Record) -> Record | 
     if kind in REVISABLE:
         changes["dirty"] = True
     return await store.touch(record, **changes)
+
+
+def host_change_error(attributes: dict[str, Any]) -> Failure | None:
+    """hosts.md lists `encrypted_private_key` and `type_of` among what a PATCH may change."""
+    if "type_of" in attributes and attributes["type_of"] not in ("akamai", "sftp"):
+        return Failure(_syntax("/data/attributes/type_of", "`type_of` must be `akamai` or `sftp`."))
+    if "encrypted_private_key" in attributes:
+        return private_key_error(attributes["encrypted_private_key"])
+    return None
 
 
 async def revise(store: Store, head: Record, changes: dict[str, Any]) -> Record:

@@ -133,7 +133,11 @@ class Store:
                                                "edge_fanout_ratio": None}, resource_id=company_id, at=at)
         core = dict(options.get("core_extension_package") or {"name": "core", "display_name": "Core",
                                                                "version": "3.4.2", "platform": "web"})
-        await self.create("extension_packages", company_id, package_attributes(core, "succeeded", org_id),
+        # Core is released to everyone (`public`, extension-packages.md "Availability"): a client
+        # looking for its own `development` package of a name (adobe/reactor-uploader
+        # bin/getExtensionPackageFromServer.js filters on availability EQ development) must not find it
+        await self.create("extension_packages", company_id,
+                          {**package_attributes(core, "succeeded", org_id), "availability": "public"},
                           resource_id=package_id, at=at)
 
     async def company(self) -> Record | None:

@@ -124,6 +124,19 @@ def test_sftp_hosts_need_an_encrypted_private_key(reactor):
     pgp = {**base, "encrypted_private_key": "-----BEGIN PGP MESSAGE-----\n\nabc\n-----END PGP MESSAGE-----\n"}
     created = reactor.post(f"/properties/{prop}/hosts", {"data": {"type": "hosts", "attributes": pgp}})
     assert created.status_code == 201 and "encrypted_private_key" not in created.json()["data"]["attributes"]
+    # hosts.md: encrypted_private_key and type_of are among what a PATCH may change
+    host = created.json()["data"]["id"]
+
+    def patch(attributes: dict) -> object:  # type: ignore[type-arg]
+        return reactor.patch(f"/hosts/{host}", {"data": {"id": host, "type": "hosts", "attributes": attributes}})
+
+    error_of(patch({"encrypted_private_key": "ssh-rsa AAAA"}), 422, "decrypt-failed",
+             "/data/attributes/encrypted_private_key")
+    error_of(patch({"encrypted_private_key": ""}), 422, "decrypt-no-data", "/data/attributes/encrypted_private_key")
+    error_of(patch({"type_of": "ftp"}), 422, "invalid-settings-syntax", "/data/attributes/type_of")
+    renamed = patch({"name": "Renamed", "encrypted_private_key": pgp["encrypted_private_key"]})
+    assert renamed.status_code == 200 and renamed.json()["data"]["attributes"]["name"] == "Renamed"
+    assert "encrypted_private_key" not in renamed.json()["data"]["attributes"]
 
 
 def test_library_rules_environment_in_use_and_environment_required(reactor):
@@ -235,6 +248,38 @@ def test_pagination_follows_page_number_and_size(reactor):
                                           "total_count": 5}
     odd = reactor.get(f"/properties/{prop}/libraries?page[size]=zero&page[number]=-1").json()
     assert len(odd["data"]) == 5 and odd["meta"]["pagination"]["current_page"] == 1
+
+def test_filters_as_the_filtering_guide_and_the_sdk_write_them(reactor):
+    company = reactor.company()
+    for name in ("Atlanta", "Barstow", "Chicago", "Detroit"):
+        reactor.property(f"Reactor SDK Property {name}")
+
+    def names(**params: str) -> list[str]:
+        response = reactor.get(f"/companies/{company}/properties", params=params)
+        assert response.status_code == 200, response.text
+        return [p["attributes"]["name"].rsplit(" ", 1)[-1] for p in response.json()["data"]]
+
+    # adobe/reactor-sdk-javascript test/integration/properties.test.js
+    assert names(**{"filter[name]": "CONTAINS Detroit,CONTAINS Barstow"}) == ["Barstow", "Detroit"]
+    assert names(**{"filter[name]": "EQ Reactor SDK Property Chicago"}) == ["Chicago"]
+    assert names(**{"filter[name]": "EQ reactor sdk property chicago"}) == []  # EQ is case-sensitive
+    assert names(**{"filter[name]": "NOT Reactor SDK Property Chicago,Reactor SDK Property Atlanta"}) == [
+        "Barstow", "Detroit"]
+    assert names(**{"filter[name]": "EQ Reactor SDK Property Atlanta", "filter[enabled]": "EQ true"}) == ["Atlanta"]
+    assert names(**{"filter[enabled]": "EQ false"}) == []
+    # "if the structure of your filters is incorrect, no filters are applied"
+    assert names(**{"filter[name]": "Atlanta"}) == ["Atlanta", "Barstow", "Chicago", "Detroit"]
+    listed = reactor.get(f"/companies/{company}/properties?filter[name]=CONTAINS%20Atlanta&page[size]=1").json()
+    assert listed["meta"]["pagination"]["total_count"] == 1  # counted after filtering
+    # "only the last provided filter for that attribute will be applied"
+    twice = reactor.get(f"/companies/{company}/properties?filter[name]=CONTAINS%20Atlanta"
+                        "&filter[name]=CONTAINS%20Chicago").json()["data"]
+    assert [p["attributes"]["name"] for p in twice] == ["Reactor SDK Property Chicago"]
+    created = [p["attributes"]["created_at"] for p in reactor.get(f"/companies/{company}/properties").json()["data"]]
+    between = reactor.get(f"/companies/{company}/properties",
+                          params={"filter[created_at]": f"BETWEEN {created[0]},{created[-1]}"}).json()["data"]
+    assert len(between) == 4
+
 
 
 @pytest.mark.parametrize(("prefix", "host", "base"), [
@@ -371,3 +416,54 @@ def test_a_user_who_requires_nothing_gets_resources_from_any_document(make_clien
     for body in ({"data": {"type": "libraries", "attributes": "x"}}, {"data": "x"}, [1]):
         response = reactor.post(f"/properties/{prop}/libraries", body)
         assert response.status_code == 201 and response.json()["data"]["attributes"]["state"] == "development"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from(["filter[name]", "filter[enabled]", "filter[created_at]", "filter[]",
+                                        "filter[x", "page[size]"]),
+                       st.lists(st.text(max_size=30), min_size=1, max_size=3), max_size=4),
+       st.one_of(st.text(max_size=10), st.booleans(), st.none(), st.integers(), st.floats(allow_nan=True)))
+def test_any_filter_query_keeps_a_subset_and_never_raises(query, value):
+    from mockserver.apis.reactor_docs import filtered
+
+    records = [{"id": f"PR{i}", "type": "properties", "attributes": {"name": value, "enabled": value,
+                                                                       "created_at": value}} for i in range(3)]
+    kept = filtered(records, query)
+    assert all(r in records for r in kept)
+    if not any(k.startswith("filter[") and k.endswith("]") and k != "filter[]" for k in query):
+        assert kept == records
+
+
+def test_heartbeat_is_ok_with_no_body_and_profile_is_the_signed_in_user(reactor):
+    beat = reactor.get("/heartbeat")
+    assert beat.status_code == 200 and beat.content == b""
+    assert JSONAPI not in beat.headers.get("content-type", "")  # the SDK's heartbeat() then returns null
+    response = reactor.get("/profile")
+    assert response.status_code == 200 and response.headers["content-type"] == JSONAPI
+    assert_jsonapi(response.json())
+    user = response.json()["data"]
+    assert user["type"] == "users" and user["id"].startswith("UR") and len(user["id"]) == 34
+    org = reactor.get("/companies").json()["data"][0]["attributes"]["org_id"]
+    assert user["attributes"]["active_org"] == org and org in user["attributes"]["organizations"]
+    assert reactor.get("/profile").json() == response.json()  # the same user all session
+    headers = {k: v for k, v in reactor.headers.items() if k != "Authorization"}
+    assert reactor.client.get("/reactor/profile", headers=headers).status_code == 401
+
+
+def test_a_data_element_must_name_a_delegate_of_its_extension_in_a_supported_language(reactor):
+    prop = reactor.property()
+    extension = reactor.extension(prop)
+
+    def create(descriptor: str, settings: str = '{"name": "x"}') -> object:  # type: ignore[type-arg]
+        return reactor.post(f"/properties/{prop}/data_elements", {"data": {
+            "type": "data_elements", "attributes": {"name": descriptor, "delegate_descriptor_id": descriptor,
+                                                    "settings": settings},
+            "relationships": {"extension": {"data": {"id": extension, "type": "extensions"}}}}})
+
+    # guides/delegate-descriptor-ids.md: {package name}::{delegate type}::{delegate name}
+    for wrong in ("cookie", "other-package::dataElements::cookie", "core::actions::cookie", "core::dataElements::"):
+        error_of(create(wrong), 422, "delegate-descriptor-unresolved", "/data/attributes/delegate_descriptor_id")
+    error_of(create("core::dataElements::custom-code", '{"language": "python", "source": "x"}'), 422,
+             "unsupported-custom-code-language", "/data/attributes/settings")
+    assert create("core::dataElements::custom-code", '{"language": "javascript", "source": "x"}').status_code == 201
+    assert create("core::dataElements::javascript-variable").status_code == 201

@@ -85,6 +85,28 @@ def test_a_failed_package_may_be_uploaded_again_and_released_privately_not_publi
     assert renamed.status_code == 422 and renamed.json()["errors"][0]["code"] == "invalid-extension_package_id"
 
 
+def uploader_lookup(reactor: Reactor, name: str) -> list:  # type: ignore[type-arg]
+    """adobe/reactor-uploader bin/getExtensionPackageFromServer.js: its own development package of that name."""
+    response = reactor.get("/extension_packages", params={
+        "page[size]": "1", "page[number]": "1", "filter[name]": f"EQ {name}", "filter[platform]": "EQ web",
+        "filter[availability]": "EQ development"})
+    assert response.status_code == 200, response.text
+    return list(response.json()["data"])
+
+
+def test_the_uploaders_lookup_finds_nothing_then_its_own_package_which_it_patches(reactor):
+    assert uploader_lookup(reactor, "hello-world") == []  # Core is public: not the uploader's package
+    broken = processed(reactor, extension_zip({"name": "hello-world", "platform": "web", "main": "../x.js"}))
+    assert broken["attributes"]["status"] == "failed"
+    [found] = uploader_lookup(reactor, "hello-world")
+    assert found["id"] == broken["id"]  # the second run PATCHes it instead of creating another
+    again = upload(reactor, extension_zip(), method="PATCH", path=f"/extension_packages/{found['id']}")
+    assert again.status_code == 200 and again.json()["data"]["attributes"]["status"] == "pending"
+    polled = reactor.get(f"/extension_packages/{found['id']}").json()["data"]
+    assert polled["attributes"]["status"] == "succeeded"
+    assert uploader_lookup(reactor, "Hello-World") == []  # EQ is "an exact, case-sensitive match"
+
+
 def test_an_installed_package_becomes_an_extension_of_the_property(reactor):
     package = processed(reactor, extension_zip())
     prop = reactor.property()
