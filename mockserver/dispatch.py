@@ -18,6 +18,7 @@ from typing import Any
 from mockserver import apis
 from mockserver.engine import chaos
 from mockserver.engine.context import RequestContext, template_context
+from mockserver.engine.cors import preflight, with_cors_headers
 from mockserver.engine.faults import NEEDS_TRANSPORT, Connection, connection_of, kinds_served, serve_fault
 from mockserver.engine.flags import NO_FLAGS, SESSION_HEADER, Flags, Misuse, parse_flags, parse_prefer, split_query
 from mockserver.engine.generate import Generator
@@ -269,6 +270,10 @@ class Dispatcher:
     async def decide(self, ctx: RequestContext, activations: Any = None, replay: chaos.Decision | None = None,
                      has_transport: bool = False) -> Outcome:
         api = ctx.api
+        if api.cors is not None and ctx.method == "OPTIONS":
+            answer = preflight(api.cors, ctx)
+            if answer is not None:  # before the API's checks: a preflight carries no credentials
+                return answer
         hook = apis.BEFORE.get(api.name)
         if hook is not None:
             called = hook(ctx)
@@ -379,6 +384,10 @@ class Dispatcher:
             present = {name.lower() for name, _ in rendered.headers}
             added = [(k, str(v)) for k, v in extra.items() if k.lower() not in present and v is not None]
             rendered = Rendered(rendered.status, [*rendered.headers, *added], rendered.body)
+        if api.cors is not None:
+            origin = ctx.header("origin")
+            if origin is not None:
+                rendered = with_cors_headers(api.cors, origin, rendered)
         return rendered
 
     def with_mode_headers(self, ctx: RequestContext, rendered: Rendered) -> Rendered:

@@ -23,8 +23,7 @@ from mockserver.apis.clientless_format import CONTENT_TYPES, choose, encode, spl
 from mockserver.apis.clientless_state import PRODUCTION, STAGING
 from mockserver.engine.context import RequestContext
 from mockserver.engine.flags import parse_prefer
-from mockserver.engine.match import Match, find_route
-from mockserver.engine.outcome import ErrorRef, Failure, Reply
+from mockserver.engine.outcome import ErrorRef, Failure
 
 API = "clientless"
 # The endpoints the throttling page lists (paths as this API sees them, suffix taken off).
@@ -42,29 +41,6 @@ _LEGACY = re.compile(
     r"request_uri=(?P<request_uri>.*), public_key=(?P<public_key>[^,]*), signature=(?P<signature>[^,]*)$",
     re.DOTALL,
 )
-
-
-# The CORS headers of the throttling page's sample answer (openresty in front of every endpoint).
-CORS = [
-    ("Access-Control-Allow-Credentials", "true"),
-    ("Access-Control-Allow-Methods", "POST,GET,OPTIONS,DELETE"),
-    ("Access-Control-Allow-Headers", "ap_11,ap_42,ap_z,ap_19,ap_21,ap_23,authorization,content-type,pass_sfp,"
-                                     "AP-Session-Identifier,AP-Device-Identifier,AP-SDK-Identifier,X-Device-Info"),
-    ("Access-Control-Expose-Headers", "pass_sfp,Authzf-Error-Code,Authzf-Sub-Error-Code,Authzf-Error-Details"),
-]
-
-
-def preflight(ctx: RequestContext) -> Reply | None:
-    """OPTIONS on an endpoint: the CORS answer a browser (the second-screen login web app) needs.
-
-    The service lists OPTIONS among its allowed methods, so a preflight is answered, not refused with
-    405. With credentials allowed, the origin is echoed (a `*` would be refused by browsers).
-    """
-    if find_route(ctx.api, ctx.method, ctx.path).match is Match.NONE:
-        return None
-    origin = ctx.header("origin")
-    headers = [("Access-Control-Allow-Origin", origin)] if origin else []
-    return Reply(200, [*headers, *CORS])
 
 
 @dataclass(frozen=True)
@@ -177,7 +153,7 @@ async def over_limit(ctx: RequestContext) -> bool:
 
 
 @before(API)
-async def prepare(ctx: RequestContext) -> Failure | Reply | None:
+async def prepare(ctx: RequestContext) -> Failure | None:
     ctx.path, suffix = split_suffix(ctx.path)
     values = params(ctx)
     fmt = choose(suffix, values.get("format"), ctx.header("accept"), str(ctx.options.get("default_format", "xml")))
@@ -190,10 +166,6 @@ async def prepare(ctx: RequestContext) -> Failure | Reply | None:
     )
     if "prequal" in ctx.host.lower():
         return Failure([ErrorRef("prequal-spoofing")])
-    if ctx.method == "OPTIONS":
-        answer = preflight(ctx)
-        if answer is not None:
-            return answer
     if THROTTLED.match(ctx.path) and await over_limit(ctx):
         return Failure([ErrorRef("too-many-requests-429" if throttle_status(ctx) == 429 else "too-many-requests")])
     return None

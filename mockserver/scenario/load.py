@@ -27,7 +27,7 @@ from mockserver import apis
 from mockserver.engine.clock import parse_duration
 from mockserver.engine.match import ConditionError, compile_condition, compile_path, route_index
 from mockserver.engine.render import TemplateError, check_json, compile_response, compile_tree
-from mockserver.scenario.model import Api, Catalog, DocumentedError, Mode, Quota, Route, Rule
+from mockserver.scenario.model import Api, Catalog, Cors, DocumentedError, Mode, Quota, Route, Rule
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -429,6 +429,7 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
             not_found=top.get("not_found"),
             method_not_allowed=top.get("method_not_allowed"),
             options=top["options"],
+            cors=Cors(**top["cors"]) if "cors" in top else None,
             sources=tuple(p.where.file for p in parts),
             route_index=route_index(routes),
         ),

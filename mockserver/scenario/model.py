@@ -136,6 +136,18 @@ class Mode:
 
 
 @dataclass(frozen=True)
+class Cors:
+    """How the real host answers browsers from other origins (a file's `cors:`; engine/cors.py)."""
+
+    credentials: bool = False  # Access-Control-Allow-Credentials: true (the Origin is echoed either way)
+    allow_methods: str | None = None  # a preflight's Allow-Methods; None: the methods of the path's routes
+    allow_headers: str | None = None  # a preflight's Allow-Headers; None: the ones the browser asks for
+    expose_headers: str | None = None  # on every answer to a browser
+    max_age: int | None = None  # a preflight's Access-Control-Max-Age, in seconds
+    preflight_status: int = 204
+
+
+@dataclass(frozen=True)
 class Api:
     name: str
     title: str
@@ -152,6 +164,7 @@ class Api:
     not_found: str | None  # error id when no route matches the path
     method_not_allowed: str | None  # error id when the path matches but not the method
     options: Mapping[str, Any]  # per-API settings a user overrides in their own file (keys, partners ...)
+    cors: Cors | None = None  # None: no Access-Control-* headers, and OPTIONS is routed as any method
     sources: tuple[str, ...] = field(default_factory=tuple)
     route_index: Mapping[str | None, tuple[Route, ...]] = field(default_factory=dict)  # see match.route_index
     # (method, path) -> match.RouteMatch, filled by match.find_route; never copied by dataclasses.replace

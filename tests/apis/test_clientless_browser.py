@@ -7,8 +7,7 @@ response to Adobe's consumer, which redirects to the app's redirect_url. Failure
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -16,33 +15,10 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"]
+from tests.browser import browser, needs_browser
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (/usr/bin/chromium)"),
-    pytest.mark.skipif(not Path(CHROMEDRIVER).exists(), reason="Debian's chromium-driver is not installed"),
-]
-webdriver = pytest.importorskip("selenium.webdriver")
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for arg in ARGS:
-        options.add_argument(arg)
-    # its profile in pytest's own temporary folders, not a new /tmp/org.chromium.* left on every run
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
+pytestmark = [pytest.mark.slow, *needs_browser]
+__all__ = ["browser"]  # the fixture, used by name
 
 
 @pytest.fixture
