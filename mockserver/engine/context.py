@@ -134,7 +134,7 @@ class RequestContext:
 
     def _parse_json(self) -> None:
         try:
-            self._json = json.loads(self.body.decode("utf-8")) if self.body.strip() else None
+            self._json = json.loads(self.body.decode("utf-8"), parse_constant=_not_json) if self.body.strip() else None
         except (UnicodeDecodeError, ValueError) as exc:
             self._json, self._json_error = None, str(exc)
         except RecursionError:
@@ -152,6 +152,11 @@ class RequestContext:
         if self._json is _UNPARSED:
             self._parse_json()
         return self._json_error
+
+
+def _not_json(name: str) -> Any:
+    """NaN and Infinity are Python's, not JSON's (RFC 8259): the parsers behind the real APIs refuse them."""
+    raise ValueError(f"{name} is not a JSON value")
 
 
 class TemplateRequest:

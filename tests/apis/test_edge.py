@@ -190,7 +190,8 @@ def test_body_over_64_kb_is_413_and_64_kb_exactly_passes(client):
     assert "maximum accepted size for request payloads is 64 KB" in too_big["detail"]
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"\xff\xfe", b"[1, 2]", b'"event"'])
+@pytest.mark.parametrize("body", [b"{not json", b"\xff\xfe", b"[1, 2]", b'"event"', b'{"event": {"xdm": {"n": NaN}}}',
+                                  b'{"event": {"xdm": {"n": -Infinity}}}'])
 def test_unparseable_or_non_object_json_is_0101(client, body):
     assert_problem(client.post(INTERACT, content=body, headers={"Content-Type": "text/plain"}), 400, "EXEG-0101-400")
 
