@@ -335,6 +335,11 @@ def test_upstream_error_and_warning_asked_together_make_a_207(client):
     [error], [warning] = body["errors"], body["warnings"]
     assert error["type"] == "https://ns.adobe.com/aep/errors/EXEG-0201-503" and error["status"] == 503
     assert "'com.adobe.experience.platform.ode' service is temporarily unable" in error["detail"]
+    # the titles of the page's own example, word for word
+    assert error["title"] == ("The 'com.adobe.experience.platform.ode' service is temporarily unable to serve this "
+                              "request. Please try again later.")
+    assert warning["title"] == ("A warning occurred while calling the 'com.adobe.audiencemanager' service for this "
+                                "request.")
     assert warning["status"] == 200
     cause = {"message": "Cannot read related customer for device id: ...", "code": 202}
     assert warning["report"] == {"eventIndex": 0, "cause": cause}
