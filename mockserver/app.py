@@ -1,4 +1,5 @@
-"""build_app(settings): the ASGI application. `/__admin` goes to Starlette, the rest to the dispatcher."""
+"""build_app(settings): the ASGI application. `/__admin` goes to Starlette, the rest to the dispatcher;
+`/__session/NAME/...` is either, in session NAME."""
 
 from __future__ import annotations
 
@@ -18,6 +19,21 @@ from mockserver.settings import SETTINGS_ENV, Settings
 
 log = logging.getLogger("mockserver")
 ADMIN_PREFIX = "/__admin"
+SESSION_PREFIX = "/__session/"
+
+
+def session_scope(scope: dict[str, Any]) -> dict[str, Any]:
+    """`/__session/NAME/rest` is answered as `/rest` with `X-Mock-Session: NAME`: a client that only
+    takes a base URL (an SDK) gets a session of its own. The prefix becomes `root_path`, so the links
+    the APIs print keep it."""
+    path: str = scope["path"]
+    name, _, rest = path[len(SESSION_PREFIX):].partition("/")
+    prefix = SESSION_PREFIX + name
+    headers = [(k, v) for k, v in scope["headers"] if k != b"x-mock-session"]
+    headers.append((b"x-mock-session", name.encode("latin-1")))
+    raw_path: bytes = scope.get("raw_path") or path.encode("latin-1")
+    return {**scope, "path": "/" + rest, "raw_path": raw_path[len(prefix.encode("latin-1")):] or b"/",
+            "root_path": scope.get("root_path", "") + prefix, "headers": headers}
 
 
 class MockServerApp:
@@ -33,6 +49,9 @@ class MockServerApp:
         kind = scope["type"]
         if kind == "http":
             path: str = scope["path"]
+            if path.startswith(SESSION_PREFIX):
+                scope = session_scope(scope)
+                path = scope["path"]
             if path.startswith(ADMIN_PREFIX) and (len(path) == len(ADMIN_PREFIX) or path[len(ADMIN_PREFIX)] == "/"):
                 scope = {**scope, "root_path": scope.get("root_path", "") + ADMIN_PREFIX,
                          "path": path[len(ADMIN_PREFIX):] or "/"}

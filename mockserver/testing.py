@@ -5,9 +5,9 @@ port; each test gets its own `X-Mock-Session`, so state, quotas and the journal 
 leak into another, and pytest-xdist workers (one server each) run side by side.
 
 How a test's session reaches the server: `mockserver.url("braze")` is
-`http://127.0.0.1:PORT/__session/<session>/braze`. The plugin serves the app behind a small ASGI
-wrapper that takes `/__session/<name>` off the path and sends the rest on with `X-Mock-Session: <name>`
-(the path prefix becomes the ASGI `root_path`, so links the APIs print keep it). Any client that takes
+`http://127.0.0.1:PORT/__session/<session>/braze`. The server takes `/__session/<name>` off the path
+and answers the rest with `X-Mock-Session: <name>` (app.session_scope; the path prefix becomes the
+ASGI `root_path`, so links the APIs print keep it). Any client that takes
 a base URL is isolated that way, without being able to send a header; `mockserver.headers` gives the
 header for clients that call the plain `mockserver.base_url`.
 
@@ -50,25 +50,6 @@ class MockServerError(RuntimeError):
         self.status = status
 
 
-class SessionPaths:
-    """ASGI wrapper: `/__session/NAME/rest` is answered as `/rest` with `X-Mock-Session: NAME`."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        path = scope.get("path", "")
-        if scope["type"] == "http" and path.startswith(SESSION_PREFIX):
-            name, _, rest = path[len(SESSION_PREFIX):].partition("/")
-            prefix = SESSION_PREFIX + name
-            headers = [(k, v) for k, v in scope["headers"] if k != b"x-mock-session"]
-            headers.append((b"x-mock-session", name.encode("latin-1")))
-            raw_path: bytes = scope.get("raw_path") or path.encode("latin-1")
-            scope = {**scope, "path": "/" + rest, "raw_path": raw_path[len(prefix.encode("latin-1")):] or b"/",
-                     "root_path": scope.get("root_path", "") + prefix, "headers": headers}
-        await self.app(scope, receive, send)
-
-
 class ServerThread:
     """The app on uvicorn in a daemon thread, on a loopback port the OS chose."""
 
@@ -84,7 +65,7 @@ class ServerThread:
         self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
         # No lifespan: readiness is set in start(); the app never freezes the heap here (that is for
         # server processes of our own, see build_app's freeze_heap).
-        config = uvicorn.Config(SessionPaths(self.app), lifespan="off", log_level="warning", log_config=None,
+        config = uvicorn.Config(self.app, lifespan="off", log_level="warning", log_config=None,
                                 access_log=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]},

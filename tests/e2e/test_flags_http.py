@@ -102,3 +102,19 @@ def test_modes_over_http(client):
     assert [r.status_code for r in quota] == [200] * 10 + [429] and "retry-after" in quota[-1].headers
     response, seconds = timed(client, "/braze/campaigns/list?__mode=slow", headers=BRAZE)
     assert response.status_code == 200 and seconds >= 0.05
+
+
+def test_a_session_path_gives_a_base_url_its_own_session(client):
+    """`/__session/NAME/<prefix>` on the served app, as the pytest plugin uses it: a client that only
+    takes a base URL (an SDK) gets a session of its own, quotas and journal included."""
+    for session in ("a", "b"):
+        base = f"/__session/{session}/braze"
+        statuses = [client.get(f"{base}/campaigns/list?__mode=rate-limited", headers=BRAZE).status_code
+                    for _ in range(11)]
+        assert statuses == [200] * 10 + [429]  # each session its own quota
+    journal = client.get("/__admin/requests", params={"session": "a"}).json()["requests"]
+    assert len(journal) == 11 and {e["path"] for e in journal} == {"/braze/campaigns/list"}
+    own = client.get("/__session/a/__admin/requests", params={"session": "a"}).json()
+    assert own["count"] == 11  # the admin API under a session path too
+    bad = client.get("/__session/no%20spaces/braze/campaigns/list", headers=BRAZE)
+    assert bad.status_code == 400 and bad.headers["x-mockserver-misuse"] == "1"

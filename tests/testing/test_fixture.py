@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 import pytest
 
-from mockserver.testing import MockServerError, SessionPaths
+from mockserver.app import session_scope
+from mockserver.testing import MockServerError
 from tests.testing.conftest import BRAZE_KEY, BRAZE_TRACK
 
 
@@ -24,19 +23,12 @@ def test_a_session_path_wins_over_a_session_header_and_is_taken_off_the_path(moc
     assert [v for n, v in entry["headers"] if n == "x-mock-session"] == [mockserver.session]
 
 
-def test_session_paths_rewrites_path_raw_path_root_path_and_header():
-    seen = {}
-
-    async def app(scope, receive, send):
-        seen.update(scope)
-
+def test_session_paths_rewrite_path_raw_path_root_path_and_header():
     scope = {"type": "http", "path": "/__session/s1/braze/x", "raw_path": b"/__session/s1/braze/x",
              "root_path": "", "headers": [(b"x-mock-session", b"other"), (b"host", b"h")]}
-    asyncio.run(SessionPaths(app)(scope, None, None))
+    seen = session_scope(scope)
     assert (seen["path"], seen["raw_path"], seen["root_path"]) == ("/braze/x", b"/braze/x", "/__session/s1")
     assert seen["headers"] == [(b"host", b"h"), (b"x-mock-session", b"s1")]
-    asyncio.run(SessionPaths(app)({**scope, "path": "/braze/x"}, None, None))
-    assert seen["path"] == "/braze/x" and seen["headers"][0] == (b"x-mock-session", b"other")
 
 
 def test_mode_turns_a_named_mode_on_for_this_session_only(mockserver):
