@@ -12,10 +12,12 @@ import json
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from mockserver.apis import before, check, handler
 from mockserver.apis import reactor_docs as docs
-from mockserver.apis.reactor_store import REVISABLE, SEEDED, Record, Store
+from mockserver.apis.reactor_audit import USER_EMAIL, USER_NAME, audit, audit_events
+from mockserver.apis.reactor_store import REVISABLE, SEEDED, SOFT_DELETED, TYPE_OF_PREFIX, Record, Store
 from mockserver.engine.context import RequestContext, template_context
 from mockserver.engine.generate import Generator
 from mockserver.engine.outcome import ErrorRef, Failure, Outcome, Success
@@ -23,8 +25,12 @@ from mockserver.engine.outcome import ErrorRef, Failure, Outcome, Success
 JSONAPI = "application/vnd.api+json"
 SYNTAX = "invalid-settings-syntax"
 _BEARER = re.compile(r"^\s*Bearer\s+\S+\s*$", re.IGNORECASE)
-CHILD_KINDS = ("libraries", "environments", "hosts", "extensions", "data_elements", "rules")
-EMPTY_KINDS = ("notes", "callbacks")
+CHILD_KINDS = ("libraries", "environments", "hosts", "extensions", "data_elements", "rules", "rule_components",
+               "callbacks")
+EMPTY_KINDS = ("notes",)
+# callbacks.md creates a callback with no `type` in `data`, and so does Adobe's SDK integration test
+# (adobe/reactor-sdk-javascript test/integration/callbacks.test.js): Reactor must accept it
+TYPE_OPTIONAL = ("callbacks",)
 
 
 def ok(document: Any, status: int = 200) -> Success:
@@ -105,7 +111,7 @@ def settings_error(attributes: Mapping[str, Any]) -> list[ErrorRef]:
 @check("reactor.document")
 def bad_document(ctx: RequestContext, args: Mapping[str, Any]) -> bool | list[ErrorRef]:
     """Which errors a body that is not a JSON:API resource document of the route's type gets."""
-    if ctx.method not in ("POST", "PATCH"):
+    if ctx.method not in ("POST", "PATCH", "PUT"):
         return False
     kind = str(args.get("type") or ctx.path_params.get("kind") or ctx.path_params.get("type") or "")
     required = ctx.options.get("required_attributes")
@@ -116,9 +122,9 @@ def bad_document(ctx: RequestContext, args: Mapping[str, Any]) -> bool | list[Er
     data = ctx.json.get("data") if isinstance(ctx.json, dict) else None
     if not isinstance(data, dict):
         return _syntax("/data", "The request body must be a JSON:API document with a `data` object.")
-    if data.get("type") != kind:
+    if data.get("type") != kind and not (kind in TYPE_OPTIONAL and "type" not in data):
         return _syntax("/data/type", f"The type of the resource must be `{kind}`.")
-    if "id" in data and ctx.method == "PATCH" and data["id"] != ctx.path_params.get("id"):
+    if "id" in data and ctx.method != "POST" and data["id"] != ctx.path_params.get("id"):
         return _syntax("/data/id", "The id in the document does not match the id in the URL.")
     attributes = data.get("attributes", {})
     if not isinstance(attributes, dict):
@@ -166,8 +172,8 @@ async def profile(ctx: RequestContext) -> Outcome:
     generator = Generator(ctx.seed, ctx.session, 0, "reactor-profile")  # the same user for the whole session
     org = company["attributes"]["org_id"]
     user = {"id": "UR" + generator.hex(32), "type": "users", "attributes": {
-        "active_org": org, "expires_in": 0, "display_name": "John Smith", "job_function": None,
-        "email": "jsmith@example.com", "organizations": {org: {
+        "active_org": org, "expires_in": 0, "display_name": USER_NAME, "job_function": None,
+        "email": USER_EMAIL, "organizations": {org: {
             "name": company["attributes"]["name"], "admin": True, "active": True, "login_companies": [],
             "product_contexts": ["dma_reactor"], "tenant_id": generator.hex(8)}}},
         "links": {"self": f"{ctx.base_url}/profile"}, "meta": {"rights": ["manage_companies"]}}
@@ -192,7 +198,14 @@ async def children(ctx: RequestContext) -> Outcome:
     created = await CREATORS[kind](store, parent, attributes, data)
     if isinstance(created, Failure):
         return created
+    await audit(store, created, "created")
     return one(ctx, created, 201)
+
+
+@handler("reactor.audit_events")
+async def list_audit_events(ctx: RequestContext) -> Outcome:
+    """GET /audit_events: every event of the company's properties (audit-events.md)."""
+    return many(ctx, await audit_events(Store(ctx)))
 
 
 async def related(ctx: RequestContext, record_type: str, kind: str) -> Outcome:
@@ -223,7 +236,8 @@ async def related_records(store: Store, record: Record, kind: str) -> list[Recor
     if isinstance(value, list):
         return [r for r in [await store.get(i) for i in value] if r]
     if kind in record["rel"]:
-        target = await store.get(value) if isinstance(value, str) else None
+        soft = isinstance(value, str) and TYPE_OF_PREFIX.get(value[:2]) in SOFT_DELETED
+        target = await store.get(value, deleted=soft) if isinstance(value, str) else None
         return target or False
     return await store.children(record["id"], kind)
 
@@ -340,6 +354,8 @@ async def delegate_error(store: Store, extension: Record, descriptor: Any, kind:
     settings name a language, which must be one the Core schema allows.
     """
     parts = descriptor.split("::") if isinstance(descriptor, str) else []
+    if kind not in DELEGATE_LISTS:
+        return fail("delegate-descriptor-unresolved", "/data/attributes/delegate_descriptor_id")
     package = await store.get(extension["rel"].get("extension_package") or "", "extension_packages")
     listed_kind = package["attributes"].get(DELEGATE_LISTS.get(kind, ""), []) if package else []
     offered = [d.get("name") for d in listed_kind if isinstance(d, dict)] if isinstance(listed_kind, list) else []
@@ -372,6 +388,103 @@ async def create_rule(store: Store, prop: Record, attributes: dict[str, Any],
     return await create_revisable(store, "rules", prop, revisable(attributes, {}), {})
 
 
+RULE_COMPONENT_KINDS = ("events", "conditions", "actions")
+# what a create or an update may set (rule-components.md's create and "can be updated" lists)
+RULE_COMPONENT_FIELDS = ("delay_next", "delegate_descriptor_id", "name", "order", "rule_order", "settings", "timeout")
+
+
+def delegate_kind(record_type: str, descriptor: Any) -> str:
+    """The delegate list a descriptor must be found in: a rule component's names it, as the middle
+    of `{package}::{events|conditions|actions}::{name}` ("" when it names none of them)."""
+    if record_type == "data_elements":
+        return "dataElements"
+    parts = descriptor.split("::") if isinstance(descriptor, str) else []
+    return parts[1] if len(parts) == 3 and parts[1] in RULE_COMPONENT_KINDS else ""
+
+
+async def create_rule_component(store: Store, prop: Record, attributes: dict[str, Any],
+                                data: Mapping[str, Any]) -> Record | Failure:
+    """rule-components.md: an extension of the property provides it, and it joins the rules named."""
+    extension_id = related_id(data, "extension") or ""
+    extension = await own_record(store, extension_id, "extensions", prop)
+    if extension is None:
+        return not_found("/data/relationships/extension/data")
+    rules = await linked_rules(store, data, prop)
+    if isinstance(rules, Failure):
+        return rules
+    descriptor = attributes.get("delegate_descriptor_id")
+    refused = await delegate_error(store, extension, descriptor, delegate_kind("rule_components", descriptor),
+                                   attributes.get("settings"))
+    if refused is not None:
+        return refused
+    # the docs' create answer: a new component is dirty, defaults as shown there
+    fields = {"deleted_at": None, "dirty": True, "negate": False, "order": 0, "rule_order": 50.0, "timeout": 2000,
+              "delay_next": True, "published": False, "published_at": None, "revision_number": 0, "settings": "{}",
+              **{k: v for k, v in attributes.items() if k in RULE_COMPONENT_FIELDS}}
+    created = await create_revisable(store, "rule_components", prop, fields, {
+        "extension": extension_id, "updated_with_extension": extension_id, "rules": [r["id"] for r in rules],
+        "updated_with_extension_package": extension["rel"].get("extension_package")})
+    for rule in rules:
+        await store.append_child(rule["id"], "rule_components", created["id"])
+    return created
+
+
+async def linked_rules(store: Store, data: Mapping[str, Any], prop: Record) -> list[Record] | Failure:
+    """`relationships.rules.data`: at least one rule, each of the property."""
+    member = data.get("relationships", {}).get("rules") if isinstance(data.get("relationships"), dict) else None
+    items = member.get("data") if isinstance(member, dict) else None
+    if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
+        return Failure(_syntax("/data/relationships/rules/data", "`rules` must name the rule of the component."))
+    found = []
+    for index, item in enumerate(items):
+        rule = await own_record(store, str(item.get("id")), "rules", prop) if item.get("type") == "rules" else None
+        if rule is None:
+            return not_found(f"/data/relationships/rules/data/{index}")
+        found.append(rule)
+    return found
+
+
+SUBSCRIPTION = re.compile(r"[a-z_]+\.(created|updated|deleted)")  # audit-events.md: {RESOURCE_TYPE}.{EVENT}
+
+
+def https_url(value: Any) -> bool:
+    """callbacks.md: "The URL must use the HTTPS protocol"; it must name a host too.
+
+    No blank or control character anywhere: urlsplit would drop some (`ht\ttps://`) and
+    accept what no HTTP client can call.
+    """
+    if not isinstance(value, str) or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
+        return False
+    try:
+        parts = urlsplit(value)
+        return parts.scheme.lower() == "https" and bool(parts.hostname)
+    except ValueError:  # an unbalanced [ in the host
+        return False
+
+
+def callback_error(attributes: Mapping[str, Any]) -> Failure | None:
+    """A callback's `url` and `subscriptions`, when given, as callbacks.md describes them."""
+    if "url" in attributes and not https_url(attributes["url"]):
+        return Failure(_syntax("/data/attributes/url", "The URL must use the HTTPS protocol."))
+    subscriptions = attributes.get("subscriptions", [])
+    if not isinstance(subscriptions, list):
+        return Failure(_syntax("/data/attributes/subscriptions", "`subscriptions` must be an array."))
+    for index, item in enumerate(subscriptions):
+        if not isinstance(item, str) or not SUBSCRIPTION.fullmatch(item):
+            return Failure(_syntax(f"/data/attributes/subscriptions/{index}",
+                                   "A subscription is an audit event type, {RESOURCE_TYPE}.{created|updated|deleted}."))
+    return None
+
+
+async def create_callback(store: Store, prop: Record, attributes: dict[str, Any],
+                          data: Mapping[str, Any]) -> Record | Failure:
+    refused = callback_error(attributes)
+    if refused is not None:
+        return refused
+    return await store.create("callbacks", prop["id"], {"subscriptions": attributes["subscriptions"],
+                                                        "url": attributes["url"]}, {"property": prop["id"]})
+
+
 async def own_record(store: Store, resource_id: str, kind: str, prop: Record) -> Record | None:
     """A record of that type that belongs to the property (revisions count as their origin's)."""
     found = await store.get(resource_id, kind)
@@ -386,6 +499,8 @@ CREATORS = {
     "extensions": create_extension,
     "data_elements": create_data_element,
     "rules": create_rule,
+    "rule_components": create_rule_component,
+    "callbacks": create_callback,
 }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockserver.apis.reactor_store import TYPE_OF_PREFIX, Record
+from mockserver.apis.reactor_store import REVISABLE, TYPE_OF_PREFIX, Record
 
 # kind of a relationship: which of links.related, links.self and data it shows
 MANY, MANY_SELF, ONE, ONE_SELF, SELF_ONE, DATA_ONE = "many", "many_self", "one", "one_self", "self_one", "data_one"
@@ -28,7 +28,12 @@ RELATIONSHIPS: dict[str, list[tuple[str, str]]] = {
     "hosts": [("property", ONE)],
     "extensions": [*_REVISED, ("extension_package", ONE)],
     "data_elements": [*_REVISED, ("extension", ONE)],
-    "rules": _REVISED,
+    "rules": [*_REVISED, ("rule_components", MANY)],
+    # rule-components.md shows no `revisions` or `libraries`: a component is revised with its rule
+    "rule_components": [("updated_with_extension_package", ONE), ("updated_with_extension", ONE),
+                        ("extension", ONE), ("notes", MANY), ("origin", ONE), ("property", ONE), ("rules", MANY)],
+    "callbacks": [("property", ONE)],
+    "audit_events": [("property", ONE), ("entity", ONE)],
     "extension_packages": [],
 }
 TOP_LINKS: dict[str, list[str]] = {
@@ -40,7 +45,10 @@ TOP_LINKS: dict[str, list[str]] = {
     "hosts": ["property"],
     "extensions": ["property", "origin", "extension_package"],
     "data_elements": ["property", "origin", "extension"],
-    "rules": ["property", "origin"],
+    "rules": ["property", "origin", "rule_components"],
+    "rule_components": ["extension", "origin", "rules"],
+    "callbacks": ["property"],
+    "audit_events": ["entity", "property"],
     "extension_packages": [],
 }
 DEFAULT_PAGE_SIZE = 25
@@ -87,7 +95,7 @@ def meta_of(record: Record) -> dict[str, Any]:
                 if record["attributes"].get("build_required") else None}
     elif kind == "environments":
         meta = {"archive_encrypted": False}
-    elif kind in ("extensions", "data_elements", "rules"):
+    elif kind in REVISABLE:
         meta = {"latest_revision_number": record.get("latest_revision_number", 0)}
     meta.update(record.get("meta") or {})
     return meta
@@ -111,7 +119,7 @@ def resource(record: Record, base: str, documented_links: bool = False) -> dict[
         target = record["rel"].get(name)
         if isinstance(target, str):
             links[name] = resource_url(base, target)
-        elif name not in record["rel"]:
+        elif name not in record["rel"] or isinstance(target, list):
             links[name] = f"{self_url}/{name}"
     links["self"] = self_url
     document["links"] = links

@@ -6,7 +6,11 @@ from typing import Any
 
 from mockserver.apis import handler
 from mockserver.apis.reactor import (
+    RULE_COMPONENT_FIELDS,
     _syntax,
+    callback_error,
+    delegate_error,
+    delegate_kind,
     document_data,
     fail,
     name_taken,
@@ -14,12 +18,14 @@ from mockserver.apis.reactor import (
     not_found,
     one,
     private_key_error,
+    reading,
 )
+from mockserver.apis.reactor_audit import audit
 from mockserver.apis.reactor_library import poll_build, transition
 from mockserver.apis.reactor_packages import poll_package, update_package
-from mockserver.apis.reactor_store import PREFIX, REVISABLE, Record, Store
+from mockserver.apis.reactor_store import PREFIX, REVISABLE, SOFT_DELETED, Record, Store
 from mockserver.engine.context import RequestContext
-from mockserver.engine.outcome import Failure, Outcome
+from mockserver.engine.outcome import Failure, Outcome, Success
 
 # attributes a client may set with PATCH, by type (the endpoint docs' "can be updated" lists)
 UPDATABLE = {
@@ -32,23 +38,32 @@ UPDATABLE = {
     "data_elements": ("name", "delegate_descriptor_id", "enabled", "settings", "clean_text", "default_value",
                       "force_lower_case", "storage_duration"),
     "rules": ("name", "enabled"),
+    "rule_components": RULE_COMPONENT_FIELDS,
+    "callbacks": ("subscriptions", "url"),
 }
-FIXED = ("companies", "builds", "extension_packages")  # never deleted through the API
+FIXED = ("companies", "builds", "extension_packages", "audit_events")  # never deleted through the API
+READ_ONLY = ("companies", "audit_events")  # audit events are records of changes, never changed themselves
 
 
 @handler("reactor.resource")
 async def resource(ctx: RequestContext) -> Outcome:
-    kind = ctx.path_params["type"]
+    # PUT /callbacks/{id} (callbacks.md) comes by its own route, without a {type}
+    kind = ctx.path_params.get("type") or ctx.path.strip("/").split("/")[0]
     store = Store(ctx)
-    record = await store.get(ctx.path_params["id"], kind) if kind in PREFIX else None
+    soft = reading(ctx) and kind in SOFT_DELETED
+    record = await store.get(ctx.path_params["id"], kind, deleted=soft) if kind in PREFIX else None
     if record is None:
         return not_found()
     if ctx.method == "DELETE":
-        return await delete(store, record)
-    if ctx.method == "PATCH":
+        answer = await delete(store, record)
+        if isinstance(answer, Success):
+            await audit(store, record, "deleted")
+        return answer
+    if ctx.method in ("PATCH", "PUT"):
         changed = await update(ctx, store, record)
         if isinstance(changed, Failure):
             return changed
+        await audit(store, changed, "updated")
         return one(ctx, changed)
     if kind == "builds":
         record = await poll_build(store, record)
@@ -64,7 +79,7 @@ async def update(ctx: RequestContext, store: Store, record: Record) -> Record | 
     data = document_data(ctx)
     meta = data.get("meta")
     action = meta.get("action") if isinstance(meta, dict) else None
-    if kind == "companies" or (kind == "hosts" and record["attributes"].get("type_of") != "sftp"):
+    if kind in READ_ONLY or (kind == "hosts" and record["attributes"].get("type_of") != "sftp"):
         return fail("read-only")
     if kind == "builds":
         if action != "republish":
@@ -80,6 +95,10 @@ async def update(ctx: RequestContext, store: Store, record: Record) -> Record | 
                if k in UPDATABLE.get(kind, ())}
     if kind == "hosts" and (refused := host_change_error(attributes if isinstance(attributes, dict) else {})):
         return refused
+    if kind == "callbacks" and (refused := callback_error(changes)):
+        return refused
+    if "delegate_descriptor_id" in changes and (refused := await descriptor_change_error(store, record, changes)):
+        return refused
     if kind == "properties" and "name" in changes and await name_taken(
             store, record["rel"]["company"], "properties", changes["name"], record["id"]):
         return fail("not-unique")
@@ -87,7 +106,20 @@ async def update(ctx: RequestContext, store: Store, record: Record) -> Record | 
         return await revise(store, record, changes)
     if kind in REVISABLE:
         changes["dirty"] = True
+    for rule_id in record["rel"].get("rules", []) if kind == "rule_components" else []:
+        if (rule := await store.get(rule_id, "rules")) is not None:
+            await store.touch(rule)  # rule-components.md: "also updates the parent rule's updated_at"
     return await store.touch(record, **changes)
+
+
+async def descriptor_change_error(store: Store, record: Record, changes: dict[str, Any]) -> Failure | None:
+    """A new delegate must be one the resource's extension provides, as at creation."""
+    extension = await store.get(record["rel"].get("extension") or "", "extensions")
+    if extension is None:
+        return None  # its extension is gone: nothing left to resolve the delegate against
+    descriptor = changes["delegate_descriptor_id"]
+    return await delegate_error(store, extension, descriptor, delegate_kind(record["type"], descriptor),
+                                changes.get("settings", record["attributes"].get("settings")))
 
 
 def host_change_error(attributes: dict[str, Any]) -> Failure | None:

@@ -13,6 +13,7 @@ from typing import Any
 from mockserver.apis import handler
 from mockserver.apis import reactor_docs as docs
 from mockserver.apis.reactor import _syntax, advance, fail, no_content, not_found, ok, one, reading, render_errors
+from mockserver.apis.reactor_audit import audit
 from mockserver.apis.reactor_store import Record, Store
 from mockserver.engine.context import RequestContext
 from mockserver.engine.outcome import ErrorRef, Failure, Outcome
@@ -156,6 +157,7 @@ async def create_build(ctx: RequestContext) -> Outcome:
     library["rel"]["last_build"] = build["id"]
     library["build_status"] = "pending"
     await store.touch(library, build_required=False)
+    await audit(store, build, "created")
     return one(ctx, build, 201)
 
 

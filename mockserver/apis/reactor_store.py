@@ -26,9 +26,15 @@ PREFIX = {
     "data_elements": "DE",
     "rules": "RL",
     "extension_packages": "EP",
+    "rule_components": "RC",
+    "callbacks": "CB",
+    "audit_events": "AE",
 }
 TYPE_OF_PREFIX = {prefix: kind for kind, prefix in PREFIX.items()}
-REVISABLE = ("extensions", "data_elements", "rules")
+REVISABLE = ("extensions", "data_elements", "rules", "rule_components")
+# Adobe's SDK integration test reads a rule component after deleting it and finds `deleted_at`
+# (adobe/reactor-sdk-javascript test/integration/rule-components.test.js): it stays readable by id
+SOFT_DELETED = ("rule_components",)
 SEEDED = "reactor:seeded"
 SEEDED_SINCE = 1577836800  # 2020-01-01T00:00:00Z
 

@@ -24,7 +24,8 @@ HEADERS = {
 JSONAPI = "application/vnd.api+json"
 ID = {kind: re.compile(rf"^{prefix}[0-9a-f]{{32}}$") for kind, prefix in (
     ("companies", "CO"), ("properties", "PR"), ("libraries", "LB"), ("builds", "BL"), ("environments", "EN"),
-    ("hosts", "HT"), ("extensions", "EX"), ("data_elements", "DE"), ("rules", "RL"), ("extension_packages", "EP"))}
+    ("hosts", "HT"), ("extensions", "EX"), ("data_elements", "DE"), ("rules", "RL"), ("extension_packages", "EP"),
+    ("rule_components", "RC"), ("callbacks", "CB"), ("audit_events", "AE"))}
 
 
 def _patched(node: Any) -> Any:
@@ -115,11 +116,13 @@ class Reactor:
     def delete(self, path: str, body: Any = None, **kwargs: Any) -> Any:
         return self.request("DELETE", path, body, **kwargs)
 
-    def created(self, path: str, kind: str, attributes: dict[str, Any], **relationships: str) -> dict[str, Any]:
+    def created(self, path: str, kind: str, attributes: dict[str, Any],
+                **relationships: str | list[str]) -> dict[str, Any]:
         data: dict[str, Any] = {"type": kind, "attributes": attributes}
-        if relationships:
-            data["relationships"] = {name: {"data": {"id": value, "type": f"{name}s" if not name.endswith("s")
-                                                     else name}} for name, value in relationships.items()}
+        if relationships:  # a to-many (a name ending in s) takes a list of ids
+            data["relationships"] = {name: {"data": [{"id": i, "type": name} for i in value]
+                                            if isinstance(value, list) else {"id": value, "type": f"{name}s"}}
+                                     for name, value in relationships.items()}
         response = self.post(path, {"data": data})
         assert response.status_code == 201, response.text
         assert ID[kind].match(response.json()["data"]["id"])
@@ -164,3 +167,13 @@ class Reactor:
         return self.created(f"/properties/{prop}/data_elements", "data_elements",
                             {"name": name, "delegate_descriptor_id": "core::dataElements::cookie",
                              "settings": '{"name": "x"}'}, extension=extension)["id"]
+
+    def rule(self, prop: str, name: str = "Rule") -> str:
+        return self.created(f"/properties/{prop}/rules", "rules", {"name": name})["id"]
+
+    def rule_component(self, prop: str, extension: str, rules: list[str], name: str = "Click",
+                       delegate: str = "core::events::click") -> dict[str, Any]:
+        """As adobe/reactor-sdk-javascript test/integration/helpers.js makes one."""
+        return self.created(f"/properties/{prop}/rule_components", "rule_components",
+                            {"name": name, "delegate_descriptor_id": delegate, "order": 1,
+                             "settings": '{"elementSelector": "a#checkout"}'}, extension=extension, rules=rules)
