@@ -368,16 +368,24 @@ async def delegate_error(store: Store, extension: Record, descriptor: Any, kind:
     return None
 
 
-async def create_data_element(store: Store, prop: Record, attributes: dict[str, Any],
-                              data: Mapping[str, Any]) -> Record | Failure:
-    extension_id = related_id(data, "extension") or ""
-    extension = await own_record(store, extension_id, "extensions", prop)
+async def providing_extension(store: Store, prop: Record, attributes: Mapping[str, Any], data: Mapping[str, Any],
+                              record_type: str) -> Record | Failure:
+    """The extension of the property that provides a data element or rule component, its delegate found."""
+    extension = await own_record(store, related_id(data, "extension") or "", "extensions", prop)
     if extension is None:
         return not_found("/data/relationships/extension/data")
-    refused = await delegate_error(store, extension, attributes.get("delegate_descriptor_id"), "dataElements",
+    descriptor = attributes.get("delegate_descriptor_id")
+    refused = await delegate_error(store, extension, descriptor, delegate_kind(record_type, descriptor),
                                    attributes.get("settings"))
-    if refused is not None:
-        return refused
+    return extension if refused is None else refused
+
+
+async def create_data_element(store: Store, prop: Record, attributes: dict[str, Any],
+                              data: Mapping[str, Any]) -> Record | Failure:
+    extension = await providing_extension(store, prop, attributes, data, "data_elements")
+    if isinstance(extension, Failure):
+        return extension
+    extension_id = extension["id"]
     fields = revisable(attributes, {"clean_text": False, "default_value": None, "force_lower_case": False,
                                     "storage_duration": None, "settings": "{}"})
     return await create_revisable(store, "data_elements", prop, fields, {"extension": extension_id})
@@ -405,18 +413,13 @@ def delegate_kind(record_type: str, descriptor: Any) -> str:
 async def create_rule_component(store: Store, prop: Record, attributes: dict[str, Any],
                                 data: Mapping[str, Any]) -> Record | Failure:
     """rule-components.md: an extension of the property provides it, and it joins the rules named."""
-    extension_id = related_id(data, "extension") or ""
-    extension = await own_record(store, extension_id, "extensions", prop)
-    if extension is None:
-        return not_found("/data/relationships/extension/data")
+    extension = await providing_extension(store, prop, attributes, data, "rule_components")
+    if isinstance(extension, Failure):
+        return extension
+    extension_id = extension["id"]
     rules = await linked_rules(store, data, prop)
     if isinstance(rules, Failure):
         return rules
-    descriptor = attributes.get("delegate_descriptor_id")
-    refused = await delegate_error(store, extension, descriptor, delegate_kind("rule_components", descriptor),
-                                   attributes.get("settings"))
-    if refused is not None:
-        return refused
     # the docs' create answer: a new component is dirty, defaults as shown there
     fields = {"deleted_at": None, "dirty": True, "negate": False, "order": 0, "rule_order": 50.0, "timeout": 2000,
               "delay_next": True, "published": False, "published_at": None, "revision_number": 0, "settings": "{}",
