@@ -162,5 +162,6 @@ async def delete(store: Store, record: Record) -> Outcome:
             found["deleted"] = True
             if kind in REVISABLE:
                 found["attributes"]["deleted_at"] = store.now()
+                found.setdefault("meta", {})["deleted_at"] = found["attributes"]["deleted_at"]
             await store.put(found)
     return no_content()

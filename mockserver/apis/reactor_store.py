@@ -32,9 +32,11 @@ PREFIX = {
 }
 TYPE_OF_PREFIX = {prefix: kind for kind, prefix in PREFIX.items()}
 REVISABLE = ("extensions", "data_elements", "rules", "rule_components")
-# Adobe's SDK integration test reads a rule component after deleting it and finds `deleted_at`
-# (adobe/reactor-sdk-javascript test/integration/rule-components.test.js): it stays readable by id
-SOFT_DELETED = ("rule_components",)
+# Adobe's SDK integration tests read a rule component, a rule and a data element after deleting it,
+# and find `deleted_at` (attributes.deleted_at for the component, meta.deleted_at for the others:
+# adobe/reactor-sdk-javascript test/integration/{rule-components,rules,data-elements}.test.js): they
+# stay readable by id, and leave the lists
+SOFT_DELETED = ("rule_components", "rules", "data_elements")
 SEEDED = "reactor:seeded"
 SEEDED_SINCE = 1577836800  # 2020-01-01T00:00:00Z
 

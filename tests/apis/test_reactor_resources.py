@@ -305,3 +305,17 @@ def test_code_flag_picks_a_documented_error_the_new_routes_name(reactor):
     assert reactor.get("/audit_events", params={"__code": "500"}).json()["errors"][0]["code"] == "internal-error"
     put = reactor.request("PUT", f"/callbacks/CB{'0' * 32}", {"data": {}}, params={"__code": "404"})
     assert put.status_code == 404 and put.json()["errors"][0]["code"] == "not-found"
+
+
+@pytest.mark.parametrize("kind", ["rules", "data_elements"])
+def test_deleted_rules_and_data_elements_stay_readable_with_meta_deleted_at(reactor, kind):
+    """rules.test.js and data-elements.test.js of Adobe's SDK: read after delete, `meta.deleted_at` set."""
+    prop, extension, rule = base(reactor)
+    made = rule if kind == "rules" else reactor.data_element(prop, extension)
+    assert reactor.delete(f"/{kind}/{made}").status_code == 204
+    gone = reactor.get(f"/{kind}/{made}")
+    assert gone.status_code == 200, gone.text
+    assert gone.json()["data"]["meta"]["deleted_at"] is not None
+    assert made not in ids(reactor.get(f"/properties/{prop}/{kind}"))  # out of the lists
+    patched = reactor.patch(f"/{kind}/{made}", {"data": {"id": made, "type": kind, "attributes": {"name": "x"}}})
+    error_of(patched, 404, "not-found", "/data")
