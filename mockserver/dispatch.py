@@ -278,7 +278,8 @@ class Dispatcher:
         if hook is not None:
             called = hook(ctx)
             early = await called if inspect.isawaitable(called) else called
-            if early is not None:
+            if early is not None:  # refused before routing (Reactor's gateway): journaled under its route
+                ctx.route = find_route(api, ctx.method, ctx.path).route
                 return early
         found = find_route(api, ctx.method, ctx.path)
         if found.match is Match.NONE or found.route is None:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from jinja2 import ChainableUndefined, TemplateSyntaxError, nodes
+from jinja2 import ChainableUndefined, TemplateSyntaxError, Undefined, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from mockserver.engine.fastexpr import compile_fast, compile_fast_text
@@ -283,7 +283,14 @@ class Rendered(NamedTuple):
     wire: WireHeaders | None = None  # `headers` encoded, when they were known before the request
 
 
-_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # json.dumps would build one per call
+def _not_json(value: Any) -> Any:
+    """A value no JSON holds; an undefined one names what was read (`error.detail is undefined`)."""
+    if isinstance(value, Undefined):
+        raise TypeError(f"{value._undefined_name or 'a value'} is undefined")  # noqa: SLF001 (Jinja's own name)
+    raise TypeError(f"a {type(value).__name__} is not a JSON value")
+
+
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_not_json)  # dumps makes one per call
 _STRING = json.encoder.encode_basestring  # what _JSON does with a str, without the dispatch
 
 

@@ -379,7 +379,15 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
         )
 
     if error_response is not None and not problems:
-        errors = {i: _with_fast_paths(e, error_item, error_response) for i, e in errors.items()}
+        fast: dict[str, DocumentedError] = {}
+        for error_id, error in errors.items():
+            try:
+                fast[error_id] = _with_fast_paths(error, error_item, error_response)
+            except (TypeError, ValueError) as exc:  # the API's templates read what this error does not give
+                where = raw_errors[error_id][1]
+                problems.append(where.problem(f"its answer cannot be rendered from its own data: {exc} "
+                                              f"(give it in `fields`, as the API's other errors do)"))
+        errors = fast
 
     def known_error(error_id: str, where: Where) -> bool:
         if error_id not in errors:

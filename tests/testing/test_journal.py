@@ -61,3 +61,15 @@ def test_set_cookie_in_answers_is_redacted_but_the_verdict_reads_raw_values():
     assert journal.query()[0]["reply_headers"] == [["Set-Cookie", "[redacted]"]]
     raw = journal.query(redact=False)[0]
     assert raw["reply_headers"] == [["Set-Cookie", "demdex=42; Path=/"]] and raw["headers"] == [["cookie", "demdex=42"]]
+
+
+@pytest.mark.mockserver(allow_unmatched=True)  # the second request matches no route, on purpose
+def test_a_request_refused_before_routing_is_journaled_under_its_route(mockserver):
+    """Reactor's gateway refuses a request without a token before any route is tried: on a route's
+    path it is that route's request (not unmatched, so the fixture does not fail the test for it)."""
+    assert httpx.get(mockserver.url("reactor") + "/companies").status_code == 401
+    assert httpx.get(mockserver.url("reactor") + "/no-such-things").status_code == 401
+    first, second = mockserver.requests()
+    assert first["route"] is not None and first["errors"] == ["authentication-failure"]
+    assert second["route"] is None
+    assert [e["path"] for e in mockserver.unmatched()] == ["/reactor/no-such-things"]

@@ -142,3 +142,11 @@ def test_a_body_value_that_is_not_json_is_refused_with_its_field(tmp_path):
     text = GOOD.replace("routes:", "error_item: {when: 2020-01-01}\nroutes:", 1)
     found = "\n".join(problems_of(tmp_path, text))
     assert "error_item.when: date datetime.date(2020, 1, 1) is not a JSON value" in found
+
+
+def test_an_error_missing_what_the_apis_template_reads_is_a_problem_not_a_traceback(tmp_path):
+    """Braze's error_response reads error.detail: an added error without it is refused at load, by line."""
+    found = problems_of(tmp_path, 'api: braze\nerrors:\n  my-teapot: {status: 418, title: "I am a teapot"}\n',
+                        "teapot.yaml")
+    assert any(p.startswith(f"{tmp_path / 'teapot.yaml'}:3: errors.my-teapot: ") and "detail is undefined" in p
+               for p in found), found
