@@ -42,7 +42,8 @@ def build_admin(runtime: Runtime) -> Starlette:
         from mockserver.transports import FAULTS_BY_SERVER
 
         settings = runtime.settings
-        return JSONResponse({"status": "ok", "version": __version__, "apis": sorted(runtime.catalog.apis),
+        served = [settings.api] if settings.api else sorted(runtime.catalog.apis)  # --api NAME: that one
+        return JSONResponse({"status": "ok", "version": __version__, "apis": served,
                              "seed": settings.seed, "server": settings.server,
                              "faults": FAULTS_BY_SERVER.get(settings.server, []),
                              "state": settings.state.split(":", 1)[0]})

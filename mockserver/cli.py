@@ -137,9 +137,19 @@ def _print_problems(exc: ScenarioError) -> None:
 
 # -- reading a running server: coverage and verdict (exit 1 when the answer is bad, 2 when unreachable) --
 
+def _server_root(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A URL with its scheme: `127.0.0.1:8080` alone would be read as a scheme and a path."""
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise click.BadParameter(f"{value!r} is not a server URL: give http://HOST:PORT, e.g. http://127.0.0.1:8080")
+    return value
+
+
 def _url_option() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    return click.option("--url", required=True, envvar="MOCKSERVER_URL", metavar="URL",
-                        help="The running server, e.g. http://127.0.0.1:8080 (or MOCKSERVER_URL).")
+    return click.option("--url", required=True, envvar="MOCKSERVER_URL", metavar="URL", callback=_server_root,
+                        help="The running server's root, e.g. http://127.0.0.1:8080 (or MOCKSERVER_URL).")
 
 
 def _admin_json(url: str, path: str, params: dict[str, str | None]) -> Any:
@@ -152,7 +162,8 @@ def _admin_json(url: str, path: str, params: dict[str, str | None]) -> Any:
         with urllib.request.urlopen(f"{url.rstrip('/')}/__admin{path}?{query}", timeout=30) as answer:
             return json.loads(answer.read())
     except urllib.error.HTTPError as exc:
-        click.echo(f"{url}: {exc.code} {exc.read().decode('utf-8', 'replace')}", err=True)
+        hint = " (is --url the server's root, with no API prefix?)" if exc.code == 404 else ""
+        click.echo(f"{url}/__admin{path}: {exc.code} {exc.read().decode('utf-8', 'replace')}{hint}", err=True)
     except (urllib.error.URLError, OSError, ValueError) as exc:
         click.echo(f"cannot read {url}/__admin{path}: {exc}", err=True)
     sys.exit(2)

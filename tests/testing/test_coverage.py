@@ -84,3 +84,7 @@ def test_cli_verdict_exits_1_on_findings_0_when_clean_2_when_unreachable(mockser
     assert clean.exit_code == 0 and json.loads(clean.output)["clean"] is True
     gone = runner.invoke(main, ["verdict", "--url", "http://127.0.0.1:9"])
     assert gone.exit_code == 2 and "cannot read" in gone.output
+    bare = runner.invoke(main, ["verdict", "--url", mockserver.base_url.split("://", 1)[1]])
+    assert bare.exit_code == 2 and "give http://HOST:PORT" in bare.output  # not urllib's "unknown url type"
+    prefixed = runner.invoke(main, ["verdict", "--url", mockserver.base_url + "/braze"])
+    assert prefixed.exit_code == 2 and "is --url the server's root" in prefixed.output
