@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,7 +17,10 @@ APP.runtime.ready = True
 PATHS = ["/reactor/companies", "/reactor/properties/PR1", "/reactor/", "/nowhere", "/__admin/catalog",
          "/braze/users/track", "/braze/messages/send", "/braze/campaigns/trigger/send", "/dcs/event",
          "/edge/ee/v2/interact", "/edge/ee/v2/collect", "/edge/ee/or2/v2/interact",
-         "/clientless/reggie/v1/REQ/regcode", "/clientless/api/v1/authorize", "/clientless/mvpd/mso/login"]
+         "/clientless/reggie/v1/REQ/regcode", "/clientless/api/v1/authorize", "/clientless/mvpd/mso/login",
+         "/reactor/properties/PR1/rule_components", "/reactor/rules/RL1/rule_components", "/reactor/callbacks/CB1",
+         "/reactor/audit_events", "/braze/users/delete", "/edge/ee/v1/identity/acquire",
+         "/clientless/api/v1/authenticate/freepreview", "/__session/s1/braze/users/track", "/__session//dcs/event"]
 PREFIXES = ["/reactor/", "/braze/", "/dcs/", "/edge/", "/clientless/"]
 
 
@@ -43,7 +47,8 @@ def call(method: str, path: str, raw_path: bytes, query: bytes, headers: list[tu
 header_bytes = st.binary(max_size=40).filter(lambda b: b"\r" not in b and b"\n" not in b)
 
 
-@settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@settings(max_examples=int(os.environ.get("GARBAGE_EXAMPLES", "600")), suppress_health_check=[HealthCheck.too_slow],
+          deadline=None)
 @given(
     method=st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]),
     path=st.one_of(st.sampled_from(PATHS), st.tuples(st.sampled_from(PREFIXES), st.text(max_size=30)).map("".join)),
@@ -52,7 +57,9 @@ header_bytes = st.binary(max_size=40).filter(lambda b: b"\r" not in b and b"\n" 
                                                             b"__error=not-found&__error=read-only"])),
     headers=st.lists(st.tuples(st.sampled_from([b"authorization", b"content-type", b"prefer", b"x-mock-session",
                                                 b"host", b"x-api-key", b"accept", b"x-forwarded-for", b"referer",
-                                                b"cookie", b"content-length"]), header_bytes), max_size=6),
+                                                b"cookie", b"content-length", b"origin",
+                                                b"access-control-request-method",
+                                                b"access-control-request-headers"]), header_bytes), max_size=6),
     body=st.one_of(st.binary(max_size=200), st.just(b"{" * 5000), st.just(b"\xff\xfe{}"),
                    st.just(json.dumps({"data": {"type": "x"}}).encode())),
 )
