@@ -113,12 +113,23 @@ def _compile(env: SandboxedEnvironment, node: nodes.Node) -> Fast:
         if attr in _DICT_NAMES:  # `x.items` is the method first, for a dict as for anything
             return lambda ctx: getattr_(target(ctx), attr)
         undefined = env.undefined
+        # Classes whose `attr` the sandbox allowed: its verdict depends on the class and the name alone
+        # (`is_internal_attribute`), so it is asked once per class, not on every request.
+        allowed: set[type] = set()
+        by_class = type(env).is_safe_attribute is SandboxedEnvironment.is_safe_attribute
 
         def get_attribute(ctx: Mapping[str, Any]) -> Any:
             obj = target(ctx)
-            if obj.__class__ is dict:  # what the sandbox ends with for a dict, without its exception
+            cls = obj.__class__
+            if cls is dict:  # what the sandbox ends with for a dict, without its exception
                 value = obj.get(attr, _MISSING)
                 return undefined(obj=obj, name=attr) if value is _MISSING else value
+            if cls in allowed:
+                value = getattr(obj, attr, _MISSING)
+                if value is not _MISSING:
+                    return value
+            elif by_class and len(allowed) < 64 and env.is_safe_attribute(obj, attr, None):
+                allowed.add(cls)
             return getattr_(obj, attr)
 
         return get_attribute

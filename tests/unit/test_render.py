@@ -124,6 +124,19 @@ def test_the_sandbox_still_guards_the_fast_path(source):
         assert rendered == tree._render_slow(context) or not rendered
 
 
+def test_the_sandbox_verdict_on_an_attribute_is_kept_per_class():
+    """`x.mro` is data on an object of ours and internal on a class: what one class earned, another does not."""
+
+    class Holder:
+        mro = "fine"
+
+    tree = compile_tree("{{ x.mro }}")
+    for _ in range(2):  # the second read of each takes the remembered verdict
+        assert tree.render({"x": Holder()}) == "fine"
+        assert tree.render({"x": int}) is None  # the sandbox's unsafe undefined, as on Jinja's path
+        assert tree.render({"x": object()}) is None  # no such attribute: missing
+
+
 def test_format_map_misuse_fails_as_on_jinjas_path():
     tree = compile_tree("{{ '{x}'.format_map(error, error) }}")
     with pytest.raises(TypeError, match="exactly one argument"):
