@@ -295,6 +295,19 @@ def test_consent_with_wrong_versions_gives_the_documented_report(client):
     assert problem["report"]["orgId"] == "53A16ACB5CC1D3760A495C99@AdobeOrg"
 
 
+def test_0104_asked_by_flag_is_the_docs_example_with_its_whole_report(client):
+    problem = assert_problem(client.post(f"{INTERACT}&__error=EXEG-0104-422", json=EVENT), 422, "EXEG-0104-422")
+    assert {k: problem[k] for k in ("type", "status", "title", "detail")} == {
+        "type": "https://ns.adobe.com/aep/errors/EXEG-0104-422", "status": 422, "title": "Unprocessable entity",
+        "detail": "Invalid request (report attached). Please check your input and try again."}
+    assert problem["report"]["errors"] == [
+        "Allowed Adobe version is 1.0 for standard 'Adobe' at index 0",
+        "Allowed IAB version is 2.0 for standard 'IAB TCF' at index 1",
+        "IAB consent string value must not be empty for standard 'IAB TCF' at index 1",
+    ]
+    assert problem["report"]["orgId"] == "53A16ACB5CC1D3760A495C99@AdobeOrg"
+
+
 def test_opting_out_makes_later_requests_warn_0301_and_opting_in_clears_it(client):
     opt_out = {"consent": [{"standard": "Adobe", "version": "1.0", "value": {"general": "out"}}]}
     out = client.post(CONSENT_URL, json=opt_out)
