@@ -295,6 +295,20 @@ def test_consent_with_wrong_versions_gives_the_documented_report(client):
     assert problem["report"]["orgId"] == "53A16ACB5CC1D3760A495C99@AdobeOrg"
 
 
+def test_the_docs_example_request_adobe_2_0_with_a_1_0_value_gets_the_docs_report(client):
+    consent = [{"standard": "Adobe", "version": "2.0", "value": {"general": "in"}},
+               {"standard": "IAB TCF", "version": "1.0", "value": ""}]
+    problem = assert_problem(client.post(CONSENT_URL, json={"consent": consent}), 422, "EXEG-0104-422")
+    assert problem["report"]["errors"] == [
+        "Allowed Adobe version is 1.0 for standard 'Adobe' at index 0",
+        "Allowed IAB version is 2.0 for standard 'IAB TCF' at index 1",
+        "IAB consent string value must not be empty for standard 'IAB TCF' at index 1",
+    ]
+    as_the_web_sdk_sends_it = [{"standard": "Adobe", "version": "2.0",
+                                "value": {"collect": {"val": "y"}, "metadata": {"time": "2024-01-01T00:00:00Z"}}}]
+    assert client.post(CONSENT_URL, json={"consent": as_the_web_sdk_sends_it}).status_code == 200
+
+
 def test_0104_asked_by_flag_is_the_docs_example_with_its_whole_report(client):
     problem = assert_problem(client.post(f"{INTERACT}&__error=EXEG-0104-422", json=EVENT), 422, "EXEG-0104-422")
     assert {k: problem[k] for k in ("type", "status", "title", "detail")} == {
