@@ -379,6 +379,19 @@ def test_warnings_alone_never_make_a_207(client, url, status):
     assert "errors" not in response.json() and response.json()["warnings"]
 
 
+def test_a_warning_still_delivers_the_answer_its_handle_included(client):
+    # "Warnings ... did not impact the request to full extent ... the functionality is still delivered."
+    asked = client.post(INTERACT + "&__error=EXEG-0204-200", json=EVENT).json()
+    assert [h["type"] for h in asked["handle"]] == ["locationHint:result", "state:store"]
+    assert asked["handle"][0]["payload"] == [{"scope": "EdgeNetwork", "hint": "or2", "ttlSeconds": 1800}]
+    earned = client.post(INTERACT, json={**EVENT, "query": {"identity": {"fetch": ["ECID", "EMAIL"]}}}).json()
+    assert earned["warnings"][0]["type"].endswith("EXEG-0303-200") and "'EMAIL'" in earned["warnings"][0]["detail"]
+    handles = {h["type"]: h["payload"] for h in earned["handle"]}
+    assert re.fullmatch(r"\d{38}", handles["identity:result"][0]["id"])  # the allowed namespace is fetched
+    failed = client.post(INTERACT, json=EVENT, headers={"Prefer": "error=EXEG-0203-502, error=EXEG-0204-200"})
+    assert failed.status_code == 207 and failed.json()["handle"] == []  # as the page's 207 example
+
+
 def test_a_batch_fails_for_chosen_events_only(client):
     batch = {"events": [IDENTIFIED] * 4}
     everyone = client.post(COLLECT + "&__error=EXEG-0203-502", json=batch)
