@@ -8,6 +8,7 @@ adds the warnings a session's state calls for (an opt-out, an unauthorized ident
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from functools import lru_cache
@@ -25,7 +26,7 @@ from mockserver.apis.edge_body import (
     overrides_error,
     shape_error,
 )
-from mockserver.engine.context import RequestContext
+from mockserver.engine.context import RequestContext, template_context
 from mockserver.engine.flags import Misuse
 from mockserver.engine.outcome import ErrorRef, Failure, Outcome, Reply, Success
 
@@ -37,6 +38,7 @@ _PRINTABLE = re.compile(r"[^\x21-\x7e]")
 SUPPORTED_TYPES = ("application/json", "application/x-jackson-smile", "text/plain", "text/javascript")
 EVENT_INDEX_HEADER = "x-mock-event-index"
 CONSENT_KEY = "edge:consent"
+IGNORED = "EXEG-0301-200"  # "This request was ignored due to lack of user consent": nothing to hand back
 DATASTREAM_PARAMS = {1: ("configId", "datastreamId", "dataStreamId"), 2: ("datastreamId", "dataStreamId", "configId")}
 
 
@@ -277,4 +279,19 @@ async def respond(ctx: RequestContext) -> Outcome:
     ordered = failed + [ref for ref in refs if severity[ref.id] == "warning"] + warnings
     # Warnings leave the status alone; a 204 (v1 collect) cannot carry them, so it becomes 200.
     status = 207 if failed else (202 if edge["endpoint"] == "collect" and edge["version"] == 2 else 200)
-    return Failure(ordered, variables={"n_errors": len(failed), "edge_status": status})
+    variables: dict[str, Any] = {"n_errors": len(failed), "edge_status": status}
+    if not failed and all(ref.id != IGNORED for ref in ordered):
+        variables["handle"] = _success_handle(ctx, {"ecid": ecid, "consent_cookie": cookie})
+    return Failure(ordered, variables=variables)
+
+
+def _success_handle(ctx: RequestContext, variables: dict[str, Any]) -> list[Any]:
+    """The handle of the success answer. A warning keeps it: "the functionality is still delivered"
+    (the error-handling page); an error (207, `handle: []` in its example) or an ignored request does not."""
+    template = ctx.route.respond if ctx.route is not None else None
+    if template is None:
+        return []
+    rendered = template.render({**template_context(ctx), **variables})
+    body = json.loads(rendered.body) if rendered.body else None
+    handle = body.get("handle") if isinstance(body, dict) else None
+    return handle if isinstance(handle, list) else []

@@ -84,12 +84,20 @@ def consent_report(consent: list[Any], standards: Mapping[str, Any], unknown: st
         if not isinstance(rule, Mapping):
             lines.append(unknown.format(index=index, standard=standard))
             continue
-        if str(entry.get("version")) not in [str(v) for v in rule.get("versions", [])]:
-            lines.append(str(rule.get("bad_version", "")).format(index=index))
         value = entry.get("value")
+        if str(entry.get("version")) not in [str(v) for v in rule.get("versions", [])] or not _value_fits(
+                rule.get("value_keys", {}).get(str(entry.get("version"))), value):
+            lines.append(str(rule.get("bad_version", "")).format(index=index))
         if "empty_value" in rule and (not isinstance(value, str) or not value.strip()):
             lines.append(str(rule["empty_value"]).format(index=index))
     return lines
+
+
+def _value_fits(keys: Any, value: Any) -> bool:
+    """A version whose value must name one of its own purposes (Adobe 2.0: collect, share, ...) gets one."""
+    if not isinstance(keys, list):
+        return True
+    return isinstance(value, dict) and any(key in value for key in keys)
 
 
 def consent_choice(consent: Any) -> str | None:

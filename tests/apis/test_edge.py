@@ -295,6 +295,33 @@ def test_consent_with_wrong_versions_gives_the_documented_report(client):
     assert problem["report"]["orgId"] == "53A16ACB5CC1D3760A495C99@AdobeOrg"
 
 
+def test_the_docs_example_request_adobe_2_0_with_a_1_0_value_gets_the_docs_report(client):
+    consent = [{"standard": "Adobe", "version": "2.0", "value": {"general": "in"}},
+               {"standard": "IAB TCF", "version": "1.0", "value": ""}]
+    problem = assert_problem(client.post(CONSENT_URL, json={"consent": consent}), 422, "EXEG-0104-422")
+    assert problem["report"]["errors"] == [
+        "Allowed Adobe version is 1.0 for standard 'Adobe' at index 0",
+        "Allowed IAB version is 2.0 for standard 'IAB TCF' at index 1",
+        "IAB consent string value must not be empty for standard 'IAB TCF' at index 1",
+    ]
+    as_the_web_sdk_sends_it = [{"standard": "Adobe", "version": "2.0",
+                                "value": {"collect": {"val": "y"}, "metadata": {"time": "2024-01-01T00:00:00Z"}}}]
+    assert client.post(CONSENT_URL, json={"consent": as_the_web_sdk_sends_it}).status_code == 200
+
+
+def test_0104_asked_by_flag_is_the_docs_example_with_its_whole_report(client):
+    problem = assert_problem(client.post(f"{INTERACT}&__error=EXEG-0104-422", json=EVENT), 422, "EXEG-0104-422")
+    assert {k: problem[k] for k in ("type", "status", "title", "detail")} == {
+        "type": "https://ns.adobe.com/aep/errors/EXEG-0104-422", "status": 422, "title": "Unprocessable entity",
+        "detail": "Invalid request (report attached). Please check your input and try again."}
+    assert problem["report"]["errors"] == [
+        "Allowed Adobe version is 1.0 for standard 'Adobe' at index 0",
+        "Allowed IAB version is 2.0 for standard 'IAB TCF' at index 1",
+        "IAB consent string value must not be empty for standard 'IAB TCF' at index 1",
+    ]
+    assert problem["report"]["orgId"] == "53A16ACB5CC1D3760A495C99@AdobeOrg"
+
+
 def test_opting_out_makes_later_requests_warn_0301_and_opting_in_clears_it(client):
     opt_out = {"consent": [{"standard": "Adobe", "version": "1.0", "value": {"general": "out"}}]}
     out = client.post(CONSENT_URL, json=opt_out)
@@ -350,6 +377,19 @@ def test_warnings_alone_never_make_a_207(client, url, status):
     response = client.post(url + "&__error=EXEG-0204-200", json={"events": [IDENTIFIED]} | EVENT)
     assert response.status_code == status
     assert "errors" not in response.json() and response.json()["warnings"]
+
+
+def test_a_warning_still_delivers_the_answer_its_handle_included(client):
+    # "Warnings ... did not impact the request to full extent ... the functionality is still delivered."
+    asked = client.post(INTERACT + "&__error=EXEG-0204-200", json=EVENT).json()
+    assert [h["type"] for h in asked["handle"]] == ["locationHint:result", "state:store"]
+    assert asked["handle"][0]["payload"] == [{"scope": "EdgeNetwork", "hint": "or2", "ttlSeconds": 1800}]
+    earned = client.post(INTERACT, json={**EVENT, "query": {"identity": {"fetch": ["ECID", "EMAIL"]}}}).json()
+    assert earned["warnings"][0]["type"].endswith("EXEG-0303-200") and "'EMAIL'" in earned["warnings"][0]["detail"]
+    handles = {h["type"]: h["payload"] for h in earned["handle"]}
+    assert re.fullmatch(r"\d{38}", handles["identity:result"][0]["id"])  # the allowed namespace is fetched
+    failed = client.post(INTERACT, json=EVENT, headers={"Prefer": "error=EXEG-0203-502, error=EXEG-0204-200"})
+    assert failed.status_code == 207 and failed.json()["handle"] == []  # as the page's 207 example
 
 
 def test_a_batch_fails_for_chosen_events_only(client):
