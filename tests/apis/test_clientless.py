@@ -177,6 +177,19 @@ def test_unknown_paths_are_400_not_404(client: TestClient, method: str, path: st
     assert response.json() == {"status": 400, "message": "Bad Request", "details": "Malformed url for POST/GET"}
 
 
+@pytest.mark.parametrize("url", [
+    "/reggie/v1/R/regcode?deviceId=%ZZ", "/reggie/v1/R/regcode?deviceId=abc%", "/reggie/v1/R/regcode?deviceId=%FF%FE",
+    "/reggie/v1/sample%ZZ/regcode?deviceId=d", "/reggie/v1/sample%FF/regcode?deviceId=d",
+])
+def test_a_url_that_does_not_decode_is_malformed(client: TestClient, url: str) -> None:
+    """clientless-errors.md, "400 Bad Request": "Malformed url for POST/GET" (it used to be accepted as is)."""
+    response = client.post(P + url, headers=JSON_ACCEPT)
+    assert response.status_code == 400
+    assert response.json() == {"status": 400, "message": "Bad Request", "details": "Malformed url for POST/GET"}
+    good = client.post(f"{P}/reggie/v1/R/regcode?deviceId=a%2Fb%C3%A9+c", headers=JSON_ACCEPT)
+    assert good.status_code == 201 and good.json()["requestor"] == "R"
+
+
 def test_known_path_with_another_method_is_405(client: TestClient) -> None:
     response = client.get(f"{P}/reggie/v1/R/regcode", headers=JSON_ACCEPT)
     assert response.status_code == 405
