@@ -16,13 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_to_bytes
 
 from mockserver.apis import before, check
 from mockserver.apis.clientless_format import CONTENT_TYPES, choose, encode, split_suffix
 from mockserver.apis.clientless_state import PRODUCTION, STAGING
 from mockserver.engine.context import RequestContext
-from mockserver.engine.flags import parse_prefer
+from mockserver.engine.flags import Misuse, parse_prefer
 from mockserver.engine.outcome import ErrorRef, Failure
 
 API = "clientless"
@@ -41,6 +41,8 @@ _LEGACY = re.compile(
     r"request_uri=(?P<request_uri>.*), public_key=(?P<public_key>[^,]*), signature=(?P<signature>[^,]*)$",
     re.DOTALL,
 )
+# A '%' that starts no escape (two hex digits): the seed's "Malformed url for POST/GET".
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 @dataclass(frozen=True)
@@ -123,10 +125,31 @@ def device_ip(ctx: RequestContext) -> str:
     return ctx.client_ip or "unknown"
 
 
+def malformed_url(ctx: RequestContext) -> bool:
+    """A broken percent-escape, or escapes that are not UTF-8, in the path or the query.
+
+    The service is a Tomcat/Spring one: Tomcat refuses such a URL (400) rather than guess what it
+    meant. The path arrives decoded (an undecodable escape shows as U+FFFD, a broken one stays as
+    '%'); the query is read raw.
+    """
+    if "\ufffd" in ctx.path or _BAD_ESCAPE.search(ctx.path):
+        return True
+    query = ctx.raw_query.decode("latin-1")
+    if _BAD_ESCAPE.search(query):
+        return True
+    try:
+        unquote_to_bytes(query.replace("+", " ")).decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
 def throttle_status(ctx: RequestContext) -> int:
     """403 as the seed says, or 429 as the newer throttling page says: `Prefer: throttle=429`."""
     for name, value in parse_prefer(ctx.headers.get("prefer", [])):
-        if name == "throttle" and value in ("403", "429"):
+        if name == "throttle":
+            if value not in ("403", "429"):  # a value the mock does not know is misuse, not ignored
+                raise Misuse(f"preference 'throttle' takes 403 or 429, not '{value}'", ["403", "429"])
             return int(value)
     return 429 if str(ctx.options.get("throttle_status", 403)) == "429" else 403
 
@@ -166,8 +189,11 @@ async def prepare(ctx: RequestContext) -> Failure | None:
     )
     if "prequal" in ctx.host.lower():
         return Failure([ErrorRef("prequal-spoofing")])
+    status = throttle_status(ctx)  # checked on every request: a bad value is misuse even under the limit
     if THROTTLED.match(ctx.path) and await over_limit(ctx):
-        return Failure([ErrorRef("too-many-requests-429" if throttle_status(ctx) == 429 else "too-many-requests")])
+        return Failure([ErrorRef("too-many-requests-429" if status == 429 else "too-many-requests")])
+    if malformed_url(ctx):
+        return Failure([ErrorRef("malformed-url")])
     return None
 
 

@@ -111,6 +111,31 @@ def test_each_error_by_prefer_header_in_xml(client: TestClient, error_id: str) -
         assert error_of(response)["status"] == documented.status
 
 
+# clientless-errors.md: each cause as the page words it (punctuation and en dash included).
+SEED_SENTENCES = {
+    "missing-authorization": "Missing authorization header in the POST",
+    "request-time-not-milliseconds": "Issue with authorization header - check if request time is in milliseconds.",
+    "regcode-not-found": "The server did not find the registration code, which was created for a specific requestor "
+                         "and environment.",
+    "cross-domain": "You could be running into cross domain scripting issues",
+    "environment-mismatch": "Proper spoofing should be added to /etc/hosts file",
+    "malformed-url": "Malformed url for POST/GET",
+    "saml-assertion-undecryptable": "SAMLAssertionParserException \u2013 The encrypted SAML assertion could not be "
+                                    "decrypted at Adobe's end",
+    "too-many-requests": "Too many rapid requests - a feature of the API management to prevent DoS attacks.",
+    "prequal-spoofing": "If using prequal environment then add spoofing, otherwise make sure spoofing has been "
+                        "removed from /etc/hosts file",
+}
+
+
+@pytest.mark.parametrize(("error_id", "sentence"), sorted(SEED_SENTENCES.items()))
+def test_the_seed_cause_is_in_the_body_verbatim(client: TestClient, error_id: str, sentence: str) -> None:
+    """A client's log (or a test copying the page) finds the documented cause word for word, in both formats."""
+    for fmt in ("json", "xml"):
+        response = client.get(f"{P}/api/v1/config/R.{fmt}", params={"__error": error_id}, headers=BEARER)
+        assert error_of(response)["details"].startswith(sentence), fmt
+
+
 def test_code_flag_prefers_the_routes_own_error(client: TestClient) -> None:
     response = client.get(f"{P}/api/v1/tokens/authz.json", params={"requestor": "R", "deviceId": "d", "resource": "x",
                                                                    "__code": "410"}, headers=BEARER)
@@ -175,6 +200,19 @@ def test_unknown_paths_are_400_not_404(client: TestClient, method: str, path: st
     response = client.request(method, P + path, headers=JSON_ACCEPT)
     assert response.status_code == 400
     assert response.json() == {"status": 400, "message": "Bad Request", "details": "Malformed url for POST/GET"}
+
+
+@pytest.mark.parametrize("url", [
+    "/reggie/v1/R/regcode?deviceId=%ZZ", "/reggie/v1/R/regcode?deviceId=abc%", "/reggie/v1/R/regcode?deviceId=%FF%FE",
+    "/reggie/v1/sample%ZZ/regcode?deviceId=d", "/reggie/v1/sample%FF/regcode?deviceId=d",
+])
+def test_a_url_that_does_not_decode_is_malformed(client: TestClient, url: str) -> None:
+    """clientless-errors.md, "400 Bad Request": "Malformed url for POST/GET" (it used to be accepted as is)."""
+    response = client.post(P + url, headers=JSON_ACCEPT)
+    assert response.status_code == 400
+    assert response.json() == {"status": 400, "message": "Bad Request", "details": "Malformed url for POST/GET"}
+    good = client.post(f"{P}/reggie/v1/R/regcode?deviceId=a%2Fb%C3%A9+c", headers=JSON_ACCEPT)
+    assert good.status_code == 201 and good.json()["requestor"] == "R"
 
 
 def test_known_path_with_another_method_is_405(client: TestClient) -> None:

@@ -80,7 +80,7 @@ def test_legacy_header_over_http(client: TestClient) -> None:
     seconds = legacy(request_time=str(int(time.time())))
     refused = client.post(f"{P}/reggie/v1/R/regcode.json", data={"deviceId": "d"}, headers={"Authorization": seconds})
     assert refused.status_code == 401
-    assert refused.json()["details"] == "Issue with authorization header - check if request time is in milliseconds"
+    assert refused.json()["details"] == "Issue with authorization header - check if request time is in milliseconds."
     # a GET carrying a bad header is refused too; one without a header is not
     assert client.get(f"{P}/api/v1/config/R.json", headers={"Authorization": seconds}).status_code == 401
     assert client.get(f"{P}/api/v1/config/R.json").status_code == 200

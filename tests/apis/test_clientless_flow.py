@@ -198,7 +198,7 @@ def test_cross_domain_redirect(device: Device) -> None:
     code = device.regcode()
     response = device.authenticate(code, redirect_url="http://elsewhere.example/done")
     assert response.status_code == 400
-    assert response.json()["details"].startswith("Cross domain scripting issue")
+    assert response.json()["details"].startswith("You could be running into cross domain scripting issues")
     assert device.authenticate(code, redirect_url="https://www.loginwebapp.com/x").status_code == 302
 
 

@@ -83,6 +83,15 @@ def test_newer_behaviour_per_server(make_client: Callable[..., TestClient], tmp_
     assert config(client, Prefer="throttle=403") == 403  # the request's own choice wins
 
 
+def test_a_throttle_preference_the_mock_does_not_know_is_misuse(client: TestClient) -> None:
+    """GUIDE: a bad flag value is misuse (400, X-Mockserver-Misuse), never silently the default."""
+    response = client.get(f"{P}/api/v1/config/R.json", headers={**JSON_ACCEPT, "Prefer": "throttle=500"})
+    assert response.status_code == 400
+    assert response.headers["x-mockserver-misuse"] == "1"
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["valid"] == ["403", "429"]
+
+
 def test_each_device_ip_has_its_own_bucket(client: TestClient) -> None:
     frozen(client)
     assert [config(client, ip="198.51.100.1") for _ in range(12)][-1] == 403
