@@ -34,6 +34,12 @@ def test_no_host_header_is_100():
     assert json.loads(body) == {"errors": [{"code": 100, "msg": "Could not retrieve host name for the request"}]}
 
 
+def test_an_empty_host_header_is_100_too(client):
+    response = client.get("/dcs/event?d_rtbd=json", headers={"host": ""})
+    assert codes(response) == ["100"]
+    assert response.json() == {"errors": [{"code": 100, "msg": "Could not retrieve host name for the request"}]}
+
+
 def test_an_unconfigured_partner_host_is_1_and_a_configured_one_is_served(client):
     unknown = client.get("/event?d_rtbd=json", headers={"host": "nobody.demdex.net"})
     assert codes(unknown) == ["1"]
