@@ -112,6 +112,12 @@ class Dispatcher:
                 if len(host_header) <= _CACHED_HOST_MAX:  # what clients send is remembered, within bounds
                     remember(self._host_apis, key, by_host, _CACHE_ENTRIES)
             if by_host is not None:
+                # A client whose base URL is the API's prefix and that sends the real Host (the DCS
+                # partner alias its errors 1, 109 and 302 depend on) reaches the same API: no real
+                # path starts with the mock's own prefix.
+                own = by_host.prefix
+                if path.startswith(own) and (len(path) == len(own) or path[len(own)] == "/"):
+                    return by_host, path[len(own) :] or "/", own
                 return by_host, path, ""
         end = path.find("/", 1)
         prefix = path[:end] if end > 0 else path

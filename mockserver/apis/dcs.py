@@ -61,7 +61,8 @@ def oversized(ctx: RequestContext, args: Mapping[str, Any]) -> Found:
 
 @check("dcs.no_host")
 def no_host(ctx: RequestContext, args: Mapping[str, Any]) -> Found:
-    return [ErrorRef("100")] if request_of(ctx).host_header is None else False
+    # An empty `Host:` names no host either (what httpx or requests send for headers={"Host": ""}).
+    return [ErrorRef("100")] if not (request_of(ctx).host_header or "").strip() else False
 
 
 @check("dcs.unknown_partner")

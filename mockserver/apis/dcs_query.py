@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_plus, unquote_to_bytes
 
 # A `%` that does not start a two-hex-digit escape: `%esid!` in the documentation's example.
 _BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
@@ -17,8 +17,20 @@ SEPARATOR = b"%01"  # joins the parts of a customer id; never decoded before spl
 
 
 def badly_encoded(raw: bytes) -> bool:
-    """True when some `%` is not followed by two hexadecimal digits (code 311)."""
-    return _BAD_ESCAPE.search(raw) is not None
+    """True when some `%` is not followed by two hexadecimal digits, or the escapes spell bytes that
+    are not UTF-8 (code 311).
+
+    The page's example holds both kinds and calls every one of them wrong: `%es`, `%ep` are not
+    escapes, while `%ecid!`, `%eaid!`, `%ebuy!` are hex but start a UTF-8 sequence that `i` / `u`
+    cannot continue; its corrected URL re-encodes all five as `%25`.
+    """
+    if _BAD_ESCAPE.search(raw) is not None:
+        return True
+    try:
+        unquote_to_bytes(raw).decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
 
 
 def decode(raw: bytes) -> str:

@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 from mockserver.app import build_app
 from mockserver.scenario.load import load_catalog
 from mockserver.settings import Settings
-from tests.apis.test_dcs_parsers import escapes_are_valid
+from tests.apis.test_dcs_parsers import properly_encoded
 from tests.apis.test_dcs_support import asgi_call
 
 CATALOG = load_catalog().apis["dcs"].errors
@@ -219,6 +219,19 @@ def test_the_documentations_two_example_urls(client):
     assert good.status_code == 200 and "x-error" not in good.headers and good.json()["uuid"]
 
 
+@pytest.mark.parametrize("piece", ["d_site=%esid!", "d_creative=%ecid!", "d_adgroup=%eaid!", "d_placement=%epid!",
+                                   "d_campaign=%ebuy!"])
+def test_each_of_the_examples_badly_encoded_parameters_alone_is_311(client, piece):
+    # The page calls every `%e...` of its example wrong and re-encodes all five; three are hex escapes
+    # (%ec, %ea, %eb) whose bytes are not UTF-8.
+    bad = client.get(f"/dcs/event?d_rtbd=json&{piece}")
+    assert codes(bad) == ["311"]
+    assert bad.json() == {"errors": [{"code": 311, "msg": "Request contains invalid parameters"}]}
+    assert codes(client.get("/dcs/event?d_rtbd=json&" + piece.replace("%e", "%25e"))) == []
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    assert codes(client.post("/dcs/event?d_rtbd=json", content=piece.encode(), headers=form)) == ["311"]
+
+
 def test_311_disregards_the_whole_request(client):
     response = client.get("/dcs/event?d_rtbd=json&d_mid=bad&d_orgid=unknown&c_x=%zz")
     assert codes(response) == ["311"]
@@ -279,11 +292,11 @@ raw_piece = st.binary(max_size=24).filter(lambda b: b"&" not in b and not b.star
 
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(pieces=st.lists(raw_piece, max_size=6), json_answer=st.booleans())
-def test_random_queries_never_crash_and_311_exactly_when_an_escape_is_bad(pieces, json_answer):
+def test_random_queries_never_crash_and_311_exactly_when_not_properly_encoded(pieces, json_answer):
     query = b"&".join(pieces + ([b"d_rtbd=json"] if json_answer else []))
     status, headers, _ = asgi_call(APP, "GET", "/dcs/event", query, [(b"host", b"127.0.0.1:8080")])
     assert status == 200 and b"x-mockserver-internal-error" not in headers
-    assert ("311" in headers.get(b"x-error", b"").decode().split(",")) == (not escapes_are_valid(query))
+    assert ("311" in headers.get(b"x-error", b"").decode().split(",")) == (not properly_encoded(query))
 
 
 @settings(max_examples=100, deadline=None)

@@ -26,10 +26,29 @@ def escapes_are_valid(raw: bytes) -> bool:
     )
 
 
+def properly_encoded(raw: bytes) -> bool:
+    """The 311 oracle, written apart from the module: valid escapes that spell UTF-8 once decoded."""
+    if not escapes_are_valid(raw):
+        return False
+    decoded, i = bytearray(), 0
+    while i < len(raw):
+        if raw[i] == ord("%"):
+            decoded.append(int(raw[i + 1 : i + 3], 16))
+            i += 3
+        else:
+            decoded.append(raw[i])
+            i += 1
+    try:
+        decoded.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 # -- 311 and pairs ---------------------------------------------------------------------------
 @given(st.binary(max_size=80))
-def test_badly_encoded_is_exactly_a_percent_without_two_hex_digits(raw):
-    assert badly_encoded(raw) == (not escapes_are_valid(raw))
+def test_badly_encoded_is_exactly_a_bad_escape_or_bytes_that_are_not_utf8(raw):
+    assert badly_encoded(raw) == (not properly_encoded(raw))
     for pair in pairs(raw):  # never raises, whatever the bytes
         assert isinstance(pair.value, str) and pair.parts()
 
@@ -52,6 +71,13 @@ def test_a_correctly_encoded_query_is_never_311_and_decodes_back(items):
         (b"a=%4F", False),
         (b"%zz=1", True),
         (b"d_cid=1%01x", False),
+        # The page's other three: hex escapes, but `%ec` + `i` (and `%ea` + `i`, `%eb` + `u`) is no UTF-8.
+        (b"d_creative=%ecid!", True),
+        (b"d_adgroup=%eaid!", True),
+        (b"d_campaign=%ebuy!", True),
+        (b"c_x=caf%C3%A9", False),
+        (b"c_x=caf%E9", True),
+        (b"c_x=%C3%28", True),
     ],
 )
 def test_the_documentation_examples_and_edges(raw, bad):

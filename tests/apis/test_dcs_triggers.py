@@ -34,12 +34,32 @@ def test_no_host_header_is_100():
     assert json.loads(body) == {"errors": [{"code": 100, "msg": "Could not retrieve host name for the request"}]}
 
 
+def test_an_empty_host_header_is_100_too(client):
+    response = client.get("/dcs/event?d_rtbd=json", headers={"host": ""})
+    assert codes(response) == ["100"]
+    assert response.json() == {"errors": [{"code": 100, "msg": "Could not retrieve host name for the request"}]}
+
+
 def test_an_unconfigured_partner_host_is_1_and_a_configured_one_is_served(client):
     unknown = client.get("/event?d_rtbd=json", headers={"host": "nobody.demdex.net"})
     assert codes(unknown) == ["1"]
     assert unknown.json()["errors"][0]["msg"] == "Could not find config for hostname: nobody.demdex.net"
     for alias in ("partner", "yourcompany", "acme_aam_domain", "foo"):
         assert codes(client.get("/event?d_rtbd=json", headers={"host": f"{alias}.demdex.net:443"})) == []
+
+
+def test_the_partner_host_also_reaches_the_dcs_through_the_prefix(client):
+    # A client whose base URL is .../dcs and that sends the partner's Host (GUIDE: users point their
+    # base URL at the prefix) gets the DCS's own answers, not a misuse 400.
+    unknown = client.get("/dcs/event?d_rtbd=json", headers={"host": "nobody.demdex.net"})
+    assert unknown.status_code == 200 and codes(unknown) == ["1"]
+    assert unknown.json()["errors"][0]["msg"] == "Could not find config for hostname: nobody.demdex.net"
+    host = {"host": "yourcompany.demdex.net"}
+    refused = client.get("/dcs/event?d_rtbd=json", headers={**host, "referer": "https://evil.example/page"})
+    assert codes(refused) == ["109"]
+    assert codes(client.get("/dcs/event?d_rtbd=json&d_cid=777%01x", headers=host)) == ["302"]
+    assert codes(client.get("/dcs/event?d_rtbd=json", headers={"host": "partner.demdex.net"})) == []
+    assert client.get("/dcs/demoptout.jpg", headers={"host": "partner.demdex.net"}).status_code == 200
 
 
 def test_a_users_partner_list_replaces_the_bundled_one(make_client, tmp_path):
