@@ -87,6 +87,24 @@ def test_a_second_property_with_the_same_name_is_not_unique(reactor):
     error_of(renamed, 422, "not-unique", "/data/attributes/name")
 
 
+@pytest.mark.parametrize(("attributes", "pointer"), [
+    ({"platform": "tv", "domains": ["example.com"]}, "/data/attributes/platform"),
+    ({"platform": "web"}, "/data/attributes/domains"),
+    ({"platform": "web", "domains": []}, "/data/attributes/domains"),
+    ({"platform": "web", "domains": "example.com"}, "/data/attributes/domains"),
+])
+def test_a_property_breaking_the_documented_platform_or_web_domains_is_refused(reactor, attributes, pointer):
+    """properties.md, create: platform "web ..., or mobile or edge"; domains "(Required for web properties)"."""
+    company = reactor.company()
+    response = reactor.post(f"/companies/{company}/properties",
+                            {"data": {"type": "properties", "attributes": {"name": "Shop", **attributes}}})
+    error_of(response, 422, "invalid-settings-syntax", pointer)
+    for platform in ("mobile", "edge"):
+        created = reactor.post(f"/companies/{company}/properties", {"data": {"type": "properties", "attributes": {
+            "name": f"App {platform}", "platform": platform}}})
+        assert created.status_code == 201 and created.json()["data"]["attributes"]["platform"] == platform
+
+
 @pytest.mark.parametrize(("body", "pointer"), [
     (b"{not json", None),
     (b"", None),
