@@ -254,10 +254,21 @@ async def related_handler(ctx: RequestContext) -> Outcome:
 
 
 # -- creating resources ---------------------------------------------------------------------------
+PLATFORMS = ("web", "mobile", "edge")
+
+
 async def create_property(store: Store, company: Record, attributes: dict[str, Any],
                           data: Mapping[str, Any]) -> Record | Failure:
     if await name_taken(store, company["id"], "properties", attributes.get("name", "")):
         return fail("not-unique")
+    # properties.md, create: `platform` "Can be either `web` ..., or `mobile` or `edge`"; `domains`
+    # "(Required for web properties)". A body breaking the page's form is invalid-settings-syntax.
+    if attributes.get("platform") not in PLATFORMS:
+        return Failure(_syntax("/data/attributes/platform", "`platform` must be `web`, `mobile` or `edge`."))
+    domains = attributes.get("domains")
+    if attributes["platform"] == "web" and not (
+            isinstance(domains, list) and domains and all(isinstance(d, str) and d for d in domains)):
+        return Failure(_syntax("/data/attributes/domains", "A web property needs `domains`, a list of domains."))
     defaults = {"enabled": True, "development": False, "domains": [], "undefined_vars_return_empty": False,
                 "rule_component_sequencing_enabled": False}
     return await store.create("properties", company["id"], {**defaults, **attributes,

@@ -3,7 +3,9 @@
 The rules are the ones the error reference names: an environment serves one library at a time
 (environment-in-use), a library holds one revision of each resource (multiple-revisions) and no
 deleted resource (deleted-resources), a build needs an environment (environment-required) whose
-host exists (host-required). Only a library in development may change its resources (read-only).
+host exists (host-required), and fails when polled if the library lacks the extension of one of
+its data elements or rule components (extension-not-found). Only a library in development may
+change its resources (read-only).
 """
 
 from __future__ import annotations
@@ -152,13 +154,41 @@ async def create_build(ctx: RequestContext) -> Outcome:
         meta={"artifact_url": f"{artifact}/{name}", "direct_artifact_url": f"{artifact}/{token}/{name}",
               "archive": environment["attributes"].get("archive", False),
               "host_type_of": host["attributes"]["type_of"]},
-        polls=0, failure=render_errors(ctx, ctx.async_errors))
+        polls=0, failure=render_errors(ctx, [*ctx.async_errors, *await missing_extensions(store, library)]))
     await store.append_child(environment["id"], "builds", build["id"])
     library["rel"]["last_build"] = build["id"]
     library["build_status"] = "pending"
     await store.touch(library, build_required=False)
     await audit(store, build, "created")
     return one(ctx, build, 201)
+
+
+async def missing_extensions(store: Store, library: Record) -> list[ErrorRef]:
+    """extension-not-found, one per data element or rule component whose extension the library lacks.
+
+    The reference: "The extension that defines a data element or rule component is not included in
+    the library." Reactor finds it while building, so it shows on the build when polled (as the
+    catalog's other build failures do); any revision of the extension counts as the extension.
+    """
+    held = set()
+    for extension_id in library["rel"].get("extensions") or []:
+        if (extension := await store.get(extension_id, "extensions", deleted=True)) is not None:
+            held.add(extension["rel"].get("origin", extension["id"]))
+    components = [r for r in [await store.get(i, "data_elements", deleted=True)
+                              for i in library["rel"].get("data_elements") or []] if r is not None]
+    for rule_id in library["rel"].get("rules") or []:
+        rule = await store.get(rule_id, "rules", deleted=True)
+        for owner in {rule_id, rule["rel"].get("origin", rule_id)} if rule is not None else set():
+            components.extend(c for c in await store.children(owner, "rule_components") if c not in components)
+    errors: list[ErrorRef] = []
+    for component in components:
+        extension = await store.get(component["rel"].get("extension") or "", "extensions", deleted=True)
+        if extension is not None and extension["rel"].get("origin", extension["id"]) not in held:
+            name = component["attributes"].get("name") or component["id"]
+            errors.append(ErrorRef("extension-not-found", {
+                "detail": f"{name} ({component['id']}) needs extension {extension['attributes'].get('name')} "
+                          f"({extension['id']}), which is not in the library."}))
+    return errors
 
 
 async def poll_build(store: Store, build: Record) -> Record:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from typing import Any
 
 from mockserver.apis import handler
@@ -22,10 +23,32 @@ MAX_MANIFEST = 1024 * 1024
 DELEGATES = ("events", "conditions", "actions", "dataElements")
 
 
+# RFC 2046 §5.1.1: 1 to 70 of these characters, the last not a space.
+BOUNDARY = re.compile(rb"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
+
+
+def with_boundary(content_type: str, body: bytes) -> str:
+    """The Content-Type, with the boundary the body's first delimiter line shows when it names none.
+
+    The extension-packages page sends `-H 'Content-Type: multipart/form-data'` with `-F package=@...`
+    (curl then adds the boundary itself), and Adobe's own clients set that bare header too
+    (reactor-uploader getReactorHeaders.js, reactor-sdk sendMultipartFile): node-fetch, requests and
+    httpx keep a Content-Type the caller set, so the body is framed by a boundary the header omits.
+    Adobe's uploader publishes packages this way, so the boundary is read off the body's first line.
+    """
+    if "boundary=" in content_type.lower():
+        return content_type
+    first = body.lstrip(b"\r\n").split(b"\n", 1)[0].rstrip(b"\r").rstrip(b" \t")
+    if not first.startswith(b"--") or not BOUNDARY.fullmatch(first[2:]):
+        return content_type
+    return f'{content_type.rstrip().rstrip(";")}; boundary="{first[2:].decode("ascii")}"'
+
+
 def read_upload(content_type: str, body: bytes) -> bytes | None:
     """The `package` part of a multipart/form-data body, or None (never raises)."""
     if not content_type.lower().lstrip().startswith("multipart/form-data"):
         return None
+    content_type = with_boundary(content_type, body)
     from email import policy  # imported on first upload: it costs start-up time every server pays
     from email.parser import BytesParser
 

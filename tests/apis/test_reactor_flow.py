@@ -87,6 +87,24 @@ def test_a_second_property_with_the_same_name_is_not_unique(reactor):
     error_of(renamed, 422, "not-unique", "/data/attributes/name")
 
 
+@pytest.mark.parametrize(("attributes", "pointer"), [
+    ({"platform": "tv", "domains": ["example.com"]}, "/data/attributes/platform"),
+    ({"platform": "web"}, "/data/attributes/domains"),
+    ({"platform": "web", "domains": []}, "/data/attributes/domains"),
+    ({"platform": "web", "domains": "example.com"}, "/data/attributes/domains"),
+])
+def test_a_property_breaking_the_documented_platform_or_web_domains_is_refused(reactor, attributes, pointer):
+    """properties.md, create: platform "web ..., or mobile or edge"; domains "(Required for web properties)"."""
+    company = reactor.company()
+    response = reactor.post(f"/companies/{company}/properties",
+                            {"data": {"type": "properties", "attributes": {"name": "Shop", **attributes}}})
+    error_of(response, 422, "invalid-settings-syntax", pointer)
+    for platform in ("mobile", "edge"):
+        created = reactor.post(f"/companies/{company}/properties", {"data": {"type": "properties", "attributes": {
+            "name": f"App {platform}", "platform": platform}}})
+        assert created.status_code == 201 and created.json()["data"]["attributes"]["platform"] == platform
+
+
 @pytest.mark.parametrize(("body", "pointer"), [
     (b"{not json", None),
     (b"", None),
@@ -166,6 +184,39 @@ def test_host_required_and_host_in_use(reactor):
     assert reactor.delete(f"/environments/{used}").status_code == 204
     assert reactor.delete(f"/hosts/{host}").status_code == 204
     assert reactor.get(f"/hosts/{host}").status_code == 404
+
+
+def test_a_build_of_a_library_lacking_the_extension_of_its_resources_fails_with_extension_not_found(reactor):
+    """error-handling.md: extension-not-found, "The extension that defines a data element or rule component
+    is not included in the library"; a build-time (delayed) error, in the build's meta.status_details."""
+    prop, library, _ = reactor.buildable()
+    extension = reactor.extension(prop)
+    element = reactor.data_element(prop, extension, "needs core")
+    rule = reactor.rule(prop)
+    component = reactor.rule_component(prop, extension, [rule])
+    for kind, resource in (("data_elements", element), ("rules", rule)):
+        added = reactor.post(f"/libraries/{library}/relationships/{kind}", {"data": [{"id": resource, "type": kind}]})
+        assert added.status_code == 200, added.text
+
+    def build() -> dict:  # type: ignore[type-arg]
+        created = reactor.post(f"/libraries/{library}/builds")
+        assert created.status_code == 201 and created.json()["data"]["attributes"]["status"] == "pending"
+        polled = reactor.get(f"/builds/{created.json()['data']['id']}").json()
+        assert_jsonapi(polled)
+        return dict(polled["data"])
+
+    failed = build()
+    assert failed["attributes"]["status"] == "failed"
+    errors = failed["meta"]["status_details"]["errors"]
+    assert [e["code"] for e in errors] == ["extension-not-found"] * 2
+    assert all(e["status"] == "422" and e["title"] == "Extension Not Found" for e in errors)
+    assert element in errors[0]["detail"] and component["id"] in errors[1]["detail"]
+    assert reactor.get(f"/libraries/{library}").json()["data"]["meta"]["build_status"] == "failed"
+    added = reactor.post(f"/libraries/{library}/relationships/extensions", {"data": [{"id": extension,
+                                                                                      "type": "extensions"}]})
+    assert added.status_code == 200, added.text
+    rebuilt = build()
+    assert rebuilt["attributes"]["status"] == "succeeded" and "status_details" not in rebuilt["meta"]
 
 
 def test_deleted_resources_and_multiple_revisions_cannot_join_a_library(reactor):

@@ -85,6 +85,23 @@ def test_a_failed_package_may_be_uploaded_again_and_released_privately_not_publi
     assert renamed.status_code == 422 and renamed.json()["errors"][0]["code"] == "invalid-extension_package_id"
 
 
+@pytest.mark.parametrize("method", ["POST", "PATCH"])
+def test_an_upload_whose_header_names_no_boundary_is_read_as_the_docs_and_adobes_clients_send_it(reactor, method):
+    """extension-packages.md sends `Content-Type: multipart/form-data` with -F; so do reactor-uploader
+    (getReactorHeaders.js) and the SDK (sendMultipartFile); node-fetch, requests and httpx keep that bare
+    header, so the body's boundary is not in it."""
+    path = "/extension_packages"
+    if method == "PATCH":
+        path += "/" + processed(reactor, b"junk")["id"]
+    headers = {**reactor.headers, "Content-Type": "multipart/form-data"}
+    response = reactor.client.request(method, "/reactor" + path, headers=headers,
+                                      files={"package": ("package.zip", extension_zip(), "application/zip")})
+    assert response.status_code == (201 if method == "POST" else 200), response.text
+    assert "boundary" not in response.request.headers["content-type"]
+    polled = reactor.get(f"/extension_packages/{response.json()['data']['id']}").json()["data"]
+    assert polled["attributes"]["status"] == "succeeded" and polled["attributes"]["name"] == "hello-world"
+
+
 def uploader_lookup(reactor: Reactor, name: str) -> list:  # type: ignore[type-arg]
     """adobe/reactor-uploader bin/getExtensionPackageFromServer.js: its own development package of that name."""
     response = reactor.get("/extension_packages", params={
@@ -140,6 +157,16 @@ def test_read_upload_finds_the_package_part_whatever_its_bytes(boundary, payload
     if f"--{boundary}".encode() in payload + other:
         return  # a payload holding the boundary cannot be framed by it
     assert read_upload(f"multipart/form-data; boundary={boundary}", body) == payload
+
+
+@settings(max_examples=200, deadline=None)
+@given(boundary=boundaries, payload=st.binary(max_size=2000), preamble=st.sampled_from([b"", b"\r\n"]))
+def test_read_upload_takes_the_boundary_from_the_body_when_the_header_has_none(boundary, payload, preamble):
+    body = preamble + multipart(boundary, [("package", payload)])
+    if f"--{boundary}".encode() in payload:
+        return
+    assert read_upload("multipart/form-data", body) == payload
+    assert read_upload("multipart/form-data;", body) == payload
 
 
 @settings(max_examples=300, deadline=None)
