@@ -424,6 +424,34 @@ def test_a_string_send_id_is_echoed(client):
     assert response.status_code == 201 and response.json()["send_id"] == "s-1"
 
 
+@pytest.mark.parametrize(("path", "body"), [
+    ("/campaigns/trigger/send", {"campaign_id": "c", "broadcast": True}),
+    ("/campaigns/trigger/send", {"campaign_id": "c", "broadcast": "true", "audience": {"AND": []}}),
+    ("/messages/send", {"campaign_id": "c", "broadcast": True, "segment_id": "s",
+                        "messages": {"email": {"message_variation_id": "v"}}}),
+])
+def test_a_campaign_sent_as_a_broadcast_gets_a_send_id(client, path, body):
+    """errors.md, "Responses for tracked send IDs": a campaign sent as a broadcast is tracked, and the
+    answer carries the send_id that /sends/data_series takes."""
+    response = send(client, body, path)
+    assert response.status_code == 201 and response.json()["message"] == "success"
+    send_id = response.json()["send_id"]
+    assert isinstance(send_id, str) and send_id
+    query = f"campaign_id=c&send_id={send_id}&length=1"
+    assert client.get(f"/braze/sends/data_series?{query}", headers=AUTH).status_code == 200
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/campaigns/trigger/send", {"campaign_id": "c", "recipients": [{"external_user_id": "a"}]}),
+    ("/messages/send", {"broadcast": True, "segment_id": "s", "messages": {"email": {}}}),  # no campaign
+    ("/messages/send", {"external_user_ids": ["a"], "messages": {"email": {}}}),
+    ("/canvas/trigger/send", {"canvas_id": "c", "broadcast": True}),
+])
+def test_sends_not_tracked_have_no_send_id(client, path, body):
+    response = send(client, body, path)
+    assert response.status_code == 201 and "send_id" not in response.json()
+
+
 # -- errors.md's own spelling of the analytics path -----------------------------------------------
 def test_send_data_series_as_errors_md_spells_it(client):
     response = client.get("/braze/send/data_series?campaign_id=c&send_id=s&length=2", headers=AUTH)
