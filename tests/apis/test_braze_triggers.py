@@ -265,6 +265,9 @@ class TestTriggerSends:
         response = client.post(f"/braze{path}", headers=AUTH, **({} if body is None else {"json": body}))
         fatal(response, 400, "Bad Request")
 
+    def test_a_null_id_is_no_id(self, client, path, id_field):
+        fatal(send(client, {id_field: None, "broadcast": True}, path), 400, "Bad Request")
+
 
 def test_unknown_campaign_of_a_configured_workspace(configured):
     body = {"campaign_id": "nope", "broadcast": True}
@@ -296,6 +299,7 @@ def test_sends_id_create_echoes_or_makes_the_send_id(client):
     made = send(client, {"campaign_id": "c"}, "/sends/id/create")
     assert made.status_code == 201 and made.json()["send_id"]
     fatal(send(client, {"send_id": "mine"}, "/sends/id/create"), 400, "Bad Request")
+    fatal(send(client, {"campaign_id": None}, "/sends/id/create"), 400, "Bad Request")
 
 
 @pytest.mark.parametrize("query", ["campaign_id=c&send_id=s", "campaign_id=c&send_id=s&length=0",
