@@ -205,6 +205,15 @@ def test_the_older_send_at_member_is_read_too(client):
     assert send(client, body, "/messages/schedule/create").json()["errors"] == ["Cannot parse `send_at` datetime."]
 
 
+def test_the_older_send_at_member_alone_gives_the_time(client):
+    """errors.md's row names `send_at`: a request timed by it alone is read, and refused when unparseable."""
+    body = {"external_user_ids": ["a"], "messages": {"email": {}}, "send_at": "soon"}
+    response = send(client, body, "/messages/schedule/create")
+    fatal(response, 400, "Bad Request")
+    assert response.json()["errors"] == ["Cannot parse `send_at` datetime."]
+    assert send(client, {**body, "send_at": "2999-01-01T10:00:00Z"}, "/messages/schedule/create").status_code == 201
+
+
 def test_schedule_without_time_is_bad_syntax(client):
     body = {"external_user_ids": ["a"], "messages": {"email": {}}, "schedule": {}}
     assert send(client, body, "/messages/schedule/create").json()["errors"] == ["Bad syntax."]
