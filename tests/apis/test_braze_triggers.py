@@ -296,9 +296,14 @@ def test_paused_or_archived_canvas_is_accepted_with_a_notice(configured, canvas,
     assert response.json().get("notice") == notice and response.json()["message"] == "success"
 
 
-def test_canvas_context_over_50_kb_is_bad_request(client):
-    body = {"canvas_id": "c", "broadcast": True, "context": {"k": "x" * 51_200}}
+@pytest.mark.parametrize("member", ["context", "canvas_entry_properties"])
+def test_canvas_context_over_50_kb_is_bad_request(client, member):
+    """post_send_triggered_canvases.md: the entry properties (`canvas_entry_properties`, now `context`)
+    have "a maximum size limit of 50 KB"."""
+    body = {"canvas_id": "c", "broadcast": True, member: {"k": "x" * 51_200}}
     fatal(send(client, body, "/canvas/trigger/send"), 400, "Bad Request")
+    body[member] = {"k": "x" * 50_000}
+    assert send(client, body, "/canvas/trigger/send").status_code == 201
 
 
 # -- send ids, analytics, exports, lists ----------------------------------------------------------
