@@ -306,6 +306,14 @@ def test_canvas_context_over_50_kb_is_bad_request(client, member):
     assert send(client, body, "/canvas/trigger/send").status_code == 201
 
 
+def test_campaign_trigger_properties_over_50_kb_is_bad_request(client):
+    """The trigger properties object "has a maximum size limit of 50 KB", as the Canvas's has."""
+    body = {"campaign_id": "c", "broadcast": True, "trigger_properties": {"k": "x" * 51_200}}
+    fatal(send(client, body, "/campaigns/trigger/send"), 400, "Bad Request")
+    body["trigger_properties"] = {"k": "x" * 50_000}
+    assert send(client, body, "/campaigns/trigger/send").status_code == 201
+
+
 # -- send ids, analytics, exports, lists ----------------------------------------------------------
 def test_sends_id_create_echoes_or_makes_the_send_id(client):
     assert send(client, {"campaign_id": "c", "send_id": "mine"}, "/sends/id/create").json() == {
