@@ -16,6 +16,7 @@ from mockserver.apis.braze_request import (
     parse_datetime,
     request_body,
     string_list,
+    truthy,
 )
 from mockserver.engine.context import RequestContext
 from mockserver.engine.outcome import ErrorRef, Failure, Success
@@ -62,6 +63,21 @@ def users_track(ctx: RequestContext) -> Failure | Success:
     if not processed:
         return Failure([ErrorRef("no-valid-data", {"errors": minor})])
     return Success(variables={"processed": processed, "minor_errors": minor})
+
+
+@handler("braze.tracked_send")
+def tracked_send(ctx: RequestContext) -> Success:
+    """Whether Braze makes a `send_id` for this send when the request gives none.
+
+    errors.md: analytics "are available for a specific campaign send instance when the campaign is
+    sent as a broadcast", and then the answer is `{"message": "success", "send_id": ...}`;
+    get_send_analytics.md: "the send_id is only generated for API campaign sends targeting segments,
+    connected audiences or broadcasts". So: a campaign (`campaign_id`) sent with `broadcast: true`.
+    """
+    body = request_body(ctx)
+    campaign = body.get("campaign_id")
+    return Success(variables={"tracked_send": truthy(body.get("broadcast")) and isinstance(campaign, str)
+                              and bool(campaign.strip())})
 
 
 @handler("braze.canvas_trigger")

@@ -114,3 +114,16 @@ def test_broadcasts_have_their_own_limit(limited, session):
 def test_a_rate_limited_error_asked_by_flag_says_none_remain(client, session):
     response = client.post("/braze/users/track", json=TRACK, headers={**session, "Prefer": "error=rate-limited"})
     assert response.status_code == 429 and rate(response)[:2] == (3000, 0)
+
+
+@pytest.mark.parametrize(("flag", "status"), [("__error=internal-server-error", 500), ("__code=503", 503),
+                                              ("__error=max-input-length-exceeded", 400)])
+def test_an_error_asked_by_flag_wins_over_a_spent_window(limited, session, flag, status):
+    """The flag answers the error it names on any route; a spent window only shows in the headers."""
+    for _ in range(6):
+        limited.post("/braze/users/track", json=TRACK, headers=session)
+    asked = limited.post(f"/braze/users/track?{flag}", json=TRACK, headers=session)
+    assert asked.status_code == status
+    assert asked.headers["preference-applied"] == flag.removeprefix("__").replace("__", "")
+    assert rate(asked)[:2] == (5, 0)
+    assert limited.post("/braze/users/track", json=TRACK, headers=session).status_code == 429

@@ -205,6 +205,15 @@ def test_the_older_send_at_member_is_read_too(client):
     assert send(client, body, "/messages/schedule/create").json()["errors"] == ["Cannot parse `send_at` datetime."]
 
 
+def test_the_older_send_at_member_alone_gives_the_time(client):
+    """errors.md's row names `send_at`: a request timed by it alone is read, and refused when unparseable."""
+    body = {"external_user_ids": ["a"], "messages": {"email": {}}, "send_at": "soon"}
+    response = send(client, body, "/messages/schedule/create")
+    fatal(response, 400, "Bad Request")
+    assert response.json()["errors"] == ["Cannot parse `send_at` datetime."]
+    assert send(client, {**body, "send_at": "2999-01-01T10:00:00Z"}, "/messages/schedule/create").status_code == 201
+
+
 def test_schedule_without_time_is_bad_syntax(client):
     body = {"external_user_ids": ["a"], "messages": {"email": {}}, "schedule": {}}
     assert send(client, body, "/messages/schedule/create").json()["errors"] == ["Bad syntax."]
@@ -265,6 +274,9 @@ class TestTriggerSends:
         response = client.post(f"/braze{path}", headers=AUTH, **({} if body is None else {"json": body}))
         fatal(response, 400, "Bad Request")
 
+    def test_a_null_id_is_no_id(self, client, path, id_field):
+        fatal(send(client, {id_field: None, "broadcast": True}, path), 400, "Bad Request")
+
 
 def test_unknown_campaign_of_a_configured_workspace(configured):
     body = {"campaign_id": "nope", "broadcast": True}
@@ -284,9 +296,22 @@ def test_paused_or_archived_canvas_is_accepted_with_a_notice(configured, canvas,
     assert response.json().get("notice") == notice and response.json()["message"] == "success"
 
 
-def test_canvas_context_over_50_kb_is_bad_request(client):
-    body = {"canvas_id": "c", "broadcast": True, "context": {"k": "x" * 51_200}}
+@pytest.mark.parametrize("member", ["context", "canvas_entry_properties"])
+def test_canvas_context_over_50_kb_is_bad_request(client, member):
+    """post_send_triggered_canvases.md: the entry properties (`canvas_entry_properties`, now `context`)
+    have "a maximum size limit of 50 KB"."""
+    body = {"canvas_id": "c", "broadcast": True, member: {"k": "x" * 51_200}}
     fatal(send(client, body, "/canvas/trigger/send"), 400, "Bad Request")
+    body[member] = {"k": "x" * 50_000}
+    assert send(client, body, "/canvas/trigger/send").status_code == 201
+
+
+def test_campaign_trigger_properties_over_50_kb_is_bad_request(client):
+    """The trigger properties object "has a maximum size limit of 50 KB", as the Canvas's has."""
+    body = {"campaign_id": "c", "broadcast": True, "trigger_properties": {"k": "x" * 51_200}}
+    fatal(send(client, body, "/campaigns/trigger/send"), 400, "Bad Request")
+    body["trigger_properties"] = {"k": "x" * 50_000}
+    assert send(client, body, "/campaigns/trigger/send").status_code == 201
 
 
 # -- send ids, analytics, exports, lists ----------------------------------------------------------
@@ -296,6 +321,7 @@ def test_sends_id_create_echoes_or_makes_the_send_id(client):
     made = send(client, {"campaign_id": "c"}, "/sends/id/create")
     assert made.status_code == 201 and made.json()["send_id"]
     fatal(send(client, {"send_id": "mine"}, "/sends/id/create"), 400, "Bad Request")
+    fatal(send(client, {"campaign_id": None}, "/sends/id/create"), 400, "Bad Request")
 
 
 @pytest.mark.parametrize("query", ["campaign_id=c&send_id=s", "campaign_id=c&send_id=s&length=0",
@@ -422,6 +448,34 @@ def test_a_send_id_that_is_no_string_is_bad_request(client, send_id):
 def test_a_string_send_id_is_echoed(client):
     response = send(client, {"campaign_id": "c", "broadcast": True, "send_id": "s-1"}, "/campaigns/trigger/send")
     assert response.status_code == 201 and response.json()["send_id"] == "s-1"
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/campaigns/trigger/send", {"campaign_id": "c", "broadcast": True}),
+    ("/campaigns/trigger/send", {"campaign_id": "c", "broadcast": "true", "audience": {"AND": []}}),
+    ("/messages/send", {"campaign_id": "c", "broadcast": True, "segment_id": "s",
+                        "messages": {"email": {"message_variation_id": "v"}}}),
+])
+def test_a_campaign_sent_as_a_broadcast_gets_a_send_id(client, path, body):
+    """errors.md, "Responses for tracked send IDs": a campaign sent as a broadcast is tracked, and the
+    answer carries the send_id that /sends/data_series takes."""
+    response = send(client, body, path)
+    assert response.status_code == 201 and response.json()["message"] == "success"
+    send_id = response.json()["send_id"]
+    assert isinstance(send_id, str) and send_id
+    query = f"campaign_id=c&send_id={send_id}&length=1"
+    assert client.get(f"/braze/sends/data_series?{query}", headers=AUTH).status_code == 200
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/campaigns/trigger/send", {"campaign_id": "c", "recipients": [{"external_user_id": "a"}]}),
+    ("/messages/send", {"broadcast": True, "segment_id": "s", "messages": {"email": {}}}),  # no campaign
+    ("/messages/send", {"external_user_ids": ["a"], "messages": {"email": {}}}),
+    ("/canvas/trigger/send", {"canvas_id": "c", "broadcast": True}),
+])
+def test_sends_not_tracked_have_no_send_id(client, path, body):
+    response = send(client, body, path)
+    assert response.status_code == 201 and "send_id" not in response.json()
 
 
 # -- errors.md's own spelling of the analytics path -----------------------------------------------
