@@ -54,8 +54,10 @@ def start_mock(port: int, extra: list[str] | None = None) -> tuple[subprocess.Po
 
 def start_bare(port: int, path: str, captured: dict[str, object]) -> subprocess.Popen[bytes]:
     env = {**os.environ, "BARE_RESPONSE": json.dumps(captured), "BARE_PATH": path, "PYTHONPATH": str(ROOT / "bench")}
+    # As `mockserver serve` runs uvicorn: no access log, no Server header of its own.
     process = subprocess.Popen([sys.executable, "-m", "uvicorn", "bare_app:app", "--port", str(port), "--loop",
-                                "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"],
+                                "uvloop", "--http", "httptools", "--no-access-log", "--no-server-header",
+                                "--log-level", "warning"],
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_healthy(f"http://127.0.0.1:{port}{path}", time.monotonic())
     return process

@@ -36,7 +36,9 @@ def run_uvicorn(settings: Settings, catalog: Catalog | None = None) -> None:
         lifespan="on",
         access_log=settings.access_log,
         log_level=settings.log_level,
-        server_header=True,
+        # The answer's own Server header only (clientless's openresty 429 has one): uvicorn would add
+        # its own beside it, and a client would see two.
+        server_header=False,
     )
     if settings.workers > 1:
         os.environ[SETTINGS_ENV] = settings.to_json()
@@ -55,6 +57,7 @@ def run_hypercorn(settings: Settings, catalog: Catalog | None = None) -> None:
     config.bind = [_bind(settings)]
     config.accesslog = "-" if settings.access_log else None
     config.loglevel = settings.log_level.upper()
+    config.include_server_header = False  # as uvicorn's above: the answer's own Server header, if any
     if settings.workers > 1:
         from hypercorn.run import run
 

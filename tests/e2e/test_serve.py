@@ -81,6 +81,17 @@ def test_several_workers_answer(start_server, server_name):
     assert httpx.get(server.url + "/reactor/companies", headers=AUTH).status_code == 200
 
 
+@pytest.mark.parametrize("server_name", ["uvicorn", "hypercorn"])
+def test_an_answer_carries_its_own_server_header_only(start_server, server_name):
+    """Clientless's throttled page names openresty: the server in front must not add its own beside it."""
+    server = start_server("--server", server_name)
+    throttled = httpx.get(server.url + "/clientless/api/v1/config/R.json?__error=too-many-requests-429")
+    assert throttled.status_code == 429
+    assert throttled.headers.get_list("server") == ["openresty"]
+    plain = httpx.get(server.url + "/reactor/properties/PR1", headers=AUTH)
+    assert plain.status_code == 404 and "server" not in plain.headers and "date" in plain.headers
+
+
 def test_catalog_formats():
     base = [sys.executable, "-m", "mockserver", "catalog", "--api", "reactor"]
     as_json = subprocess.run([*base, "--format", "json"], capture_output=True, text=True, check=True).stdout
