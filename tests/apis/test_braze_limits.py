@@ -49,6 +49,9 @@ def rate(response) -> tuple[int, ...]:
     ("POST", "/users/export/ids", {"external_ids": ["a"]}, 250),
     ("POST", "/sends/id/create", {"campaign_id": "c"}, 100),
     ("POST", "/users/delete", {"external_ids": ["a"]}, 20_000),
+    ("POST", "/users/alias/new", {"user_aliases": [{"alias_name": "a", "alias_label": "l"}]}, 20_000),
+    ("POST", "/users/merge", {"merge_updates": [{"identifier_to_merge": {"external_id": "a"},
+                                                 "identifier_to_keep": {"external_id": "b"}}]}, 20_000),
     ("GET", "/campaigns/list", None, 250_000),
     ("GET", "/nowhere", None, 250_000),
 ])

@@ -16,7 +16,7 @@ from tests.apis.test_braze_support import AUTH
 client = support.client  # one app per module (fixture)
 QUOTES = "\"'`"
 KEYS = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=60)
-STATUSES = {e.status for e in load_catalog().apis["braze"].errors.values()} | {200, 201}
+STATUSES = {e.status for e in load_catalog().apis["braze"].errors.values()} | {200, 201, 202}  # 202: /users/merge
 BODY_ONLY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -53,7 +53,9 @@ def test_anything_else_is_a_date_or_none(value):
 FIELDS = ["attributes", "events", "purchases", "external_id", "external_user_ids", "user_aliases", "recipients",
           "broadcast", "segment_id", "audience", "campaign_id", "canvas_id", "send_id", "messages", "apple_push",
           "android_push", "in_app_message", "message", "extra", "message_variation_id", "schedule", "time",
-          "in_local_time", "send_at", "context", "external_ids", "fields_to_export", "email_address", "api_key"]
+          "in_local_time", "send_at", "context", "external_ids", "fields_to_export", "email_address", "api_key",
+          "alias_name", "alias_label", "alias_updates", "aliases_to_identify", "emails_to_identify", "user_alias",
+          "merge_updates", "identifier_to_merge", "identifier_to_keep", "email", "phone"]
 JSON = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=8)),
     lambda inner: st.one_of(st.lists(inner, max_size=4),
@@ -61,7 +63,8 @@ JSON = st.recursive(
     max_leaves=25,
 )
 PATHS = ["/users/track", "/messages/send", "/messages/schedule/create", "/campaigns/trigger/send",
-         "/canvas/trigger/send", "/sends/id/create", "/users/export/ids"]
+         "/canvas/trigger/send", "/sends/id/create", "/users/export/ids", "/users/delete", "/users/alias/new",
+         "/users/alias/update", "/users/identify", "/users/merge"]
 
 
 @BODY_ONLY
