@@ -101,12 +101,27 @@ def manifest_problems(manifest: dict[str, Any], names: set[str]) -> list[ErrorRe
         elif path not in names:
             problems.append(problem("library-file-not-found", f"{path} is not in the zip package."))
     for delegate in delegates:
-        for transform in listed(delegate.get("transforms")):
-            kind = transform.get("type") if isinstance(transform, dict) else None
-            if kind == "customCode":
-                problems.append(ErrorRef("illegal-custom-code-transform"))
-            elif kind not in ("function", "file", "remove"):
-                problems.append(ErrorRef("extension-package-transform-definition-error"))
+        problems += transform_problems(listed(delegate.get("transforms")))
+    return problems
+
+
+def transform_problems(transforms: list[Any]) -> list[ErrorRef]:
+    """What the error reference says of a delegate's transforms: "Each object property can have one
+    transform defined", of a known type (a `customCode` one has its own error)."""
+    problems: list[ErrorRef] = []
+    seen: set[str] = set()
+    for transform in transforms:
+        kind = transform.get("type") if isinstance(transform, dict) else None
+        path = transform.get("propertyPath") if isinstance(transform, dict) else None
+        if kind == "customCode":
+            problems.append(ErrorRef("illegal-custom-code-transform"))
+        elif kind not in ("function", "file", "remove"):
+            problems.append(ErrorRef("extension-package-transform-definition-error"))
+        elif isinstance(path, str) and path in seen:
+            problems.append(problem("extension-package-transform-definition-error",
+                                    f"The property {path} has more than one transform defined."))
+        if isinstance(path, str):
+            seen.add(path)
     return problems
 
 

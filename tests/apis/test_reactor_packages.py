@@ -54,6 +54,11 @@ def test_a_good_package_succeeds_and_shows_its_manifest(reactor):
     (extension_zip({"name": "x", "actions": [{"name": "a", "libPath": "src/lib/events/click.js",
                                               "transforms": [{"type": "magic", "propertyPath": "s"}]}]}),
      ["extension-package-transform-definition-error"]),
+    # errors.md: "Each object property can have one transform defined"
+    (extension_zip({"name": "x", "actions": [{"name": "a", "libPath": "src/lib/events/click.js",
+                                              "transforms": [{"type": "function", "propertyPath": "s"},
+                                                             {"type": "file", "propertyPath": "s"}]}]}),
+     ["extension-package-transform-definition-error"]),
 ])
 def test_a_broken_package_fails_with_the_documented_error(reactor, content, codes):
     package = processed(reactor, content)
