@@ -309,6 +309,21 @@ def test_the_docs_example_request_adobe_2_0_with_a_1_0_value_gets_the_docs_repor
     assert client.post(CONSENT_URL, json={"consent": as_the_web_sdk_sends_it}).status_code == 200
 
 
+def test_0104_caused_by_the_docs_consent_faults_is_the_docs_example_word_for_word(client):
+    """Seed l.60-76: the example body, requestId aside: its report has no configId."""
+    consent = [{"standard": "Adobe", "version": "2.0", "value": {"general": "in"}},
+               {"standard": "IAB TCF", "version": "1.0", "value": ""}]
+    problem = assert_problem(client.post(CONSENT_URL, json={"consent": consent}), 422, "EXEG-0104-422")
+    assert problem == {
+        "type": "https://ns.adobe.com/aep/errors/EXEG-0104-422", "status": 422, "title": "Unprocessable entity",
+        "detail": "Invalid request (report attached). Please check your input and try again.",
+        "report": {"errors": ["Allowed Adobe version is 1.0 for standard 'Adobe' at index 0",
+                              "Allowed IAB version is 2.0 for standard 'IAB TCF' at index 1",
+                              "IAB consent string value must not be empty for standard 'IAB TCF' at index 1"],
+                   "requestId": problem["report"]["requestId"], "orgId": "53A16ACB5CC1D3760A495C99@AdobeOrg"}}
+    assert list(problem["report"]) == ["errors", "requestId", "orgId"]
+
+
 def test_0104_asked_by_flag_is_the_docs_example_with_its_whole_report(client):
     problem = assert_problem(client.post(f"{INTERACT}&__error=EXEG-0104-422", json=EVENT), 422, "EXEG-0104-422")
     assert {k: problem[k] for k in ("type", "status", "title", "detail")} == {
@@ -320,6 +335,7 @@ def test_0104_asked_by_flag_is_the_docs_example_with_its_whole_report(client):
         "IAB consent string value must not be empty for standard 'IAB TCF' at index 1",
     ]
     assert problem["report"]["orgId"] == "53A16ACB5CC1D3760A495C99@AdobeOrg"
+    assert set(problem["report"]) == {"errors", "requestId", "orgId"}
 
 
 def test_opting_out_makes_later_requests_warn_0301_and_opting_in_clears_it(client):
