@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 
@@ -35,6 +36,20 @@ def test_interact_answers_request_id_and_handles(client):
     assert re.fullmatch(r"\d{38}", body["handle"][2]["payload"][0]["id"])
     assert response.headers["x-adobe-edge"] == "or2;35"
     assert "errors" not in body and "warnings" not in body
+
+
+def test_a_minted_ecid_comes_with_the_identity_cookie_the_web_sdk_waits_for(client):
+    """The interact reference's example: state:store holds kndctr_<org>_identity (395 days) then the
+    cluster; without it the Web SDK warns "Identity cookie not found" after every answer."""
+    body = client.post(INTERACT, json={**EVENT, "query": {"identity": {"fetch": ["ECID"]}}}).json()
+    ecid = body["handle"][2]["payload"][0]["id"]
+    identity, cluster = body["handle"][1]["payload"]
+    assert identity["key"] == "kndctr_53A16ACB5CC1D3760A495C99_AdobeOrg_identity"
+    assert identity["maxAge"] == 34128000 and identity["value"].startswith("CiY")
+    assert base64.b64decode(identity["value"]) == b"\n&" + ecid.encode()
+    assert cluster == {"key": "kndctr_53A16ACB5CC1D3760A495C99_AdobeOrg_cluster", "value": "or2", "maxAge": 1800}
+    no_fetch = client.post(INTERACT, json=EVENT).json()
+    assert [p["key"] for p in no_fetch["handle"][1]["payload"]] == ["kndctr_53A16ACB5CC1D3760A495C99_AdobeOrg_cluster"]
 
 
 def test_location_hint_in_the_path_is_kept_and_an_unknown_one_is_404_without_body(client):
