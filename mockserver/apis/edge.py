@@ -8,6 +8,7 @@ adds the warnings a session's state calls for (an opt-out, an unauthorized ident
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Mapping
@@ -272,8 +273,9 @@ async def respond(ctx: RequestContext) -> Outcome:
         warnings.append(ErrorRef("EXEG-0303-200", {"unauthorizedNamespaces": ", ".join(refused),
                                                    "allowedNamespaces": ", ".join(allowed)}))
     ecid = ctx.generator.digits(38) if "ECID" in fetched and "ECID" in allowed else None
+    answer = {"ecid": ecid, "identity_cookie": identity_cookie(ecid), "consent_cookie": cookie}
     if not refs and not warnings:
-        return Success(variables={"ecid": ecid, "consent_cookie": cookie})
+        return Success(variables=answer)
     severity = {ref.id: ctx.api.errors[ref.id].fields.get("severity") for ref in refs}
     failed = [ref for ref in refs if severity[ref.id] != "warning"]
     ordered = failed + [ref for ref in refs if severity[ref.id] == "warning"] + warnings
@@ -281,8 +283,15 @@ async def respond(ctx: RequestContext) -> Outcome:
     status = 207 if failed else (202 if edge["endpoint"] == "collect" and edge["version"] == 2 else 200)
     variables: dict[str, Any] = {"n_errors": len(failed), "edge_status": status}
     if not failed and all(ref.id != IGNORED for ref in ordered):
-        variables["handle"] = _success_handle(ctx, {"ecid": ecid, "consent_cookie": cookie})
+        variables["handle"] = _success_handle(ctx, answer)
     return Failure(ordered, variables=variables)
+
+
+def identity_cookie(ecid: str | None) -> str | None:
+    """The kndctr_<org>_identity value for a minted ECID: base64 of the protobuf field 1 that real
+    values start with ("CiY" = 0x0a 0x26, then the 38 digits). The Web SDK waits for this cookie after
+    its first request and warns "Identity cookie not found" on every answer without it."""
+    return base64.b64encode(b"\n&" + ecid.encode()).decode() if ecid else None
 
 
 def _success_handle(ctx: RequestContext, variables: dict[str, Any]) -> list[Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 
@@ -35,6 +36,20 @@ def test_interact_answers_request_id_and_handles(client):
     assert re.fullmatch(r"\d{38}", body["handle"][2]["payload"][0]["id"])
     assert response.headers["x-adobe-edge"] == "or2;35"
     assert "errors" not in body and "warnings" not in body
+
+
+def test_a_minted_ecid_comes_with_the_identity_cookie_the_web_sdk_waits_for(client):
+    """The interact reference's example: state:store holds kndctr_<org>_identity (395 days) then the
+    cluster; without it the Web SDK warns "Identity cookie not found" after every answer."""
+    body = client.post(INTERACT, json={**EVENT, "query": {"identity": {"fetch": ["ECID"]}}}).json()
+    ecid = body["handle"][2]["payload"][0]["id"]
+    identity, cluster = body["handle"][1]["payload"]
+    assert identity["key"] == "kndctr_53A16ACB5CC1D3760A495C99_AdobeOrg_identity"
+    assert identity["maxAge"] == 34128000 and identity["value"].startswith("CiY")
+    assert base64.b64decode(identity["value"]) == b"\n&" + ecid.encode()
+    assert cluster == {"key": "kndctr_53A16ACB5CC1D3760A495C99_AdobeOrg_cluster", "value": "or2", "maxAge": 1800}
+    no_fetch = client.post(INTERACT, json=EVENT).json()
+    assert [p["key"] for p in no_fetch["handle"][1]["payload"]] == ["kndctr_53A16ACB5CC1D3760A495C99_AdobeOrg_cluster"]
 
 
 def test_location_hint_in_the_path_is_kept_and_an_unknown_one_is_404_without_body(client):
@@ -309,6 +324,21 @@ def test_the_docs_example_request_adobe_2_0_with_a_1_0_value_gets_the_docs_repor
     assert client.post(CONSENT_URL, json={"consent": as_the_web_sdk_sends_it}).status_code == 200
 
 
+def test_0104_caused_by_the_docs_consent_faults_is_the_docs_example_word_for_word(client):
+    """Seed l.60-76: the example body, requestId aside: its report has no configId."""
+    consent = [{"standard": "Adobe", "version": "2.0", "value": {"general": "in"}},
+               {"standard": "IAB TCF", "version": "1.0", "value": ""}]
+    problem = assert_problem(client.post(CONSENT_URL, json={"consent": consent}), 422, "EXEG-0104-422")
+    assert problem == {
+        "type": "https://ns.adobe.com/aep/errors/EXEG-0104-422", "status": 422, "title": "Unprocessable entity",
+        "detail": "Invalid request (report attached). Please check your input and try again.",
+        "report": {"errors": ["Allowed Adobe version is 1.0 for standard 'Adobe' at index 0",
+                              "Allowed IAB version is 2.0 for standard 'IAB TCF' at index 1",
+                              "IAB consent string value must not be empty for standard 'IAB TCF' at index 1"],
+                   "requestId": problem["report"]["requestId"], "orgId": "53A16ACB5CC1D3760A495C99@AdobeOrg"}}
+    assert list(problem["report"]) == ["errors", "requestId", "orgId"]
+
+
 def test_0104_asked_by_flag_is_the_docs_example_with_its_whole_report(client):
     problem = assert_problem(client.post(f"{INTERACT}&__error=EXEG-0104-422", json=EVENT), 422, "EXEG-0104-422")
     assert {k: problem[k] for k in ("type", "status", "title", "detail")} == {
@@ -320,6 +350,7 @@ def test_0104_asked_by_flag_is_the_docs_example_with_its_whole_report(client):
         "IAB consent string value must not be empty for standard 'IAB TCF' at index 1",
     ]
     assert problem["report"]["orgId"] == "53A16ACB5CC1D3760A495C99@AdobeOrg"
+    assert set(problem["report"]) == {"errors", "requestId", "orgId"}
 
 
 def test_opting_out_makes_later_requests_warn_0301_and_opting_in_clears_it(client):
