@@ -265,3 +265,13 @@ def test_a_users_denylist(make_client, tmp_path):
         f"Blocked declared device id {UUID}",
         f"Blocked profile operation for {UUID}",
     ]
+
+
+
+def test_a_browser_page_can_read_x_error(client):
+    # "error codes ... in an X- header": cross-origin, a page's script reads it only if it is exposed
+    response = client.get("/dcs/event?d_rtbd=json&d_mid=bad", headers={"origin": "https://www.yourcompany.com"})
+    assert codes(response) == ["101"]
+    assert response.headers["access-control-allow-origin"] == "https://www.yourcompany.com"
+    exposed = [h.strip().lower() for h in response.headers["access-control-expose-headers"].split(",")]
+    assert "x-error" in exposed
