@@ -156,6 +156,9 @@ async def _opted_out(ctx: RequestContext, request: DcsRequest) -> str | None:
     if request.params.first("d_optout") not in (None, "", "0") or request.cookie("demdex") == "NOTARGET":
         return sent_uuid
     marks = [(f"uuid:{u}", u) for u in (sent_uuid, request.cookie("demdex")) if u and valid_aam_id(u)]
+    mid = request.params.first("d_mid") or ""
+    if valid_aam_id(mid):
+        marks.append((f"mid:{mid}", mid))
     marks += [(f"cid:{c.namespace}:{c.user_id}", c.user_id) for c in request.customer_ids if c.user_id]
     for scope in (request.alias, "*"):
         for mark, opted_out in marks:
@@ -265,11 +268,17 @@ async def _map_uuid(ctx: RequestContext, request: DcsRequest, kept: list[ids.Cus
 # -- /demoptout.jpg --------------------------------------------------------------------------
 @handler("dcs.opt_out")
 async def opt_out(ctx: RequestContext) -> Success:
-    """Partner-level opt-out of the declared ids / d_uuid sent; with neither, the global cookie opt-out."""
+    """Partner-level opt-out of the declared ids / d_uuid / d_mid sent; with none, the global cookie opt-out.
+
+    opt-out-management's device-ID calls name the device by `d_uuid=123` or by `d_mid=123&d_orgid=...`
+    (an ECID): either is a partner-level opt-out of that device, not the global one.
+    """
     request = request_of(ctx)
     scope = request.alias if request.partner is not None else "*"
     marks = [f"cid:{c.namespace}:{c.user_id}" for c in request.customer_ids if c.user_id]
-    sent_uuid = request.params.first("d_uuid")
+    sent_uuid, mid = request.params.first("d_uuid"), request.params.first("d_mid")
+    if mid and valid_aam_id(mid):
+        marks.append(f"mid:{mid}")
     headers: list[tuple[str, str]] = []
     if not marks and not sent_uuid:
         scope, sent_uuid = "*", request.cookie("demdex")

@@ -156,6 +156,17 @@ def test_partner_level_opt_out_then_171_for_that_declared_id(client):
     assert codes(other_partner) == []
 
 
+def test_partner_level_opt_out_by_ecid_then_171_for_that_ecid(client):
+    # opt-out-management's device-ID call, literally: `demoptout.jpg?d_mid=123&d_orgid=IMSoRGid`
+    host = {"host": "yourcompany.demdex.net"}
+    opt_out = client.get("/demoptout.jpg?d_mid=123&d_orgid=IMSoRGid", headers=host)
+    assert opt_out.status_code == 200 and "set-cookie" not in opt_out.headers  # partner level, not global
+    response = client.get("/event?d_rtbd=json&d_mid=123", headers=host)
+    assert response.json() == {"errors": [{"code": 171, "msg": "Encountered opt out tag for id 123"}]}
+    assert codes(client.get("/event?d_rtbd=json&d_mid=123", headers={"host": "foo.demdex.net"})) == []
+    assert codes(client.get("/event?d_rtbd=json&d_mid=456", headers=host)) == []
+
+
 def test_global_opt_out_sets_notarget_cookies(client):
     client.cookies.set("demdex", UUID)
     response = client.get("/dcs/demoptout.jpg")
@@ -254,3 +265,13 @@ def test_a_users_denylist(make_client, tmp_path):
         f"Blocked declared device id {UUID}",
         f"Blocked profile operation for {UUID}",
     ]
+
+
+
+def test_a_browser_page_can_read_x_error(client):
+    # "error codes ... in an X- header": cross-origin, a page's script reads it only if it is exposed
+    response = client.get("/dcs/event?d_rtbd=json&d_mid=bad", headers={"origin": "https://www.yourcompany.com"})
+    assert codes(response) == ["101"]
+    assert response.headers["access-control-allow-origin"] == "https://www.yourcompany.com"
+    exposed = [h.strip().lower() for h in response.headers["access-control-expose-headers"].split(",")]
+    assert "x-error" in exposed
