@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 from collections.abc import Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -77,6 +79,20 @@ def bad_encoding(ctx: RequestContext, args: Mapping[str, Any]) -> Found:
     return [ErrorRef("311")] if bad else False
 
 
+def org_configured(orgid: str, options: Mapping[str, Any]) -> bool:
+    """An org in `org_ids`, or one of Adobe's form (`org_id_pattern`): a real client sends its own org,
+    which no bundled list can know; a value that cannot be an org id still gets code 2."""
+    if orgid in {str(o) for o in options.get("org_ids") or []}:
+        return True
+    pattern = options.get("org_id_pattern")
+    return bool(pattern) and _org_pattern(str(pattern)).fullmatch(orgid) is not None
+
+
+@lru_cache(maxsize=8)
+def _org_pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
 @check("dcs.refused")
 def refused(ctx: RequestContext, args: Mapping[str, Any]) -> Found:
     """2 (unknown org), 109 (referer not allowed for the partner), 111 (bad IMS token)."""
@@ -84,7 +100,7 @@ def refused(ctx: RequestContext, args: Mapping[str, Any]) -> Found:
     partner = request.partner or {}
     found = []
     orgid = request.params.first("d_orgid")
-    if orgid is not None and orgid not in {str(o) for o in options.get("org_ids") or []}:
+    if orgid is not None and not org_configured(orgid, options):
         found.append(ErrorRef("2", {"orgid": orgid}))
     referer = ctx.header("referer")
     if referer is not None and not _referer_allowed(referer, partner.get("referers")):

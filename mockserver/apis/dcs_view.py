@@ -29,12 +29,12 @@ _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _FORM = "application/x-www-form-urlencoded"
 # What an error asked by flag names inside its sentence when the request holds no such value: the
 # declared id of cid.md's example `d_cid=123%01456`, a page the partner's list does not hold, and an
-# org id in the `...@AdobeOrg` form that options.org_ids does not hold.
+# org id that is neither in options.org_ids nor of Adobe's form.
 SAMPLES = {
     "customer": "456",
     "namespace": "123",
     "referer": "https://www.example.com/",
-    "orgid": "0123456789ABCDEF01234567@AdobeOrg",
+    "orgid": "UNKNOWNORG@AdobeOrg",
 }
 
 

@@ -143,7 +143,7 @@ def test_several_codes_are_all_reported_in_order(client):
             "Namespace id is 123, customer id is 456.",
         ),
         ("301", "Maximum number of customer ids exceeded. Maximum allowed is 10. Found is 11."),
-        ("2", "Invalid d_orgid value (could not find a config for this org id): 0123456789ABCDEF01234567@AdobeOrg"),
+        ("2", "Invalid d_orgid value (could not find a config for this org id): UNKNOWNORG@AdobeOrg"),
         ("201", "Cannot read device ids from profile cache for customer id: 456"),
         ("300", "Invalid customer id"),  # an ID that ends the sentence is dropped, as the page's sample does
     ],

@@ -70,13 +70,22 @@ def test_a_users_partner_list_replaces_the_bundled_one(make_client, tmp_path):
 
 
 # -- access: 2, 109, 111 ----------------------------------------------------------------------------
-def test_unknown_org_id_is_2(client):
-    response = client.get("/dcs/event?d_rtbd=json&d_orgid=0123456789ABCDEF01234567%40AdobeOrg")
+def test_an_org_id_that_cannot_be_one_is_2(client):
+    response = client.get("/dcs/event?d_rtbd=json&d_orgid=invalid-org")
     assert codes(response) == ["2"]
     assert response.json()["errors"][0]["msg"] == (
-        "Invalid d_orgid value (could not find a config for this org id): 0123456789ABCDEF01234567@AdobeOrg"
+        "Invalid d_orgid value (could not find a config for this org id): invalid-org"
     )
+    assert codes(client.get("/dcs/event?d_rtbd=json&d_orgid=1234%40AdobeOrg")) == ["2"]
+    # the bundled example, and any org of Adobe's form: a real client's own org is served
     assert codes(client.get("/dcs/event?d_rtbd=json&d_orgid=5DC5123F5245B1D20A490D46%40AdobeOrg")) == []
+    assert codes(client.get("/dcs/event?d_rtbd=json&d_orgid=53A16ACB5CC1D3760A495C99%40AdobeOrg")) == []
+
+
+def test_a_strict_org_list_refuses_a_well_formed_unknown_org(make_client, tmp_path):
+    client = overridden(make_client, tmp_path, org_ids=["0123456789ABCDEF01234567@AdobeOrg"], org_id_pattern=None)
+    assert codes(client.get("/dcs/event?d_rtbd=json&d_orgid=53A16ACB5CC1D3760A495C99%40AdobeOrg")) == ["2"]
+    assert codes(client.get("/dcs/event?d_rtbd=json&d_orgid=0123456789ABCDEF01234567%40AdobeOrg")) == []
 
 
 def test_a_referer_the_partner_does_not_allow_is_109(client):
