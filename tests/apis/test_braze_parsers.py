@@ -63,7 +63,8 @@ JSON = st.recursive(
     max_leaves=25,
 )
 PATHS = ["/users/track", "/messages/send", "/messages/schedule/create", "/campaigns/trigger/send",
-         "/canvas/trigger/send", "/sends/id/create", "/users/export/ids", "/users/delete", "/users/alias/new",
+         "/canvas/trigger/send", "/campaigns/trigger/schedule/create", "/canvas/trigger/schedule/create",
+         "/sends/id/create", "/users/export/ids", "/users/delete", "/users/alias/new",
          "/users/alias/update", "/users/identify", "/users/merge"]
 
 

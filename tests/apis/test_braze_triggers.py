@@ -278,6 +278,42 @@ class TestTriggerSends:
         fatal(send(client, {id_field: None, "broadcast": True}, path), 400, "Bad Request")
 
 
+@pytest.mark.parametrize(("path", "id_field"), [("/campaigns/trigger/schedule/create", "campaign_id"),
+                                                ("/canvas/trigger/schedule/create", "canvas_id")])
+class TestTriggerSchedules:
+    """The trigger sends scheduled: their bodies plus `schedule`, where the send_at and in_local_time rows apply."""
+
+    def test_a_schedule_answers_its_ids(self, client, path, id_field):
+        body = {id_field: "x", "broadcast": True, "schedule": {"time": "2999-01-01T10:00:00Z"}}
+        response = send(client, body, path)
+        assert response.status_code == 201 and response.json()["message"] == "success"
+        assert response.json()["schedule_id"] and response.json()["dispatch_id"]
+
+    @pytest.mark.parametrize("time", ["tomorrow", "", 1700000000])
+    def test_unparseable_time_is_the_send_at_row(self, client, path, id_field, time):
+        response = send(client, {id_field: "x", "broadcast": True, "schedule": {"time": time}}, path)
+        fatal(response, 400, "Bad Request")
+        assert response.json()["errors"] == ["Cannot parse `send_at` datetime."]
+
+    def test_a_passed_local_time_is_the_in_local_time_row(self, client, path, id_field):
+        body = {id_field: "x", "broadcast": True, "schedule": {"time": "2001-01-01T10:00:00", "in_local_time": True}}
+        response = send(client, body, path)
+        fatal(response, 400, "Bad Request")
+        assert response.json()["errors"] == [
+            "In your request, `in_local_time` is true but `time` has passed in your company’s time zone."]
+
+    @pytest.mark.parametrize("schedule", [None, {}])
+    def test_the_schedule_time_is_required(self, client, path, id_field, schedule):
+        body = {id_field: "x", "broadcast": True, **({} if schedule is None else {"schedule": schedule})}
+        assert send(client, body, path).json() == {"message": "Bad Request", "errors": ["Bad syntax."]}
+
+    def test_recipients_are_limited_and_required_as_in_a_send(self, client, path, id_field):
+        later = {"time": "2999-01-01T10:00:00Z"}
+        body = {id_field: "x", "schedule": later, "recipients": [{"external_user_id": f"u{i}"} for i in range(51)]}
+        fatal(send(client, body, path), 400, "The max number of ids per request was exceeded")
+        fatal(send(client, {id_field: "x", "schedule": later}, path), 400, "No Recipients")
+
+
 def test_unknown_campaign_of_a_configured_workspace(configured):
     body = {"campaign_id": "nope", "broadcast": True}
     fatal(send(configured, body, "/campaigns/trigger/send", headers=FULL), 400, "Invalid Campaign ID")
