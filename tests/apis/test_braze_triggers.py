@@ -314,6 +314,36 @@ class TestTriggerSchedules:
         fatal(send(client, {id_field: "x", "schedule": later}, path), 400, "No Recipients")
 
 
+@pytest.mark.parametrize(("path", "ids"), [("/messages/schedule/update", {}),
+                                           ("/campaigns/trigger/schedule/update", {"campaign_id": "x"}),
+                                           ("/canvas/trigger/schedule/update", {"canvas_id": "x"})])
+class TestScheduleUpdates:
+    """An update's `schedule` replaces the old one whole: its time is read as a create's."""
+
+    def test_an_update_is_a_success(self, client, path, ids):
+        response = send(client, {**ids, "schedule_id": "s", "schedule": {"time": "2999-01-01T10:00:00Z"}}, path)
+        assert response.status_code == 201 and response.json() == {"message": "success"}
+
+    def test_the_send_at_and_in_local_time_rows(self, client, path, ids):
+        response = send(client, {**ids, "schedule_id": "s", "schedule": {"time": "soon"}}, path)
+        assert response.json() == {"message": "Bad Request", "errors": ["Cannot parse `send_at` datetime."]}
+        page_example = {"time": "2017-05-24T21:30:00Z", "in_local_time": True}  # the update page's own, now passed
+        fatal(send(client, {**ids, "schedule_id": "s", "schedule": page_example}, path), 400, "Bad Request")
+
+    @pytest.mark.parametrize("extra", [{}, {"schedule_id": ""}, {"schedule_id": 7}])
+    def test_the_schedule_id_is_required(self, client, path, ids, extra):
+        body = {**ids, **extra, "schedule": {"time": "2999-01-01T10:00:00Z"}}
+        assert send(client, body, path).json()["errors"] == ["Bad syntax."]
+
+
+@pytest.mark.parametrize(("path", "ids"), [("/messages/schedule/delete", {}),
+                                           ("/campaigns/trigger/schedule/delete", {"campaign_id": "x"}),
+                                           ("/canvas/trigger/schedule/delete", {"canvas_id": "x"})])
+def test_a_schedule_is_deleted_by_its_id(client, path, ids):
+    assert send(client, {**ids, "schedule_id": "s"}, path).json() == {"message": "success"}
+    fatal(send(client, ids, path), 400, "Bad Request")
+
+
 def test_unknown_campaign_of_a_configured_workspace(configured):
     body = {"campaign_id": "nope", "broadcast": True}
     fatal(send(configured, body, "/campaigns/trigger/send", headers=FULL), 400, "Invalid Campaign ID")
