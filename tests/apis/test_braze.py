@@ -55,6 +55,18 @@ def test_the_rows_texts_are_the_tables_byte_for_byte():
     assert "company’s time zone" in CATALOG["local-time-passed"].fields["detail"]
 
 
+@pytest.mark.parametrize(("code", "sentence"), [
+    (502, "A 502 error is a failure before it reaches the destination server."),
+    (503, "A 503 error means that the request made it to the destination server, but we can't complete the request "
+          "because there isn't enough capacity, or there is a network issue, or similar."),
+    (504, "A 504 error indicates a server didn't receive a response from another server upstream."),
+])
+def test_the_5xx_minor_errors_are_the_docs_sentences(client, code, sentence):
+    """errors.md describes 502, 503 and 504 in one sentence each: the minor error is that sentence, unedited."""
+    response = client.post(f"/braze/users/track?__code={code}", json={}, headers=AUTH)
+    assert response.status_code == code and response.json()["errors"] == [sentence]
+
+
 @pytest.mark.parametrize("error_id", ["service-unavailable", "max-ids-exceeded"])
 def test_the_prefer_header_asks_the_same_error(client, error_id):
     by_header = client.post("/braze/campaigns/trigger/send", json={}, headers={**AUTH, "Prefer": f"error={error_id}"})

@@ -113,3 +113,13 @@ def test_5xx_is_retried_then_raised(server, session, monkeypatch):
     with pytest.raises(BrazeInternalServerError):
         client.user_export(external_ids=["a"])
     assert [entry["status"] for entry in journal(server, session)] == [503, 503, 503]
+
+
+def test_a_triggered_campaign_is_scheduled_or_refused_by_the_schedule_rows(server, session):
+    """braze-client schedules through /campaigns/trigger/schedule/create, where errors.md's send_at row applies."""
+    client = braze(server, session, "admin-key")
+    answer = client.campaign_trigger_schedule_create("welcome", {"time": "2999-01-01T10:00:00Z"}, broadcast=True)
+    assert answer["success"] is True and answer["schedule_id"] and answer["dispatch_id"]
+    with pytest.raises(BrazeClientError) as raised:
+        client.campaign_trigger_schedule_create("welcome", {"time": "next week"}, broadcast=True)
+    assert raised.value.args == ("Bad Request", ["Cannot parse `send_at` datetime."])

@@ -46,6 +46,8 @@ def rate(response) -> tuple[int, ...]:
     ("POST", "/messages/send", {"broadcast": True, "segment_id": "s", "messages": {"email": {}}}, 250),
     ("POST", "/campaigns/trigger/send", {"campaign_id": "c", "broadcast": True}, 250),
     ("POST", "/canvas/trigger/send", {"canvas_id": "c", "recipients": [{"external_user_id": "a"}]}, 250_000),
+    ("POST", "/campaigns/trigger/schedule/create",
+     {"campaign_id": "c", "broadcast": True, "schedule": {"time": "2999-01-01T00:00:00Z"}}, 250_000),
     ("POST", "/users/export/ids", {"external_ids": ["a"]}, 250),
     ("POST", "/sends/id/create", {"campaign_id": "c"}, 100),
     ("POST", "/users/delete", {"external_ids": ["a"]}, 20_000),

@@ -55,7 +55,7 @@ FIELDS = ["attributes", "events", "purchases", "external_id", "external_user_ids
           "android_push", "in_app_message", "message", "extra", "message_variation_id", "schedule", "time",
           "in_local_time", "send_at", "context", "external_ids", "fields_to_export", "email_address", "api_key",
           "alias_name", "alias_label", "alias_updates", "aliases_to_identify", "emails_to_identify", "user_alias",
-          "merge_updates", "identifier_to_merge", "identifier_to_keep", "email", "phone"]
+          "merge_updates", "identifier_to_merge", "identifier_to_keep", "email", "phone", "schedule_id"]
 JSON = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=8)),
     lambda inner: st.one_of(st.lists(inner, max_size=4),
@@ -63,7 +63,10 @@ JSON = st.recursive(
     max_leaves=25,
 )
 PATHS = ["/users/track", "/messages/send", "/messages/schedule/create", "/campaigns/trigger/send",
-         "/canvas/trigger/send", "/sends/id/create", "/users/export/ids", "/users/delete", "/users/alias/new",
+         "/canvas/trigger/send", "/campaigns/trigger/schedule/create", "/canvas/trigger/schedule/create",
+         "/messages/schedule/update", "/campaigns/trigger/schedule/update", "/canvas/trigger/schedule/update",
+         "/messages/schedule/delete", "/campaigns/trigger/schedule/delete", "/canvas/trigger/schedule/delete",
+         "/sends/id/create", "/users/export/ids", "/users/delete", "/users/alias/new",
          "/users/alias/update", "/users/identify", "/users/merge"]
 
 

@@ -278,6 +278,72 @@ class TestTriggerSends:
         fatal(send(client, {id_field: None, "broadcast": True}, path), 400, "Bad Request")
 
 
+@pytest.mark.parametrize(("path", "id_field"), [("/campaigns/trigger/schedule/create", "campaign_id"),
+                                                ("/canvas/trigger/schedule/create", "canvas_id")])
+class TestTriggerSchedules:
+    """The trigger sends scheduled: their bodies plus `schedule`, where the send_at and in_local_time rows apply."""
+
+    def test_a_schedule_answers_its_ids(self, client, path, id_field):
+        body = {id_field: "x", "broadcast": True, "schedule": {"time": "2999-01-01T10:00:00Z"}}
+        response = send(client, body, path)
+        assert response.status_code == 201 and response.json()["message"] == "success"
+        assert response.json()["schedule_id"] and response.json()["dispatch_id"]
+
+    @pytest.mark.parametrize("time", ["tomorrow", "", 1700000000])
+    def test_unparseable_time_is_the_send_at_row(self, client, path, id_field, time):
+        response = send(client, {id_field: "x", "broadcast": True, "schedule": {"time": time}}, path)
+        fatal(response, 400, "Bad Request")
+        assert response.json()["errors"] == ["Cannot parse `send_at` datetime."]
+
+    def test_a_passed_local_time_is_the_in_local_time_row(self, client, path, id_field):
+        body = {id_field: "x", "broadcast": True, "schedule": {"time": "2001-01-01T10:00:00", "in_local_time": True}}
+        response = send(client, body, path)
+        fatal(response, 400, "Bad Request")
+        assert response.json()["errors"] == [
+            "In your request, `in_local_time` is true but `time` has passed in your company’s time zone."]
+
+    @pytest.mark.parametrize("schedule", [None, {}])
+    def test_the_schedule_time_is_required(self, client, path, id_field, schedule):
+        body = {id_field: "x", "broadcast": True, **({} if schedule is None else {"schedule": schedule})}
+        assert send(client, body, path).json() == {"message": "Bad Request", "errors": ["Bad syntax."]}
+
+    def test_recipients_are_limited_and_required_as_in_a_send(self, client, path, id_field):
+        later = {"time": "2999-01-01T10:00:00Z"}
+        body = {id_field: "x", "schedule": later, "recipients": [{"external_user_id": f"u{i}"} for i in range(51)]}
+        fatal(send(client, body, path), 400, "The max number of ids per request was exceeded")
+        fatal(send(client, {id_field: "x", "schedule": later}, path), 400, "No Recipients")
+
+
+@pytest.mark.parametrize(("path", "ids"), [("/messages/schedule/update", {}),
+                                           ("/campaigns/trigger/schedule/update", {"campaign_id": "x"}),
+                                           ("/canvas/trigger/schedule/update", {"canvas_id": "x"})])
+class TestScheduleUpdates:
+    """An update's `schedule` replaces the old one whole: its time is read as a create's."""
+
+    def test_an_update_is_a_success(self, client, path, ids):
+        response = send(client, {**ids, "schedule_id": "s", "schedule": {"time": "2999-01-01T10:00:00Z"}}, path)
+        assert response.status_code == 201 and response.json() == {"message": "success"}
+
+    def test_the_send_at_and_in_local_time_rows(self, client, path, ids):
+        response = send(client, {**ids, "schedule_id": "s", "schedule": {"time": "soon"}}, path)
+        assert response.json() == {"message": "Bad Request", "errors": ["Cannot parse `send_at` datetime."]}
+        page_example = {"time": "2017-05-24T21:30:00Z", "in_local_time": True}  # the update page's own, now passed
+        fatal(send(client, {**ids, "schedule_id": "s", "schedule": page_example}, path), 400, "Bad Request")
+
+    @pytest.mark.parametrize("extra", [{}, {"schedule_id": ""}, {"schedule_id": 7}])
+    def test_the_schedule_id_is_required(self, client, path, ids, extra):
+        body = {**ids, **extra, "schedule": {"time": "2999-01-01T10:00:00Z"}}
+        assert send(client, body, path).json()["errors"] == ["Bad syntax."]
+
+
+@pytest.mark.parametrize(("path", "ids"), [("/messages/schedule/delete", {}),
+                                           ("/campaigns/trigger/schedule/delete", {"campaign_id": "x"}),
+                                           ("/canvas/trigger/schedule/delete", {"canvas_id": "x"})])
+def test_a_schedule_is_deleted_by_its_id(client, path, ids):
+    assert send(client, {**ids, "schedule_id": "s"}, path).json() == {"message": "success"}
+    fatal(send(client, ids, path), 400, "Bad Request")
+
+
 def test_unknown_campaign_of_a_configured_workspace(configured):
     body = {"campaign_id": "nope", "broadcast": True}
     fatal(send(configured, body, "/campaigns/trigger/send", headers=FULL), 400, "Invalid Campaign ID")
