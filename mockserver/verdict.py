@@ -241,14 +241,22 @@ def judge_retry(judge: Judge, retry: Attempt, failed: Attempt) -> None:
 
 
 def judge_backoff(judge: Judge, chain: list[Attempt]) -> None:
-    """Braze 5xx: with two retries or more after 5xx answers, some delay must grow (x1.25 and 10 ms at least)."""
+    """Braze 5xx: with two retries or more after 5xx answers, the delays must not stay flat.
+
+    No delay grew by x1.25, and either they are flat (immediate retries, or one fixed wait: all within
+    10 %, or 20 ms, of each other) or there are three or more of them. Jittered backoff (tenacity's
+    `wait_random_exponential`, braze-client's) draws each delay at random under a growing cap, so two
+    draws may shrink or barely grow: that is backoff done right, and not judged on two delays.
+    """
     delays = [(b, b.wait_since(a)) for a, b in zip(chain, chain[1:], strict=False)
               if a.status >= 500 and b.previous is a]
     if len(delays) < 2:
         return
     grew = any(later > earlier * 1.25 and later - earlier >= 0.01
                for (_, earlier), (_, later) in zip(delays, delays[1:], strict=False))
-    if not grew:
+    waits = [d for _, d in delays]
+    flat = max(waits) - min(waits) <= max(0.1 * max(waits), 0.02)
+    if not grew and (flat or len(waits) >= 3):
         for retry, _ in delays[:-1]:
             judge.add("backoff-on-5xx", retry, None)
         text = ", ".join(f"{d:.3f}" for _, d in delays)

@@ -57,6 +57,9 @@ def test_retry_after_as_an_http_date_and_a_frozen_clock_with_a_real_sleep():
     ([4, 2, 1], True),               # shrinking
     ([0, 0], True),
     ([0], False),                    # one retry: nothing to compare
+    ([0.8, 0.91], False),            # jittered (braze-client, tenacity's wait_random_exponential)
+    ([0.9, 0.3], False),             # full jitter may draw a shorter second wait
+    ([1.0, 1.05], True),             # a fixed wait and timing noise
 ])
 def test_braze_5xx_backoff_must_grow_somewhere(waits, found):
     at, entries = 0.0, [entry(503, 0.0)]
