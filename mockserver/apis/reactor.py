@@ -229,7 +229,7 @@ async def related_records(store: Store, record: Record, kind: str) -> list[Recor
     if kind in EMPTY_KINDS:
         return []
     if kind == "revisions":
-        return [r for r in [await store.get(i) for i in record.get("revisions", [])] if r]
+        return await revisions_of(store, record)
     if kind == "libraries" and record["type"] in REVISABLE:
         return await libraries_using(store, record)
     value = record["rel"].get(kind)
@@ -240,6 +240,23 @@ async def related_records(store: Store, record: Record, kind: str) -> list[Recor
         target = await store.get(value, deleted=soft) if isinstance(value, str) else None
         return target or False
     return await store.children(record["id"], kind)
+
+
+async def revisions_of(store: Store, record: Record) -> list[Record]:
+    """The head and every revision, oldest first, as the real API lists them.
+
+    Adobe's SDK integration tests (adobe/reactor-sdk-javascript test/integration/extensions.test.js
+    "lists all revisions", rules.test.js "gets a Rule's revisions", data-elements.test.js "revises a
+    DataElement") find the head's own id among its revisions, and rules.md's example lists the head
+    (`revision_number` 0) before its revision. A revision's list is its head's: neither source shows
+    one, and the family is what `revisions` names.
+    """
+    origin = record["rel"].get("origin")
+    head = await store.get(origin, record["type"]) if isinstance(origin, str) and origin != record["id"] else record
+    if head is None:
+        return [record]
+    found = [await store.get(i, record["type"]) for i in [head["id"], *head.get("revisions", [])]]
+    return [r for r in found if r is not None]
 
 
 async def libraries_using(store: Store, record: Record) -> list[Record]:

@@ -232,7 +232,7 @@ def test_deleted_resources_and_multiple_revisions_cannot_join_a_library(reactor)
                                                                 "attributes": {"name": "kept 2"},
                                                                 "meta": {"action": "revise"}}})
     assert revised.json()["data"]["meta"]["latest_revision_number"] == 1
-    revision = reactor.get(f"/data_elements/{kept}/revisions").json()["data"][0]
+    revision = revised.json()["data"]  # the real API answers the new revision (see test_revise_answers_...)
     assert revision["attributes"]["revision_number"] == 1 and revision["id"] != kept
     added = reactor.post(path, {"data": [{"id": kept, "type": "data_elements"}]})
     assert added.status_code == 200 and [d["id"] for d in added.json()["data"]] == [kept]
@@ -377,13 +377,102 @@ def test_polls_before_done_keeps_a_build_pending_for_that_many_polls(make_client
 def test_deleting_a_revised_extension_deletes_its_revisions_and_companies_are_read_only(reactor):
     prop = reactor.property()
     extension = reactor.extension(prop)
-    reactor.patch(f"/extensions/{extension}", {"data": {"id": extension, "type": "extensions",
-                                                       "attributes": {"enabled": False},
-                                                       "meta": {"action": "revise"}}})
-    revision = reactor.get(f"/extensions/{extension}/revisions").json()["data"][0]["id"]
+    revision = reactor.patch(f"/extensions/{extension}", {"data": {"id": extension, "type": "extensions",
+                                                                  "attributes": {"enabled": False},
+                                                                  "meta": {"action": "revise"}}}).json()["data"]["id"]
+    assert revision != extension
     assert reactor.delete(f"/extensions/{extension}").status_code == 204
     assert reactor.get(f"/extensions/{revision}").status_code == 404
     error_of(reactor.delete(f"/companies/{reactor.company()}"), 403, "read-only")
+
+
+def revise(reactor: Reactor, kind: str, head: str, **attributes: object) -> dict:  # type: ignore[type-arg]
+    data: dict[str, object] = {"id": head, "type": kind, "meta": {"action": "revise"}}
+    if attributes:
+        data["attributes"] = attributes
+    response = reactor.patch(f"/{kind}/{head}", {"data": data})
+    assert response.status_code == 200, response.text
+    assert_jsonapi(response.json())
+    return dict(response.json()["data"])
+
+
+def revisable_head(reactor: Reactor, kind: str) -> str:
+    prop = reactor.property()
+    extension = reactor.extension(prop)
+    return {"extensions": lambda: extension, "data_elements": lambda: reactor.data_element(prop, extension),
+            "rules": lambda: reactor.rule(prop)}[kind]()
+
+
+# Adobe's SDK integration tests, run against the real API (adobe/reactor-sdk-javascript
+# test/integration/{extensions,data-elements,rules}.test.js): a revise answers a new resource, not the head
+@pytest.mark.parametrize("kind", ["extensions", "data_elements", "rules"])
+def test_revise_answers_the_new_revision_not_the_head(reactor, kind):
+    head = revisable_head(reactor, kind)
+    before = reactor.get(f"/{kind}/{head}").json()["data"]
+    first = revise(reactor, kind, head)
+    assert first["id"] != head and ID[kind].match(first["id"]) and first["type"] == kind
+    assert first["attributes"]["revision_number"] == 1 and first["meta"]["latest_revision_number"] == 1
+    assert first["attributes"].get("name") == before["attributes"].get("name")  # rules.test.js makeRuleRevision
+    assert first["relationships"]["origin"]["data"] == {"id": head, "type": kind}
+    assert first["links"]["self"].endswith(f"/{kind}/{first['id']}")
+    assert reactor.get(f"/{kind}/{first['id']}").json()["data"]["attributes"]["revision_number"] == 1
+    now = reactor.get(f"/{kind}/{head}").json()["data"]
+    assert now["attributes"]["revision_number"] == 0 and now["meta"]["latest_revision_number"] == 1
+    second = revise(reactor, kind, head)  # data-elements.test.js "revises a DataElement": again, a new one
+    assert second["id"] not in (head, first["id"]) and second["attributes"]["revision_number"] == 2
+    assert reactor.get(f"/{kind}/{first['id']}").json()["data"]["meta"]["latest_revision_number"] == 2
+    listed = reactor.get(f"/properties/{before['relationships']['property']['data']['id']}/{kind}").json()["data"]
+    assert head in [r["id"] for r in listed] and first["id"] not in [r["id"] for r in listed]
+
+
+def test_a_revise_carries_its_changes_into_the_revision_and_is_audited_on_the_head(reactor):
+    head = revisable_head(reactor, "data_elements")
+    revision = revise(reactor, "data_elements", head, name="renamed")
+    assert revision["attributes"]["name"] == "renamed" and revision["attributes"]["dirty"] is False
+    assert reactor.get(f"/data_elements/{head}").json()["data"]["attributes"]["name"] == "renamed"
+    newest = reactor.get("/audit_events").json()["data"][0]
+    assert newest["attributes"]["type_of"] == "data_element.updated"
+    assert newest["relationships"]["entity"]["data"]["id"] == head
+    assert not [e for e in reactor.get("/audit_events", params={"page[size]": 100}).json()["data"]
+                if e["relationships"]["entity"]["data"]["id"] == revision["id"]]
+
+
+@pytest.mark.parametrize("kind", ["extensions", "data_elements", "rules"])
+def test_revisions_list_the_head_and_every_revision_and_filter_by_revision_number(reactor, kind):
+    head = revisable_head(reactor, kind)
+    first, second = revise(reactor, kind, head)["id"], revise(reactor, kind, head)["id"]
+    listed = reactor.get(f"/{kind}/{head}/revisions").json()
+    assert [r["id"] for r in listed["data"]] == [head, first, second]  # rules.md: the head first
+    assert [r["attributes"]["revision_number"] for r in listed["data"]] == [0, 1, 2]
+    assert listed["meta"]["pagination"]["total_count"] == 3
+    one = reactor.get(f"/{kind}/{head}/revisions", params={"filter[revision_number]": "EQ 1"}).json()["data"]
+    assert [r["id"] for r in one] == [first]  # rules.test.js "gets a filtered rule revision"
+    assert [r["id"] for r in reactor.get(f"/{kind}/{first}/revisions").json()["data"]] == [head, first, second]
+
+
+@pytest.mark.parametrize("kind", ["extensions", "data_elements", "rules"])
+def test_the_origin_of_a_revision_is_its_head_at_revision_zero(reactor, kind):
+    head = revisable_head(reactor, kind)
+    first, second = revise(reactor, kind, head)["id"], revise(reactor, kind, head)["id"]
+    assert len({head, first, second}) == 3  # extensions.test.js "shows the origin": of the answered revision
+    for resource_id in (head, first, second):
+        origin = reactor.get(f"/{kind}/{resource_id}/origin").json()["data"]
+        assert origin["id"] == head and origin["attributes"]["revision_number"] == 0
+
+
+def test_a_revision_answered_by_revise_joins_a_library_and_goes_with_its_head(reactor):
+    """helpers.js makeTestRule and libraries.test.js makeDataElements add the answered id to libraries."""
+    prop = reactor.property()
+    library = reactor.library(prop)
+    rule = reactor.rule(prop)
+    revision = revise(reactor, "rules", rule)["id"]
+    added = reactor.post(f"/libraries/{library}/relationships/rules", {"data": [{"id": revision, "type": "rules"}]})
+    assert added.status_code == 200 and [d["id"] for d in added.json()["data"]] == [revision]
+    assert [lib["id"] for lib in reactor.get(f"/rules/{revision}/libraries").json()["data"]] == [library]
+    error_of(reactor.post(f"/libraries/{library}/relationships/rules", {"data": [{"id": rule, "type": "rules"}]}),
+             422, "multiple-revisions", "/data/0")
+    assert reactor.delete(f"/rules/{rule}").status_code == 204
+    assert reactor.get(f"/rules/{revision}").json()["data"]["meta"]["deleted_at"]
 
 
 json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
