@@ -190,7 +190,11 @@ async def prepare(ctx: RequestContext) -> Failure | None:
     if "prequal" in ctx.host.lower():
         return Failure([ErrorRef("prequal-spoofing")])
     status = throttle_status(ctx)  # checked on every request: a bad value is misuse even under the limit
-    if THROTTLED.match(ctx.path) and await over_limit(ctx):
+    # A request that asks for an error by flag (`__error`, `__code`) gets that error, spent bucket or
+    # not (GUIDE: on any route): this hook runs before the flags, and its 403 would answer something
+    # else than was asked. The request still takes its token, as every request does.
+    asked = bool(ctx.flags.errors) or ctx.flags.code is not None
+    if THROTTLED.match(ctx.path) and await over_limit(ctx) and not asked:
         return Failure([ErrorRef("too-many-requests-429" if status == 429 else "too-many-requests")])
     if malformed_url(ctx):
         return Failure([ErrorRef("malformed-url")])
