@@ -170,7 +170,7 @@ def test_post_without_authorization_is_401(device: Device) -> None:
     response = device.client.post(f"{P}/reggie/v1/R/regcode", data={"deviceId": "d"},
                                   headers={"Accept": "application/json"})
     assert response.status_code == 401
-    assert response.json() == {"status": 401, "message": "Unauthorized",
+    assert response.json() == {"status": 401, "message": "Not Authorized",
                                "details": "Missing authorization header in the POST"}
     assert device.client.get(f"{P}/api/v1/config/R.json").status_code == 200  # a GET needs none
 
