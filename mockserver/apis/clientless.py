@@ -26,11 +26,12 @@ from mockserver.engine.flags import Misuse, parse_prefer
 from mockserver.engine.outcome import ErrorRef, Failure
 
 API = "clientless"
-# The endpoints the throttling page lists (paths as this API sees them, suffix taken off).
+# The endpoints the throttling page lists (paths as this API sees them, suffix taken off). It lists
+# "/api/v1/authenticate/": the device poll and freepreview, not the login web app's GET /api/v1/authenticate.
 THROTTLED = re.compile(
     r"^/(?:o/client/(?:register|token|scopes|validate)|api/v2/.*|api/v1/tokens/(?:usermetadata|authn|authz|media)"
     r"|api/v1/config/.*|api/v1/checkauthn.*|api/v1/logout|api/v1/authorize|api/v1/preauthorize.*"
-    r"|api/v1/mediatoken|api/v1/authenticate.*|api/v1/.+/profile-requests/.+|api/v1/identities"
+    r"|api/v1/mediatoken|api/v1/authenticate/.*|api/v1/.+/profile-requests/.+|api/v1/identities"
     r"|adobe-services/config/.*|reggie/v1/.+/regcode(?:/.+)?)$"
 )
 # The legacy signed header: `<METHOD> requestor_id=.., nonce=.., signature_method=HMAC-SHA1,

@@ -151,3 +151,16 @@ def test_the_catalog_by_flag_in_one_burst(client: TestClient) -> None:
         response = client.get(f"{P}/api/v1/checkauthn", params={"requestor": "R", "deviceId": "d", "__error": error_id},
                               headers=JSON_ACCEPT)
         assert response.status_code == CATALOG.errors[error_id].status, error_id
+
+
+def test_the_login_web_apps_authenticate_is_not_on_the_list(client: TestClient) -> None:
+    """throttling-mechanism.md lists '/api/v1/authenticate/' (the device's poll, freepreview), not the login web
+    app's GET /api/v1/authenticate?... (a browser navigation to the MVPD)."""
+    frozen(client)
+    query = {"requestor_id": "R", "mso_id": "sampleMvpdId", "reg_code": "NOSUCH1", "domain_name": "loginwebapp.com",
+             "noflash": "true", "no_iframe": "true", "redirect_url": "http://loginwebapp.com"}
+    statuses = [client.get(f"{P}/api/v1/authenticate.json", params=query).status_code for _ in range(15)]
+    assert statuses == [400] * 15  # the code is unknown every time, never throttled
+    polls = [client.get(f"{P}/api/v1/authenticate/NOSUCH1.json", params={"requestor": "R"}).status_code
+             for _ in range(12)]
+    assert polls == [404] * 11 + [403]
