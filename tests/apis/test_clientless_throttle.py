@@ -130,7 +130,8 @@ def test_rate_and_burst_are_options(make_client: Callable[..., TestClient], tmp_
 @pytest.mark.parametrize(("flag", "status"), [({"params": {"__error": "regcode-not-found"}}, 400),
                                               ({"headers": {"Prefer": "error=authz-token-expired"}}, 410),
                                               ({"params": {"__code": "412"}}, 412)])
-def test_an_error_asked_by_flag_is_answered_when_the_bucket_is_spent(client: TestClient, flag: dict[str, dict[str, str]],
+def test_an_error_asked_by_flag_is_answered_when_the_bucket_is_spent(client: TestClient,
+                                                                     flag: dict[str, dict[str, str]],
                                                                      status: int) -> None:
     """GUIDE: `__error=ID` answers that error on any route; a spent bucket must not answer 403 instead."""
     frozen(client)
