@@ -26,11 +26,12 @@ from mockserver.engine.flags import Misuse, parse_prefer
 from mockserver.engine.outcome import ErrorRef, Failure
 
 API = "clientless"
-# The endpoints the throttling page lists (paths as this API sees them, suffix taken off).
+# The endpoints the throttling page lists (paths as this API sees them, suffix taken off). It lists
+# "/api/v1/authenticate/": the device poll and freepreview, not the login web app's GET /api/v1/authenticate.
 THROTTLED = re.compile(
     r"^/(?:o/client/(?:register|token|scopes|validate)|api/v2/.*|api/v1/tokens/(?:usermetadata|authn|authz|media)"
     r"|api/v1/config/.*|api/v1/checkauthn.*|api/v1/logout|api/v1/authorize|api/v1/preauthorize.*"
-    r"|api/v1/mediatoken|api/v1/authenticate.*|api/v1/.+/profile-requests/.+|api/v1/identities"
+    r"|api/v1/mediatoken|api/v1/authenticate/.*|api/v1/.+/profile-requests/.+|api/v1/identities"
     r"|adobe-services/config/.*|reggie/v1/.+/regcode(?:/.+)?)$"
 )
 # The legacy signed header: `<METHOD> requestor_id=.., nonce=.., signature_method=HMAC-SHA1,
@@ -190,7 +191,11 @@ async def prepare(ctx: RequestContext) -> Failure | None:
     if "prequal" in ctx.host.lower():
         return Failure([ErrorRef("prequal-spoofing")])
     status = throttle_status(ctx)  # checked on every request: a bad value is misuse even under the limit
-    if THROTTLED.match(ctx.path) and await over_limit(ctx):
+    # A request that asks for an error by flag (`__error`, `__code`) gets that error, spent bucket or
+    # not (GUIDE: on any route): this hook runs before the flags, and its 403 would answer something
+    # else than was asked. The request still takes its token, as every request does.
+    asked = bool(ctx.flags.errors) or ctx.flags.code is not None
+    if THROTTLED.match(ctx.path) and await over_limit(ctx) and not asked:
         return Failure([ErrorRef("too-many-requests-429" if status == 429 else "too-many-requests")])
     if malformed_url(ctx):
         return Failure([ErrorRef("malformed-url")])

@@ -131,3 +131,17 @@ def test_garbage_never_gives_a_500(garbage_client: TestClient, path: str, method
                                                "Authorization": "Bearer t"})
     assert response.status_code < 500, response.text
     assert "x-mockserver-internal-error" not in response.headers
+
+
+@pytest.mark.parametrize("header", [None, "seconds", "Basic dXNlcjpwYXNz"])
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_every_401_says_the_seeds_not_authorized(client: TestClient, header: str | None, fmt: str) -> None:
+    """clientless-errors.md names the error 'Not Authorized' (as it names '400 Bad Request', '403 Forbidden')."""
+    value = legacy(request_time=str(int(time.time()))) if header == "seconds" else header
+    response = client.post(f"{P}/reggie/v1/R/regcode.{fmt}", data={"deviceId": "d"},
+                           headers={"Authorization": value} if value else {})
+    assert response.status_code == 401
+    if fmt == "json":
+        assert response.json()["message"] == "Not Authorized"
+    else:
+        assert b"<status>401</status><message>Not Authorized</message><details>" in response.content

@@ -170,7 +170,7 @@ def test_post_without_authorization_is_401(device: Device) -> None:
     response = device.client.post(f"{P}/reggie/v1/R/regcode", data={"deviceId": "d"},
                                   headers={"Accept": "application/json"})
     assert response.status_code == 401
-    assert response.json() == {"status": 401, "message": "Unauthorized",
+    assert response.json() == {"status": 401, "message": "Not Authorized",
                                "details": "Missing authorization header in the POST"}
     assert device.client.get(f"{P}/api/v1/config/R.json").status_code == 200  # a GET needs none
 
@@ -207,6 +207,12 @@ def test_authenticate_needs_its_parameters(device: Device) -> None:
     assert response.json() == {"status": 400, "message": "Required 'mso_id' is not present"}
 
 
+# clientless-errors.md, "Error: Unable to Login to MVPD page": each cause as the page words it.
+LOGIN_CAUSES = {"mvpd-credentials-mismatch": "Username and password do not match",
+                "mvpd-login-disabled": "Login may have been disabled",
+                "mvpd-wrong-environment": "Check if the login is for production or staging"}
+
+
 @pytest.mark.parametrize(("host", "username", "password", "error_id"), [
     (PRODUCTION, "test-user", "wrong", "mvpd-credentials-mismatch"),
     (PRODUCTION, "nobody", "test-pass", "mvpd-credentials-mismatch"),
@@ -221,6 +227,8 @@ def test_unable_to_login_to_the_mvpd_page(quiet: TestClient, host: dict[str, str
     page = device.login(code, username=username, password=password)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert f'data-error="{error_id}"' in page.text and 'id="login"' in page.text
+    # the page says the seed's error and cause word for word, as a test copying the page would look for
+    assert f"Unable to Login to MVPD page: {LOGIN_CAUSES[error_id]}." in page.text
     assert device.get(f"/api/v1/checkauthn/{code}").status_code == 403
 
 

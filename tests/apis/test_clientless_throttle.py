@@ -125,3 +125,43 @@ def test_rate_and_burst_are_options(make_client: Callable[..., TestClient], tmp_
     assert [config(client) for _ in range(3)] == [200, 200, 403]
     advance(client, 0.5)
     assert config(client) == 200
+
+
+@pytest.mark.parametrize(("flag", "status"), [({"params": {"__error": "regcode-not-found"}}, 400),
+                                              ({"headers": {"Prefer": "error=authz-token-expired"}}, 410),
+                                              ({"params": {"__code": "412"}}, 412)])
+def test_an_error_asked_by_flag_is_answered_when_the_bucket_is_spent(client: TestClient,
+                                                                     flag: dict[str, dict[str, str]],
+                                                                     status: int) -> None:
+    """GUIDE: `__error=ID` answers that error on any route; a spent bucket must not answer 403 instead."""
+    frozen(client)
+    assert [config(client) for _ in range(12)][-1] == 403
+    headers = {**JSON_ACCEPT, "X-Forwarded-For": "203.45.101.20", **flag.get("headers", {})}
+    response = client.get(f"{P}/api/v1/tokens/authz.json", params={"requestor": "R", "deviceId": "d", "resource": "x",
+                                                                   **flag.get("params", {})}, headers=headers)
+    assert response.status_code == status
+    assert config(client) == 403  # the unflagged client is still throttled
+
+
+def test_the_catalog_by_flag_in_one_burst(client: TestClient) -> None:
+    """A test walking every documented error by flag, as fast as it can, meets each one (no throttle answer)."""
+    from tests.apis.test_clientless import CATALOG, ENTRIES
+
+    frozen(client)
+    for error_id in ENTRIES:
+        response = client.get(f"{P}/api/v1/checkauthn", params={"requestor": "R", "deviceId": "d", "__error": error_id},
+                              headers=JSON_ACCEPT)
+        assert response.status_code == CATALOG.errors[error_id].status, error_id
+
+
+def test_the_login_web_apps_authenticate_is_not_on_the_list(client: TestClient) -> None:
+    """throttling-mechanism.md lists '/api/v1/authenticate/' (the device's poll, freepreview), not the login web
+    app's GET /api/v1/authenticate?... (a browser navigation to the MVPD)."""
+    frozen(client)
+    query = {"requestor_id": "R", "mso_id": "sampleMvpdId", "reg_code": "NOSUCH1", "domain_name": "loginwebapp.com",
+             "noflash": "true", "no_iframe": "true", "redirect_url": "http://loginwebapp.com"}
+    statuses = [client.get(f"{P}/api/v1/authenticate.json", params=query).status_code for _ in range(15)]
+    assert statuses == [400] * 15  # the code is unknown every time, never throttled
+    polls = [client.get(f"{P}/api/v1/authenticate/NOSUCH1.json", params={"requestor": "R"}).status_code
+             for _ in range(12)]
+    assert polls == [404] * 11 + [403]
