@@ -199,6 +199,8 @@ async def children(ctx: RequestContext) -> Outcome:
     if isinstance(created, Failure):
         return created
     await audit(store, created, "created")
+    if kind == "properties":
+        await install_core(store, created)
     return one(ctx, created, 201)
 
 
@@ -362,10 +364,52 @@ async def create_extension(store: Store, prop: Record, attributes: dict[str, Any
     package = await store.get(package_id, "extension_packages")
     if package is None or package["attributes"].get("status") != "succeeded":
         return not_found("/data/relationships/extension_package/data")
+    # extensions.md: "A property can have many extensions, but no more than one installed instance
+    # of a given extension package". The error reference names no code of its own for a second one;
+    # an extension's `name` is its package's, so the property would hold two extensions of one name:
+    # not-unique ("the 'name' property must be unique"), 422, pointing at the package named.
+    name = package["attributes"].get("name")
+    if any(e["attributes"].get("name") == name for e in await store.children(prop["id"], "extensions")):
+        return fail("not-unique", "/data/relationships/extension_package/data",
+                    detail=f"The property already has an extension of the package `{name}`; "
+                           "a property holds one installed instance of a given extension package.")
     shown = {k: package["attributes"][k] for k in ("name", "display_name", "version")}
     fields = revisable(attributes, {"delegate_descriptor_id": None, "settings": "{}", **shown})
     return await create_revisable(store, "extensions", prop, fields,
                                   {"extension_package": package_id, "updated_with_extension_package": package_id})
+
+
+CORE = "core"
+
+
+async def install_core(store: Store, prop: Record) -> Record | None:
+    """Install the Core extension on a new web property, as the real API does.
+
+    Adobe's SDK integration tests, which run against reactor.adobe.io, create a web property and
+    then find Core on it without ever creating it (adobe/reactor-sdk-javascript
+    test/integration/helpers.js getCoreExtension: `GET /properties/{id}/extensions` filtered on
+    `name EQ core`, the one whose `extension_package` is the web Core package); extensions.test.js,
+    data-elements.test.js and rule-components.test.js build on that extension. It is made by the
+    same path as a client's `POST /properties/{id}/extensions` (no settings: Core has no
+    configuration), and audited as that would be. Only web: the session has no mobile or edge Core
+    package, and nothing seen shows what the real API installs on those.
+    """
+    if prop["attributes"].get("platform") != "web":
+        return None
+    company = await store.company()
+    packages = await store.children(company["id"], "extension_packages") if company else []
+    core = next((p for p in packages if p["attributes"].get("name") == CORE
+                 and p["attributes"].get("platform") == "web" and p["attributes"].get("availability") == "public"
+                 and p["attributes"].get("status") == "succeeded"), None)
+    if core is None:  # a user's `core_extension_package` for another platform
+        return None
+    linkage = {"data": {"id": core["id"], "type": "extension_packages"}}
+    created = await create_extension(store, prop, {}, {"type": "extensions",
+                                                       "relationships": {"extension_package": linkage}})
+    if isinstance(created, Failure):
+        return None
+    await audit(store, created, "created")
+    return created
 
 
 DELEGATE_LISTS = {"dataElements": "data_elements", "actions": "actions", "conditions": "conditions",

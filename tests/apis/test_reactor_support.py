@@ -158,10 +158,20 @@ class Reactor:
         assert self.assign(library, environment).status_code == 200
         return prop, library, environment
 
+    def core_package(self) -> str:
+        """As helpers.js getCoreExtensionPackage finds it."""
+        found = self.get("/extension_packages", params={"filter[platform]": "EQ web", "filter[name]": "EQ core"})
+        return str(next(p["id"] for p in found.json()["data"] if p["attributes"]["name"] == "core"))
+
     def extension(self, prop: str) -> str:
-        package = self.get("/extension_packages").json()["data"][0]["id"]
-        return self.created(f"/properties/{prop}/extensions", "extensions", {"settings": "{}"},
-                            extension_package=package)["id"]
+        """The Core extension a new web property comes with, as helpers.js getCoreExtension finds it."""
+        found = self.get(f"/properties/{prop}/extensions", params={"filter[platform]": "EQ web",
+                                                                   "filter[name]": "EQ core"})
+        assert found.status_code == 200, found.text
+        package = self.core_package()
+        core = [e for e in found.json()["data"] if e["relationships"]["extension_package"]["data"]["id"] == package]
+        assert len(core) == 1 and ID["extensions"].match(core[0]["id"]) and core[0]["attributes"]["name"] == "core"
+        return str(core[0]["id"])
 
     def data_element(self, prop: str, extension: str, name: str = "DE") -> str:
         return self.created(f"/properties/{prop}/data_elements", "data_elements",
