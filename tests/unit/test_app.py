@@ -137,6 +137,7 @@ def test_api_option_serves_one_api_at_root(tmp_path, make_client):
     client = make_client(scenarios=(str(tmp_path),), api="toy")
     assert client.post("/items/1", json={"name": "x"}, headers=AUTH).status_code == 201
     assert client.get("/__admin/health").json()["apis"] == ["toy"]  # what is served, not all that loaded
+    assert {e["api"] for e in client.get("/__admin/catalog").json()} == {"toy"}  # the catalog agrees
 
 
 def test_no_api_at_the_path_is_misuse_listing_prefixes(client):
