@@ -50,7 +50,8 @@ def build_admin(runtime: Runtime) -> Starlette:
 
     async def catalog(request: Request) -> Response:
         api, problem = api_param(request)
-        return problem or JSONResponse(runtime.catalog.entries(api))
+        # --api NAME serves one API: its catalog is that API's, as its health says (`?api=` still picks)
+        return problem or JSONResponse(runtime.catalog.entries(api or runtime.settings.api))
 
     async def requests(request: Request) -> Response:
         api, problem = api_param(request)

@@ -76,12 +76,13 @@ class Answer:
 
 
 def misuse_reply(detail: str, valid: list[str] | None = None, status: int = 400) -> Reply:
-    """The mock's own complaint: never to be mistaken for an error of the imitated API."""
+    """The mock's own complaint: never to be mistaken for an error of the imitated API. The detail
+    lists the valid values too (GUIDE 2), for a reader who sees only it; `valid` has them as data."""
     body: dict[str, Any] = {
         "type": "urn:mockserver:problem:misuse",
         "title": "Misuse of the mock server",
         "status": status,
-        "detail": detail,
+        "detail": f"{detail} (valid: {', '.join(valid)})" if valid else detail,
     }
     if valid:
         body["valid"] = valid
@@ -492,7 +493,9 @@ def pick_by_status(api: Api, preferred: tuple[str, ...], status: int, allow_asyn
 def _check_flags(api: Api, flags: Flags, has_transport: bool) -> None:
     unknown = [e for e in flags.errors if e not in api.errors]
     if unknown:
-        raise Misuse(f"{api.name} has no documented error '{unknown[0]}'", sorted(api.errors))
+        detail = (f"{api.name} has no documented error '{unknown[0]}'" if unknown[0]
+                  else f"flag 'error' needs an error id of {api.name}")
+        raise Misuse(detail, sorted(api.errors))
     if flags.mode is not None and flags.mode not in api.modes:
         raise Misuse(f"{api.name} declares no mode '{flags.mode}'", sorted(api.modes))
     if flags.fault is not None and flags.fault not in kinds_served(has_transport):

@@ -16,6 +16,7 @@ FLAG_NAMES = ("error", "code", "delay", "fault", "chaos", "chaos_faults", "mode"
 FAULT_KINDS = ("reset", "empty", "malformed", "truncate", "slow")
 SESSION_HEADER = "x-mock-session"
 _SESSION_NAME = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
+_BOOLEAN = {"": True, "1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 _DELAY = re.compile(r"^(?:\d{1,7}|uniform:\d{1,7}-\d{1,7}|lognormal:\d{1,7}(?:\.\d+)?,\d+(?:\.\d+)?)$")
 # One preference of RFC 7240: token [= (token | quoted-string)], then ;parameters we do not use.
 _PREFERENCE = re.compile(
@@ -98,19 +99,35 @@ def parse_flags(query_flags: list[tuple[str, str]], prefer: list[tuple[str, str]
         if name not in FLAG_NAMES:
             raise Misuse(f"unknown flag '__{name}'", [f"__{n}" for n in FLAG_NAMES])
     pairs = query_flags + [(n, v) for n, v in prefer if n in FLAG_NAMES]
-    for name, value in pairs:
-        _apply(flags, name, value)
-        flags.given.append(f"{name}={value}" if value else name)
+    counted = _counted(pairs, len(query_flags))
+    for index, (name, value) in enumerate(pairs):
+        if index in counted:
+            _apply(flags, name, value)
+            flags.given.append(f"{name}={value}" if value else name)
+        else:  # checked all the same: a bad value is misuse even where another one wins
+            _apply(Flags(), name, value)
     if session is not None:
         _apply(flags, "session", session)
     return flags
 
 
+def _counted(pairs: list[tuple[str, str]], in_query: int) -> set[int]:
+    """Which of the flags (the query's first, then the Prefer header's) count. `error` adds up
+    (several errors at once); any other flag counts once: the first of its form (RFC 7240 3: a
+    repeated preference is ignored), the Prefer header's over the query's (as Prism reads them), so
+    Preference-Applied names only what was applied."""
+    first: dict[tuple[bool, str], int] = {}  # (from Prefer, name) -> index of its first occurrence
+    for index, (name, _) in enumerate(pairs):
+        first.setdefault((index >= in_query, name), index)
+    in_prefer = {name for from_prefer, name in first if from_prefer}
+    counted = {index for (from_prefer, name), index in first.items() if from_prefer or name not in in_prefer}
+    return counted | {index for index, (name, _) in enumerate(pairs) if name == "error"}
+
+
 def _apply(flags: Flags, name: str, value: str) -> None:
     if name == "error":
-        flags.errors.extend(v.strip() for v in value.split(",") if v.strip())
-        if not flags.errors:
-            raise Misuse("flag 'error' needs an error id", ["an id listed by GET /__admin/catalog"])
+        ids = [v.strip() for v in value.split(",") if v.strip()]
+        flags.errors.extend(ids or [""])  # no id: the API's ids are listed once the API is known
     elif name == "code":
         if not value.isdigit() or not 100 <= int(value) <= 599:
             raise Misuse(f"flag 'code' takes an HTTP status, not '{value}'", ["100-599"])
@@ -143,7 +160,9 @@ def _apply(flags: Flags, name: str, value: str) -> None:
             raise Misuse(f"flag 'chaos' takes a probability, not '{value}'", ["a number from 0 to 1"])
         flags.chaos = probability
     elif name == "chaos_faults":
-        flags.chaos_faults = value.lower() in ("1", "true", "yes", "")
+        if value.lower() not in _BOOLEAN:
+            raise Misuse(f"flag 'chaos_faults' takes 1 or 0, not '{value}'", ["1", "0", "true", "false", "yes", "no"])
+        flags.chaos_faults = _BOOLEAN[value.lower()]
     elif name == "mode":
         flags.mode = value
     elif name == "replay":

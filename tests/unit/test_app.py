@@ -108,6 +108,34 @@ def test_misuse_is_problem_json_and_marked(toy, query, detail):
     assert response.json()["valid"]
 
 
+@pytest.mark.parametrize("query,valid", [
+    ("__error=nope", "busy"), ("__error=", "busy"), ("__code=418", "503"), ("__whatever=1", "__error"),
+    ("__fault=boom", "truncate"), ("__chaos_faults=2", "0"), ("__mode=nope", None),
+])
+def test_misuse_detail_lists_the_valid_values(toy, query, valid):
+    """GUIDE 2: "the detail lists the valid values" (not only the `valid` member)."""
+    problem = toy.post(f"/toy/items/1?{query}", json={"name": "x"}, headers=AUTH).json()
+    assert problem["status"] == 400
+    for value in problem.get("valid", []):
+        assert value in problem["detail"]
+    assert valid is None or valid in problem["valid"]
+
+
+def test_a_repeated_flag_counts_once_and_preference_applied_says_which(toy):
+    """RFC 7240 3: the first of a repeated preference counts; the Prefer header over the query (Prism)."""
+    def asked(query: str = "", prefer: list[str] | None = None) -> tuple[str, str]:
+        headers = [*AUTH.items(), *(("Prefer", p) for p in prefer or [])]
+        response = toy.post(f"/toy/items/1{query}", json={"name": "x"}, headers=headers)
+        return response.headers["x-error-id"], response.headers["preference-applied"]
+
+    assert asked(prefer=["code=503, code=400"]) == ("busy", "code=503")
+    assert asked(prefer=["code=503", "code=400"]) == ("busy", "code=503")
+    assert asked("?__code=503&__code=400") == ("busy", "code=503")
+    assert asked("?__code=400", ["code=503"]) == ("busy", "code=503")
+    assert asked("?__error=busy", ["error=invalid"]) == ("busy", "error=busy, error=invalid")  # errors add up
+    assert toy.post("/toy/items/1?__code=abc", headers={**AUTH, "Prefer": "code=503"}).status_code == 400
+
+
 def test_same_seed_and_session_give_the_same_bytes_whatever_other_sessions_do(tmp_path, make_client):
     (tmp_path / "toy.yaml").write_text(TOY)
     first, second = make_client(scenarios=(str(tmp_path),)), make_client(scenarios=(str(tmp_path),))
@@ -137,6 +165,7 @@ def test_api_option_serves_one_api_at_root(tmp_path, make_client):
     client = make_client(scenarios=(str(tmp_path),), api="toy")
     assert client.post("/items/1", json={"name": "x"}, headers=AUTH).status_code == 201
     assert client.get("/__admin/health").json()["apis"] == ["toy"]  # what is served, not all that loaded
+    assert {e["api"] for e in client.get("/__admin/catalog").json()} == {"toy"}  # the catalog agrees
 
 
 def test_no_api_at_the_path_is_misuse_listing_prefixes(client):

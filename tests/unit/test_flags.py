@@ -55,7 +55,8 @@ def test_unknown_query_flag_is_misuse_but_unknown_preference_is_ignored():
 
 
 @pytest.mark.parametrize("name,value", [("code", "abc"), ("code", "700"), ("seed", "x"), ("delay", "soon"),
-                                        ("fault", "boom"), ("chaos", "2"), ("session", "a b")])
+                                        ("fault", "boom"), ("chaos", "2"), ("session", "a b"),
+                                        ("chaos_faults", "2"), ("chaos_faults", "maybe")])
 def test_bad_flag_values_are_misuse(name, value):
     with pytest.raises(Misuse):
         parse_flags([(name, value)], [], None)
@@ -65,3 +66,16 @@ def test_both_forms_combine_and_errors_repeat():
     flags = parse_flags([("error", "a")], [("error", "b"), ("seed", "7")], "s1")
     assert flags.errors == ["a", "b"] and flags.seed == 7 and flags.session == "s1"
     assert flags.given == ["error=a", "error=b", "seed=7"]
+
+
+@pytest.mark.parametrize("value,on", [("1", True), ("", True), ("TRUE", True), ("yes", True), ("0", False),
+                                      ("false", False), ("no", False)])
+def test_chaos_faults_takes_a_boolean(value, on):
+    assert parse_flags([("chaos_faults", value)], [], None).chaos_faults is on
+
+
+def test_a_repeated_flag_counts_once():
+    flags = parse_flags([("seed", "1"), ("seed", "2")], [("code", "429"), ("code", "500")], None)
+    assert (flags.seed, flags.code, flags.given) == (1, 429, ["seed=1", "code=429"])
+    flags = parse_flags([("code", "429"), ("delay", "5")], [("code", "500")], None)
+    assert (flags.code, flags.given) == (500, ["delay=5", "code=500"])
