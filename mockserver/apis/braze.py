@@ -48,15 +48,15 @@ def limit_of(ctx: RequestContext, group: str) -> tuple[int, float]:
 async def rate_limit(ctx: RequestContext) -> Failure | None:
     group = limit_group(ctx)
     limit, window = limit_of(ctx, group)
-    base = f"braze:rate:{group}:{api_key(ctx) or ''}"
-    count = await ctx.state.incr(ctx.session, base + ":count", ttl_s=window)
-    if count == 1:
-        await ctx.state.set(ctx.session, base + ":start", ctx.clock.now(), ttl_s=window)
-    start = float(await ctx.state.get(ctx.session, base + ":start", ctx.clock.now()))
+    # Fixed windows on the clock's grid (the hour from :00, the minute, three seconds), as a
+    # per-period counter keeps them: every request of a window reads the same X-RateLimit-Reset, and
+    # so do two servers answering in the same window (same seed, same bytes).
+    index = math.floor(ctx.clock.now() / window)
+    count = await ctx.state.incr(ctx.session, f"braze:rate:{group}:{api_key(ctx) or ''}:{index}", ttl_s=window)
     ctx.variables["rate_limit"] = {
         "limit": limit,
         "remaining": max(limit - count, 0),
-        "reset": math.ceil(start + window),
+        "reset": math.ceil((index + 1) * window),
     }
     # A request that asks for an error by flag (`__error`, `__code`) gets that error, spent window or
     # not: the hook runs before the flags, and its 429 would answer something else than was asked
