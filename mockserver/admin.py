@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -21,12 +22,33 @@ from mockserver.runtime import Runtime
 from mockserver.scenario.load import ScenarioError
 
 
-def misuse(detail: str, valid: list[str] | None = None, status: int = 400) -> JSONResponse:
+def misuse(detail: str, valid: list[str] | None = None, status: int = 400,
+           headers: dict[str, str] | None = None) -> JSONResponse:
     body: dict[str, Any] = {"type": "urn:mockserver:problem:misuse", "title": "Misuse of the mock server",
                             "status": status, "detail": detail}
     if valid:
         body["valid"] = valid
-    return JSONResponse(body, status, headers={"X-Mockserver-Misuse": "1"}, media_type=PROBLEM_JSON)
+    return JSONResponse(body, status, headers={"X-Mockserver-Misuse": "1", **(headers or {})}, media_type=PROBLEM_JSON)
+
+
+def _duration(field: str, value: Any, zero: bool = False) -> float:
+    """A positive duration for `field` (or 0 when `zero`), else Misuse naming the field and the forms it takes."""
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise Misuse(f"{field}: {exc}", DURATIONS) from None
+    if seconds < 0 or (seconds == 0 and not zero):
+        raise Misuse(f"{field}: a duration {'of 0 or more' if zero else 'above 0'}, not {value!r}", DURATIONS)
+    return seconds
+
+
+def _flag(field: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise Misuse(f"{field}: true or false, not {value!r}", ["true", "false"])
+    return value
+
+
+DURATIONS = ["60", "60s", "250ms", "5m", "1h"]
 
 
 def build_admin(runtime: Runtime) -> Starlette:
@@ -59,6 +81,9 @@ def build_admin(runtime: Runtime) -> Starlette:
             return problem
         params = request.query_params
         if request.method == "DELETE":
+            if set(params) - {"session"}:  # forgetting everything when a filter was meant would surprise
+                return misuse("DELETE /__admin/requests takes ?session= only (no other filter): "
+                              f"not {', '.join(sorted(set(params) - {'session'}))}", ["session"])
             await runtime.journal.wipe(params.get("session"))
             return Response(status_code=204)
         try:
@@ -66,6 +91,8 @@ def build_admin(runtime: Runtime) -> Starlette:
             status = int(params["status"]) if "status" in params else None
         except ValueError:
             return misuse("limit and status take integers")
+        if limit is not None and limit < 0:
+            return misuse(f"limit: the last N entries, N >= 0, not {limit}", ["0", "1", "10"])
         await runtime.journal.sync()
         found = runtime.journal.query(api=api, session=params.get("session"), route=params.get("route"),
                                       status=status, error=params.get("error"), limit=limit)
@@ -100,13 +127,18 @@ def build_admin(runtime: Runtime) -> Starlette:
                 body = await request.json()
             except ValueError:
                 return misuse('the body is JSON: {"advance": "60s"}, {"freeze": true}, {"reset": true}')
-            if not isinstance(body, dict) or not set(body) <= {"advance", "freeze", "reset"}:
-                return misuse("unknown clock command", ["advance", "freeze", "reset"])
-            if "advance" in body:
-                try:
-                    seconds = parse_duration(body["advance"])
-                except ValueError as exc:
-                    return misuse(str(exc))
+            if not isinstance(body, dict) or not body or not set(body) <= {"advance", "freeze", "reset"}:
+                unknown = sorted(set(body) - {"advance", "freeze", "reset"}) if isinstance(body, dict) else []
+                return misuse("unknown clock command" + (f": {', '.join(unknown)}" if unknown else
+                                                         ' (give one of {"advance": "60s"}, {"freeze": true}, '
+                                                         '{"reset": true})'), ["advance", "freeze", "reset"])
+            try:
+                seconds = _duration("advance", body["advance"], zero=True) if "advance" in body else 0.0
+                for field in ("freeze", "reset"):
+                    if field in body:
+                        _flag(field, body[field])
+            except Misuse as exc:
+                return misuse(exc.detail, exc.valid)
 
             def command(clock: Clock) -> None:
                 if body.get("reset"):
@@ -129,6 +161,10 @@ def build_admin(runtime: Runtime) -> Starlette:
                 await switch(await _json_object(request))
             elif request.method == "DELETE":
                 params = request.query_params
+                if params.get("api") is not None and params["api"] not in runtime.catalog.apis:
+                    raise Misuse(f"unknown api '{params['api']}'", sorted(runtime.catalog.apis))
+                if params.get("mode") is not None:
+                    modes.declared_by(runtime.catalog, params["mode"], params.get("api"))
                 await modes.switch_off(store, clock, params.get("mode"), params.get("api"), params.get("session"))
         except Misuse as exc:
             return misuse(exc.detail, exc.valid)
@@ -149,13 +185,10 @@ def build_admin(runtime: Runtime) -> Starlette:
         if session is not None and not valid_session(session):
             raise Misuse(f"session name '{session}' is not valid", ["1-128 letters, digits or . _ : @ -"])
         declaring = modes.declared_by(runtime.catalog, body["mode"], api)
-        if body.get("on", True) is False:
+        if not _flag("on", body.get("on", True)):
             await modes.switch_off(runtime.state, runtime.clock, body["mode"], api, session)
             return
-        try:
-            ttl = parse_duration(body["ttl"]) if body.get("ttl") is not None else None
-        except ValueError as exc:
-            raise Misuse(str(exc), ["60", "60s", "250ms", "5m", "1h"]) from None
+        ttl = _duration("ttl", body["ttl"]) if body.get("ttl") is not None else None
         for target in declaring:  # one activation per API, each with its mode's own duration
             lasts = ttl if ttl is not None else target.modes[body["mode"]].duration_s
             await modes.switch_on(runtime.state, runtime.clock, body["mode"], target.name, session, lasts)
@@ -182,7 +215,16 @@ def build_admin(runtime: Runtime) -> Starlette:
         judged = client_verdict.judge_entries(runtime.journal.query(api=api, session=session, redact=False))
         return JSONResponse({"session": session, "api": api, **judged})
 
-    return Starlette(routes=[
+    async def http_problem(request: Request, exc: Exception) -> Response:
+        """An unknown admin route or a method it does not take: the mock's own misuse, as problem+json."""
+        assert isinstance(exc, HTTPException)
+        where = request.scope.get("root_path", "") + request.scope["path"]
+        if exc.status_code == 405:
+            allow = (exc.headers or {}).get("Allow", "")
+            return misuse(f"{request.method} is not a method of {where}", allow.split(", "), 405, {"Allow": allow})
+        return misuse(f"no admin route {where}", [f"/__admin{route.path}" for route in routes])
+
+    routes = [
         Route("/health", health),
         Route("/catalog", catalog),
         Route("/requests", requests, methods=["GET", "DELETE"]),
@@ -193,7 +235,8 @@ def build_admin(runtime: Runtime) -> Starlette:
         Route("/modes", modes_route, methods=["GET", "POST", "DELETE"]),
         Route("/coverage", coverage),
         Route("/verdict", verdict),
-    ])
+    ]
+    return Starlette(routes=routes, exception_handlers={HTTPException: http_problem})
 
 
 async def _json_object(request: Request) -> dict[str, Any]:

@@ -15,7 +15,18 @@ from mockserver.scenario.load import ScenarioError, load_catalog, scenario_files
 from mockserver.settings import API_NAMES, SERVERS, Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
-SCENARIOS_HELP = "Your own scenario files or folders, added to the bundled ones (same id: yours wins)."
+SCENARIOS_HELP = ("Your own scenario files or folders, added to the bundled ones (same id: yours wins); "
+                  "repeatable, and MOCKSERVER_SCENARIOS takes several paths separated by ':'.")
+
+
+def option(*decls: str, **attrs: Any) -> Callable[[F], F]:
+    """click.option whose --help shows the environment variable it also reads."""
+    return click.option(*decls, show_envvar=True, **attrs)
+
+
+def _envvars(command: str, name: str) -> list[str]:
+    """MOCKSERVER_<COMMAND>_<NAME> first, then the plain MOCKSERVER_<NAME> every command shares."""
+    return [f"MOCKSERVER_{command.upper()}_{name.upper()}", f"MOCKSERVER_{name.upper()}"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "MOCKSERVER"})
@@ -29,34 +40,37 @@ def main() -> None:
 
 
 def _scenarios_option() -> Callable[[F], F]:
-    return click.option("--scenarios", "scenarios", multiple=True, envvar="MOCKSERVER_SCENARIOS",
-                        type=click.Path(exists=True, path_type=Path), help=SCENARIOS_HELP)
+    return option("--scenarios", "scenarios", multiple=True, envvar="MOCKSERVER_SCENARIOS",
+                  type=click.Path(exists=True, path_type=Path), help=SCENARIOS_HELP)
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, envvar="MOCKSERVER_HOST",
-              help="Address to listen on (0.0.0.0 inside a container).")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), envvar="MOCKSERVER_PORT")
-@click.option("--seed", default=0, show_default=True, type=int, envvar="MOCKSERVER_SEED",
-              help="Seed of every generated id and value; same seed, same requests -> same bytes.")
+@option("--host", default="127.0.0.1", show_default=True, envvar="MOCKSERVER_HOST",
+        help="Address to listen on (0.0.0.0 inside a container).")
+@option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), envvar="MOCKSERVER_PORT",
+        help="Port to listen on (0: any free port).")
+@option("--seed", default=0, show_default=True, type=int, envvar="MOCKSERVER_SEED",
+        help="Seed of every generated id and value; same seed, same requests -> same bytes.")
 @_scenarios_option()
-@click.option("--api", default=None, envvar="MOCKSERVER_API",
-              help=f"Serve only this API, at / ({', '.join(API_NAMES)}).")
-@click.option("--server", type=click.Choice(SERVERS), default="uvicorn", show_default=True,
-              envvar="MOCKSERVER_SERVER",
-              help="uvicorn (uvloop + httptools) or hypercorn (HTTP/1.1 and h2c). Both serve every __fault kind "
+@option("--api", default=None, envvar="MOCKSERVER_API",
+        help=f"Serve only this API, at / ({', '.join(API_NAMES)}).")
+@option("--server", type=click.Choice(SERVERS), default="uvicorn", show_default=True,
+        envvar="MOCKSERVER_SERVER",
+        help="uvicorn (uvloop + httptools) or hypercorn (HTTP/1.1 and h2c). Both serve every __fault kind "
                    "(reset, empty, malformed, truncate, slow); over h2c a fault ends the whole connection.")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), envvar="MOCKSERVER_WORKERS")
-@click.option("--state", default="memory://", show_default=True, envvar="MOCKSERVER_STATE",
-              help="Where sessions, sequences, quotas, modes and resources live: memory:// (per process) or "
+@option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), envvar="MOCKSERVER_WORKERS",
+        help="Server processes; with memory:// each one counts and records on its own (use --state redis://).")
+@option("--state", default="memory://", show_default=True, envvar="MOCKSERVER_STATE",
+        help="Where sessions, sequences, quotas, modes and resources live: memory:// (per process) or "
                    "redis://HOST:PORT/DB, shared by every worker and replica (the virtual clock too).")
-@click.option("--log-level", default="warning", show_default=True, envvar="MOCKSERVER_LOG_LEVEL",
-              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
-@click.option("--journal-size", default=10_000, show_default=True, type=click.IntRange(1),
-              envvar="MOCKSERVER_JOURNAL_SIZE", help="Requests kept in the journal (/__admin/requests).")
-@click.option("--no-journal", is_flag=True, envvar="MOCKSERVER_NO_JOURNAL", help="Keep no request journal.")
-@click.option("--access-log", is_flag=True, envvar="MOCKSERVER_ACCESS_LOG",
-              help="The server's access log (off: the journal records every request, and the log costs speed).")
+@option("--log-level", default="warning", show_default=True, envvar="MOCKSERVER_LOG_LEVEL",
+        type=click.Choice(["critical", "error", "warning", "info", "debug"], case_sensitive=False),
+        help="The server's own messages (warning: nothing while all is well).")
+@option("--journal-size", default=10_000, show_default=True, type=click.IntRange(1),
+        envvar="MOCKSERVER_JOURNAL_SIZE", help="Requests kept in the journal (/__admin/requests).")
+@option("--no-journal", is_flag=True, envvar="MOCKSERVER_NO_JOURNAL", help="Keep no request journal.")
+@option("--access-log", is_flag=True, envvar="MOCKSERVER_ACCESS_LOG",
+        help="The server's access log (off: the journal records every request, and the log costs speed).")
 def serve(host: str, port: int, seed: int, scenarios: tuple[Path, ...], api: str | None, server: str,
           workers: int, state: str, log_level: str, journal_size: int, no_journal: bool, access_log: bool) -> None:
     """Serve every API under its prefix (/braze, /reactor, /dcs, /edge, /clientless), or one at /."""
@@ -97,8 +111,9 @@ def validate_command(paths: tuple[Path, ...]) -> None:
 
 
 @main.command()
-@click.option("--api", default=None, help="Only this API.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True)
+@option("--api", default=None, envvar=_envvars("catalog", "api"), help="Only this API.")
+@option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True,
+        envvar=_envvars("catalog", "format"), help="json: the entries of /__admin/catalog.")
 @_scenarios_option()
 def catalog(api: str | None, fmt: str, scenarios: tuple[Path, ...]) -> None:
     """List every documented error: api, id, status, title, how to trigger it, doc reference."""
@@ -171,11 +186,13 @@ def _admin_json(url: str, path: str, params: dict[str, str | None]) -> Any:
 
 @main.command(name="coverage")
 @_url_option()
-@click.option("--session", default=None, help="Only what this session was served.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "junit"]), default="table", show_default=True,
-              help="junit: JUnit XML, a test case per documented error, skipped when never served.")
-@click.option("--min", "minimum", type=click.FloatRange(0, 1), default=None, metavar="RATIO",
-              help="Exit 1 when the documented errors served, over the APIs in play, are under RATIO.")
+@option("--session", default=None, envvar=_envvars("coverage", "session"), help="Only what this session was served.")
+@option("--format", "fmt", type=click.Choice(["table", "json", "junit"]), default="table", show_default=True,
+        envvar=_envvars("coverage", "format"),
+        help="junit: JUnit XML, a test case per documented error, skipped when never served.")
+@option("--min", "minimum", type=click.FloatRange(0, 1), default=None, metavar="RATIO",
+        envvar=_envvars("coverage", "min"),
+        help="Exit 1 when the documented errors served, over the APIs in play, are under RATIO.")
 def coverage_command(url: str, session: str | None, fmt: str, minimum: float | None) -> None:
     """Per API: documented errors served / total, and the ids never served."""
     from mockserver import coverage
@@ -190,9 +207,11 @@ def coverage_command(url: str, session: str | None, fmt: str, minimum: float | N
 
 @main.command(name="verdict")
 @_url_option()
-@click.option("--session", default=None, help="Judge this session only (default: each session apart).")
-@click.option("--api", default=None, help="Judge this API's requests only.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@option("--session", default=None, envvar=_envvars("verdict", "session"),
+        help="Judge this session only (default: each session apart).")
+@option("--api", default=None, envvar=_envvars("verdict", "api"), help="Judge this API's requests only.")
+@option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+        envvar=_envvars("verdict", "format"))
 def verdict_command(url: str, session: str | None, api: str | None, fmt: str) -> None:
     """Judge the client's retries against each API's documented rules; exit 1 on any finding."""
     from mockserver.verdict import describe

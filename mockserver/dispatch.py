@@ -87,7 +87,7 @@ def misuse_reply(detail: str, valid: list[str] | None = None, status: int = 400)
     if valid:
         body["valid"] = valid
     headers = [("Content-Type", PROBLEM_JSON), ("X-Mockserver-Misuse", "1")]
-    return Reply(status, headers, json.dumps(body).encode())
+    return Reply(status, headers, json.dumps(body, separators=(",", ":")).encode())  # as the admin API writes it
 
 
 class Dispatcher:

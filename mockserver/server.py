@@ -23,8 +23,16 @@ def _bind(settings: Settings) -> str:
     return f"{host}:{settings.port}"
 
 
+def _access_level(settings: Settings) -> str:
+    """--access-log shows every request line whatever --log-level says of the server's other messages."""
+    return "DEBUG" if settings.log_level == "debug" else "INFO"
+
+
 def run_uvicorn(settings: Settings, catalog: Catalog | None = None) -> None:
+    import copy
+
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
     from mockserver.transports import FaultingHttpToolsProtocol
 
@@ -40,6 +48,11 @@ def run_uvicorn(settings: Settings, catalog: Catalog | None = None) -> None:
         # its own beside it, and a client would see two.
         server_header=False,
     )
+    if settings.access_log:  # uvicorn's log level would silence its access log (INFO) too: set each logger's
+        log_config = copy.deepcopy(LOGGING_CONFIG)
+        log_config["loggers"]["uvicorn.error"]["level"] = settings.log_level.upper()
+        log_config["loggers"]["uvicorn.access"]["level"] = _access_level(settings)
+        common.update(log_config=log_config, log_level=None)
     if settings.workers > 1:
         os.environ[SETTINGS_ENV] = settings.to_json()
         uvicorn.run("mockserver.app:app_from_environment", factory=True, workers=settings.workers, **common)
@@ -57,6 +70,9 @@ def run_hypercorn(settings: Settings, catalog: Catalog | None = None) -> None:
     config.bind = [_bind(settings)]
     config.accesslog = "-" if settings.access_log else None
     config.loglevel = settings.log_level.upper()
+    if settings.access_log:  # as for uvicorn: the access log (INFO) whatever the level of the other messages
+        config.logconfig_dict = {"version": 1, "incremental": True,
+                                 "loggers": {"hypercorn.access": {"level": _access_level(settings)}}}
     config.include_server_header = False  # as uvicorn's above: the answer's own Server header, if any
     if settings.workers > 1:
         from hypercorn.run import run

@@ -387,6 +387,7 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
                 where = raw_errors[error_id][1]
                 problems.append(where.problem(f"its answer cannot be rendered from its own data: {exc} "
                                               f"(give it in `fields`, as the API's other errors do)"))
+                fast[error_id] = error  # still a known id: the routes and modes naming it are not problems too
         errors = fast
 
     def known_error(error_id: str, where: Where) -> bool:

@@ -121,3 +121,15 @@ def test_the_installed_wheel_carries_scenarios_and_schema(tmp_path, start_server
     assert (package / "scenario" / "schema.json").is_file() and (package / "scenarios" / "reactor.yaml").is_file()
     server = start_server(executable=[str(venv / "bin" / "mockserver")])
     assert httpx.get(server.url + "/reactor/properties/PR1", headers=AUTH).status_code == 404
+
+
+@pytest.mark.parametrize("server_name", ["uvicorn", "hypercorn"])
+def test_access_log_prints_each_request_at_the_default_log_level(start_server, server_name):
+    """--access-log alone (log level warning) shows the request lines, and nothing else is printed."""
+    server = start_server("--access-log", "--server", server_name)
+    httpx.get(server.url + "/dcs/event?d_mid=1")
+    output = server.stop()
+    assert "GET /dcs/event" in output, output  # hypercorn logs the path without its query
+    quiet = start_server("--server", server_name)
+    httpx.get(quiet.url + "/dcs/event?d_mid=1")
+    assert "/dcs/event" not in quiet.stop()

@@ -150,3 +150,9 @@ def test_an_error_missing_what_the_apis_template_reads_is_a_problem_not_a_traceb
                         "teapot.yaml")
     assert any(p.startswith(f"{tmp_path / 'teapot.yaml'}:3: errors.my-teapot: ") and "detail is undefined" in p
                for p in found), found
+
+
+def test_an_override_that_cannot_render_is_one_problem_not_one_per_reference(tmp_path):
+    """Braze's routes and modes name rate-limited: a user's broken rate-limited is still that id to them."""
+    found = problems_of(tmp_path, 'api: braze\nerrors:\n  rate-limited: {status: 429, title: "Mine"}\n', "mine.yaml")
+    assert len(found) == 1 and found[0].startswith(f"{tmp_path / 'mine.yaml'}:3: errors.rate-limited: "), found

@@ -1,0 +1,85 @@
+"""The admin API's answers to its own misuse, over ASGI: problem+json, marked, with the valid values."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def is_misuse(response, status: int = 400) -> bool:  # type: ignore[no-untyped-def]
+    return (response.status_code == status and response.headers["content-type"] == "application/problem+json"
+            and response.headers["x-mockserver-misuse"] == "1")
+
+
+@pytest.mark.parametrize(("method", "path", "allow"), [
+    ("POST", "/__admin/health", "GET"), ("POST", "/__admin/catalog", "GET"), ("PUT", "/__admin/requests", "DELETE"),
+    ("GET", "/__admin/reset", "POST"), ("DELETE", "/__admin/clock", "POST"), ("PUT", "/__admin/modes", "DELETE"),
+    ("POST", "/__admin/verdict", "GET"), ("POST", "/__admin/requests/unmatched", "GET"),
+])
+def test_a_method_an_admin_route_does_not_take_is_a_marked_405_with_allow(client, method, path, allow):
+    response = client.request(method, path)
+    assert is_misuse(response, 405), (response.headers, response.text)
+    assert allow in response.headers["allow"] and allow in response.json()["valid"]
+    assert response.json()["status"] == 405 and method in response.json()["detail"]
+
+
+def test_an_unknown_admin_route_is_misuse_listing_the_routes(client):
+    response = client.get("/__admin/nope")
+    assert is_misuse(response), (response.headers, response.text)
+    assert "/__admin/nope" in response.json()["detail"] and "/__admin/health" in response.json()["valid"]
+
+
+def test_delete_requests_takes_only_a_session_and_forgets_nothing_otherwise(client):
+    client.get("/braze/nope")
+    refused = client.delete("/__admin/requests?api=braze")
+    assert is_misuse(refused) and refused.json()["valid"] == ["session"]
+    assert client.get("/__admin/requests").json()["count"] == 1
+    assert client.delete("/__admin/requests?session=default").status_code == 204
+    assert client.get("/__admin/requests").json()["count"] == 0
+
+
+@pytest.mark.parametrize("limit", ["-1", "abc", "1.5"])
+def test_a_limit_that_is_not_a_count_is_misuse(client, limit):
+    assert is_misuse(client.get("/__admin/requests", params={"limit": limit}))
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({}, "advance"), ({"advance": "-5s"}, "advance"), ({"advance": "soon"}, "advance"),
+    ({"freeze": "yes"}, "freeze"), ({"reset": 1}, "reset"), ({"bogus": 1}, "bogus"),
+])
+def test_a_clock_command_that_means_nothing_is_misuse_naming_the_field(client, body, field):
+    before = client.get("/__admin/clock").json()
+    response = client.post("/__admin/clock", json=body)
+    assert is_misuse(response) and field in response.json()["detail"], response.text
+    after = client.get("/__admin/clock").json()
+    assert (after["offset_s"], after["frozen"]) == (before["offset_s"], before["frozen"])
+
+
+def test_advancing_the_clock_by_0_is_fine(client):
+    """A retry library's first sleep is often 0 s; a test swapping its sleep for the clock sends advance 0."""
+    assert client.post("/__admin/clock", json={"advance": 0}).status_code == 200
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"mode": "outage", "ttl": 0}, "ttl"), ({"mode": "outage", "ttl": "-5s"}, "ttl"),
+    ({"mode": "outage", "ttl": "soon"}, "ttl"), ({"mode": "outage", "on": "yes"}, "on"),
+])
+def test_a_mode_switch_with_a_bad_ttl_or_on_is_misuse_and_switches_nothing(client, body, field):
+    response = client.post("/__admin/modes", json=body)
+    assert is_misuse(response) and response.json()["detail"].startswith(f"{field}: "), response.text
+    assert client.get("/__admin/modes").json()["active"] == []
+
+
+@pytest.mark.parametrize(("query", "valid"), [("mode=meltdown", "outage"), ("mode=outage&api=nope", "braze")])
+def test_switching_off_an_unknown_mode_or_api_is_misuse(client, query, valid):
+    client.post("/__admin/modes", json={"mode": "outage", "api": "braze"})
+    response = client.delete(f"/__admin/modes?{query}")
+    assert is_misuse(response) and valid in response.json()["valid"], response.text
+    assert len(client.get("/__admin/modes").json()["active"]) == 1
+
+
+def test_the_dispatcher_and_the_admin_api_write_misuse_alike(client):
+    """Same problem type, same bytes shape: compact JSON from both (a path no API serves, a bad admin query)."""
+    by_dispatcher, by_admin = client.get("/nosuch"), client.get("/__admin/catalog?api=nope")
+    assert is_misuse(by_dispatcher) and is_misuse(by_admin)
+    assert by_dispatcher.text.startswith('{"type":"urn:mockserver:problem:misuse","title":')
+    assert by_admin.text.startswith('{"type":"urn:mockserver:problem:misuse","title":')

@@ -1,0 +1,52 @@
+"""The command line in process (click's runner): options, their environment variables, their help."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from mockserver import server
+from mockserver.cli import main
+from mockserver.settings import Settings
+
+SERVE_OPTIONS = ["host", "port", "seed", "scenarios", "api", "server", "workers", "state", "log-level",
+                 "journal-size", "no-journal", "access-log"]
+
+
+def run(*args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def test_serve_help_describes_every_option_and_names_its_environment_variable():
+    text = " ".join(run("serve", "--help").output.split())
+    serve = main.commands["serve"]
+    for name in SERVE_OPTIONS:
+        [option] = [p for p in serve.params if f"--{name}" in p.opts]
+        assert option.help, name  # type: ignore[attr-defined]
+        assert f"{option.help.split()[0]}" in text and f"MOCKSERVER_{name.upper().replace('-', '_')}" in text
+
+
+@pytest.mark.parametrize("env", [{"MOCKSERVER_FORMAT": "json", "MOCKSERVER_API": "edge"},
+                                 {"MOCKSERVER_CATALOG_FORMAT": "json", "MOCKSERVER_CATALOG_API": "edge"}])
+def test_catalog_reads_its_options_from_the_environment(env):
+    entries = json.loads(run("catalog", env=env).output)
+    assert {e["api"] for e in entries} == {"edge"}
+
+
+def test_the_command_own_variable_wins_over_the_shared_one():
+    result = run("catalog", env={"MOCKSERVER_FORMAT": "junit", "MOCKSERVER_CATALOG_FORMAT": "json",
+                                 "MOCKSERVER_API": "dcs"})
+    assert result.exit_code == 0 and json.loads(result.output)[0]["api"] == "dcs"
+
+
+@pytest.mark.parametrize("level", ["INFO", "Debug", "warning"])
+def test_log_level_is_taken_in_any_case(monkeypatch, level):
+    seen: list[Settings] = []
+    monkeypatch.setattr(server, "run", lambda settings, catalog=None: seen.append(settings))
+    result = run("serve", "--log-level", level)
+    assert result.exit_code == 0, result.output
+    assert seen[0].log_level == level.lower()
+    seen.clear()
+    assert run("serve", env={"MOCKSERVER_LOG_LEVEL": level}).exit_code == 0 and seen[0].log_level == level.lower()
