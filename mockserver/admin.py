@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from datetime import datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -49,6 +51,26 @@ def _flag(field: str, value: Any) -> bool:
 
 
 DURATIONS = ["60", "60s", "250ms", "5m", "1h"]
+INSTANTS = ["true", "false", "1767225600", "2026-01-01T00:00:00Z"]
+
+
+def _freeze_at(value: Any) -> bool | float:
+    """`freeze`: true or false, or the instant to freeze at (epoch seconds, or ISO 8601 with its
+    offset). An instant makes answers that print the time (Reactor's created_at, clientless's
+    expires, Braze's X-RateLimit-Reset) the same bytes in every process frozen there."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and math.isfinite(value) and value >= 0:
+        return float(value)
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            moment = None
+        if moment is not None and moment.tzinfo is not None:
+            return moment.timestamp()
+    raise Misuse(f"freeze: true, false or an instant (epoch seconds, ISO 8601 with its offset), not {value!r}",
+                 INSTANTS)
 
 
 def build_admin(runtime: Runtime) -> Starlette:
@@ -134,17 +156,21 @@ def build_admin(runtime: Runtime) -> Starlette:
                                                          '{"reset": true})'), ["advance", "freeze", "reset"])
             try:
                 seconds = _duration("advance", body["advance"], zero=True) if "advance" in body else 0.0
-                for field in ("freeze", "reset"):
-                    if field in body:
-                        _flag(field, body[field])
+                if "reset" in body:
+                    _flag("reset", body["reset"])
+                freeze = _freeze_at(body["freeze"]) if "freeze" in body else None
             except Misuse as exc:
                 return misuse(exc.detail, exc.valid)
 
             def command(clock: Clock) -> None:
                 if body.get("reset"):
                     clock.reset()
-                if "freeze" in body:
-                    clock.freeze() if body["freeze"] else clock.unfreeze()
+                if freeze is True:
+                    clock.freeze()
+                elif freeze is False:
+                    clock.unfreeze()
+                elif freeze is not None:
+                    clock.freeze(at=freeze)
                 if "advance" in body:
                     clock.advance(seconds)
 

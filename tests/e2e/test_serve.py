@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import sysconfig
+import time
 from pathlib import Path
 
 import httpx
@@ -49,6 +51,31 @@ def test_same_seed_same_bytes_across_two_processes(start_server):
     first = replay(one)
     assert first == replay(two)
     assert first != replay(other)
+
+
+def test_a_clock_frozen_at_one_instant_gives_the_same_time_in_every_process(start_server):
+    """Answers that print the time (Braze's X-RateLimit-Reset, Reactor's created_at, clientless's
+    generated and expires) are the same bytes in two processes frozen at the same instant."""
+    one = start_server("--seed", "42")
+    time.sleep(1.2)  # the second process starts, and answers, over a second later
+    two = start_server("--seed", "42")
+
+    def replay(server) -> list:
+        headers = {**AUTH, "X-Mock-Session": "clock", "Host": "mock.test"}
+        with httpx.Client(base_url=server.url, headers=headers) as client:
+            assert client.post("/__admin/clock", json={"freeze": "2026-01-01T00:00:00Z"}).json()["now"] == 1767225600
+            company = client.get("/reactor/companies").json()["data"][0]["id"]
+            made = client.post(f"/reactor/companies/{company}/properties", headers={
+                "Content-Type": "application/vnd.api+json"}, content=json.dumps({"data": {
+                    "type": "properties", "attributes": {"name": "P", "platform": "web", "domains": ["a.com"]}}}))
+            tracked = client.post("/braze/users/track", json={"attributes": [{"external_id": "a", "x": 1}]})
+            code = client.post("/clientless/reggie/v1/R/regcode", data={"deviceId": "abc", "mvpd": "M"})
+            return [comparable(r) for r in (made, tracked, code)]
+
+    first = replay(one)
+    assert first == replay(two)
+    assert b'"created_at":"2026-01-01T00:00:00' in first[0][2]
+    assert ("x-ratelimit-reset", "1767225603") in first[1][1]
 
 
 def test_broken_scenario_file_stops_the_start(tmp_path):

@@ -45,6 +45,7 @@ def test_a_limit_that_is_not_a_count_is_misuse(client, limit):
 @pytest.mark.parametrize(("body", "field"), [
     ({}, "advance"), ({"advance": "-5s"}, "advance"), ({"advance": "soon"}, "advance"),
     ({"freeze": "yes"}, "freeze"), ({"reset": 1}, "reset"), ({"bogus": 1}, "bogus"),
+    ({"freeze": "2026-01-01T00:00:00"}, "freeze"), ({"freeze": -1}, "freeze"),  # no offset; before 1970
 ])
 def test_a_clock_command_that_means_nothing_is_misuse_naming_the_field(client, body, field):
     before = client.get("/__admin/clock").json()
@@ -52,6 +53,16 @@ def test_a_clock_command_that_means_nothing_is_misuse_naming_the_field(client, b
     assert is_misuse(response) and field in response.json()["detail"], response.text
     after = client.get("/__admin/clock").json()
     assert (after["offset_s"], after["frozen"]) == (before["offset_s"], before["frozen"])
+
+
+@pytest.mark.parametrize("instant", [1767225600, 1767225600.0, "2026-01-01T00:00:00Z", "2026-01-01T01:00:00+01:00"])
+def test_the_clock_freezes_at_an_instant_given_as_epoch_seconds_or_iso_8601(client, instant):
+    try:
+        frozen = client.post("/__admin/clock", json={"freeze": instant}).json()
+        assert (frozen["now"], frozen["frozen"]) == (1767225600, True)
+        assert client.post("/__admin/clock", json={"advance": "90s"}).json()["now"] == 1767225690
+    finally:
+        client.post("/__admin/clock", json={"reset": True})
 
 
 def test_advancing_the_clock_by_0_is_fine(client):
