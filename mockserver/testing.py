@@ -109,8 +109,9 @@ class Clock:
         """Move the clock on (`60`, `"60s"`, `"250ms"`); the new virtual time."""
         return float(self._server.call("POST", "/clock", body={"advance": duration})["now"])
 
-    def freeze(self) -> float:
-        return float(self._server.call("POST", "/clock", body={"freeze": True})["now"])
+    def freeze(self, at: float | str | None = None) -> float:
+        """Stop the clock now, or at an instant (epoch seconds, `"2026-01-01T00:00:00Z"`)."""
+        return float(self._server.call("POST", "/clock", body={"freeze": True if at is None else at})["now"])
 
     def unfreeze(self) -> float:
         return float(self._server.call("POST", "/clock", body={"freeze": False})["now"])

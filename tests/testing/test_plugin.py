@@ -45,6 +45,14 @@ def test_the_clock_and_reset(mockserver):
     assert mockserver.requests() == []
 
 
+def test_the_clock_freezes_at_an_instant(mockserver):
+    try:
+        assert mockserver.clock.freeze(at="2026-01-01T00:00:00Z") == 1767225600
+        assert mockserver.clock.now() == 1767225600
+    finally:
+        mockserver.clock.unfreeze()
+
+
 def test_a_naive_retry_fails_the_verdict(mockserver):
     for _ in range(2):
         httpx.post(mockserver.url("edge") + "/ee/v2/interact?datastreamId=a&__code=400", json=EVENT)
