@@ -73,7 +73,7 @@ def test_unmatched_requests_can_be_allowed(mockserver):
 def test_a_suite_using_the_fixture(pytester):
     pytester.makepyfile(test_suite=SUITE)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=7, errors=1)
+    result.assert_outcomes(passed=8, errors=1)
     result.stdout.fnmatch_lines(["*ERROR at teardown of test_unmatched_requests_fail_at_teardown*",
                                  "*1 request(s) no route matched*", "*GET /braze/no/such/route -> 404*"])
 
