@@ -154,13 +154,39 @@ def read_document(path: Path) -> tuple[Any, dict[Any, int]]:
     return data, lines
 
 
-def _schema_problems(data: Any, where: Where) -> list[Problem]:
+ENTRY_LISTS = ("errors", "routes", "modes")  # a schema problem inside one entry leaves the others checkable
+
+
+def _schema_problems(data: Any, where: Where) -> tuple[list[Problem], dict[str, Any] | None]:
+    """The file's schema problems, and what of it can still be checked further: the file without the
+    entries (errors, routes, modes) the problems lie in, or None when one lies elsewhere. So a file
+    with a wrong type in one error still gets its unknown error ids and broken templates reported."""
     if schema_validator().is_valid(data):
-        return []
-    problems = []
+        return [], data
+    problems: list[Problem] = []
+    broken: dict[str, set[Any]] = {key: set() for key in ENTRY_LISTS}
+    whole = False
     for error in sorted(schema_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         problems.extend(_explain(error, where.child(*error.absolute_path)))
-    return problems
+        path = list(error.absolute_path)
+        if len(path) >= 2 and path[0] in ENTRY_LISTS and isinstance(data.get(path[0]), dict | list):
+            broken[path[0]].add(path[1])
+        else:
+            whole = True
+    if whole:
+        return problems, None
+    rest = dict(data)
+    for key, entries in broken.items():
+        if entries and isinstance(data[key], dict):
+            rest[key] = {k: v for k, v in data[key].items() if k not in entries}
+        elif entries:
+            rest[key] = [v for i, v in enumerate(data[key]) if i not in entries]
+    # Their ids stay known: a rule naming a broken error, or a mode a broken route, is no problem more.
+    routes = data.get("routes")
+    rest["_broken"] = {"errors": {str(i) for i in broken["errors"]},
+                       "routes": {str(routes[i].get("id")) for i in broken["routes"]
+                                  if isinstance(routes, list) and isinstance(routes[i], dict)}}
+    return problems, rest
 
 
 def _explain(error: ValidationError, where: Where) -> list[Problem]:
@@ -261,10 +287,10 @@ def load_catalog(paths: Iterable[Path] = (), bundled: bool = True) -> Catalog:
         where = Where(str(file), lines)
         fingerprints[str(file)] = fingerprint = cache_of_valid.fingerprint(file)
         trusted = cache_of_valid.known(fingerprint)
-        found = [] if trusted else _schema_problems(data, where)
+        found, checkable = ([], data) if trusted else _schema_problems(data, where)
         problems.extend(found)
-        if not found:
-            parts.setdefault(data["api"], []).append(_Part(data, where, trusted))
+        if checkable is not None:
+            parts.setdefault(data["api"], []).append(_Part(checkable, where, trusted))
     built: dict[str, Api] = {}
     for name, api_parts in parts.items():
         api, api_problems = _build_api(name, api_parts)
@@ -300,7 +326,7 @@ def _check_prefixes(built: Mapping[str, Api]) -> None:
 
 def _merge(parts: list[_Part]) -> tuple[dict[str, Any], dict[str, tuple[Any, Where]], list[tuple[Any, Where]]]:
     """Top-level values (later wins), errors by id, routes (a later file's new routes go first)."""
-    top: dict[str, Any] = {"options": {}, "headers": {}, "modes": {}}
+    top: dict[str, Any] = {"options": {}, "headers": {}, "modes": {}, "_broken": {"errors": set(), "routes": set()}}
     top_where: dict[str, Where] = {}
     errors: dict[str, tuple[Any, Where]] = {}
     routes: list[tuple[Any, Where]] = []
@@ -313,6 +339,9 @@ def _merge(parts: list[_Part]) -> tuple[dict[str, Any], dict[str, tuple[Any, Whe
                 top["modes"].update({n: (m, where.child("modes", n)) for n, m in value.items()})
             elif key == "errors":
                 errors.update({i: (e, where.child("errors", i)) for i, e in value.items()})
+            elif key == "_broken":  # ids of entries left out for their schema problems
+                for kind, ids in value.items():
+                    top["_broken"][kind] |= ids
             elif key == "routes":
                 index_of = {r["id"]: n for n, (r, _) in enumerate(routes)}
                 new = []
@@ -334,6 +363,7 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
     top, raw_errors, raw_routes = _merge(parts)
     first = parts[0].where
     where_of: dict[str, Where] = top.pop("_where")
+    broken: dict[str, set[str]] = top.pop("_broken")
     problems: list[Problem] = []
     for key in ("prefix", "error_response"):
         if key not in top:
@@ -391,6 +421,8 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
         errors = fast
 
     def known_error(error_id: str, where: Where) -> bool:
+        if error_id in broken["errors"]:
+            return False  # reported already, for its schema problem
         if error_id not in errors:
             problems.append(where.problem(f"no error '{error_id}' in the {name} catalog"))
             return False
@@ -411,7 +443,7 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
         if route is not None:
             routes.append(route)
 
-    route_ids = {r.id for r in routes}
+    route_ids = {r.id for r in routes} | broken["routes"]
     modes = {mode_name: _build_mode(mode_name, spec, w, known_error, compiled, route_ids, problems)
              for mode_name, (spec, w) in top["modes"].items()}
     try:

@@ -81,6 +81,30 @@ def test_references_are_resolved_at_load(tmp_path):
     assert "routes[1].handler: no handler named 'toy.nothing'" in joined
 
 
+def test_schema_problems_do_not_hide_the_files_other_problems(tmp_path):
+    """One file with each kind of problem: the wrong type, the unknown key, the unknown error id and the
+    template that does not compile are all reported, and the rule naming the broken error is not blamed."""
+    text = GOOD.replace("  boom: {status: 500, title: Boom}",
+                        "  boom: {status: '500', title: Boom}\n  bang: {status: 502, title: Bang, colour: red}")
+    text += """\
+  - id: other
+    method: POST
+    path: /other
+    rules:
+      - when: {header_present: X-A}
+        error: no-such-error
+      - when: {header_present: X-B}
+        error: boom
+    respond: {body: {a: "{{ oops( }}"}}
+"""
+    joined = "\n".join(problems_of(tmp_path, text))
+    assert ":7: errors.boom.status: expected integer, got str" in joined
+    assert ":8: errors.bang.colour: unknown key" in joined
+    assert ":19: routes[1].rules[0].error: no error 'no-such-error' in the toy catalog" in joined
+    assert ":22: routes[1].respond.body.a: template does not compile" in joined
+    assert "no error 'boom'" not in joined, joined
+
+
 def test_a_later_file_wins_on_the_same_id(tmp_path):
     (tmp_path / "a.yaml").write_text(GOOD)
     (tmp_path / "b.yaml").write_text("api: toy\nerrors:\n  boom: {status: 503, title: Busy}\n")
