@@ -11,12 +11,12 @@ from typing import Any, TypeVar
 import click
 
 from mockserver import __version__
-from mockserver.scenario.load import ScenarioError, load_catalog, scenario_files, validate
+from mockserver.scenario.load import SUFFIXES, ScenarioError, load_catalog, scenario_files, validate
 from mockserver.settings import API_NAMES, SERVERS, Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
-SCENARIOS_HELP = ("Your own scenario files or folders, added to the bundled ones (same id: yours wins); "
-                  "repeatable, and MOCKSERVER_SCENARIOS takes several paths separated by ':'.")
+SCENARIOS_HELP = ("Your own scenario files or folders (subfolders too), added to the bundled ones "
+                  "(same id: yours wins); repeatable, and MOCKSERVER_SCENARIOS takes several paths separated by ':'.")
 
 
 def option(*decls: str, **attrs: Any) -> Callable[[F], F]:
@@ -107,7 +107,11 @@ def validate_command(paths: tuple[Path, ...]) -> None:
         for problem in problems:
             click.echo(str(problem), err=True)
         sys.exit(1)
-    click.echo(f"ok: {len(scenario_files(paths))} file(s) valid")
+    files = scenario_files(paths)
+    if paths and not files:  # "ok: 0 files" would pass a CI step that checks nothing
+        click.echo(f"no scenario file ({', '.join(SUFFIXES)}) in {', '.join(map(str, paths))}", err=True)
+        sys.exit(1)
+    click.echo(f"ok: {len(files)} file(s) valid")
 
 
 @main.command()

@@ -93,11 +93,13 @@ def schema_validator() -> Draft202012Validator:
 
 
 def scenario_files(paths: Iterable[Path]) -> list[Path]:
-    """Files as given, folders expanded to their scenario files (sorted, not recursive)."""
+    """Files as given, folders expanded to their scenario files, subfolders included (as WireMock
+    reads its mappings), in path order; hidden files and folders (`.git`) are skipped."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.iterdir() if p.suffix in SUFFIXES and p.is_file()))
+            found.extend(sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file()
+                                and not any(part.startswith(".") for part in p.relative_to(path).parts)))
         else:
             found.append(path)
     return found

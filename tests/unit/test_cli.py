@@ -50,3 +50,21 @@ def test_log_level_is_taken_in_any_case(monkeypatch, level):
     assert seen[0].log_level == level.lower()
     seen.clear()
     assert run("serve", env={"MOCKSERVER_LOG_LEVEL": level}).exit_code == 0 and seen[0].log_level == level.lower()
+
+
+def test_validate_reads_subfolders_and_refuses_a_folder_without_scenarios(tmp_path):
+    from tests.unit.test_load import GOOD
+
+    nested = tmp_path / "team" / "toy"
+    nested.mkdir(parents=True)
+    (nested / "toy.yaml").write_text(GOOD)
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "junk.yaml").write_text("not: [a scenario")  # hidden: never read
+    found = run("validate", str(tmp_path))
+    assert found.exit_code == 0 and "ok: 1 file(s) valid" in found.output
+    (nested / "toy.yaml").write_text(GOOD.replace("status: 500", "status: '500'"))
+    assert run("validate", str(tmp_path)).exit_code == 1  # the nested file is checked, not skipped
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    refused = run("validate", str(empty))
+    assert refused.exit_code == 1 and "no scenario file" in refused.output
