@@ -42,6 +42,7 @@ UPDATABLE = {
     "callbacks": ("subscriptions", "url"),
 }
 FIXED = ("companies", "builds", "extension_packages", "audit_events")  # never deleted through the API
+DELEGATED = ("data_elements", "rule_components")  # resources whose settings are those of a delegate
 READ_ONLY = ("companies", "audit_events")  # audit events are records of changes, never changed themselves
 
 
@@ -98,7 +99,8 @@ async def update(ctx: RequestContext, store: Store, record: Record) -> Record | 
         return refused
     if kind == "callbacks" and (refused := callback_error(changes)):
         return refused
-    if "delegate_descriptor_id" in changes and (refused := await descriptor_change_error(store, record, changes)):
+    if ("delegate_descriptor_id" in changes or ("settings" in changes and kind in DELEGATED)) \
+            and (refused := await descriptor_change_error(store, record, changes)):
         return refused
     if kind == "properties" and "name" in changes and await name_taken(
             store, record["rel"]["company"], "properties", changes["name"], record["id"]):
@@ -114,11 +116,12 @@ async def update(ctx: RequestContext, store: Store, record: Record) -> Record | 
 
 
 async def descriptor_change_error(store: Store, record: Record, changes: dict[str, Any]) -> Failure | None:
-    """A new delegate must be one the resource's extension provides, as at creation."""
+    """A new delegate (or new settings of one) must be one the resource's extension provides, in a
+    supported custom code language, as at creation."""
     extension = await store.get(record["rel"].get("extension") or "", "extensions")
     if extension is None:
         return None  # its extension is gone: nothing left to resolve the delegate against
-    descriptor = changes["delegate_descriptor_id"]
+    descriptor = changes.get("delegate_descriptor_id", record["attributes"].get("delegate_descriptor_id"))
     return await delegate_error(store, extension, descriptor, delegate_kind(record["type"], descriptor),
                                 changes.get("settings", record["attributes"].get("settings")))
 

@@ -607,3 +607,27 @@ def test_a_data_element_must_name_a_delegate_of_its_extension_in_a_supported_lan
              "unsupported-custom-code-language", "/data/attributes/settings")
     assert create("core::dataElements::custom-code", '{"language": "javascript", "source": "x"}').status_code == 201
     assert create("core::dataElements::javascript-variable").status_code == 201
+
+
+@pytest.mark.parametrize("kind", ["data_elements", "rule_components"])
+def test_a_patch_of_custom_code_settings_alone_is_refused_an_unsupported_language(reactor, kind):
+    """The reference: "A custom code language was supplied that is not supported." A PATCH that
+    supplies one in `settings` of a custom-code delegate is refused as the create is."""
+    prop = reactor.property()
+    extension = reactor.extension(prop)
+    good = '{"language": "javascript", "source": "x"}'
+    if kind == "data_elements":
+        made = reactor.created(f"/properties/{prop}/data_elements", "data_elements", {
+            "name": "Custom", "delegate_descriptor_id": "core::dataElements::custom-code", "settings": good},
+            extension=extension)["id"]
+    else:
+        rule = reactor.rule(prop)
+        made = reactor.rule_component(prop, extension, [rule], delegate="core::actions::custom-code")["id"]
+        assert reactor.patch(f"/{kind}/{made}", {"data": {"id": made, "type": kind, "attributes": {
+            "settings": good}}}).status_code == 200
+    patch = {"data": {"id": made, "type": kind, "attributes": {"settings": '{"language": "php", "source": "x"}'}}}
+    error_of(reactor.patch(f"/{kind}/{made}", patch), 422, "unsupported-custom-code-language",
+             "/data/attributes/settings")
+    assert reactor.get(f"/{kind}/{made}").json()["data"]["attributes"]["settings"] == good
+    patch["data"]["attributes"]["settings"] = '{"language": "html", "source": "<b>x</b>"}'
+    assert reactor.patch(f"/{kind}/{made}", patch).status_code == 200
