@@ -115,7 +115,8 @@ def _to_python(node: yaml.Node, loader: Any, path: tuple[Segment, ...], lines: d
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node)
-            key = str(key) if not isinstance(key, str) else key
+            if not isinstance(key, str):  # a key is a name as written: `off:` is "off", not False
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key)
             if key in out:
                 raise yaml.MarkedYAMLError(problem=f"duplicate key '{key}'", problem_mark=key_node.start_mark)
             lines[path + (key,)] = key_node.start_mark.line + 1

@@ -180,3 +180,10 @@ def test_an_override_that_cannot_render_is_one_problem_not_one_per_reference(tmp
     """Braze's routes and modes name rate-limited: a user's broken rate-limited is still that id to them."""
     found = problems_of(tmp_path, 'api: braze\nerrors:\n  rate-limited: {status: 429, title: "Mine"}\n', "mine.yaml")
     assert len(found) == 1 and found[0].startswith(f"{tmp_path / 'mine.yaml'}:3: errors.rate-limited: "), found
+
+
+def test_a_key_is_the_name_as_written_even_where_yaml_reads_a_boolean(tmp_path):
+    """`off:`, `no:`, `1.0:` under options are ids (a datastream, a partner), not False or 1.0 made text."""
+    (tmp_path / "toy.yaml").write_text(GOOD + "options:\n  datastreams: {off: {a: 1}, no: {}, 1.0: {}, 7: {}}\n")
+    api = load_catalog([tmp_path]).apis["toy"]
+    assert sorted(api.options["datastreams"]) == ["1.0", "7", "no", "off"]
