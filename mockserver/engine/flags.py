@@ -99,9 +99,10 @@ def parse_flags(query_flags: list[tuple[str, str]], prefer: list[tuple[str, str]
         if name not in FLAG_NAMES:
             raise Misuse(f"unknown flag '__{name}'", [f"__{n}" for n in FLAG_NAMES])
     pairs = query_flags + [(n, v) for n, v in prefer if n in FLAG_NAMES]
-    counted = _counted(pairs, len(query_flags))
+    # each flag once (the usual case): all count, without working out which of the repeated ones does
+    counted = None if len({name for name, _ in pairs}) == len(pairs) else _counted(pairs, len(query_flags))
     for index, (name, value) in enumerate(pairs):
-        if index in counted:
+        if counted is None or index in counted:
             _apply(flags, name, value)
             flags.given.append(f"{name}={value}" if value else name)
         else:  # checked all the same: a bad value is misuse even where another one wins
