@@ -93,10 +93,13 @@ def _datastream_config(ctx: RequestContext) -> Mapping[str, Any]:
 
 
 @check("edge.unknown_hint")
-def unknown_hint(ctx: RequestContext, args: Mapping[str, Any]) -> bool:
-    """A location hint the Edge Network does not have: the real service answers 404, no body."""
+def unknown_hint(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
+    """A location hint the Edge Network does not have: the real service answers 404, no body.
+
+    Found by the check, not declared by the rule: a path's hint is not something that fails at
+    random, so `__chaos` never draws this 404 (an interact without a hint cannot even reach it)."""
     hint = ctx.path_params.get("hint")
-    return hint is not None and hint not in ctx.options["location_hints"]
+    return [ErrorRef("not-found")] if hint is not None and hint not in ctx.options["location_hints"] else []
 
 
 @check("edge.host_auth")

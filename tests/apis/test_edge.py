@@ -59,6 +59,15 @@ def test_location_hint_in_the_path_is_kept_and_an_unknown_one_is_404_without_bod
     assert missing.status_code == 404 and missing.content == b""
 
 
+def test_chaos_on_interact_draws_the_routes_problems_never_the_unknown_hint_404(client):
+    """The 404 belongs to a hint the path names, not to a random failure: every chaos answer is a problem."""
+    for seed in range(60):
+        response = client.post(f"{INTERACT}&__chaos=1&__seed={seed}", json=EVENT)
+        assert response.status_code != 404, seed
+        if response.status_code >= 400:
+            assert response.headers["content-type"] == "application/problem+json", (seed, response.status_code)
+
+
 def test_unknown_paths_and_other_methods_are_404_without_body(client):
     assert client.get(INTERACT).status_code == 404
     response = client.post("/edge/ee/v3/interact?datastreamId=ds-1", json=EVENT)
