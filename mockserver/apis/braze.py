@@ -61,8 +61,7 @@ async def rate_limit(ctx: RequestContext) -> Failure | None:
     # A request that asks for an error by flag (`__error`, `__code`) gets that error, spent window or
     # not: the hook runs before the flags, and its 429 would answer something else than was asked
     # (with a Preference-Applied saying otherwise). The request still counts, as every request does.
-    asked = bool(ctx.flags.errors) or ctx.flags.code is not None
-    return Failure([ErrorRef("rate-limited")]) if count > limit and not asked else None
+    return Failure([ErrorRef("rate-limited")]) if count > limit and not ctx.flags.asks_error else None
 
 
 def _granted(ctx: RequestContext) -> tuple[str | None, dict[str, Any]]:

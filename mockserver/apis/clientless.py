@@ -194,8 +194,7 @@ async def prepare(ctx: RequestContext) -> Failure | None:
     # A request that asks for an error by flag (`__error`, `__code`) gets that error, spent bucket or
     # not (GUIDE: on any route): this hook runs before the flags, and its 403 would answer something
     # else than was asked. The request still takes its token, as every request does.
-    asked = bool(ctx.flags.errors) or ctx.flags.code is not None
-    if THROTTLED.match(ctx.path) and await over_limit(ctx) and not asked:
+    if THROTTLED.match(ctx.path) and await over_limit(ctx) and not ctx.flags.asks_error:
         return Failure([ErrorRef("too-many-requests-429" if status == 429 else "too-many-requests")])
     if malformed_url(ctx):
         return Failure([ErrorRef("malformed-url")])

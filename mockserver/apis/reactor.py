@@ -69,7 +69,7 @@ async def gateway(ctx: RequestContext) -> Outcome | None:
     """Seed the session; then the checks the gateway makes before Reactor sees the request."""
     if not ctx.state.peek(ctx.session, SEEDED):  # seeded already: known without a wait in one process
         await Store(ctx).ensure_seeded()
-    if ctx.flags.errors or ctx.flags.code is not None:
+    if ctx.flags.asks_error:
         return None  # errors asked by flag win over the request's own faults
     if not _BEARER.match(ctx.header("authorization") or ""):
         return Failure([ErrorRef("authentication-failure")])

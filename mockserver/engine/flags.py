@@ -50,6 +50,12 @@ class Flags:
     def __bool__(self) -> bool:
         return bool(self.given)
 
+    @property
+    def asks_error(self) -> bool:
+        """An error asked by `__error` or `__code`: it wins over what an API's hook would refuse the
+        request for (Reactor's gateway, Braze's spent window, clientless's spent bucket)."""
+        return bool(self.errors) or self.code is not None
+
 
 def valid_session(name: str) -> bool:
     return bool(_SESSION_NAME.match(name))
