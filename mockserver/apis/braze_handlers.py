@@ -31,7 +31,8 @@ def _iso(moment: datetime) -> str:
 
 
 def _now(ctx: RequestContext) -> datetime:
-    return datetime.fromtimestamp(ctx.clock.now(), UTC)
+    """The time these bodies print (dates of exports and lists): the session's time line."""
+    return datetime.fromtimestamp(ctx.clock.stamp(ctx.number), UTC)
 
 
 def track_item_problem(item: Any, blacklisted: set[str]) -> str | None:

@@ -67,7 +67,8 @@ class Store:
         return PREFIX[kind] + (generator or self.ctx.generator).hex(32)
 
     def now(self) -> str:
-        return iso(self.ctx.clock.now())
+        """created_at, updated_at ...: the session's time line, not the wall (clients only print them)."""
+        return iso(self.ctx.clock.stamp(self.ctx.number))
 
     async def get(self, resource_id: str, kind: str | None = None, deleted: bool = False) -> Record | None:
         """The record, if it exists (and is of `kind`, and not deleted unless asked)."""

@@ -1,6 +1,8 @@
 """The one clock every time-based behaviour reads: real time plus an offset, or frozen.
 
-`POST /__admin/clock` moves it, so tests of windows and expiries need no sleeping.
+`POST /__admin/clock` moves it, so tests of windows and expiries need no sleeping. The time a body
+prints where no client compares it with its own clock (a resource's `created_at`) is `stamp`: the
+session's own time line, so the same requests replay byte for byte in any process (GUIDE §2).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 _DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+TIMELINE_EPOCH = 1735689600.0  # 2025-01-01T00:00:00Z: where every session's time line starts
 
 
 def parse_duration(value: Any) -> float:
@@ -36,6 +39,14 @@ class Clock:
 
     def now_ms(self) -> int:
         return int(self.now() * 1000)
+
+    def stamp(self, number: int) -> float:
+        """The time of a session's request `number` as a body prints it: the frozen instant, else
+        the time line's epoch plus one second per request plus what the clock was advanced, which
+        no process's start time changes (same seed, same requests: same bytes)."""
+        if self.frozen_at is not None:
+            return self.frozen_at
+        return TIMELINE_EPOCH + self.offset_s + number
 
     def advance(self, seconds: float) -> None:
         if self.frozen_at is not None:

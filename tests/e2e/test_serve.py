@@ -46,11 +46,19 @@ def test_same_seed_same_bytes_across_two_processes(start_server):
     def replay(server) -> list:
         headers = {**AUTH, "X-Mock-Session": "det", "Host": "mock.test"}
         with httpx.Client(base_url=server.url, headers=headers) as client:
-            return [comparable(client.request(m, p, headers=h)) for m, p, h in requests]
+            answers = [comparable(client.request(m, p, headers=h)) for m, p, h in requests]
+            company = client.get("/reactor/companies").json()["data"][0]["id"]
+            made = client.post(f"/reactor/companies/{company}/properties", headers={
+                "Content-Type": "application/vnd.api+json"}, content=json.dumps({"data": {
+                    "type": "properties", "attributes": {"name": "P", "platform": "web", "domains": ["a.com"]}}}))
+            return [*answers, comparable(made)]
 
     first = replay(one)
+    time.sleep(1.1)  # the clock runs: a created_at read off the wall would now differ
     assert first == replay(two)
     assert first != replay(other)
+    # the session's time line: the request's number in seconds after its epoch, not the wall's time
+    assert b'"created_at":"2025-01-01T00:00:06.000Z"' in first[-1][2]
 
 
 def test_a_clock_frozen_at_one_instant_gives_the_same_time_in_every_process(start_server):
