@@ -52,7 +52,7 @@ async def create_regcode(ctx: RequestContext) -> Outcome:
     device_id = values["deviceId"]
     bearer = (ctx.header("authorization") or "").lower().startswith("bearer ")
     user_agent = ctx.header("user-agent")
-    record = {
+    record: dict[str, Any] = {
         "id": ctx.generator.uuid(),
         "code": code,
         "requestor": requestor,
@@ -68,6 +68,8 @@ async def create_regcode(ctx: RequestContext) -> Outcome:
             "authorizationType": "OAUTH2" if bearer else None,
         },
     }
+    if bearer:  # "Application Info as configured in DCR"
+        record["info"]["sourceApplicationInformation"] = dict(ctx.options.get("source_application") or {})
     await save(ctx, {"record": record, "device": device_id}, "regcode", requestor, code)
     return reply(ctx, 201, "ns2:regcode", record, 'xmlns:ns2="model.mvc.reggie.pass.adobe.com"')
 

@@ -154,6 +154,23 @@ def test_regcode_body_and_ttl(device: Device) -> None:
     assert device.call("GET", f"/reggie/v1/sampleRequestorId/regcode/{body['code']}").status_code == 404
 
 
+def test_regcode_body_has_every_member_of_the_sample(device: Device) -> None:
+    """registration-code-request.md's JSON sample, member by member: info.sourceApplicationInformation
+    ("Application Info as configured in DCR") is an object of id, name and version, in XML too."""
+    body = device.call("POST", "/reggie/v1/sampleRequestorId/regcode", data={"deviceId": "abc"}).json()
+    assert {"id", "code", "requestor", "mvpd", "generated", "expires", "info"} <= set(body)
+    assert {"deviceId", "deviceInfo", "userAgent", "originalUserAgent", "authorizationType",
+            "sourceApplicationInformation"} <= set(body["info"])
+    assert body["info"]["sourceApplicationInformation"] == {
+        "id": "14138364-application-id", "name": "application name", "version": "1.0.0"}
+    xml = device.call("POST", "/reggie/v1/R/regcode.xml", data={"deviceId": "x"}).content
+    assert b"<sourceApplicationInformation><id>14138364-application-id</id><name>application name</name>" in xml
+    legacy = device.call("POST", "/reggie/v1/R/regcode", data={"deviceId": "x"}, headers={"Authorization": (
+        "POST requestor_id=R, nonce=n, signature_method=HMAC-SHA1, request_time=1704963921144, "
+        "request_uri=/regcode, public_key=pk, signature=c2ln")})
+    assert legacy.status_code == 201 and "sourceApplicationInformation" not in legacy.json()["info"]
+
+
 @pytest.mark.parametrize("ttl", ["36001", "-5", "0", "ten", "1e3"])
 def test_ttl_over_the_maximum_is_400(device: Device, ttl: str) -> None:
     response = device.call("POST", "/reggie/v1/R/regcode", data={"deviceId": "d", "ttl": ttl})
