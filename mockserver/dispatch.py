@@ -482,12 +482,13 @@ def delay_of(spec: str, generator: Generator) -> float:
 
 
 def pick_by_status(api: Api, preferred: tuple[str, ...], status: int, allow_async: bool) -> DocumentedError | None:
-    """The route's own errors of that status first, then the API's, in file order."""
-    candidates = [api.errors[i] for i in preferred] + list(api.errors.values())
-    for error in candidates:
-        if error.status == status and (allow_async or not error.asynchronous):
-            return error
-    return None
+    """The route's own errors of that status first, then the API's, in file order. Where the route
+    starts no asynchronous work one answered at once comes first; failing that, an asynchronous one
+    is answered at once, as `__error` does there (Reactor's 502s on `GET /companies`)."""
+    candidates = [e for e in [*(api.errors[i] for i in preferred), *api.errors.values()] if e.status == status]
+    if not allow_async:
+        candidates.sort(key=lambda error: error.asynchronous)  # stable: file order kept within each
+    return candidates[0] if candidates else None
 
 
 def _check_flags(api: Api, flags: Flags, has_transport: bool) -> None:
