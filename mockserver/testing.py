@@ -100,24 +100,44 @@ class ServerThread:
 
 
 class Clock:
-    """The server's virtual clock (one per server: shared by every test of the process)."""
+    """The server's virtual clock (one per server: shared by every test of the process). What a test
+    does to it is undone at its teardown (`restore`), so a freeze or an advance never reaches the next test."""
 
     def __init__(self, server: ServerThread) -> None:
         self._server = server
+        self._before: dict[str, Any] | None = None  # the clock as the test found it, on its first change
+
+    def _change(self, body: dict[str, Any]) -> float:
+        if self._before is None:
+            self._before = self._server.call("GET", "/clock")
+        return float(self._server.call("POST", "/clock", body=body)["now"])
 
     def advance(self, duration: float | str) -> float:
         """Move the clock on (`60`, `"60s"`, `"250ms"`); the new virtual time."""
-        return float(self._server.call("POST", "/clock", body={"advance": duration})["now"])
+        return self._change({"advance": duration})
 
     def freeze(self, at: float | str | None = None) -> float:
         """Stop the clock now, or at an instant (epoch seconds, `"2026-01-01T00:00:00Z"`)."""
-        return float(self._server.call("POST", "/clock", body={"freeze": True if at is None else at})["now"])
+        return self._change({"freeze": True if at is None else at})
 
     def unfreeze(self) -> float:
-        return float(self._server.call("POST", "/clock", body={"freeze": False})["now"])
+        return self._change({"freeze": False})
 
     def now(self) -> float:
         return float(self._server.call("GET", "/clock")["now"])
+
+    def restore(self) -> None:
+        """Put the clock back as the test found it (frozen at the same instant, or running with the same offset)."""
+        before, self._before = self._before, None
+        if before is None:
+            return
+        if before["frozen"]:
+            self._server.call("POST", "/clock", body={"reset": True, "freeze": before["now"]})
+        elif before["offset_s"] >= 0:
+            self._server.call("POST", "/clock", body={"reset": True, "advance": before["offset_s"]})
+        else:  # behind real time (unfrozen in the past): freeze there, then run on from it
+            self._server.call("POST", "/clock", body={"reset": True, "freeze": time.time() + before["offset_s"]})
+            self._server.call("POST", "/clock", body={"freeze": False})
 
 
 class MockServer:
@@ -128,6 +148,7 @@ class MockServer:
         self.session = session
         self.base_url = server.url
         self.clock = Clock(server)
+        self._everywhere: set[tuple[str, str | None]] = set()  # modes this test turned on for every session
 
     @property
     def headers(self) -> dict[str, str]:
@@ -173,11 +194,22 @@ class MockServer:
              everywhere: bool = False) -> dict[str, Any]:
         """Turn a named mode on (or off) for this test's session, or for every session (`everywhere`)."""
         body = {"mode": name, "api": api, "ttl": ttl, "on": on, "session": None if everywhere else self.session}
-        return dict(self.server.call("POST", "/modes", body={k: v for k, v in body.items() if v is not None}))
+        answer = dict(self.server.call("POST", "/modes", body={k: v for k, v in body.items() if v is not None}))
+        if everywhere:
+            (self._everywhere.add if on else self._everywhere.discard)((name, api))
+        return answer
 
     def reset(self) -> None:
         """Forget this session's state and journal (what it was served is forgotten for coverage too)."""
         self.server.call("POST", "/reset", {"session": self.session})
+
+    def undo_shared_changes(self) -> None:
+        """At teardown: what this test changed beyond its session (modes on everywhere, the clock) is undone."""
+        for name, api in sorted(self._everywhere, key=str):
+            self.server.call("POST", "/modes", body={k: v for k, v in
+                                                     {"mode": name, "api": api, "on": False}.items() if v is not None})
+        self._everywhere.clear()
+        self.clock.restore()
 
 
 # -- options, fixtures, coverage at the end of the run ----------------------------------------------
@@ -250,9 +282,11 @@ def mockserver_session(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def mockserver(mockserver_server: ServerThread, mockserver_session: str,
                request: pytest.FixtureRequest) -> Iterator[MockServer]:
-    """This test's handle on the server; at teardown, fails on requests no route matched."""
+    """This test's handle on the server; at teardown, undoes what the test changed for every session
+    (modes turned on `everywhere`, the clock) and fails on requests no route matched."""
     handle = MockServer(mockserver_server, mockserver_session)
     yield handle
+    handle.undo_shared_changes()
     marker = request.node.get_closest_marker("mockserver")
     if marker is not None and marker.kwargs.get("allow_unmatched", False):
         return

@@ -173,3 +173,62 @@ def test_the_overridden_settings_are_used(mockserver):
 def test_fixtures_can_be_overridden(pytester):
     pytester.makepyfile(test_override=OVERRIDE)
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+SHARED = '''
+import time
+
+import httpx
+
+REACTOR = {"Authorization": "Bearer t", "x-api-key": "k", "x-gw-ims-org-id": "o"}
+
+
+def test_a_turns_a_mode_on_everywhere(mockserver):
+    mockserver.mode("outage", api="reactor", everywhere=True)
+    assert httpx.get(mockserver.base_url + "/reactor/companies", headers=REACTOR).status_code == 500
+
+def test_b_the_next_test_does_not_meet_it(mockserver):
+    assert httpx.get(mockserver.url("reactor") + "/companies", headers=REACTOR).status_code == 200
+
+def test_c_freezes_the_clock_at_an_instant(mockserver):
+    assert mockserver.clock.freeze(at="2026-01-01T00:00:00Z") == 1767225600.0
+    mockserver.clock.advance("60s")
+
+def test_d_the_next_test_finds_it_running(mockserver):
+    before = mockserver.clock.now()
+    time.sleep(0.02)
+    assert before < mockserver.clock.now() < time.time() + 1
+
+def test_e_advances_a_frozen_clock(mockserver):
+    frozen = mockserver.clock.freeze()
+    mockserver.clock.advance("1h")
+    assert mockserver.clock.now() == frozen + 3600
+'''
+
+FROZEN_BY_CONFTEST = '''
+import pytest
+
+@pytest.fixture(scope="session", autouse=True)
+def frozen(mockserver_server):
+    mockserver_server.call("POST", "/clock", body={"freeze": "2026-01-01T00:00:00Z"})
+'''
+
+
+def test_what_a_test_changes_for_every_session_is_undone_at_its_teardown(pytester):
+    """A mode on `everywhere` and a moved clock reach past the test's session: teardown undoes them."""
+    pytester.makepyfile(test_shared=SHARED)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=5)
+
+
+def test_the_clock_goes_back_to_how_the_test_found_it(pytester):
+    """A clock frozen for the whole run (conftest) stays frozen there after a test that moved it."""
+    pytester.makeconftest(FROZEN_BY_CONFTEST)
+    pytester.makepyfile(test_frozen='''
+def test_a_moves_it(mockserver):
+    mockserver.clock.advance("1h")
+    assert mockserver.clock.now() == 1767225600.0 + 3600
+
+def test_b_finds_the_run_s_instant(mockserver):
+    assert mockserver.clock.now() == 1767225600.0
+''')
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
