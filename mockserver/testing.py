@@ -262,7 +262,13 @@ def mockserver_settings(pytestconfig: pytest.Config) -> Settings:
 @pytest.fixture(scope="session")
 def mockserver_server(mockserver_settings: Settings, pytestconfig: pytest.Config) -> Iterator[ServerThread]:
     """The server of this test process, started on first use and stopped at the end of the run."""
-    server = ServerThread(mockserver_settings)
+    from mockserver.scenario.load import ScenarioError
+
+    try:
+        server = ServerThread(mockserver_settings)
+    except ScenarioError as exc:  # the problems, not the loader's traceback, once per test that asks
+        pytest.fail(f"mockserver: the scenario files do not load (fix them, `mockserver validate PATH` lists "
+                    f"every problem; yours come from --mockserver-scenarios):\n{exc}", pytrace=False)
     server.start()
     try:
         yield server

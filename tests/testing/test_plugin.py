@@ -232,3 +232,13 @@ def test_b_finds_the_run_s_instant(mockserver):
     assert mockserver.clock.now() == 1767225600.0
 ''')
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+def test_scenario_files_that_do_not_load_fail_with_their_problems_not_a_traceback(pytester):
+    pytester.makefile(".yaml", bad="api: braze\nerrors:\n  x:\n    status: 999\n")
+    pytester.makepyfile(test_bad="def test_a(mockserver):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--mockserver-scenarios", "bad.yaml")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*mockserver: the scenario files do not load*mockserver validate PATH*",
+                                 "*bad.yaml:4: errors.x.status: 999 is greater than the maximum of 599*"])
+    assert "load.py" not in result.stdout.str() and "raise ScenarioError" not in result.stdout.str()
