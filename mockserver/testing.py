@@ -290,10 +290,14 @@ def mockserver(mockserver_server: ServerThread, mockserver_session: str,
                request: pytest.FixtureRequest) -> Iterator[MockServer]:
     """This test's handle on the server; at teardown, undoes what the test changed for every session
     (modes turned on `everywhere`, the clock) and fails on requests no route matched."""
+    marker = request.node.get_closest_marker("mockserver")
+    if marker is not None and (marker.args or set(marker.kwargs) - {"allow_unmatched"}):
+        pytest.fail(f"@pytest.mark.mockserver takes allow_unmatched=True|False only, not "
+                    f"{', '.join([repr(a) for a in marker.args] + sorted(set(marker.kwargs) - {'allow_unmatched'}))}",
+                    pytrace=False)
     handle = MockServer(mockserver_server, mockserver_session)
     yield handle
     handle.undo_shared_changes()
-    marker = request.node.get_closest_marker("mockserver")
     if marker is not None and marker.kwargs.get("allow_unmatched", False):
         return
     unmatched = handle.unmatched()

@@ -242,3 +242,22 @@ def test_scenario_files_that_do_not_load_fail_with_their_problems_not_a_tracebac
     result.stdout.fnmatch_lines(["*mockserver: the scenario files do not load*mockserver validate PATH*",
                                  "*bad.yaml:4: errors.x.status: 999 is greater than the maximum of 599*"])
     assert "load.py" not in result.stdout.str() and "raise ScenarioError" not in result.stdout.str()
+
+
+def test_a_marker_argument_the_fixture_does_not_take_fails_the_test_naming_it(pytester):
+    """A misspelt `allow_unmached=True` would otherwise be ignored, and the test fail on its unmatched requests."""
+    pytester.makepyfile(test_marked='''
+import pytest
+
+@pytest.mark.mockserver(allow_unmached=True)
+def test_misspelt(mockserver):
+    pass
+
+@pytest.mark.mockserver(True)
+def test_positional(mockserver):
+    pass
+''')
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(["*@pytest.mark.mockserver takes allow_unmatched=True|False only, not allow_unmached*",
+                                 "*@pytest.mark.mockserver takes allow_unmatched=True|False only, not True*"])
