@@ -57,6 +57,7 @@ class ServerThread:
         import uvicorn
 
         from mockserver.app import build_app
+        from mockserver.transports import FaultingHttpToolsProtocol
 
         self.app: MockServerApp = build_app(settings)
         self.settings = settings
@@ -65,8 +66,10 @@ class ServerThread:
         self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
         # No lifespan: readiness is set in start(); the app never freezes the heap here (that is for
         # server processes of our own, see build_app's freeze_heap).
+        # As `mockserver serve` runs uvicorn (server.run_uvicorn): the connection in the scope for the
+        # transport faults (reset, empty, malformed, truncate), and only the answer's own Server header.
         config = uvicorn.Config(self.app, lifespan="off", log_level="warning", log_config=None,
-                                access_log=False)
+                                access_log=False, http=FaultingHttpToolsProtocol, server_header=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]},
                                        name="mockserver", daemon=True)
