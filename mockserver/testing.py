@@ -303,10 +303,14 @@ def mockserver(mockserver_server: ServerThread, mockserver_session: str,
     handle.undo_shared_changes()
     if marker is not None and marker.kwargs.get("allow_unmatched", False):
         return
-    unmatched = handle.unmatched()
+    # a request the mock refused as misuse (a misspelt flag, an unknown error id, a path no API serves) got a
+    # 400 no imitated API sends: a client that swallows 400s would pass a test that never ran as written
+    unmatched = handle.unmatched() + [e for e in handle.requests() if e["misuse"]]
     if unmatched:
         listed = "\n".join(f"  #{e['seq']} {e['method']} {e['path']}{'?' + e['query'] if e['query'] else ''}"
-                           f" -> {e['status']}" for e in unmatched)
+                           f"{' ' + ' '.join('__' + f for f in e['flags']) if e['flags'] else ''} -> {e['status']}"
+                           f"{' misuse of the mock (its X-Mockserver-Misuse answer says why)' if e['misuse'] else ''}"
+                           for e in sorted(unmatched, key=lambda e: e["seq"]))
         pytest.fail(f"{len(unmatched)} request(s) no route matched (mark the test "
                     f"@pytest.mark.mockserver(allow_unmatched=True) if they are meant):\n{listed}", pytrace=False)
 

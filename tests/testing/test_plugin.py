@@ -261,3 +261,35 @@ def test_positional(mockserver):
     result.assert_outcomes(errors=2)
     result.stdout.fnmatch_lines(["*@pytest.mark.mockserver takes allow_unmatched=True|False only, not allow_unmached*",
                                  "*@pytest.mark.mockserver takes allow_unmatched=True|False only, not True*"])
+
+
+MISUSED = '''
+import httpx
+import pytest
+
+BRAZE = {"Authorization": "Bearer k"}
+
+def test_a_misspelt_flag(mockserver):
+    answer = httpx.post(mockserver.url("braze") + "/users/track?__eror=bad-request", json={}, headers=BRAZE)
+    assert answer.status_code == 400  # looks like the 400 the test meant to ask for
+
+def test_a_path_no_api_serves(mockserver):
+    httpx.get(mockserver.base_url + "/brze/users/track", headers=mockserver.headers)
+
+@pytest.mark.mockserver(allow_unmatched=True)
+def test_meant(mockserver):
+    assert httpx.get(mockserver.url("braze") + "/users/track?__error=nope", headers=BRAZE).status_code == 400
+    [entry] = mockserver.requests()
+    assert entry["misuse"] and entry["flags"] == ["error=nope"] and entry["session"] == mockserver.session
+'''
+
+
+def test_a_request_the_mock_refused_as_misuse_fails_the_test_at_teardown(pytester):
+    """Its 400 is no error of the imitated API: a client that swallows 400s would pass a test never run as written."""
+    pytester.makepyfile(test_misused=MISUSED)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3, errors=2)
+    result.stdout.fnmatch_lines(["*ERROR at teardown of test_a_misspelt_flag*", "*1 request(s) no route matched*",
+                                 "*POST /braze/users/track __eror=bad-request -> 400 misuse of the mock*",
+                                 "*ERROR at teardown of test_a_path_no_api_serves*",
+                                 "*GET /brze/users/track -> 400 misuse of the mock*"])
