@@ -252,17 +252,32 @@ def build_admin(runtime: Runtime) -> Starlette:
 
     routes = [
         Route("/health", health),
-        Route("/catalog", catalog),
-        Route("/requests", requests, methods=["GET", "DELETE"]),
-        Route("/requests/unmatched", unmatched),
-        Route("/reset", reset, methods=["POST"]),
+        Route("/catalog", _takes({"api"}, catalog)),
+        Route("/requests", _takes({"api", "session", "route", "status", "error", "limit"}, requests),
+              methods=["GET", "DELETE"]),
+        Route("/requests/unmatched", _takes({"session"}, unmatched)),
+        Route("/reset", _takes({"session"}, reset), methods=["POST"]),
         Route("/reload", reload, methods=["POST"]),
         Route("/clock", clock, methods=["GET", "POST"]),
-        Route("/modes", modes_route, methods=["GET", "POST", "DELETE"]),
-        Route("/coverage", coverage),
-        Route("/verdict", verdict),
+        Route("/modes", _takes({"mode", "api", "session"}, modes_route), methods=["GET", "POST", "DELETE"]),
+        Route("/coverage", _takes({"session"}, coverage)),
+        Route("/verdict", _takes({"session", "api"}, verdict)),
     ]
     return Starlette(routes=routes, exception_handlers={HTTPException: http_problem})
+
+
+def _takes(names: set[str], handler: Any) -> Any:
+    """The route's handler, refusing a query parameter it does not take: a misspelt `?sesion=` would
+    otherwise be no filter at all, and `POST /__admin/reset?sesion=x` would reset every session."""
+    async def checked(request: Request) -> Response:
+        unknown = sorted(set(request.query_params) - names)
+        if unknown:
+            where = request.scope.get("root_path", "") + request.scope["path"]
+            return misuse(f"{request.method} {where} takes ?{'=, ?'.join(sorted(names))}= only, "
+                          f"not {', '.join(unknown)}", sorted(names))
+        response: Response = await handler(request)
+        return response
+    return checked
 
 
 async def _json_object(request: Request) -> dict[str, Any]:

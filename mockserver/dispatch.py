@@ -20,7 +20,16 @@ from mockserver.engine import chaos
 from mockserver.engine.context import RequestContext, template_context
 from mockserver.engine.cors import preflight, with_cors_headers
 from mockserver.engine.faults import NEEDS_TRANSPORT, Connection, connection_of, kinds_served, serve_fault
-from mockserver.engine.flags import NO_FLAGS, SESSION_HEADER, Flags, Misuse, parse_flags, parse_prefer, split_query
+from mockserver.engine.flags import (
+    NO_FLAGS,
+    SESSION_HEADER,
+    Flags,
+    Misuse,
+    parse_flags,
+    parse_prefer,
+    split_query,
+    valid_session,
+)
 from mockserver.engine.generate import Generator
 from mockserver.engine.match import Match, find_route, settle
 from mockserver.engine.memo import remember
@@ -73,6 +82,13 @@ class Answer:
         self.delay_ms = delay_ms
         self.fault = fault
         self.noise = noise
+
+
+def _named_session(header: str | None, query_flags: list[tuple[str, str]]) -> str | None:
+    """The session a refused request names (the header's over the query's), when it is a valid name."""
+    named = [header] if header is not None else []
+    named += [value for name, value in query_flags if name == "session"]
+    return next((name for name in named if valid_session(name)), None)
 
 
 def misuse_reply(detail: str, valid: list[str] | None = None, status: int = 400) -> Reply:
@@ -184,6 +200,8 @@ class Dispatcher:
             outcome = misuse_reply(misuse.detail, misuse.valid)
             answer = Answer(Rendered(outcome.status, outcome.headers, outcome.body))
             entry.misuse = True
+            if entry.session is None:  # refused before the session was read: in the one it names, for its test
+                entry.session = _named_session(session_header, query_flags)
             flags = Flags()
         except Exception:  # a bug of ours: say so, distinctly, never as the imitated API
             log.exception("internal error answering %s %s", method, full_path)
@@ -195,7 +213,8 @@ class Dispatcher:
         entry.body = body
         entry.status = rendered.status
         entry.reply_headers = rendered.headers
-        entry.flags = flags.given
+        # a refused request's flags as sent (the misspelt one among them), else those applied
+        entry.flags = [f"{n}={v}" if v else n for n, v in query_flags] if entry.misuse else flags.given
         if answer.delay_ms > 0 and answer.fault != "slow":
             await asyncio.sleep(answer.delay_ms / 1000)
         if answer.fault is not None:

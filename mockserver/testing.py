@@ -57,6 +57,7 @@ class ServerThread:
         import uvicorn
 
         from mockserver.app import build_app
+        from mockserver.transports import FaultingHttpToolsProtocol
 
         self.app: MockServerApp = build_app(settings)
         self.settings = settings
@@ -65,8 +66,10 @@ class ServerThread:
         self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
         # No lifespan: readiness is set in start(); the app never freezes the heap here (that is for
         # server processes of our own, see build_app's freeze_heap).
+        # As `mockserver serve` runs uvicorn (server.run_uvicorn): the connection in the scope for the
+        # transport faults (reset, empty, malformed, truncate), and only the answer's own Server header.
         config = uvicorn.Config(self.app, lifespan="off", log_level="warning", log_config=None,
-                                access_log=False)
+                                access_log=False, http=FaultingHttpToolsProtocol, server_header=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]},
                                        name="mockserver", daemon=True)
@@ -100,24 +103,44 @@ class ServerThread:
 
 
 class Clock:
-    """The server's virtual clock (one per server: shared by every test of the process)."""
+    """The server's virtual clock (one per server: shared by every test of the process). What a test
+    does to it is undone at its teardown (`restore`), so a freeze or an advance never reaches the next test."""
 
     def __init__(self, server: ServerThread) -> None:
         self._server = server
+        self._before: dict[str, Any] | None = None  # the clock as the test found it, on its first change
+
+    def _change(self, body: dict[str, Any]) -> float:
+        if self._before is None:
+            self._before = self._server.call("GET", "/clock")
+        return float(self._server.call("POST", "/clock", body=body)["now"])
 
     def advance(self, duration: float | str) -> float:
         """Move the clock on (`60`, `"60s"`, `"250ms"`); the new virtual time."""
-        return float(self._server.call("POST", "/clock", body={"advance": duration})["now"])
+        return self._change({"advance": duration})
 
     def freeze(self, at: float | str | None = None) -> float:
         """Stop the clock now, or at an instant (epoch seconds, `"2026-01-01T00:00:00Z"`)."""
-        return float(self._server.call("POST", "/clock", body={"freeze": True if at is None else at})["now"])
+        return self._change({"freeze": True if at is None else at})
 
     def unfreeze(self) -> float:
-        return float(self._server.call("POST", "/clock", body={"freeze": False})["now"])
+        return self._change({"freeze": False})
 
     def now(self) -> float:
         return float(self._server.call("GET", "/clock")["now"])
+
+    def restore(self) -> None:
+        """Put the clock back as the test found it (frozen at the same instant, or running with the same offset)."""
+        before, self._before = self._before, None
+        if before is None:
+            return
+        if before["frozen"]:
+            self._server.call("POST", "/clock", body={"reset": True, "freeze": before["now"]})
+        elif before["offset_s"] >= 0:
+            self._server.call("POST", "/clock", body={"reset": True, "advance": before["offset_s"]})
+        else:  # behind real time (unfrozen in the past): freeze there, then run on from it
+            self._server.call("POST", "/clock", body={"reset": True, "freeze": time.time() + before["offset_s"]})
+            self._server.call("POST", "/clock", body={"freeze": False})
 
 
 class MockServer:
@@ -128,6 +151,7 @@ class MockServer:
         self.session = session
         self.base_url = server.url
         self.clock = Clock(server)
+        self._everywhere: set[tuple[str, str | None]] = set()  # modes this test turned on for every session
 
     @property
     def headers(self) -> dict[str, str]:
@@ -173,11 +197,22 @@ class MockServer:
              everywhere: bool = False) -> dict[str, Any]:
         """Turn a named mode on (or off) for this test's session, or for every session (`everywhere`)."""
         body = {"mode": name, "api": api, "ttl": ttl, "on": on, "session": None if everywhere else self.session}
-        return dict(self.server.call("POST", "/modes", body={k: v for k, v in body.items() if v is not None}))
+        answer = dict(self.server.call("POST", "/modes", body={k: v for k, v in body.items() if v is not None}))
+        if everywhere:
+            (self._everywhere.add if on else self._everywhere.discard)((name, api))
+        return answer
 
     def reset(self) -> None:
         """Forget this session's state and journal (what it was served is forgotten for coverage too)."""
         self.server.call("POST", "/reset", {"session": self.session})
+
+    def undo_shared_changes(self) -> None:
+        """At teardown: what this test changed beyond its session (modes on everywhere, the clock) is undone."""
+        for name, api in sorted(self._everywhere, key=str):
+            self.server.call("POST", "/modes", body={k: v for k, v in
+                                                     {"mode": name, "api": api, "on": False}.items() if v is not None})
+        self._everywhere.clear()
+        self.clock.restore()
 
 
 # -- options, fixtures, coverage at the end of the run ----------------------------------------------
@@ -230,7 +265,13 @@ def mockserver_settings(pytestconfig: pytest.Config) -> Settings:
 @pytest.fixture(scope="session")
 def mockserver_server(mockserver_settings: Settings, pytestconfig: pytest.Config) -> Iterator[ServerThread]:
     """The server of this test process, started on first use and stopped at the end of the run."""
-    server = ServerThread(mockserver_settings)
+    from mockserver.scenario.load import ScenarioError
+
+    try:
+        server = ServerThread(mockserver_settings)
+    except ScenarioError as exc:  # the problems, not the loader's traceback, once per test that asks
+        pytest.fail(f"mockserver: the scenario files do not load (fix them, `mockserver validate PATH` lists "
+                    f"every problem; yours come from --mockserver-scenarios):\n{exc}", pytrace=False)
     server.start()
     try:
         yield server
@@ -250,16 +291,26 @@ def mockserver_session(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def mockserver(mockserver_server: ServerThread, mockserver_session: str,
                request: pytest.FixtureRequest) -> Iterator[MockServer]:
-    """This test's handle on the server; at teardown, fails on requests no route matched."""
+    """This test's handle on the server; at teardown, undoes what the test changed for every session
+    (modes turned on `everywhere`, the clock) and fails on requests no route matched."""
+    marker = request.node.get_closest_marker("mockserver")
+    if marker is not None and (marker.args or set(marker.kwargs) - {"allow_unmatched"}):
+        pytest.fail(f"@pytest.mark.mockserver takes allow_unmatched=True|False only, not "
+                    f"{', '.join([repr(a) for a in marker.args] + sorted(set(marker.kwargs) - {'allow_unmatched'}))}",
+                    pytrace=False)
     handle = MockServer(mockserver_server, mockserver_session)
     yield handle
-    marker = request.node.get_closest_marker("mockserver")
+    handle.undo_shared_changes()
     if marker is not None and marker.kwargs.get("allow_unmatched", False):
         return
-    unmatched = handle.unmatched()
+    # a request the mock refused as misuse (a misspelt flag, an unknown error id, a path no API serves) got a
+    # 400 no imitated API sends: a client that swallows 400s would pass a test that never ran as written
+    unmatched = handle.unmatched() + [e for e in handle.requests() if e["misuse"]]
     if unmatched:
         listed = "\n".join(f"  #{e['seq']} {e['method']} {e['path']}{'?' + e['query'] if e['query'] else ''}"
-                           f" -> {e['status']}" for e in unmatched)
+                           f"{' ' + ' '.join('__' + f for f in e['flags']) if e['flags'] else ''} -> {e['status']}"
+                           f"{' misuse of the mock (its X-Mockserver-Misuse answer says why)' if e['misuse'] else ''}"
+                           for e in sorted(unmatched, key=lambda e: e["seq"]))
         pytest.fail(f"{len(unmatched)} request(s) no route matched (mark the test "
                     f"@pytest.mark.mockserver(allow_unmatched=True) if they are meant):\n{listed}", pytrace=False)
 

@@ -46,3 +46,21 @@ def test_mode_turns_a_named_mode_on_for_this_session_only(mockserver):
     assert other.status_code == 201
     mockserver.mode("outage", api="braze", on=False)
     assert httpx.post(track, json=BRAZE_TRACK, headers=BRAZE_KEY).status_code == 201
+
+
+@pytest.mark.parametrize(("kind", "raised"), [("reset", httpx.ReadError), ("empty", httpx.RemoteProtocolError),
+                                              ("malformed", httpx.RemoteProtocolError),
+                                              ("truncate", httpx.RemoteProtocolError)])
+def test_the_fixture_s_server_serves_every_transport_fault(mockserver, kind, raised):
+    """The README's faults, as a client meets them, from the in-process server too (it runs uvicorn as serve does)."""
+    with pytest.raises(raised):
+        httpx.post(mockserver.url("braze") + f"/users/track?__fault={kind}", json=BRAZE_TRACK, headers=BRAZE_KEY)
+    [entry] = mockserver.requests()
+    assert entry["fault"] == kind
+
+
+def test_the_fixture_s_server_sends_only_the_answer_s_own_server_header(mockserver):
+    """Clientless's openresty 429 carries `Server: openresty`; uvicorn must not add a second one."""
+    answer = httpx.get(mockserver.url("clientless") + "/api/v1/config/REQ?__error=too-many-requests-429")
+    assert answer.status_code == 429 and answer.headers.get_list("server") == ["openresty"]
+    assert "server" not in httpx.get(mockserver.url("clientless") + "/api/v1/config/REQ").headers

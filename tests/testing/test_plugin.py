@@ -173,3 +173,123 @@ def test_the_overridden_settings_are_used(mockserver):
 def test_fixtures_can_be_overridden(pytester):
     pytester.makepyfile(test_override=OVERRIDE)
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+SHARED = '''
+import time
+
+import httpx
+
+REACTOR = {"Authorization": "Bearer t", "x-api-key": "k", "x-gw-ims-org-id": "o"}
+
+
+def test_a_turns_a_mode_on_everywhere(mockserver):
+    mockserver.mode("outage", api="reactor", everywhere=True)
+    assert httpx.get(mockserver.base_url + "/reactor/companies", headers=REACTOR).status_code == 500
+
+def test_b_the_next_test_does_not_meet_it(mockserver):
+    assert httpx.get(mockserver.url("reactor") + "/companies", headers=REACTOR).status_code == 200
+
+def test_c_freezes_the_clock_at_an_instant(mockserver):
+    assert mockserver.clock.freeze(at="2026-01-01T00:00:00Z") == 1767225600.0
+    mockserver.clock.advance("60s")
+
+def test_d_the_next_test_finds_it_running(mockserver):
+    before = mockserver.clock.now()
+    time.sleep(0.02)
+    assert before < mockserver.clock.now() < time.time() + 1
+
+def test_e_advances_a_frozen_clock(mockserver):
+    frozen = mockserver.clock.freeze()
+    mockserver.clock.advance("1h")
+    assert mockserver.clock.now() == frozen + 3600
+'''
+
+FROZEN_BY_CONFTEST = '''
+import pytest
+
+@pytest.fixture(scope="session", autouse=True)
+def frozen(mockserver_server):
+    mockserver_server.call("POST", "/clock", body={"freeze": "2026-01-01T00:00:00Z"})
+'''
+
+
+def test_what_a_test_changes_for_every_session_is_undone_at_its_teardown(pytester):
+    """A mode on `everywhere` and a moved clock reach past the test's session: teardown undoes them."""
+    pytester.makepyfile(test_shared=SHARED)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=5)
+
+
+def test_the_clock_goes_back_to_how_the_test_found_it(pytester):
+    """A clock frozen for the whole run (conftest) stays frozen there after a test that moved it."""
+    pytester.makeconftest(FROZEN_BY_CONFTEST)
+    pytester.makepyfile(test_frozen='''
+def test_a_moves_it(mockserver):
+    mockserver.clock.advance("1h")
+    assert mockserver.clock.now() == 1767225600.0 + 3600
+
+def test_b_finds_the_run_s_instant(mockserver):
+    assert mockserver.clock.now() == 1767225600.0
+''')
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+def test_scenario_files_that_do_not_load_fail_with_their_problems_not_a_traceback(pytester):
+    pytester.makefile(".yaml", bad="api: braze\nerrors:\n  x:\n    status: 999\n")
+    pytester.makepyfile(test_bad="def test_a(mockserver):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--mockserver-scenarios", "bad.yaml")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*mockserver: the scenario files do not load*mockserver validate PATH*",
+                                 "*bad.yaml:4: errors.x.status: 999 is greater than the maximum of 599*"])
+    assert "load.py" not in result.stdout.str() and "raise ScenarioError" not in result.stdout.str()
+
+
+def test_a_marker_argument_the_fixture_does_not_take_fails_the_test_naming_it(pytester):
+    """A misspelt `allow_unmached=True` would otherwise be ignored, and the test fail on its unmatched requests."""
+    pytester.makepyfile(test_marked='''
+import pytest
+
+@pytest.mark.mockserver(allow_unmached=True)
+def test_misspelt(mockserver):
+    pass
+
+@pytest.mark.mockserver(True)
+def test_positional(mockserver):
+    pass
+''')
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(["*@pytest.mark.mockserver takes allow_unmatched=True|False only, not allow_unmached*",
+                                 "*@pytest.mark.mockserver takes allow_unmatched=True|False only, not True*"])
+
+
+MISUSED = '''
+import httpx
+import pytest
+
+BRAZE = {"Authorization": "Bearer k"}
+
+def test_a_misspelt_flag(mockserver):
+    answer = httpx.post(mockserver.url("braze") + "/users/track?__eror=bad-request", json={}, headers=BRAZE)
+    assert answer.status_code == 400  # looks like the 400 the test meant to ask for
+
+def test_a_path_no_api_serves(mockserver):
+    httpx.get(mockserver.base_url + "/brze/users/track", headers=mockserver.headers)
+
+@pytest.mark.mockserver(allow_unmatched=True)
+def test_meant(mockserver):
+    assert httpx.get(mockserver.url("braze") + "/users/track?__error=nope", headers=BRAZE).status_code == 400
+    [entry] = mockserver.requests()
+    assert entry["misuse"] and entry["flags"] == ["error=nope"] and entry["session"] == mockserver.session
+'''
+
+
+def test_a_request_the_mock_refused_as_misuse_fails_the_test_at_teardown(pytester):
+    """Its 400 is no error of the imitated API: a client that swallows 400s would pass a test never run as written."""
+    pytester.makepyfile(test_misused=MISUSED)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3, errors=2)
+    result.stdout.fnmatch_lines(["*ERROR at teardown of test_a_misspelt_flag*", "*1 request(s) no route matched*",
+                                 "*POST /braze/users/track __eror=bad-request -> 400 misuse of the mock*",
+                                 "*ERROR at teardown of test_a_path_no_api_serves*",
+                                 "*GET /brze/users/track -> 400 misuse of the mock*"])

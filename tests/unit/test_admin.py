@@ -37,6 +37,24 @@ def test_delete_requests_takes_only_a_session_and_forgets_nothing_otherwise(clie
     assert client.get("/__admin/requests").json()["count"] == 0
 
 
+@pytest.mark.parametrize(("method", "path", "valid"), [
+    ("POST", "/__admin/reset?sesion=a", ["session"]),
+    ("DELETE", "/__admin/modes?mod=outage", ["api", "mode", "session"]),
+    ("GET", "/__admin/requests?sesion=a", ["api", "error", "limit", "route", "session", "status"]),
+    ("GET", "/__admin/requests/unmatched?api=braze", ["session"]), ("GET", "/__admin/coverage?sesion=a", ["session"]),
+    ("GET", "/__admin/verdict?sesion=a", ["api", "session"]), ("GET", "/__admin/catalog?apis=braze", ["api"]),
+])
+def test_a_query_parameter_an_admin_route_does_not_take_is_misuse_and_changes_nothing(client, method, path, valid):
+    """A misspelt filter is not 'no filter': `reset?sesion=a` would forget every session, `modes?mod=` every mode."""
+    client.post("/__admin/modes", json={"mode": "outage", "api": "braze"})
+    client.get("/braze/nope")
+    response = client.request(method, path)
+    assert is_misuse(response), (response.status_code, response.text)
+    assert response.json()["valid"] == valid and path.split("?")[0] in response.json()["detail"]
+    assert client.get("/__admin/requests").json()["count"] == 1
+    assert len(client.get("/__admin/modes").json()["active"]) == 1
+
+
 @pytest.mark.parametrize("limit", ["-1", "abc", "1.5"])
 def test_a_limit_that_is_not_a_count_is_misuse(client, limit):
     assert is_misuse(client.get("/__admin/requests", params={"limit": limit}))
