@@ -121,8 +121,11 @@ def build_admin(runtime: Runtime) -> Starlette:
         return JSONResponse({"requests": found, "count": len(found)})
 
     async def unmatched(request: Request) -> Response:
+        api, problem = api_param(request)
+        if problem:
+            return problem
         await runtime.journal.sync()
-        found = runtime.journal.query(unmatched=True, session=request.query_params.get("session"))
+        found = runtime.journal.query(unmatched=True, api=api, session=request.query_params.get("session"))
         return JSONResponse({"requests": found, "count": len(found)})
 
     async def reset(request: Request) -> Response:
@@ -220,6 +223,9 @@ def build_admin(runtime: Runtime) -> Starlette:
             await modes.switch_on(runtime.state, runtime.clock, body["mode"], target.name, session, lasts)
 
     async def coverage(request: Request) -> Response:
+        only, problem = api_param(request)
+        if problem:
+            return problem
         session = request.query_params.get("session")
         served: dict[str, set[str]] = {}
         await runtime.journal.sync()
@@ -228,7 +234,8 @@ def build_admin(runtime: Runtime) -> Starlette:
                 for api, ids in by_api.items():
                     served.setdefault(api, set()).update(ids)
         requested = runtime.journal.requests_by_api(session)
-        return JSONResponse(coverage_report.build(runtime.catalog.apis, served, requested))
+        apis = {n: a for n, a in runtime.catalog.apis.items() if only is None or n == only}
+        return JSONResponse(coverage_report.build(apis, served, requested))
 
     async def verdict(request: Request) -> Response:
         api, problem = api_param(request)
@@ -255,12 +262,12 @@ def build_admin(runtime: Runtime) -> Starlette:
         Route("/catalog", _takes({"api"}, catalog)),
         Route("/requests", _takes({"api", "session", "route", "status", "error", "limit"}, requests),
               methods=["GET", "DELETE"]),
-        Route("/requests/unmatched", _takes({"session"}, unmatched)),
+        Route("/requests/unmatched", _takes({"api", "session"}, unmatched)),
         Route("/reset", _takes({"session"}, reset), methods=["POST"]),
         Route("/reload", reload, methods=["POST"]),
         Route("/clock", clock, methods=["GET", "POST"]),
         Route("/modes", _takes({"mode", "api", "session"}, modes_route), methods=["GET", "POST", "DELETE"]),
-        Route("/coverage", _takes({"session"}, coverage)),
+        Route("/coverage", _takes({"api", "session"}, coverage)),
         Route("/verdict", _takes({"session", "api"}, verdict)),
     ]
     return Starlette(routes=routes, exception_handlers={HTTPException: http_problem})

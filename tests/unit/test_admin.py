@@ -41,7 +41,8 @@ def test_delete_requests_takes_only_a_session_and_forgets_nothing_otherwise(clie
     ("POST", "/__admin/reset?sesion=a", ["session"]),
     ("DELETE", "/__admin/modes?mod=outage", ["api", "mode", "session"]),
     ("GET", "/__admin/requests?sesion=a", ["api", "error", "limit", "route", "session", "status"]),
-    ("GET", "/__admin/requests/unmatched?api=braze", ["session"]), ("GET", "/__admin/coverage?sesion=a", ["session"]),
+    ("GET", "/__admin/requests/unmatched?apis=braze", ["api", "session"]),
+    ("GET", "/__admin/coverage?sesion=a", ["api", "session"]),
     ("GET", "/__admin/verdict?sesion=a", ["api", "session"]), ("GET", "/__admin/catalog?apis=braze", ["api"]),
 ])
 def test_a_query_parameter_an_admin_route_does_not_take_is_misuse_and_changes_nothing(client, method, path, valid):
@@ -53,6 +54,16 @@ def test_a_query_parameter_an_admin_route_does_not_take_is_misuse_and_changes_no
     assert response.json()["valid"] == valid and path.split("?")[0] in response.json()["detail"]
     assert client.get("/__admin/requests").json()["count"] == 1
     assert len(client.get("/__admin/modes").json()["active"]) == 1
+
+
+def test_coverage_and_unmatched_take_an_api(client):
+    client.get("/braze/nope")
+    client.get("/reactor/nope")
+    coverage = client.get("/__admin/coverage?api=braze").json()
+    assert list(coverage["apis"]) == ["braze"] and coverage["in_play"] == ["braze"]
+    unmatched = client.get("/__admin/requests/unmatched?api=reactor").json()["requests"]
+    assert [e["path"] for e in unmatched] == ["/reactor/nope"]
+    assert is_misuse(client.get("/__admin/coverage?api=brazil"))
 
 
 @pytest.mark.parametrize("limit", ["-1", "abc", "1.5"])
