@@ -167,11 +167,19 @@ class MockServer:
         return f"{self.base_url}{SESSION_PREFIX}{self.session}{prefix}"
 
     def requests(self, *, api: str | None = None, route: str | None = None, status: int | None = None,
-                 error: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-        """This test's journal entries, oldest first (secrets redacted)."""
+                 error: str | None = None, method: str | None = None, path: str | None = None,
+                 limit: int | None = None) -> list[dict[str, Any]]:
+        """This test's journal entries, oldest first (secrets redacted); `method` and `path` (as the
+        API sees it: `/braze/users/track`) pick as pytest_httpx's `get_requests(method=, url=)` does."""
+        local = method is not None or path is not None  # filtered here: the last `limit` of what is left
         params = {"session": self.session, "api": api, "route": route, "status": status, "error": error,
-                  "limit": limit}
-        return list(self.server.call("GET", "/requests", params)["requests"])
+                  "limit": None if local else limit}
+        found = list(self.server.call("GET", "/requests", params)["requests"])
+        if local:
+            found = [e for e in found if (method is None or e["method"] == method.upper())
+                     and (path is None or e["path"] == path)]
+            found = found[-limit:] if limit else found
+        return found
 
     def unmatched(self) -> list[dict[str, Any]]:
         """This test's requests that no route of their API matched."""

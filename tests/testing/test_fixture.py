@@ -64,3 +64,14 @@ def test_the_fixture_s_server_sends_only_the_answer_s_own_server_header(mockserv
     answer = httpx.get(mockserver.url("clientless") + "/api/v1/config/REQ?__error=too-many-requests-429")
     assert answer.status_code == 429 and answer.headers.get_list("server") == ["openresty"]
     assert "server" not in httpx.get(mockserver.url("clientless") + "/api/v1/config/REQ").headers
+
+
+def test_requests_pick_by_method_and_path_as_the_api_sees_it(mockserver):
+    with httpx.Client(base_url=mockserver.url("braze"), headers={"Authorization": "Bearer k"}) as braze:
+        braze.post("/users/track", json={"attributes": [{"external_id": "a", "x": 1}]})
+        braze.get("/campaigns/list")
+        braze.post("/users/track?__error=rate-limited", json={"attributes": []})
+    tracked = mockserver.requests(method="post", path="/braze/users/track")
+    assert [e["status"] for e in tracked] == [201, 429]
+    assert [e["status"] for e in mockserver.requests(path="/braze/users/track", limit=1)] == [429]
+    assert [e["path"] for e in mockserver.requests(method="GET")] == ["/braze/campaigns/list"]
