@@ -65,7 +65,8 @@ class FaultingHttpToolsProtocol(HttpToolsProtocol):
             self.logger.warning("Invalid HTTP request received.")
             self.send_400_response("Invalid HTTP request received.")
         except httptools.HttpParserUpgrade as upgrade:
-            self._read_without_upgrade(data[upgrade.args[0]:])
+            if self.scope["method"] != "CONNECT":  # CONNECT is always one to httptools: answered as read
+                self._read_without_upgrade(data[upgrade.args[0]:])
 
     def on_headers_complete(self) -> None:
         self._previous_cycle = self.cycle  # the request before this one on the connection, if any

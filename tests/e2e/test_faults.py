@@ -173,6 +173,15 @@ def test_a_post_proposing_h2c_is_answered_with_its_body_and_the_connection_kept(
     assert data.count(b"HTTP/1.1 200 ") == 2
 
 
+def test_connect_is_answered_once_as_read(server):
+    """httptools takes every CONNECT for an upgrade: read without it, it would be one again, forever."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"CONNECT /reactor/companies HTTP/1.1\r\nHost: mock.test\r\n" + RAW_AUTH + b"\r\n")
+        sock.settimeout(5)
+        head = sock.recv(65536)
+    assert head.startswith(b"HTTP/1.1 404 ")
+
+
 def test_a_websocket_handshake_is_answered_as_the_http_get_it_also_is(server):
     """No API speaks WebSocket: the handshake gets the API's own answer (here Reactor's 401), as a server
     ignoring Upgrade gives it, not a hang (uvicorn passed it to an app that never accepted) or a 500
