@@ -191,5 +191,7 @@ def test_a_websocket_handshake_is_answered_as_the_http_get_it_also_is(server):
                      b"Upgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                      b"Sec-WebSocket-Version: 13\r\n\r\n")
         sock.settimeout(5)
-        head = sock.recv(65536)
-    assert head.startswith(b"HTTP/1.1 401 ") and b"authentication-failure" in head
+        data = b""
+        while b"authentication-failure" not in data and (chunk := sock.recv(65536)):  # head, then body
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 401 ") and b"authentication-failure" in data
