@@ -73,6 +73,9 @@ class FaultingHttpToolsProtocol(HttpToolsProtocol):
         super().on_headers_complete()
 
     def _start_asgi_task(self, cycle: Any, app: Any) -> None:
+        if not self.parser.should_upgrade():  # the usual request: nothing to remember
+            super()._start_asgi_task(cycle, app)
+            return
         before = set(self.tasks)
         super()._start_asgi_task(cycle, app)
         self._started = (cycle, next(iter(self.tasks - before), None))
