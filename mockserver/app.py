@@ -36,6 +36,27 @@ def session_scope(scope: dict[str, Any]) -> dict[str, Any]:
             "root_path": scope.get("root_path", "") + prefix, "headers": headers}
 
 
+def as_http(scope: dict[str, Any], send: Any) -> tuple[dict[str, Any], Any, Any]:
+    """A WebSocket handshake as the HTTP GET it also is: no API speaks WebSocket, and a server may ignore
+    Upgrade (RFC 9110 §7.8). hypercorn hands the handshake over as a `websocket` scope and, left
+    unanswered, sends a 500 of its own; the answer goes out through the denial-response extension.
+    (uvicorn runs with ws="none" and gives the app the plain request.)"""
+    denial = "websocket.http.response" in scope.get("extensions", {})
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send_denial(message: dict[str, Any]) -> None:
+        if not denial:  # no way to answer in HTTP: refuse the handshake (the server's 403)
+            if message["type"] == "http.response.start":
+                await send({"type": "websocket.close"})
+            return
+        await send({**message, "type": "websocket." + message["type"]})
+
+    http = {**scope, "type": "http", "method": "GET", "scheme": "https" if scope.get("scheme") == "wss" else "http"}
+    return http, receive, send_denial
+
+
 class MockServerApp:
     """Top-level ASGI app: admin routes, the imitated APIs, and the lifespan that marks readiness."""
 
@@ -60,6 +81,8 @@ class MockServerApp:
                 await self.dispatcher(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
+        elif kind == "websocket":
+            await self(*as_http(scope, send))
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:

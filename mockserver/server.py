@@ -41,6 +41,7 @@ def run_uvicorn(settings: Settings, catalog: Catalog | None = None) -> None:
         port=settings.port,
         loop="uvloop",
         http=FaultingHttpToolsProtocol,  # httptools, plus the connection for transport faults
+        ws="none",  # no API speaks WebSocket: a handshake is answered as the HTTP request it also is
         lifespan="on",
         access_log=settings.access_log,
         log_level=settings.log_level,

@@ -19,6 +19,7 @@ import asyncio
 import contextvars
 from typing import Any
 
+import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from mockserver.engine.faults import TRANSPORT_EXTENSION, TransportConnection
@@ -36,6 +37,8 @@ class FaultingHttpToolsProtocol(HttpToolsProtocol):
         super().connection_made(transport)
         self._lost = asyncio.Event()
         self._connection = TransportConnection(transport, self._lost.wait)
+        self._previous_cycle: Any = None
+        self._started: tuple[Any, asyncio.Task[None] | None] = (None, None)
 
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)
@@ -45,6 +48,59 @@ class FaultingHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_begin()
         extensions: dict[str, Any] = {TRANSPORT_EXTENSION: self._connection}
         self.scope["extensions"] = extensions
+
+    def data_received(self, data: bytes) -> None:
+        """uvicorn's, but an `Upgrade` the app does not take (h2c, websocket) is ignored, not half-read.
+
+        httptools ends the message at the head of any request naming an upgrade and leaves the rest of
+        the bytes unread, so a POST that proposes h2c (curl --http2 on an http:// URL; Java's HttpClient,
+        HTTP/2 by default, on its first request) reached the app with an empty body: Edge answered
+        EXEG-0109-408, Braze its 400. RFC 9110 §7.8 lets a server ignore Upgrade, as hypercorn does
+        for a request with a body: the request is parsed again without it and answered in HTTP/1.1.
+        """
+        self._unset_keepalive_if_required()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            self.logger.warning("Invalid HTTP request received.")
+            self.send_400_response("Invalid HTTP request received.")
+        except httptools.HttpParserUpgrade as upgrade:
+            if self.scope["method"] != "CONNECT":  # CONNECT is always one to httptools: answered as read
+                self._read_without_upgrade(data[upgrade.args[0]:])
+
+    def on_headers_complete(self) -> None:
+        self._previous_cycle = self.cycle  # the request before this one on the connection, if any
+        super().on_headers_complete()
+
+    def _start_asgi_task(self, cycle: Any, app: Any) -> None:
+        if not self.parser.should_upgrade():  # the usual request: nothing to remember
+            super()._start_asgi_task(cycle, app)
+            return
+        before = set(self.tasks)
+        super()._start_asgi_task(cycle, app)
+        self._started = (cycle, next(iter(self.tasks - before), None))
+
+    def _read_without_upgrade(self, rest: bytes) -> None:
+        cycle = self.cycle  # the request as httptools saw it, without its body: its task has not run yet
+        started, task = self._started
+        if started is cycle and task is not None:
+            task.cancel()
+        self.pipeline = type(self.pipeline)(entry for entry in self.pipeline if entry[0] is not cycle)
+        version = self.parser.get_http_version().encode()
+        head = [self.scope["method"].encode(), b" ", self.url, b" HTTP/", version, b"\r\n"]
+        for name, value in self.headers:
+            if name in (b"upgrade", b"http2-settings"):
+                continue
+            if name == b"connection":
+                tokens = [t.strip() for t in value.split(b",")]
+                value = b", ".join(t for t in tokens if t.lower() not in (b"upgrade", b"http2-settings"))
+                if not value:
+                    continue
+            head += [name, b": ", value, b"\r\n"]
+        self.cycle = self._previous_cycle  # the request read again comes after the same one
+        self.parser = httptools.HttpRequestParser(self)
+        self.parser.set_dangerous_leniencies(lenient_data_after_close=True)  # as uvicorn sets its own
+        self.data_received(b"".join(head) + b"\r\n" + rest)
 
 
 _CONNECTION: contextvars.ContextVar[TransportConnection | None] = contextvars.ContextVar(

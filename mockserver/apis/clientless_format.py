@@ -37,14 +37,29 @@ def from_param(value: str | None) -> str | None:
 
 
 def from_accept(accept: str | None) -> str | None:
-    """The first of JSON or XML that the Accept header names (wildcards name neither)."""
+    """JSON or XML, whichever the Accept header ranks higher by its q values (RFC 9110 §12.5.1: a
+    Spring service negotiates so); the first named on a tie; q=0 is "not acceptable". Wildcards name
+    neither."""
+    best: tuple[float, str] | None = None
     for media_range in (accept or "").lower().split(","):
-        media = media_range.split(";")[0].strip()
+        media, *params = (part.strip() for part in media_range.split(";"))
         if media.endswith("/json") or media.endswith("+json"):
-            return JSON
-        if media.endswith("/xml") or media.endswith("+xml"):
-            return XML
-    return None
+            fmt = JSON
+        elif media.endswith("/xml") or media.endswith("+xml"):
+            fmt = XML
+        else:
+            continue
+        weight = next((_quality(p[2:]) for p in params if p.startswith("q=")), 1.0)
+        if weight > 0 and (best is None or weight > best[0]):
+            best = (weight, fmt)
+    return best[1] if best else None
+
+
+def _quality(text: str) -> float:
+    try:
+        return min(max(float(text), 0.0), 1.0)
+    except ValueError:
+        return 1.0
 
 
 def choose(suffix: str | None, param: str | None, accept: str | None, default: str) -> str:

@@ -169,6 +169,9 @@ def test_documented_error_bodies_verbatim(client: TestClient) -> None:
     ({"headers": {"Accept": "application/xml"}}, "xml"),
     ({"headers": {"Accept": "text/html, application/xml;q=0.9, */*;q=0.8"}}, "xml"),
     ({"headers": {"Accept": "application/json, text/plain, */*"}}, "json"),
+    ({"headers": {"Accept": "application/xml;q=0.5, application/json"}}, "json"),  # RFC 9110 §12.5.1: q ranks
+    ({"headers": {"Accept": "application/json;q=0, application/xml"}}, "xml"),
+    ({"headers": {"Accept": "application/xml; q=0.9, application/json; q=0.9"}}, "xml"),  # a tie: the first
     ({"params": {"format": "json"}}, "json"),
     ({"params": {"format": "xml"}, "headers": {"Accept": "application/json"}}, "xml"),
     ({"suffix": ".json", "headers": {"Accept": "application/xml"}}, "json"),

@@ -109,6 +109,15 @@ def test_text_plain_json_is_accepted_like_application_json(client):
         assert response.status_code == 200, (kind, response.text)
 
 
+def test_a_browser_preflight_carries_no_half_x_adobe_edge(client):
+    """A preflight is answered before the request is read (no location hint, no request id): the header
+    the Web SDK reads as "<hint>;<region>" is left out, not sent as ";35"."""
+    preflight = client.options(INTERACT, headers={"Origin": "https://shop.example",
+                                                   "Access-Control-Request-Method": "POST"})
+    assert preflight.status_code == 204 and "x-adobe-edge" not in preflight.headers
+    assert client.post(INTERACT, json=EVENT).headers["x-adobe-edge"] == "or2;35"
+
+
 def test_same_seed_and_session_replays_byte_for_byte(make_client):
     answers = []
     for _ in range(2):

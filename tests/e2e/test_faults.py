@@ -150,3 +150,48 @@ def test_hypercorn_over_h2c_ends_the_connection(hypercorn, kind):
         assert slow.http_version == "HTTP/2" and slow.json()["data"]
         with pytest.raises(httpx.TransportError):
             client.get(f"{hypercorn.url}/reactor/companies?__fault={kind}&__error=internal-error", headers=AUTH)
+
+
+EDGE_EVENT = b'{"event":{"xdm":{"eventType":"web.webpagedetails.pageViews","timestamp":"2024-01-01T00:00:00Z"}}}'
+H2C = b"Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n"
+
+
+@pytest.mark.parametrize("framing", [b"Content-Length: %d\r\n\r\n%s",
+                                     b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n"])
+def test_a_post_proposing_h2c_is_answered_with_its_body_and_the_connection_kept(server, framing):
+    """curl --http2 on http://, and Java's HttpClient (HTTP/2 by default), propose h2c with a POST's body:
+    the server may ignore the Upgrade (RFC 9110 §7.8), not the body (uvicorn's parser stopped at the
+    head: Edge answered EXEG-0109-408 'Empty request'). A request sent behind it on the connection is
+    answered too."""
+    post = (b"POST /edge/ee/v2/interact?datastreamId=ds-1 HTTP/1.1\r\nHost: mock.test\r\n"
+            b"Content-Type: application/json\r\n" + H2C + framing % (len(EDGE_EVENT), EDGE_EVENT))
+    follow = b"GET /reactor/companies HTTP/1.1\r\nHost: mock.test\r\n" + RAW_AUTH + b"Connection: close\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(post + follow)
+        data = read_all(sock)[0]
+    assert data.startswith(b"HTTP/1.1 200 ") and b'"requestId"' in data and b"EXEG-0109-408" not in data
+    assert data.count(b"HTTP/1.1 200 ") == 2
+
+
+def test_connect_is_answered_once_as_read(server):
+    """httptools takes every CONNECT for an upgrade: read without it, it would be one again, forever."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"CONNECT /reactor/companies HTTP/1.1\r\nHost: mock.test\r\n" + RAW_AUTH + b"\r\n")
+        sock.settimeout(5)
+        head = sock.recv(65536)
+    assert head.startswith(b"HTTP/1.1 404 ")
+
+
+def test_a_websocket_handshake_is_answered_as_the_http_get_it_also_is(server):
+    """No API speaks WebSocket: the handshake gets the API's own answer (here Reactor's 401), as a server
+    ignoring Upgrade gives it, not a hang (uvicorn passed it to an app that never accepted) or a 500
+    (hypercorn's, for the same unanswered handshake)."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"GET /reactor/companies HTTP/1.1\r\nHost: mock.test\r\nConnection: Upgrade\r\n"
+                     b"Upgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     b"Sec-WebSocket-Version: 13\r\n\r\n")
+        sock.settimeout(5)
+        data = b""
+        while b"authentication-failure" not in data and (chunk := sock.recv(65536)):  # head, then body
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 401 ") and b"authentication-failure" in data
