@@ -67,9 +67,9 @@ class ServerThread:
         # No lifespan: readiness is set in start(); the app never freezes the heap here (that is for
         # server processes of our own, see build_app's freeze_heap).
         # As `mockserver serve` runs uvicorn (server.run_uvicorn): the connection in the scope for the
-        # transport faults (reset, empty, malformed, truncate), and only the answer's own Server header.
+        # transport faults (reset, empty, malformed, truncate), only the answer's own Server header, no WebSocket.
         config = uvicorn.Config(self.app, lifespan="off", log_level="warning", log_config=None,
-                                access_log=False, http=FaultingHttpToolsProtocol, server_header=False)
+                                access_log=False, http=FaultingHttpToolsProtocol, server_header=False, ws="none")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]},
                                        name="mockserver", daemon=True)
