@@ -371,7 +371,7 @@ async def create_extension(store: Store, prop: Record, attributes: dict[str, Any
     name = package["attributes"].get("name")
     if any(e["attributes"].get("name") == name for e in await store.children(prop["id"], "extensions")):
         return fail("not-unique", "/data/relationships/extension_package/data",
-                    detail=f"The property already has an extension of the package `{name}`; "
+                    occurrence=f"The property already has an extension of the package `{name}`; "
                            "a property holds one installed instance of a given extension package.")
     shown = {k: package["attributes"][k] for k in ("name", "display_name", "version")}
     fields = revisable(attributes, {"delegate_descriptor_id": None, "settings": "{}", **shown})

@@ -82,7 +82,7 @@ async def to_many(ctx: RequestContext, store: Store, library: Record, name: str,
     if reading(ctx):
         return ok(docs.linkage([r for r in [await store.get(i) for i in current] if r], self_url, name))
     if library["attributes"].get("state") != "development":
-        return fail("read-only", "/data", detail="Only a library in development can change its resources.")
+        return fail("read-only", "/data", occurrence="Only a library in development can change its resources.")
     items = ctx.json.get("data") if isinstance(ctx.json, dict) else None
     if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("id"), str) for i in items):
         return Failure(_syntax("/data", "`data` must be an array of resource identifiers."))
@@ -126,7 +126,7 @@ async def transition(store: Store, library: Record, action: Any) -> Record | Fai
     sources, target = TRANSITIONS[action]
     state = library["attributes"].get("state")
     if state not in sources:
-        return fail("read-only", "/data/meta/action", detail=f"A library in state {state} cannot {action}.")
+        return fail("read-only", "/data/meta/action", occurrence=f"A library in state {state} cannot {action}.")
     library["build_status"] = None
     return await store.touch(library, state=target, build_required=True)
 
@@ -186,7 +186,7 @@ async def missing_extensions(store: Store, library: Record) -> list[ErrorRef]:
         if extension is not None and extension["rel"].get("origin", extension["id"]) not in held:
             name = component["attributes"].get("name") or component["id"]
             errors.append(ErrorRef("extension-not-found", {
-                "detail": f"{name} ({component['id']}) needs extension {extension['attributes'].get('name')} "
+                "occurrence": f"{name} ({component['id']}) needs extension {extension['attributes'].get('name')} "
                           f"({extension['id']}), which is not in the library."}))
     return errors
 

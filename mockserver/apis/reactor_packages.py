@@ -67,7 +67,7 @@ def read_upload(content_type: str, body: bytes) -> bytes | None:
 
 
 def problem(error_id: str, detail: str) -> ErrorRef:
-    return ErrorRef(error_id, {"detail": detail})
+    return ErrorRef(error_id, {"occurrence": detail})
 
 
 def inspect_package(data: bytes) -> tuple[dict[str, Any], list[ErrorRef]]:
@@ -136,7 +136,7 @@ async def packages(ctx: RequestContext) -> Outcome:
         return many(ctx, await store.children(company["id"], "extension_packages"))
     upload = read_upload(ctx.header("content-type") or "", ctx.body)
     if upload is None:
-        return fail("extension-package-zip-error", detail="No `package` file in a multipart/form-data body.")
+        return fail("extension-package-zip-error", occurrence="No `package` file in a multipart/form-data body.")
     manifest, problems = inspect_package(upload)
     manifest.setdefault("name", f"package-{ctx.generator.hex(8)}")
     attributes = package_attributes(manifest, "pending", company["attributes"]["org_id"])

@@ -80,8 +80,12 @@ def test_core_is_not_installed_twice_when_a_client_creates_it_too(reactor):
     prop = reactor.property()
     core = reactor.extension(prop)
     # extensions.md: "no more than one installed instance of a given extension package"
-    error_of(reactor.post(f"/properties/{prop}/extensions", core_body(reactor.core_package())), 422, "not-unique",
-             "/data/relationships/extension_package/data")
+    error = error_of(reactor.post(f"/properties/{prop}/extensions", core_body(reactor.core_package())), 422,
+                     "not-unique", "/data/relationships/extension_package/data")
+    # the reference's sentence, then this occurrence's
+    assert error["detail"] == ("The name you are trying to use is already in use. For this resource, the 'name' "
+                               "property must be unique. The property already has an extension of the package "
+                               "`core`; a property holds one installed instance of a given extension package.")
     assert [e["id"] for e in reactor.get(f"/properties/{prop}/extensions").json()["data"]] == [core]
     # once deleted, it may be installed again (what extensions.test.js does with Analytics)
     assert reactor.delete(f"/extensions/{core}").status_code == 204
