@@ -46,6 +46,9 @@ def limit_of(ctx: RequestContext, group: str) -> tuple[int, float]:
 
 @before("braze")
 async def rate_limit(ctx: RequestContext) -> Failure | None:
+    limit_bytes = ctx.options.get("payload_limit_bytes")
+    if isinstance(limit_bytes, int) and len(ctx.body) > limit_bytes and not ctx.flags.asks_error:
+        return Failure([ErrorRef("payload-too-large")])  # refused before any window counts it
     group = limit_group(ctx)
     limit, window = limit_of(ctx, group)
     # Fixed windows on the clock's grid (the hour from :00, the minute, three seconds), as a
