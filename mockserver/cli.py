@@ -191,17 +191,19 @@ def _admin_json(url: str, path: str, params: dict[str, str | None]) -> Any:
 @main.command(name="coverage")
 @_url_option()
 @option("--session", default=None, envvar=_envvars("coverage", "session"), help="Only what this session was served.")
+@option("--api", default=None, envvar=_envvars("coverage", "api"),
+        help="Only this API (braze, reactor, dcs, edge, clientless).")
 @option("--format", "fmt", type=click.Choice(["table", "json", "junit"]), default="table", show_default=True,
         envvar=_envvars("coverage", "format"),
         help="junit: JUnit XML, a test case per documented error, skipped when never served.")
 @option("--min", "minimum", type=click.FloatRange(0, 1), default=None, metavar="RATIO",
         envvar=_envvars("coverage", "min"),
         help="Exit 1 when the documented errors served, over the APIs in play, are under RATIO.")
-def coverage_command(url: str, session: str | None, fmt: str, minimum: float | None) -> None:
+def coverage_command(url: str, session: str | None, api: str | None, fmt: str, minimum: float | None) -> None:
     """Per API: documented errors served / total, and the ids never served."""
     from mockserver import coverage
 
-    report = _admin_json(url, "/coverage", {"session": session})
+    report = _admin_json(url, "/coverage", {"session": session, "api": api})
     click.echo(json.dumps(report, indent=2) if fmt == "json" else coverage.junit(report) if fmt == "junit"
                else coverage.table(report), nl=fmt != "junit")
     if minimum is not None and report["ratio"] < minimum:

@@ -66,6 +66,8 @@ def test_cli_coverage_of_a_running_server(mockserver):
     assert table.exit_code == 0 and "braze never served" in table.output
     as_json = runner.invoke(main, ["coverage", "--url", url, "--session", session, "--format", "json"])
     assert json.loads(as_json.output)["apis"]["braze"]["served"] == 2
+    one_api = runner.invoke(main, ["coverage", "--url", url, "--session", session, "--api", "dcs", "--format", "json"])
+    assert list(json.loads(one_api.output)["apis"]) == ["dcs"]
     junit = runner.invoke(main, ["coverage", "--url", url, "--session", session, "--format", "junit"])
     assert ElementTree.fromstring(junit.output).tag == "testsuites"
     under = runner.invoke(main, ["coverage", "--url", url, "--session", session, "--min", "0.5"])
