@@ -302,9 +302,9 @@ def mockserver(mockserver_server: ServerThread, mockserver_session: str,
     """This test's handle on the server; at teardown, undoes what the test changed for every session
     (modes turned on `everywhere`, the clock) and fails on requests no route matched."""
     marker = request.node.get_closest_marker("mockserver")
-    if marker is not None and (marker.args or set(marker.kwargs) - {"allow_unmatched"}):
-        pytest.fail(f"@pytest.mark.mockserver takes allow_unmatched=True|False only, not "
-                    f"{', '.join([repr(a) for a in marker.args] + sorted(set(marker.kwargs) - {'allow_unmatched'}))}",
+    wrong = [repr(a) for a in marker.args] + sorted(set(marker.kwargs) - {"allow_unmatched"}) if marker else []
+    if wrong:
+        pytest.fail(f"@pytest.mark.mockserver takes allow_unmatched=True|False only, not {', '.join(wrong)}",
                     pytrace=False)
     handle = MockServer(mockserver_server, mockserver_session)
     yield handle
