@@ -154,7 +154,7 @@ def related_id(data: Mapping[str, Any], name: str) -> str | None:
 @handler("reactor.companies")
 async def list_companies(ctx: RequestContext) -> Outcome:
     company = await Store(ctx).company()
-    return many(ctx, [company] if company else [])
+    return many(ctx, [company]) if company else not_found()  # getting-started.md: no companies, 404
 
 
 @handler("reactor.heartbeat")

@@ -131,6 +131,8 @@ class Store:
         package_id = self.new_id("extension_packages", generator)
         if not await self.state.compare_and_set(self.session, SEEDED, None, company_id):
             return  # another request of this session seeded it first
+        if not options.get("org_has_company", True):
+            return  # an org without companies: the id names no record
         # what the org had before the session began: dated from the seed, not the clock, so the
         # first answers of a session replay byte for byte even with the clock running
         at = iso(SEEDED_SINCE + generator.integer(0, 3 * 365 * 86400))

@@ -68,6 +68,15 @@ def test_a_fresh_session_has_one_company_and_sessions_do_not_see_each_other(clie
     assert one.get(f"/properties/{prop}").status_code == 200
 
 
+def test_an_org_without_companies_gets_404_on_list_companies(make_client, tmp_path):
+    """getting-started.md: "You may not have any companies in your organization, in which case the
+    response will be HTTP status 404 (Not Found)" (api-facts.md §2)."""
+    (tmp_path / "mine.yaml").write_text("api: reactor\noptions: {org_has_company: false}\n")
+    reactor = Reactor(make_client(scenarios=(str(tmp_path),)))
+    error_of(reactor.get("/companies"), 404, "not-found", "/data")
+    error_of(reactor.get("/companies"), 404, "not-found", "/data")
+
+
 @pytest.mark.parametrize("path", ["/properties/PR00000000000000000000000000000000", "/libraries/LBx",
                                   "/builds/BLnope", "/companies/COx/properties", "/libraries/LBx/builds",
                                   "/environments/ENx/relationships/host", "/unknown/thing", "/properties/PRx/nope"])
