@@ -5,22 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.apis import handler
-from mockserver.apis.reactor import (
+from mockserver.apis.reactor import _syntax, document_data, fail, no_content, not_found, one, reading
+from mockserver.apis.reactor_audit import audit
+from mockserver.apis.reactor_create import (
     RULE_COMPONENT_FIELDS,
-    _syntax,
     callback_error,
     delegate_error,
     delegate_kind,
-    document_data,
-    fail,
     name_taken,
-    no_content,
-    not_found,
-    one,
     private_key_error,
-    reading,
 )
-from mockserver.apis.reactor_audit import audit
 from mockserver.apis.reactor_library import poll_build, transition
 from mockserver.apis.reactor_packages import poll_package, update_package
 from mockserver.apis.reactor_store import PREFIX, REVISABLE, SOFT_DELETED, Record, Store
