@@ -57,6 +57,7 @@ def rate(response) -> tuple[int, ...]:
     ("POST", "/users/merge", {"merge_updates": [{"identifier_to_merge": {"external_id": "a"},
                                                  "identifier_to_keep": {"external_id": "b"}}]}, 20_000),
     ("GET", "/campaigns/list", None, 250_000),
+    ("GET", "/campaigns/data_series?campaign_id=c&length=1", None, 50_000),
     ("GET", "/nowhere", None, 250_000),
 ])
 def test_documented_limits_in_the_headers(client, session, method, path, body, limit):
