@@ -47,15 +47,20 @@ def limit_of(ctx: RequestContext, group: str) -> tuple[int, float]:
 @before("braze")
 async def rate_limit(ctx: RequestContext) -> Failure | None:
     limit_bytes = ctx.options.get("payload_limit_bytes")
-    if isinstance(limit_bytes, int) and len(ctx.body) > limit_bytes and not ctx.flags.asks_error:
-        return Failure([ErrorRef("payload-too-large")])  # refused before any window counts it
+    too_large = isinstance(limit_bytes, int) and len(ctx.body) > limit_bytes and not ctx.flags.asks_error
     group = limit_group(ctx)
     limit, window = limit_of(ctx, group)
     # Fixed windows on the clock's grid (the hour from :00, the minute, three seconds), as a
     # per-period counter keeps them: every request of a window reads the same X-RateLimit-Reset, and
     # so do two servers answering in the same window (same seed, same bytes).
     index = math.floor(ctx.clock.now() / window)
-    count = await ctx.state.incr(ctx.session, f"braze:rate:{group}:{api_key(ctx) or ''}:{index}", ttl_s=window)
+    key = f"braze:rate:{group}:{api_key(ctx) or ''}:{index}"
+    # A body over the limit is refused before the window counts it, but its answer still tells the
+    # window as it stands: "Every single API request sent to Braze returns" the three headers.
+    if too_large:
+        count = int(await ctx.state.get(ctx.session, key, 0))
+    else:
+        count = await ctx.state.incr(ctx.session, key, ttl_s=window)
     ctx.variables["rate_limit"] = {
         "limit": limit,
         "remaining": max(limit - count, 0),
@@ -64,6 +69,8 @@ async def rate_limit(ctx: RequestContext) -> Failure | None:
     # A request that asks for an error by flag (`__error`, `__code`) gets that error, spent window or
     # not: the hook runs before the flags, and its 429 would answer something else than was asked
     # (with a Preference-Applied saying otherwise). The request still counts, as every request does.
+    if too_large:
+        return Failure([ErrorRef("payload-too-large")])
     return Failure([ErrorRef("rate-limited")]) if count > limit and not ctx.flags.asks_error else None
 
 

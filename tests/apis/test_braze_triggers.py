@@ -544,6 +544,28 @@ def test_sends_not_tracked_have_no_send_id(client, path, body):
     assert response.status_code == 201 and "send_id" not in response.json()
 
 
+def test_campaign_analytics_series(client):
+    """get_campaign_analytics.md: GET /campaigns/data_series, campaign_id and length (1 to 100) required."""
+    query = "campaign_id=c&length=3&ending_at=2024-05-10T23:59:59-05:00"
+    response = client.get(f"/braze/campaigns/data_series?{query}", headers=AUTH)
+    assert response.status_code == 200 and response.json()["message"] == "success"
+    assert [d["time"] for d in response.json()["data"]] == ["2024-05-08", "2024-05-09", "2024-05-10"]
+    assert len(client.get("/braze/campaigns/data_series?campaign_id=c&length=100", headers=AUTH).json()["data"]) == 100
+    for bad in ("length=1", "campaign_id=c", "campaign_id=c&length=0", "campaign_id=c&length=101",
+                "campaign_id=c&length=1&ending_at=yesterday"):
+        fatal(client.get(f"/braze/campaigns/data_series?{bad}", headers=AUTH), 400, "Bad Request")
+    fatal(client.get("/braze/campaigns/data_series?campaign_id=c&length=1"), 401, "Unauthorized")
+
+
+def test_campaign_analytics_needs_its_permission_and_a_known_campaign(configured):
+    response = configured.get("/braze/campaigns/data_series?campaign_id=c&length=1",
+                              headers={"Authorization": "Bearer track-only"})
+    fatal(response, 403, "Access Denied")
+    response = configured.get("/braze/campaigns/data_series?campaign_id=nope&length=1", headers=FULL)
+    fatal(response, 400, "Invalid Campaign ID")
+    assert configured.get("/braze/campaigns/data_series?campaign_id=welcome&length=1", headers=FULL).status_code == 200
+
+
 # -- errors.md's own spelling of the analytics path -----------------------------------------------
 def test_send_data_series_as_errors_md_spells_it(client):
     response = client.get("/braze/send/data_series?campaign_id=c&send_id=s&length=2", headers=AUTH)
