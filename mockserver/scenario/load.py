@@ -292,6 +292,8 @@ def load_catalog(paths: Iterable[Path] = (), bundled: bool = True) -> Catalog:
         trusted = cache_of_valid.known(fingerprint)
         found, checkable = ([], data) if trusted else _schema_problems(data, where)
         problems.extend(found)
+        if found:  # what is left of it may load, but the file is not valid: check it again next time
+            fingerprints[str(file)] = ""
         if checkable is not None:
             parts.setdefault(data["api"], []).append(_Part(checkable, where, trusted))
     built: dict[str, Api] = {}

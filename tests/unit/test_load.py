@@ -161,6 +161,17 @@ def test_a_broken_file_is_never_remembered(tmp_path, monkeypatch):
         assert problems_of(tmp_path, broken)
 
 
+@pytest.mark.parametrize(("mistake", "message"), [("path: /hello", "routes[0].path: 'hello' does not match"),
+                                                  ("respond:", "routes[0].repsond: unknown key")])
+def test_a_file_whose_other_entries_load_is_not_remembered_valid_either(tmp_path, monkeypatch, mistake, message):
+    """A schema problem in one route leaves the rest checkable; the file is still not known valid after."""
+    monkeypatch.setenv("MOCKSERVER_CACHE_DIR", str(tmp_path / "cache"))
+    broken = GOOD.replace(mistake, {"path: /hello": "path: hello", "respond:": "repsond:"}[mistake])
+    for _ in range(2):
+        found = problems_of(tmp_path, broken)
+        assert len(found) == 1 and message in found[0], found
+
+
 def test_a_body_value_that_is_not_json_is_refused_with_its_field(tmp_path):
     """YAML reads an unquoted 2020-01-01 as a date: in a body, that is a load problem, not a 500 later."""
     text = GOOD.replace("routes:", "error_item: {when: 2020-01-01}\nroutes:", 1)
