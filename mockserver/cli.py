@@ -95,7 +95,10 @@ def serve(host: str, port: int, seed: int, scenarios: tuple[Path, ...], api: str
         sys.exit(1)
     if api is not None and api not in catalog.apis:
         raise click.BadParameter(f"no API '{api}' (loaded: {', '.join(sorted(catalog.apis))})", param_hint="--api")
-    servers.run(settings, catalog)
+    try:
+        servers.run(settings, catalog)
+    except servers.CannotListen as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command(name="validate")
