@@ -220,7 +220,7 @@ def coverage_command(url: str, session: str | None, api: str | None, fmt: str, m
         help="Judge this session only (default: each session apart).")
 @option("--api", default=None, envvar=_envvars("verdict", "api"), help="Judge this API's requests only.")
 @option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-        envvar=_envvars("verdict", "format"))
+        envvar=_envvars("verdict", "format"), help="json: the body of /__admin/verdict.")
 def verdict_command(url: str, session: str | None, api: str | None, fmt: str) -> None:
     """Judge the client's retries against each API's documented rules; exit 1 on any finding."""
     from mockserver.verdict import describe

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -83,3 +84,10 @@ def test_an_address_that_cannot_be_listened_on_is_one_line_not_a_traceback(serve
     assert result.output == f"Error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
     result = run("serve", "--host", "nowhere.invalid", "--port", "0", "--server", server_name)
     assert result.exit_code == 1 and result.output.startswith("Error: cannot listen on nowhere.invalid:0: ")
+
+
+def test_every_option_of_every_command_says_what_it_does():
+    for name, command in main.commands.items():
+        for param in command.params:
+            if isinstance(param, click.Option) and param.name != "help":
+                assert param.help, f"{name} {param.opts[0]}"
