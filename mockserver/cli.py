@@ -95,7 +95,10 @@ def serve(host: str, port: int, seed: int, scenarios: tuple[Path, ...], api: str
         sys.exit(1)
     if api is not None and api not in catalog.apis:
         raise click.BadParameter(f"no API '{api}' (loaded: {', '.join(sorted(catalog.apis))})", param_hint="--api")
-    servers.run(settings, catalog)
+    try:
+        servers.run(settings, catalog)
+    except servers.CannotListen as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command(name="validate")
@@ -217,7 +220,7 @@ def coverage_command(url: str, session: str | None, api: str | None, fmt: str, m
         help="Judge this session only (default: each session apart).")
 @option("--api", default=None, envvar=_envvars("verdict", "api"), help="Judge this API's requests only.")
 @option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-        envvar=_envvars("verdict", "format"))
+        envvar=_envvars("verdict", "format"), help="json: the body of /__admin/verdict.")
 def verdict_command(url: str, session: str | None, api: str | None, fmt: str) -> None:
     """Judge the client's retries against each API's documented rules; exit 1 on any finding."""
     from mockserver.verdict import describe

@@ -23,6 +23,24 @@ def _bind(settings: Settings) -> str:
     return f"{host}:{settings.port}"
 
 
+class CannotListen(Exception):
+    """The address cannot be listened on: in use, not ours (a port under 1024), or no such host."""
+
+
+def check_address(settings: Settings) -> None:
+    """Bind and let go once, so both servers fail alike: one line, not hypercorn's traceback."""
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as both servers do
+            probe.bind(address)
+    except OSError as exc:
+        raise CannotListen(f"cannot listen on {_bind(settings)}: {exc.strerror or exc}") from None
+
+
 def _access_level(settings: Settings) -> str:
     """--access-log shows every request line whatever --log-level says of the server's other messages."""
     return "DEBUG" if settings.log_level == "debug" else "INFO"
@@ -96,6 +114,7 @@ SERVERS: dict[str, Callable[[Settings, Catalog | None], None]] = {"uvicorn": run
 
 def run(settings: Settings, catalog: Catalog | None = None) -> None:
     """Serve until stopped; `catalog` is the one the CLI already loaded (workers load their own)."""
+    check_address(settings)
     if settings.workers > 1 and settings.state.startswith("memory"):
         log.warning("state is per worker with --state memory:// and --workers %d: sequences and quotas "
                     "are counted, and the journal kept, by each worker; use --state redis://... to share them",

@@ -139,7 +139,9 @@ def read_document(path: Path) -> tuple[Any, dict[Any, int]]:
         try:
             json.loads(text)  # JSON's own rules (YAML would accept more)
         except json.JSONDecodeError as exc:
-            raise ScenarioError([Problem(name, exc.lineno, "", f"invalid JSON: {exc.msg}")]) from None
+            trailing = text[exc.pos:exc.pos + 1] in ("}", "]") and text[:exc.pos].rstrip().endswith(",")
+            message = f"a comma before '{text[exc.pos]}' (JSON allows no trailing comma)" if trailing else exc.msg
+            raise ScenarioError([Problem(name, exc.lineno, "", f"invalid JSON: {message}")]) from None
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -147,7 +149,11 @@ def read_document(path: Path) -> tuple[Any, dict[Any, int]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
-        raise ScenarioError([Problem(name, line, "", f"invalid YAML: {exc.problem or exc.context}")]) from None
+        problem = exc.problem or exc.context
+        indent = text.splitlines()[line - 1:line] or [""]
+        if "\t" in indent[0][:len(indent[0]) - len(indent[0].lstrip())]:
+            problem = "a tab indents this line (YAML indents with spaces only)"
+        raise ScenarioError([Problem(name, line, "", f"invalid YAML: {problem}")]) from None
     except yaml.YAMLError as exc:
         raise ScenarioError([Problem(name, 1, "", f"invalid YAML: {exc}")]) from None
     finally:
@@ -292,6 +298,8 @@ def load_catalog(paths: Iterable[Path] = (), bundled: bool = True) -> Catalog:
         trusted = cache_of_valid.known(fingerprint)
         found, checkable = ([], data) if trusted else _schema_problems(data, where)
         problems.extend(found)
+        if found:  # what is left of it may load, but the file is not valid: check it again next time
+            fingerprints[str(file)] = ""
         if checkable is not None:
             parts.setdefault(data["api"], []).append(_Part(checkable, where, trusted))
     built: dict[str, Api] = {}
@@ -527,7 +535,7 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
     respond = None
     if "respond" in spec:
         respond = compiled(compile_response, where.child("respond"), spec["respond"], "respond")
-    if handler is None and respond is None:
+    if handler is None and "respond" not in spec:  # a `respond` that did not compile is reported already
         problems.append(where.problem("a route needs `respond`, `handler`, or both"))
     return Route(
         id=spec["id"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -68,3 +69,25 @@ def test_validate_reads_subfolders_and_refuses_a_folder_without_scenarios(tmp_pa
     empty.mkdir()
     refused = run("validate", str(empty))
     assert refused.exit_code == 1 and "no scenario file" in refused.output
+
+
+@pytest.mark.parametrize("server_name", ["uvicorn", "hypercorn"])
+def test_an_address_that_cannot_be_listened_on_is_one_line_not_a_traceback(server_name):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("serve", "--port", str(port), "--server", server_name)
+    assert result.exit_code == 1
+    assert result.output == f"Error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+    result = run("serve", "--host", "nowhere.invalid", "--port", "0", "--server", server_name)
+    assert result.exit_code == 1 and result.output.startswith("Error: cannot listen on nowhere.invalid:0: ")
+
+
+def test_every_option_of_every_command_says_what_it_does():
+    for name, command in main.commands.items():
+        for param in command.params:
+            if isinstance(param, click.Option) and param.name != "help":
+                assert param.help, f"{name} {param.opts[0]}"

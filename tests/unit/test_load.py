@@ -45,6 +45,25 @@ def test_bad_yaml_gives_the_line(tmp_path):
     assert len(found) == 1 and "toy.yaml:8:" in found[0] and "invalid YAML" in found[0]
 
 
+def test_a_tab_that_indents_is_named(tmp_path):
+    found = problems_of(tmp_path, GOOD.replace("  boom:", "\tboom:"))
+    assert found == [f"{tmp_path / 'toy.yaml'}:7: (file): invalid YAML: a tab indents this line "
+                     "(YAML indents with spaces only)"]
+
+
+def test_a_trailing_comma_in_json_is_named(tmp_path):
+    found = problems_of(tmp_path, '{"api": "toy",\n "errors": {"boom": {"status": 500, "title": "Boom"},\n}}',
+                        "toy.json")
+    assert found == [f"{tmp_path / 'toy.json'}:3: (file): invalid JSON: "
+                     "a comma before '}' (JSON allows no trailing comma)"]
+
+
+def test_a_respond_that_does_not_compile_is_one_problem(tmp_path):
+    """Not a second one saying the route has no `respond`: it has one, with a broken template."""
+    found = problems_of(tmp_path, GOOD.replace("{message: hi}", '{message: "{{ hi( }}"}'))
+    assert len(found) == 1 and ":12: routes[0].respond.body.message: template does not compile" in found[0], found
+
+
 def test_duplicate_keys_are_refused(tmp_path):
     found = problems_of(tmp_path, GOOD + "prefix: /again\n")
     assert "duplicate key 'prefix'" in found[0] and ":13:" in found[0]
@@ -159,6 +178,17 @@ def test_a_broken_file_is_never_remembered(tmp_path, monkeypatch):
     broken = GOOD.replace("status: 500", "status: nope")
     for _ in range(2):
         assert problems_of(tmp_path, broken)
+
+
+@pytest.mark.parametrize(("mistake", "message"), [("path: /hello", "routes[0].path: 'hello' does not match"),
+                                                  ("respond:", "routes[0].repsond: unknown key")])
+def test_a_file_whose_other_entries_load_is_not_remembered_valid_either(tmp_path, monkeypatch, mistake, message):
+    """A schema problem in one route leaves the rest checkable; the file is still not known valid after."""
+    monkeypatch.setenv("MOCKSERVER_CACHE_DIR", str(tmp_path / "cache"))
+    broken = GOOD.replace(mistake, {"path: /hello": "path: hello", "respond:": "repsond:"}[mistake])
+    for _ in range(2):
+        found = problems_of(tmp_path, broken)
+        assert len(found) == 1 and message in found[0], found
 
 
 def test_a_body_value_that_is_not_json_is_refused_with_its_field(tmp_path):
