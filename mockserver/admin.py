@@ -21,7 +21,7 @@ from mockserver.engine.clock import Clock, parse_duration
 from mockserver.engine.flags import Misuse, valid_session
 from mockserver.engine.state import GLOBAL, MODES_KEY
 from mockserver.runtime import Runtime
-from mockserver.scenario.load import ScenarioError
+from mockserver.scenario.read import ScenarioError
 
 
 def misuse(detail: str, valid: list[str] | None = None, status: int = 400,

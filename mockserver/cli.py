@@ -11,7 +11,8 @@ from typing import Any, TypeVar
 import click
 
 from mockserver import __version__
-from mockserver.scenario.load import SUFFIXES, ScenarioError, load_catalog, scenario_files, validate
+from mockserver.scenario.load import load_catalog, validate
+from mockserver.scenario.read import SUFFIXES, ScenarioError, scenario_files
 from mockserver.settings import API_NAMES, SERVERS, Settings
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -273,7 +273,7 @@ def mockserver_settings(pytestconfig: pytest.Config) -> Settings:
 @pytest.fixture(scope="session")
 def mockserver_server(mockserver_settings: Settings, pytestconfig: pytest.Config) -> Iterator[ServerThread]:
     """The server of this test process, started on first use and stopped at the end of the run."""
-    from mockserver.scenario.load import ScenarioError
+    from mockserver.scenario.read import ScenarioError
 
     try:
         server = ServerThread(mockserver_settings)

@@ -11,223 +11,29 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-import hashlib
-import json
-import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import yaml
+from typing import Any
 
 from mockserver import apis
 from mockserver.engine.clock import parse_duration
 from mockserver.engine.match import ConditionError, compile_condition, compile_path, route_index
 from mockserver.engine.render import TemplateError, check_json, compile_response, compile_tree
 from mockserver.scenario.model import Api, Catalog, Cors, DocumentedError, Mode, Quota, Route, Rule
-
-if TYPE_CHECKING:
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import ValidationError
+from mockserver.scenario.read import (
+    Problem,
+    ScenarioError,
+    Segment,
+    ValidityCache,
+    Where,
+    read_document,
+    scenario_files,
+    schema_problems,
+)
 
 BUNDLED = Path(__file__).resolve().parent.parent / "scenarios"
-SCHEMA_PATH = Path(__file__).resolve().parent / "schema.json"
-SUFFIXES = (".yaml", ".yml", ".json")
-Segment = str | int
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.field or '(file)'}: {self.message}"
-
-
-class ScenarioError(Exception):
-    """Every problem found; the server keeps what it had."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("\n".join(str(p) for p in problems))
-        self.problems = problems
-
-
-@dataclass(frozen=True)
-class Where:
-    """A place in a file: its line map and a path of keys and indexes."""
-
-    file: str
-    lines: Mapping[tuple[Segment, ...], int]
-    path: tuple[Segment, ...] = ()
-
-    def child(self, *segments: Segment) -> Where:
-        return Where(self.file, self.lines, self.path + segments)
-
-    def line(self) -> int:
-        path = self.path
-        while path and path not in self.lines:
-            path = path[:-1]
-        return self.lines.get(path, 1)
-
-    def field(self) -> str:
-        out = ""
-        for seg in self.path:
-            out += f"[{seg}]" if isinstance(seg, int) else (f".{seg}" if out else str(seg))
-        return out
-
-    def problem(self, message: str) -> Problem:
-        return Problem(self.file, self.line(), self.field(), message)
-
-
-@cache
-def schema_validator() -> Draft202012Validator:
-    from jsonschema import Draft202012Validator  # imported when a file needs checking: it is slow to import
-
-    return Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
-
-
-def scenario_files(paths: Iterable[Path]) -> list[Path]:
-    """Files as given, folders expanded to their scenario files, subfolders included (as WireMock
-    reads its mappings), in path order; hidden files and folders (`.git`) are skipped."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file()
-                                and not any(part.startswith(".") for part in p.relative_to(path).parts)))
-        else:
-            found.append(path)
-    return found
-
-
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it: several times faster
-
-
-def _to_python(node: yaml.Node, loader: Any, path: tuple[Segment, ...], lines: dict[Any, int]) -> Any:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)
-        out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            key = loader.construct_object(key_node)
-            if not isinstance(key, str):  # a key is a name as written: `off:` is "off", not False
-                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key)
-            if key in out:
-                raise yaml.MarkedYAMLError(problem=f"duplicate key '{key}'", problem_mark=key_node.start_mark)
-            lines[path + (key,)] = key_node.start_mark.line + 1
-            out[key] = _to_python(value_node, loader, path + (key,), lines)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_to_python(item, loader, path + (i,), lines) for i, item in enumerate(node.value)]
-    return loader.construct_object(node)
-
-
-def read_document(path: Path) -> tuple[Any, dict[Any, int]]:
-    """Parse YAML or JSON keeping the line of every key; raises ScenarioError on bad syntax."""
-    name = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([Problem(name, 1, "", f"cannot read: {exc}")]) from None
-    lines: dict[Any, int] = {}
-    if path.suffix == ".json":
-        try:
-            json.loads(text)  # JSON's own rules (YAML would accept more)
-        except json.JSONDecodeError as exc:
-            trailing = text[exc.pos:exc.pos + 1] in ("}", "]") and text[:exc.pos].rstrip().endswith(",")
-            message = f"a comma before '{text[exc.pos]}' (JSON allows no trailing comma)" if trailing else exc.msg
-            raise ScenarioError([Problem(name, exc.lineno, "", f"invalid JSON: {message}")]) from None
-    loader = _Loader(text)
-    try:
-        node = loader.get_single_node()
-        data = _to_python(node, loader, (), lines) if node is not None else None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        problem = exc.problem or exc.context
-        indent = text.splitlines()[line - 1:line] or [""]
-        if "\t" in indent[0][:len(indent[0]) - len(indent[0].lstrip())]:
-            problem = "a tab indents this line (YAML indents with spaces only)"
-        raise ScenarioError([Problem(name, line, "", f"invalid YAML: {problem}")]) from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError([Problem(name, 1, "", f"invalid YAML: {exc}")]) from None
-    finally:
-        loader.dispose()
-    if not isinstance(data, dict):
-        raise ScenarioError([Problem(name, 1, "", "a scenario file is a mapping with at least `api:`")])
-    return data, lines
-
-
-ENTRY_LISTS = ("errors", "routes", "modes")  # a schema problem inside one entry leaves the others checkable
-
-
-def _schema_problems(data: Any, where: Where) -> tuple[list[Problem], dict[str, Any] | None]:
-    """The file's schema problems, and what of it can still be checked further: the file without the
-    entries (errors, routes, modes) the problems lie in, or None when one lies elsewhere. So a file
-    with a wrong type in one error still gets its unknown error ids and broken templates reported."""
-    if schema_validator().is_valid(data):
-        return [], data
-    problems: list[Problem] = []
-    broken: dict[str, set[Any]] = {key: set() for key in ENTRY_LISTS}
-    whole = False
-    for error in sorted(schema_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
-        problems.extend(_explain(error, where.child(*error.absolute_path)))
-        path = list(error.absolute_path)
-        if len(path) >= 2 and path[0] in ENTRY_LISTS and isinstance(data.get(path[0]), dict | list):
-            broken[path[0]].add(path[1])
-        else:
-            whole = True
-    if whole:
-        return problems, None
-    rest = dict(data)
-    for key, entries in broken.items():
-        if entries and isinstance(data[key], dict):
-            rest[key] = {k: v for k, v in data[key].items() if k not in entries}
-        elif entries:
-            rest[key] = [v for i, v in enumerate(data[key]) if i not in entries]
-    # Their ids stay known: a rule naming a broken error, or a mode a broken route, is no problem more.
-    routes = data.get("routes")
-    rest["_broken"] = {"errors": {str(i) for i in broken["errors"]},
-                       "routes": {str(routes[i].get("id")) for i in broken["routes"]
-                                  if isinstance(routes, list) and isinstance(routes[i], dict)}}
-    return problems, rest
-
-
-def _explain(error: ValidationError, where: Where) -> list[Problem]:
-    """Turn a jsonschema error into messages a person can act on."""
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = sorted(error.schema.get("properties", {}))
-        extra = [k for k in error.instance if k not in allowed]
-        return [where.child(k).problem(f"unknown key (allowed: {', '.join(allowed)})") for k in extra]
-    if error.validator == "oneOf" and isinstance(error.validator_value, list):
-        required = [b["required"][0] for b in error.validator_value if list(b) == ["required"]]
-        if required:
-            return [where.problem(f"needs exactly one of: {', '.join(required)}")]
-        deepest = max(error.context, key=lambda e: len(e.absolute_path), default=None)
-        if deepest is not None and deepest.validator not in ("type", "oneOf"):
-            return _explain(deepest, where.child(*deepest.relative_path))
-        return [where.problem(f"{error.instance!r} is not valid here")]
-    if error.validator == "not" and error.validator_value == {"required": ["body", "text"]}:
-        return [where.problem("give body or text, not both")]
-    if error.validator == "not" and error.validator_value == {"required": ["first", "quota"]}:
-        return [where.problem("give first or quota, not both")]
-    if error.validator == "anyOf" and all(list(b) == ["required"] for b in error.validator_value):
-        return [where.problem(f"needs at least one of: {', '.join(b['required'][0] for b in error.validator_value)}")]
-    if error.validator == "type":
-        return [where.problem(f"expected {_types(error.validator_value)}, got {type(error.instance).__name__}")]
-    if error.validator == "required":
-        return [where.problem(error.message.replace(" is a required property", " is required"))]
-    return [where.problem(error.message)]
-
-
-def _types(value: Any) -> str:
-    names = [value] if isinstance(value, str) else list(value)
-    return " or ".join({"object": "a mapping", "array": "a list"}.get(n, n) for n in names)
 
 
 @dataclass
@@ -237,46 +43,6 @@ class _Part:
     data: dict[str, Any]
     where: Where
     trusted: bool = False
-
-
-class ValidityCache:
-    """Fingerprints of files found valid before (schema and inline schemas), in the user's cache.
-
-    The check depends only on the file's bytes, schema.json and our version, so an unchanged file
-    skips it: about a third of the start-up time. Reading or writing it never fails a load.
-    """
-
-    def __init__(self) -> None:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        self.folder = Path(os.environ.get("MOCKSERVER_CACHE_DIR") or os.path.join(base, "mockserver", "valid"))
-        self.enabled = os.environ.get("MOCKSERVER_NO_CACHE", "") == ""
-
-    @staticmethod
-    @cache
-    def _salt() -> bytes:
-        from mockserver import __version__
-
-        return __version__.encode() + SCHEMA_PATH.read_bytes()
-
-    def fingerprint(self, path: Path) -> str:
-        try:
-            return hashlib.sha256(self._salt() + path.read_bytes()).hexdigest()
-        except OSError:
-            return ""
-
-    def known(self, fingerprint: str) -> bool:
-        return self.enabled and bool(fingerprint) and (self.folder / fingerprint).exists()
-
-    def remember(self, fingerprints: Iterable[str]) -> None:
-        if not self.enabled:
-            return
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            for fingerprint in fingerprints:
-                if fingerprint:
-                    (self.folder / fingerprint).touch()
-        except OSError:
-            pass
 
 
 def load_catalog(paths: Iterable[Path] = (), bundled: bool = True) -> Catalog:
@@ -296,7 +62,7 @@ def load_catalog(paths: Iterable[Path] = (), bundled: bool = True) -> Catalog:
         where = Where(str(file), lines)
         fingerprints[str(file)] = fingerprint = cache_of_valid.fingerprint(file)
         trusted = cache_of_valid.known(fingerprint)
-        found, checkable = ([], data) if trusted else _schema_problems(data, where)
+        found, checkable = ([], data) if trusted else schema_problems(data, where)
         problems.extend(found)
         if found:  # what is left of it may load, but the file is not valid: check it again next time
             fingerprints[str(file)] = ""

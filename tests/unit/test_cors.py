@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.scenario.load import ScenarioError, load_catalog
+from mockserver.scenario.load import load_catalog
+from mockserver.scenario.read import ScenarioError
 from tests.apis.test_reactor_support import HEADERS as REACTOR
 
 ORIGIN = "https://app.example.com"

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.scenario.load import ScenarioError, load_catalog
+from mockserver.scenario.load import load_catalog
+from mockserver.scenario.read import ScenarioError
 
 GOOD = """\
 api: toy
@@ -154,14 +155,14 @@ def test_json_scenarios_work_too(tmp_path):
 
 
 def test_a_file_found_valid_is_not_checked_again_until_it_changes(tmp_path, monkeypatch):
-    from mockserver.scenario import load
+    from mockserver.scenario import load, read
 
     monkeypatch.setenv("MOCKSERVER_CACHE_DIR", str(tmp_path / "cache"))
     (tmp_path / "toy.yaml").write_text(GOOD)
     load_catalog([tmp_path / "toy.yaml"])
     checked: list[str] = []
-    real = load._schema_problems
-    monkeypatch.setattr(load, "_schema_problems", lambda data, where: checked.append(where.file) or real(data, where))
+    real = load.schema_problems
+    monkeypatch.setattr(load, "schema_problems", lambda data, where: checked.append(where.file) or real(data, where))
     load_catalog([tmp_path / "toy.yaml"])
     assert checked == []  # the bundled files and this one are all known valid now
     (tmp_path / "toy.yaml").write_text(GOOD.replace("title: Boom", "title: Bang"))
@@ -169,7 +170,7 @@ def test_a_file_found_valid_is_not_checked_again_until_it_changes(tmp_path, monk
     assert checked == [str(tmp_path / "toy.yaml")]
     monkeypatch.setenv("MOCKSERVER_NO_CACHE", "1")
     load_catalog([tmp_path / "toy.yaml"])
-    bundled = load.scenario_files([load.BUNDLED])
+    bundled = read.scenario_files([load.BUNDLED])
     assert sorted(checked[1:]) == sorted([str(p) for p in bundled] + [str(tmp_path / "toy.yaml")])
 
 
@@ -217,3 +218,9 @@ def test_a_key_is_the_name_as_written_even_where_yaml_reads_a_boolean(tmp_path):
     (tmp_path / "toy.yaml").write_text(GOOD + "options:\n  datastreams: {off: {a: 1}, no: {}, 1.0: {}, 7: {}}\n")
     api = load_catalog([tmp_path]).apis["toy"]
     assert sorted(api.options["datastreams"]) == ["1.0", "7", "no", "off"]
+
+
+def test_a_value_that_breaks_a_pattern_is_told_what_the_field_wants(tmp_path):
+    found = problems_of(tmp_path, GOOD.replace("path: /hello", "path: hello"))
+    assert found == [f"{tmp_path / 'toy.yaml'}:11: routes[0].path: 'hello' does not match '^/': "
+                     "Path under the API, with {param} or {param:path}."], found

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.scenario.load import ScenarioError, load_catalog
+from mockserver.scenario.load import load_catalog
+from mockserver.scenario.read import ScenarioError
 
 TOY = """\
 api: toy
