@@ -60,7 +60,8 @@ def _scenarios_option() -> Callable[[F], F]:
         help="uvicorn (uvloop + httptools) or hypercorn (HTTP/1.1 and h2c). Both serve every __fault kind "
                    "(reset, empty, malformed, truncate, slow); over h2c a fault ends the whole connection.")
 @option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), envvar="MOCKSERVER_WORKERS",
-        help="Server processes; with memory:// each one counts and records on its own (use --state redis://).")
+        help="Server processes; with memory:// each one counts, records, and keeps the modes switched on and "
+                   "the virtual clock on its own (an admin call reaches one of them; use --state redis://).")
 @option("--state", default="memory://", show_default=True, envvar="MOCKSERVER_STATE",
         help="Where sessions, sequences, quotas, modes and resources live: memory:// (per process) or "
                    "redis://HOST:PORT/DB, shared by every worker and replica (the virtual clock too).")

@@ -117,6 +117,7 @@ def run(settings: Settings, catalog: Catalog | None = None) -> None:
     check_address(settings)
     if settings.workers > 1 and settings.state.startswith("memory"):
         log.warning("state is per worker with --state memory:// and --workers %d: sequences and quotas "
-                    "are counted, and the journal kept, by each worker; use --state redis://... to share them",
+                    "are counted, resources, the journal, modes switched on and the virtual clock kept, by "
+                    "each worker (an admin call reaches one of them); use --state redis://... to share them",
                     settings.workers)
     SERVERS[settings.server](settings, catalog)

@@ -1,7 +1,8 @@
 """The state store in Redis, shared by every worker and replica (`--state redis://HOST:PORT/DB`).
 
 Layout, under the prefix `mockserver:`: one hash per session, `s:{session}`, field = key, value =
-canonical JSON (sorted keys, no spaces, so compare-and-set compares strings); and one hash of
+JSON in the value's own order (no spaces; the memory store keeps that order too, and answers print
+stored resources as they are: sorted keys would give other bytes than one process); and one hash of
 deadlines, `x:{session}`, field = key, value = the virtual time at which it expires. Expiry follows
 the virtual clock, which Redis cannot know, so each script gets `now` and drops what has expired
 as it reads (no Redis TTLs). Every call that reads and writes is one Lua script, hence atomic
@@ -39,10 +40,16 @@ if not before and ARGV[4] ~= '' then redis.call('HSET', KEYS[2], ARGV[1], ARGV[4
 return value
 """
 _CAS = _LIVE + """
+local function same(a, b)  -- JSON values equal whatever the order of their keys, as Python's ==
+  if type(a) ~= 'table' or type(b) ~= 'table' then return a == b end
+  for k, v in pairs(a) do if not same(v, b[k]) then return false end end
+  for k in pairs(b) do if a[k] == nil then return false end end
+  return true
+end
 local current = live(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]))
 if ARGV[3] == '0' then
   if current and current ~= 'null' then return 0 end
-elseif current ~= ARGV[4] then
+elseif current ~= ARGV[4] and not (current and same(cjson.decode(current), cjson.decode(ARGV[4]))) then
   return 0
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[5])
@@ -64,7 +71,7 @@ return {{n, redis.call('HGET', KEYS[2], '{MODES_KEY}'), redis.call('HGET', KEYS[
 
 
 def dump(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return json.dumps(value, separators=(",", ":"))
 
 
 def _load(text: str | None) -> Any:

@@ -152,6 +152,31 @@ def test_hypercorn_over_h2c_ends_the_connection(hypercorn, kind):
             client.get(f"{hypercorn.url}/reactor/companies?__fault={kind}&__error=internal-error", headers=AUTH)
 
 
+def test_truncate_over_h2c_sends_half_the_body_before_the_end(hypercorn):
+    """As over HTTP/1.1: the head promising the whole length, then half the body, then the end. hypercorn
+    writes a stream's DATA from its own task: closing at once lost the half body (HEADERS, then FIN)."""
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    conn.initiate_connection()
+    conn.send_headers(1, [(":method", "GET"), (":path", "/reactor/companies?__fault=truncate&__error=internal-error"),
+                          (":scheme", "http"), (":authority", "mock.test"), ("authorization", "Bearer t"),
+                          ("x-api-key", "k")], end_stream=True)
+    promised, body = 0, b""
+    with socket.create_connection(("127.0.0.1", hypercorn.port), timeout=10) as sock:
+        sock.sendall(conn.data_to_send())
+        while chunk := sock.recv(65536):
+            for event in conn.receive_data(chunk):
+                if isinstance(event, h2.events.ResponseReceived):
+                    promised = int(dict(event.headers)[b"content-length"])
+                elif isinstance(event, h2.events.DataReceived):
+                    body += event.data
+                assert not isinstance(event, h2.events.StreamEnded)
+    assert promised > len(body) > 0 and body.startswith(b'{"errors":')
+
+
 EDGE_EVENT = b'{"event":{"xdm":{"eventType":"web.webpagedetails.pageViews","timestamp":"2024-01-01T00:00:00Z"}}}'
 H2C = b"Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n"
 

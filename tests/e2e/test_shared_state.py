@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -90,6 +91,21 @@ def test_a_reactor_build_lives_across_both(pair):
         assert reactor.get(f"/libraries/{library}/builds").json()["data"][0]["id"] == build
     finally:
         alternating.close()
+
+
+def test_a_stored_resource_reads_the_same_bytes_from_redis_as_from_memory(redis_server, start_server):
+    """GUIDE §2: same seed, same requests, same bytes, whichever way the mock runs. Reactor's company is
+    stored when the session is seeded and read back on every listing: Redis kept its attributes in
+    sorted order (cjm_enabled first), the memory store in the order the docs print (created_at first)."""
+    redis_server.flush()
+    shared, alone = start_server("--state", redis_server.url), start_server()
+    answers = []
+    for server in (shared, alone):
+        with httpx.Client(base_url=server.url, timeout=20) as client:
+            reactor = Reactor(client, session="stored-order")
+            answers.append([reactor.get("/companies").content.replace(server.url.encode(), b"") for _ in range(2)])
+    assert answers[0] == answers[1]
+    assert list(json.loads(answers[0][1])["data"][0]["attributes"])[:2] == ["created_at", "name"]
 
 
 def test_two_workers_on_redis_give_the_same_totals(redis_server, start_server):
