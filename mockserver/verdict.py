@@ -1,6 +1,7 @@
 """The client verdict: a session's journal judged against each API's documented retry rules.
 
-What counts as a retry (the rules below only ever look at retries, except the DCS race rule):
+What counts as a retry (the rules below only ever look at retries, except the DCS race rule and the
+clientless throttle, which judge every request):
 within one session, request B retries request A when B is the next request after A with the same
 api, route, method, path, raw query (the mock's `__` flags are taken off before the journal sees it),
 body (hash of the journal's copy and its full size) and credentials (`Authorization`, `x-api-key`),
@@ -71,7 +72,7 @@ RULES: tuple[Rule, ...] = (
          "reference/edge-errors.md:120,123", "experience-platform.en help/server-api/error-handling.md",
          "`500` errors are generic, catch-all errors. `500` errors must not be retried, except for `502` "
          "and `503`."),
-    Rule("throttle-wait", "clientless", "retried within the second the throttle lasts",
+    Rule("throttle-wait", "clientless", "a request (a retry or another) sent within the second the throttle lasts",
          "reference/api-facts.md:72-74", "pass.en help/authentication/integration-guide-programmers/"
          "throttling-mechanism.md", "the throttle lasts 1 s, so the client must wait at least 1 s."),
     Rule("reencode-after-311", "dcs", "re-sent unchanged after code 311 (the DCS disregarded it)",
@@ -108,6 +109,7 @@ class Attempt:
     reply: dict[str, str]
     key: str
     users: frozenset[str]
+    device: str = ""  # X-Forwarded-For: the device clientless throttles
     previous: Attempt | None = None  # the failed attempt this one retries
     chain: list[Attempt] = field(default_factory=list)
 
@@ -138,7 +140,8 @@ def attempt_of(entry: dict[str, Any]) -> Attempt | None:
                    status=int(entry.get("status", 0)), errors=list(entry.get("errors", [])), start=start,
                    end=start + float(entry.get("latency_ms", 0.0)) / 1000, virtual=float(entry["virtual_time"]),
                    reply={str(n).lower(): str(v) for n, v in entry.get("reply_headers", [])}, key=key,
-                   users=dcs_users(entry["query"] if entry["api"] == "dcs" else "", headers))
+                   users=dcs_users(entry["query"] if entry["api"] == "dcs" else "", headers),
+                   device=next((v.split(",")[0].strip() for n, v in headers if n == "x-forwarded-for"), ""))
 
 
 def dcs_users(query: str, headers: Sequence[tuple[str, str]]) -> frozenset[str]:
@@ -234,8 +237,6 @@ def judge_retry(judge: Judge, retry: Attempt, failed: Attempt) -> None:
                       f"{said}; X-RateLimit-Reset was {reset - failed.virtual - waited:.3f} s away")
     if api == "edge" and status == 500:
         judge.add("no-retry-on-500", retry, said)
-    if api == "clientless" and THROTTLE_ERRORS & set(failed.errors) and waited < THROTTLE_WAIT_S:
-        judge.add("throttle-wait", retry, said)
     if api == "dcs" and "311" in failed.errors:
         judge.add("reencode-after-311", retry, f"#{retry.seq} re-sent #{failed.seq} unchanged after code 311")
 
@@ -261,6 +262,30 @@ def judge_backoff(judge: Judge, chain: list[Attempt]) -> None:
             judge.add("backoff-on-5xx", retry, None)
         text = ", ".join(f"{d:.3f}" for _, d in delays)
         judge.add("backoff-on-5xx", delays[-1][0], f"the delays between retries ({text} s) do not grow")
+
+
+def judge_throttle(judge: Judge, attempts: Sequence[Attempt]) -> None:
+    """Clientless: after a throttle answer, no new request of that device (a retry or any other) within 1 s.
+
+    throttling-mechanism.md: "Each application that receives a 429 response must wait for at least 1 second
+    before generating a new request"; the bucket is per device (X-Forwarded-For). A request sent before the
+    throttle answer came back was not generated after it. Requests sent too soon in a row are one finding.
+    """
+    for device in sorted({a.device for a in attempts if a.api == "clientless"}):
+        throttle: Attempt | None = None
+        group: list[Attempt] = []
+        said: list[str] = []
+        for call in [*(a for a in attempts if a.api == "clientless" and a.device == device), None]:
+            if call is not None and throttle is not None and call.start >= throttle.end \
+                    and call.wait_since(throttle) < THROTTLE_WAIT_S:
+                group = group or [throttle]
+                group.append(call)
+                said.append(f"#{call.seq} {call.wait_since(throttle):.3f} s after #{throttle.seq}")
+            elif group:
+                judge.add_group("throttle-wait", group, "sent within the throttle second: " + ", ".join(said))
+                group, said = [], []
+            if call is not None and THROTTLE_ERRORS & set(call.errors):
+                throttle = call
 
 
 def judge_simultaneous(judge: Judge, attempts: Sequence[Attempt]) -> None:
@@ -310,6 +335,7 @@ def judge_entries(entries: Iterable[dict[str, Any]]) -> dict[str, Any]:
         for chain in chains.values():
             if chain[0].api == "braze":
                 judge_backoff(judge, chain)
+        judge_throttle(judge, attempts)
         judge_simultaneous(judge, attempts)
     findings = judge.findings()
     return {"clean": not findings, "requests": sum(len(a) for a in sessions.values()), "retries": retries,

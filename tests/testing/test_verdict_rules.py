@@ -112,6 +112,18 @@ def test_clientless_retries_within_the_throttle_second(mockserver, error):
     assert findings(mockserver.verdict()) == [("throttle-wait", seqs(mockserver)[:2])]
 
 
+def test_clientless_any_new_request_within_the_throttle_second(mockserver):
+    """throttling-mechanism.md: "Each application that receives a 429 response must wait for at least 1
+    second before generating a new request" (the bucket is per device: X-Forwarded-For)."""
+    with httpx.Client(base_url=mockserver.url("clientless")) as client:
+        client.get("/api/v1/config/REQ?__error=too-many-requests-429")
+        client.get("/api/v1/config/OTHER")  # not a retry, but a new request of the same device
+        client.get("/api/v1/config/OTHER", headers={"X-Forwarded-For": "203.0.113.9"})  # another device
+        mockserver.clock.advance(1)
+        client.get("/api/v1/config/REQ")
+    assert findings(mockserver.verdict()) == [("throttle-wait", seqs(mockserver)[:2])]
+
+
 def test_a_dcs_call_sent_again_unchanged_after_311(mockserver):
     with httpx.Client(base_url=mockserver.url("dcs")) as client:
         bad = client.get(f"/event?d_mid={ECID}&d_site=%esid!")
