@@ -30,6 +30,9 @@ RETRY_DEFINITION = (
 )
 THROTTLE_ERRORS = frozenset({"too-many-requests", "too-many-requests-429"})
 THROTTLE_WAIT_S = 1.0
+# Reactor's internal-error says "Please wait a few minutes and try again". "A few minutes" is vague; the
+# verdict reads it as leniently as it can be read: a retry within the first minute waited no minutes at all.
+REACTOR_INTERNAL_ERROR_WAIT_S = 60.0
 _CREDENTIALS = ("authorization", "x-api-key")
 
 
@@ -72,6 +75,9 @@ RULES: tuple[Rule, ...] = (
          "reference/edge-errors.md:120,123", "experience-platform.en help/server-api/error-handling.md",
          "`500` errors are generic, catch-all errors. `500` errors must not be retried, except for `502` "
          "and `503`."),
+    Rule("wait-after-internal-error", "reactor", "an internal-error retried within a minute",
+         "reference/reactor-errors.md:112", "experience-platform.en help/tags/api/guides/error-handling.md",
+         "An internal error occurred. Please wait a few minutes and try again."),
     Rule("throttle-wait", "clientless", "a request (a retry or another) sent within the second the throttle lasts",
          "reference/api-facts.md:72-74", "pass.en help/authentication/integration-guide-programmers/"
          "throttling-mechanism.md", "the throttle lasts 1 s, so the client must wait at least 1 s."),
@@ -237,6 +243,8 @@ def judge_retry(judge: Judge, retry: Attempt, failed: Attempt) -> None:
                       f"{said}; X-RateLimit-Reset was {reset - failed.virtual - waited:.3f} s away")
     if api == "edge" and status == 500:
         judge.add("no-retry-on-500", retry, said)
+    if api == "reactor" and "internal-error" in failed.errors and waited < REACTOR_INTERNAL_ERROR_WAIT_S:
+        judge.add("wait-after-internal-error", retry, said)
     if api == "dcs" and "311" in failed.errors:
         judge.add("reencode-after-311", retry, f"#{retry.seq} re-sent #{failed.seq} unchanged after code 311")
 

@@ -13,6 +13,8 @@ from mockserver.testing import MockServerError, ServerThread
 from tests.testing.conftest import BRAZE_KEY, BRAZE_TRACK, EDGE_EVENT, findings, seqs
 
 ECID = "12345678901234567890123456789012345678"
+REACTOR = {"Authorization": "Bearer token", "x-api-key": "key", "x-gw-ims-org-id": "ORG@AdobeOrg",
+           "Accept": "application/vnd.api+json;revision=1"}
 
 
 @pytest.fixture
@@ -122,6 +124,17 @@ def test_clientless_any_new_request_within_the_throttle_second(mockserver):
         mockserver.clock.advance(1)
         client.get("/api/v1/config/REQ")
     assert findings(mockserver.verdict()) == [("throttle-wait", seqs(mockserver)[:2])]
+
+
+def test_a_reactor_internal_error_retried_sooner_than_a_minute(mockserver):
+    """reactor-errors.md: internal-error, "Please wait a few minutes and try again"."""
+    with httpx.Client(base_url=mockserver.url("reactor"), headers=REACTOR) as client:
+        for wait in (0, 30, 60, 0):
+            mockserver.clock.advance(wait)
+            assert client.get("/companies?__error=internal-error").status_code == 500
+    verdict = mockserver.verdict()
+    assert findings(verdict) == [("wait-after-internal-error", seqs(mockserver))]
+    assert verdict["findings"][0]["doc"] == "reference/reactor-errors.md:112"
 
 
 def test_a_dcs_call_sent_again_unchanged_after_311(mockserver):
