@@ -255,13 +255,13 @@ class Not(Condition):
     async def _holds_async(self, ctx: RequestContext) -> Verdict:
         return not await settle(self.part.holds(ctx))
 
+    def describe(self) -> str:
+        return f"not ({self.part.describe()})"
+
 
 async def settle(value: Any) -> Any:
     """The value, awaited if it is awaitable (a verdict of an async check)."""
     return await value if inspect.isawaitable(value) else value
-
-    def describe(self) -> str:
-        return f"not ({self.part.describe()})"
 
 
 def _names(value: Any) -> list[str]:
