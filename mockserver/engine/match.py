@@ -360,13 +360,14 @@ _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::(path))?\}")
 
 
 def compile_path(path: str) -> re.Pattern[str]:
-    """`/properties/{id}` -> regex; `{rest:path}` also matches slashes."""
+    """`/properties/{id}` -> regex; `{rest:path}` also matches slashes. DOTALL: the path is decoded, and a
+    `{rest:path}` takes every value a `{id}` takes (a `%0A` included), not all but newlines."""
     out, last = "", 0
     for found in _PARAM.finditer(path):
         out += re.escape(path[last : found.start()])
         out += f"(?P<{found.group(1)}>.+)" if found.group(2) else f"(?P<{found.group(1)}>[^/]+)"
         last = found.end()
-    return re.compile(out + re.escape(path[last:]))
+    return re.compile(out + re.escape(path[last:]), re.DOTALL)
 
 
 def first_segment(path: str) -> str | None:
