@@ -14,6 +14,7 @@ from enum import Enum
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from mockserver.engine.context import JSON_WHITESPACE
 from mockserver.engine.memo import remember
 from mockserver.engine.outcome import ErrorRef
 
@@ -124,8 +125,10 @@ class BodyUnparseable(Condition):
 
 
 class BodyEmpty(Condition):
+    """Nothing but JSON's whitespace: a body of \\x0b or \\x0c is not JSON, so unparseable."""
+
     def holds(self, ctx: RequestContext) -> Any:
-        return not ctx.body.strip()
+        return not ctx.body.strip(JSON_WHITESPACE)
 
     def describe(self) -> str:
         return "body is empty"
@@ -162,7 +165,7 @@ class BodySchema(Condition):
         return self._validator
 
     def holds(self, ctx: RequestContext) -> Any:
-        if ctx.json_error is not None or not ctx.body.strip():
+        if ctx.json_error is not None or not ctx.body.strip(JSON_WHITESPACE):
             return False
         return self.validator.is_valid(ctx.json) != self.violates
 
