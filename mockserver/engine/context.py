@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from mockserver.scenario.model import Api, Route
 
 _UNPARSED = object()
+JSON_WHITESPACE = b" \t\n\r"  # RFC 8259 §2; bytes.strip() would also take \x0b and \x0c, which no JSON parser skips
 _WIRE_NAMES: dict[str, bytes] = {}  # header names as asked -> as ASGI gives them (lower-case bytes)
 
 
@@ -134,7 +135,8 @@ class RequestContext:
 
     def _parse_json(self) -> None:
         try:
-            self._json = json.loads(self.body.decode("utf-8"), parse_constant=_not_json) if self.body.strip() else None
+            text = self.body.decode("utf-8") if self.body.strip(JSON_WHITESPACE) else None
+            self._json = json.loads(text, parse_constant=_not_json) if text is not None else None
         except (UnicodeDecodeError, ValueError) as exc:
             self._json, self._json_error = None, str(exc)
         except RecursionError:

@@ -14,6 +14,7 @@ from enum import Enum
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from mockserver.engine.context import JSON_WHITESPACE
 from mockserver.engine.memo import remember
 from mockserver.engine.outcome import ErrorRef
 
@@ -124,8 +125,10 @@ class BodyUnparseable(Condition):
 
 
 class BodyEmpty(Condition):
+    """Nothing but JSON's whitespace: a body of \\x0b or \\x0c is not JSON, so unparseable."""
+
     def holds(self, ctx: RequestContext) -> Any:
-        return not ctx.body.strip()
+        return not ctx.body.strip(JSON_WHITESPACE)
 
     def describe(self) -> str:
         return "body is empty"
@@ -162,7 +165,7 @@ class BodySchema(Condition):
         return self._validator
 
     def holds(self, ctx: RequestContext) -> Any:
-        if ctx.json_error is not None or not ctx.body.strip():
+        if ctx.json_error is not None or not ctx.body.strip(JSON_WHITESPACE):
             return False
         return self.validator.is_valid(ctx.json) != self.violates
 
@@ -255,13 +258,13 @@ class Not(Condition):
     async def _holds_async(self, ctx: RequestContext) -> Verdict:
         return not await settle(self.part.holds(ctx))
 
+    def describe(self) -> str:
+        return f"not ({self.part.describe()})"
+
 
 async def settle(value: Any) -> Any:
     """The value, awaited if it is awaitable (a verdict of an async check)."""
     return await value if inspect.isawaitable(value) else value
-
-    def describe(self) -> str:
-        return f"not ({self.part.describe()})"
 
 
 def _names(value: Any) -> list[str]:
@@ -360,13 +363,14 @@ _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::(path))?\}")
 
 
 def compile_path(path: str) -> re.Pattern[str]:
-    """`/properties/{id}` -> regex; `{rest:path}` also matches slashes."""
+    """`/properties/{id}` -> regex; `{rest:path}` also matches slashes. DOTALL: the path is decoded, and a
+    `{rest:path}` takes every value a `{id}` takes (a `%0A` included), not all but newlines."""
     out, last = "", 0
     for found in _PARAM.finditer(path):
         out += re.escape(path[last : found.start()])
         out += f"(?P<{found.group(1)}>.+)" if found.group(2) else f"(?P<{found.group(1)}>[^/]+)"
         last = found.end()
-    return re.compile(out + re.escape(path[last:]))
+    return re.compile(out + re.escape(path[last:]), re.DOTALL)
 
 
 def first_segment(path: str) -> str | None:
