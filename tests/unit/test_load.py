@@ -224,3 +224,13 @@ def test_a_value_that_breaks_a_pattern_is_told_what_the_field_wants(tmp_path):
     found = problems_of(tmp_path, GOOD.replace("path: /hello", "path: hello"))
     assert found == [f"{tmp_path / 'toy.yaml'}:11: routes[0].path: 'hello' does not match '^/': "
                      "Path under the API, with {param} or {param:path}."], found
+
+
+def test_a_condition_on_a_header_name_no_request_can_carry_is_refused(tmp_path):
+    """A name outside RFC 9110's token characters ('€' cannot even be encoded) would fail per request."""
+    rules = ("    rules:\n      - when: {header_present: \"€\"}\n        error: boom\n"
+             "      - when: {header_matches: {\"X Y\": a}}\n        error: boom\n")
+    found = problems_of(tmp_path, GOOD.replace("    respond:", rules + "    respond:"))
+    assert [p.split(": ", 2)[1] for p in found] == ["routes[0].rules[0].when.header_present",
+                                                    "routes[0].rules[1].when.header_matches"], found
+    assert all("RFC 9110 token" in p for p in found), found
