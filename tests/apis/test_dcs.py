@@ -284,6 +284,14 @@ def test_size_limits_of_get_and_post(client):
     assert client.get("/dcs/event?d_rtbd=json&c_x=" + "a" * 8200).status_code == 414
     assert client.post("/dcs/event", content=b"d_rtbd=json&c_x=" + b"a" * 32000, headers=form).status_code == 200
     assert client.post("/dcs/event", content=b"d_rtbd=json&c_x=" + b"a" * 33000, headers=form).status_code == 413
+    # At the limits exactly (dcs.yaml's triggers): the target /event?QUERY of 8192 bytes (QUERY of 8185) and a body
+    # of 32768 bytes pass; one byte more is over.
+    query = "d_rtbd=json&c_x="
+    assert client.get("/dcs/event?" + query + "a" * (8185 - len(query))).status_code == 200
+    assert client.get("/dcs/event?" + query + "a" * (8186 - len(query))).status_code == 414
+    body = query.encode()
+    assert client.post("/dcs/event", content=body + b"a" * (32768 - len(body)), headers=form).status_code == 200
+    assert client.post("/dcs/event", content=body + b"a" * (32769 - len(body)), headers=form).status_code == 413
 
 
 # -- raw queries through ASGI, bytes exactly as sent ------------------------------------------

@@ -308,6 +308,12 @@ def test_pagination_follows_page_number_and_size(reactor):
                                           "total_count": 5}
     odd = reactor.get(f"/properties/{prop}/libraries?page[size]=zero&page[number]=-1").json()
     assert len(odd["data"]) == 5 and odd["meta"]["pagination"]["current_page"] == 1
+    zero = reactor.get(f"/properties/{prop}/libraries?page[size]=0&page[number]=0").json()  # not positive: defaults
+    assert len(zero["data"]) == 5 and zero["meta"]["pagination"]["current_page"] == 1
+    last = reactor.get(f"/properties/{prop}/libraries?page[size]=2&page[number]=3").json()
+    assert [d["id"] for d in last["data"]] == made[4:]
+    assert last["meta"]["pagination"] == {"current_page": 3, "next_page": None, "prev_page": 2, "total_pages": 3,
+                                          "total_count": 5}
 
 def test_filters_as_the_filtering_guide_and_the_sdk_write_them(reactor):
     company = reactor.company()

@@ -175,6 +175,7 @@ def test_callbacks_as_the_sdk_integration_test_uses_them(reactor):
     ({"url": 42, "subscriptions": ["rule.created"]}, "/data/attributes/url"),
     ({"url": "https://exa mple.com", "subscriptions": ["rule.created"]}, "/data/attributes/url"),
     ({"url": "ht\ttps://example.com", "subscriptions": ["rule.created"]}, "/data/attributes/url"),
+    ({"url": "https://example.com/\x7f", "subscriptions": ["rule.created"]}, "/data/attributes/url"),  # DEL
     ({"url": "https://example.com", "subscriptions": "rule.created"}, "/data/attributes/subscriptions"),
     ({"url": "https://example.com", "subscriptions": ["rule.created", "rule.published"]},
      "/data/attributes/subscriptions/1"),

@@ -6,7 +6,6 @@ import httpx
 import pytest
 
 from mockserver.app import session_scope
-from mockserver.testing import MockServerError
 from tests.testing.conftest import BRAZE_KEY, BRAZE_TRACK
 
 
@@ -32,12 +31,6 @@ def test_session_paths_rewrite_path_raw_path_root_path_and_header():
 
 
 def test_mode_turns_a_named_mode_on_for_this_session_only(mockserver):
-    try:
-        mockserver.server.call("GET", "/modes")
-    except MockServerError as exc:
-        if exc.status == 404:
-            pytest.skip("this server has no /__admin/modes yet: issue 9 adds it, and mode() calls it")
-        raise
     track = mockserver.url("braze") + "/users/track"
     mockserver.mode("outage", api="braze", ttl="30s")
     assert httpx.post(track, json=BRAZE_TRACK, headers=BRAZE_KEY).status_code == 503

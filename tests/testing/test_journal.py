@@ -11,7 +11,8 @@ from tests.testing.conftest import BRAZE_KEY, BRAZE_TRACK, EDGE_EVENT
 
 def test_an_entry_keeps_the_answer_headers_and_redacts_secrets_when_read(mockserver):
     httpx.post(mockserver.url("edge") + "/ee/v2/interact?datastreamId=ds-1&__error=rate-limited", json=EDGE_EVENT,
-               headers={"Authorization": "Bearer secret-token", "x-api-key": "key-1", "Cookie": "demdex=123"})
+               headers={"Authorization": "Bearer secret-token", "x-api-key": "key-1", "Cookie": "demdex=123",
+                        "Proxy-Authorization": "Basic cHJveHk6c2VjcmV0"})
     [entry] = mockserver.requests()
     assert ["Retry-After", "1"] in entry["reply_headers"]
     assert entry["status"] == 429 and entry["errors"] == ["rate-limited"] and entry["route"] == "interact-v2"
@@ -19,6 +20,7 @@ def test_an_entry_keeps_the_answer_headers_and_redacts_secrets_when_read(mockser
     headers = dict(entry["headers"])
     assert headers["authorization"] == "Bearer [redacted]" and headers["x-api-key"] == "[redacted]"
     assert headers["cookie"] == "[redacted]" and "secret-token" not in str(entry)
+    assert headers["proxy-authorization"] == "Basic [redacted]" and "cHJveHk6c2VjcmV0" not in str(entry)
     assert entry["virtual_time"] and entry["time"] and entry["latency_ms"] > 0
     assert entry["session"] == mockserver.session
 

@@ -12,7 +12,10 @@ import pytest
 
 from mockserver.verdict import RULES, judge_entries
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
+# shared/ beside the repository: /work/shared for /work/main, and for a worktree (/work/wt/NAME) too,
+# so the nearest parent that holds it (a worktree used to skip the citations' check).
+SHARED = next((p / "shared" for p in Path(__file__).resolve().parents if (p / "shared" / "reference").is_dir()),
+              Path(__file__).resolve().parents[3] / "shared")
 _seq = iter(range(1, 10_000))
 
 
@@ -47,6 +50,20 @@ def test_retry_after_as_an_http_date_and_a_frozen_clock_with_a_real_sleep():
     assert rules([entry(503, 1000, reply={"Retry-After": date}), entry(503, 1031)]) == []
     frozen = [entry(429, 1000, real=5000, reply={"Retry-After": "2"}), entry(429, 1000, real=5002.5)]
     assert rules(frozen) == []
+
+
+@pytest.mark.parametrize(("api", "reply", "errors", "rule"), [
+    ("edge", {"Retry-After": "1"}, None, "wait-retry-after"),
+    ("clientless", {}, ["too-many-requests-429"], "throttle-wait"),  # api-facts.md:72-74: "at least 1 s"
+])
+def test_a_wait_just_short_of_the_one_asked_is_found_the_whole_wait_is_not(api, reply, errors, rule):
+    """Both waits are lower bounds: 0.9 s after a 1 s Retry-After (or clientless's 1 s throttle) is too soon."""
+    def retried_after(wait: float) -> list[str]:
+        return rules([entry(429, 0, api=api, reply=reply, errors=errors, latency_ms=0),
+                      entry(429, wait, api=api, reply=reply, errors=errors, latency_ms=0)])
+
+    assert retried_after(0.9) == [rule]
+    assert retried_after(1.0) == []
 
 
 @pytest.mark.parametrize("waits, found", [

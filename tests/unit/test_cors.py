@@ -78,3 +78,11 @@ def test_a_cors_block_is_checked_at_load(tmp_path: Path):
     found = [str(p) for p in caught.value.problems]
     assert any(":4: cors.credentials" in p for p in found), found
     assert any(":5: cors.origin: unknown key" in p for p in found), found
+
+
+def test_max_age_and_preflight_status_of_a_users_cors_block(make_client, tmp_path: Path):
+    """schema.json: `max_age` is the preflight's Access-Control-Max-Age, `preflight_status` its status."""
+    (tmp_path / "reactor.yaml").write_text("api: reactor\ncors: {max_age: 600, preflight_status: 200}\n")
+    answer = make_client(scenarios=(str(tmp_path),)).options("/reactor/properties/PR1", headers=PREFLIGHT)
+    assert answer.status_code == 200 and answer.headers["access-control-max-age"] == "600"
+    assert answer.headers["access-control-allow-origin"] == ORIGIN
