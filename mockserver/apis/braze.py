@@ -66,11 +66,11 @@ async def rate_limit(ctx: RequestContext) -> Failure | None:
         "remaining": max(limit - count, 0),
         "reset": math.ceil((index + 1) * window),
     }
+    if too_large:
+        return Failure([ErrorRef("payload-too-large")])
     # A request that asks for an error by flag (`__error`, `__code`) gets that error, spent window or
     # not: the hook runs before the flags, and its 429 would answer something else than was asked
     # (with a Preference-Applied saying otherwise). The request still counts, as every request does.
-    if too_large:
-        return Failure([ErrorRef("payload-too-large")])
     return Failure([ErrorRef("rate-limited")]) if count > limit and not ctx.flags.asks_error else None
 
 

@@ -41,8 +41,8 @@ def render_outcome(ctx: RequestContext, outcome: Outcome) -> Rendered:
                             rendered.body)
     if api.headers is not None:
         extra = api.headers.render(template_context(ctx))
-        present = {name.lower() for name, _ in rendered.headers}
-        added = [(k, str(v)) for k, v in extra.items() if k.lower() not in present and v is not None]
+        named = {name.lower() for name, _ in rendered.headers}
+        added = [(k, str(v)) for k, v in extra.items() if k.lower() not in named and v is not None]
         rendered = Rendered(rendered.status, [*rendered.headers, *added], rendered.body)
     if api.cors is not None:
         origin = ctx.header("origin")
