@@ -417,6 +417,8 @@ def _find_route(api: Api, method: str, path: str) -> RouteMatch:
         if method in route.methods or (method == "HEAD" and "GET" in route.methods):
             return RouteMatch(Match.FULL, route, params)
         allowed.extend(route.methods)
+        if "GET" in route.methods:  # a GET route answers HEAD too (above): say so in Allow, as Starlette does
+            allowed.append("HEAD")
     if allowed:
         return RouteMatch(Match.PARTIAL, allowed=tuple(sorted(set(allowed))))
     return RouteMatch(Match.NONE)

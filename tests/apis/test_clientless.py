@@ -222,6 +222,9 @@ def test_known_path_with_another_method_is_405(client: TestClient) -> None:
     response = client.get(f"{P}/reggie/v1/R/regcode", headers=JSON_ACCEPT)
     assert response.status_code == 405
     assert response.json() == {"status": 405, "message": "Method Not Allowed"}
+    assert response.headers["Allow"] == "POST", "RFC 9110: a 405 lists the methods the path takes"
+    response = client.post(f"{P}/api/v1/preauthorize", headers=JSON_ACCEPT)
+    assert response.status_code == 405 and response.headers["Allow"] == "GET, HEAD"
 
 
 @pytest.mark.parametrize("path", ["/api/v1/checkauthn/ABC1234", "/reggie/v1/R/regcode", "/api/v1/authenticate"])
