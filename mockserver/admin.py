@@ -87,7 +87,8 @@ def build_admin(runtime: Runtime) -> Starlette:
 
         settings = runtime.settings
         served = [settings.api] if settings.api else sorted(runtime.catalog.apis)  # --api NAME: that one
-        return JSONResponse({"status": "ok", "version": __version__, "apis": served,
+        prefixes = {name: "" if settings.api else runtime.catalog.apis[name].prefix for name in served}
+        return JSONResponse({"status": "ok", "version": __version__, "apis": served, "prefixes": prefixes,
                              "seed": settings.seed, "server": settings.server,
                              "faults": FAULTS_BY_SERVER.get(settings.server, []),
                              "state": settings.state.split(":", 1)[0]})

@@ -89,25 +89,60 @@ class ServerThread:
         self.thread.join(timeout=10)
         self.socket.close()
 
+    @property
+    def prefixes(self) -> dict[str, str]:
+        """Each API's path prefix ("" for the one `--api` serves at /)."""
+        return {name: "" if self.settings.api == name else api.prefix
+                for name, api in self.app.runtime.catalog.apis.items()}
+
     def call(self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None) -> Any:
-        """One admin call (`path` under /__admin); the JSON answer, or MockServerError."""
-        query = urllib.parse.urlencode({k: v for k, v in (params or {}).items() if v is not None})
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self.url}/__admin{path}{'?' + query if query else ''}", data=data,
-                                         method=method, headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as answer:
-                text = answer.read()
-        except urllib.error.HTTPError as exc:
-            raise MockServerError(exc.code, f"{method} /__admin{path}: {exc.code} {exc.read().decode()}") from None
-        return json.loads(text) if text else None
+        return admin_call(self.url, method, path, params, body)
+
+
+class RemoteServer:
+    """A mock served by another process (`mockserver serve`, a CI service container), as the pytest
+    plugin's `--mockserver-url` names it: what a handle needs of a server, over the admin API."""
+
+    def __init__(self, url: str, timeout: float = 30.0) -> None:
+        self.url = url.rstrip("/")
+        deadline = time.monotonic() + timeout
+        while True:  # a service container may still be loading its scenarios (health 503) or starting
+            try:
+                health = admin_call(self.url, "GET", "/health")
+                break
+            except (MockServerError, OSError) as exc:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"no mockserver ready at {self.url} after {timeout:g} s ({exc})") from None
+                time.sleep(0.2)
+        # a server older than the `prefixes` member serves each API under its own name
+        self.prefixes: dict[str, str] = health.get("prefixes") or {name: "/" + name for name in health["apis"]}
+
+    def call(self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None) -> Any:
+        return admin_call(self.url, method, path, params, body)
+
+
+Server = ServerThread | RemoteServer
+
+
+def admin_call(url: str, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None) -> Any:
+    """One admin call (`path` under /__admin) of the server at `url`; the JSON answer, or MockServerError."""
+    query = urllib.parse.urlencode({k: v for k, v in (params or {}).items() if v is not None})
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"{url}/__admin{path}{'?' + query if query else ''}", data=data,
+                                     method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            text = answer.read()
+    except urllib.error.HTTPError as exc:
+        raise MockServerError(exc.code, f"{method} /__admin{path}: {exc.code} {exc.read().decode()}") from None
+    return json.loads(text) if text else None
 
 
 class Clock:
     """The server's virtual clock (one per server: shared by every test of the process). What a test
     does to it is undone at its teardown (`restore`), so a freeze or an advance never reaches the next test."""
 
-    def __init__(self, server: ServerThread) -> None:
+    def __init__(self, server: Server) -> None:
         self._server = server
         self._before: dict[str, Any] | None = None  # the clock as the test found it, on its first change
 
@@ -147,7 +182,7 @@ class Clock:
 class MockServer:
     """What a test holds: its own session on the process's server."""
 
-    def __init__(self, server: ServerThread, session: str) -> None:
+    def __init__(self, server: Server, session: str) -> None:
         self.server = server
         self.session = session
         self.base_url = server.url
@@ -161,11 +196,10 @@ class MockServer:
 
     def url(self, api: str) -> str:
         """Base URL of an API in this test's session: `http://127.0.0.1:PORT/__session/NAME/braze`."""
-        apis = self.server.app.runtime.catalog.apis
-        if api not in apis:
-            raise ValueError(f"no API '{api}' (loaded: {', '.join(sorted(apis))})")
-        prefix = "" if self.server.settings.api == api else apis[api].prefix
-        return f"{self.base_url}{SESSION_PREFIX}{self.session}{prefix}"
+        prefixes = self.server.prefixes
+        if api not in prefixes:
+            raise ValueError(f"no API '{api}' (loaded: {', '.join(sorted(prefixes))})")
+        return f"{self.base_url}{SESSION_PREFIX}{self.session}{prefixes[api]}"
 
     def requests(self, *, api: str | None = None, route: str | None = None, status: int | None = None,
                  error: str | None = None, method: str | None = None, path: str | None = None,

@@ -14,7 +14,9 @@ environment where mockserver is installed, and the server itself is imported on 
 from __future__ import annotations
 
 import itertools
+import os
 import re
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,14 +24,16 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from mockserver.inprocess import Clock, MockServer, MockServerError, ServerThread
+from mockserver.inprocess import Clock, MockServer, MockServerError, RemoteServer, Server, ServerThread
 
 if TYPE_CHECKING:
     from mockserver.settings import Settings
 
-__all__ = ["Clock", "MockServer", "MockServerError", "ServerThread"]  # where they always were, for users' imports
+# where they always were, for users' imports
+__all__ = ["Clock", "MockServer", "MockServerError", "RemoteServer", "ServerThread"]
 _SESSION_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 _COUNTER = itertools.count(1)
+_RUN_ID = secrets.token_hex(4)
 
 
 # -- options, fixtures, coverage at the end of the run ----------------------------------------------
@@ -46,6 +50,10 @@ _RUN = pytest.StashKey[_Run]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("mockserver", "mockserver: the documented failures of five vendor APIs")
+    group.addoption("--mockserver-url", default=os.environ.get("MOCKSERVER_URL") or None, metavar="URL",
+                    help="Use the mock served at URL (`mockserver serve`, a CI service container) instead of "
+                         "starting one in this process; default: $MOCKSERVER_URL. Its own seed and scenario "
+                         "files apply.")
     group.addoption("--mockserver-seed", type=int, default=0, metavar="N",
                     help="Seed of the mockserver fixture's server (same seed, same answers).")
     group.addoption("--mockserver-scenarios", action="append", default=[], metavar="PATH",
@@ -80,10 +88,22 @@ def mockserver_settings(pytestconfig: pytest.Config) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def mockserver_server(mockserver_settings: Settings, pytestconfig: pytest.Config) -> Iterator[ServerThread]:
-    """The server of this test process, started on first use and stopped at the end of the run."""
+def mockserver_server(mockserver_settings: Settings, pytestconfig: pytest.Config) -> Iterator[Server]:
+    """The server of this test process, started on first use and stopped at the end of the run; or the
+    one --mockserver-url names."""
     from mockserver.scenario.read import ScenarioError
 
+    url = pytestconfig.getoption("mockserver_url")
+    if url:
+        if pytestconfig.getoption("mockserver_scenarios") or pytestconfig.getoption("mockserver_seed"):
+            pytest.fail("mockserver: --mockserver-seed and --mockserver-scenarios are for the fixture's own server; "
+                        f"the one at {url} has its own (`mockserver serve --seed N --scenarios PATH`)", pytrace=False)
+        try:
+            remote = RemoteServer(url)
+        except RuntimeError as exc:
+            pytest.fail(f"mockserver: {exc}", pytrace=False)
+        yield remote
+        return
     try:
         server = ServerThread(mockserver_settings)
     except ScenarioError as exc:  # the problems, not the loader's traceback, once per test that asks
@@ -102,11 +122,13 @@ def mockserver_server(mockserver_settings: Settings, pytestconfig: pytest.Config
 def mockserver_session(request: pytest.FixtureRequest) -> str:
     """This test's session name: unique in the process, readable in the journal."""
     name = _SESSION_CHARS.sub("-", request.node.name).strip("-")
+    if request.config.getoption("mockserver_url"):  # a server that outlives this run: a name no other run took
+        return f"r{_RUN_ID}-t{next(_COUNTER)}-{name}"[:128]
     return f"t{next(_COUNTER)}-{name}"[:128]
 
 
 @pytest.fixture
-def mockserver(mockserver_server: ServerThread, mockserver_session: str,
+def mockserver(mockserver_server: Server, mockserver_session: str,
                request: pytest.FixtureRequest) -> Iterator[MockServer]:
     """This test's handle on the server; at teardown, undoes what the test changed for every session
     (modes turned on `everywhere`, the clock) and fails on requests no route matched."""
@@ -118,6 +140,8 @@ def mockserver(mockserver_server: ServerThread, mockserver_session: str,
     handle = MockServer(mockserver_server, mockserver_session)
     yield handle
     handle.undo_shared_changes()
+    if isinstance(mockserver_server, RemoteServer) and _coverage_wanted(request.config):
+        request.config.stash[_RUN].reports.append(handle.coverage())  # this run's sessions, not the server's
     if marker is not None and marker.kwargs.get("allow_unmatched", False):
         return
     # a request the mock refused as misuse (a misspelt flag, an unknown error id, a path no API serves) got a

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from xml.etree import ElementTree
 
 import pytest
+
+from mockserver.inprocess import RemoteServer, admin_call
+from tests.conftest import ServerProcess, free_port
 
 pytest_plugins = ["pytester"]
 
@@ -293,3 +297,44 @@ def test_a_request_the_mock_refused_as_misuse_fails_the_test_at_teardown(pyteste
                                  "*POST /braze/users/track __eror=bad-request -> 400 misuse of the mock*",
                                  "*ERROR at teardown of test_a_path_no_api_serves*",
                                  "*GET /brze/users/track -> 400 misuse of the mock*"])
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[ServerProcess]:
+    """Started before any test's pytester, which takes the modules a test imported off sys.modules
+    afterwards (httpx's lazily imported ones too, after which its errors are no longer mapped)."""
+    server = ServerProcess([], free_port())
+    server.wait_healthy()
+    yield server
+    server.stop()
+
+
+def test_the_fixture_uses_a_served_mock_named_by_url(pytester, served, monkeypatch):
+    """--mockserver-url (a CI service container): the same suite passes against `mockserver serve`, twice
+    (each run's sessions are its own on a server that outlives it), and coverage counts this run only."""
+    pytester.makepyfile(test_suite=SUITE)
+    for _ in range(2):
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--mockserver-url={served.url}")
+        result.assert_outcomes(passed=8, errors=1)
+    pytester.makepyfile(test_covered=COVERED)
+    monkeypatch.setenv("MOCKSERVER_URL", served.url)  # the variable works as the option does
+    shown = pytester.runpytest_subprocess("-p", "no:cacheprovider", "test_covered.py", "--mockserver-coverage")
+    shown.assert_outcomes(passed=2)
+    # the runs before served edge and reactor on the same server: not this run's
+    shown.stdout.fnmatch_lines(["braze *1 *1 *", "dcs *1 *1 *", "edge * 0 * 0 *", "reactor * 0 * 0 *",
+                                "in play * 2 *"])
+    sessions = {e["session"] for e in admin_call(served.url, "GET", "/requests")["requests"]}
+    assert len({s.split("-", 1)[0] for s in sessions}) == 3, sessions  # three runs, three run ids
+
+
+def test_a_seed_with_a_url_fails_clearly(pytester, served):
+    pytester.makepyfile(test_covered=COVERED)
+    both = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--mockserver-url={served.url}",
+                                         "--mockserver-seed=3")
+    both.assert_outcomes(errors=2)
+    both.stdout.fnmatch_lines(["*--mockserver-seed and --mockserver-scenarios are for the fixture's own server*"])
+
+
+def test_a_url_where_no_mock_answers_is_named_after_the_wait():
+    with pytest.raises(RuntimeError, match=r"no mockserver ready at http://127.0.0.1:9 after 0.3 s"):
+        RemoteServer("http://127.0.0.1:9/", timeout=0.3)

@@ -164,7 +164,9 @@ def test_api_option_serves_one_api_at_root(tmp_path, make_client):
     (tmp_path / "toy.yaml").write_text(TOY)
     client = make_client(scenarios=(str(tmp_path),), api="toy")
     assert client.post("/items/1", json={"name": "x"}, headers=AUTH).status_code == 201
-    assert client.get("/__admin/health").json()["apis"] == ["toy"]  # what is served, not all that loaded
+    health = client.get("/__admin/health").json()
+    assert health["apis"] == ["toy"]  # what is served, not all that loaded
+    assert health["prefixes"] == {"toy": ""}, "served at /: a remote client (--mockserver-url) builds its URLs so"
     assert {e["api"] for e in client.get("/__admin/catalog").json()} == {"toy"}  # the catalog agrees
 
 
@@ -176,7 +178,9 @@ def test_no_api_at_the_path_is_misuse_listing_prefixes(client):
 
 
 def test_admin_health_catalog_journal_reset(toy):
-    assert toy.get("/__admin/health").json()["status"] == "ok"
+    health = toy.get("/__admin/health").json()
+    assert health["status"] == "ok" and health["prefixes"]["toy"] == "/toy" and set(health["prefixes"]) == set(
+        health["apis"])
     catalog = toy.get("/__admin/catalog?api=toy").json()
     assert {e["id"] for e in catalog} == {"unauthorized", "too-big", "bad-json", "invalid", "busy", "later", "missing"}
     assert toy.get("/__admin/catalog?api=nope").headers["x-mockserver-misuse"] == "1"
