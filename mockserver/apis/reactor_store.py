@@ -122,7 +122,7 @@ class Store:
         return record
 
     async def ensure_seeded(self) -> None:
-        """A fresh session has one company, the Core extension package and the other public ones, as a real org would."""
+        """A fresh session has one company, Core and the other public packages, as a real org would."""
         if await self.state.get(self.session, SEEDED):
             return
         options = self.ctx.options
