@@ -122,7 +122,7 @@ class Store:
         return record
 
     async def ensure_seeded(self) -> None:
-        """A fresh session has one company and the Core extension package, as a real org would."""
+        """A fresh session has one company, Core and the other public packages, as a real org would."""
         if await self.state.get(self.session, SEEDED):
             return
         options = self.ctx.options
@@ -150,6 +150,13 @@ class Store:
         await self.create("extension_packages", company_id,
                           {**package_attributes(core, "succeeded", org_id), "availability": "public"},
                           resource_id=package_id, at=at)
+        # the other public packages of the catalog (option public_extension_packages), ids drawn
+        # after Core's so a session's first answers keep their bytes
+        for manifest in listed(options.get("public_extension_packages")):
+            if isinstance(manifest, dict) and manifest.get("name"):
+                await self.create("extension_packages", company_id,
+                                  {**package_attributes(manifest, "succeeded", org_id), "availability": "public"},
+                                  resource_id=self.new_id("extension_packages", generator), at=at)
 
     async def company(self) -> Record | None:
         company_id = await self.state.get(self.session, SEEDED)

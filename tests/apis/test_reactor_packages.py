@@ -38,7 +38,7 @@ def test_a_good_package_succeeds_and_shows_its_manifest(reactor):
     assert package["attributes"]["status"] == "succeeded" and "status_details" not in package.get("meta", {})
     assert package["attributes"]["name"] == "hello-world" and package["attributes"]["version"] == "1.0.1"
     listed = reactor.get("/extension_packages").json()["data"]
-    assert [p["attributes"]["name"] for p in listed] == ["core", "hello-world"]
+    assert [p["attributes"]["name"] for p in listed] == ["core", "adobe-analytics", "facebook-pixel", "hello-world"]
 
 
 @pytest.mark.parametrize(("content", "codes"), [
@@ -206,3 +206,30 @@ def test_inspect_package_never_raises_and_names_only_documented_errors(manifest,
 def test_inspect_package_of_any_bytes_never_raises(data):
     found, problems = inspect_package(data)
     assert isinstance(found, dict) and isinstance(problems, list)
+
+
+def test_the_catalog_holds_the_public_packages_adobes_sdk_installs(reactor):
+    """extension-packages.test.js lists core, adobe-analytics and facebook-pixel; extensions.test.js and
+    examples.test.js install Adobe Analytics on a new web property and revise it (against reactor.adobe.io)."""
+    web = reactor.get("/extension_packages", params={"filter[platform]": "EQ web", "sort": "+name",
+                                                      "page[number]": "1", "page[size]": "100"}).json()["data"]
+    public = {p["attributes"]["name"]: p for p in web if p["attributes"]["availability"] == "public"}
+    assert {"core", "adobe-analytics", "facebook-pixel"} <= set(public)
+    assert public["adobe-analytics"]["attributes"]["display_name"] == "Adobe Analytics"
+    assert public["facebook-pixel"]["attributes"]["display_name"] == "Facebook Pixel"
+    prop = reactor.property()
+    analytics = reactor.created(f"/properties/{prop}/extensions", "extensions", {
+        "delegate_descriptor_id": "adobe-analytics::extensionConfiguration::config",
+        "settings": json.dumps({"libraryCode": {"type": "managed", "accounts": {"development": ["dev-tastic"]}}})},
+        extension_package=public["adobe-analytics"]["id"])
+    assert analytics["attributes"]["name"] == "adobe-analytics"
+    assert analytics["attributes"]["display_name"] == "Adobe Analytics"
+    listed = reactor.get(f"/properties/{prop}/extensions").json()["data"]
+    assert sorted(e["attributes"]["name"] for e in listed) == ["adobe-analytics", "core"]
+    revision = reactor.patch(f"/extensions/{analytics['id']}", {"data": {
+        "id": analytics["id"], "type": "extensions", "attributes": {}, "meta": {"action": "revise"}}})
+    assert revision.status_code == 200 and revision.json()["data"]["id"] != analytics["id"]
+    # its delegates resolve by the package's name (examples.test.js: an Analytics action on a rule)
+    component = reactor.rule_component(prop, analytics["id"], [reactor.rule(prop)], name="analytics-action",
+                                       delegate="adobe-analytics::actions::set-variables")
+    assert component["relationships"]["extension"]["data"]["id"] == analytics["id"]
