@@ -336,6 +336,23 @@ class TestScheduleUpdates:
         assert send(client, body, path).json()["errors"] == ["Bad syntax."]
 
 
+def test_a_scheduled_message_update_may_change_only_its_messages(client):
+    """post_update_scheduled_messages.md: the endpoint "accepts updates to either the schedule or messages
+    parameter or both. Your request must contain at least one of those two keys" (`schedule` optional);
+    braze-api (npm) and braze-php-sdk send a messages-only update."""
+    body = {"schedule_id": "s", "messages": {"apple_push": {"alert": "Updated Message!"}}}
+    response = send(client, body, "/messages/schedule/update")
+    assert response.status_code == 201 and response.json() == {"message": "success"}
+    fatal(send(client, {"schedule_id": "s"}, "/messages/schedule/update"), 400, "Bad Request")
+
+
+@pytest.mark.parametrize(("path", "ids"), [("/campaigns/trigger/schedule/update", {"campaign_id": "x"}),
+                                           ("/canvas/trigger/schedule/update", {"canvas_id": "x"})])
+def test_a_triggered_schedule_update_still_needs_its_schedule(client, path, ids):
+    """Their pages mark `schedule` required (the messages update's is optional)."""
+    fatal(send(client, {**ids, "schedule_id": "s"}, path), 400, "Bad Request")
+
+
 @pytest.mark.parametrize(("path", "ids"), [("/messages/schedule/delete", {}),
                                            ("/campaigns/trigger/schedule/delete", {"campaign_id": "x"}),
                                            ("/canvas/trigger/schedule/delete", {"canvas_id": "x"})])
