@@ -110,7 +110,7 @@ def params(ctx: RequestContext) -> dict[str, str]:
 
 
 def environment(ctx: RequestContext) -> str:
-    """The Host decides: api.auth-staging.adobe.com is staging, api.auth.adobe.com production."""
+    """The Host decides: {api,sp}.auth-staging.adobe.com is staging, {api,sp}.auth.adobe.com production."""
     host = ctx.host.lower()
     if "auth-staging" in host:
         return STAGING

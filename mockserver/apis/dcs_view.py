@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from mockserver.apis.dcs_ids import CustomerId, declared
 from mockserver.apis.dcs_query import Params, pairs
@@ -36,6 +37,14 @@ SAMPLES = {
     "referer": "https://www.example.com/",
     "orgid": "UNKNOWNORG@AdobeOrg",
 }
+
+# click-data-pixels.md "Supported Macros": `%macro%` in a click call's d_rd takes the call's value of its key
+# (absent: empty; gdpr and gdpr_consent "Default value is 0"); d_region, r_rand and d_uuid are the DCS's own.
+CLICK_MACROS = {"d_adgroup": "d_adgroup", "d_bu": "d_bu", "d_campaign": "d_campaign", "d_creative": "d_creative",
+                "d_id": "d_dpid", "d_dpuuid": "d_dpuuid", "d_mid": "d_mid", "d_placement": "d_placement",
+                "d_site": "d_site", "d_src": "d_src", "gdpr_applies": "gdpr", "gdpr_consent": "gdpr_consent"}
+_MACRO = re.compile(r"%(\w+)%")
+_URL_SAFE = "!#$%&'()*+,/:;=?@[]~"  # a Location header: ASCII, no space or control character
 
 
 def valid_aam_id(value: str) -> bool:
@@ -134,6 +143,28 @@ class DcsRequest:
         if self.params.first("d_dst") == "1":
             body["dests"] = list(self.options.get("dests") or [])
         return body
+
+    @property
+    def redirect(self) -> str | None:
+        """Where a click call (`d_event=click`) sends the browser: `d_rd`, its macros filled (click-data-pixels.md)."""
+        if "redirect" not in self.cache:
+            target = self.params.first("d_rd") if self.params.first("d_event") == "click" else None
+            self.cache["redirect"] = quote(_MACRO.sub(self._macro, target), safe=_URL_SAFE) if target else None
+        found: str | None = self.cache["redirect"]
+        return found
+
+    def _macro(self, match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name == "d_region":
+            return str(self.region)
+        if name == "r_rand":
+            return self.ctx.generator.digits(10)
+        if name == "d_uuid":
+            return self.uuid
+        if name not in CLICK_MACROS:
+            return match.group(0)
+        default = "0" if name.startswith("gdpr") else ""
+        return self.params.first(CLICK_MACROS[name]) or default
 
     @property
     def content_type(self) -> str:

@@ -258,6 +258,10 @@ def test_prequal_host_without_spoofing_is_403(client: TestClient) -> None:
 def test_config_lists_the_configured_mvpds(client: TestClient) -> None:
     response = client.get(f"{P}/api/v1/config/sampleRequestorId", headers=JSON_ACCEPT)
     assert response.status_code == 200
+    # The Amazon SSO cookbook also POSTs it (the `ast` token as a post parameter, multipart/form-data)
+    posted = client.post(f"{P}/api/v1/config/sampleRequestorId?ast=eyJ0eXAiOiJKV1QifQ.e30.sig", headers=JSON_ACCEPT,
+                         files={"ast": (None, "eyJ0eXAiOiJKV1QifQ.e30.sig")})
+    assert posted.status_code == 200 and posted.json() == response.json()
     requestor = response.json()["requestor"]
     assert requestor["id"] == "sampleRequestorId"
     assert [m["id"] for m in requestor["mvpds"]["mvpd"]] == ["sampleMvpdId", "otherMvpdId"]

@@ -211,6 +211,18 @@ def test_code_from_the_other_environment(quiet: TestClient) -> None:  # noqa: F8
     assert Device(quiet, host=STAGING).authenticate(code).status_code == 302
 
 
+def test_the_sp_hosts_are_the_same_service(quiet: TestClient) -> None:  # noqa: F811
+    # SP_FQDN by its own name, as the Amazon SSO cookbook's samples (Host: sp.auth.adobe.com) and the SDK
+    # configuration pages (sp.auth.adobe.com, sp.auth-staging.adobe.com) give it; Kodi's adobepass module
+    # polls tokens/authn and checkauthn there. Same environments as api.auth[-staging].adobe.com.
+    code = Device(quiet, host=PRODUCTION).regcode()
+    assert Device(quiet, host={"Host": "sp.auth.adobe.com"}).authenticate(code).status_code == 302
+    on_staging = Device(quiet, host={"Host": "sp.auth-staging.adobe.com"}).authenticate(code)
+    assert on_staging.status_code == 400 and "another environment" in on_staging.json()["details"]
+    tokens = Device(quiet, host={"Host": "sp.auth-staging.adobe.com"}).get("/api/v1/tokens/authn")
+    assert tokens.status_code == 404 and tokens.json()["message"] == "Not Found"
+
+
 def test_cross_domain_redirect(device: Device) -> None:
     code = device.regcode()
     response = device.authenticate(code, redirect_url="http://elsewhere.example/done")

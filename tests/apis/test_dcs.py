@@ -183,6 +183,29 @@ def test_success_body_as_documented(client):
     assert extended["dcs_region"] == 9
 
 
+def test_a_click_call_redirects_to_d_rd_with_its_macros_filled(client):
+    # click-data-pixels.md: "The response redirects the browser to the URL specified in the d_rd parameter",
+    # `%d_creative%` taking the call's d_creative (its Request Sample).
+    rd = "http%3A%2F%2Fadobe.com%2Fcallback%3Fcreative%3D%25d_creative%25"
+    click = client.get(f"/dcs/event?d_event=click&d_creative=123&d_rd={rd}", follow_redirects=False)
+    assert click.status_code == 302 and click.headers["location"] == "http://adobe.com/callback?creative=123"
+    assert "x-error" not in click.headers and click.headers["set-cookie"].startswith("demdex=")
+    macros = "%25d_campaign%25-%25d_site%25-%25d_id%25-%25d_uuid%25-%25unknown%25"
+    query = f"d_event=click&d_campaign=4709&d_dpid=5&d_uuid=77&d_rd=https%3A%2F%2Fx.test%2F{macros}"
+    sent = client.get(f"/dcs/event?{query}", follow_redirects=False)
+    assert sent.headers["location"] == "https://x.test/4709--5-77-%unknown%"  # absent: empty; not a macro: kept
+    warned = client.get(f"/dcs/event?d_event=click&d_mid=bad&d_rd={rd}", follow_redirects=False)
+    assert warned.status_code == 302 and warned.headers["x-error"] == "101"  # a warning: the click still lands
+    assert warned.headers["location"] == "http://adobe.com/callback?creative="
+    stopped = client.get(f"/dcs/event?d_event=click&d_rd={rd}&__error=0", follow_redirects=False)
+    assert stopped.status_code == 200 and "location" not in stopped.headers  # a code that stops the call
+    evil = "https%3A%2F%2Fx.test%2F%C3%A9%20a%0D%0AX-Evil%3A%201"  # not ASCII, a CR LF: escaped, no header injected
+    raw = client.get(f"/dcs/event?d_event=click&d_rd={evil}", follow_redirects=False)
+    assert raw.headers["location"] == "https://x.test/%C3%A9%20a%0D%0AX-Evil:%201" and "x-evil" not in raw.headers
+    assert client.get(f"/dcs/event?d_rd={rd}", follow_redirects=False).status_code == 200  # not a click
+    assert client.get("/dcs/event?d_event=click", follow_redirects=False).status_code == 200  # nowhere to go
+
+
 def test_jsonp_with_d_cb_and_a_bad_callback_is_plain_json(client):
     response = client.get("/dcs/event?d_rtbd=json&d_cb=acme_callback&__error=101")
     assert response.headers["content-type"] == "application/javascript"
