@@ -26,10 +26,12 @@ from mockserver.apis.edge_body import (
     missing_primary,
     overrides_error,
     shape_error,
+    streaming_framing,
 )
 from mockserver.engine.context import RequestContext, template_context
 from mockserver.engine.flags import Misuse
 from mockserver.engine.outcome import ErrorRef, Failure, Outcome, Reply, Success
+from mockserver.engine.respond import render_failure
 
 _ENDPOINT = re.compile(
     r"^/ee/(?:(?P<hint>[^/]+)/)?v(?P<version>[12])/(?P<name>interact|collect|privacy/set-consent|identity/acquire)$"
@@ -258,6 +260,25 @@ async def _consent_warnings(ctx: RequestContext, body: dict[str, Any]) -> tuple[
 
 @handler("edge.respond")
 async def respond(ctx: RequestContext) -> Outcome:
+    """The answer of `_answer`, framed as a stream of one record when the request asks for streaming
+    (fatal errors never reach here: the SDKs read those as one plain JSON document)."""
+    outcome = await _answer(ctx)
+    framing = streaming_framing(ctx.json)
+    if framing is None or isinstance(outcome, Reply):
+        return outcome
+    if isinstance(outcome, Failure):
+        rendered = render_failure(ctx, outcome)
+    elif ctx.route is not None and ctx.route.respond is not None:
+        rendered = ctx.route.respond.render({**template_context(ctx), **outcome.variables})
+    else:
+        return outcome
+    if not rendered.body:
+        return outcome  # v1 collect's 204: nothing to frame
+    separator, line_feed = framing
+    return Reply(rendered.status, list(rendered.headers), separator.encode() + rendered.body + line_feed.encode())
+
+
+async def _answer(ctx: RequestContext) -> Outcome:
     """The success answer, or the same answer with asked or earned errors and warnings embedded."""
     edge, options = _edge(ctx), ctx.options
     silent = _silent(ctx)

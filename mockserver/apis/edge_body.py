@@ -155,3 +155,21 @@ def fetched_namespaces(body: dict[str, Any], events: list[Any]) -> list[str]:
             if isinstance(name, str) and name not in found:
                 found.append(name)
     return found
+
+
+def streaming_framing(body: Any) -> tuple[str, str] | None:
+    """(recordSeparator, lineFeed) when `meta.konductorConfig.streaming` asks for a streamed answer.
+
+    Adobe's mobile SDKs ask it on every request ({"enabled": true, "recordSeparator": "\\u0000",
+    "lineFeed": "\\n"}) and read a 200/207 body as records `<separator><JSON><line feed>`: Android
+    drops the first len(separator) characters of each record before parsing it, so an unframed body
+    loses its opening brace. Their functional tests' captured answers have that framing."""
+    meta = body.get("meta") if isinstance(body, dict) else None
+    config = meta.get("konductorConfig") if isinstance(meta, dict) else None
+    streaming = config.get("streaming") if isinstance(config, dict) else None
+    if not isinstance(streaming, dict) or streaming.get("enabled") is not True:
+        return None
+    separator, line_feed = streaming.get("recordSeparator"), streaming.get("lineFeed")
+    if isinstance(separator, str) and separator and isinstance(line_feed, str) and line_feed:
+        return separator, line_feed
+    return None

@@ -127,6 +127,43 @@ def test_same_seed_and_session_replays_byte_for_byte(make_client):
     assert answers[0] == answers[1]
 
 
+# ---- streamed answers (the mobile SDKs' meta.konductorConfig.streaming) ---------------------------
+STREAMING = {"konductorConfig": {"streaming": {"enabled": True, "recordSeparator": "\u0000", "lineFeed": "\n"}}}
+MOBILE = {"meta": STREAMING, "events": [{"xdm": {"eventType": "test", "_id": "e1"}}]}
+
+
+def records(response) -> list[dict]:
+    """What Adobe's Android SDK reads (EdgeNetworkService.handleStreamingResponse): the body split on the
+    line feed, the record separator's length cut off each record, the rest parsed as one JSON object."""
+    text = response.content.decode()
+    return [json.loads(chunk[1:]) for chunk in text.split("\n") if chunk]
+
+
+@pytest.mark.parametrize("query, status", [("", 200), ("&__error=EXEG-0201-503", 207), ("&__error=EXEG-0204-200", 200)])
+def test_a_streamed_answer_is_one_record_framed_as_the_mobile_sdks_ask(client, query, status):
+    response = client.post(f"/edge/ee/v1/interact?configId=ds-1&requestId=r1{query}", json=MOBILE)
+    assert response.status_code == status
+    assert response.content.startswith(b"\x00{") and response.content.endswith(b"}\n")
+    (body,) = records(response)
+    assert body["requestId"] == response.headers["x-request-id"] and isinstance(body["handle"], list)
+    assert ("errors" in body) is (status == 207)
+
+
+def test_streaming_follows_the_request_and_never_frames_a_problem_or_a_204(client):
+    asked = {**MOBILE, "meta": {"konductorConfig": {"streaming": {"enabled": True, "recordSeparator": "A",
+                                                                  "lineFeed": "B"}}}}
+    custom = client.post("/edge/ee/v1/interact?configId=ds-1", json=asked).content
+    assert custom.startswith(b"A{") and custom.endswith(b"}B")
+    off = {**MOBILE, "meta": {"konductorConfig": {"streaming": {"enabled": False, "recordSeparator": "A",
+                                                                "lineFeed": "B"}}}}
+    assert client.post("/edge/ee/v1/interact?configId=ds-1", json=off).content.startswith(b"{")
+    consent = {"meta": STREAMING,
+               "consent": [{"standard": "Adobe", "version": "2.0", "value": {"collect": {"val": "y"}}}]}
+    assert records(client.post("/edge/ee/v1/privacy/set-consent?configId=ds-1", json=consent))[0]["handle"]
+    assert_problem(client.post("/edge/ee/v1/interact?configId=ds-1&__error=EXEG-0000-503", json=MOBILE), 503)
+    assert client.post("/edge/ee/v1/collect?configId=ds-1", json=MOBILE).content == b""
+
+
 # ---- natural fatal errors ---------------------------------------------------------------------
 @pytest.mark.parametrize("path, param", [
     ("/edge/ee/v2/interact", "datastreamId"),
