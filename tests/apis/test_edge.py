@@ -194,15 +194,17 @@ def test_datastream_known_disabled_and_misconfigured(make_client, tmp_path):
     assert_problem(client.post("/edge/ee/v2/interact?datastreamId=bad", json=EVENT), 422, "EXEG-0010-422")
 
 
-@pytest.mark.parametrize("ident", ["BOGUS", "DummyDatastreamID", "invalid-datastream", "does-not-exist"])
+@pytest.mark.parametrize("ident", ["BOGUS", "DummyDatastreamID", "invalid-datastream", "does-not-exist",
+                                   "12345-example"])
 def test_bogus_looking_datastream_ids_do_not_exist(client, ident):
-    # What Adobe's own SDK tests send to reach EXEG-0003-400 on the real service.
+    # What Adobe's own SDK tests send to reach EXEG-0003-400 on the real service ("12345-example": the
+    # upstream integration tests of aepsdk-edge-ios and -android, which expect that 400).
     problem = assert_problem(client.post(f"/edge/ee/v2/interact?datastreamId={ident}", json=EVENT), 400,
                              "EXEG-0003-400")
     assert problem["detail"] == (f"The datastream ID '{ident}' referenced in your request does not exist. "
                                  "Update the request with a valid datastream ID and try again.")
-    assert client.post("/edge/ee/v2/interact?datastreamId=0f8821e5-ed1a-4301-b445-5f336fb50ee8",
-                       json=EVENT).status_code == 200
+    for real in ("0f8821e5-ed1a-4301-b445-5f336fb50ee8", "example-datastream", "12345-examples"):
+        assert client.post(f"/edge/ee/v2/interact?datastreamId={real}", json=EVENT).status_code == 200, real
 
 
 def test_the_bogus_pattern_yields_to_configured_datastreams_and_can_be_turned_off(make_client, tmp_path):
