@@ -26,6 +26,7 @@ from mockserver.apis.edge_body import (
     missing_primary,
     overrides_error,
     shape_error,
+    stored_identity,
     streaming_framing,
 )
 from mockserver.engine.context import RequestContext, template_context
@@ -296,8 +297,13 @@ async def _answer(ctx: RequestContext) -> Outcome:
     if refused:
         warnings.append(ErrorRef("EXEG-0303-200", {"unauthorizedNamespaces": ", ".join(refused),
                                                    "allowedNamespaces": ", ".join(allowed)}))
-    ecid = ctx.generator.digits(38) if "ECID" in fetched and "ECID" in allowed else None
-    answer = {"ecid": ecid, "identity_cookie": identity_cookie(ecid), "consent_cookie": cookie}
+    # A visitor who brings no identity cookie gets one, fetch or not (Adobe's iOS and Android upstream
+    # tests: a first sendEvent, no identity fetch, answers cluster and identity entries; a later one,
+    # the identity sent back in meta.state, only the cluster); identity:result only when fetched.
+    stored = stored_identity(body, ctx.header("cookie"))
+    ecid = ecid_of(stored) or ctx.generator.digits(38)
+    answer = {"ecid": ecid if "ECID" in fetched and "ECID" in allowed else None,
+              "identity_cookie": identity_cookie(ecid) if stored is None else None, "consent_cookie": cookie}
     if not refs and not warnings:
         return Success(variables=answer)
     severity = {ref.id: ctx.api.errors[ref.id].fields.get("severity") for ref in refs}
@@ -309,6 +315,16 @@ async def _answer(ctx: RequestContext) -> Outcome:
     if not failed and all(ref.id != IGNORED for ref in ordered):
         variables["handle"] = _success_handle(ctx, answer)
     return Failure(ordered, variables=variables)
+
+
+def ecid_of(cookie: str | None) -> str | None:
+    """The ECID in an identity cookie this mock minted (see identity_cookie); None for any other value."""
+    try:
+        raw = base64.b64decode(cookie or "", validate=True)
+    except ValueError:
+        return None
+    ecid = raw[2:].decode("ascii", "replace")
+    return ecid if raw[:2] == b"\n&" and len(ecid) == 38 and ecid.isdigit() else None
 
 
 def identity_cookie(ecid: str | None) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from urllib.parse import quote
 
 import pytest
 
@@ -21,6 +22,7 @@ from tests.apis.test_edge_support import (
 edge_app, client = bind_fixtures()
 
 HEX16 = re.compile(r"^[0-9a-f]{16}$")
+ORG = "53A16ACB5CC1D3760A495C99_AdobeOrg"
 
 
 # ---- success answers ---------------------------------------------------------------------------
@@ -48,8 +50,24 @@ def test_a_minted_ecid_comes_with_the_identity_cookie_the_web_sdk_waits_for(clie
     assert identity["maxAge"] == 34128000 and identity["value"].startswith("CiY")
     assert base64.b64decode(identity["value"]) == b"\n&" + ecid.encode()
     assert cluster == {"key": "kndctr_53A16ACB5CC1D3760A495C99_AdobeOrg_cluster", "value": "or2", "maxAge": 1800}
-    no_fetch = client.post(INTERACT, json=EVENT).json()
-    assert [p["key"] for p in no_fetch["handle"][1]["payload"]] == ["kndctr_53A16ACB5CC1D3760A495C99_AdobeOrg_cluster"]
+
+
+def test_a_visitor_without_an_identity_cookie_gets_one_fetch_or_not_and_keeps_it_after(client):
+    """Adobe's iOS and Android upstream tests against the real service: a first sendEvent (no identity
+    fetch) gets state:store with the cluster and the identity entries; once the SDK sends the identity back
+    in meta.state.entries, only the cluster. A browser sends it back as a cookie."""
+    first = client.post(INTERACT, json=EVENT).json()
+    keys = [p["key"] for p in first["handle"][1]["payload"]]
+    assert keys == [f"kndctr_{ORG}_identity", f"kndctr_{ORG}_cluster"]
+    assert "identity:result" not in [h["type"] for h in first["handle"]]
+    entry = first["handle"][1]["payload"][0]
+    back = {**EVENT, "meta": {"state": {"entries": [{"key": entry["key"], "value": entry["value"]}]}},
+            "query": {"identity": {"fetch": ["ECID"]}}}
+    later = client.post(INTERACT, json=back).json()
+    assert [p["key"] for p in later["handle"][1]["payload"]] == [f"kndctr_{ORG}_cluster"]
+    assert base64.b64decode(entry["value"]) == b"\n&" + later["handle"][2]["payload"][0]["id"].encode()
+    cookie = client.post(INTERACT, json=EVENT, headers={"Cookie": f"{entry['key']}={quote(entry['value'])}"}).json()
+    assert len(cookie["handle"][1]["payload"]) == 1
 
 
 def test_location_hint_in_the_path_is_kept_and_an_unknown_one_is_404_without_body(client):
