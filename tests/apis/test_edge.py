@@ -36,7 +36,7 @@ def test_interact_answers_request_id_and_handles(client):
     assert kinds == ["locationHint:result", "state:store", "identity:result"]
     assert body["handle"][0]["payload"] == [{"scope": "EdgeNetwork", "hint": "or2", "ttlSeconds": 1800}]
     assert re.fullmatch(r"\d{38}", body["handle"][2]["payload"][0]["id"])
-    assert response.headers["x-adobe-edge"] == "or2;35"
+    assert response.headers["x-adobe-edge"] == "OR2;35"  # as real answers: "x-adobe-edge: IRL1;6"
     assert "errors" not in body and "warnings" not in body
 
 
@@ -133,7 +133,17 @@ def test_a_browser_preflight_carries_no_half_x_adobe_edge(client):
     preflight = client.options(INTERACT, headers={"Origin": "https://shop.example",
                                                    "Access-Control-Request-Method": "POST"})
     assert preflight.status_code == 204 and "x-adobe-edge" not in preflight.headers
-    assert client.post(INTERACT, json=EVENT).headers["x-adobe-edge"] == "or2;35"
+    assert client.post(INTERACT, json=EVENT).headers["x-adobe-edge"] == "OR2;35"
+
+
+@pytest.mark.parametrize("flags, status", [("", 200), ("&__error=EXEG-0000-503", 503), ("&__error=rate-limited", 429)])
+def test_a_browser_may_read_the_two_headers_the_web_sdk_reads(client, flags, status):
+    """alloy reads Retry-After (its retry wait) and x-adobe-edge (the region id) with fetch's
+    response.headers.get, which a cross-origin page sees only for exposed headers."""
+    answer = client.post(INTERACT + flags, json=EVENT, headers={"Origin": "https://shop.example"})
+    assert answer.status_code == status
+    exposed = {h.strip().lower() for h in answer.headers["access-control-expose-headers"].split(",")}
+    assert exposed == {"retry-after", "x-adobe-edge"}
 
 
 def test_same_seed_and_session_replays_byte_for_byte(make_client):
@@ -354,7 +364,7 @@ def test_identity_acquire_returns_the_ecid_like_interact(client):
     assert re.fullmatch(r"\d{38}", handles["identity:result"][0]["id"])
     assert handles["identity:result"][0]["namespace"] == {"code": "ECID"}
     hinted = client.post("/edge/ee/irl1/v1/identity/acquire?configId=ds-1", json=body)
-    assert hinted.status_code == 200 and hinted.headers["x-adobe-edge"] == "irl1;35"
+    assert hinted.status_code == 200 and hinted.headers["x-adobe-edge"] == "IRL1;35"
 
 
 def test_identity_acquire_errors(client):
