@@ -34,6 +34,11 @@ THROTTLE_WAIT_S = 1.0
 # verdict reads it as leniently as it can be read: a retry within the first minute waited no minutes at all.
 REACTOR_INTERNAL_ERROR_WAIT_S = 60.0
 _CREDENTIALS = ("authorization", "x-api-key")
+# Edge's page says "Most 4xx errors, like 400, 403, 404, should not be retried": most, not 408, which
+# RFC 9110 section 15.5.9 lets a client repeat ("the server did not receive a complete request message
+# within the time that it was prepared to wait") and Adobe's mobile SDKs retry by design (their
+# recoverable codes: 408, 429, 502, 503, 504). Braze's fatal 4xx have no such exception.
+_RETRYABLE_4XX = {"edge": frozenset({408, 429}), "braze": frozenset({429})}
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,7 @@ class Rule:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("no-retry-on-4xx", "edge", "a 4xx other than 429 was retried unchanged",
+    Rule("no-retry-on-4xx", "edge", "a 4xx other than 408 and 429 was retried unchanged",
          "reference/edge-errors.md:118", "experience-platform.en help/server-api/error-handling.md",
          "Most `4xx` errors, like 400, 403, 404, should not be retried on behalf of the client, except for "
          "`429`. These are client errors and will not succeed. The client must address the error before "
@@ -227,7 +232,7 @@ def judge_retry(judge: Judge, retry: Attempt, failed: Attempt) -> None:
     """Every rule about one retry and the failed answer it follows."""
     api, status, waited = retry.api, failed.status, retry.wait_since(failed)
     said = f"#{retry.seq} retried #{failed.seq} ({status}) after {waited:.3f} s"
-    if api in ("edge", "braze") and 400 <= status < 500 and status != 429:
+    if api in ("edge", "braze") and 400 <= status < 500 and status not in _RETRYABLE_4XX[api]:
         judge.add("no-retry-on-4xx", retry, said)
     if "retry-after" in failed.reply:
         allowed = retry_after_s(failed.reply["retry-after"], failed.virtual)

@@ -26,10 +26,13 @@ from mockserver.apis.edge_body import (
     missing_primary,
     overrides_error,
     shape_error,
+    stored_identity,
+    streaming_framing,
 )
 from mockserver.engine.context import RequestContext, template_context
 from mockserver.engine.flags import Misuse
 from mockserver.engine.outcome import ErrorRef, Failure, Outcome, Reply, Success
+from mockserver.engine.respond import render_failure
 
 _ENDPOINT = re.compile(
     r"^/ee/(?:(?P<hint>[^/]+)/)?v(?P<version>[12])/(?P<name>interact|collect|privacy/set-consent|identity/acquire)$"
@@ -258,6 +261,25 @@ async def _consent_warnings(ctx: RequestContext, body: dict[str, Any]) -> tuple[
 
 @handler("edge.respond")
 async def respond(ctx: RequestContext) -> Outcome:
+    """The answer of `_answer`, framed as a stream of one record when the request asks for streaming
+    (fatal errors never reach here: the SDKs read those as one plain JSON document)."""
+    outcome = await _answer(ctx)
+    framing = streaming_framing(ctx.json)
+    if framing is None or isinstance(outcome, Reply):
+        return outcome
+    if isinstance(outcome, Failure):
+        rendered = render_failure(ctx, outcome)
+    elif ctx.route is not None and ctx.route.respond is not None:
+        rendered = ctx.route.respond.render({**template_context(ctx), **outcome.variables})
+    else:
+        return outcome
+    if not rendered.body:
+        return outcome  # v1 collect's 204: nothing to frame
+    separator, line_feed = framing
+    return Reply(rendered.status, list(rendered.headers), separator.encode() + rendered.body + line_feed.encode())
+
+
+async def _answer(ctx: RequestContext) -> Outcome:
     """The success answer, or the same answer with asked or earned errors and warnings embedded."""
     edge, options = _edge(ctx), ctx.options
     silent = _silent(ctx)
@@ -275,8 +297,13 @@ async def respond(ctx: RequestContext) -> Outcome:
     if refused:
         warnings.append(ErrorRef("EXEG-0303-200", {"unauthorizedNamespaces": ", ".join(refused),
                                                    "allowedNamespaces": ", ".join(allowed)}))
-    ecid = ctx.generator.digits(38) if "ECID" in fetched and "ECID" in allowed else None
-    answer = {"ecid": ecid, "identity_cookie": identity_cookie(ecid), "consent_cookie": cookie}
+    # A visitor who brings no identity cookie gets one, fetch or not (Adobe's iOS and Android upstream
+    # tests: a first sendEvent, no identity fetch, answers cluster and identity entries; a later one,
+    # the identity sent back in meta.state, only the cluster); identity:result only when fetched.
+    stored = stored_identity(body, ctx.header("cookie"))
+    ecid = ecid_of(stored) or ctx.generator.digits(38)
+    answer = {"ecid": ecid if "ECID" in fetched and "ECID" in allowed else None,
+              "identity_cookie": identity_cookie(ecid) if stored is None else None, "consent_cookie": cookie}
     if not refs and not warnings:
         return Success(variables=answer)
     severity = {ref.id: ctx.api.errors[ref.id].fields.get("severity") for ref in refs}
@@ -288,6 +315,16 @@ async def respond(ctx: RequestContext) -> Outcome:
     if not failed and all(ref.id != IGNORED for ref in ordered):
         variables["handle"] = _success_handle(ctx, answer)
     return Failure(ordered, variables=variables)
+
+
+def ecid_of(cookie: str | None) -> str | None:
+    """The ECID in an identity cookie this mock minted (see identity_cookie); None for any other value."""
+    try:
+        raw = base64.b64decode(cookie or "", validate=True)
+    except ValueError:
+        return None
+    ecid = raw[2:].decode("ascii", "replace")
+    return ecid if raw[:2] == b"\n&" and len(ecid) == 38 and ecid.isdigit() else None
 
 
 def identity_cookie(ecid: str | None) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote
 
 from mockserver.engine.outcome import ErrorRef
 
@@ -155,3 +156,40 @@ def fetched_namespaces(body: dict[str, Any], events: list[Any]) -> list[str]:
             if isinstance(name, str) and name not in found:
                 found.append(name)
     return found
+
+
+def streaming_framing(body: Any) -> tuple[str, str] | None:
+    """(recordSeparator, lineFeed) when `meta.konductorConfig.streaming` asks for a streamed answer.
+
+    Adobe's mobile SDKs ask it on every request ({"enabled": true, "recordSeparator": "\\u0000",
+    "lineFeed": "\\n"}) and read a 200/207 body as records `<separator><JSON><line feed>`: Android
+    drops the first len(separator) characters of each record before parsing it, so an unframed body
+    loses its opening brace. Their functional tests' captured answers have that framing."""
+    meta = body.get("meta") if isinstance(body, dict) else None
+    config = meta.get("konductorConfig") if isinstance(meta, dict) else None
+    streaming = config.get("streaming") if isinstance(config, dict) else None
+    if not isinstance(streaming, dict) or streaming.get("enabled") is not True:
+        return None
+    separator, line_feed = streaming.get("recordSeparator"), streaming.get("lineFeed")
+    if isinstance(separator, str) and separator and isinstance(line_feed, str) and line_feed:
+        return separator, line_feed
+    return None
+
+
+def stored_identity(body: Any, cookie_header: str | None = None) -> str | None:
+    """The value of the kndctr_<org>_identity entry the client sends back in `meta.state.entries`
+    (the cookie of an earlier answer), or in its Cookie header (a browser on a first-party domain);
+    None for a visitor Edge has not identified yet."""
+    for part in (cookie_header or "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name.startswith("kndctr_") and name.endswith("_identity"):
+            return unquote(value)
+    meta = body.get("meta") if isinstance(body, dict) else None
+    state = meta.get("state") if isinstance(meta, dict) else None
+    entries = state.get("entries") if isinstance(state, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        key = entry.get("key") if isinstance(entry, dict) else None
+        if isinstance(key, str) and key.startswith("kndctr_") and key.endswith("_identity"):
+            value = entry.get("value")
+            return value if isinstance(value, str) else ""
+    return None

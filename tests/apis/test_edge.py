@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from urllib.parse import quote
 
 import pytest
 
@@ -21,6 +22,7 @@ from tests.apis.test_edge_support import (
 edge_app, client = bind_fixtures()
 
 HEX16 = re.compile(r"^[0-9a-f]{16}$")
+ORG = "53A16ACB5CC1D3760A495C99_AdobeOrg"
 
 
 # ---- success answers ---------------------------------------------------------------------------
@@ -34,7 +36,7 @@ def test_interact_answers_request_id_and_handles(client):
     assert kinds == ["locationHint:result", "state:store", "identity:result"]
     assert body["handle"][0]["payload"] == [{"scope": "EdgeNetwork", "hint": "or2", "ttlSeconds": 1800}]
     assert re.fullmatch(r"\d{38}", body["handle"][2]["payload"][0]["id"])
-    assert response.headers["x-adobe-edge"] == "or2;35"
+    assert response.headers["x-adobe-edge"] == "OR2;35"  # as real answers: "x-adobe-edge: IRL1;6"
     assert "errors" not in body and "warnings" not in body
 
 
@@ -48,8 +50,24 @@ def test_a_minted_ecid_comes_with_the_identity_cookie_the_web_sdk_waits_for(clie
     assert identity["maxAge"] == 34128000 and identity["value"].startswith("CiY")
     assert base64.b64decode(identity["value"]) == b"\n&" + ecid.encode()
     assert cluster == {"key": "kndctr_53A16ACB5CC1D3760A495C99_AdobeOrg_cluster", "value": "or2", "maxAge": 1800}
-    no_fetch = client.post(INTERACT, json=EVENT).json()
-    assert [p["key"] for p in no_fetch["handle"][1]["payload"]] == ["kndctr_53A16ACB5CC1D3760A495C99_AdobeOrg_cluster"]
+
+
+def test_a_visitor_without_an_identity_cookie_gets_one_fetch_or_not_and_keeps_it_after(client):
+    """Adobe's iOS and Android upstream tests against the real service: a first sendEvent (no identity
+    fetch) gets state:store with the cluster and the identity entries; once the SDK sends the identity back
+    in meta.state.entries, only the cluster. A browser sends it back as a cookie."""
+    first = client.post(INTERACT, json=EVENT).json()
+    keys = [p["key"] for p in first["handle"][1]["payload"]]
+    assert keys == [f"kndctr_{ORG}_identity", f"kndctr_{ORG}_cluster"]
+    assert "identity:result" not in [h["type"] for h in first["handle"]]
+    entry = first["handle"][1]["payload"][0]
+    back = {**EVENT, "meta": {"state": {"entries": [{"key": entry["key"], "value": entry["value"]}]}},
+            "query": {"identity": {"fetch": ["ECID"]}}}
+    later = client.post(INTERACT, json=back).json()
+    assert [p["key"] for p in later["handle"][1]["payload"]] == [f"kndctr_{ORG}_cluster"]
+    assert base64.b64decode(entry["value"]) == b"\n&" + later["handle"][2]["payload"][0]["id"].encode()
+    cookie = client.post(INTERACT, json=EVENT, headers={"Cookie": f"{entry['key']}={quote(entry['value'])}"}).json()
+    assert len(cookie["handle"][1]["payload"]) == 1
 
 
 def test_location_hint_in_the_path_is_kept_and_an_unknown_one_is_404_without_body(client):
@@ -115,7 +133,17 @@ def test_a_browser_preflight_carries_no_half_x_adobe_edge(client):
     preflight = client.options(INTERACT, headers={"Origin": "https://shop.example",
                                                    "Access-Control-Request-Method": "POST"})
     assert preflight.status_code == 204 and "x-adobe-edge" not in preflight.headers
-    assert client.post(INTERACT, json=EVENT).headers["x-adobe-edge"] == "or2;35"
+    assert client.post(INTERACT, json=EVENT).headers["x-adobe-edge"] == "OR2;35"
+
+
+@pytest.mark.parametrize("flags, status", [("", 200), ("&__error=EXEG-0000-503", 503), ("&__error=rate-limited", 429)])
+def test_a_browser_may_read_the_two_headers_the_web_sdk_reads(client, flags, status):
+    """alloy reads Retry-After (its retry wait) and x-adobe-edge (the region id) with fetch's
+    response.headers.get, which a cross-origin page sees only for exposed headers."""
+    answer = client.post(INTERACT + flags, json=EVENT, headers={"Origin": "https://shop.example"})
+    assert answer.status_code == status
+    exposed = {h.strip().lower() for h in answer.headers["access-control-expose-headers"].split(",")}
+    assert exposed == {"retry-after", "x-adobe-edge"}
 
 
 def test_same_seed_and_session_replays_byte_for_byte(make_client):
@@ -125,6 +153,43 @@ def test_same_seed_and_session_replays_byte_for_byte(make_client):
         answers.append([client.post(INTERACT, json=EVENT).content,
                         client.post(INTERACT + "&__error=EXEG-0201-503", json=EVENT).content])
     assert answers[0] == answers[1]
+
+
+# ---- streamed answers (the mobile SDKs' meta.konductorConfig.streaming) ---------------------------
+STREAMING = {"konductorConfig": {"streaming": {"enabled": True, "recordSeparator": "\u0000", "lineFeed": "\n"}}}
+MOBILE = {"meta": STREAMING, "events": [{"xdm": {"eventType": "test", "_id": "e1"}}]}
+
+
+def records(response) -> list[dict]:
+    """What Adobe's Android SDK reads (EdgeNetworkService.handleStreamingResponse): the body split on the
+    line feed, the record separator's length cut off each record, the rest parsed as one JSON object."""
+    text = response.content.decode()
+    return [json.loads(chunk[1:]) for chunk in text.split("\n") if chunk]
+
+
+@pytest.mark.parametrize("query, status", [("", 200), ("&__error=EXEG-0201-503", 207), ("&__error=EXEG-0204-200", 200)])
+def test_a_streamed_answer_is_one_record_framed_as_the_mobile_sdks_ask(client, query, status):
+    response = client.post(f"/edge/ee/v1/interact?configId=ds-1&requestId=r1{query}", json=MOBILE)
+    assert response.status_code == status
+    assert response.content.startswith(b"\x00{") and response.content.endswith(b"}\n")
+    (body,) = records(response)
+    assert body["requestId"] == response.headers["x-request-id"] and isinstance(body["handle"], list)
+    assert ("errors" in body) is (status == 207)
+
+
+def test_streaming_follows_the_request_and_never_frames_a_problem_or_a_204(client):
+    asked = {**MOBILE, "meta": {"konductorConfig": {"streaming": {"enabled": True, "recordSeparator": "A",
+                                                                  "lineFeed": "B"}}}}
+    custom = client.post("/edge/ee/v1/interact?configId=ds-1", json=asked).content
+    assert custom.startswith(b"A{") and custom.endswith(b"}B")
+    off = {**MOBILE, "meta": {"konductorConfig": {"streaming": {"enabled": False, "recordSeparator": "A",
+                                                                "lineFeed": "B"}}}}
+    assert client.post("/edge/ee/v1/interact?configId=ds-1", json=off).content.startswith(b"{")
+    consent = {"meta": STREAMING,
+               "consent": [{"standard": "Adobe", "version": "2.0", "value": {"collect": {"val": "y"}}}]}
+    assert records(client.post("/edge/ee/v1/privacy/set-consent?configId=ds-1", json=consent))[0]["handle"]
+    assert_problem(client.post("/edge/ee/v1/interact?configId=ds-1&__error=EXEG-0000-503", json=MOBILE), 503)
+    assert client.post("/edge/ee/v1/collect?configId=ds-1", json=MOBILE).content == b""
 
 
 # ---- natural fatal errors ---------------------------------------------------------------------
@@ -157,15 +222,17 @@ def test_datastream_known_disabled_and_misconfigured(make_client, tmp_path):
     assert_problem(client.post("/edge/ee/v2/interact?datastreamId=bad", json=EVENT), 422, "EXEG-0010-422")
 
 
-@pytest.mark.parametrize("ident", ["BOGUS", "DummyDatastreamID", "invalid-datastream", "does-not-exist"])
+@pytest.mark.parametrize("ident", ["BOGUS", "DummyDatastreamID", "invalid-datastream", "does-not-exist",
+                                   "12345-example"])
 def test_bogus_looking_datastream_ids_do_not_exist(client, ident):
-    # What Adobe's own SDK tests send to reach EXEG-0003-400 on the real service.
+    # What Adobe's own SDK tests send to reach EXEG-0003-400 on the real service ("12345-example": the
+    # upstream integration tests of aepsdk-edge-ios and -android, which expect that 400).
     problem = assert_problem(client.post(f"/edge/ee/v2/interact?datastreamId={ident}", json=EVENT), 400,
                              "EXEG-0003-400")
     assert problem["detail"] == (f"The datastream ID '{ident}' referenced in your request does not exist. "
                                  "Update the request with a valid datastream ID and try again.")
-    assert client.post("/edge/ee/v2/interact?datastreamId=0f8821e5-ed1a-4301-b445-5f336fb50ee8",
-                       json=EVENT).status_code == 200
+    for real in ("0f8821e5-ed1a-4301-b445-5f336fb50ee8", "example-datastream", "12345-examples"):
+        assert client.post(f"/edge/ee/v2/interact?datastreamId={real}", json=EVENT).status_code == 200, real
 
 
 def test_the_bogus_pattern_yields_to_configured_datastreams_and_can_be_turned_off(make_client, tmp_path):
@@ -297,7 +364,7 @@ def test_identity_acquire_returns_the_ecid_like_interact(client):
     assert re.fullmatch(r"\d{38}", handles["identity:result"][0]["id"])
     assert handles["identity:result"][0]["namespace"] == {"code": "ECID"}
     hinted = client.post("/edge/ee/irl1/v1/identity/acquire?configId=ds-1", json=body)
-    assert hinted.status_code == 200 and hinted.headers["x-adobe-edge"] == "irl1;35"
+    assert hinted.status_code == 200 and hinted.headers["x-adobe-edge"] == "IRL1;35"
 
 
 def test_identity_acquire_errors(client):

@@ -19,7 +19,8 @@ __all__ = ["browser"]  # the fixture, used by name
 FETCH = """
 const [url, init, done] = arguments;
 fetch(url, init)
-  .then(async r => done({status: r.status, body: await r.text(), requestId: r.headers.get('x-request-id')}))
+  .then(async r => done({status: r.status, body: await r.text(), requestId: r.headers.get('x-request-id'),
+                         retryAfter: r.headers.get('retry-after'), edge: r.headers.get('x-adobe-edge')}))
   .catch(e => done({error: String(e)}));
 """
 
@@ -51,6 +52,10 @@ def test_a_page_reads_edge_problems_with_its_cookies(page):
                    headers={"Content-Type": "application/json"}, body="{not json")
     assert answer["status"] == 400 and "EXEG-0" in answer["body"]
     assert answer["requestId"] is None  # not exposed: the page reads the body, not that header
+    busy = fetch(page, "/edge/ee/v2/interact?datastreamId=ds-1&__error=EXEG-0000-503", method="POST",
+                 credentials="include", headers={"Content-Type": "text/plain"}, body='{"event": {}}')
+    # What the Web SDK reads: its wait before a retry, the region id.
+    assert (busy["status"], busy["retryAfter"], busy["edge"]) == (503, "1", "OR2;35")
 
 
 def test_a_page_reads_dcs_codes_with_its_cookies(page):

@@ -39,6 +39,18 @@ def test_a_retried_edge_400_is_named_with_its_doc_line(mockserver, edge):
     assert not verdict["clean"] and verdict["retries"] == 2
 
 
+def test_an_edge_408_retried_as_the_mobile_sdks_do_is_not_a_finding(mockserver, edge):
+    """"Most 4xx errors, like 400, 403, 404" are not to be retried; 408 (RFC 9110: the client may repeat
+    the request) is one Adobe's Android and iOS SDKs retry by design, after their default 5 s."""
+    for _ in range(3):
+        assert edge("&__code=408").status_code == 408
+        mockserver.clock.advance("5s")
+    verdict = mockserver.verdict()
+    assert verdict["retries"] == 2 and verdict["clean"], verdict["findings"]
+    assert edge("&__code=403").status_code == 403 and edge("&__code=403").status_code == 403
+    assert [f["rule"] for f in mockserver.verdict()["findings"]] == ["no-retry-on-4xx"]
+
+
 def test_an_edge_400_sent_again_with_a_fixed_body_is_not_a_retry(mockserver, edge):
     edge("&__code=400")
     edge(body={"event": {"xdm": {"eventType": "fixed"}}})
