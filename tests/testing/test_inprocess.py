@@ -52,9 +52,9 @@ class BrazeClientTest(unittest.TestCase):
     def test_a_bad_retry_fails_the_test(self):
         """This one is meant to fail: the verdict's finding is a unittest failure, not an error."""
         with running() as mock:
-            for _ in range(2):
-                httpx.post(mock.url("braze") + "/users/track?__error=rate-limited", json={},
-                           headers={"Authorization": "Bearer k"})
+            for _ in range(2):  # a 400 sent again unchanged: always a finding, whatever the clock says
+                httpx.post(mock.url("edge") + "/ee/v2/interact?datastreamId=a&__code=400",
+                           json={"event": {"xdm": {"eventType": "test"}}})
             mock.assert_clean_verdict()
 
 
@@ -79,7 +79,7 @@ def test_running_serves_a_unittest_suite_without_pytest(tmp_path: Path) -> None:
                  "test_a_broken_scenario_file_names_its_line"):
         assert f"{name} (__main__.BrazeClientTest.{name}) ... ok" in report, report
     assert "FAIL: test_a_bad_retry_fails_the_test" in report
-    assert "AssertionError: " in report and "wait-ratelimit-reset" in report, report
+    assert "AssertionError: " in report and "no-retry-on-4xx" in report, report
     assert "ERROR:" not in report, report
 
 
