@@ -90,6 +90,23 @@ class ServerProcess:
         return out.decode() if out else ""
 
 
+def serving(*args: str, timeout: float = 20.0) -> Iterator[ServerProcess]:
+    """A served mock for a module-scoped fixture (`yield from serving(...)`): healthy, then stopped."""
+    process = ServerProcess(list(args), free_port())
+    try:
+        process.wait_healthy(timeout=timeout)
+        yield process
+    finally:
+        process.stop()
+
+
+def serving_files(folder: Path, files: dict[str, str]) -> Iterator[ServerProcess]:
+    """A served mock with these scenario files (name -> text), written in `folder`, after the bundled ones."""
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    yield from serving("--scenarios", str(folder))
+
+
 @pytest.fixture
 def start_server() -> Iterator:
     servers: list[ServerProcess] = []

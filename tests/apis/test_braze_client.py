@@ -19,7 +19,7 @@ from braze.client import BrazeClient, BrazeClientError, BrazeInternalServerError
 from tenacity import wait_none
 
 from tests.apis.test_braze_support import users
-from tests.conftest import ServerProcess, free_port
+from tests.conftest import ServerProcess, serving_files
 
 pytestmark = pytest.mark.slow
 WORKSPACE = """\
@@ -33,14 +33,7 @@ SESSIONS = count()
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[ServerProcess]:
-    folder = tmp_path_factory.mktemp("braze-client")
-    (folder / "workspace.yaml").write_text(WORKSPACE)
-    process = ServerProcess(["--scenarios", str(folder)], free_port())
-    try:
-        process.wait_healthy()
-        yield process
-    finally:
-        process.stop()
+    yield from serving_files(tmp_path_factory.mktemp("braze-client"), {"workspace.yaml": WORKSPACE})
 
 
 @pytest.fixture

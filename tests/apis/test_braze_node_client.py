@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ServerProcess, free_port
+from tests.conftest import ServerProcess, serving_files
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not (shutil.which("node") and shutil.which("npm")), reason="needs node and npm")]
@@ -58,14 +58,7 @@ def node_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[ServerProcess]:
-    folder = tmp_path_factory.mktemp("braze-node-workspace")
-    (folder / "workspace.yaml").write_text(WORKSPACE)
-    process = ServerProcess(["--scenarios", str(folder)], free_port())
-    try:
-        process.wait_healthy()
-        yield process
-    finally:
-        process.stop()
+    yield from serving_files(tmp_path_factory.mktemp("braze-node-workspace"), {"workspace.yaml": WORKSPACE})
 
 
 def walk(node_dir: Path, server: ServerProcess, calls: list[list]) -> dict[str, dict]:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import requests
 
-from tests.conftest import ServerProcess, free_port
+from tests.conftest import ServerProcess, free_port, serving
 
 pytestmark = pytest.mark.slow
 AUTH = {"Authorization": "Bearer t", "x-api-key": "k"}
@@ -137,10 +137,7 @@ def test_the_connection_serves_the_next_request_after_slow(server):
 
 @pytest.fixture(scope="module")
 def hypercorn() -> Iterator[ServerProcess]:
-    process = ServerProcess(["--server", "hypercorn"], free_port())
-    process.wait_healthy(timeout=20)
-    yield process
-    process.stop()
+    yield from serving("--server", "hypercorn")
 
 
 @pytest.mark.parametrize("kind", sorted(CLIENT_ERRORS))

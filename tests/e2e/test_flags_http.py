@@ -11,7 +11,7 @@ import pytest
 
 from mockserver.dispatch import delay_of
 from mockserver.engine.generate import Generator
-from tests.conftest import ServerProcess, free_port
+from tests.conftest import ServerProcess, serving
 
 pytestmark = pytest.mark.slow
 AUTH = {"Authorization": "Bearer t", "x-api-key": "k"}
@@ -20,10 +20,7 @@ BRAZE = {"Authorization": "Bearer key"}
 
 @pytest.fixture(scope="module", params=["uvicorn", "hypercorn"])
 def server(request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
-    process = ServerProcess(["--server", request.param, "--seed", "21"], free_port())
-    process.wait_healthy(timeout=20)
-    yield process
-    process.stop()
+    yield from serving("--server", request.param, "--seed", "21")
 
 
 @pytest.fixture

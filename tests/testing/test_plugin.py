@@ -8,7 +8,7 @@ from xml.etree import ElementTree
 import pytest
 
 from mockserver.inprocess import RemoteServer, admin_call
-from tests.conftest import ServerProcess, free_port
+from tests.conftest import ServerProcess, serving
 
 pytest_plugins = ["pytester"]
 
@@ -303,10 +303,7 @@ def test_a_request_the_mock_refused_as_misuse_fails_the_test_at_teardown(pyteste
 def served() -> Iterator[ServerProcess]:
     """Started before any test's pytester, which takes the modules a test imported off sys.modules
     afterwards (httpx's lazily imported ones too, after which its errors are no longer mapped)."""
-    server = ServerProcess([], free_port())
-    server.wait_healthy()
-    yield server
-    server.stop()
+    yield from serving()
 
 
 def test_the_fixture_uses_a_served_mock_named_by_url(pytester, served, monkeypatch):
