@@ -32,7 +32,7 @@ from mockserver.apis.edge_body import (
 from mockserver.engine.context import RequestContext, template_context
 from mockserver.engine.flags import Misuse
 from mockserver.engine.outcome import ErrorRef, Failure, Outcome, Reply, Success
-from mockserver.engine.respond import render_failure
+from mockserver.engine.respond import render_own
 
 _ENDPOINT = re.compile(
     r"^/ee/(?:(?P<hint>[^/]+)/)?v(?P<version>[12])/(?P<name>interact|collect|privacy/set-consent|identity/acquire)$"
@@ -267,12 +267,7 @@ async def respond(ctx: RequestContext) -> Outcome:
     framing = streaming_framing(ctx.json)
     if framing is None or isinstance(outcome, Reply):
         return outcome
-    if isinstance(outcome, Failure):
-        rendered = render_failure(ctx, outcome)
-    elif ctx.route is not None and ctx.route.respond is not None:
-        rendered = ctx.route.respond.render({**template_context(ctx), **outcome.variables})
-    else:
-        return outcome
+    rendered = render_own(ctx, outcome)  # the rest (modes, API headers, CORS) is added to the Reply as to any
     if not rendered.body:
         return outcome  # v1 collect's 204: nothing to frame
     separator, line_feed = framing

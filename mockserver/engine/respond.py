@@ -18,22 +18,25 @@ from mockserver.engine.render import OMIT, JsonText, Rendered, ResponseTemplate,
 from mockserver.scenario.model import Api, DocumentedError
 
 
+def render_own(ctx: RequestContext, outcome: Outcome) -> Rendered:
+    """The outcome's own answer (its error response or route template), before the modes', the API's
+    and CORS headers: what a handler reworks when it must (Edge's streamed framing)."""
+    if isinstance(outcome, Reply):
+        return Rendered(outcome.status, outcome.headers, outcome.body)
+    if isinstance(outcome, Failure):
+        return render_failure(ctx, outcome)
+    template = outcome.template or (ctx.route.respond if ctx.route else None)
+    if template is None:
+        return Rendered(outcome.status or 200, list(outcome.headers), encode_body(outcome.body))
+    rendered = template.render({**template_context(ctx), **outcome.variables})
+    if outcome.status is not None or outcome.headers:
+        rendered = Rendered(outcome.status or rendered.status, [*rendered.headers, *outcome.headers], rendered.body)
+    return rendered
+
+
 def render_outcome(ctx: RequestContext, outcome: Outcome) -> Rendered:
     api = ctx.api
-    if isinstance(outcome, Reply):
-        rendered = Rendered(outcome.status, outcome.headers, outcome.body)
-    elif isinstance(outcome, Failure):
-        rendered = render_failure(ctx, outcome)
-    else:
-        template = outcome.template or (ctx.route.respond if ctx.route else None)
-        if template is None:
-            rendered = Rendered(outcome.status or 200, list(outcome.headers), encode_body(outcome.body))
-        else:
-            context = {**template_context(ctx), **outcome.variables}
-            rendered = template.render(context)
-            if outcome.status is not None or outcome.headers:
-                rendered = Rendered(outcome.status or rendered.status, [*rendered.headers, *outcome.headers],
-                                    rendered.body)
+    rendered = render_own(ctx, outcome)
     if ctx.effects is not None and ctx.effects.headers:
         rendered = with_mode_headers(ctx, rendered)
     if ctx.decision is not None:
