@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -137,6 +138,8 @@ class RequestContext:
         try:
             text = self.body.decode("utf-8") if self.body.strip(JSON_WHITESPACE) else None
             self._json = json.loads(text, parse_constant=_not_json) if text is not None else None
+            if text is not None and _ESCAPED_SURROGATE.search(text):
+                self._json = _replace_lone_surrogates(self._json)
         except (UnicodeDecodeError, ValueError) as exc:
             self._json, self._json_error = None, str(exc)
         except RecursionError:
@@ -154,6 +157,22 @@ class RequestContext:
         if self._json is _UNPARSED:
             self._parse_json()
         return self._json_error
+
+
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _replace_lone_surrogates(value: Any) -> Any:
+    """`"\\ud800"` alone parses to a character no UTF-8 can carry (RFC 8259 8.2 leaves it open): it
+    becomes U+FFFD, as Go's and the browsers' decoders do, so an echo of it can still be encoded."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_replace_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_replace_lone_surrogates(k): _replace_lone_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def _not_json(name: str) -> Any:
