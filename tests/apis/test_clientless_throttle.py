@@ -165,3 +165,17 @@ def test_the_login_web_apps_authenticate_is_not_on_the_list(client: TestClient) 
     polls = [client.get(f"{P}/api/v1/authenticate/NOSUCH1.json", params={"requestor": "R"}).status_code
              for _ in range(12)]
     assert polls == [404] * 11 + [403]
+
+
+def test_the_rate_limited_mode_throttles_for_the_documented_second(client: TestClient) -> None:
+    """throttling-mechanism.md: "the throttle lasts 1 s", so a client that waits one second after the throttle
+    answer gets through (backoff's constant 1 s, say). A mode whose throttle lasted the rest of a minute made
+    such a client fail its every retry while the verdict found nothing to blame it for."""
+    frozen(client)
+    statuses = [config(client, Prefer="mode=rate-limited") for _ in range(12)]
+    assert 403 in statuses and statuses[0] == 200
+    advance(client, 0.5)
+    assert config(client, Prefer="mode=rate-limited") == 403  # within the throttle's second
+    advance(client, 0.5)
+    assert config(client, Prefer="mode=rate-limited") == 200  # one second after the throttle answer
+    assert config(client, Prefer="mode=rate-limited") == 403  # ... and one request a second after that
