@@ -211,6 +211,49 @@ def test_backoff_naive(mockserver, virtual_sleep, monkeypatch, closing):
     assert rules(mockserver) == ["reencode-after-311", "throttle-wait"]
 
 
+
+# -- the modes' windows end when their headers (or the docs) say ---------------------------------------
+
+def test_a_long_outage_ends_when_its_retry_after_says(mockserver, virtual_sleep, monkeypatch, closing):
+    """Edge's outage for 5 minutes: Retry-After counts down the seconds left, and a retry that waits them out
+    succeeds. urllib3 waits all 300 s (clean); httpx-retries caps each wait at its max_backoff_wait (120 s by
+    default), so it retries before the time Edge gave: a library default against "must respect Retry-After"."""
+    mockserver.mode("outage", api="edge", ttl="5m")
+    post = urllib3_post(mockserver, virtual_sleep, monkeypatch, closing, urllib3.util.retry.Retry(
+        total=3, status_forcelist=[502, 503, 504], backoff_factor=0.5, allowed_methods=None, raise_on_status=False))
+    assert post("datastreamId=ds-1") == 200
+    assert statuses(mockserver) == [503, 200] and virtual_sleep == [300]
+    assert rules(mockserver) == []
+    mockserver.reset()
+    mockserver.mode("outage", api="edge", ttl="5m")
+    del virtual_sleep[:]
+    post = httpx_post(mockserver, virtual_sleep, monkeypatch, closing,
+                      httpx_retries.Retry(total=3, backoff_factor=0.5, allowed_methods=["POST"]))
+    assert post("datastreamId=ds-1") == 200
+    answers = mockserver.requests()
+    assert [e["status"] for e in answers] == [503, 503, 503, 200]
+    retry_after = [{n.lower(): v for n, v in e["reply_headers"]}["retry-after"] for e in answers[:3]]
+    assert retry_after == ["300", "180", "60"]
+    assert virtual_sleep == [120, 120, 60]
+    assert rules(mockserver) == ["wait-retry-after"]
+
+
+def test_clientless_rate_limited_mode_lets_through_a_client_that_waits_the_documented_second(
+        mockserver, virtual_sleep, monkeypatch, closing):
+    """throttling-mechanism.md: the throttle lasts 1 s, so a client must wait at least 1 s; one that does
+    gets through, and the verdict finds nothing."""
+    monkeypatch.setattr(backoff._sync, "time", virtual_sleep.as_time_module())
+    mockserver.mode("rate-limited", api="clientless")
+    client = closing.enter_context(httpx.Client(headers={"X-Forwarded-For": "198.51.100.7"}))
+
+    @backoff.on_predicate(backoff.constant, predicate=throttled, interval=1, jitter=None, max_tries=3)
+    def config(n: int) -> httpx.Response:
+        return client.get(f"{mockserver.url('clientless')}/api/v1/config/REQ?n={n}")
+
+    assert [config(n).status_code for n in range(3)] == [200, 200, 200]
+    assert statuses(mockserver) == [200, 403, 200, 403, 200] and virtual_sleep == [1, 1]
+    assert rules(mockserver) == []
+
 @pytest.fixture(autouse=True)
 def _no_real_sleep(monkeypatch):
     """Guard: a library that slept for real would make these tests slow without failing them."""
