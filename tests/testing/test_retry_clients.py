@@ -211,7 +211,6 @@ def test_backoff_naive(mockserver, virtual_sleep, monkeypatch, closing):
     assert rules(mockserver) == ["reencode-after-311", "throttle-wait"]
 
 
-
 # -- the modes' windows end when their headers (or the docs) say ---------------------------------------
 
 def test_a_long_outage_ends_when_its_retry_after_says(mockserver, virtual_sleep, monkeypatch, closing):
@@ -253,6 +252,7 @@ def test_clientless_rate_limited_mode_lets_through_a_client_that_waits_the_docum
     assert [config(n).status_code for n in range(3)] == [200, 200, 200]
     assert statuses(mockserver) == [200, 403, 200, 403, 200] and virtual_sleep == [1, 1]
     assert rules(mockserver) == []
+
 
 @pytest.fixture(autouse=True)
 def _no_real_sleep(monkeypatch):
