@@ -165,3 +165,15 @@ def test_the_login_web_apps_authenticate_is_not_on_the_list(client: TestClient) 
     polls = [client.get(f"{P}/api/v1/authenticate/NOSUCH1.json", params={"requestor": "R"}).status_code
              for _ in range(12)]
     assert polls == [404] * 11 + [403]
+
+
+@pytest.mark.parametrize(("idle", "served"), [(0.999, 0), (1.0, 1), (9.999, 9), (10.0, 10), (11.0, 11), (60.0, 11)])
+def test_the_burst_refills_while_the_device_is_quiet(client: TestClient, idle: float, served: int) -> None:
+    """clientless.yaml, throttle_burst: one call back per quiet second (nginx's limit_req), never more than 11.
+
+    Not a one-time allowance: after 11 s the device has its whole first burst again.
+    """
+    frozen(client)
+    assert [config(client) for _ in range(12)] == [200] * 11 + [403]
+    advance(client, idle)
+    assert [config(client) for _ in range(12)] == [200] * served + [403] * (12 - served)
