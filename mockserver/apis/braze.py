@@ -4,8 +4,10 @@ Rate limits (api_limits.md): each workspace, i.e. each API key, has a window per
 (`/users/track` 3,000 per 3 s, the send endpoints 250,000 per hour shared, 250 per minute for
 broadcasts ...). Every answer, success or error, carries `X-RateLimit-Limit`, `-Remaining` and
 `-Reset` (UTC epoch seconds): the hook puts their values in `ctx.variables` for the API's `headers:`
-template, and answers `rate-limited` once a window is spent. A window opens at its first request and
-lasts `window_s`, so a test meets the limit after exactly `limit` requests whatever the wall time.
+template, and answers `rate-limited` once a window is spent. Windows are fixed periods on the clock's
+grid (the hour from :00, the minute, three seconds, the UTC day for /sends/id/create), so every
+request of a window reads the same `X-RateLimit-Reset`; a test that freezes the clock meets the limit
+after exactly `limit` requests, and the window reopens when the clock reaches that Reset.
 """
 
 from __future__ import annotations

@@ -74,8 +74,8 @@ def legacy_signature(secret: str, signed: str) -> str:
 
 
 def in_milliseconds(request_time: str) -> bool:
-    """Epoch milliseconds have 13 digits (seconds have 10 until the year 2286)."""
-    return request_time.isdigit() and int(request_time) >= 10**12
+    """Epoch milliseconds have 13 digits from 2001 to 2286: fewer are seconds, more micro- or nanoseconds."""
+    return request_time.isdigit() and 10**12 <= int(request_time) < 10**13
 
 
 def authorization_errors(header: str | None, method: str, options: Mapping[str, Any]) -> list[ErrorRef]:

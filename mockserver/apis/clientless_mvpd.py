@@ -23,6 +23,8 @@ from mockserver.engine.context import RequestContext
 from mockserver.engine.outcome import ErrorRef, Failure, Outcome, Reply, Success
 
 ASSERTION_FIELDS = ("environment", "requestor", "regCode", "mvpd", "user")
+# Not an Adobe figure: the pages state no size for a SAML assertion. The ones this mock issues are a few
+# hundred bytes; a posted one over 64 KiB is refused (cannot be decrypted) before base64 and XML parsing.
 MAX_ASSERTION = 64 * 1024
 
 

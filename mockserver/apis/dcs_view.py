@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 DEMDEX = ".demdex.net"
 # The 1x1 transparent GIF answered when the client did not ask for JSON ("a pixel").
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
-_AAM_ID = re.compile(r"[0-9]{1,38}")  # AAM UUID and ECID: numeric, 38 digits in the documentation
+# AAM UUID and ECID: numeric, 38 digits in the documentation (39 is invalid: 101 / 102); shorter ones
+# pass, as dcs-s2s-calls.md's own example sends d_uuid=123456789.
+_AAM_ID = re.compile(r"[0-9]{1,38}")
 _CALLBACK = re.compile(r"^[A-Za-z_$][\w$.\[\]]{0,127}$")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _FORM = "application/x-www-form-urlencoded"

@@ -51,7 +51,11 @@ TOP_LINKS: dict[str, list[str]] = {
     "audit_events": ["entity", "property"],
     "extension_packages": [],
 }
-DEFAULT_PAGE_SIZE = 25
+DEFAULT_PAGE_SIZE = 25  # guides/pagination.md: "The default page size is 25 elements."
+# The pagination guide states no maximum. 100 is the one maximum the API documents anywhere (its
+# search guide: `size` "Default 100. Maximum 100."), and the page size Reactor clients ask for to list
+# everything (`page[size]=100`); a larger ask gets 100 with `next_page` set, so a client that follows
+# `meta.pagination` still reads every record, and one that trusts a bigger page is caught here.
 MAX_PAGE_SIZE = 100
 
 

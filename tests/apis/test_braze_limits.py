@@ -151,3 +151,12 @@ def test_a_body_over_4_mb_is_413_with_the_window_it_does_not_count(client, sessi
     # a body under the limit is read, and the refused one counted in no window: this is the first
     tracked = client.post("/braze/users/track", json=TRACK, headers=session)
     assert tracked.status_code == 201 and rate(tracked)[1] == 2999
+
+
+@pytest.mark.parametrize(("size", "status"), [(4 * 1024 * 1024, 201), (4 * 1024 * 1024 + 1, 413)])
+def test_4_mb_is_4_mib_of_body(client, session, size, status):
+    """braze.yaml, payload_limit_bytes: 4MB read as 4,194,304 bytes; the body exactly that long passes."""
+    head, tail = b'{"attributes": [{"external_id": "a", "x": "', b'"}]}'
+    body = head + b"y" * (size - len(head) - len(tail)) + tail
+    answer = client.post("/braze/users/track", content=body, headers={**session, "Content-Type": "application/json"})
+    assert len(body) == size and answer.status_code == status

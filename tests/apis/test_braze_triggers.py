@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -387,6 +388,21 @@ def test_canvas_context_over_50_kb_is_bad_request(client, member):
     fatal(send(client, body, "/canvas/trigger/send"), 400, "Bad Request")
     body[member] = {"k": "x" * 50_000}
     assert send(client, body, "/canvas/trigger/send").status_code == 201
+
+
+@pytest.mark.parametrize(("path", "body", "member"), [
+    ("/canvas/trigger/send", {"canvas_id": "c", "broadcast": True}, "context"),
+    ("/canvas/trigger/send", {"canvas_id": "c", "broadcast": True}, "canvas_entry_properties"),
+    ("/campaigns/trigger/send", {"campaign_id": "c", "broadcast": True}, "trigger_properties"),
+])
+@pytest.mark.parametrize(("size", "status"), [(51_199, 201), (51_200, 201), (51_201, 400)])
+def test_50_kb_is_51200_bytes_of_utf8_json(client, path, body, member, size, status):
+    """braze.yaml, payload_limit_bytes: 50 KB read as 50 KiB, counted in UTF-8 bytes (é is two)."""
+    room = size - len('{"k":""}')
+    properties = {"k": "é" * (room // 2) + "x" * (room % 2)}
+    assert len(json.dumps(properties, separators=(",", ":"), ensure_ascii=False).encode()) == size
+    own_window = {**AUTH, "X-Mock-Session": f"kb-{member}-{size}"}  # the module's broadcasts spend none of it
+    assert send(client, {**body, member: properties}, path, own_window).status_code == status
 
 
 def test_campaign_trigger_properties_over_50_kb_is_bad_request(client):

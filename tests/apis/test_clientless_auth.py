@@ -60,9 +60,26 @@ def test_request_time_in_seconds_is_refused(request_time: int) -> None:
     assert [e.id for e in errors] == ["request-time-not-milliseconds"]
 
 
-@given(st.integers(min_value=10**12, max_value=10**14))
+@given(st.integers(min_value=10**12, max_value=10**13 - 1))
 def test_request_time_in_milliseconds_is_accepted(request_time: int) -> None:
     assert authorization_errors(legacy(request_time=str(request_time)), "POST", {}) == []
+
+
+@given(st.integers(min_value=10**13, max_value=10**22))
+def test_request_time_in_micro_or_nanoseconds_is_refused(request_time: int) -> None:
+    """Not milliseconds either (the seed: 'check if request time is in milliseconds'): 14 digits or more."""
+    errors = authorization_errors(legacy(request_time=str(request_time)), "POST", {})
+    assert [e.id for e in errors] == ["request-time-not-milliseconds"]
+
+
+@pytest.mark.parametrize(("request_time", "accepted"), [
+    (10**12 - 1, False), (10**12, True), (10**13 - 1, True), (10**13, False),
+    (int(time.time()), False), (int(time.time() * 1000), True),
+    (int(time.time() * 1_000_000), False), (time.time_ns(), False),
+])
+def test_request_time_unit_at_the_digit_boundaries(request_time: int, accepted: bool) -> None:
+    errors = authorization_errors(legacy(request_time=str(request_time)), "POST", {})
+    assert [e.id for e in errors] == ([] if accepted else ["request-time-not-milliseconds"])
 
 
 @given(st.text(max_size=60))

@@ -179,3 +179,15 @@ def test_the_rate_limited_mode_throttles_for_the_documented_second(client: TestC
     advance(client, 0.5)
     assert config(client, Prefer="mode=rate-limited") == 200  # one second after the throttle answer
     assert config(client, Prefer="mode=rate-limited") == 403  # ... and one request a second after that
+
+
+@pytest.mark.parametrize(("idle", "served"), [(0.999, 0), (1.0, 1), (9.999, 9), (10.0, 10), (11.0, 11), (60.0, 11)])
+def test_the_burst_refills_while_the_device_is_quiet(client: TestClient, idle: float, served: int) -> None:
+    """clientless.yaml, throttle_burst: one call back per quiet second (nginx's limit_req), never more than 11.
+
+    Not a one-time allowance: after 11 s the device has its whole first burst again.
+    """
+    frozen(client)
+    assert [config(client) for _ in range(12)] == [200] * 11 + [403]
+    advance(client, idle)
+    assert [config(client) for _ in range(12)] == [200] * served + [403] * (12 - served)

@@ -266,6 +266,22 @@ def test_id_monitoring_deny_lists_ids_sent_too_often(make_client, tmp_path):
     assert codes(client.get(f"/dcs/event?d_rtbd=json&d_uuid={UUID}")) == ["306", "307"]  # denied for good
 
 
+@pytest.mark.parametrize("second_minute", [False, True])
+def test_id_monitoring_by_default_denies_the_301st_call_of_one_minute(client, second_minute):
+    """dcs.yaml, id_monitoring: 300 calls for one device id in a clock minute pass; the 301st is denied.
+
+    The minute is a fixed window: 300 calls at its end and 300 at the next one's start deny nothing.
+    """
+    client.post("/__admin/clock", json={"freeze": "2026-01-01T00:00:00Z"})
+    call = f"/dcs/event?d_rtbd=json&d_uuid={UUID}"
+    assert not any(codes(client.get(call)) for _ in range(300))
+    if second_minute:
+        client.post("/__admin/clock", json={"advance": "60s"})
+        assert not any(codes(client.get(call)) for _ in range(300))
+    else:
+        assert codes(client.get(call)) == ["306", "307"]
+
+
 def test_a_users_denylist(make_client, tmp_path):
     client = overridden(make_client, tmp_path, denylist={"customer_ids": ["crm-9"], "device_ids": [UUID]})
     response = client.get(f"/dcs/event?d_rtbd=json&d_cid=1%01crm-9&d_mid={UUID}")

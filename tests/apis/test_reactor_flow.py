@@ -315,6 +315,23 @@ def test_pagination_follows_page_number_and_size(reactor):
     assert last["meta"]["pagination"] == {"current_page": 3, "next_page": None, "prev_page": 2, "total_pages": 3,
                                           "total_count": 5}
 
+
+def test_page_size_at_its_default_and_at_its_cap(reactor):
+    """pagination.md: 25 by default; 100 at most (reactor_docs.MAX_PAGE_SIZE says why), one more is 100 again."""
+    prop = reactor.property()
+    for i in range(101):
+        reactor.library(prop, f"L{i}")
+
+    def served(query: str) -> tuple[int, object]:
+        page = reactor.get(f"/properties/{prop}/libraries{query}").json()
+        return len(page["data"]), page["meta"]["pagination"]["next_page"]
+
+    assert served("") == (25, 2)
+    assert [served(f"?page[size]={n}") for n in (24, 25, 26)] == [(24, 2), (25, 2), (26, 2)]
+    assert [served(f"?page[size]={n}") for n in (99, 100, 101)] == [(99, 2), (100, 2), (100, 2)]
+    assert served("?page[size]=101&page[number]=2") == (1, None)  # the 101st record, on the next page
+
+
 def test_filters_as_the_filtering_guide_and_the_sdk_write_them(reactor):
     company = reactor.company()
     for name in ("Atlanta", "Barstow", "Chicago", "Detroit"):
