@@ -24,7 +24,7 @@ class Runtime:
 
     def __post_init__(self) -> None:
         if self.state is None:
-            self.state = open_store(self.settings.state, self.clock)
+            self.state = open_store(self.settings.state, self.clock, self.settings.max_sessions)
         if self.journal is None:
             if self.state.shared:  # every worker and replica records into, and reads, the same journal
                 from mockserver.shared_journal import SharedJournal
