@@ -229,11 +229,12 @@ class MockServer:
         return dict(self.server.call("GET", "/verdict", {"session": self.session, "api": api}))
 
     def assert_clean_verdict(self, api: str | None = None) -> None:
-        """Fail the test with every finding, each with its doc line and journal entries."""
+        """Fail the test with every finding, each with its doc line and journal entries; or when the
+        journal's bound pushed out some of this session's requests (they could not be judged)."""
         from mockserver.verdict import describe
 
         verdict = self.verdict(api)
-        if not verdict["clean"]:
+        if not verdict["clean"] or not verdict.get("complete", True):
             _fail(describe(verdict))
 
     def mode(self, name: str, *, api: str | None = None, ttl: float | str | None = None, on: bool = True,

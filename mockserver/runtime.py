@@ -31,7 +31,7 @@ class Runtime:
 
                 self.journal = SharedJournal(self.settings.state, self.settings.journal_size, self.settings.journal)
             else:
-                self.journal = Journal(self.settings.journal_size, self.settings.journal)
+                self.journal = Journal(self.settings.journal_size, self.settings.journal, self.settings.max_sessions)
 
     def reload(self) -> Catalog:
         """Load the scenario files again; on a problem raises ScenarioError and keeps the old catalog."""

@@ -171,12 +171,20 @@ def test_the_overridden_settings_are_used(mockserver):
     assert mockserver.server.settings.journal_size == 2
     import httpx
     assert httpx.get(mockserver.base_url + "/__admin/health").json()["seed"] == 11
+
+def test_a_verdict_the_journal_bound_cut_is_not_clean(mockserver):
+    import httpx
+    for _ in range(3):
+        httpx.get(mockserver.url("reactor") + "/companies", headers={"Authorization": "Bearer t"})
+    assert mockserver.verdict()["clean"] and len(mockserver.requests()) == 2
+    with pytest.raises(pytest.fail.Exception, match="incomplete: the journal"):
+        mockserver.assert_clean_verdict()
 '''
 
 
 def test_fixtures_can_be_overridden(pytester):
     pytester.makepyfile(test_override=OVERRIDE)
-    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
 
 
 SHARED = '''
