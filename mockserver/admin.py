@@ -228,12 +228,8 @@ def build_admin(runtime: Runtime) -> Starlette:
         if problem:
             return problem
         session = request.query_params.get("session")
-        served: dict[str, set[str]] = {}
         await runtime.journal.sync()
-        for sess, by_api in runtime.journal.served.items():
-            if session is None or sess == session:
-                for api, ids in by_api.items():
-                    served.setdefault(api, set()).update(ids)
+        served = runtime.journal.served_ids(session)
         requested = runtime.journal.requests_by_api(session)
         apis = {n: a for n, a in runtime.catalog.apis.items() if only is None or n == only}
         return JSONResponse(coverage_report.build(apis, served, requested))
@@ -247,7 +243,8 @@ def build_admin(runtime: Runtime) -> Starlette:
         session = request.query_params.get("session")
         await runtime.journal.sync()
         judged = client_verdict.judge_entries(runtime.journal.query(api=api, session=session, redact=False))
-        return JSONResponse({"session": session, "api": api, **judged})
+        # a verdict over a window the journal's bound cut says so (the assert and the CLI's text tell)
+        return JSONResponse({"session": session, "api": api, **judged, "complete": runtime.journal.complete(session)})
 
     async def http_problem(request: Request, exc: Exception) -> Response:
         """An unknown admin route or a method it does not take: the mock's own misuse, as problem+json."""

@@ -70,11 +70,16 @@ def _scenarios_option() -> Callable[[F], F]:
         help="The server's own messages (warning: nothing while all is well).")
 @option("--journal-size", default=10_000, show_default=True, type=click.IntRange(1),
         envvar="MOCKSERVER_JOURNAL_SIZE", help="Requests kept in the journal (/__admin/requests).")
+@option("--max-sessions", default=10_000, show_default=True, type=click.IntRange(0),
+        envvar="MOCKSERVER_MAX_SESSIONS",
+        help="Sessions whose state (sequences, quotas, resources) memory:// holds; beyond, the least recently "
+             "used is forgotten and comes back afresh (0: no bound; a server up for hours meets ever-new sessions).")
 @option("--no-journal", is_flag=True, envvar="MOCKSERVER_NO_JOURNAL", help="Keep no request journal.")
 @option("--access-log", is_flag=True, envvar="MOCKSERVER_ACCESS_LOG",
         help="The server's access log (off: the journal records every request, and the log costs speed).")
 def serve(host: str, port: int, seed: int, scenarios: tuple[Path, ...], api: str | None, server: str,
-          workers: int, state: str, log_level: str, journal_size: int, no_journal: bool, access_log: bool) -> None:
+          workers: int, state: str, log_level: str, journal_size: int, max_sessions: int, no_journal: bool,
+          access_log: bool) -> None:
     """Serve every API under its prefix (/braze, /reactor, /dcs, /edge, /clientless), or one at /."""
     from mockserver import server as servers
 
@@ -89,7 +94,8 @@ def serve(host: str, port: int, seed: int, scenarios: tuple[Path, ...], api: str
         raise click.BadParameter(f"{state!r}: use memory:// or redis://HOST:PORT/DB", param_hint="--state")
     settings = Settings(host=host, port=port, seed=seed, scenarios=tuple(str(p) for p in scenarios), api=api,
                         server=server, workers=workers, state=state, log_level=log_level,  # type: ignore[arg-type]
-                        journal_size=journal_size, journal=not no_journal, access_log=access_log)
+                        journal_size=journal_size, journal=not no_journal, access_log=access_log,
+                        max_sessions=max_sessions)
     try:
         catalog = load_catalog(settings.scenario_paths)
     except ScenarioError as exc:

@@ -188,6 +188,7 @@ class MockServer:
         self.base_url = server.url
         self.clock = Clock(server)
         self._everywhere: set[tuple[str, str | None]] = set()  # modes this test turned on for every session
+        self._own_modes = False  # a mode turned on for this session (off again at teardown)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -229,11 +230,12 @@ class MockServer:
         return dict(self.server.call("GET", "/verdict", {"session": self.session, "api": api}))
 
     def assert_clean_verdict(self, api: str | None = None) -> None:
-        """Fail the test with every finding, each with its doc line and journal entries."""
+        """Fail the test with every finding, each with its doc line and journal entries; or when the
+        journal's bound pushed out some of this session's requests (they could not be judged)."""
         from mockserver.verdict import describe
 
         verdict = self.verdict(api)
-        if not verdict["clean"]:
+        if not verdict["clean"] or not verdict.get("complete", True):
             _fail(describe(verdict))
 
     def mode(self, name: str, *, api: str | None = None, ttl: float | str | None = None, on: bool = True,
@@ -243,6 +245,8 @@ class MockServer:
         answer = dict(self.server.call("POST", "/modes", body={k: v for k, v in body.items() if v is not None}))
         if everywhere:
             (self._everywhere.add if on else self._everywhere.discard)((name, api))
+        else:
+            self._own_modes = self._own_modes or on
         return answer
 
     def reset(self) -> None:
@@ -250,11 +254,16 @@ class MockServer:
         self.server.call("POST", "/reset", {"session": self.session})
 
     def undo_shared_changes(self) -> None:
-        """At teardown: what this test changed beyond its session (modes on everywhere, the clock) is undone."""
+        """At teardown: what this test changed beyond its session (modes on everywhere, the clock) is undone,
+        and the modes it turned on for its session go off: every request of every session reads the
+        modes on, so a server that outlives many runs (--mockserver-url) must not keep them for good."""
         for name, api in sorted(self._everywhere, key=str):
             self.server.call("POST", "/modes", body={k: v for k, v in
                                                      {"mode": name, "api": api, "on": False}.items() if v is not None})
         self._everywhere.clear()
+        if self._own_modes:
+            self.server.call("DELETE", "/modes", {"session": self.session})
+            self._own_modes = False
         self.clock.restore()
 
 

@@ -118,17 +118,27 @@ class Journal:
         """The stored entries, oldest first (decoded on each read: reads are rare, writes are not)."""
         return [marshal.loads(packed) for packed in self._packed]
 
-    def __init__(self, size: int = 10_000, enabled: bool = True) -> None:
+    def __init__(self, size: int = 10_000, enabled: bool = True, sessions: int = 0) -> None:
         self.enabled = enabled and size > 0
         # Each entry is kept as one marshal-ed bytes object: the garbage collector has nothing to scan in
         # a full journal (tuples of tuples kept it busy, and long-tail latency showed it).
         self._packed: deque[bytes] = deque(maxlen=max(size, 1))
+        self._seqs: deque[int] = deque(maxlen=max(size, 1))  # the seq of each entry in _packed
+        self.dropped_upto = 0  # seq of the last entry the bound pushed out (0: none since the last clear)
         self.served: dict[str, dict[str, set[str]]] = {}  # session -> api -> error ids
+        # Per session, the seq of its first entry, in order of first appearance: at most `sessions` of
+        # them (0: all), the oldest forgotten first; what a forgotten session was served still counts
+        # in the whole server's coverage (`served_before`), no longer in its own.
+        self.first: dict[str, int] = {}
+        self.sessions = sessions
+        self.served_before: dict[str, set[str]] = {}  # api -> error ids served to sessions forgotten here
         self.seq = 0
 
     def record(self, entry: Entry) -> None:
         self.seq += 1
         entry.seq = self.seq
+        if entry.session is not None and entry.session not in self.first:
+            self._first_seen(entry.session)
         if entry.errors and entry.api and entry.session:
             by_api = self.served.get(entry.session)
             if by_api is None:
@@ -138,7 +148,39 @@ class Journal:
                 ids = by_api[entry.api] = set()
             ids.update(entry.errors)
         if self.enabled:
+            if len(self._seqs) == self._seqs.maxlen:
+                self.dropped_upto = self._seqs[0]
+            self._seqs.append(self.seq)
             self._packed.append(marshal.dumps(entry.freeze()))
+
+    def _first_seen(self, session: str) -> None:
+        self.first[session] = self.seq
+        if self.sessions and len(self.first) > self.sessions:
+            oldest = next(iter(self.first))
+            del self.first[oldest]
+            for api, ids in self.served.pop(oldest, {}).items():
+                self.served_before.setdefault(api, set()).update(ids)
+
+    def complete(self, session: str | None = None) -> bool:
+        """False when the journal's bound has pushed out entries of `session` (None: of any session),
+        which a verdict or a count over what it holds then misses."""
+        if not self.dropped_upto:
+            return True
+        if session is None:
+            return False
+        first = self.first.get(session)
+        if first is None:  # never seen or wiped (complete), or forgotten here while it still has entries
+            return not any(e[_FIELD["session"]] == session for e in self.entries)
+        return first > self.dropped_upto  # entries leave in seq order
+
+    def served_ids(self, session: str | None = None) -> dict[str, set[str]]:
+        """api -> documented error ids served to `session`, or to any session since the last clear."""
+        found: dict[str, set[str]] = {} if session is not None else {a: set(i) for a, i in self.served_before.items()}
+        for name, by_api in self.served.items():
+            if session is None or name == session:
+                for api, ids in by_api.items():
+                    found.setdefault(api, set()).update(ids)
+        return found
 
     def query(
         self,
@@ -188,9 +230,16 @@ class Journal:
     def clear(self, session: str | None = None) -> None:
         if session is None:
             self._packed.clear()
+            self._seqs.clear()
             self.served.clear()
+            self.first.clear()
+            self.served_before.clear()
+            self.dropped_upto = 0
         else:
-            kept = [marshal.dumps(e) for e in self.entries if e[_FIELD["session"]] != session]
+            kept = [e for e in self.entries if e[_FIELD["session"]] != session]
             self._packed.clear()
-            self._packed.extend(kept)
+            self._packed.extend(marshal.dumps(e) for e in kept)
+            self._seqs.clear()
+            self._seqs.extend(e[_FIELD["seq"]] for e in kept)
             self.served.pop(session, None)
+            self.first.pop(session, None)

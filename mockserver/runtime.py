@@ -24,14 +24,14 @@ class Runtime:
 
     def __post_init__(self) -> None:
         if self.state is None:
-            self.state = open_store(self.settings.state, self.clock)
+            self.state = open_store(self.settings.state, self.clock, self.settings.max_sessions)
         if self.journal is None:
             if self.state.shared:  # every worker and replica records into, and reads, the same journal
                 from mockserver.shared_journal import SharedJournal
 
                 self.journal = SharedJournal(self.settings.state, self.settings.journal_size, self.settings.journal)
             else:
-                self.journal = Journal(self.settings.journal_size, self.settings.journal)
+                self.journal = Journal(self.settings.journal_size, self.settings.journal, self.settings.max_sessions)
 
     def reload(self) -> Catalog:
         """Load the scenario files again; on a problem raises ScenarioError and keeps the old catalog."""

@@ -26,6 +26,7 @@ class Settings:
     log_level: str = "warning"
     journal_size: int = 10_000
     journal: bool = True
+    max_sessions: int = 10_000  # sessions a memory:// store holds (least recently used forgotten beyond); 0: all
     access_log: bool = False
     options: dict[str, Any] = field(default_factory=dict)
 

@@ -83,6 +83,10 @@ class SharedJournal(Journal):
             session, api, error = (part.decode() for part in member.split(b"\n", 2))
             self.served.setdefault(session, {}).setdefault(api, set()).add(error)
 
+    def complete(self, session: str | None = None) -> bool:
+        """At its bound, the list may have lost entries of any session (which, it does not tell)."""
+        return len(self._packed) < self.size
+
     async def wipe(self, session: str | None = None) -> None:
         if session is None:
             await self.redis.delete(LIST, SERVED)  # the numbering goes on, as the in-memory one does

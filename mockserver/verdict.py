@@ -360,9 +360,13 @@ def describe(verdict: dict[str, Any]) -> str:
     """The verdict as text: one paragraph per finding (the CLI and the pytest plugin print it)."""
     head = (f"{verdict['requests']} request(s), {verdict['retries']} retr{'y' if verdict['retries'] == 1 else 'ies'}"
             f" judged: ")
+    # False when the journal's bound pushed out requests of what was judged (absent: a server older than this)
+    cut = [] if verdict.get("complete", True) else [
+        "incomplete: the journal (mockserver serve --journal-size, Settings.journal_size) no longer holds the "
+        "oldest requests of what was judged; they were not judged"]
     if verdict["clean"]:
-        return head + "clean"
-    lines = [head + f"{len(verdict['findings'])} finding(s)"]
+        return "\n".join([head + "clean", *cut])
+    lines = [head + f"{len(verdict['findings'])} finding(s)", *cut]
     for f in verdict["findings"]:
         lines.append(f"- [{f['api']}] {f['rule']}: {f['title']} (session {f['session']})")
         lines.append(f"  {f['detail']}")

@@ -61,37 +61,69 @@ class StateStore(Protocol):
 
 
 class MemoryStateStore:
-    """In-process dicts; per worker (the server warns when --workers > 1 uses it)."""
+    """In-process dicts; per worker (the server warns when --workers > 1 uses it).
+
+    A long-lived server meets ever-new sessions (one per test, run after run): it holds the last
+    `max_sessions` used (0: no bound) and forgets the least recently used beyond, with its deadlines
+    and the modes switched on for it alone. A session comes back afresh (request number 1), as after
+    `POST /__admin/reset?session=`; one in use is never the least recently used unless that many
+    other sessions came since its last request. A key whose deadline passed goes when read, or in a
+    sweep of its session's deadlines (as the session's count of them doubles past `SWEEP_FROM`)."""
 
     shared = False
+    SWEEP_FROM = 64
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, max_sessions: int = 0) -> None:
         self.clock = clock
-        self.data: dict[str, dict[str, Any]] = {}
-        self.expiry: dict[tuple[str, str], float] = {}
+        self.max_sessions = max_sessions
+        self.data: dict[str, dict[str, Any]] = {}  # in order of last use (`begin` moves a session last)
+        self.expiry: dict[str, dict[str, float]] = {}  # session -> key -> deadline
 
     async def begin(self, session: str) -> Start:
-        values = self.data.get(session)
+        data = self.data
+        values = data.pop(session, None)
         if values is None:
-            values = self.data[session] = {}
+            values = {}
+            if self.max_sessions and len(data) - (GLOBAL in data) >= self.max_sessions:
+                self._forget_least_recent()
+        data[session] = values
         number = values.get(REQUESTS_KEY, 0) + 1
         values[REQUESTS_KEY] = number
-        shared = self.data.get(GLOBAL)
+        shared = data.get(GLOBAL)
         return number, shared.get(MODES_KEY) if shared else None, None
+
+    def _forget_least_recent(self) -> None:
+        oldest = next(s for s in self.data if s != GLOBAL)
+        del self.data[oldest]
+        self.expiry.pop(oldest, None)
+        modes = self.data.get(GLOBAL, {}).get(MODES_KEY)
+        if isinstance(modes, dict) and any(isinstance(a, dict) and a.get("session") == oldest for a in modes.values()):
+            self.data[GLOBAL][MODES_KEY] = {k: a for k, a in modes.items()
+                                            if not (isinstance(a, dict) and a.get("session") == oldest)}
 
     def _live(self, session: str, key: str) -> dict[str, Any]:
         values = self.data.get(session)
         if values is None:
             values = self.data[session] = {}
-        if self.expiry and (deadline := self.expiry.get((session, key))) is not None:
+        if self.expiry and (deadlines := self.expiry.get(session)) and (deadline := deadlines.get(key)) is not None:
             if self.clock.now() >= deadline:
                 values.pop(key, None)
-                del self.expiry[(session, key)]
+                del deadlines[key]
         return values
 
     def _expire_at(self, session: str, key: str, ttl_s: float | None) -> None:
-        if ttl_s is not None:
-            self.expiry[(session, key)] = self.clock.now() + ttl_s
+        if ttl_s is None:
+            return
+        deadlines = self.expiry.get(session)
+        if deadlines is None:
+            deadlines = self.expiry[session] = {}
+        deadlines[key] = self.clock.now() + ttl_s
+        count = len(deadlines)
+        if count >= self.SWEEP_FROM and count & (count - 1) == 0:  # 64, 128, 256 ...: amortized O(1)
+            now, values = self.clock.now(), self.data.get(session, {})
+            for gone in [k for k, d in deadlines.items() if now >= d]:
+                values.pop(gone, None)
+                del deadlines[gone]
 
     async def get(self, session: str, key: str, default: Any = None) -> Any:
         value = self._live(session, key).get(key, default)
@@ -103,7 +135,7 @@ class MemoryStateStore:
     async def set(self, session: str, key: str, value: Any, ttl_s: float | None = None) -> None:
         self._live(session, key)[key] = copy.deepcopy(value)
         if ttl_s is None:
-            self.expiry.pop((session, key), None)  # a value set without a time-to-live stays
+            self.expiry.get(session, {}).pop(key, None)  # a value set without a time-to-live stays
         else:
             self._expire_at(session, key, ttl_s)
 
@@ -124,7 +156,7 @@ class MemoryStateStore:
 
     async def delete(self, session: str, key: str) -> None:
         self.data.get(session, {}).pop(key, None)
-        self.expiry.pop((session, key), None)
+        self.expiry.get(session, {}).pop(key, None)
 
     async def keys(self, session: str, prefix: str = "") -> list[str]:
         return sorted(k for k in list(self.data.get(session, {}))
@@ -136,16 +168,16 @@ class MemoryStateStore:
             self.expiry.clear()
         else:
             self.data.pop(session, None)
-            self.expiry = {k: v for k, v in self.expiry.items() if k[0] != session}
+            self.expiry.pop(session, None)
 
     async def close(self) -> None:
         pass
 
 
-def open_store(url: str, clock: Clock) -> StateStore:
-    """`memory://` or `redis://host:port/db` (also `rediss://`, `unix://`)."""
+def open_store(url: str, clock: Clock, max_sessions: int = 0) -> StateStore:
+    """`memory://` (holding `max_sessions` sessions, 0: all) or `redis://host:port/db` (also `rediss://`, `unix://`)."""
     if url.startswith("memory"):
-        return MemoryStateStore(clock)
+        return MemoryStateStore(clock, max_sessions)
     if url.startswith(("redis://", "rediss://", "unix://")):
         from mockserver.engine.redis_state import RedisStateStore
 

@@ -75,3 +75,50 @@ def test_a_request_refused_before_routing_is_journaled_under_its_route(mockserve
     assert first["route"] is not None and first["errors"] == ["authentication-failure"]
     assert second["route"] is None
     assert [e["path"] for e in mockserver.unmatched()] == ["/reactor/no-such-things"]
+
+
+def _record(journal: Journal, session: str, errors: tuple[str, ...] = ()) -> None:
+    entry = Entry(0.0, "GET", "/x", b"", [], "edge")
+    entry.session, entry.errors = session, errors
+    journal.record(entry)
+
+
+def test_the_journal_knows_which_sessions_its_bound_cut():
+    journal = Journal(size=3)
+    for session in ("a", "a", "b", "b"):
+        _record(journal, session)
+    assert [e["session"] for e in journal.query()] == ["a", "b", "b"]  # a's first entry was pushed out
+    assert not journal.complete("a") and journal.complete("b") and not journal.complete()
+    assert journal.complete("never-seen")
+    journal.clear("a")
+    assert journal.complete("a") and journal.complete("b")
+    _record(journal, "a")
+    _record(journal, "c")  # pushes b's first entry out
+    assert journal.complete("a") and not journal.complete("b") and journal.complete("c")
+    journal.clear()
+    assert journal.complete() and journal.complete("b")
+
+
+def test_the_journal_keeps_what_at_most_n_sessions_were_served_and_the_whole_server_keeps_all():
+    journal = Journal(size=100, sessions=2)
+    _record(journal, "a", ("rate-limited",))
+    _record(journal, "b", ("bad-request",))
+    _record(journal, "c", ("internal-error",))
+    assert sorted(journal.served) == ["b", "c"] and sorted(journal.first) == ["b", "c"]
+    assert journal.served_ids("a") == {} and journal.served_ids("c") == {"edge": {"internal-error"}}
+    assert journal.served_ids() == {"edge": {"rate-limited", "bad-request", "internal-error"}}
+    assert journal.complete("a")
+
+
+def test_a_verdict_over_a_cut_window_says_so(make_client):
+    client = make_client(journal_size=3)
+    braze = {"Authorization": "Bearer k", "X-Mock-Session": "long"}
+    for _ in range(4):
+        client.post("/braze/users/track", json={"attributes": [{"external_id": "u", "a": 1}]}, headers=braze)
+    verdict = client.get("/__admin/verdict", params={"session": "long"}).json()
+    assert verdict["clean"] and verdict["requests"] == 3 and verdict["complete"] is False
+    from mockserver.verdict import describe
+
+    assert "incomplete: the journal" in describe(verdict)
+    other = client.get("/__admin/verdict", params={"session": "other"}).json()
+    assert other["complete"] is True and other["requests"] == 0

@@ -171,12 +171,20 @@ def test_the_overridden_settings_are_used(mockserver):
     assert mockserver.server.settings.journal_size == 2
     import httpx
     assert httpx.get(mockserver.base_url + "/__admin/health").json()["seed"] == 11
+
+def test_a_verdict_the_journal_bound_cut_is_not_clean(mockserver):
+    import httpx
+    for _ in range(3):
+        httpx.get(mockserver.url("reactor") + "/companies", headers={"Authorization": "Bearer t"})
+    assert mockserver.verdict()["clean"] and len(mockserver.requests()) == 2
+    with pytest.raises(pytest.fail.Exception, match="incomplete: the journal"):
+        mockserver.assert_clean_verdict()
 '''
 
 
 def test_fixtures_can_be_overridden(pytester):
     pytester.makepyfile(test_override=OVERRIDE)
-    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
 
 
 SHARED = '''
@@ -207,6 +215,14 @@ def test_e_advances_a_frozen_clock(mockserver):
     frozen = mockserver.clock.freeze()
     mockserver.clock.advance("1h")
     assert mockserver.clock.now() == frozen + 3600
+
+def test_f_turns_a_mode_on_for_its_session(mockserver):
+    mockserver.mode("flaky", api="braze")
+    assert [a["session"] for a in httpx.get(mockserver.base_url + "/__admin/modes").json()["active"]] == [
+        mockserver.session]
+
+def test_g_the_next_test_finds_no_mode_left_on(mockserver):
+    assert httpx.get(mockserver.base_url + "/__admin/modes").json()["active"] == []
 '''
 
 FROZEN_BY_CONFTEST = '''
@@ -221,7 +237,7 @@ def frozen(mockserver_server):
 def test_what_a_test_changes_for_every_session_is_undone_at_its_teardown(pytester):
     """A mode on `everywhere` and a moved clock reach past the test's session: teardown undoes them."""
     pytester.makepyfile(test_shared=SHARED)
-    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=5)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=7)
 
 
 def test_the_clock_goes_back_to_how_the_test_found_it(pytester):

@@ -275,3 +275,20 @@ def test_host_names_from_host_headers(header: str, name: str) -> None:
     from mockserver.dispatch import host_name
 
     assert host_name(header) == name
+
+
+def test_the_server_holds_max_sessions_and_forgets_the_least_recently_used(make_client):
+    client = make_client(max_sessions=2)
+    client.post("/__admin/clock", json={"freeze": True})  # one rate-limit window throughout
+
+    def remaining(session: str) -> int:
+        answer = client.post("/braze/users/track", json={"attributes": [{"external_id": "u", "a": 1}]},
+                             headers={"Authorization": "Bearer k", "X-Mock-Session": session})
+        return int(answer.headers["X-RateLimit-Remaining"])
+
+    first = remaining("a")
+    assert remaining("a") == first - 1 and remaining("b") == first  # a quota per session
+    assert remaining("a") == first - 2  # a used last: b is the least recently used
+    assert remaining("c") == first and remaining("a") == first - 3  # c took b's place
+    assert remaining("b") == first  # b was forgotten: it starts afresh
+    assert len([s for s in client.app.runtime.state.data if s != "*"]) == 2

@@ -13,7 +13,7 @@ from mockserver.cli import main
 from mockserver.settings import Settings
 
 SERVE_OPTIONS = ["host", "port", "seed", "scenarios", "api", "server", "workers", "state", "log-level",
-                 "journal-size", "no-journal", "access-log"]
+                 "journal-size", "max-sessions", "no-journal", "access-log"]
 
 
 def run(*args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
@@ -91,3 +91,16 @@ def test_every_option_of_every_command_says_what_it_does():
         for param in command.params:
             if isinstance(param, click.Option) and param.name != "help":
                 assert param.help, f"{name} {param.opts[0]}"
+
+
+def test_max_sessions_reaches_the_state_store(monkeypatch):
+    from mockserver.runtime import Runtime
+    from mockserver.scenario.load import load_catalog
+
+    seen: list[Settings] = []
+    monkeypatch.setattr(server, "run", lambda settings, catalog=None: seen.append(settings))
+    assert run("serve").exit_code == 0 and seen[0].max_sessions == 10_000
+    assert run("serve", env={"MOCKSERVER_MAX_SESSIONS": "5"}).exit_code == 0 and seen[1].max_sessions == 5
+    assert run("serve", "--max-sessions", "-1").exit_code == 2
+    runtime = Runtime(seen[1], load_catalog([]))
+    assert runtime.state.max_sessions == 5  # type: ignore[attr-defined]
