@@ -50,6 +50,30 @@ def live(activations: Any, now: float) -> list[Mapping[str, Any]]:
     return [a for a in activations.values() if isinstance(a, Mapping) and (a.get("until") is None or a["until"] > now)]
 
 
+_index: tuple[Any, dict[Any, list[tuple[int, Mapping[str, Any]]]]] = (None, {})
+
+
+def for_session(activations: Any, session: str) -> list[Mapping[str, Any]]:
+    """The activations for every session and for this one, in the order they were switched on.
+
+    Indexed by session once per set of activations (the memory store hands every request the same
+    object until a switch replaces it): sessions that leave modes on do not slow the others' requests,
+    which a scan of every activation did (1,000 left on: Reactor's 404 from 52 to 412 µs)."""
+    global _index
+    if _index[0] is not activations:
+        by_session: dict[Any, list[tuple[int, Mapping[str, Any]]]] = {}
+        if isinstance(activations, Mapping):
+            for position, activation in enumerate(activations.values()):
+                if isinstance(activation, Mapping):
+                    by_session.setdefault(activation.get("session"), []).append((position, activation))
+        _index = (activations, by_session)
+    index = _index[1]
+    everyone, own = index.get(None, []), index.get(session, [])
+    if own and everyone:
+        return [activation for _, activation in sorted([*everyone, *own], key=lambda pair: pair[0])]
+    return [activation for _, activation in own or everyone]
+
+
 def modes_on(api: Api, route: Route, session: str, flag: str | None, activations: Any,
              now: float) -> list[tuple[Mode, str, float | None]]:
     """(mode, activation id, end) for every mode on for this request, the one asked by flag first."""
@@ -59,8 +83,9 @@ def modes_on(api: Api, route: Route, session: str, flag: str | None, activations
         if mode is None:
             raise Misuse(f"{api.name} declares no mode '{flag}'", sorted(api.modes))
         found.append((mode, ON_REQUEST, None))
-    for activation in live(activations, now):
-        if activation.get("api") not in (None, api.name) or activation.get("session") not in (None, session):
+    for activation in for_session(activations, session):
+        if activation.get("api") not in (None, api.name) or not (activation.get("until") is None
+                                                                  or activation["until"] > now):
             continue
         mode = api.modes.get(activation.get("mode", ""))
         if mode is not None and all(m.name != mode.name for m, _, _ in found):

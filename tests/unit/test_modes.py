@@ -226,3 +226,40 @@ def test_a_mode_may_answer_several_errors_together(tmp_path, make_client):
     assert toy.get("/toy/one?__mode=degraded").status_code == 503
     assert toy.get("/__admin/requests?limit=1").json()["requests"][0]["errors"] == ["busy", "broken"]
     assert toy.get("/__admin/modes").json()["declared"]["toy"]["degraded"]["error"] == ["busy", "broken"]
+
+
+@pytest.mark.parametrize(("first", "then", "answer"), [
+    ({"mode": "quota"}, {"mode": "outage", "session": "s1"}, 429),
+    ({"mode": "outage", "session": "s1"}, {"mode": "quota"}, 503),
+])
+def test_modes_for_every_session_and_for_one_apply_in_the_order_switched_on(toy, first, then, answer):
+    for other in range(50):  # other sessions' modes: indexed away, never applied here
+        assert toy.post("/__admin/modes", json={"mode": "only-two" if other % 2 else "flaky",
+                                                "session": f"o{other}"}).status_code == 200
+    toy.post("/__admin/modes", json=first)
+    toy.post("/__admin/modes", json=then)
+    for _ in range(4):
+        toy.get("/toy/one", params={"__session": "s1"})  # the quota's 4 spent: both modes now fail
+    assert statuses(toy, "/toy/one", 1, __session="s1") == [answer]
+    assert statuses(toy, "/toy/two", 1, __session="o1") == [503]  # o1's own only-two
+    assert statuses(toy, "/toy/two", 1, __session="o0") == [500]  # o0's own flaky
+
+
+def test_the_activations_are_indexed_once_per_set_not_per_request():
+    from mockserver.engine.modes import for_session
+
+    class Counted(dict):
+        reads = 0
+
+        def values(self):  # type: ignore[override]
+            Counted.reads += 1
+            return super().values()
+
+    activations = Counted({f"s{i}|*|flaky": {"mode": "flaky", "session": f"s{i}", "id": i} for i in range(100)})
+    activations["*|*|outage"] = {"mode": "outage", "session": None, "id": 100}
+    assert [a["id"] for a in for_session(activations, "s7")] == [7, 100]
+    assert [a["id"] for a in for_session(activations, "s99")] == [99, 100]
+    assert [a["id"] for a in for_session(activations, "nobody")] == [100]
+    assert Counted.reads == 1
+    replaced = Counted(activations)  # a switch stores a new set: indexed afresh
+    assert [a["id"] for a in for_session(replaced, "s3")] == [3, 100] and Counted.reads == 2
