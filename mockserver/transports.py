@@ -39,8 +39,16 @@ class FaultingHttpToolsProtocol(HttpToolsProtocol):
         self._connection = TransportConnection(transport, self._lost.wait)
         self._previous_cycle: Any = None
         self._started: tuple[Any, asyncio.Task[None] | None] = (None, None)
+        self._running: Any = None  # the request being answered (uvicorn answers one at a time)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        """uvicorn marks only the last request read as disconnected: with one pipelined behind, the request
+        being answered (a fault that closed the connection) was logged as an ERROR and given a 500 on the
+        closed transport, a traceback."""
+        running = self._running
+        if running is not None and running is not self.cycle and not running.response_complete:
+            running.disconnected = True
+            running.message_event.set()
         super().connection_lost(exc)
         self._lost.set()
 
@@ -73,6 +81,7 @@ class FaultingHttpToolsProtocol(HttpToolsProtocol):
         super().on_headers_complete()
 
     def _start_asgi_task(self, cycle: Any, app: Any) -> None:
+        self._running = cycle
         if not self.parser.should_upgrade():  # the usual request: nothing to remember
             super()._start_asgi_task(cycle, app)
             return
