@@ -154,4 +154,28 @@ class HypercornConnectionApp:
         connection = _CONNECTION.get()
         if connection is not None and scope["type"] == "http":
             scope.setdefault("extensions", {})[TRANSPORT_EXTENSION] = connection
+        if scope.get("http_version") == "2":
+            receive, send = _whole_body_first(receive, send)
         await self.app(scope, receive, send)
+
+
+def _whole_body_first(receive: Any, send: Any) -> tuple[Any, Any]:
+    """hypercorn drops an HTTP/2 stream once its answer is sent: a DATA frame of the request still on the
+    way then ends the whole connection (a KeyError in its H2Protocol), every other stream with it. So the
+    request's body is read to its end before the answer's last frame (the dispatcher always reads it;
+    an admin route that takes none, such as reset, did not)."""
+    done = False
+
+    async def receive_all() -> Any:
+        nonlocal done
+        message = await receive()
+        done = message["type"] == "http.disconnect" or not message.get("more_body", False)
+        return message
+
+    async def send_after_body(message: Any) -> None:
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            while not done:
+                await receive_all()
+        await send(message)
+
+    return receive_all, send_after_body

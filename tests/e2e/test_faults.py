@@ -237,3 +237,31 @@ def test_a_fault_with_a_request_pipelined_behind_it_logs_nothing(start_server, s
     assert httpx.get(server.url + "/reactor/companies", headers=AUTH).status_code == 200
     output = server.stop()
     assert "Traceback" not in output and "ERROR" not in output, output
+
+
+def test_h2c_a_body_the_route_does_not_read_leaves_the_connection_up(hypercorn):
+    """hypercorn drops an HTTP/2 stream once its answer is sent; a DATA frame of the request arriving after
+    that ended the whole connection (a KeyError in its H2Protocol, a traceback in the log). An admin route
+    that takes no body (reset) answered before the client's DATA frame came: every stream of the
+    connection was lost (an httpx client multiplexing sessions over h2 saw ReadError)."""
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    conn.initiate_connection()
+    conn.send_headers(1, [(":method", "POST"), (":path", "/__admin/reset?session=h2-body"), (":scheme", "http"),
+                          (":authority", "mock.test"), ("content-type", "application/json")])
+    ended: list[int] = []
+    with socket.create_connection(("127.0.0.1", hypercorn.port), timeout=10) as sock:
+        sock.sendall(conn.data_to_send())
+        time.sleep(0.2)  # the answer first, then the body
+        conn.send_data(1, b"{}", end_stream=True)
+        conn.send_headers(3, [(":method", "GET"), (":path", "/reactor/companies"), (":scheme", "http"),
+                              (":authority", "mock.test"), ("authorization", "Bearer t"), ("x-api-key", "k")],
+                          end_stream=True)
+        sock.sendall(conn.data_to_send())
+        while len(ended) < 2 and (chunk := sock.recv(65536)):
+            ended += [e.stream_id for e in conn.receive_data(chunk) if isinstance(e, h2.events.StreamEnded)]
+            sock.sendall(conn.data_to_send())
+    assert sorted(ended) == [1, 3]
