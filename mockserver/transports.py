@@ -112,7 +112,26 @@ class FaultingHttpToolsProtocol(HttpToolsProtocol):
         self.data_received(b"".join(head) + b"\r\n" + rest)
 
 
-_CONNECTION: contextvars.ContextVar[TransportConnection | None] = contextvars.ContextVar(
+class _HypercornConnection(TransportConnection):
+    """A hypercorn connection, with the task that serves it and whether a fault ended it."""
+
+    __slots__ = ("task", "faulted")
+
+    def __init__(self, transport: asyncio.BaseTransport, lost: Any, task: asyncio.Task[Any] | None) -> None:
+        super().__init__(transport, lost)
+        self.task = task
+        self.faulted = False
+
+    async def close(self) -> None:
+        self.faulted = True
+        await super().close()
+
+    async def reset(self) -> None:
+        self.faulted = True
+        await super().reset()
+
+
+_CONNECTION: contextvars.ContextVar[_HypercornConnection | None] = contextvars.ContextVar(
     "mockserver_connection", default=None)
 
 
@@ -138,8 +157,13 @@ def install_hypercorn() -> None:
                 for _ in range(4):  # let the connection's task see the end and close its stream
                     await asyncio.sleep(0)
 
-            _CONNECTION.set(TransportConnection(writer.transport, lost))
-            await super().run()
+            connection = _HypercornConnection(writer.transport, lost, asyncio.current_task())
+            _CONNECTION.set(connection)
+            try:
+                await super().run()
+            except asyncio.CancelledError:
+                if not connection.faulted or connection.task is None or connection.task.uncancel() > 0:
+                    raise  # not (only) the end `HypercornConnectionApp` gave a faulted connection
 
     hypercorn_run.TCPServer = _FaultingTCPServer  # type: ignore[attr-defined]
 
@@ -157,6 +181,15 @@ class HypercornConnectionApp:
         if scope.get("http_version") == "2":
             receive, send = _whole_body_first(receive, send)
         await self.app(scope, receive, send)
+        if connection is not None and connection.faulted and connection.task is not None and scope["type"] == "http" \
+                and scope.get("http_version") != "2":
+            # hypercorn's HTTP/1.1 loop reads a request pipelined behind this one once this answer is done;
+            # ended by the fault (truncate: mid-body), it never is, and the connection's task waited until
+            # the server stopped (a traceback then): it ends once this request's task has.
+            task = connection.task
+            current = asyncio.current_task()
+            if current is not None:
+                current.add_done_callback(lambda _: task.cancel())
 
 
 def _whole_body_first(receive: Any, send: Any) -> tuple[Any, Any]:
