@@ -268,3 +268,22 @@ def test_h2c_a_body_the_route_does_not_read_leaves_the_connection_up(hypercorn):
             ended += [e.stream_id for e in conn.receive_data(chunk) if isinstance(e, h2.events.StreamEnded)]
             sock.sendall(conn.data_to_send())
     assert sorted(ended) == [1, 3]
+
+
+def test_a_client_gone_mid_body_is_journaled_unanswered(server):
+    """A client that closes before its body ends sent no whole request: half a JSON body was answered as a
+    whole one (Braze's 400 bad-request, journaled and counted as served: a 400 no client saw). It is in
+    the journal with status 0, no error, and what came of its body."""
+    session = "gone-mid-body"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(f"POST /braze/users/track?__session={session} HTTP/1.1\r\nHost: mock.test\r\n".encode()
+                     + b"Authorization: Bearer k\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+                     + b'{"attr')
+        time.sleep(0.1)
+    deadline, entries = time.monotonic() + 5, []
+    while not entries and time.monotonic() < deadline:
+        time.sleep(0.05)
+        entries = httpx.get(server.url + "/__admin/requests", params={"session": session}).json()["requests"]
+    assert [(e["status"], e["errors"], e["body_size"]) for e in entries] == [(0, [], 6)]
+    coverage = httpx.get(server.url + "/__admin/coverage", params={"session": session}).json()
+    assert coverage["apis"]["braze"]["served_ids"] == []
