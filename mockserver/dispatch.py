@@ -187,6 +187,15 @@ class Dispatcher:
             answer = await self._answer(
                 scope, api, method, path, prefix, host_header, raw_query, headers, body, flags, entry, connection
             )
+        except ClientGone as gone:  # no answer can reach the client, and the API was sent no whole request
+            entry.body, entry.status = gone.body, 0
+            entry.session = _named_session(session_header, query_flags)
+            entry.latency_ms = round((time.perf_counter() - started) * 1000, 3)
+            if self.runtime.journal.shared:
+                await _publish(self.runtime.journal, entry)
+            else:
+                self.runtime.journal.record(entry)
+            return
         except Misuse as misuse:
             outcome = misuse_reply(misuse.detail, misuse.valid)
             answer = Answer(Rendered(outcome.status, outcome.headers, outcome.body))
@@ -415,13 +424,21 @@ async def _publish(journal: Journal, entry: Entry) -> None:
         log.exception("the shared journal did not take %s %s", entry.method, entry.path)
 
 
+class ClientGone(Exception):
+    """The client went away before its request's body ended (what came of it in `body`)."""
+
+    def __init__(self, body: bytes) -> None:
+        super().__init__("client disconnected before the end of the body")
+        self.body = body
+
+
 async def _read_body(receive: Any) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
-        if message["type"] == "http.disconnect":
-            break
+        if message["type"] == "http.disconnect":  # a half body was answered as a whole one: a 400 nobody saw
+            raise ClientGone(b"".join(chunks))
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY:

@@ -39,8 +39,16 @@ class FaultingHttpToolsProtocol(HttpToolsProtocol):
         self._connection = TransportConnection(transport, self._lost.wait)
         self._previous_cycle: Any = None
         self._started: tuple[Any, asyncio.Task[None] | None] = (None, None)
+        self._running: Any = None  # the request being answered (uvicorn answers one at a time)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        """uvicorn marks only the last request read as disconnected: with one pipelined behind, the request
+        being answered (a fault that closed the connection) was logged as an ERROR and given a 500 on the
+        closed transport, a traceback."""
+        running = self._running
+        if running is not None and running is not self.cycle and not running.response_complete:
+            running.disconnected = True
+            running.message_event.set()
         super().connection_lost(exc)
         self._lost.set()
 
@@ -73,6 +81,7 @@ class FaultingHttpToolsProtocol(HttpToolsProtocol):
         super().on_headers_complete()
 
     def _start_asgi_task(self, cycle: Any, app: Any) -> None:
+        self._running = cycle
         if not self.parser.should_upgrade():  # the usual request: nothing to remember
             super()._start_asgi_task(cycle, app)
             return
@@ -103,7 +112,26 @@ class FaultingHttpToolsProtocol(HttpToolsProtocol):
         self.data_received(b"".join(head) + b"\r\n" + rest)
 
 
-_CONNECTION: contextvars.ContextVar[TransportConnection | None] = contextvars.ContextVar(
+class _HypercornConnection(TransportConnection):
+    """A hypercorn connection, with the task that serves it and whether a fault ended it."""
+
+    __slots__ = ("task", "faulted")
+
+    def __init__(self, transport: asyncio.BaseTransport, lost: Any, task: asyncio.Task[Any] | None) -> None:
+        super().__init__(transport, lost)
+        self.task = task
+        self.faulted = False
+
+    async def close(self) -> None:
+        self.faulted = True
+        await super().close()
+
+    async def reset(self) -> None:
+        self.faulted = True
+        await super().reset()
+
+
+_CONNECTION: contextvars.ContextVar[_HypercornConnection | None] = contextvars.ContextVar(
     "mockserver_connection", default=None)
 
 
@@ -129,8 +157,13 @@ def install_hypercorn() -> None:
                 for _ in range(4):  # let the connection's task see the end and close its stream
                     await asyncio.sleep(0)
 
-            _CONNECTION.set(TransportConnection(writer.transport, lost))
-            await super().run()
+            connection = _HypercornConnection(writer.transport, lost, asyncio.current_task())
+            _CONNECTION.set(connection)
+            try:
+                await super().run()
+            except asyncio.CancelledError:
+                if not connection.faulted or connection.task is None or connection.task.uncancel() > 0:
+                    raise  # not (only) the end `HypercornConnectionApp` gave a faulted connection
 
     hypercorn_run.TCPServer = _FaultingTCPServer  # type: ignore[attr-defined]
 
@@ -145,4 +178,37 @@ class HypercornConnectionApp:
         connection = _CONNECTION.get()
         if connection is not None and scope["type"] == "http":
             scope.setdefault("extensions", {})[TRANSPORT_EXTENSION] = connection
+        if scope.get("http_version") == "2":
+            receive, send = _whole_body_first(receive, send)
         await self.app(scope, receive, send)
+        if connection is not None and connection.faulted and connection.task is not None and scope["type"] == "http" \
+                and scope.get("http_version") != "2":
+            # hypercorn's HTTP/1.1 loop reads a request pipelined behind this one once this answer is done;
+            # ended by the fault (truncate: mid-body), it never is, and the connection's task waited until
+            # the server stopped (a traceback then): it ends once this request's task has.
+            task = connection.task
+            current = asyncio.current_task()
+            if current is not None:
+                current.add_done_callback(lambda _: task.cancel())
+
+
+def _whole_body_first(receive: Any, send: Any) -> tuple[Any, Any]:
+    """hypercorn drops an HTTP/2 stream once its answer is sent: a DATA frame of the request still on the
+    way then ends the whole connection (a KeyError in its H2Protocol), every other stream with it. So the
+    request's body is read to its end before the answer's last frame (the dispatcher always reads it;
+    an admin route that takes none, such as reset, did not)."""
+    done = False
+
+    async def receive_all() -> Any:
+        nonlocal done
+        message = await receive()
+        done = message["type"] == "http.disconnect" or not message.get("more_body", False)
+        return message
+
+    async def send_after_body(message: Any) -> None:
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            while not done:
+                await receive_all()
+        await send(message)
+
+    return receive_all, send_after_body

@@ -217,3 +217,73 @@ def test_a_websocket_handshake_is_answered_as_the_http_get_it_also_is(server):
         while b"authentication-failure" not in data and (chunk := sock.recv(65536)):  # head, then body
             data += chunk
     assert data.startswith(b"HTTP/1.1 401 ") and b"authentication-failure" in data
+
+
+@pytest.mark.parametrize("server_name", ["uvicorn", "hypercorn"])
+def test_a_fault_with_a_request_pipelined_behind_it_logs_nothing(start_server, server_name):
+    """The fault ends the connection, and the request sent behind it with it. uvicorn marks only the last
+    request read as disconnected: the faulted one, which the app returned from without an answer, was
+    logged as an ERROR and given a 500 on a closed transport (a traceback: 'the handler is closed').
+    hypercorn's connection task waited for the faulted answer to end (truncate's never does) before reading
+    the next request, until the server stopped: a CancelledError traceback then."""
+    server = start_server("--server", server_name)
+    follow = b"GET /reactor/companies HTTP/1.1\r\nHost: mock.test\r\n" + RAW_AUTH + b"\r\n"
+    for kind in ("reset", "empty", "malformed", "truncate"):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(f"GET /reactor/companies?__fault={kind}&__delay=50 HTTP/1.1\r\nHost: mock.test\r\n".encode()
+                         + RAW_AUTH + b"\r\n" + follow)
+            try:
+                data = read_all(sock)[0]
+            except ConnectionResetError:
+                data = b""
+        assert data.count(b"HTTP/1.1 ") <= 1, kind  # truncate's head at most: nothing answers the one behind
+    assert httpx.get(server.url + "/reactor/companies", headers=AUTH).status_code == 200
+    output = server.stop()
+    assert "Traceback" not in output and "ERROR" not in output, output
+
+
+def test_h2c_a_body_the_route_does_not_read_leaves_the_connection_up(hypercorn):
+    """hypercorn drops an HTTP/2 stream once its answer is sent; a DATA frame of the request arriving after
+    that ended the whole connection (a KeyError in its H2Protocol, a traceback in the log). An admin route
+    that takes no body (reset) answered before the client's DATA frame came: every stream of the
+    connection was lost (an httpx client multiplexing sessions over h2 saw ReadError)."""
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    conn.initiate_connection()
+    conn.send_headers(1, [(":method", "POST"), (":path", "/__admin/reset?session=h2-body"), (":scheme", "http"),
+                          (":authority", "mock.test"), ("content-type", "application/json")])
+    ended: list[int] = []
+    with socket.create_connection(("127.0.0.1", hypercorn.port), timeout=10) as sock:
+        sock.sendall(conn.data_to_send())
+        time.sleep(0.2)  # the answer first, then the body
+        conn.send_data(1, b"{}", end_stream=True)
+        conn.send_headers(3, [(":method", "GET"), (":path", "/reactor/companies"), (":scheme", "http"),
+                              (":authority", "mock.test"), ("authorization", "Bearer t"), ("x-api-key", "k")],
+                          end_stream=True)
+        sock.sendall(conn.data_to_send())
+        while len(ended) < 2 and (chunk := sock.recv(65536)):
+            ended += [e.stream_id for e in conn.receive_data(chunk) if isinstance(e, h2.events.StreamEnded)]
+            sock.sendall(conn.data_to_send())
+    assert sorted(ended) == [1, 3]
+
+
+def test_a_client_gone_mid_body_is_journaled_unanswered(server):
+    """A client that closes before its body ends sent no whole request: half a JSON body was answered as a
+    whole one (Braze's 400 bad-request, journaled and counted as served: a 400 no client saw). It is in
+    the journal with status 0, no error, and what came of its body."""
+    session = "gone-mid-body"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(f"POST /braze/users/track?__session={session} HTTP/1.1\r\nHost: mock.test\r\n".encode()
+                     + b"Authorization: Bearer k\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+                     + b'{"attr')
+        time.sleep(0.1)
+    deadline, entries = time.monotonic() + 5, []
+    while not entries and time.monotonic() < deadline:
+        time.sleep(0.05)
+        entries = httpx.get(server.url + "/__admin/requests", params={"session": session}).json()["requests"]
+    assert [(e["status"], e["errors"], e["body_size"]) for e in entries] == [(0, [], 6)]
+    coverage = httpx.get(server.url + "/__admin/coverage", params={"session": session}).json()
+    assert coverage["apis"]["braze"]["served_ids"] == []

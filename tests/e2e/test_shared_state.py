@@ -160,3 +160,52 @@ def test_the_journal_keeps_its_size_across_both(redis_server, start_server):
         httpx.get(servers[index % 2].url + f"/braze/campaigns/list?__session=n{index}", headers=BRAZE)
     journal = httpx.get(servers[1].url + "/__admin/requests").json()["requests"]
     assert [e["session"] for e in journal] == ["n2", "n3", "n4"]
+
+
+def session_script(send: Any, session: str) -> list[tuple[int, list[tuple[str, str]], bytes]]:
+    """A stateful client of three APIs in one session: Reactor creates then reads, Braze meets its quota,
+    clientless reads the reg code it made. Each answer as status, headers (Date and Server aside), bytes."""
+    answers = []
+
+    def call(method: str, path: str, headers: dict[str, str], body: str | None = None) -> Any:
+        response = send(method, path, {**headers, "X-Mock-Session": session, "Host": "mock.test"}, body)
+        answers.append((response.status_code, [(k, v) for k, v in response.headers.multi_items()
+                                               if k not in ("date", "server")], response.content))
+        return response.json()
+
+    reactor = {"Authorization": "Bearer t", "x-api-key": "k", "Content-Type": "application/vnd.api+json"}
+    company = call("GET", "/reactor/companies", reactor)["data"][0]["id"]
+    created = call("POST", f"/reactor/companies/{company}/properties", reactor, json.dumps(
+        {"data": {"type": "properties", "attributes": {"name": "p", "platform": "web", "domains": ["a.com"]}}}))
+    call("GET", f"/reactor/properties/{created['data']['id']}", reactor)
+    for _ in range(12):
+        call("GET", "/braze/campaigns/list?__mode=rate-limited", BRAZE)
+    clientless = {"Authorization": "Bearer t", "Accept": "application/json"}
+    code = call("POST", "/clientless/reggie/v1/REQ/regcode",
+                {**clientless, "Content-Type": "application/x-www-form-urlencoded"}, "deviceId=d1")["code"]
+    call("GET", f"/clientless/reggie/v1/REQ/regcode/{code}", clientless)
+    return answers
+
+
+def test_sessions_sent_at_once_over_both_give_the_bytes_of_one_process_alone(pair):
+    """GUIDE §2: a session's requests in the same order give the same bytes whatever other sessions do at
+    the same time. Eight sessions, once one after the other on one server, once all at once, each request
+    to either server (16 connections): every session's answers the same, ids, counters and quota included."""
+    httpx.post(pair[0].url + "/__admin/clock", json={"freeze": "2026-01-01T00:00:00Z"})
+    sessions = [f"at-once-{n}" for n in range(8)]
+    with httpx.Client(timeout=20, limits=httpx.Limits(max_connections=16)) as client:
+        def alone(method: str, path: str, headers: dict[str, str], body: str | None) -> httpx.Response:
+            return client.request(method, pair[0].url + path, headers=headers, content=body)
+
+        counter = itertools.count()
+
+        def spread(method: str, path: str, headers: dict[str, str], body: str | None) -> httpx.Response:
+            return client.request(method, pair[next(counter) % 2].url + path, headers=headers, content=body)
+
+        one_by_one = [session_script(alone, s) for s in sessions]
+        for session in sessions:
+            httpx.post(pair[0].url + "/__admin/reset", params={"session": session})
+        with ThreadPoolExecutor(8) as pool:
+            at_once = list(pool.map(lambda s: session_script(spread, s), sessions))
+    assert [a[0] for a in one_by_one[0]].count(429) == 2  # the quota (10) was met in the session
+    assert at_once == one_by_one
