@@ -76,13 +76,24 @@ class MockServerApp:
             if path.startswith(ADMIN_PREFIX) and (len(path) == len(ADMIN_PREFIX) or path[len(ADMIN_PREFIX)] == "/"):
                 scope = {**scope, "root_path": scope.get("root_path", "") + ADMIN_PREFIX,
                          "path": path[len(ADMIN_PREFIX):] or "/"}
-                await self.admin(scope, receive, send)
+                await self.admin(scope, receive, self._dated(send))
             else:
                 await self.dispatcher(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
         elif kind == "websocket":
             await self(*as_http(scope, send))
+
+    def _dated(self, send: Any) -> Any:
+        """The admin's answers with Date at the mock's clock, as the APIs' (the servers write none)."""
+        clock = self.runtime.clock
+
+        async def send_dated(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), (b"date", clock.http_date())]}
+            await send(message)
+
+        return send_dated
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:

@@ -226,9 +226,10 @@ class Dispatcher:
             entry.latency_ms = round((time.perf_counter() - started) * 1000, 3)
             await _publish(journal, entry)
         if answer.fault is None:
-            await _send(send, rendered, flags, method == "HEAD")
+            await _send(send, rendered, flags, method == "HEAD", self.runtime.clock.http_date())
         else:
-            await serve_fault(answer.fault, connection, send, rendered.status, _headers_of(rendered, flags),
+            await serve_fault(answer.fault, connection, send, rendered.status,
+                              _headers_of(rendered, flags, self.runtime.clock.http_date()),
                               b"" if method == "HEAD" else rendered.body, answer.delay_ms, answer.noise)
         if not journal.shared:
             entry.latency_ms = round((time.perf_counter() - started) * 1000, 3)
@@ -457,8 +458,9 @@ def _server_host(scope: Scope) -> str:
     return f"{host}:{port}" if port else str(host)
 
 
-def _headers_of(rendered: Rendered, flags: Flags) -> list[tuple[bytes, bytes]]:
+def _headers_of(rendered: Rendered, flags: Flags, date: bytes) -> list[tuple[bytes, bytes]]:
     headers = list(rendered.wire if rendered.wire is not None else wire_headers(rendered.headers))
+    headers.append((b"date", date))  # the servers' own Date is off: this one follows the mock's clock
     if rendered.status not in _NO_LENGTH:  # RFC 9110 8.6: never on 204 (nor 304, which has no body here)
         headers.append((b"content-length", str(len(rendered.body)).encode()))
     if flags.given:
@@ -466,6 +468,7 @@ def _headers_of(rendered: Rendered, flags: Flags) -> list[tuple[bytes, bytes]]:
     return headers
 
 
-async def _send(send: Any, rendered: Rendered, flags: Flags, head: bool) -> None:
-    await send({"type": "http.response.start", "status": rendered.status, "headers": _headers_of(rendered, flags)})
+async def _send(send: Any, rendered: Rendered, flags: Flags, head: bool, date: bytes) -> None:
+    await send({"type": "http.response.start", "status": rendered.status,
+                "headers": _headers_of(rendered, flags, date)})
     await send({"type": "http.response.body", "body": b"" if head or rendered.status in _NO_LENGTH else rendered.body})

@@ -70,7 +70,8 @@ class ServerThread:
         # As `mockserver serve` runs uvicorn (server.run_uvicorn): the connection in the scope for the
         # transport faults (reset, empty, malformed, truncate), only the answer's own Server header, no WebSocket.
         config = uvicorn.Config(self.app, lifespan="off", log_level="warning", log_config=None,
-                                access_log=False, http=FaultingHttpToolsProtocol, server_header=False, ws="none")
+                                access_log=False, http=FaultingHttpToolsProtocol, server_header=False, ws="none",
+                                date_header=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]},
                                        name="mockserver", daemon=True)

@@ -66,6 +66,7 @@ def run_uvicorn(settings: Settings, catalog: Catalog | None = None) -> None:
         # The answer's own Server header only (clientless's openresty 429 has one): uvicorn would add
         # its own beside it, and a client would see two.
         server_header=False,
+        date_header=False,  # the app writes Date at the mock's clock (Clock.http_date)
     )
     if settings.access_log:  # uvicorn's log level would silence its access log (INFO) too: set each logger's
         log_config = copy.deepcopy(LOGGING_CONFIG)
@@ -93,6 +94,7 @@ def run_hypercorn(settings: Settings, catalog: Catalog | None = None) -> None:
         config.logconfig_dict = {"version": 1, "incremental": True,
                                  "loggers": {"hypercorn.access": {"level": _access_level(settings)}}}
     config.include_server_header = False  # as uvicorn's above: the answer's own Server header, if any
+    config.include_date_header = False  # as uvicorn's above: Date at the mock's clock
     if settings.workers > 1:
         from hypercorn.run import run
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from email.utils import formatdate
 from typing import Any
 
 _DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -30,12 +31,22 @@ class Clock:
     def __init__(self) -> None:
         self.offset_s = 0.0
         self.frozen_at: float | None = None
+        self._date: tuple[int, bytes] = (-1, b"")
 
     def now(self) -> float:
         """Seconds since the epoch, as the imitated APIs see it."""
         if self.frozen_at is not None:
             return self.frozen_at
         return time.time() + self.offset_s
+
+    def http_date(self) -> bytes:
+        """The Date header (RFC 9110 6.6.1) at this clock's now, not the server's: a client that reads
+        X-RateLimit-Reset, an expiry or a Retry-After against Date sees the time the answer was made in,
+        moved or frozen clock alike. Formatted once per second."""
+        second = int(self.now())
+        if second != self._date[0]:
+            self._date = (second, formatdate(second, usegmt=True).encode("ascii"))
+        return self._date[1]
 
     def now_ms(self) -> int:
         return int(self.now() * 1000)

@@ -201,6 +201,8 @@ def _explain(error: ValidationError, where: Where) -> list[Problem]:
         return [where.problem("give body or text, not both")]
     if error.validator == "not" and error.validator_value == {"required": ["first", "quota"]}:
         return [where.problem("give first or quota, not both")]
+    if error.validator == "not" and isinstance(error.instance, str) and error.schema.get("description"):
+        return [where.child(error.instance).problem(f"not a header a file sets: {error.schema['description']}")]
     if error.validator == "anyOf" and all(list(b) == ["required"] for b in error.validator_value):
         return [where.problem(f"needs at least one of: {', '.join(b['required'][0] for b in error.validator_value)}")]
     if error.validator == "type":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import json
 import os
 import subprocess
@@ -171,3 +172,18 @@ def test_access_log_prints_each_request_at_the_default_log_level(start_server, s
     quiet = start_server("--server", server_name)
     httpx.get(quiet.url + "/dcs/event?d_mid=1")
     assert "/dcs/event" not in quiet.stop()
+
+
+@pytest.mark.parametrize("server_name", ["uvicorn", "hypercorn"])
+def test_date_is_one_header_at_the_mocks_clock(start_server, server_name):
+    """RFC 9110 6.6.1: one Date, the time the answer was made. Made at the mock's clock, a client that reads
+    Braze's X-RateLimit-Reset or a Retry-After against Date sees the time the clock was moved to."""
+    server = start_server("--server", server_name)
+    frozen_at = 1_900_000_000  # 2030-03-17T17:46:40Z
+    assert httpx.post(server.url + "/__admin/clock", json={"freeze": frozen_at}).status_code == 200
+    braze = httpx.get(server.url + "/braze/campaigns/list", headers={"Authorization": "Bearer k"})
+    admin = httpx.get(server.url + "/__admin/health")
+    for response in (braze, admin, httpx.get(server.url + "/nowhere")):
+        assert response.headers.get_list("date") == ["Sun, 17 Mar 2030 17:46:40 GMT"], response.url
+    reset = int(braze.headers["x-ratelimit-reset"])
+    assert 0 < reset - email.utils.parsedate_to_datetime(braze.headers["date"]).timestamp() <= 3600

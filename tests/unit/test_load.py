@@ -234,3 +234,11 @@ def test_a_condition_on_a_header_name_no_request_can_carry_is_refused(tmp_path):
     assert [p.split(": ", 2)[1] for p in found] == ["routes[0].rules[0].when.header_present",
                                                     "routes[0].rules[1].when.header_matches"], found
     assert all("RFC 9110 token" in p for p in found), found
+
+
+def test_a_date_header_in_a_file_is_refused_with_its_line(tmp_path):
+    """Date is written by the mock at its clock: one set in a file would go out as a second Date."""
+    found = problems_of(tmp_path, GOOD.replace("  boom: {status: 500, title: Boom}",
+                                               "  boom:\n    status: 500\n    title: Boom\n    headers: {date: x}"))
+    assert found == [f"{tmp_path / 'toy.yaml'}:10: errors.boom.headers.date: not a header a file sets: "
+                     "the mock writes Date at its own clock, which POST /__admin/clock moves"]
