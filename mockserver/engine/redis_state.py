@@ -5,7 +5,8 @@ JSON in the value's own order (no spaces; the memory store keeps that order too,
 stored resources as they are: sorted keys would give other bytes than one process); and one hash of
 deadlines, `x:{session}`, field = key, value = the virtual time at which it expires. Expiry follows
 the virtual clock, which Redis cannot know, so each script gets `now` and drops what has expired
-as it reads (no Redis TTLs). Every call that reads and writes is one Lua script, hence atomic
+as it reads (no Redis TTLs for values; a session's two hashes get one, real-time, that each of its
+requests renews: `SESSION_IDLE_S`). Every call that reads and writes is one Lua script, hence atomic
 across processes; `begin` is one script too, so a request costs one round trip before its own work.
 """
 
@@ -21,6 +22,9 @@ from mockserver.engine.state import CLOCK_KEY, GLOBAL, MODES_KEY, REQUESTS_KEY, 
 
 PREFIX = "mockserver:"
 MAX_CONNECTIONS = 64  # per process; requests beyond wait for a free connection rather than fail
+# A session's keys go after a day without a request (a real-time Redis TTL, renewed by each request): a
+# server that stays up meets ever-new sessions (a test each, run after run), as memory:// bounds by count.
+SESSION_IDLE_S = 86_400
 _LIVE = """
 local function live(h, x, f, now)
   local d = redis.call('HGET', x, f)
@@ -66,6 +70,8 @@ return out
 """
 _BEGIN = f"""
 local n = redis.call('HINCRBY', KEYS[1], '{REQUESTS_KEY}', 1)
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[3], ARGV[1])
 return {{n, redis.call('HGET', KEYS[2], '{MODES_KEY}'), redis.call('HGET', KEYS[2], '{CLOCK_KEY}')}}
 """
 
@@ -102,7 +108,9 @@ class RedisStateStore:
         return "" if ttl_s is None else repr(self.clock.now() + ttl_s)
 
     async def begin(self, session: str) -> Start:
-        number, modes, clock = await self._begin(keys=[self._names(session)[0], self._names(GLOBAL)[0]])
+        values, deadlines = self._names(session)
+        number, modes, clock = await self._begin(keys=[values, self._names(GLOBAL)[0], deadlines],
+                                                 args=[SESSION_IDLE_S])
         return int(number), _load(modes), _load(clock)
 
     async def get(self, session: str, key: str, default: Any = None) -> Any:

@@ -163,3 +163,25 @@ def test_a_shared_store_never_answers_a_peek(redis_server):
         await store.close()
 
     run(scenario())
+
+
+def test_a_sessions_keys_go_after_a_day_without_a_request(redis_server: RedisProcess) -> None:
+    """A long-lived server meets ever-new sessions: each request renews its session's Redis TTL."""
+    from mockserver.engine.redis_state import PREFIX, SESSION_IDLE_S
+
+    async def run() -> tuple[int, int, int]:
+        store = RedisStateStore(redis_server.url, Clock())
+        try:
+            await store.begin("idle")
+            await store.set("idle", "k", 1, ttl_s=60)
+            await store.begin("idle")  # the deadlines' hash exists now: its TTL is set too
+            values = await store.redis.ttl(f"{PREFIX}s:idle")
+            deadlines = await store.redis.ttl(f"{PREFIX}x:idle")
+            shared = await store.redis.ttl(f"{PREFIX}s:{GLOBAL}")
+            return values, deadlines, shared
+        finally:
+            await store.close()
+
+    values, deadlines, shared = asyncio.run(run())
+    assert SESSION_IDLE_S - 5 <= values <= SESSION_IDLE_S and SESSION_IDLE_S - 5 <= deadlines <= SESSION_IDLE_S
+    assert shared in (-1, -2)  # the modes and the clock stay (-2: no such key yet)
