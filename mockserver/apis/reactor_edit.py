@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.apis import handler
-from mockserver.apis.reactor import _syntax, document_data, fail, no_content, not_found, one, reading
+from mockserver.apis.reactor import CHILD_KINDS, _syntax, document_data, fail, no_content, not_found, one, reading
 from mockserver.apis.reactor_audit import audit
 from mockserver.apis.reactor_create import (
     RULE_COMPONENT_FIELDS,
@@ -183,4 +183,20 @@ async def delete(store: Store, record: Record) -> Outcome:
                 found["attributes"]["deleted_at"] = store.now()
                 found.setdefault("meta", {})["deleted_at"] = found["attributes"]["deleted_at"]
             await store.put(found)
+    if kind == "properties":
+        await purge_children(store, record["id"])
     return no_content()
+
+
+async def purge_children(store: Store, prop_id: str) -> None:
+    """A deleted property takes its resources with it: each answers not-found, rules and data elements
+    too (no `deleted_at` reading). The docs say nothing of it; every resource belongs to its property
+    (its `property` relationship), and Adobe's SDK tests never read one after deleting its property."""
+    for kind in CHILD_KINDS:
+        for child in await store.children(prop_id, kind):
+            owned = [child["id"], *child.get("revisions", [])]
+            owned += [b["id"] for b in await store.children(child["id"], "builds")] if kind == "libraries" else []
+            for resource_id in owned:
+                if (found := await store.get(resource_id, deleted=True)) is not None:
+                    found.update(deleted=True, purged=True)
+                    await store.put(found)

@@ -77,7 +77,7 @@ class Store:
             return None
         if kind is not None and found.get("type") != kind:
             return None
-        if found.get("deleted") and not deleted:
+        if found.get("deleted") and (not deleted or found.get("purged")):  # purged: its property was deleted
             return None
         return found
 

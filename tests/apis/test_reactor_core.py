@@ -103,3 +103,18 @@ def test_a_property_with_core_deletes_and_its_name_gets_a_new_property_with_its_
     second = reactor.property("Gone")
     assert reactor.extension(second) != core
     assert reactor.get("/audit_events").json()["data"][0]["attributes"]["type_of"] == "extension.created"
+
+
+def test_the_resources_of_a_deleted_property_are_gone_with_it(reactor):
+    """Found by tests/apis/test_reactor_stateful.py: a deleted property's host, environment, library,
+    rule and extension stayed readable (200) by id. They belong to the property (every resource page
+    lists it among the relationships), so they answer not-found with it, rules included."""
+    prop = reactor.property("Doomed")
+    host = reactor.host(prop)
+    owned = {"hosts": host, "environments": reactor.environment(prop, host), "libraries": reactor.library(prop),
+             "rules": reactor.rule(prop), "extensions": reactor.extension(prop)}
+    assert reactor.delete(f"/properties/{prop}").status_code == 204
+    for kind, resource_id in owned.items():
+        answer = reactor.get(f"/{kind}/{resource_id}")
+        assert answer.status_code == 404, (kind, answer.text)
+        assert answer.json()["errors"][0]["code"] == "not-found"
