@@ -18,8 +18,8 @@ from starlette.testclient import TestClient
 from mockserver.app import build_app
 from mockserver.settings import Settings
 
-EXAMPLES = int(os.environ.get("STATEFUL_EXAMPLES", "15"))
-STEPS = int(os.environ.get("STATEFUL_STEPS", "20"))
+EXAMPLES = int(os.environ.get("STATEFUL_EXAMPLES", "8"))
+STEPS = int(os.environ.get("STATEFUL_STEPS", "15"))
 # exploring: STATEFUL_NO_SHRINK=1 reports the first failure as found (shrinking a long run takes minutes)
 PHASES = [p for p in Phase if not (os.environ.get("STATEFUL_NO_SHRINK") and p == Phase.shrink)]
 SESSION = "stateful"
