@@ -17,7 +17,7 @@ from mockserver.apis.reactor_create import (
 )
 from mockserver.apis.reactor_library import poll_build, transition
 from mockserver.apis.reactor_packages import poll_package, update_package
-from mockserver.apis.reactor_store import PREFIX, REVISABLE, SOFT_DELETED, Record, Store
+from mockserver.apis.reactor_store import PREFIX, REVISABLE, SOFT_DELETED, Record, Store, children_key
 from mockserver.engine.context import RequestContext
 from mockserver.engine.outcome import Failure, Outcome, Success
 
@@ -193,7 +193,8 @@ async def purge_children(store: Store, prop_id: str) -> None:
     too (no `deleted_at` reading). The docs say nothing of it; every resource belongs to its property
     (its `property` relationship), and Adobe's SDK tests never read one after deleting its property."""
     for kind in CHILD_KINDS:
-        for child in await store.children(prop_id, kind):
+        ids = await store.state.get(store.session, children_key(prop_id, kind), [])
+        for child in [c for c in [await store.get(i, deleted=True) for i in ids] if c is not None]:
             owned = [child["id"], *child.get("revisions", [])]
             owned += [b["id"] for b in await store.children(child["id"], "builds")] if kind == "libraries" else []
             for resource_id in owned:

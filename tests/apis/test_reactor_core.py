@@ -107,14 +107,19 @@ def test_a_property_with_core_deletes_and_its_name_gets_a_new_property_with_its_
 
 def test_the_resources_of_a_deleted_property_are_gone_with_it(reactor):
     """Found by tests/apis/test_reactor_stateful.py: a deleted property's host, environment, library,
-    rule and extension stayed readable (200) by id. They belong to the property (every resource page
-    lists it among the relationships), so they answer not-found with it, rules included."""
+    rule and extension stayed readable (200) by id, and so did a rule deleted before it (with
+    deleted_at). They belong to the property (every resource page lists it among the relationships),
+    so they answer not-found with it."""
     prop = reactor.property("Doomed")
-    host = reactor.host(prop)
-    owned = {"hosts": host, "environments": reactor.environment(prop, host), "libraries": reactor.library(prop),
-             "rules": reactor.rule(prop), "extensions": reactor.extension(prop)}
+    host, extension = reactor.host(prop), reactor.extension(prop)
+    deleted_first = reactor.rule(prop, "Deleted first")
+    assert reactor.delete(f"/rules/{deleted_first}").status_code == 204
+    assert reactor.get(f"/rules/{deleted_first}").status_code == 200  # deleted_at, while its property lives
+    owned = [("hosts", host), ("environments", reactor.environment(prop, host)), ("libraries", reactor.library(prop)),
+             ("rules", reactor.rule(prop)), ("extensions", extension),
+             ("data_elements", reactor.data_element(prop, extension)), ("rules", deleted_first)]
     assert reactor.delete(f"/properties/{prop}").status_code == 204
-    for kind, resource_id in owned.items():
+    for kind, resource_id in owned:
         answer = reactor.get(f"/{kind}/{resource_id}")
         assert answer.status_code == 404, (kind, answer.text)
         assert answer.json()["errors"][0]["code"] == "not-found"
