@@ -26,6 +26,7 @@ from mockserver.apis.edge_body import (
     missing_primary,
     overrides_error,
     shape_error,
+    stored_entry,
     stored_identity,
     streaming_framing,
 )
@@ -248,13 +249,32 @@ def event_indexes(ctx: RequestContext, count: int) -> list[int | None]:
     return chosen
 
 
+def _consent_key(body: dict[str, Any], cookie: str | None) -> str | None:
+    """Where a visitor's choice is kept: by its ECID (the identity it brings back), or the session's
+    one for a client that brings no state at all; None for a visitor known only by other entries."""
+    ecid = ecid_of(stored_identity(body, cookie))
+    if ecid is not None:
+        return f"{CONSENT_KEY}:{ecid}"
+    if any(stored_entry(body, cookie, suffix) is not None for suffix in ("_identity", "_consent", "_cluster")):
+        return None
+    return CONSENT_KEY
+
+
 async def _consent_warnings(ctx: RequestContext, body: dict[str, Any]) -> tuple[list[ErrorRef], str]:
-    """set-consent records the choice for the session; later requests of an opted-out one are ignored."""
+    """Consent belongs to one visitor (scenarios/edge.yaml, consent): set-consent records the visitor's
+    choice; a later request is ignored when the consent entry it brings, else its recorded choice, is out."""
+    cookie = ctx.header("cookie")
+    key = _consent_key(body, cookie)
     if _edge(ctx)["endpoint"] == CONSENT:
-        choice = consent_choice(body.get("consent")) or "in"
-        await ctx.state.set(ctx.session, CONSENT_KEY, choice)
-        return [], f"general={choice}"
-    if await ctx.state.get(ctx.session, CONSENT_KEY) == "out":
+        chosen = consent_choice(body.get("consent")) or "in"
+        if key is not None:
+            await ctx.state.set(ctx.session, key, chosen)
+        return [], f"general={chosen}"
+    brought = stored_entry(body, cookie, "_consent")
+    choice: Any = brought.removeprefix("general=") if brought else None
+    if choice is None and key is not None:
+        choice = await ctx.state.get(ctx.session, key)
+    if choice == "out":
         return [ErrorRef("EXEG-0301-200")], "general=out"
     return [], "general=in"
 

@@ -176,20 +176,25 @@ def streaming_framing(body: Any) -> tuple[str, str] | None:
     return None
 
 
-def stored_identity(body: Any, cookie_header: str | None = None) -> str | None:
-    """The value of the kndctr_<org>_identity entry the client sends back in `meta.state.entries`
+def stored_entry(body: Any, cookie_header: str | None, suffix: str) -> str | None:
+    """The value of the kndctr_<org>_<suffix> entry the client sends back in `meta.state.entries`
     (the cookie of an earlier answer), or in its Cookie header (a browser on a first-party domain);
-    None for a visitor Edge has not identified yet."""
+    None when the client brings none."""
     for part in (cookie_header or "").split(";"):
         name, _, value = part.strip().partition("=")
-        if name.startswith("kndctr_") and name.endswith("_identity"):
+        if name.startswith("kndctr_") and name.endswith(suffix):
             return unquote(value)
     meta = body.get("meta") if isinstance(body, dict) else None
     state = meta.get("state") if isinstance(meta, dict) else None
     entries = state.get("entries") if isinstance(state, dict) else None
     for entry in entries if isinstance(entries, list) else []:
         key = entry.get("key") if isinstance(entry, dict) else None
-        if isinstance(key, str) and key.startswith("kndctr_") and key.endswith("_identity"):
+        if isinstance(key, str) and key.startswith("kndctr_") and key.endswith(suffix):
             value = entry.get("value")
             return value if isinstance(value, str) else ""
     return None
+
+
+def stored_identity(body: Any, cookie_header: str | None = None) -> str | None:
+    """The identity entry the client brings back; None for a visitor Edge has not identified yet."""
+    return stored_entry(body, cookie_header, "_identity")

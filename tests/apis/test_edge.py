@@ -565,3 +565,25 @@ def test_the_real_hosts_are_served_at_the_root(client):
     assert public.status_code == 200
     private = client.post("/ee/v2/interact?datastreamId=ds-1", json=EVENT, headers={"Host": "server.adobedc.net"})
     assert_problem(private, 401, "EXEG-0500-401")
+
+
+def _state(answer) -> list[dict[str, str]]:
+    """The state entries of an answer, as a client sends them back in meta.state.entries."""
+    return [{"key": e["key"], "value": e["value"]} for h in answer.json()["handle"] if h["type"] == "state:store"
+            for e in h["payload"]]
+
+
+def test_consent_belongs_to_the_visitor_whose_state_carries_it(client):
+    alice = _state(client.post(INTERACT, json=EVENT))
+    bob = _state(client.post(INTERACT, json=EVENT))
+    opt_out = {"consent": [{"standard": "Adobe", "version": "1.0", "value": {"general": "out"}}]}
+    out = client.post(CONSENT_URL, json={**opt_out, "meta": {"state": {"entries": alice}}})
+    alice += _state(out)
+    assert alice[-1]["value"] == "general=out"
+    assert "warnings" not in client.post(INTERACT, json={**EVENT, "meta": {"state": {"entries": bob}}}).json()
+    assert "warnings" not in client.post(INTERACT, json=EVENT).json()  # a new visitor
+    for entries in (alice, alice[:-1]):  # her consent entry, or only her identity (her recorded choice)
+        ignored = client.post(INTERACT, json={**EVENT, "meta": {"state": {"entries": entries}}}).json()
+        assert [w["type"].rsplit("/", 1)[1] for w in ignored["warnings"]] == ["EXEG-0301-200"]
+    cookie = "; ".join(f"{e['key']}={e['value']}" for e in alice if e["key"].endswith("_consent"))
+    assert "warnings" in client.post(INTERACT, json=EVENT, headers={"Cookie": cookie}).json()
