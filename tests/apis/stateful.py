@@ -52,6 +52,7 @@ class Recorder:
     def request(self, method: str, url: str, **kwargs: Any) -> Any:
         headers = {"X-Mock-Session": SESSION, **kwargs.pop("headers", {})}
         response = self.client.request(method, url, headers=headers, follow_redirects=False, **kwargs)
+        self.client.cookies.clear()  # a client sends what its model keeps, never a jar's leftovers
         self.calls.append((method, url, {"headers": headers, **kwargs}, _answer(response)))
         assert "x-mockserver-internal-error" not in response.headers, response.text
         assert "x-mockserver-misuse" not in response.headers, (method, url, response.text)
@@ -80,6 +81,7 @@ class Recorder:
         try:
             for number, (method, url, kwargs, answer) in enumerate(self.calls):
                 again = fresh.request(method, url, follow_redirects=False, **kwargs)
+                fresh.cookies.clear()
                 assert _answer(again) == answer, (number, method, url, _answer(again), answer)
         finally:
             fresh.__exit__(None, None, None)

@@ -58,7 +58,7 @@ class ClientlessModel(RuleBasedStateMachine):
         self.regcodes: dict[str, dict[str, Any]] = {}   # code -> {record, device, requestor, deleted}
         self.seen_codes: set[str] = set()
         self.authn: dict[tuple[str, str], dict[str, Any]] = {}   # (requestor, device) -> token
-        self.authz: dict[tuple[str, str, str], int] = {}          # (requestor, device, resource) -> expires
+        self.authz: dict[tuple[str, str, str], tuple[int, str]] = {}  # (requestor, device, resource) -> expires, mvpd
         self.logged_in: dict[tuple[str, str], str] = {}           # (requestor, code) -> device
         self.buckets: dict[str, tuple[float, int]] = {}           # device ip -> (excess, last ms)
 
@@ -274,7 +274,7 @@ class ClientlessModel(RuleBasedStateMachine):
         else:
             assert response.status_code == 200, response.text
             expires = self.now() + AUTHZ_S * 1000
-            self.authz[(requestor, device, resource)] = expires
+            self.authz[(requestor, device, resource)] = (expires, token["mvpd"])
             body = response.json()
             assert body["resource"] == resource and body["requestor"] == requestor
             if path == "/api/v1/authorize":
@@ -292,20 +292,29 @@ class ClientlessModel(RuleBasedStateMachine):
             self.fails(response, "authz-not-authenticated")
         elif grant is None:
             self.fails(response, "authz-token-not-found")
-        elif grant <= self.now():
+        elif grant[0] <= self.now():
             self.fails(response, "authz-token-expired")
-        else:
-            assert token is not None and response.status_code == 200, response.text
-            assert response.json() == {"mvpd": token["mvpd"], "resource": resource, "requestor": requestor,
-                                       "expires": str(grant)}
+        else:  # the authZ token keeps the MVPD it was granted by, whatever authenticated since
+            assert response.status_code == 200, response.text
+            assert response.json() == {"mvpd": grant[1], "resource": resource, "requestor": requestor,
+                                       "expires": str(grant[0])}
 
     @rule(requestor=st.sampled_from(REQUESTORS), device=st.sampled_from(DEVICES),
           resources=st.lists(st.sampled_from(RESOURCES), min_size=1, max_size=3, unique=True))
     def preauthorize(self, requestor: str, device: str, resources: list[str]) -> None:
         response, refused = self.get("/api/v1/preauthorize", requestor, device, resource=",".join(resources))
-        if refused:
-            return
-        token = self.token(requestor, device)
+        if not refused:
+            self.decisions(response, self.token(requestor, device), resources)
+
+    @rule(code=codes, requestor=st.sampled_from(REQUESTORS),
+          resources=st.lists(st.sampled_from(RESOURCES), min_size=1, max_size=3, unique=True))
+    def preauthorize_code(self, code: str, requestor: str, resources: list[str]) -> None:
+        query = {"requestor": requestor, "resource": ",".join(resources)}
+        response, refused = self.call("GET", f"/api/v1/preauthorize/{code}", DEVICES[0], params=query)
+        if not refused:
+            self.decisions(response, self.by_code(requestor, code), resources)
+
+    def decisions(self, response: Any, token: dict[str, Any] | None, resources: list[str]) -> None:
         if not self.live(token):
             self.fails(response, "preauthorize-precondition-failed")
             return
