@@ -23,8 +23,10 @@ from mockserver.apis.edge_body import (
     consent_report,
     events_of,
     fetched_namespaces,
+    fpid_ecid,
     missing_primary,
     overrides_error,
+    sent_identity,
     shape_error,
     stored_entry,
     stored_identity,
@@ -316,7 +318,7 @@ async def _answer(ctx: RequestContext) -> Outcome:
     # tests: a first sendEvent, no identity fetch, answers cluster and identity entries; a later one,
     # the identity sent back in meta.state, only the cluster); identity:result only when fetched.
     stored = stored_identity(body, ctx.header("cookie"))
-    ecid = ecid_of(stored) or ctx.generator.digits(38)
+    ecid = ecid_of(stored) or _sent_ecid(ctx, body, events) or ctx.generator.digits(38)
     answer = {"ecid": ecid if "ECID" in fetched and "ECID" in allowed else None,
               "identity_cookie": identity_cookie(ecid) if stored is None else None, "consent_cookie": cookie}
     if not refs and not warnings:
@@ -330,6 +332,16 @@ async def _answer(ctx: RequestContext) -> Outcome:
     if not failed and all(ref.id != IGNORED for ref in ordered):
         variables["handle"] = _success_handle(ctx, answer)
     return Failure(ordered, variables=variables)
+
+
+def _sent_ecid(ctx: RequestContext, body: dict[str, Any], events: list[Any]) -> str | None:
+    """visitor-identification-fpid.md: an ECID the request brings is used (over an FPID's); an FPID alone
+    gives its own ECID, always the same; only a request with neither gets a new one."""
+    given = sent_identity(body, events, "ECID")
+    if given is not None and len(given) == 38 and given.isascii() and given.isdigit():
+        return given
+    fpid = sent_identity(body, events, "FPID")
+    return fpid_ecid(str(_edge(ctx)["org_id"]), fpid) if fpid is not None else None
 
 
 def ecid_of(cookie: str | None) -> str | None:

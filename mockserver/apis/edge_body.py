@@ -7,6 +7,7 @@ Each function reads the parsed JSON only; the caller (apis/edge.py) decides when
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
@@ -143,6 +144,26 @@ def missing_primary(body: dict[str, Any], events: list[Any]) -> ErrorRef | None:
         if not _has_primary(own, shared):
             return ErrorRef("EXEG-0306-400", {"index": index})
     return None
+
+
+def sent_identity(body: dict[str, Any], events: list[Any], namespace: str) -> str | None:
+    """The first id of `namespace` in an identityMap of the request (its xdm, then its events' xdm)."""
+    holders = [body.get("xdm"), *(event.get("xdm") if isinstance(event, dict) else None for event in events)]
+    for xdm in holders:
+        identity_map = xdm.get("identityMap") if isinstance(xdm, dict) else None
+        items = identity_map.get(namespace) if isinstance(identity_map, dict) else None
+        for item in items if isinstance(items, list) else []:
+            value = item.get("id") if isinstance(item, dict) else None
+            if isinstance(value, str) and value:
+                return value
+    return None
+
+
+def fpid_ecid(org: str, fpid: str) -> str:
+    """The ECID an FPID is "deterministically translated into" (visitor-identification-fpid.md): the
+    same for the same org and FPID, in every session and process (a hash, not the seeded generator)."""
+    digest = hashlib.blake2b(f"{org}\n{fpid}".encode(), digest_size=16).digest()
+    return str(int.from_bytes(digest, "big") % 10**38).zfill(38)
 
 
 def fetched_namespaces(body: dict[str, Any], events: list[Any]) -> list[str]:
