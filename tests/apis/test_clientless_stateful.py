@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule
 
 from tests.apis.stateful import SETTINGS, Recorder
 
@@ -108,7 +108,9 @@ class ClientlessModel(RuleBasedStateMachine):
           ttl=st.sampled_from([None, 1, 60, 1800, 36000]))
     def create_regcode(self, requestor: str, device: str, ttl: int | None) -> str:
         data = {"deviceId": device, **({"ttl": str(ttl)} if ttl else {})}
-        response, _ = self.call("POST", f"/reggie/v1/{requestor}/regcode", device, data=data)
+        response, refused = self.call("POST", f"/reggie/v1/{requestor}/regcode", device, data=data)
+        if refused:
+            return multiple()  # type: ignore[return-value]
         assert response.status_code == 201, response.text
         record = response.json()
         code = record["code"]

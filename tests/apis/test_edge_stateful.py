@@ -102,6 +102,23 @@ class EdgeModel(RuleBasedStateMachine):
         else:
             assert results == []
 
+    @rule(fpid=st.sampled_from(["fp-a", "fp-b"]), route=st.sampled_from(["interact-v2", "acquire"]))
+    def server_side_visit(self, fpid: str, route: str) -> None:
+        """A server-side client that keeps no state and names its visitor by FPID (visitor-identification-fpid.md):
+        the same FPID always yields the same ECID."""
+        identity = {"identityMap": {"FPID": [{"id": fpid, "authenticatedState": "ambiguous", "primary": True}]}}
+        body: dict[str, Any] = {"xdm": identity} if route == "acquire" else {"event": {"xdm": identity}}
+        body["query"] = {"identity": {"fetch": ["ECID"]}}
+        response = self.mock.request("POST", PATHS[route] + "?datastreamId=ds-1", json=body)
+        if self.anonymous == "out":
+            self.ignored(response)
+            return
+        assert response.status_code == 200 and "warnings" not in response.json(), response.text
+        [result] = [h for h in response.json()["handle"] if h["type"] == "identity:result"]
+        ecid = result["payload"][0]["id"]
+        assert self.ecids.setdefault(f"fpid:{fpid}", ecid) == ecid, "one FPID, two ECIDs"
+        assert ecid not in [e for v, e in self.ecids.items() if v != f"fpid:{fpid}"], "two visitors, one ECID"
+
     @rule(visitor=st.sampled_from(VISITORS), choice=st.sampled_from(["in", "out"]),
           version=st.sampled_from(["1.0", "2.0"]), as_cookie=st.booleans())
     def set_consent(self, visitor: str, choice: str, version: str, as_cookie: bool) -> None:
