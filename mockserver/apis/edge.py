@@ -23,9 +23,12 @@ from mockserver.apis.edge_body import (
     consent_report,
     events_of,
     fetched_namespaces,
+    fpid_ecid,
     missing_primary,
     overrides_error,
+    sent_identity,
     shape_error,
+    stored_entry,
     stored_identity,
     streaming_framing,
 )
@@ -248,13 +251,32 @@ def event_indexes(ctx: RequestContext, count: int) -> list[int | None]:
     return chosen
 
 
+def _consent_key(body: dict[str, Any], cookie: str | None) -> str | None:
+    """Where a visitor's choice is kept: by its ECID (the identity it brings back), or the session's
+    one for a client that brings no state at all; None for a visitor known only by other entries."""
+    ecid = ecid_of(stored_identity(body, cookie))
+    if ecid is not None:
+        return f"{CONSENT_KEY}:{ecid}"
+    if any(stored_entry(body, cookie, suffix) is not None for suffix in ("_identity", "_consent", "_cluster")):
+        return None
+    return CONSENT_KEY
+
+
 async def _consent_warnings(ctx: RequestContext, body: dict[str, Any]) -> tuple[list[ErrorRef], str]:
-    """set-consent records the choice for the session; later requests of an opted-out one are ignored."""
+    """Consent belongs to one visitor (scenarios/edge.yaml, consent): set-consent records the visitor's
+    choice; a later request is ignored when the consent entry it brings, else its recorded choice, is out."""
+    cookie = ctx.header("cookie")
+    key = _consent_key(body, cookie)
     if _edge(ctx)["endpoint"] == CONSENT:
-        choice = consent_choice(body.get("consent")) or "in"
-        await ctx.state.set(ctx.session, CONSENT_KEY, choice)
-        return [], f"general={choice}"
-    if await ctx.state.get(ctx.session, CONSENT_KEY) == "out":
+        chosen = consent_choice(body.get("consent")) or "in"
+        if key is not None:
+            await ctx.state.set(ctx.session, key, chosen)
+        return [], f"general={chosen}"
+    brought = stored_entry(body, cookie, "_consent")
+    choice: Any = brought.removeprefix("general=") if brought else None
+    if choice is None and key is not None:
+        choice = await ctx.state.get(ctx.session, key)
+    if choice == "out":
         return [ErrorRef("EXEG-0301-200")], "general=out"
     return [], "general=in"
 
@@ -296,7 +318,7 @@ async def _answer(ctx: RequestContext) -> Outcome:
     # tests: a first sendEvent, no identity fetch, answers cluster and identity entries; a later one,
     # the identity sent back in meta.state, only the cluster); identity:result only when fetched.
     stored = stored_identity(body, ctx.header("cookie"))
-    ecid = ecid_of(stored) or ctx.generator.digits(38)
+    ecid = ecid_of(stored) or _sent_ecid(ctx, body, events) or ctx.generator.digits(38)
     answer = {"ecid": ecid if "ECID" in fetched and "ECID" in allowed else None,
               "identity_cookie": identity_cookie(ecid) if stored is None else None, "consent_cookie": cookie}
     if not refs and not warnings:
@@ -310,6 +332,16 @@ async def _answer(ctx: RequestContext) -> Outcome:
     if not failed and all(ref.id != IGNORED for ref in ordered):
         variables["handle"] = _success_handle(ctx, answer)
     return Failure(ordered, variables=variables)
+
+
+def _sent_ecid(ctx: RequestContext, body: dict[str, Any], events: list[Any]) -> str | None:
+    """visitor-identification-fpid.md: an ECID the request brings is used (over an FPID's); an FPID alone
+    gives its own ECID, always the same; only a request with neither gets a new one."""
+    given = sent_identity(body, events, "ECID")
+    if given is not None and len(given) == 38 and given.isascii() and given.isdigit():
+        return given
+    fpid = sent_identity(body, events, "FPID")
+    return fpid_ecid(str(_edge(ctx)["org_id"]), fpid) if fpid is not None else None
 
 
 def ecid_of(cookie: str | None) -> str | None:

@@ -7,6 +7,7 @@ Each function reads the parsed JSON only; the caller (apis/edge.py) decides when
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
@@ -145,6 +146,26 @@ def missing_primary(body: dict[str, Any], events: list[Any]) -> ErrorRef | None:
     return None
 
 
+def sent_identity(body: dict[str, Any], events: list[Any], namespace: str) -> str | None:
+    """The first id of `namespace` in an identityMap of the request (its xdm, then its events' xdm)."""
+    holders = [body.get("xdm"), *(event.get("xdm") if isinstance(event, dict) else None for event in events)]
+    for xdm in holders:
+        identity_map = xdm.get("identityMap") if isinstance(xdm, dict) else None
+        items = identity_map.get(namespace) if isinstance(identity_map, dict) else None
+        for item in items if isinstance(items, list) else []:
+            value = item.get("id") if isinstance(item, dict) else None
+            if isinstance(value, str) and value:
+                return value
+    return None
+
+
+def fpid_ecid(org: str, fpid: str) -> str:
+    """The ECID an FPID is "deterministically translated into" (visitor-identification-fpid.md): the
+    same for the same org and FPID, in every session and process (a hash, not the seeded generator)."""
+    digest = hashlib.blake2b(f"{org}\n{fpid}".encode(), digest_size=16).digest()
+    return str(int.from_bytes(digest, "big") % 10**38).zfill(38)
+
+
 def fetched_namespaces(body: dict[str, Any], events: list[Any]) -> list[str]:
     """Namespaces asked in `query.identity.fetch`, of the request and of its events, in order."""
     found: list[str] = []
@@ -176,20 +197,25 @@ def streaming_framing(body: Any) -> tuple[str, str] | None:
     return None
 
 
-def stored_identity(body: Any, cookie_header: str | None = None) -> str | None:
-    """The value of the kndctr_<org>_identity entry the client sends back in `meta.state.entries`
+def stored_entry(body: Any, cookie_header: str | None, suffix: str) -> str | None:
+    """The value of the kndctr_<org>_<suffix> entry the client sends back in `meta.state.entries`
     (the cookie of an earlier answer), or in its Cookie header (a browser on a first-party domain);
-    None for a visitor Edge has not identified yet."""
+    None when the client brings none."""
     for part in (cookie_header or "").split(";"):
         name, _, value = part.strip().partition("=")
-        if name.startswith("kndctr_") and name.endswith("_identity"):
+        if name.startswith("kndctr_") and name.endswith(suffix):
             return unquote(value)
     meta = body.get("meta") if isinstance(body, dict) else None
     state = meta.get("state") if isinstance(meta, dict) else None
     entries = state.get("entries") if isinstance(state, dict) else None
     for entry in entries if isinstance(entries, list) else []:
         key = entry.get("key") if isinstance(entry, dict) else None
-        if isinstance(key, str) and key.startswith("kndctr_") and key.endswith("_identity"):
+        if isinstance(key, str) and key.startswith("kndctr_") and key.endswith(suffix):
             value = entry.get("value")
             return value if isinstance(value, str) else ""
     return None
+
+
+def stored_identity(body: Any, cookie_header: str | None = None) -> str | None:
+    """The identity entry the client brings back; None for a visitor Edge has not identified yet."""
+    return stored_entry(body, cookie_header, "_identity")

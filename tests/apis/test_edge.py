@@ -565,3 +565,51 @@ def test_the_real_hosts_are_served_at_the_root(client):
     assert public.status_code == 200
     private = client.post("/ee/v2/interact?datastreamId=ds-1", json=EVENT, headers={"Host": "server.adobedc.net"})
     assert_problem(private, 401, "EXEG-0500-401")
+
+
+def _state(answer) -> list[dict[str, str]]:
+    """The state entries of an answer, as a client sends them back in meta.state.entries."""
+    return [{"key": e["key"], "value": e["value"]} for h in answer.json()["handle"] if h["type"] == "state:store"
+            for e in h["payload"]]
+
+
+def test_consent_belongs_to_the_visitor_whose_state_carries_it(client):
+    alice = _state(client.post(INTERACT, json=EVENT))
+    bob = _state(client.post(INTERACT, json=EVENT))
+    opt_out = {"consent": [{"standard": "Adobe", "version": "1.0", "value": {"general": "out"}}]}
+    out = client.post(CONSENT_URL, json={**opt_out, "meta": {"state": {"entries": alice}}})
+    alice += _state(out)
+    assert alice[-1]["value"] == "general=out"
+    assert "warnings" not in client.post(INTERACT, json={**EVENT, "meta": {"state": {"entries": bob}}}).json()
+    assert "warnings" not in client.post(INTERACT, json=EVENT).json()  # a new visitor
+    for entries in (alice, alice[:-1]):  # her consent entry, or only her identity (her recorded choice)
+        ignored = client.post(INTERACT, json={**EVENT, "meta": {"state": {"entries": entries}}}).json()
+        assert [w["type"].rsplit("/", 1)[1] for w in ignored["warnings"]] == ["EXEG-0301-200"]
+    cookie = "; ".join(f"{e['key']}={e['value']}" for e in alice if e["key"].endswith("_consent"))
+    assert "warnings" in client.post(INTERACT, json=EVENT, headers={"Cookie": cookie}).json()
+
+
+def _fetched_ecid(answer) -> str:
+    [result] = [h for h in answer.json()["handle"] if h["type"] == "identity:result"]
+    return str(result["payload"][0]["id"])
+
+
+def test_an_ecid_the_request_brings_is_used_and_an_fpid_always_gives_the_same_ecid(client):
+    """visitor-identification-fpid.md: 'the Edge Network uses the ECID already provided'; 'Obtaining an
+    ECID from a specific FPID always yields the same result'; a new ECID only when an FPID comes alone."""
+    fetch = {"query": {"identity": {"fetch": ["ECID"]}}}
+    ecid = "12345678901234567890123456789012345678"
+
+    def sent(namespace: str, value: str, **more) -> dict:
+        identity = {namespace: [{"id": value, "primary": True}], **more}
+        return {"event": {"xdm": {"identityMap": identity}}, **fetch}
+
+    given = client.post(INTERACT, json=sent("ECID", ecid))
+    assert _fetched_ecid(given) == ecid
+    stored = {e["key"]: e["value"] for h in given.json()["handle"] if h["type"] == "state:store" for e in h["payload"]}
+    assert base64.b64decode(stored["kndctr_53A16ACB5CC1D3760A495C99_AdobeOrg_identity"])[2:].decode() == ecid
+    fpid = "123e4567-e89b-12d3-a456-426614174000"
+    first, again = (_fetched_ecid(client.post(INTERACT, json=sent("FPID", fpid))) for _ in range(2))
+    assert first == again and len(first) == 38 and first.isdigit() and first != ecid
+    assert _fetched_ecid(client.post(INTERACT + "&__session=other", json=sent("FPID", fpid))) == first
+    assert _fetched_ecid(client.post(INTERACT, json=sent("FPID", fpid, ECID=[{"id": ecid}]))) == ecid
