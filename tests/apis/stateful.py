@@ -8,10 +8,12 @@ Hypothesis' RuleBasedStateMachine drives one `Recorder` per example; `STATEFUL_E
 
 from __future__ import annotations
 
+import copy
+import json
 import os
 from typing import Any
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from starlette.testclient import TestClient
 
 from mockserver.app import build_app
@@ -21,8 +23,10 @@ SESSION = "stateful"
 FROZEN_AT = "2026-01-01T00:00:00Z"
 FROZEN_MS = 1767225600000
 IGNORED_HEADERS = {"date", "server"}
+# exploring: STATEFUL_NO_SHRINK=1 reports the first failure as found (shrinking a long run takes minutes)
 SETTINGS = settings(max_examples=int(os.environ.get("STATEFUL_EXAMPLES", "4")),
                     stateful_step_count=int(os.environ.get("STATEFUL_STEPS", "20")),
+                    phases=[p for p in Phase if not (os.environ.get("STATEFUL_NO_SHRINK") and p == Phase.shrink)],
                     deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
@@ -42,16 +46,22 @@ def _answer(response: Any) -> tuple[int, list[tuple[str, str]], bytes]:
 class Recorder:
     """One session of one fresh app; every call is kept to be replayed on another fresh app."""
 
-    def __init__(self, api: str, scenarios: tuple[str, ...] = ()) -> None:
+    def __init__(self, api: str, scenarios: tuple[str, ...] = (), headers: dict[str, str] | None = None) -> None:
         self.api, self.scenarios = api, scenarios
+        self.headers = {**(headers or {}), "X-Mock-Session": SESSION}  # sent with every call
         self.client = _client(scenarios)
         catalog = self.client.get(f"/__admin/catalog?api={api}").json()
         self.catalog = {entry["id"]: entry for entry in catalog}
         self.calls: list[tuple[str, str, dict[str, Any], tuple[int, list[tuple[str, str]], bytes]]] = []
         self.now_ms = FROZEN_MS
 
+    @property
+    def answers(self) -> list[tuple[int, list[tuple[str, str]], bytes]]:
+        return [answer for *_, answer in self.calls]
+
     def request(self, method: str, url: str, **kwargs: Any) -> Any:
-        headers = {"X-Mock-Session": SESSION, **kwargs.pop("headers", {})}
+        kwargs = copy.deepcopy(kwargs)  # the model may change its dicts after the call: the replay sends these
+        headers = {**self.headers, **kwargs.pop("headers", {})}
         response = self.client.request(method, url, headers=headers, follow_redirects=False, **kwargs)
         self.client.cookies.clear()  # a client sends what its model keeps, never a jar's leftovers
         self.calls.append((method, url, {"headers": headers, **kwargs}, _answer(response)))
@@ -89,3 +99,7 @@ class Recorder:
 
     def close(self) -> None:
         self.client.__exit__(None, None, None)
+
+
+def body(response: Any) -> Any:
+    return json.loads(response.content) if response.content else None

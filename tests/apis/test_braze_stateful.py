@@ -16,11 +16,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
-from tests.apis.stateful_support import EXAMPLES, PHASES, STEPS, Recorder, body, catalog
+from tests.apis.stateful import SETTINGS, Recorder, body
 
 START = 1_900_000_000  # a frozen instant: windows (and X-RateLimit-Reset) replay
 LIMITS = {"users-track": (3, 3), "users-identity": (4, 60), "users-export-ids": (3, 60),
@@ -40,9 +39,9 @@ class BrazeModel(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.api = Recorder({}, scenarios=(str(FOLDER),))
-        self.api.send("POST", "/__admin/clock", json={"freeze": START})
-        self.catalog = catalog(self.api.client, "braze")
+        self.api = Recorder("braze", (str(FOLDER),))
+        self.api.request("POST", "/__admin/clock", json={"freeze": START})
+        self.catalog = self.api.catalog
         self.now = float(START)
         self.counts: dict[tuple[str, str, int], int] = {}
         self.tracked: set[str] = set()
@@ -54,7 +53,7 @@ class BrazeModel(RuleBasedStateMachine):
         limit, window = LIMITS[group]
         index = math.floor(self.now / window)
         count = self.counts[(group, key, index)] = self.counts.get((group, key, index), 0) + 1
-        response = self.api.send("POST", f"/braze{path}", json=document, headers={"Authorization": f"Bearer {key}"})
+        response = self.api.request("POST", f"/braze{path}", json=document, headers={"Authorization": f"Bearer {key}"})
         self.last = response
         headers = tuple(response.headers.get(f"x-ratelimit-{n}") for n in ("limit", "remaining", "reset"))
         assert headers == (str(limit), str(max(limit - count, 0)), str(math.ceil((index + 1) * window))), \
@@ -70,7 +69,7 @@ class BrazeModel(RuleBasedStateMachine):
     # -- rules -----------------------------------------------------------------------------------
     @rule(seconds=st.sampled_from([0.5, 1, 3, 30, 61, 3600, 86400]))
     def advance(self, seconds: float) -> None:
-        self.api.send("POST", "/__admin/clock", json={"advance": f"{seconds}s"})
+        self.api.request("POST", "/__admin/clock", json={"advance": f"{seconds}s"})
         self.now += seconds
 
     @rule(key=KEYS, user=USERS)
@@ -144,11 +143,10 @@ class BrazeModel(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         try:
-            self.api.replay_matches()
+            self.api.replay()
         finally:
             self.api.close()
 
 
-BrazeModel.TestCase.settings = settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None,
-                                        phases=PHASES, suppress_health_check=[HealthCheck.too_slow])
+BrazeModel.TestCase.settings = SETTINGS
 TestBrazeModel = BrazeModel.TestCase

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, precondition, rule
 
-from tests.apis.stateful_support import EXAMPLES, PHASES, STEPS, Recorder, body, catalog
+from tests.apis.stateful import SETTINGS, Recorder, body
 from tests.apis.test_reactor_support import HEADERS, ID, JSONAPI, assert_jsonapi
 
 NAMES = st.sampled_from(["Alpha", "alpha", "Beta", "Gamma", "Delta", "beta "])
@@ -37,9 +36,9 @@ class ReactorModel(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.api = Recorder(HEADERS)
-        self.company = body(self.api.send("GET", "/reactor/companies"))["data"][0]["id"]
-        self.catalog = catalog(self.api.client, "reactor")
+        self.api = Recorder("reactor", headers=HEADERS)
+        self.company = body(self.api.request("GET", "/reactor/companies"))["data"][0]["id"]
+        self.catalog = self.api.catalog
         self.props: dict[str, dict[str, Any]] = {}  # id -> attributes the model knows
         self.kids: dict[str, dict[str, Any]] = {}  # id -> {"kind", "property", "name", "deleted"}
         self.gone: set[str] = set()  # ids whose resources were deleted (hard)
@@ -47,7 +46,7 @@ class ReactorModel(RuleBasedStateMachine):
 
     # -- helpers -------------------------------------------------------------------------------
     def send(self, method: str, path: str, document: Any = None, **params: Any) -> Any:
-        response = self.api.send(method, f"/reactor{path}", json=document, params=params or None)
+        response = self.api.request(method, f"/reactor{path}", json=document, params=params or None)
         if response.status_code >= 400:
             self.check_error(response)
         return response
@@ -237,7 +236,7 @@ class ReactorModel(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         try:
-            self.api.replay_matches()
+            self.api.replay()
         finally:
             self.api.close()
 
@@ -249,6 +248,5 @@ class _Last:
         self.content = content
 
 
-ReactorModel.TestCase.settings = settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None,
-                                          phases=PHASES, suppress_health_check=[HealthCheck.too_slow])
+ReactorModel.TestCase.settings = SETTINGS
 TestReactorModel = ReactorModel.TestCase
