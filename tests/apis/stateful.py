@@ -100,6 +100,14 @@ class Recorder:
     def close(self) -> None:
         self.client.__exit__(None, None, None)
 
+    def finish(self) -> None:
+        """A machine's teardown: the replay of what it sent (if anything), then the app closed."""
+        try:
+            if self.calls:
+                self.replay()
+        finally:
+            self.close()
+
 
 def body(response: Any) -> Any:
     return json.loads(response.content) if response.content else None

@@ -142,10 +142,7 @@ class BrazeModel(RuleBasedStateMachine):
         assert found["message"] in titles and isinstance(found["errors"], list), found
 
     def teardown(self) -> None:
-        try:
-            self.api.replay()
-        finally:
-            self.api.close()
+        self.api.finish()
 
 
 BrazeModel.TestCase.settings = SETTINGS

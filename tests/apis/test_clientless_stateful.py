@@ -360,11 +360,7 @@ class ClientlessModel(RuleBasedStateMachine):
         assert len(self.seen_codes) == len(self.regcodes)
 
     def teardown(self) -> None:
-        try:
-            if self.mock.calls:
-                self.mock.replay()
-        finally:
-            self.mock.close()
+        self.mock.finish()
 
 
 class ThrottledClientlessModel(ClientlessModel):

@@ -106,11 +106,7 @@ class DcsModel(RuleBasedStateMachine):
         assert all(kind in ("customer", "device") for kind, _ in self.denied)
 
     def teardown(self) -> None:
-        try:
-            if self.mock.calls:
-                self.mock.replay()
-        finally:
-            self.mock.close()
+        self.mock.finish()
 
 
 TestDcsModel = DcsModel.TestCase

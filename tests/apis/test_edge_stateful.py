@@ -149,11 +149,7 @@ class EdgeModel(RuleBasedStateMachine):
         assert len(set(self.ecids.values())) == len(self.ecids)
 
     def teardown(self) -> None:
-        try:
-            if self.mock.calls:
-                self.mock.replay()
-        finally:
-            self.mock.close()
+        self.mock.finish()
 
 
 TestEdgeModel = EdgeModel.TestCase

@@ -235,10 +235,7 @@ class ReactorModel(RuleBasedStateMachine):
             assert_jsonapi(body(_Last(self.api.answers[-1][2])))
 
     def teardown(self) -> None:
-        try:
-            self.api.replay()
-        finally:
-            self.api.close()
+        self.api.finish()
 
 
 class _Last:
