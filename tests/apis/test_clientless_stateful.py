@@ -199,13 +199,19 @@ class ClientlessModel(RuleBasedStateMachine):
         response, refused = self.get("/api/v1/checkauthn", requestor, device)
         if refused:
             return
-        token = self.token(requestor, device)
-        if token is None:
-            self.fails(response, "not-authenticated")
-        elif not self.live(token):
-            self.fails(response, "authn-token-expired")
-        else:
+        if self.authenticated(response, self.token(requestor, device), "not-authenticated", "authn-token-expired"):
             assert response.status_code == 200, response.text
+
+    def authenticated(self, response: Any, token: dict[str, Any] | None, missing: str, expired: str) -> bool:
+        """True when the model holds a live authN token; else the answer is the documented error for
+        none (`missing`) or for an expired one (`expired`)."""
+        if token is None:
+            self.fails(response, missing)
+        elif not self.live(token):
+            self.fails(response, expired)
+        else:
+            return True
+        return False
 
     def authn_body(self, response: Any, token: dict[str, Any]) -> None:
         body = response.json()
@@ -220,12 +226,8 @@ class ClientlessModel(RuleBasedStateMachine):
         if refused:
             return
         token = self.token(requestor, device)
-        if token is None:
-            self.fails(response, "authn-token-not-found")
-        elif not self.live(token):
-            self.fails(response, "authn-token-gone")
-        else:
-            assert response.status_code == 200, response.text
+        if self.authenticated(response, token, "authn-token-not-found", "authn-token-gone"):
+            assert response.status_code == 200 and token is not None, response.text
             self.authn_body(response, token)
 
     def by_code(self, requestor: str, code: str) -> dict[str, Any] | None:
@@ -267,11 +269,10 @@ class ClientlessModel(RuleBasedStateMachine):
         if refused:
             return
         token = self.token(requestor, device)
-        if token is None:
-            self.fails(response, "not-authenticated")
-        elif not self.live(token):
-            self.fails(response, "authn-token-expired")
-        elif self.denied(token, resource):
+        if not self.authenticated(response, token, "not-authenticated", "authn-token-expired"):
+            return
+        assert token is not None
+        if self.denied(token, resource):
             self.fails(response, "authorization-denied")
         else:
             assert response.status_code == 200, response.text
