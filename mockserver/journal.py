@@ -123,8 +123,7 @@ class Journal:
         # Each entry is kept as one marshal-ed bytes object: the garbage collector has nothing to scan in
         # a full journal (tuples of tuples kept it busy, and long-tail latency showed it).
         self._packed: deque[bytes] = deque(maxlen=max(size, 1))
-        self._seqs: deque[int] = deque(maxlen=max(size, 1))  # the seq of each entry in _packed
-        self.dropped_upto = 0  # seq of the last entry the bound pushed out (0: none since the last clear)
+        self.dropped = False  # the bound has pushed entries out since the last clear
         self.served: dict[str, dict[str, set[str]]] = {}  # session -> api -> error ids
         # Per session, the seq of its first entry, in order of first appearance: at most `sessions` of
         # them (0: all), the oldest forgotten first; what a forgotten session was served still counts
@@ -148,9 +147,8 @@ class Journal:
                 ids = by_api[entry.api] = set()
             ids.update(entry.errors)
         if self.enabled:
-            if len(self._seqs) == self._seqs.maxlen:
-                self.dropped_upto = self._seqs[0]
-            self._seqs.append(self.seq)
+            if len(self._packed) == self._packed.maxlen:
+                self.dropped = True
             self._packed.append(marshal.dumps(entry.freeze()))
 
     def _first_seen(self, session: str) -> None:
@@ -164,14 +162,16 @@ class Journal:
     def complete(self, session: str | None = None) -> bool:
         """False when the journal's bound has pushed out entries of `session` (None: of any session),
         which a verdict or a count over what it holds then misses."""
-        if not self.dropped_upto:
+        if not self.dropped:
             return True
         if session is None:
             return False
         first = self.first.get(session)
         if first is None:  # never seen or wiped (complete), or forgotten here while it still has entries
             return not any(e[_FIELD["session"]] == session for e in self.entries)
-        return first > self.dropped_upto  # entries leave in seq order
+        # entries leave in seq order, and a session's own clear forgets its first: a first older than the
+        # oldest entry held was pushed out
+        return bool(self._packed) and first >= marshal.loads(self._packed[0])[_FIELD["seq"]]
 
     def served_ids(self, session: str | None = None) -> dict[str, set[str]]:
         """api -> documented error ids served to `session`, or to any session since the last clear."""
@@ -230,16 +230,13 @@ class Journal:
     def clear(self, session: str | None = None) -> None:
         if session is None:
             self._packed.clear()
-            self._seqs.clear()
             self.served.clear()
             self.first.clear()
             self.served_before.clear()
-            self.dropped_upto = 0
+            self.dropped = False
         else:
             kept = [e for e in self.entries if e[_FIELD["session"]] != session]
             self._packed.clear()
             self._packed.extend(marshal.dumps(e) for e in kept)
-            self._seqs.clear()
-            self._seqs.extend(e[_FIELD["seq"]] for e in kept)
             self.served.pop(session, None)
             self.first.pop(session, None)
