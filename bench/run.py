@@ -113,7 +113,7 @@ def load(url: str, duration: int, connections: int) -> tuple[float, float, int]:
 ROUTES = [
     ("reactor not-found, natural (targets)", "/reactor/properties/PR1"),
     ("braze 429, by __error flag", "/braze/campaigns/list?__error=rate-limited"),
-    ("dcs X-Error 2,111, natural", "/dcs/event?d_mid=1&d_rtbd=json&d_orgid=x"),
+    ("dcs X-Error 2, unknown org, natural", "/dcs/event?d_mid=1&d_rtbd=json&d_orgid=x"),
 ]
 
 
