@@ -39,6 +39,10 @@ _CREDENTIALS = ("authorization", "x-api-key")
 # within the time that it was prepared to wait") and Adobe's mobile SDKs retry by design (their
 # recoverable codes: 408, 429, 502, 503, 504). Braze's fatal 4xx have no such exception.
 _RETRYABLE_4XX = {"edge": frozenset({408, 429}), "braze": frozenset({429})}
+# ... except Edge's one documented 408 when what it says is true: EXEG-0109-408 "Empty request" is fatal
+# ("The request body is empty. Update your request and try again."), so the same blank body sent again
+# can only fail again. Forced on a real body (a flag or a mode playing a timeout) it stays retryable.
+_EMPTY_REQUEST = "EXEG-0109-408"
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,7 @@ class Rule:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("no-retry-on-4xx", "edge", "a 4xx other than 408 and 429 was retried unchanged",
+    Rule("no-retry-on-4xx", "edge", "a 4xx other than 429 (or a 408 on a real body) was retried unchanged",
          "reference/edge-errors.md:118", "experience-platform.en help/server-api/error-handling.md",
          "Most `4xx` errors, like 400, 403, 404, should not be retried on behalf of the client, except for "
          "`429`. These are client errors and will not succeed. The client must address the error before "
@@ -121,6 +125,7 @@ class Attempt:
     key: str
     users: frozenset[str]
     device: str = ""  # X-Forwarded-For: the device clientless throttles
+    blank: bool = False  # the request's body was empty or whitespace
     previous: Attempt | None = None  # the failed attempt this one retries
     chain: list[Attempt] = field(default_factory=list)
 
@@ -152,7 +157,13 @@ def attempt_of(entry: dict[str, Any]) -> Attempt | None:
                    end=start + float(entry.get("latency_ms", 0.0)) / 1000, virtual=float(entry["virtual_time"]),
                    reply={str(n).lower(): str(v) for n, v in entry.get("reply_headers", [])}, key=key,
                    users=dcs_users(entry["query"] if entry["api"] == "dcs" else "", headers),
-                   device=next((v.split(",")[0].strip() for n, v in headers if n == "x-forwarded-for"), ""))
+                   device=next((v.split(",")[0].strip() for n, v in headers if n == "x-forwarded-for"), ""),
+                   blank=_blank_body(entry))
+
+
+def _blank_body(entry: dict[str, Any]) -> bool:
+    kept = str(entry.get("body") or "")
+    return not kept.strip() and int(entry.get("body_size", 0)) <= len(kept)
 
 
 def dcs_users(query: str, headers: Sequence[tuple[str, str]]) -> frozenset[str]:
@@ -232,7 +243,8 @@ def judge_retry(judge: Judge, retry: Attempt, failed: Attempt) -> None:
     """Every rule about one retry and the failed answer it follows."""
     api, status, waited = retry.api, failed.status, retry.wait_since(failed)
     said = f"#{retry.seq} retried #{failed.seq} ({status}) after {waited:.3f} s"
-    if api in ("edge", "braze") and 400 <= status < 500 and status not in _RETRYABLE_4XX[api]:
+    if api in ("edge", "braze") and 400 <= status < 500 and (
+            status not in _RETRYABLE_4XX[api] or (_EMPTY_REQUEST in failed.errors and failed.blank)):
         judge.add("no-retry-on-4xx", retry, said)
     if "retry-after" in failed.reply:
         allowed = retry_after_s(failed.reply["retry-after"], failed.virtual)

@@ -51,6 +51,22 @@ def test_an_edge_408_retried_as_the_mobile_sdks_do_is_not_a_finding(mockserver, 
     assert [f["rule"] for f in mockserver.verdict()["findings"]] == ["no-retry-on-4xx"]
 
 
+def test_an_edge_empty_request_sent_again_empty_is_a_finding(mockserver):
+    """EXEG-0109-408 is fatal ("The request body is empty. Update your request and try again."): the
+    same blank body again cannot succeed, whatever a client does with other 408s."""
+    with httpx.Client(base_url=mockserver.url("edge")) as client:
+        for body in (b"", b"", b" \n", b" \n"):
+            answer = client.post("/ee/v2/interact?datastreamId=ds-1", content=body,
+                                 headers={"Content-Type": "application/json"})
+            assert answer.json()["type"].endswith("EXEG-0109-408")
+            mockserver.clock.advance("5s")
+    verdict = mockserver.verdict()
+    assert verdict["retries"] == 2
+    first, second, third, fourth = seqs(mockserver)
+    assert findings(verdict) == [("no-retry-on-4xx", [first, second]), ("no-retry-on-4xx", [third, fourth])]
+    assert "408 on a real body" in verdict["findings"][0]["title"]
+
+
 def test_an_edge_400_sent_again_with_a_fixed_body_is_not_a_retry(mockserver, edge):
     edge("&__code=400")
     edge(body={"event": {"xdm": {"eventType": "fixed"}}})
