@@ -28,6 +28,7 @@ TRANSITIONS = {
     "reject": (("submitted", "approved"), "rejected"),
     "develop": (("submitted", "rejected"), "development"),
 }
+UNASSIGNING = ("submit", "reject")
 
 
 @handler("reactor.relationships")
@@ -120,13 +121,21 @@ async def resource_errors(store: Store, library: Record, name: str, items: list[
 
 
 async def transition(store: Store, library: Record, action: Any) -> Record | Failure:
-    """`meta.action` on PATCH /libraries/{id}: develop, submit, approve, reject."""
+    """`meta.action` on PATCH /libraries/{id}: develop, submit, approve, reject.
+
+    Submit and reject unassign the library's environment, freeing it for another library:
+    publishing-flow.md ("Submit for Approval: Unassign the library from the development environment",
+    "Reject: Unassign the library from the staging environment"), and libraries.md's transition example
+    answers a submitted library with a `last_build` (so it had an environment) and `environment.data` null.
+    """
     if action not in TRANSITIONS:
         return Failure(_syntax("/data/meta/action", "`meta.action` must be develop, submit, approve or reject."))
     sources, target = TRANSITIONS[action]
     state = library["attributes"].get("state")
     if state not in sources:
         return fail("read-only", "/data/meta/action", occurrence=f"A library in state {state} cannot {action}.")
+    if action in UNASSIGNING and library["rel"].get("environment"):
+        await link_one(store, library, "environment", None)
     library["build_status"] = None
     return await store.touch(library, state=target, build_required=True)
 

@@ -278,6 +278,29 @@ def test_the_publishing_flow_up_to_published(reactor):
     error_of(reactor.patch(f"/libraries/{library}", rename), 403, "read-only")
 
 
+def test_submit_and_reject_unassign_the_librarys_environment_which_another_library_may_take(reactor):
+    """publishing-flow.md: Submit "Unassign[s] the library from the development environment", Reject "from the
+    staging environment"; libraries.md's submit example answers `environment.data` null beside a last_build."""
+    prop, library, development = reactor.buildable()
+    other = reactor.library(prop, "Other")
+    assert reactor.post(f"/libraries/{library}/builds").status_code == 201
+
+    def act(action: str) -> dict:  # type: ignore[type-arg]
+        moved = reactor.patch(f"/libraries/{library}", {"data": {"id": library, "type": "libraries",
+                                                                 "meta": {"action": action}}})
+        assert moved.status_code == 200, moved.text
+        return dict(moved.json()["data"])
+
+    assert act("submit")["relationships"]["environment"]["data"] is None
+    assert reactor.get(f"/libraries/{library}/relationships/environment").json()["data"] is None
+    assert reactor.get(f"/environments/{development}/library").json()["data"] is None
+    assert reactor.assign(other, development).status_code == 200  # free again: no environment-in-use
+    staging = reactor.environment(prop, reactor.host(prop, "Second"), "Staging", "staging")
+    assert reactor.assign(library, staging).status_code == 200
+    assert act("reject")["relationships"]["environment"]["data"] is None
+    assert reactor.get(f"/environments/{staging}/library").json()["data"] is None
+
+
 def test_transitions_the_state_does_not_allow_and_edits_outside_development_are_read_only(reactor):
     prop = reactor.property()
     library = reactor.library(prop)
