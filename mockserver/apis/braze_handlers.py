@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mockserver.apis import handler
+from mockserver.apis import braze_profiles, handler
 from mockserver.apis.braze_request import (
     aware,
     mapping_option,
@@ -46,10 +46,11 @@ def track_item_problem(item: Any, blacklisted: set[str]) -> str | None:
 
 
 @handler("braze.users_track")
-def users_track(ctx: RequestContext) -> Failure | Success:
-    """Objects with a minor error are reported in `errors`, the others processed and counted."""
+async def users_track(ctx: RequestContext) -> Failure | Success:
+    """Objects with a minor error are reported in `errors`, the others processed, counted and kept."""
     body = request_body(ctx)
     blacklisted = set(string_list(ctx.options.get("blacklisted_external_ids")))
+    unknown = set(string_list(ctx.options.get("unknown_external_ids")))
     processed: dict[str, int] = {}
     minor: list[dict[str, Any]] = []
     for array in TRACK_ARRAYS:
@@ -58,6 +59,7 @@ def users_track(ctx: RequestContext) -> Failure | Success:
             problem = track_item_problem(item, blacklisted)
             if problem is None:
                 processed[array] = processed.get(array, 0) + 1
+                await braze_profiles.track(ctx, array, item, item.get("external_id") not in unknown)
             else:
                 minor.append({"type": ctx.api.errors[problem].title, "input_array": array, "index": index})
                 ctx.report(problem)
@@ -141,7 +143,8 @@ def campaigns_list(ctx: RequestContext) -> Success:
     return Success(variables={"campaigns": found[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]})
 
 
-def _profile(ctx: RequestContext, identity: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+def _profile(ctx: RequestContext, identity: dict[str, Any], fields: list[str],
+             tracked: dict[str, Any] | None = None) -> dict[str, Any]:
     fake = ctx.generator.fake
     profile: dict[str, Any] = {
         "created_at": _iso(_now(ctx) - timedelta(days=ctx.generator.integer(1, 900))),
@@ -152,6 +155,9 @@ def _profile(ctx: RequestContext, identity: dict[str, Any], fields: list[str]) -
         "country": fake.country_code(),
         "custom_attributes": {},
     }
+    top, custom = braze_profiles.exported(tracked or {})
+    profile.update(top)
+    profile["custom_attributes"] = custom
     if fields:
         profile = {k: v for k, v in profile.items() if k in fields}
     merged = {**identity, **profile}
@@ -160,18 +166,20 @@ def _profile(ctx: RequestContext, identity: dict[str, Any], fields: list[str]) -
 
 
 @handler("braze.users_export_ids")
-def users_export_ids(ctx: RequestContext) -> Success:
-    """A profile per identifier asked for; ids of `unknown_external_ids` go to `invalid_user_ids`."""
+async def users_export_ids(ctx: RequestContext) -> Success:
+    """A profile per identifier asked for, with what /users/track set on it; ids of
+    `unknown_external_ids` (unless tracked since) and deleted ones go to `invalid_user_ids`."""
     body = request_body(ctx)
     fields = string_list(body.get("fields_to_export"))
     unknown = set(string_list(ctx.options.get("unknown_external_ids")))
     users: list[dict[str, Any]] = []
     invalid: list[str] = []
     for external_id in string_list(body.get("external_ids")):
-        if external_id in unknown:
+        kept = await braze_profiles.profile(ctx, external_id)
+        if (kept["deleted"] if kept is not None else external_id in unknown):
             invalid.append(external_id)
         else:
-            users.append(_profile(ctx, {"external_id": external_id}, fields))
+            users.append(_profile(ctx, {"external_id": external_id}, fields, kept and kept["attributes"]))
     aliases = body.get("user_aliases")
     for alias in aliases if isinstance(aliases, list) else []:
         users.append(_profile(ctx, {"user_aliases": [alias]}, fields))
@@ -185,10 +193,16 @@ DELETE_LISTS = ("external_ids", "user_aliases", "braze_ids", "email_addresses", 
 
 
 @handler("braze.users_delete")
-def users_delete(ctx: RequestContext) -> Success:
-    """Every id is queued for deletion but those of `unknown_external_ids`, which Braze lists as invalid."""
+async def users_delete(ctx: RequestContext) -> Success:
+    """Every id is queued for deletion but those of `unknown_external_ids`, which Braze lists as invalid;
+    a deleted external_id is no longer exported (braze_profiles)."""
     body = request_body(ctx)
     unknown = set(string_list(ctx.options.get("unknown_external_ids")))
-    invalid = [i for i in string_list(body.get("external_ids")) if i in unknown]
+    invalid: list[str] = []
+    for external_id in string_list(body.get("external_ids")):
+        if external_id in unknown and await braze_profiles.profile(ctx, external_id) is None:
+            invalid.append(external_id)
+        else:
+            await braze_profiles.delete(ctx, external_id)
     total = sum(len(v) for name in DELETE_LISTS if isinstance(v := body.get(name), list))
     return Success(variables={"deleted": total - len(invalid), "invalid_user_ids": invalid})

@@ -4,9 +4,17 @@ The model: per API key and endpoint group, a counter in fixed windows on the clo
 hour, the minute, three seconds, the UTC day); every answer carries X-RateLimit-Limit, -Remaining
 and -Reset; past `limit` in a window the answer is 429 rate-limited, and the window reopens at its
 Reset. Between the limits: a schedule created can be updated and deleted with its id; a send id
-created is echoed by the send that names it; a user tracked is exported. Every error answer has the
-fatal envelope {"message": <catalog title>, "errors": [...]} with the catalog's status, and every
-answer replays byte for byte. STATEFUL_EXAMPLES / STATEFUL_STEPS size the run.
+created is echoed by the send that names it. Users, per API key (a workspace): a /users/track batch
+mixing valid objects with objects lacking an identifier or naming a blacklisted external_id is 201
+with each valid object counted and each other one a minor error {type, input_array, index}, in the
+order attributes, events, purchases (api_limits.md); none valid is 400 with those minor errors. What
+a batch set is read back by /users/export/ids (custom attributes under `custom_attributes`, profile
+fields such as first_name at the top); a deleted user is listed in `invalid_user_ids`, tracked again
+it is a new profile without the old attributes, and an `_update_existing_only` object does not
+create it. Read-backs are asserted only 5 minutes after the change (api_limits.md: "allow for a
+5-minute delay between making subsequent calls"; the mock applies at once, which that allows). Every
+error answer has the fatal envelope {"message": <catalog title>, "errors": [...]} with the catalog's
+status, and every answer replays byte for byte. STATEFUL_EXAMPLES / STATEFUL_STEPS size the run.
 """
 
 from __future__ import annotations
@@ -26,11 +34,36 @@ LIMITS = {"users-track": (3, 3), "users-identity": (4, 60), "users-export-ids": 
           "sends-id-create": (2, 86400), "messaging": (5, 3600), "messaging-broadcast": (2, 60),
           "default": (6, 3600)}
 FOLDER = Path(tempfile.mkdtemp(prefix="braze-stateful-"))
-(FOLDER / "limits.yaml").write_text("api: braze\noptions:\n" + "".join(
+(FOLDER / "limits.yaml").write_text("api: braze\noptions:\n  blacklisted_external_ids: [dummy-user]\n" + "".join(
     f"  rate_limit.{group}: {{limit: {limit}, window_s: {window}}}\n" for group, (limit, window) in LIMITS.items()))
 KEYS = st.sampled_from(["key-a", "key-b"])
 USERS = st.sampled_from(["u1", "u2", "u3"])
 FUTURE = "2031-01-01T00:00:00Z"  # after START
+SETTLED = 300  # api_limits.md: "allow for a 5-minute delay between making subsequent calls"
+# One /users/track object: (array, kind, user, attribute, value). Kinds: a valid object, one with no
+# identifier (minor error), one naming a blacklisted external_id (minor error), a valid one in
+# "Update Only" mode (_update_existing_only: true).
+OBJECTS = st.tuples(st.sampled_from(["attributes", "events", "purchases"]),
+                    st.sampled_from(["valid", "valid", "no-id", "blacklisted", "update-only"]), USERS,
+                    st.sampled_from([("plan", "gold"), ("plan", "silver"), ("plan", None), ("first_name", "Ada"),
+                                     ("visits", {"inc": 2}), ("visits", 5)]))
+MINOR = {"no-id": "'external_id', 'braze_id', 'user_alias', 'email' or 'phone' is required",
+         "blacklisted": "provided external_id is blacklisted and disallowed"}
+
+
+def track_object(array: str, kind: str, user: str, attribute: tuple[str, Any]) -> dict[str, Any]:
+    item: dict[str, Any] = {"external_id": "dummy-user" if kind == "blacklisted" else user}
+    if kind == "no-id":
+        item = {}
+    if kind == "update-only":
+        item["_update_existing_only"] = True
+    if array == "attributes":
+        item[attribute[0]] = attribute[1]
+    elif array == "events":
+        item.update(app_id="app", name="played", time="2030-01-01T00:00:00Z")
+    else:
+        item.update(app_id="app", product_id="p", currency="USD", price=1.5, time="2030-01-01T00:00:00Z")
+    return item
 
 
 class BrazeModel(RuleBasedStateMachine):
@@ -44,7 +77,9 @@ class BrazeModel(RuleBasedStateMachine):
         self.catalog = self.api.catalog
         self.now = float(START)
         self.counts: dict[tuple[str, str, int], int] = {}
-        self.tracked: set[str] = set()
+        # (key, user) -> {"exists": bool, "attributes": {...}, "changed": when}; absent: never written,
+        # a user the mock invents (the scenario's unknown_external_ids is empty here)
+        self.profiles: dict[tuple[str, str], dict[str, Any]] = {}
         self.last: Any = None
 
     # -- helpers -------------------------------------------------------------------------------
@@ -63,6 +98,8 @@ class BrazeModel(RuleBasedStateMachine):
             return None
         assert response.status_code == ok, (path, response.text)
         found = body(response)
+        if ok >= 400:
+            return found
         assert found["message"] == "success", found
         return found
 
@@ -77,13 +114,68 @@ class BrazeModel(RuleBasedStateMachine):
         found = self.call(key, "/users/track", "users-track", {"attributes": [{"external_id": user, "plan": "gold"}]})
         if found is not None:
             assert found["attributes_processed"] == 1
-            self.tracked.add(user)
+            self.write(key, user, "attributes", {"plan": "gold"}, update_only=False)
+
+    def write(self, key: str, user: str, array: str, attributes: dict[str, Any], update_only: bool) -> None:
+        """A processed /users/track object: the user created (unless Update Only) or updated."""
+        known = self.profiles.get((key, user), {"exists": True, "attributes": {}})
+        if update_only and not known["exists"]:
+            return
+        kept = dict(known["attributes"]) if known["exists"] else {}
+        for name, value in attributes.items() if array == "attributes" else ():
+            if value is None:
+                kept.pop(name, None)
+            elif isinstance(value, dict):
+                kept[name] = (kept.get(name) if isinstance(kept.get(name), int) else 0) + value["inc"]
+            else:
+                kept[name] = value
+        self.profiles[(key, user)] = {"exists": True, "attributes": kept, "changed": self.now,
+                                      "merged": known.get("merged", False)}
+
+    @rule(key=KEYS, objects=st.lists(OBJECTS, min_size=1, max_size=6))
+    def track_batch(self, key: str, objects: list[tuple[str, str, str, tuple[str, Any]]]) -> None:
+        document: dict[str, list[dict[str, Any]]] = {}
+        for array, kind, user, attribute in objects:
+            document.setdefault(array, []).append(track_object(array, kind, user, attribute))
+        order = [(a, i, o) for a in ("attributes", "events", "purchases")
+                 for i, o in enumerate(o for o in objects if o[0] == a)]
+        minor = [{"type": MINOR[o[1]], "input_array": a, "index": i} for a, i, o in order if o[1] in MINOR]
+        valid = [(a, o) for a, _, o in order if o[1] not in MINOR]
+        if not valid:
+            self.call(key, "/users/track", "users-track", document, ok=400)
+            return
+        found = self.call(key, "/users/track", "users-track", document)
+        if found is None:
+            return
+        assert found.get("errors", []) == minor, (found, minor)
+        for array in ("events", "purchases"):
+            assert found.get(f"{array}_processed", 0) == sum(1 for a, _ in valid if a == array), found
+        ids = [o[2] for a, o in valid if a == "attributes"]
+        if len(set(ids)) == len(ids):  # post_user_track.md counts "external_ids with attributes": same
+            assert found.get("attributes_processed", 0) == len(ids), found  # number when all differ
+        for array, (_, kind, user, (attribute, value)) in valid:
+            self.write(key, user, array, {attribute: value}, update_only=kind == "update-only")
 
     @rule(key=KEYS, user=USERS)
     def export(self, key: str, user: str) -> None:
         found = self.call(key, "/users/export/ids", "users-export-ids", {"external_ids": [user]})
-        if found is not None:
-            assert [u["external_id"] for u in found["users"]] == [user]
+        if found is None:
+            return
+        exported = [u["external_id"] for u in found["users"]]
+        invalid = found.get("invalid_user_ids", [])
+        assert sorted(exported + invalid) == [user], found  # a user is exported or listed invalid
+        known = self.profiles.get((key, user))
+        if known is None or known.get("merged") or self.now - known["changed"] < SETTLED:
+            return  # a change may not be visible yet, or a merge the mock does not imitate
+        if not known["exists"]:
+            assert invalid == [user], found
+            return
+        assert exported == [user], found
+        [profile] = found["users"]
+        custom = {k: v for k, v in known["attributes"].items() if k != "first_name"}
+        assert profile["custom_attributes"] == custom, (profile, known)
+        if "first_name" in known["attributes"]:
+            assert profile["first_name"] == known["attributes"]["first_name"], (profile, known)
 
     @rule(key=KEYS, user=USERS, path=st.sampled_from(["/users/delete", "/users/alias/new", "/users/merge"]))
     def identity(self, key: str, user: str, path: str) -> None:
@@ -95,6 +187,9 @@ class BrazeModel(RuleBasedStateMachine):
         found = self.call(key, path, "users-identity", document, ok=202 if path == "/users/merge" else 201)
         if found is not None and path == "/users/delete":
             assert found["deleted"] == 1
+            self.profiles[(key, user)] = {"exists": False, "attributes": {}, "changed": self.now}
+        if found is not None and path == "/users/merge":  # the mock does not merge profiles: not asserted
+            self.profiles[(key, user)] = {"exists": True, "attributes": {}, "changed": self.now, "merged": True}
 
     @rule(target=schedules, key=KEYS)
     def schedule(self, key: str) -> Any:
@@ -140,6 +235,9 @@ class BrazeModel(RuleBasedStateMachine):
         found = body(response)
         titles = {e["title"] for e in self.catalog.values() if e["status"] == response.status_code}
         assert found["message"] in titles and isinstance(found["errors"], list), found
+        if response.status_code == 400 and response.request.url.path.endswith("/users/track"):
+            assert found["message"] == self.catalog["no-valid-data"]["title"], found
+            assert found["errors"] and all(e["type"] in MINOR.values() for e in found["errors"]), found
 
     def teardown(self) -> None:
         self.api.finish()
