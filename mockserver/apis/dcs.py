@@ -266,10 +266,16 @@ async def _denied(ctx: RequestContext, kind: str, value: str) -> bool:
     return False
 
 
+def _link_key(namespace: str, user_id: str) -> str:
+    return f"dcs:uuid:cid:{namespace}:{user_id}"
+
+
 async def _map_uuid(ctx: RequestContext, request: DcsRequest, kept: list[ids.CustomerId], mid: str | None) -> None:
-    """A declared id (or an ECID) keeps the AAM UUID it was first given, as AAM matches them."""
+    """A declared id (or an ECID) answers the AAM UUID it was linked to last: declared-ids.md, "The most
+    recent mapping is used if your ID maps to more than one Audience Manager ID"; a d_uuid or demdex
+    cookie sent with it is a new link."""
     if kept:
-        key = f"dcs:uuid:cid:{kept[0].namespace}:{kept[0].user_id}"
+        key = _link_key(kept[0].namespace, kept[0].user_id)
     elif mid and valid_aam_id(mid):
         key = f"dcs:uuid:mid:{mid}"
     else:
@@ -277,7 +283,7 @@ async def _map_uuid(ctx: RequestContext, request: DcsRequest, kept: list[ids.Cus
     known = await ctx.state.get(ctx.session, key)
     if isinstance(known, str):
         request.mapped_uuid = known
-    else:
+    if request.uuid != known:
         await ctx.state.set(ctx.session, key, request.uuid)
 
 
@@ -291,7 +297,8 @@ async def opt_out(ctx: RequestContext) -> Success:
     """
     request = request_of(ctx)
     scope = request.alias if request.partner is not None else "*"
-    marks = [f"cid:{c.namespace}:{c.user_id}" for c in request.customer_ids if c.user_id]
+    declared = [c for c in request.customer_ids if c.user_id]
+    marks = [f"cid:{c.namespace}:{c.user_id}" for c in declared]
     sent_uuid, mid = request.params.first("d_uuid"), request.params.first("d_mid")
     if mid and valid_aam_id(mid):
         marks.append(f"mid:{mid}")
@@ -301,6 +308,23 @@ async def opt_out(ctx: RequestContext) -> Success:
         headers = [("Set-Cookie", f"{name}=NOTARGET; {OPT_OUT_COOKIE}") for name in ("demdex", "dextp")]
     if sent_uuid and valid_aam_id(sent_uuid):
         marks.append(f"uuid:{sent_uuid}")
+    elif declared:
+        marks += [f"uuid:{device}" for device in await _linked_devices(ctx, request, declared)]
     for mark in marks:
         await ctx.state.set(ctx.session, f"dcs:optout:{scope}:{mark}", True)
     return Success(headers=headers)
+
+
+async def _linked_devices(ctx: RequestContext, request: DcsRequest, declared: list[ids.CustomerId]) -> list[str]:
+    """The AAM UUIDs a partner-level opt-out of declared ids stops too (no d_uuid sent, which would take
+    precedence): opt-out-management.md, "The last device ID ... linked to the CRM ID is opted out";
+    declared-ids.md, "stored for the latest mapping ... If there is no previously existing mapping ... the
+    AAM UUID in the cookie" (a new AAM UUID otherwise: one no client knows, so none is kept here)."""
+    cookie = request.cookie("demdex") or ""
+    found = []
+    for cid in declared:
+        linked = await ctx.state.get(ctx.session, _link_key(cid.namespace, cid.user_id))
+        device = linked if isinstance(linked, str) else cookie
+        if valid_aam_id(device):
+            found.append(device)
+    return list(dict.fromkeys(found))

@@ -156,6 +156,7 @@ def test_the_notarget_cookie_and_d_optout_are_171(client):
 
 def test_partner_level_opt_out_then_171_for_that_declared_id(client):
     assert codes(client.get("/event?d_rtbd=json&d_cid=123%01987", headers={"host": "partner.demdex.net"})) == []
+    client.cookies.clear()  # the declared id alone (with the cookie, its AAM UUID is opted out too: below)
     opt_out = client.get("/demoptout.jpg?d_cid=123%01987", headers={"host": "partner.demdex.net"})
     assert opt_out.status_code == 200 and opt_out.headers["content-type"] == "image/gif"
     assert "set-cookie" not in opt_out.headers  # partner level: no NOTARGET cookie
@@ -174,6 +175,50 @@ def test_partner_level_opt_out_by_ecid_then_171_for_that_ecid(client):
     assert response.json() == {"errors": [{"code": 171, "msg": "Encountered opt out tag for id 123"}]}
     assert codes(client.get("/event?d_rtbd=json&d_mid=123", headers={"host": "foo.demdex.net"})) == []
     assert codes(client.get("/event?d_rtbd=json&d_mid=456", headers=host)) == []
+
+
+OTHER = "22345678901234567890123456789012345678"
+
+
+def test_partner_level_opt_out_of_a_declared_id_opts_out_its_last_device(client):
+    # opt-out-management: "The last device ID ... linked to the CRM ID is opted out of data collection";
+    # declared-ids: "stored for the latest mapping of this [declared id] to an AAM UUID".
+    host = {"host": "partner.demdex.net"}
+    assert client.get(f"/event?d_rtbd=json&d_cid=123%01987&d_uuid={UUID}", headers=host).json()["uuid"] == UUID
+    client.cookies.clear()  # the link, not the cookie, names the device
+    client.get("/demoptout.jpg?d_cid=123%01987", headers=host)
+    response = client.get(f"/event?d_rtbd=json&d_uuid={UUID}", headers=host)
+    assert response.json() == {"errors": [{"code": 171, "msg": f"Encountered opt out tag for id {UUID}"}]}
+    assert codes(client.get(f"/event?d_rtbd=json&d_uuid={UUID}", headers={"host": "foo.demdex.net"})) == []
+
+
+def test_partner_level_opt_out_of_an_unmapped_declared_id_opts_out_the_cookies_device(client):
+    # declared-ids: "If there is no previously existing mapping, Audience Manager checks whether the request
+    # contains an AAM UUID in the cookie, and if it does, uses that for storing the opt-out."
+    host = {"host": "partner.demdex.net", "cookie": f"demdex={UUID}"}
+    client.get("/demoptout.jpg?d_cid=123%01987", headers=host)
+    assert codes(client.get("/event?d_rtbd=json", headers=host)) == ["171"]
+
+
+def test_d_uuid_takes_precedence_over_the_declared_ids_device_in_an_opt_out(client):
+    # declared-ids: "d_uuid always takes precedence. If the [declared id] maps to another AAM UUID, the
+    # opt-out is stored under the AAM UUID passed in the request (d_uuid)."
+    host = {"host": "partner.demdex.net"}
+    client.get(f"/event?d_rtbd=json&d_cid=123%01987&d_uuid={UUID}", headers=host)
+    client.get(f"/demoptout.jpg?d_cid=123%01987&d_uuid={OTHER}", headers=host)
+    assert codes(client.get(f"/event?d_rtbd=json&d_uuid={OTHER}", headers=host)) == ["171"]
+    assert codes(client.get(f"/event?d_rtbd=json&d_uuid={UUID}", headers=host)) == []
+
+
+def test_a_declared_id_answers_its_most_recent_aam_uuid(client):
+    # declared-ids, Match ID: "The most recent mapping is used if your ID maps to more than one Audience Manager ID."
+    def uuid(query: str, cookie: str | None = None) -> str:
+        client.cookies.clear()  # a server-to-server client: no cookie jar, only what it sends
+        headers = {"cookie": f"demdex={cookie}"} if cookie else {}
+        return str(client.get(f"/dcs/event?d_rtbd=json&d_cid=123%01987{query}", headers=headers).json()["uuid"])
+
+    assert [uuid(f"&d_uuid={UUID}"), uuid(f"&d_uuid={OTHER}"), uuid("")] == [UUID, OTHER, OTHER]
+    assert [uuid("", cookie=UUID), uuid("")] == [UUID, UUID]  # the AAM UUID a browser sends back maps too
 
 
 def test_global_opt_out_sets_notarget_cookies(client):
