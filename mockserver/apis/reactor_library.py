@@ -177,16 +177,18 @@ async def missing_extensions(store: Store, library: Record) -> list[ErrorRef]:
 
     The reference: "The extension that defines a data element or rule component is not included in
     the library." Reactor finds it while building, so it shows on the build when polled (as the
-    catalog's other build failures do); any revision of the extension counts as the extension.
+    catalog's other build failures do); any revision of the extension counts as the extension. A data
+    element or rule deleted since it joined is not built (the library's lists no longer show it), so it
+    needs no extension.
     """
     held = set()
     for extension_id in library["rel"].get("extensions") or []:
         if (extension := await store.get(extension_id, "extensions", deleted=True)) is not None:
             held.add(extension["rel"].get("origin", extension["id"]))
-    components = [r for r in [await store.get(i, "data_elements", deleted=True)
+    components = [r for r in [await store.get(i, "data_elements")
                               for i in library["rel"].get("data_elements") or []] if r is not None]
     for rule_id in library["rel"].get("rules") or []:
-        rule = await store.get(rule_id, "rules", deleted=True)
+        rule = await store.get(rule_id, "rules")
         for owner in {rule_id, rule["rel"].get("origin", rule_id)} if rule is not None else set():
             components.extend(c for c in await store.children(owner, "rule_components") if c not in components)
     errors: list[ErrorRef] = []

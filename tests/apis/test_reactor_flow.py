@@ -228,6 +228,26 @@ def test_a_build_of_a_library_lacking_the_extension_of_its_resources_fails_with_
     assert rebuilt["attributes"]["status"] == "succeeded" and "status_details" not in rebuilt["meta"]
 
 
+def test_a_resource_deleted_after_it_joined_a_library_needs_no_extension_in_its_build(reactor):
+    """The library's lists stop showing a deleted data element or rule; its build does not ask for their
+    extension either (extension-not-found is about what the build includes)."""
+    prop, library, _ = reactor.buildable()
+    extension = reactor.extension(prop)
+    element = reactor.data_element(prop, extension, "deleted later")
+    rule = reactor.rule(prop)
+    reactor.rule_component(prop, extension, [rule])
+    for kind, resource in (("data_elements", element), ("rules", rule)):
+        added = reactor.post(f"/libraries/{library}/relationships/{kind}", {"data": [{"id": resource, "type": kind}]})
+        assert added.status_code == 200, added.text
+    for kind, resource in (("data_elements", element), ("rules", rule)):
+        assert reactor.delete(f"/{kind}/{resource}").status_code == 204
+        assert reactor.get(f"/libraries/{library}/{kind}").json()["data"] == []
+    created = reactor.post(f"/libraries/{library}/builds")
+    assert created.status_code == 201, created.text
+    polled = reactor.get(f"/builds/{created.json()['data']['id']}").json()["data"]
+    assert polled["attributes"]["status"] == "succeeded", polled["meta"]
+
+
 def test_deleted_resources_and_multiple_revisions_cannot_join_a_library(reactor):
     prop = reactor.property()
     library = reactor.library(prop)
