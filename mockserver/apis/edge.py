@@ -269,7 +269,8 @@ async def _consent_warnings(ctx: RequestContext, body: dict[str, Any]) -> tuple[
     key = _consent_key(body, cookie)
     if _edge(ctx)["endpoint"] == CONSENT:
         chosen = consent_choice(body.get("consent")) or "in"
-        if key is not None:
+        failed = any(ctx.api.errors[ref.id].fields.get("keeps_consent") for ref in ctx.async_errors)
+        if key is not None and not failed:  # an update that failed (EXEG-0307-502) leaves the choice as it was
             await ctx.state.set(ctx.session, key, chosen)
         return [], f"general={chosen}"
     brought = stored_entry(body, cookie, "_consent")
