@@ -131,6 +131,27 @@ class EdgeModel(RuleBasedStateMachine):
             self.anonymous = choice
         self.entries[visitor].update(stored)
 
+    @rule(visitor=st.sampled_from(VISITORS), choice=st.sampled_from(["in", "out"]),
+          error=st.sampled_from(["EXEG-0307-502", "EXEG-0000-503", "rate-limited", "EXEG-0104-422"]))
+    def set_consent_fails(self, visitor: str, choice: str, error: str) -> None:
+        """A consent update that fails changes nothing: EXEG-0307-502 ("An error occurred while updating
+        user consent settings. Try again later.") embedded in a 207, or a fatal error, which "halt[s] the
+        request processing" (error-handling page). The visitor's earlier choice stays; nothing is stored."""
+        body = {"consent": [{"standard": "Adobe", "version": "1.0", "value": CONSENT["1.0"][choice]}]}
+        response = self.send_flagged(visitor, error, body)
+        if error == "EXEG-0307-502":
+            assert response.status_code == 207 and response.json()["handle"] == [], response.text
+        else:
+            assert response.headers["content-type"] == "application/problem+json", response.text
+        self.mock.documented(response, error)
+
+    def send_flagged(self, visitor: str, error: str, body: dict[str, Any]) -> Any:
+        kept = self.entries[visitor]
+        if kept:
+            body = {**body, "meta": {"state": {"entries": [{"key": k, "value": v} for k, v in kept.items()]}}}
+        return self.mock.request("POST", f"/edge/ee/v1/privacy/set-consent?datastreamId=ds-1&__error={error}",
+                                 json=body)
+
     @rule(visitor=st.sampled_from(VISITORS), as_cookie=st.booleans())
     def collect(self, visitor: str, as_cookie: bool) -> None:
         body: dict[str, Any] = {"events": [{"xdm": {"eventType": "web.webinteraction.linkClicks"}}]}
