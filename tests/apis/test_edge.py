@@ -603,6 +603,18 @@ def test_a_consent_update_that_fails_upstream_keeps_the_visitors_choice(client):
     assert "warnings" not in client.post(INTERACT, json=EVENT).json()
 
 
+def test_a_stateless_device_named_by_ecid_has_its_own_consent(client):
+    """setConsent 'only uses the ECID from the identity map, as the command operates at device level': the
+    opt-out of the device ECID 1...1 does not ignore the requests of the device ECID 2...2."""
+    def identity(ecid):
+        return {"ECID": [{"id": ecid, "authenticatedState": "ambiguous", "primary": True}]}
+    opt_out = [{"standard": "Adobe", "version": "1.0", "value": {"general": "out"}}]
+    assert client.post(CONSENT_URL, json={"identityMap": identity("1" * 38), "consent": opt_out}).status_code == 200
+    ignored = client.post(INTERACT, json={"event": {"xdm": {"identityMap": identity("1" * 38)}}}).json()
+    assert [w["type"].rsplit("/", 1)[1] for w in ignored["warnings"]] == ["EXEG-0301-200"]
+    assert "warnings" not in client.post(INTERACT, json={"event": {"xdm": {"identityMap": identity("2" * 38)}}}).json()
+
+
 def _fetched_ecid(answer) -> str:
     [result] = [h for h in answer.json()["handle"] if h["type"] == "identity:result"]
     return str(result["payload"][0]["id"])
