@@ -251,10 +251,12 @@ def event_indexes(ctx: RequestContext, count: int) -> list[int | None]:
     return chosen
 
 
-def _consent_key(body: dict[str, Any], cookie: str | None) -> str | None:
-    """Where a visitor's choice is kept: by its ECID (the identity it brings back), or the session's
-    one for a client that brings no state at all; None for a visitor known only by other entries."""
-    ecid = ecid_of(stored_identity(body, cookie))
+def _consent_key(body: dict[str, Any], cookie: str | None, events: list[Any]) -> str | None:
+    """Where a visitor's choice is kept: by its ECID (the identity it brings back, else the ECID of its
+    identityMap: setConsent "only uses the ECID from the identity map, as the command operates at device
+    level"), or the session's one for a client that brings neither; None for a visitor known only by
+    other entries."""
+    ecid = ecid_of(stored_identity(body, cookie)) or _valid_ecid(sent_identity(body, events, "ECID"))
     if ecid is not None:
         return f"{CONSENT_KEY}:{ecid}"
     if any(stored_entry(body, cookie, suffix) is not None for suffix in ("_identity", "_consent", "_cluster")):
@@ -266,10 +268,12 @@ async def _consent_warnings(ctx: RequestContext, body: dict[str, Any]) -> tuple[
     """Consent belongs to one visitor (scenarios/edge.yaml, consent): set-consent records the visitor's
     choice; a later request is ignored when the consent entry it brings, else its recorded choice, is out."""
     cookie = ctx.header("cookie")
-    key = _consent_key(body, cookie)
+    edge = _edge(ctx)
+    key = _consent_key(body, cookie, events_of(body, edge["endpoint"], edge["version"]))
     if _edge(ctx)["endpoint"] == CONSENT:
         chosen = consent_choice(body.get("consent")) or "in"
-        if key is not None:
+        failed = any(ctx.api.errors[ref.id].fields.get("keeps_consent") for ref in ctx.async_errors)
+        if key is not None and not failed:  # an update that failed (EXEG-0307-502) leaves the choice as it was
             await ctx.state.set(ctx.session, key, chosen)
         return [], f"general={chosen}"
     brought = stored_entry(body, cookie, "_consent")
@@ -337,11 +341,16 @@ async def _answer(ctx: RequestContext) -> Outcome:
 def _sent_ecid(ctx: RequestContext, body: dict[str, Any], events: list[Any]) -> str | None:
     """visitor-identification-fpid.md: an ECID the request brings is used (over an FPID's); an FPID alone
     gives its own ECID, always the same; only a request with neither gets a new one."""
-    given = sent_identity(body, events, "ECID")
-    if given is not None and len(given) == 38 and given.isascii() and given.isdigit():
+    given = _valid_ecid(sent_identity(body, events, "ECID"))
+    if given is not None:
         return given
     fpid = sent_identity(body, events, "FPID")
     return fpid_ecid(str(_edge(ctx)["org_id"]), fpid) if fpid is not None else None
+
+
+def _valid_ecid(value: str | None) -> str | None:
+    """An ECID as Edge mints them (38 digits), or None."""
+    return value if value is not None and len(value) == 38 and value.isascii() and value.isdigit() else None
 
 
 def ecid_of(cookie: str | None) -> str | None:

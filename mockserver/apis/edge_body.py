@@ -147,8 +147,9 @@ def missing_primary(body: dict[str, Any], events: list[Any]) -> ErrorRef | None:
 
 
 def sent_identity(body: dict[str, Any], events: list[Any], namespace: str) -> str | None:
-    """The first id of `namespace` in an identityMap of the request (its xdm, then its events' xdm)."""
-    holders = [body.get("xdm"), *(event.get("xdm") if isinstance(event, dict) else None for event in events)]
+    """The first id of `namespace` in an identityMap of the request (its own, as set-consent carries it,
+    its xdm, then its events' xdm)."""
+    holders = [body, body.get("xdm"), *(event.get("xdm") if isinstance(event, dict) else None for event in events)]
     for xdm in holders:
         identity_map = xdm.get("identityMap") if isinstance(xdm, dict) else None
         items = identity_map.get(namespace) if isinstance(identity_map, dict) else None

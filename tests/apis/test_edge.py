@@ -589,6 +589,32 @@ def test_consent_belongs_to_the_visitor_whose_state_carries_it(client):
     assert "warnings" in client.post(INTERACT, json=EVENT, headers={"Cookie": cookie}).json()
 
 
+def test_a_consent_update_that_fails_upstream_keeps_the_visitors_choice(client):
+    """EXEG-0307-502: 'An error occurred while updating user consent settings. Try again later.' The
+    opt-out was not applied: no consent entry comes back, and the visitor is not ignored after it."""
+    visitor = _state(client.post(INTERACT, json=EVENT))
+    opt_out = {"consent": [{"standard": "Adobe", "version": "1.0", "value": {"general": "out"}}],
+               "meta": {"state": {"entries": visitor}}}
+    failed = client.post(CONSENT_URL + "&__error=EXEG-0307-502", json=opt_out)
+    assert failed.status_code == 207 and failed.json()["handle"] == []
+    assert "warnings" not in client.post(INTERACT, json={**EVENT, "meta": {"state": {"entries": visitor}}}).json()
+    anonymous = client.post(CONSENT_URL + "&__error=EXEG-0307-502", json={"consent": opt_out["consent"]})
+    assert anonymous.status_code == 207
+    assert "warnings" not in client.post(INTERACT, json=EVENT).json()
+
+
+def test_a_stateless_device_named_by_ecid_has_its_own_consent(client):
+    """setConsent 'only uses the ECID from the identity map, as the command operates at device level': the
+    opt-out of the device ECID 1...1 does not ignore the requests of the device ECID 2...2."""
+    def identity(ecid):
+        return {"ECID": [{"id": ecid, "authenticatedState": "ambiguous", "primary": True}]}
+    opt_out = [{"standard": "Adobe", "version": "1.0", "value": {"general": "out"}}]
+    assert client.post(CONSENT_URL, json={"identityMap": identity("1" * 38), "consent": opt_out}).status_code == 200
+    ignored = client.post(INTERACT, json={"event": {"xdm": {"identityMap": identity("1" * 38)}}}).json()
+    assert [w["type"].rsplit("/", 1)[1] for w in ignored["warnings"]] == ["EXEG-0301-200"]
+    assert "warnings" not in client.post(INTERACT, json={"event": {"xdm": {"identityMap": identity("2" * 38)}}}).json()
+
+
 def _fetched_ecid(answer) -> str:
     [result] = [h for h in answer.json()["handle"] if h["type"] == "identity:result"]
     return str(result["payload"][0]["id"])

@@ -31,6 +31,7 @@ class EdgeModel(RuleBasedStateMachine):
         self.entries: dict[str, dict[str, str]] = {v: {} for v in VISITORS}   # visitor -> state entries kept
         self.anonymous = "in"   # the choice of clients that bring no state (scenarios/edge.yaml, EXEG-0301-200)
         self.ecids: dict[str, str] = {}
+        self.ecid_choices: dict[str, str] = {}   # ECID named in the identityMap -> its consent
         self.request_ids: set[str] = set()
 
     def send(self, visitor: str, path: str, body: dict[str, Any], as_cookie: bool) -> Any:
@@ -130,6 +131,48 @@ class EdgeModel(RuleBasedStateMachine):
         if not self.entries[visitor]:
             self.anonymous = choice
         self.entries[visitor].update(stored)
+
+    @rule(visitor=st.sampled_from(VISITORS), choice=st.sampled_from(["in", "out"]),
+          error=st.sampled_from(["EXEG-0307-502", "EXEG-0000-503", "rate-limited", "EXEG-0104-422"]))
+    def set_consent_fails(self, visitor: str, choice: str, error: str) -> None:
+        """A consent update that fails changes nothing: EXEG-0307-502 ("An error occurred while updating
+        user consent settings. Try again later.") embedded in a 207, or a fatal error, which "halt[s] the
+        request processing" (error-handling page). The visitor's earlier choice stays; nothing is stored."""
+        body = {"consent": [{"standard": "Adobe", "version": "1.0", "value": CONSENT["1.0"][choice]}]}
+        response = self.send_flagged(visitor, error, body)
+        if error == "EXEG-0307-502":
+            assert response.status_code == 207 and response.json()["handle"] == [], response.text
+        else:
+            assert response.headers["content-type"] == "application/problem+json", response.text
+        self.mock.documented(response, error)
+
+    def send_flagged(self, visitor: str, error: str, body: dict[str, Any]) -> Any:
+        kept = self.entries[visitor]
+        if kept:
+            body = {**body, "meta": {"state": {"entries": [{"key": k, "value": v} for k, v in kept.items()]}}}
+        return self.mock.request("POST", f"/edge/ee/v1/privacy/set-consent?datastreamId=ds-1&__error={error}",
+                                 json=body)
+
+    @rule(ecid=st.sampled_from(["1" * 38, "2" * 38]), choice=st.sampled_from([None, "in", "out"]))
+    def ecid_visitor(self, ecid: str, choice: str | None) -> None:
+        """A client that keeps no state and names its device by ECID in the identityMap: setConsent "only uses
+        the ECID from the identity map, as the command operates at device level" (Web SDK setConsent page), so
+        the choice is that ECID's, not another device's (choice None: an interact instead)."""
+        identity = {"ECID": [{"id": ecid, "authenticatedState": "ambiguous", "primary": True}]}
+        if choice is not None:
+            body = {"identityMap": identity, "consent": [{"standard": "Adobe", "version": "1.0",
+                                                          "value": CONSENT["1.0"][choice]}]}
+            response = self.mock.request("POST", "/edge/ee/v1/privacy/set-consent?configId=ds-1", json=body)
+            assert response.status_code == 200, response.text
+            assert self.stored(response) == {ORG_COOKIE + "_consent": f"general={choice}"}
+            self.ecid_choices[ecid] = choice
+            return
+        body = {"event": {"xdm": {"identityMap": identity}}}
+        response = self.mock.request("POST", "/edge/ee/v2/interact?datastreamId=ds-1", json=body)
+        if self.ecid_choices.get(ecid) == "out":
+            self.ignored(response)
+        else:
+            assert response.status_code == 200 and "warnings" not in response.json(), response.text
 
     @rule(visitor=st.sampled_from(VISITORS), as_cookie=st.booleans())
     def collect(self, visitor: str, as_cookie: bool) -> None:
