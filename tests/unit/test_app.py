@@ -292,3 +292,26 @@ def test_the_server_holds_max_sessions_and_forgets_the_least_recently_used(make_
     assert remaining("c") == first and remaining("a") == first - 3  # c took b's place
     assert remaining("b") == first  # b was forgotten: it starts afresh
     assert len([s for s in client.app.runtime.state.data if s != "*"]) == 2
+
+
+def test_coverage_keeps_the_last_max_sessions_sessions_seen_not_the_first(make_client):
+    """README ("A server that stays up"): what each session was served is kept "for the last
+    --max-sessions sessions seen", as its state is: a session seen again is among the last seen."""
+    client = make_client(max_sessions=2)
+
+    def serve(session: str, error: str) -> None:
+        answer = client.post(f"/edge/ee/v2/interact?datastreamId=ds-1&__error={error}", json={"event": {}},
+                             headers={"X-Mock-Session": session})
+        assert answer.status_code >= 400
+
+    def served(session: str) -> list[str]:
+        return client.get(f"/__admin/coverage?session={session}&api=edge").json()["apis"]["edge"]["served_ids"]
+
+    serve("a", "EXEG-0001-500")
+    serve("b", "EXEG-0400-403")
+    serve("a", "EXEG-0000-503")  # a seen last: b is the least recently seen
+    serve("c", "rate-limited")  # c takes b's place
+    assert served("a") == ["EXEG-0000-503", "EXEG-0001-500"] and served("c") == ["rate-limited"]
+    assert served("b") == []  # forgotten in its own coverage ...
+    whole = client.get("/__admin/coverage?api=edge").json()["apis"]["edge"]["served_ids"]
+    assert "EXEG-0400-403" in whole  # ... still in the whole server's
