@@ -136,6 +136,23 @@ def test_a_repeated_flag_counts_once_and_preference_applied_says_which(toy):
     assert toy.post("/toy/items/1?__code=abc", headers={**AUTH, "Prefer": "code=503"}).status_code == 400
 
 
+def test_preference_applied_names_a_session_flag_only_when_it_was_the_session_used(client):
+    """README: Preference-Applied names the flag applied. X-Mock-Session (or /__session/NAME) decides the
+    session over `__session` / `Prefer: session=`, so the flag it overrode is not named."""
+    def used(url: str, headers: dict[str, str]) -> tuple[str | None, str]:
+        answer = client.post(url, json={"event": {}}, headers=headers)
+        return answer.headers.get("preference-applied"), client.get("/__admin/requests?limit=1").json()[
+            "requests"][0]["session"]
+
+    interact = "/edge/ee/v2/interact?datastreamId=ds-1"
+    assert used(interact + "&__session=q", {}) == ("session=q", "q")
+    assert used(interact, {"Prefer": "session=p"}) == ("session=p", "p")
+    assert used(interact + "&__session=q", {"X-Mock-Session": "h"}) == (None, "h")
+    assert used(interact + "&__session=q&__code=503", {"X-Mock-Session": "h", "Prefer": "session=p"}) == (
+        "code=503", "h")
+    assert used("/__session/s" + interact + "&__session=q", {}) == (None, "s")
+
+
 def test_same_seed_and_session_give_the_same_bytes_whatever_other_sessions_do(tmp_path, make_client):
     (tmp_path / "toy.yaml").write_text(TOY)
     first, second = make_client(scenarios=(str(tmp_path),)), make_client(scenarios=(str(tmp_path),))
