@@ -67,7 +67,7 @@ flag = st.one_of(
     st.tuples(st.just("mode"), st.sampled_from(MODES)),
     st.tuples(st.just("seed"), st.integers(0, 3)),
 )
-HOW = st.sampled_from(["header", "query", "path"])
+HOW = st.sampled_from(["header", "query", "path", "override"])  # override: the header over a __session
 flags = st.lists(st.tuples(flag, st.sampled_from(["query", "prefer"])), max_size=3)
 MISUSES = ["unknown-flag", "unknown-error", "bad-code", "undocumented-code", "unknown-mode", "prefer-unknown-mode",
            "no-api", "bad-seed"]
@@ -265,8 +265,10 @@ class InterfaceModel(RuleBasedStateMachine):
         """An API call in `session`, named by header, query or path."""
         kwargs = copy.deepcopy(kwargs)
         headers = dict(kwargs.pop("headers", {}))
-        if how == "header":
+        if how in ("header", "override"):
             headers["X-Mock-Session"] = session
+            if how == "override":  # the header decides; the flag it overrides is not applied
+                url += ("&" if "?" in url else "?") + "__session=decoy"
         elif how == "query":
             url += ("&" if "?" in url else "?") + f"__session={session}"
         else:
@@ -341,7 +343,7 @@ class InterfaceModel(RuleBasedStateMachine):
         self.model.record(session, api, status, errors, False)
 
     @rule(session=st.sampled_from(SESSIONS), api=st.sampled_from(sorted(APIS)), kind=st.sampled_from(MISUSES),
-          how=st.sampled_from(["header", "query", "path"]))
+          how=HOW)
     def misuse(self, session: str, api: str, kind: str, how: str) -> None:
         if self.MAX_SESSIONS:
             return  # whether a refused request "uses" its session (README: the least recently used) is not said
