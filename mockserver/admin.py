@@ -109,11 +109,14 @@ def build_admin(runtime: Runtime) -> Starlette:
                               f"not {', '.join(sorted(set(params) - {'session'}))}", ["session"])
             await runtime.journal.wipe(params.get("session"))
             return Response(status_code=204)
-        try:
+        try:  # each named with its valid values (README: a bad value sent to a parameter)
             limit = int(params["limit"]) if "limit" in params else None
+        except ValueError:
+            return misuse(f"limit: the last N entries, N >= 0, not {params['limit']!r}", ["0", "1", "10"])
+        try:
             status = int(params["status"]) if "status" in params else None
         except ValueError:
-            return misuse("limit and status take integers")
+            return misuse(f"status: an HTTP status, not {params['status']!r}", ["100-599", "0 (no status line)"])
         if limit is not None and limit < 0:
             return misuse(f"limit: the last N entries, N >= 0, not {limit}", ["0", "1", "10"])
         await runtime.journal.sync()
@@ -152,7 +155,8 @@ def build_admin(runtime: Runtime) -> Starlette:
             try:
                 body = await request.json()
             except ValueError:
-                return misuse('the body is JSON: {"advance": "60s"}, {"freeze": true}, {"reset": true}')
+                return misuse('the body is JSON: {"advance": "60s"}, {"freeze": true}, {"reset": true}',
+                              ["advance", "freeze", "reset"])
             if not isinstance(body, dict) or not body or not set(body) <= {"advance", "freeze", "reset"}:
                 unknown = sorted(set(body) - {"advance", "freeze", "reset"}) if isinstance(body, dict) else []
                 return misuse("unknown clock command" + (f": {', '.join(unknown)}" if unknown else

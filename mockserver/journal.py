@@ -125,8 +125,9 @@ class Journal:
         self._packed: deque[bytes] = deque(maxlen=max(size, 1))
         self.dropped = False  # the bound has pushed entries out since the last clear
         self.served: dict[str, dict[str, set[str]]] = {}  # session -> api -> error ids
-        # Per session, the seq of its first entry, in order of first appearance: at most `sessions` of
-        # them (0: all), the oldest forgotten first; what a forgotten session was served still counts
+        # Per session, the seq of its first entry, the session last seen last: at most `sessions` of
+        # them (0: all), the least recently seen forgotten first (README: "for the last --max-sessions
+        # sessions seen", as the store forgets state); what a forgotten session was served still counts
         # in the whole server's coverage (`served_before`), no longer in its own.
         self.first: dict[str, int] = {}
         self.sessions = sessions
@@ -136,8 +137,12 @@ class Journal:
     def record(self, entry: Entry) -> None:
         self.seq += 1
         entry.seq = self.seq
-        if entry.session is not None and entry.session not in self.first:
-            self._first_seen(entry.session)
+        if entry.session is not None:
+            first = self.first.pop(entry.session, None)  # seen again: last in the order of forgetting
+            if first is None:
+                self._first_seen(entry.session)
+            else:
+                self.first[entry.session] = first
         if entry.errors and entry.api and entry.session:
             by_api = self.served.get(entry.session)
             if by_api is None:

@@ -113,8 +113,9 @@ def parse_flags(query_flags: list[tuple[str, str]], prefer: list[tuple[str, str]
             flags.given.append(f"{name}={value}" if value else name)
         else:  # checked all the same: a bad value is misuse even where another one wins
             _apply(Flags(), name, value)
-    if session is not None:
+    if session is not None:  # X-Mock-Session decides: a session flag it overrides was not applied
         _apply(flags, "session", session)
+        flags.given = [g for g in flags.given if g.partition("=")[0] != "session"]
     return flags
 
 

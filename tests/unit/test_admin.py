@@ -71,6 +71,20 @@ def test_a_limit_that_is_not_a_count_is_misuse(client, limit):
     assert is_misuse(client.get("/__admin/requests", params={"limit": limit}))
 
 
+@pytest.mark.parametrize(("params", "field"), [({"limit": "abc"}, "limit"), ({"status": "abc"}, "status"),
+                                               ({"limit": "1", "status": "4xx"}, "status")])
+def test_a_journal_filter_that_is_not_a_number_is_misuse_naming_it_with_the_valid_values(client, params, field):
+    """README: a bad value sent to a parameter is answered with the list of valid values."""
+    response = client.get("/__admin/requests", params=params)
+    assert is_misuse(response) and response.json().get("valid"), response.text
+    assert response.json()["detail"].startswith(field), response.text
+
+
+def test_a_clock_body_that_is_not_json_is_misuse_with_the_valid_commands(client):
+    response = client.post("/__admin/clock", content=b"advance 1s")
+    assert is_misuse(response) and response.json().get("valid") == ["advance", "freeze", "reset"], response.text
+
+
 @pytest.mark.parametrize(("body", "field"), [
     ({}, "advance"), ({"advance": "-5s"}, "advance"), ({"advance": "soon"}, "advance"),
     ({"freeze": "yes"}, "freeze"), ({"reset": 1}, "reset"), ({"bogus": 1}, "bogus"),

@@ -136,6 +136,23 @@ def test_a_repeated_flag_counts_once_and_preference_applied_says_which(toy):
     assert toy.post("/toy/items/1?__code=abc", headers={**AUTH, "Prefer": "code=503"}).status_code == 400
 
 
+def test_preference_applied_names_a_session_flag_only_when_it_was_the_session_used(client):
+    """README: Preference-Applied names the flag applied. X-Mock-Session (or /__session/NAME) decides the
+    session over `__session` / `Prefer: session=`, so the flag it overrode is not named."""
+    def used(url: str, headers: dict[str, str]) -> tuple[str | None, str]:
+        answer = client.post(url, json={"event": {}}, headers=headers)
+        return answer.headers.get("preference-applied"), client.get("/__admin/requests?limit=1").json()[
+            "requests"][0]["session"]
+
+    interact = "/edge/ee/v2/interact?datastreamId=ds-1"
+    assert used(interact + "&__session=q", {}) == ("session=q", "q")
+    assert used(interact, {"Prefer": "session=p"}) == ("session=p", "p")
+    assert used(interact + "&__session=q", {"X-Mock-Session": "h"}) == (None, "h")
+    assert used(interact + "&__session=q&__code=503", {"X-Mock-Session": "h", "Prefer": "session=p"}) == (
+        "code=503", "h")
+    assert used("/__session/s" + interact + "&__session=q", {}) == (None, "s")
+
+
 def test_same_seed_and_session_give_the_same_bytes_whatever_other_sessions_do(tmp_path, make_client):
     (tmp_path / "toy.yaml").write_text(TOY)
     first, second = make_client(scenarios=(str(tmp_path),)), make_client(scenarios=(str(tmp_path),))
@@ -292,3 +309,26 @@ def test_the_server_holds_max_sessions_and_forgets_the_least_recently_used(make_
     assert remaining("c") == first and remaining("a") == first - 3  # c took b's place
     assert remaining("b") == first  # b was forgotten: it starts afresh
     assert len([s for s in client.app.runtime.state.data if s != "*"]) == 2
+
+
+def test_coverage_keeps_the_last_max_sessions_sessions_seen_not_the_first(make_client):
+    """README ("A server that stays up"): what each session was served is kept "for the last
+    --max-sessions sessions seen", as its state is: a session seen again is among the last seen."""
+    client = make_client(max_sessions=2)
+
+    def serve(session: str, error: str) -> None:
+        answer = client.post(f"/edge/ee/v2/interact?datastreamId=ds-1&__error={error}", json={"event": {}},
+                             headers={"X-Mock-Session": session})
+        assert answer.status_code >= 400
+
+    def served(session: str) -> list[str]:
+        return client.get(f"/__admin/coverage?session={session}&api=edge").json()["apis"]["edge"]["served_ids"]
+
+    serve("a", "EXEG-0001-500")
+    serve("b", "EXEG-0400-403")
+    serve("a", "EXEG-0000-503")  # a seen last: b is the least recently seen
+    serve("c", "rate-limited")  # c takes b's place
+    assert served("a") == ["EXEG-0000-503", "EXEG-0001-500"] and served("c") == ["rate-limited"]
+    assert served("b") == []  # forgotten in its own coverage ...
+    whole = client.get("/__admin/coverage?api=edge").json()["apis"]["edge"]["served_ids"]
+    assert "EXEG-0400-403" in whole  # ... still in the whole server's
