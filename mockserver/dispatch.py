@@ -307,6 +307,8 @@ class Dispatcher:
             early = await called if inspect.isawaitable(called) else called
             if early is not None:  # refused before routing (Reactor's gateway): journaled under its route
                 ctx.route = find_route(api, ctx.method, ctx.path).route
+                if ctx.flags.given:  # modes and chaos never ran: Preference-Applied names what did (RFC 7240)
+                    ctx.flags.given = [g for g in ctx.flags.given if g.partition("=")[0] not in _DECIDED_AFTER]
                 return early
         found = find_route(api, ctx.method, ctx.path)
         if found.match is Match.NONE or found.route is None:
@@ -456,6 +458,9 @@ def _server_host(scope: Scope) -> str:
         return "localhost"
     host, port = server[0], server[1]
     return f"{host}:{port}" if port else str(host)
+
+
+_DECIDED_AFTER = frozenset({"mode", "chaos", "chaos_faults"})  # flags an API's before-hook refusal preempts
 
 
 def _headers_of(rendered: Rendered, flags: Flags, date: bytes) -> list[tuple[bytes, bytes]]:

@@ -153,6 +153,18 @@ def test_preference_applied_names_a_session_flag_only_when_it_was_the_session_us
     assert used("/__session/s" + interact + "&__session=q", {}) == (None, "s")
 
 
+def test_preference_applied_leaves_out_a_mode_the_gateway_refused_the_request_before(client):
+    """Reactor's gateway (Adobe I/O) refuses a request without credentials before Reactor, where the mode
+    runs: the mode was not honoured, so Preference-Applied (RFC 7240) and the journal do not name it."""
+    refused = client.get("/reactor/properties/PR1?__mode=outage&__seed=3")
+    assert refused.status_code == 401 and refused.headers["preference-applied"] == "seed=3"
+    served = client.get("/reactor/properties/PR1?__mode=outage",
+                        headers={"Authorization": "Bearer t", "x-api-key": "k", "x-gw-ims-org-id": "O@AdobeOrg"})
+    assert served.status_code == 500 and served.headers["preference-applied"] == "mode=outage"
+    journaled = client.get("/__admin/requests?limit=2").json()["requests"]
+    assert sorted(e["flags"] for e in journaled) == [["mode=outage"], ["seed=3"]]
+
+
 def test_same_seed_and_session_give_the_same_bytes_whatever_other_sessions_do(tmp_path, make_client):
     (tmp_path / "toy.yaml").write_text(TOY)
     first, second = make_client(scenarios=(str(tmp_path),)), make_client(scenarios=(str(tmp_path),))
