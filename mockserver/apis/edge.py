@@ -264,12 +264,11 @@ def _consent_key(body: dict[str, Any], cookie: str | None, events: list[Any]) ->
     return CONSENT_KEY
 
 
-async def _consent_warnings(ctx: RequestContext, body: dict[str, Any]) -> tuple[list[ErrorRef], str]:
+async def _consent_warnings(ctx: RequestContext, body: dict[str, Any], events: list[Any]) -> tuple[list[ErrorRef], str]:
     """Consent belongs to one visitor (scenarios/edge.yaml, consent): set-consent records the visitor's
     choice; a later request is ignored when the consent entry it brings, else its recorded choice, is out."""
     cookie = ctx.header("cookie")
-    edge = _edge(ctx)
-    key = _consent_key(body, cookie, events_of(body, edge["endpoint"], edge["version"]))
+    key = _consent_key(body, cookie, events)
     if _edge(ctx)["endpoint"] == CONSENT:
         chosen = consent_choice(body.get("consent")) or "in"
         failed = any(ctx.api.errors[ref.id].fields.get("keeps_consent") for ref in ctx.async_errors)
@@ -311,7 +310,7 @@ async def _answer(ctx: RequestContext) -> Outcome:
     indexes = event_indexes(ctx, len(events)) if ctx.async_errors else []
     refs = [ErrorRef(asked.id, {**asked.params, **({"eventIndex": i} if i is not None else {})})
             for asked in ctx.async_errors for i in indexes]
-    warnings, cookie = await _consent_warnings(ctx, body)
+    warnings, cookie = await _consent_warnings(ctx, body, events)
     fetched = fetched_namespaces(body, events)
     allowed = [str(n) for n in options["fetch_namespaces"]]
     refused = [n for n in fetched if n not in allowed]
