@@ -17,7 +17,7 @@ from mockserver import coverage as coverage_report
 from mockserver import verdict as client_verdict
 from mockserver.dispatch import PROBLEM_JSON
 from mockserver.engine import modes
-from mockserver.engine.clock import Clock, parse_duration
+from mockserver.engine.clock import LAST_INSTANT, Clock, parse_duration
 from mockserver.engine.flags import Misuse, valid_session
 from mockserver.engine.state import GLOBAL, MODES_KEY
 from mockserver.runtime import Runtime
@@ -152,9 +152,8 @@ def build_admin(runtime: Runtime) -> Starlette:
 
     async def clock(request: Request) -> Response:
         if request.method == "POST":
-            try:
-                body = await request.json()
-            except ValueError:
+            body = await _read_json(request)
+            if body is _NOT_JSON:
                 return misuse('the body is JSON: {"advance": "60s"}, {"freeze": true}, {"reset": true}',
                               ["advance", "freeze", "reset"])
             if not isinstance(body, dict) or not body or not set(body) <= {"advance", "freeze", "reset"}:
@@ -182,6 +181,12 @@ def build_admin(runtime: Runtime) -> Starlette:
                 if "advance" in body:
                     clock.advance(seconds)
 
+            moved = Clock()  # the command tried on a copy first: a time no Date header can print is refused
+            moved.load(runtime.clock.state())
+            command(moved)
+            if not 0 <= moved.now() <= LAST_INSTANT:
+                return misuse(f"the clock would read {moved.now()!r} s since 1970: past what a Date header "
+                              "prints (0 to 9999-12-31T23:59:59Z)", ["advance", "freeze", "reset"])
             await runtime.change_clock(command)
         else:
             await runtime.sync_clock()
@@ -289,11 +294,20 @@ def _takes(names: set[str], handler: Any) -> Any:
     return checked
 
 
-async def _json_object(request: Request) -> dict[str, Any]:
+_NOT_JSON = object()
+
+
+async def _read_json(request: Request) -> Any:
+    """The body as JSON, or `_NOT_JSON`: JSON nested deeper than Python recurses (`[[[...]]]` 10,000
+    deep) is refused as any other body that is not JSON, not a traceback."""
     try:
-        body = await request.json()
-    except ValueError:
-        body = None
+        return await request.json()
+    except (ValueError, RecursionError):
+        return _NOT_JSON
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    body = await _read_json(request)
     if not isinstance(body, dict):
         raise Misuse("the body is a JSON object", ['{"mode": "outage", "ttl": "30s"}'])
     return body

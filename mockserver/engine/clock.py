@@ -7,6 +7,7 @@ session's own time line, so the same requests replay byte for byte in any proces
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from email.utils import formatdate
@@ -15,16 +16,22 @@ from typing import Any
 _DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 TIMELINE_EPOCH = 1735689600.0  # 2025-01-01T00:00:00Z: where every session's time line starts
+LAST_INSTANT = 253402300799.0  # 9999-12-31T23:59:59Z: the last time a Date header (4-digit year) can print
 
 
 def parse_duration(value: Any) -> float:
-    """Seconds from `60`, `"60s"`, `"250ms"`, `"5m"`, `"1h"`; raises ValueError otherwise."""
+    """Seconds from `60`, `"60s"`, `"250ms"`, `"5m"`, `"1h"`; raises ValueError otherwise (and on a
+    number no clock can move by: NaN, infinity, or `1e999`, which JSON reads as infinity)."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    found = _DURATION.match(str(value))
-    if not found:
-        raise ValueError(f"not a duration: {value!r} (use 60, '60s', '250ms', '5m', '1h')")
-    return float(found.group(1)) * _UNITS[found.group(2)]
+        seconds = float(value) if not isinstance(value, int) or abs(value) < 10**300 else math.inf
+    else:
+        found = _DURATION.match(str(value))
+        if not found:
+            raise ValueError(f"not a duration: {value!r} (use 60, '60s', '250ms', '5m', '1h')")
+        seconds = float(found.group(1)) * _UNITS[found.group(2)]
+    if not math.isfinite(seconds):
+        raise ValueError(f"not a finite duration: {value!r} (use 60, '60s', '250ms', '5m', '1h')")
+    return seconds
 
 
 class Clock:

@@ -137,3 +137,29 @@ def test_the_dispatcher_and_the_admin_api_write_misuse_alike(client):
     assert is_misuse(by_dispatcher) and is_misuse(by_admin)
     assert by_dispatcher.text.startswith('{"type":"urn:mockserver:problem:misuse","title":')
     assert by_admin.text.startswith('{"type":"urn:mockserver:problem:misuse","title":')
+
+
+DEEP = ["[" * 10_000 + "]" * 10_000, '{"a":' * 10_000 + "1" + "}" * 10_000]
+
+
+@pytest.mark.parametrize("text", [*DEEP, '{"advance": 1e999}', '{"advance": NaN}',
+                                  '{"advance": "' + "9" * 400 + 's"}', '{"advance": "999999999999d"}',
+                                  '{"advance": ' + "9" * 400 + "}", '{"freeze": 1e300}'])
+def test_a_hostile_clock_body_is_misuse_and_the_clock_still_prints_a_date(client, text):
+    """JSON nested past Python's recursion limit, a number JSON reads as infinity or NaN, or an advance past
+    year 9999 (where no Date header can be written: every later answer was a 500) moves nothing."""
+    before = client.get("/__admin/clock").json()
+    response = client.post("/__admin/clock", content=text.encode())
+    assert is_misuse(response), response.text
+    after = client.get("/__admin/clock").json()
+    assert (after["offset_s"], after["frozen"]) == (before["offset_s"], before["frozen"])
+    assert client.get("/braze/users/track").headers["date"]
+
+
+@pytest.mark.parametrize("text", [*DEEP, '{"mode": "outage", "ttl": 1e999}', '{"mode": "outage", "ttl": NaN}',
+                                  '{"mode": "outage", "ttl": Infinity}',
+                                  '{"mode": "outage", "ttl": "' + "9" * 400 + 's"}'])
+def test_a_hostile_mode_switch_body_is_misuse_and_switches_nothing(client, text):
+    response = client.post("/__admin/modes", content=text.encode())
+    assert is_misuse(response), response.text
+    assert client.get("/__admin/modes").json()["active"] == []
