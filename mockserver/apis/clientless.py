@@ -22,7 +22,7 @@ from mockserver.apis import before, check
 from mockserver.apis.clientless_format import CONTENT_TYPES, choose, encode, split_suffix
 from mockserver.apis.clientless_state import PRODUCTION, STAGING
 from mockserver.engine.context import RequestContext
-from mockserver.engine.flags import Misuse, parse_prefer
+from mockserver.engine.flags import Misuse, decimal, parse_prefer
 from mockserver.engine.outcome import ErrorRef, Failure
 
 API = "clientless"
@@ -75,7 +75,8 @@ def legacy_signature(secret: str, signed: str) -> str:
 
 def in_milliseconds(request_time: str) -> bool:
     """Epoch milliseconds have 13 digits from 2001 to 2286: fewer are seconds, more micro- or nanoseconds."""
-    return request_time.isdigit() and 10**12 <= int(request_time) < 10**13
+    millis = decimal(request_time)
+    return millis is not None and 10**12 <= millis < 10**13
 
 
 def authorization_errors(header: str | None, method: str, options: Mapping[str, Any]) -> list[ErrorRef]:
@@ -223,4 +224,5 @@ def check_ttl(ctx: RequestContext, args: Mapping[str, Any]) -> bool:
     ttl = params(ctx).get("ttl", "").strip()
     if not ttl:
         return False
-    return not ttl.isdigit() or not 0 < int(ttl) <= int(ctx.options.get("max_regcode_ttl_s", 36000))
+    seconds = decimal(ttl)
+    return seconds is None or not 0 < seconds <= int(ctx.options.get("max_regcode_ttl_s", 36000))

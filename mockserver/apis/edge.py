@@ -33,7 +33,7 @@ from mockserver.apis.edge_body import (
     streaming_framing,
 )
 from mockserver.engine.context import RequestContext, template_context
-from mockserver.engine.flags import Misuse
+from mockserver.engine.flags import Misuse, decimal
 from mockserver.engine.outcome import ErrorRef, Failure, Outcome, Reply, Success
 from mockserver.engine.respond import render_own
 
@@ -243,11 +243,12 @@ def event_indexes(ctx: RequestContext, count: int) -> list[int | None]:
     chosen: list[int | None] = []
     for piece in raw.split(","):
         piece = piece.strip()
-        if not (piece.isascii() and piece.isdigit()) or int(piece) >= count:
-            raise Misuse(f"X-Mock-Event-Index: '{piece}' is not an event of this request",
+        index = decimal(piece) if piece.isascii() else None
+        if index is None or index >= count:
+            raise Misuse(f"X-Mock-Event-Index: '{piece[:40]}' is not an event of this request",
                          [f"comma-separated indexes from 0 to {count - 1}"])
-        if int(piece) not in chosen:
-            chosen.append(int(piece))
+        if index not in chosen:
+            chosen.append(index)
     return chosen
 
 

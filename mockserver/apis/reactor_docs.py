@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.apis.reactor_store import REVISABLE, TYPE_OF_PREFIX, Record
+from mockserver.engine.flags import decimal
 
 # kind of a relationship: which of links.related, links.self and data it shows
 MANY, MANY_SELF, ONE, ONE_SELF, SELF_ONE, DATA_ONE = "many", "many_self", "one", "one_self", "self_one", "data_one"
@@ -139,7 +140,8 @@ def page_numbers(query: dict[str, list[str]]) -> tuple[int, int]:
     def positive(name: str, default: int) -> int:
         values = query.get(name) or []
         text = values[0].strip() if values else ""
-        return int(text) if text.isdigit() and 0 < int(text) < 10**9 else default
+        number = decimal(text)
+        return number if number is not None and 0 < number < 10**9 else default
 
     return positive("page[number]", 1), min(positive("page[size]", DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE)
 

@@ -9,6 +9,7 @@ RFC 7240 asks of servers.
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 from urllib.parse import unquote_plus
 
@@ -22,6 +23,13 @@ _DELAY = re.compile(r"^(?:\d{1,7}|uniform:\d{1,7}-\d{1,7}|lognormal:\d{1,7}(?:\.
 _PREFERENCE = re.compile(
     r'\s*(?P<name>[!#$%&\'*+.^_`|~0-9A-Za-z-]+)\s*(?:=\s*(?P<value>"(?:[^"\\]|\\.)*"|[^,;\s]*))?(?:\s*;[^,]*)?\s*(?:,|$)'
 )
+
+
+def decimal(text: str) -> int | None:
+    """`text` read as a whole number, or None. `str.isdigit()` holds for `²`, which int() refuses, and
+    int() refuses more digits than `sys.get_int_max_str_digits()` (4,300): both were tracebacks."""
+    limit = sys.get_int_max_str_digits()
+    return int(text) if text.isdecimal() and (not limit or len(text) <= limit) else None
 
 
 class Misuse(Exception):
@@ -137,9 +145,10 @@ def _apply(flags: Flags, name: str, value: str) -> None:
         ids = [v.strip() for v in value.split(",") if v.strip()]
         flags.errors.extend(ids or [""])  # no id: the API's ids are listed once the API is known
     elif name == "code":
-        if not value.isdigit() or not 100 <= int(value) <= 599:
+        code = decimal(value)
+        if code is None or not 100 <= code <= 599:
             raise Misuse(f"flag 'code' takes an HTTP status, not '{value}'", ["100-599"])
-        flags.code = int(value)
+        flags.code = code
     elif name == "seed":
         try:
             flags.seed = int(value)

@@ -171,7 +171,7 @@ def test_regcode_body_has_every_member_of_the_sample(device: Device) -> None:
     assert legacy.status_code == 201 and "sourceApplicationInformation" not in legacy.json()["info"]
 
 
-@pytest.mark.parametrize("ttl", ["36001", "-5", "0", "ten", "1e3"])
+@pytest.mark.parametrize("ttl", ["36001", "-5", "0", "ten", "1e3", "\u00b2", "9" * 5000])  # int() reads neither
 def test_ttl_over_the_maximum_is_400(device: Device, ttl: str) -> None:
     response = device.call("POST", "/reggie/v1/R/regcode", data={"deviceId": "d", "ttl": ttl})
     assert response.status_code == 400

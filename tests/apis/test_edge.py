@@ -517,7 +517,7 @@ def test_a_batch_fails_for_chosen_events_only(client):
     assert [e["report"]["eventIndex"] for e in chosen.json()["errors"]] == [2, 0]
 
 
-@pytest.mark.parametrize("header", ["4", "2", "0,2", "a", "1,-1", "", "\u00b2"])  # 2 events: indexes 0 and 1
+@pytest.mark.parametrize("header", ["4", "2", "0,2", "a", "1,-1", "", "\u00b2", "1" * 5000])  # 2 events: 0 and 1
 def test_a_bad_event_index_is_misuse(client, header):
     response = client.post(COLLECT + "&__error=EXEG-0203-502", json={"events": [IDENTIFIED, IDENTIFIED]},
                            headers={"X-Mock-Event-Index": header.encode("latin-1")})

@@ -353,6 +353,9 @@ def test_pagination_follows_page_number_and_size(reactor):
     assert len(odd["data"]) == 5 and odd["meta"]["pagination"]["current_page"] == 1
     zero = reactor.get(f"/properties/{prop}/libraries?page[size]=0&page[number]=0").json()  # not positive: defaults
     assert len(zero["data"]) == 5 and zero["meta"]["pagination"]["current_page"] == 1
+    big = "9" * 5000  # more digits than int() reads, and `²` (str.isdigit(), not int()): defaults, not a 500
+    zero = reactor.get(f"/properties/{prop}/libraries?page[size]=%C2%B2&page[number]={big}").json()
+    assert len(zero["data"]) == 5 and zero["meta"]["pagination"]["current_page"] == 1
     last = reactor.get(f"/properties/{prop}/libraries?page[size]=2&page[number]=3").json()
     assert [d["id"] for d in last["data"]] == made[4:]
     assert last["meta"]["pagination"] == {"current_page": 3, "next_page": None, "prev_page": 2, "total_pages": 3,

@@ -62,6 +62,16 @@ def test_bad_flag_values_are_misuse(name, value):
         parse_flags([(name, value)], [], None)
 
 
+@pytest.mark.parametrize("query", ["__code=%C2%B2", "__code=" + "4" * 5000])
+def test_a_code_int_refuses_to_read_is_misuse_not_a_traceback(client, query):
+    """`²` passes str.isdigit() and 5,000 digits pass it too; int() refuses both (a 500 of ours)."""
+    response = client.get(f"/reactor/companies?{query}", headers={"Authorization": "Bearer t"})
+    assert response.status_code == 400 and response.headers["x-mockserver-misuse"] == "1", response.text
+    prefer = {"Prefer": "code=\u00b2".encode("latin-1"), "Authorization": "Bearer t"}
+    asked = client.get("/reactor/companies", headers=prefer)
+    assert asked.status_code == 400 and asked.headers["x-mockserver-misuse"] == "1", asked.text
+
+
 def test_both_forms_combine_and_errors_repeat():
     flags = parse_flags([("error", "a")], [("error", "b"), ("seed", "7")], "s1")
     assert flags.errors == ["a", "b"] and flags.seed == 7 and flags.session == "s1"
