@@ -10,7 +10,8 @@ from typing import Any
 
 from starlette.applications import Starlette
 
-from mockserver.admin import build_admin
+from mockserver.admin import build_admin, misuse
+from mockserver.admin_guard import refusal
 from mockserver.dispatch import Dispatcher
 from mockserver.runtime import Runtime
 from mockserver.scenario.load import load_catalog
@@ -76,6 +77,11 @@ class MockServerApp:
             if path.startswith(ADMIN_PREFIX) and (len(path) == len(ADMIN_PREFIX) or path[len(ADMIN_PREFIX)] == "/"):
                 scope = {**scope, "root_path": scope.get("root_path", "") + ADMIN_PREFIX,
                          "path": path[len(ADMIN_PREFIX):] or "/"}
+                refused = refusal(scope)  # a web page's request (CSRF, DNS rebinding): README, Admin API
+                if refused is not None:
+                    await misuse(refused, ["a client that is not a web page: curl, httpx, the pytest fixture"],
+                                 403)(scope, receive, self._dated(send))
+                    return
                 await self.admin(scope, receive, self._dated(send))
             else:
                 await self.dispatcher(scope, receive, send)

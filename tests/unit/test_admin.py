@@ -163,3 +163,61 @@ def test_a_hostile_mode_switch_body_is_misuse_and_switches_nothing(client, text)
     response = client.post("/__admin/modes", content=text.encode())
     assert is_misuse(response), response.text
     assert client.get("/__admin/modes").json()["active"] == []
+
+
+PAGE_ELSEWHERE = [  # what browsers send with a page's fetch() or form to the mock on 127.0.0.1
+    {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+    {"Origin": "http://localhost:8080", "Sec-Fetch-Site": "same-site"},  # another port, or localhost vs 127.0.0.1
+    {"Origin": "https://evil.example"},  # a browser without Sec-Fetch-* (Safari before 16.4)
+    {"Origin": "null", "Sec-Fetch-Site": "cross-site"},  # a sandboxed frame, a file:// page
+    {"Sec-Fetch-Site": "cross-site"},  # a form's navigation or no-cors fetch whose Origin a policy left off
+]
+CHANGES = [("POST", "/__admin/modes", '{"mode": "outage", "api": "braze"}'), ("POST", "/__admin/reset", ""),
+           ("POST", "/__admin/clock", '{"advance": "3650d"}'), ("DELETE", "/__admin/requests", ""),
+           ("DELETE", "/__admin/modes", ""), ("POST", "/__session/s1/__admin/modes", '{"mode": "outage"}')]
+
+
+@pytest.mark.parametrize("page", PAGE_ELSEWHERE)
+@pytest.mark.parametrize(("method", "path", "body"), CHANGES)
+def test_a_page_of_another_site_changes_nothing_through_the_admin_api(client, page, method, path, body):
+    """A simple request (text/plain: no preflight) or a form reaches the server whatever CORS says; the
+    page cannot read the answer, but the outage would be on (MockServer CVE-2021-32827, Mockoon GHSA-rqx4)."""
+    client.post("/__admin/modes", json={"mode": "flaky", "api": "edge"})
+    client.get("/braze/users/track")
+    before = (client.get("/__admin/modes").json()["active"], client.get("/__admin/clock").json()["offset_s"],
+              client.get("/__admin/requests").json()["count"])
+    headers = {"Host": "127.0.0.1:8080", "Content-Type": "text/plain", **page}
+    refused = client.request(method, path, content=body.encode(), headers=headers)
+    assert is_misuse(refused, 403) and "access-control-allow-origin" not in refused.headers, refused.text
+    assert (client.get("/__admin/modes").json()["active"], client.get("/__admin/clock").json()["offset_s"],
+            client.get("/__admin/requests").json()["count"]) == before
+
+
+@pytest.mark.parametrize(("method", "path", "body"), CHANGES)
+def test_a_page_dns_rebound_to_the_mock_changes_nothing(client, method, path, body):
+    """rebind.example resolves to the attacker, then to 127.0.0.1: its page is same-origin with the mock,
+    and its POST says so (what Chromium sends: tests/e2e/test_cors_browser.py)."""
+    page = {"Host": "rebind.example:8080", "Origin": "http://rebind.example:8080", "Content-Type": "text/plain"}
+    assert is_misuse(client.request(method, path, content=body.encode(), headers=page), 403)
+    assert client.get("/__admin/modes").json()["active"] == []
+
+
+@pytest.mark.parametrize("headers", [
+    {},  # curl, httpx, the pytest fixture, a health check: no browser header at all
+    {"Host": "mockserver:8080"},  # a CI service container reached by its service name
+    {"Host": "127.0.0.1:8080", "Origin": "http://127.0.0.1:8080", "Sec-Fetch-Site": "same-origin"},
+    {"Host": "[::1]:8080", "Origin": "http://[::1]:8080"},
+    {"Host": "localhost", "Origin": "http://localhost"},
+])
+def test_clients_and_the_mocks_own_pages_still_change_state(client, headers):
+    response = client.post("/__admin/modes", json={"mode": "outage", "api": "braze", "session": "s1"}, headers=headers)
+    assert response.status_code == 200, response.text
+    assert len(response.json()["active"]) == 1
+
+
+def test_a_url_typed_in_the_address_bar_still_reads_the_admin_api_and_pages_elsewhere_cannot(client):
+    typed = client.get("/__admin/requests", headers={"Host": "mockserver:8080", "Sec-Fetch-Site": "none"})
+    assert typed.status_code == 200
+    page = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
+    elsewhere = client.get("/__admin/requests", headers=page)
+    assert elsewhere.status_code == 200 and "access-control-allow-origin" not in elsewhere.headers  # unreadable there
