@@ -15,12 +15,15 @@ import hashlib
 import hmac
 from html import escape
 from typing import Any
+from urllib.parse import quote
 
 from mockserver.apis import handler
 from mockserver.apis.clientless import params
 from mockserver.apis.clientless_state import env_of, find_user, live_regcode, save
 from mockserver.engine.context import RequestContext
 from mockserver.engine.outcome import ErrorRef, Failure, Outcome, Reply, Success
+
+URL_SAFE = "!#$%&'()*+,/:;=?@[]~"  # what a Location keeps as sent: ASCII, no space or control character
 
 ASSERTION_FIELDS = ("environment", "requestor", "regCode", "mvpd", "user")
 # Not an Adobe figure: the pages state no size for a SAML assertion. The ones this mock issues are a few
@@ -124,6 +127,6 @@ async def saml_consumer(ctx: RequestContext) -> Outcome:
     await save(ctx, token, "authn", requestor, found["device"])
     await save(ctx, found["device"], "authn-code", requestor, code)
     relay = values.get("RelayState", "")
-    if relay.startswith(("http://", "https://")):
-        return Reply(302, [("Location", relay)])
+    if relay.startswith(("http://", "https://")):  # percent-escaped: a CR/LF in it was no answer at all
+        return Reply(302, [("Location", quote(relay, safe=URL_SAFE))])
     return Success()

@@ -386,3 +386,22 @@ def test_temp_pass_by_free_preview(device: Device) -> None:
     assert device.get("/api/v1/authorize", resource="r").status_code == 200
     advance(device.client, "3601s")  # past options.temp_pass_ttl_s
     assert device.get("/api/v1/tokens/authn").status_code == 410
+
+
+@pytest.mark.parametrize(("relay", "location"), [
+    ("https://x.example/a\r\nSet-Cookie: evil=1", "https://x.example/a%0D%0ASet-Cookie:%20evil=1"),
+    ("https://x.example/\u2028{{ 7*7 }}", "https://x.example/%E2%80%A8%7B%7B%207*7%20%7D%7D"),
+    ("http://loginwebapp.com/done?a=1&b=%2F#top", "http://loginwebapp.com/done?a=1&b=%2F#top"),  # as sent
+])
+def test_the_relay_state_goes_back_as_one_location_header(device: Device, relay: str, location: str) -> None:
+    """RelayState comes from the posted form: a CR/LF in it made uvicorn refuse the header (no answer, a
+    traceback); it never splits the answer, and is never rendered as a template."""
+    code = device.regcode()
+    posted = device.login(code)
+    assertion = re.search(r'name="SAMLResponse" value="([^"]*)"', posted.text)
+    action = re.search(r'action="([^"]*)"', posted.text)
+    assert assertion and action
+    done = device.client.post(urlsplit(action.group(1)).path, follow_redirects=False,
+                              data={"SAMLResponse": assertion.group(1), "RelayState": relay})
+    assert done.status_code == 302 and done.headers.get_list("location") == [location]
+    assert "set-cookie" not in done.headers
