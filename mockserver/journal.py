@@ -15,6 +15,11 @@ from typing import Any
 REDACTED = "[redacted]"
 _SECRET_HEADERS = {"authorization", "x-api-key", "cookie", "set-cookie", "proxy-authorization"}
 _SIGNATURE = re.compile(r"(signature=)[^,\s]+", re.IGNORECASE)
+# Credentials some APIs take in the query or the body: Braze's legacy `api_key` (query or JSON), the
+# clientless DCR `client_secret` and `software_statement` (form), the mock login page's `password`.
+_SECRET_FIELDS = "api_key|client_secret|software_statement|access_token|refresh_token|password"
+_SECRET_PAIR = re.compile(rf"((?:^|[&;])(?:{_SECRET_FIELDS})=)[^&;]*")
+_SECRET_MEMBER = re.compile(rf'("(?:{_SECRET_FIELDS})"\s*:\s*)"(?:[^"\\]|\\.)*"?')  # to the cap's end
 BODY_CAP = 2048  # shown when the journal is read
 BODY_KEEP = 65536  # kept per entry: the fingerprint of a retry hashes it with the full size
 
@@ -82,10 +87,11 @@ def to_dict(stored: Stored, redact: bool = True) -> dict[str, Any]:
     entry = dict(zip(FIELDS, stored, strict=True))
     body: bytes = entry["body"] or b""
     shown = _redact if redact else _plain
+    query, text = (entry["query"] or b"").decode("latin-1"), body[:BODY_CAP].decode("utf-8", "replace")
     entry.update(
-        query=(entry["query"] or b"").decode("latin-1"),
+        query=_redact_fields(query) if redact else query,
         headers=[shown(n.decode("latin-1"), v.decode("latin-1")) for n, v in entry["headers"]],
-        body=body[:BODY_CAP].decode("utf-8", "replace"),
+        body=_redact_fields(text) if redact else text,
         body_hash=hashlib.sha1(body).hexdigest()[:16],
         errors=list(entry["errors"]),
         flags=list(entry["flags"]),
@@ -96,6 +102,15 @@ def to_dict(stored: Stored, redact: bool = True) -> dict[str, Any]:
 
 def _plain(name: str, value: str) -> list[str]:
     return [name, value]
+
+
+def _redact_fields(text: str) -> str:
+    """`api_key=K` (query, form) and `"api_key": "K"` (JSON) with the value redacted; the hash is the body's."""
+    if "=" in text:
+        text = _SECRET_PAIR.sub(r"\1" + REDACTED, text)
+    if '"' in text:
+        text = _SECRET_MEMBER.sub(r'\1"' + REDACTED + '"', text)
+    return text
 
 
 def _redact(name: str, value: str) -> list[str]:

@@ -25,6 +25,22 @@ def test_an_entry_keeps_the_answer_headers_and_redacts_secrets_when_read(mockser
     assert entry["session"] == mockserver.session
 
 
+def test_credentials_in_the_query_or_the_body_are_redacted_when_read(mockserver):
+    """Braze still reads a legacy `api_key` in the query or the JSON body; clientless DCR takes its
+    `client_secret` in a form; a body cut at the cap mid-key still hides what is left of it."""
+    httpx.post(mockserver.url("braze") + "/users/track?api_key=query-key&x=1",
+               json={"api_key": "body-key", **BRAZE_TRACK})
+    httpx.post(mockserver.url("clientless") + "/o/client/token",
+               data={"grant_type": "client_credentials", "client_id": "c1", "client_secret": "form-secret"})
+    httpx.post(mockserver.url("braze") + "/users/track", headers=BRAZE_KEY,
+               content=b'{"attributes": [], "pad": "' + b"x" * (BODY_CAP - 60) + b'", "api_key": "cut-key-' + b"k" * 80)
+    braze, clientless, cut = mockserver.requests()
+    assert braze["query"] == "api_key=[redacted]&x=1" and '"api_key":"[redacted]"' in braze["body"]
+    assert "client_secret=[redacted]" in clientless["body"] and "client_id=c1" in clientless["body"]
+    assert "cut-key" not in cut["body"] and cut["body"].endswith('"api_key": "[redacted]"')
+    assert "query-key" not in str(braze) and "body-key" not in str(braze) and "form-secret" not in str(clientless)
+
+
 def test_queries_by_api_route_status_and_error(mockserver):
     with httpx.Client(base_url=mockserver.url("braze"), headers=BRAZE_KEY) as braze:
         braze.post("/users/track", json=BRAZE_TRACK)
