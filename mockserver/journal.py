@@ -22,6 +22,7 @@ _SECRET_PAIR = re.compile(rf"((?:^|[&;])(?:{_SECRET_FIELDS})=)[^&;]*")
 _SECRET_MEMBER = re.compile(rf'("(?:{_SECRET_FIELDS})"\s*:\s*)"(?:[^"\\]|\\.)*"?')  # to the cap's end
 BODY_CAP = 2048  # shown when the journal is read
 BODY_KEEP = 65536  # kept per entry: the fingerprint of a retry hashes it with the full size
+HEADERS_KEEP = 65536  # the request's headers kept per entry (uvicorn takes megabytes of them), then a note
 
 
 class Entry:
@@ -73,8 +74,24 @@ class Entry:
         """The fields in FIELDS order (marshal takes the lists as they are: they come back as lists)."""
         body = self.body
         return (self.seq, self.time, self.virtual_time, self.session, self.api, self.route, self.method, self.path,
-                self.query, tuple(self.headers), body[:BODY_KEEP] if len(body) > BODY_KEEP else body, self.status,
+                self.query, _kept(self.headers), body[:BODY_KEEP] if len(body) > BODY_KEEP else body, self.status,
                 self.errors, self.fault, self.latency_ms, self.flags, self.misuse, self.reply_headers, len(body))
+
+
+def _kept(headers: Any) -> tuple[Any, ...]:
+    """The headers up to HEADERS_KEEP bytes; those past it are counted in one `x-mockserver-journal-cut`."""
+    kept = tuple(headers)
+    size = sum(len(name) + len(value) for name, value in kept)
+    if size <= HEADERS_KEEP:
+        return kept
+    out, used = [], 0
+    for name, value in kept:
+        if used + len(name) + len(value) > HEADERS_KEEP:
+            break
+        out.append((name, value))
+        used += len(name) + len(value)
+    note = f"{len(kept) - len(out)} headers, {size - used} bytes not kept".encode()
+    return (*out, (b"x-mockserver-journal-cut", note))
 
 
 FIELDS = (*Entry.__slots__, "body_size")

@@ -138,3 +138,13 @@ def test_a_verdict_over_a_cut_window_says_so(make_client):
     assert "incomplete: the journal" in describe(verdict)
     other = client.get("/__admin/verdict", params={"session": "other"}).json()
     assert other["complete"] is True and other["requests"] == 0
+
+
+def test_a_request_with_megabytes_of_headers_keeps_64_kib_of_them_in_the_journal(mockserver):
+    """uvicorn takes a 1 MB header and 100 of 16 KB: kept whole, 10,000 such entries were gigabytes."""
+    huge = {"X-Huge": "v" * 1_000_000, **{f"X-Many-{i}": "c" * 16_000 for i in range(100)}}
+    httpx.post(mockserver.url("braze") + "/users/track", json=BRAZE_TRACK, headers={**BRAZE_KEY, **huge})
+    [entry] = mockserver.requests()
+    kept = sum(len(name) + len(value) for name, value in entry["headers"])
+    assert kept <= 65536 + 100 and entry["headers"][-1][0] == "x-mockserver-journal-cut"
+    assert entry["status"] == 201  # the API still read every header
