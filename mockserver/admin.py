@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -299,10 +299,11 @@ _NOT_JSON = object()
 
 async def _read_json(request: Request) -> Any:
     """The body as JSON, or `_NOT_JSON`: JSON nested deeper than Python recurses (`[[[...]]]` 10,000
-    deep) is refused as any other body that is not JSON, not a traceback."""
+    deep) is refused as any other body that is not JSON, not a traceback; so is a body whose client
+    left before its Content-Length was sent (the answer reaches no one: the log stays quiet)."""
     try:
         return await request.json()
-    except (ValueError, RecursionError):
+    except (ValueError, RecursionError, ClientDisconnect):
         return _NOT_JSON
 
 

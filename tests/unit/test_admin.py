@@ -221,3 +221,28 @@ def test_a_url_typed_in_the_address_bar_still_reads_the_admin_api_and_pages_else
     page = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
     elsewhere = client.get("/__admin/requests", headers=page)
     assert elsewhere.status_code == 200 and "access-control-allow-origin" not in elsewhere.headers  # unreadable there
+
+
+@pytest.mark.parametrize("path", ["/__admin/modes", "/__admin/clock"])
+def test_a_client_gone_before_its_admin_body_ended_leaves_no_traceback(path):
+    """A Content-Length longer than the body sent, then the client leaves: Starlette raised ClientDisconnect
+    out of the app (uvicorn logged a traceback); the dispatcher already records such a request quietly."""
+    import asyncio
+
+    from mockserver.app import build_app
+
+    app = build_app()
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "headers": [(b"host", b"127.0.0.1"), (b"content-length", b"40")], "client": ("127.0.0.1", 1),
+             "server": ("127.0.0.1", 8080)}
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 400 and app.runtime.clock.describe()["offset_s"] == 0
