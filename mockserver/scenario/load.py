@@ -303,11 +303,18 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
         respond = compiled(compile_response, where.child("respond"), spec["respond"], "respond")
     if handler is None and "respond" not in spec:  # a `respond` that did not compile is reported already
         problems.append(where.problem("a route needs `respond`, `handler`, or both"))
+    try:
+        pattern = compile_path(spec["path"])
+    except re.error:  # the one way a path's regex fails: `{id}` twice
+        names = re.findall(r"\{([A-Za-z_]\w*)(?::path)?\}", spec["path"])
+        twice = next(n for i, n in enumerate(names) if n in names[:i])
+        problems.append(where.child("path").problem(f"the path parameter '{twice}' is named twice"))
+        pattern = re.compile(re.escape(spec["path"]))
     return Route(
         id=spec["id"],
         methods=frozenset(methods),
         path=spec["path"],
-        pattern=compile_path(spec["path"]),
+        pattern=pattern,
         rules=tuple(rules),
         handler=handler,
         respond=respond,

@@ -242,3 +242,8 @@ def test_a_date_header_in_a_file_is_refused_with_its_line(tmp_path):
                                                "  boom:\n    status: 500\n    title: Boom\n    headers: {date: x}"))
     assert found == [f"{tmp_path / 'toy.yaml'}:10: errors.boom.headers.date: not a header a file sets: "
                      "the mock writes Date at its own clock, which POST /__admin/clock moves"]
+
+
+def test_a_path_naming_a_parameter_twice_is_a_problem_not_a_traceback(tmp_path):
+    found = problems_of(tmp_path, GOOD.replace("path: /hello", "path: /hello/{id}/{id}"))
+    assert len(found) == 1 and ":11: routes[0].path: the path parameter 'id' is named twice" in found[0], found
