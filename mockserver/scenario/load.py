@@ -194,6 +194,10 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
                 where = raw_errors[error_id][1]
                 problems.append(where.problem(f"its answer cannot be rendered from its own data: {exc} "
                                               f"(give it in `fields`, as the API's other errors do)"))
+                fast[error_id] = error
+            except Exception as exc:  # a template that fails whatever the request (`{{ 1 / 0 }}`)
+                problems.append(raw_errors[error_id][1].problem(
+                    f"its answer cannot be rendered: {type(exc).__name__}: {exc}"))
                 fast[error_id] = error  # still a known id: the routes and modes naming it are not problems too
         errors = fast
 

@@ -247,3 +247,9 @@ def test_a_date_header_in_a_file_is_refused_with_its_line(tmp_path):
 def test_a_path_naming_a_parameter_twice_is_a_problem_not_a_traceback(tmp_path):
     found = problems_of(tmp_path, GOOD.replace("path: /hello", "path: /hello/{id}/{id}"))
     assert len(found) == 1 and ":11: routes[0].path: the path parameter 'id' is named twice" in found[0], found
+
+
+def test_an_error_template_that_fails_when_rendered_at_load_is_a_problem_not_a_traceback(tmp_path):
+    """An error's own parts are rendered at load: `{{ 1 / 0 }}` fails there, in front of its author."""
+    found = problems_of(tmp_path, GOOD.replace('message: "{{ error.title }}"', 'message: "{{ 1 / 0 }}"'))
+    assert len(found) == 1 and ":7: errors.boom: its answer cannot be rendered: ZeroDivisionError: " in found[0], found
