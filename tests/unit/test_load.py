@@ -253,3 +253,9 @@ def test_an_error_template_that_fails_when_rendered_at_load_is_a_problem_not_a_t
     """An error's own parts are rendered at load: `{{ 1 / 0 }}` fails there, in front of its author."""
     found = problems_of(tmp_path, GOOD.replace('message: "{{ error.title }}"', 'message: "{{ 1 / 0 }}"'))
     assert len(found) == 1 and ":7: errors.boom: its answer cannot be rendered: ZeroDivisionError: " in found[0], found
+
+
+@pytest.mark.parametrize("prefix", ["/__admin", "/__session", "/__mine"])
+def test_a_prefix_of_the_mocks_own_paths_is_refused(tmp_path, prefix):
+    found = problems_of(tmp_path, GOOD.replace("prefix: /toy", f"prefix: {prefix}"))
+    assert len(found) == 1 and ":2: prefix: " in found[0] and "/__" in found[0].split(": ", 2)[2], found
