@@ -75,9 +75,9 @@ def load_catalog(paths: Iterable[Path] = (), bundled: bool = True) -> Catalog:
         if api is not None:
             built[name] = api
             cache_of_valid.remember(fingerprints.get(p.where.file, "") for p in api_parts)
+    problems.extend(_prefix_problems(built, parts))
     if problems:
         raise ScenarioError(problems)
-    _check_prefixes(built)
     return Catalog(built)
 
 
@@ -90,15 +90,16 @@ def validate(paths: Iterable[Path]) -> list[Problem]:
     return []
 
 
-def _check_prefixes(built: Mapping[str, Api]) -> None:
+def _prefix_problems(built: Mapping[str, Api], parts: Mapping[str, list[_Part]]) -> list[Problem]:
+    """Two APIs on one prefix: the later one's `prefix:` line (the file that set it last) is blamed."""
     seen: dict[str, str] = {}
     problems = []
     for api in built.values():
         if api.prefix in seen:
-            problems.append(Problem(api.sources[0], 1, "prefix", f"{api.prefix} is already used by {seen[api.prefix]}"))
+            where = next(p.where for p in reversed(parts[api.name]) if "prefix" in p.data)
+            problems.append(where.child("prefix").problem(f"{api.prefix} is already used by {seen[api.prefix]}"))
         seen[api.prefix] = api.name
-    if problems:
-        raise ScenarioError(problems)
+    return problems
 
 
 def _merge(parts: list[_Part]) -> tuple[dict[str, Any], dict[str, tuple[Any, Where]], list[tuple[Any, Where]]]:

@@ -259,3 +259,15 @@ def test_an_error_template_that_fails_when_rendered_at_load_is_a_problem_not_a_t
 def test_a_prefix_of_the_mocks_own_paths_is_refused(tmp_path, prefix):
     found = problems_of(tmp_path, GOOD.replace("prefix: /toy", f"prefix: {prefix}"))
     assert len(found) == 1 and ":2: prefix: " in found[0] and "/__" in found[0].split(": ", 2)[2], found
+
+
+def test_a_prefix_clash_gives_the_prefix_line_beside_the_other_problems(tmp_path):
+    (tmp_path / "a.yaml").write_text(GOOD.replace("api: toy\nprefix: /toy", "api: toy\ntitle: Toy\nprefix: /braze"))
+    (tmp_path / "b.yaml").write_text(GOOD.replace("api: toy", "api: other").replace("prefix: /toy", "prefix: /other")
+                                     .replace("    respond:", "    rules:\n      - when: {body_empty: true}\n"
+                                              "        error: nope\n    respond:"))
+    with pytest.raises(ScenarioError) as caught:
+        load_catalog([tmp_path])
+    found = [str(p) for p in caught.value.problems]
+    assert f"{tmp_path / 'a.yaml'}:3: prefix: /braze is already used by braze" in found, found
+    assert any("b.yaml:14: routes[0].rules[0].error: no error 'nope'" in p for p in found), found
