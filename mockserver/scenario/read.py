@@ -96,14 +96,18 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML h
 def _to_python(node: yaml.Node, loader: Any, path: tuple[Segment, ...], lines: dict[Any, int]) -> Any:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)
+        own = {id(key_node) for key_node, _ in node.value}
+        loader.flatten_mapping(node)  # `<<: *anchor` merged in first; the own keys come after and win (as safe_load)
         out: dict[str, Any] = {}
+        written: set[str] = set()
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node)
             if not isinstance(key, str):  # a key is a name as written: `off:` is "off", not False
                 key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key)
-            if key in out:
-                raise yaml.MarkedYAMLError(problem=f"duplicate key '{key}'", problem_mark=key_node.start_mark)
+            if id(key_node) in own:
+                if key in written:
+                    raise yaml.MarkedYAMLError(problem=f"duplicate key '{key}'", problem_mark=key_node.start_mark)
+                written.add(key)
             lines[path + (key,)] = key_node.start_mark.line + 1
             out[key] = _to_python(value_node, loader, path + (key,), lines)
         return out

@@ -271,3 +271,13 @@ def test_a_prefix_clash_gives_the_prefix_line_beside_the_other_problems(tmp_path
     found = [str(p) for p in caught.value.problems]
     assert f"{tmp_path / 'a.yaml'}:3: prefix: /braze is already used by braze" in found, found
     assert any("b.yaml:14: routes[0].rules[0].error: no error 'nope'" in p for p in found), found
+
+
+def test_a_yaml_merge_key_is_overridden_by_the_keys_beside_it(tmp_path):
+    """YAML's `<<:` (merge key): the mapping's own keys win over the merged ones, as every YAML reader does."""
+    text = GOOD.replace("  boom: {status: 500, title: Boom}",
+                        "  boom: &boom {status: 500, title: Boom}\n  bust:\n    <<: *boom\n    title: Bust")
+    (tmp_path / "toy.yaml").write_text(text)
+    assert load_catalog([tmp_path], bundled=False).apis["toy"].errors["bust"].title == "Bust"
+    twice = text.replace("    title: Bust", "    title: Bust\n    title: Again")
+    assert ":11: (file): invalid YAML: duplicate key 'title'" in problems_of(tmp_path, twice)[0]
