@@ -120,7 +120,7 @@ def read_document(path: Path) -> tuple[Any, dict[Any, int]]:
     """Parse YAML or JSON keeping the line of every key; raises ScenarioError on bad syntax."""
     name = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is no part of the text
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError([Problem(name, 1, "", f"cannot read: {exc}")]) from None
     lines: dict[Any, int] = {}

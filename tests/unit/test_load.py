@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from mockserver.scenario.load import load_catalog
 from mockserver.scenario.read import ScenarioError
@@ -281,3 +283,14 @@ def test_a_yaml_merge_key_is_overridden_by_the_keys_beside_it(tmp_path):
     assert load_catalog([tmp_path], bundled=False).apis["toy"].errors["bust"].title == "Bust"
     twice = text.replace("    title: Bust", "    title: Bust\n    title: Again")
     assert ":11: (file): invalid YAML: duplicate key 'title'" in problems_of(tmp_path, twice)[0]
+
+
+def test_a_json_file_saved_with_a_byte_order_mark_reads_as_without(tmp_path):
+    """Windows editors save UTF-8 with a BOM; YAML files read so already, JSON ones too (as VS Code does)."""
+    path = tmp_path / "toy.json"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD.replace("routes:", "colour: red\nroutes:").encode())
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(yaml.safe_load(path.read_bytes()), indent=1).encode())
+    with pytest.raises(ScenarioError) as caught:
+        load_catalog([path], bundled=False)
+    [problem] = caught.value.problems
+    assert (problem.line, problem.field) == (16, "colour") and problem.message.startswith("unknown key"), problem
