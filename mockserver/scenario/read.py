@@ -163,17 +163,20 @@ def schema_problems(data: Any, where: Where) -> tuple[list[Problem], dict[str, A
         return [], data
     problems: list[Problem] = []
     broken: dict[str, set[Any]] = {key: set() for key in ENTRY_LISTS}
+    unknown: set[str] = set()  # top-level keys of no meaning: left out, the rest is still checked
     whole = False
     for error in sorted(schema_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         problems.extend(_explain(error, where.child(*error.absolute_path)))
         path = list(error.absolute_path)
         if len(path) >= 2 and path[0] in ENTRY_LISTS and isinstance(data.get(path[0]), dict | list):
             broken[path[0]].add(path[1])
+        elif not path and error.validator == "additionalProperties" and isinstance(data, dict):
+            unknown.update(k for k in data if k not in error.schema.get("properties", {}))
         else:
             whole = True
     if whole:
         return problems, None
-    rest = dict(data)
+    rest = {k: v for k, v in data.items() if k not in unknown}
     for key, entries in broken.items():
         if entries and isinstance(data[key], dict):
             rest[key] = {k: v for k, v in data[key].items() if k not in entries}

@@ -294,3 +294,10 @@ def test_a_json_file_saved_with_a_byte_order_mark_reads_as_without(tmp_path):
         load_catalog([path], bundled=False)
     [problem] = caught.value.problems
     assert (problem.line, problem.field) == (16, "colour") and problem.message.startswith("unknown key"), problem
+
+
+def test_an_unknown_top_level_key_hides_none_of_the_files_other_problems(tmp_path):
+    text = GOOD.replace("prefix: /toy", "prefix: /toy\nprefx: /toy").replace("    respond:", (
+        "    rules:\n      - when: {body_empty: true}\n        error: nope\n    respond:"))
+    found = problems_of(tmp_path, text)
+    assert [p.split(": ", 2)[1] for p in found] == ["prefx", "routes[0].rules[0].error"], found
