@@ -301,3 +301,9 @@ def test_an_unknown_top_level_key_hides_none_of_the_files_other_problems(tmp_pat
         "    rules:\n      - when: {body_empty: true}\n        error: nope\n    respond:"))
     found = problems_of(tmp_path, text)
     assert [p.split(": ", 2)[1] for p in found] == ["prefx", "routes[0].rules[0].error"], found
+
+
+def test_a_json_file_may_name_its_schema_for_the_editor(tmp_path):
+    """VS Code reads `$schema` in a JSON file (as the YAML extension reads the first-line comment)."""
+    (tmp_path / "toy.json").write_text(json.dumps({"$schema": "/x/schema.json", **yaml.safe_load(GOOD)}))
+    assert "toy" in load_catalog([tmp_path], bundled=False).apis
