@@ -277,8 +277,10 @@ class Dispatcher:
         )
         entry.session = session
         entry.virtual_time = ctx.clock.now()
-        outcome = await self.decide(ctx, activations, replay, connection is not None)
-        entry.route = ctx.route.id if ctx.route else None
+        try:
+            outcome = await self.decide(ctx, activations, replay, connection is not None)
+        finally:  # a check that fails names its route too
+            entry.route = ctx.route.id if ctx.route else None
         if isinstance(outcome, Failure):
             entry.errors = [e.id for e in outcome.errors]
         if ctx.reported:

@@ -357,3 +357,14 @@ def test_a_template_that_fails_on_a_request_says_which_route_and_why(tmp_path, m
     answer = client.post("/toy/ratio", json={"n": 0})
     assert answer.status_code == 500 and answer.headers["X-Mockserver-Internal-Error"] == "1"
     assert "ZeroDivisionError: integer division or modulo by zero, answering route ratio" in answer.json()["detail"]
+
+
+def test_a_check_given_the_wrong_args_says_which_route_and_why(tmp_path, make_client):
+    """braze.count_over reads args.fields and args.limit: given neither, the request is the mock's own 500."""
+    extra = ("  - id: counted\n    method: POST\n    path: /counted\n    rules:\n"
+             "      - when: {check: {name: braze.count_over, args: {max: 2}}}\n        error: invalid\n"
+             "    respond: {body: {}}\n")
+    (tmp_path / "toy.yaml").write_text(TOY + extra)
+    answer = make_client(scenarios=(str(tmp_path),)).post("/toy/counted", json={"tags": [1, 2, 3]})
+    assert answer.status_code == 500 and answer.headers["X-Mockserver-Internal-Error"] == "1"
+    assert answer.json()["detail"].endswith("KeyError: 'fields', answering route counted"), answer.json()
