@@ -203,6 +203,9 @@ def _explain(error: ValidationError, where: Where) -> list[Problem]:
         deepest = max(error.context, key=lambda e: len(e.absolute_path), default=None)
         if deepest is not None and deepest.validator not in ("type", "oneOf"):
             return _explain(deepest, where.child(*deepest.relative_path))
+        types = [e.validator_value for e in error.context if e.validator == "type" and not e.relative_path]
+        if types:  # a string or a list of them ...
+            return [where.problem(f"expected {' or '.join(map(_types, types))}, got {type(error.instance).__name__}")]
         return [where.problem(f"{error.instance!r} is not valid here")]
     if error.validator == "not" and error.validator_value == {"required": ["body", "text"]}:
         return [where.problem("give body or text, not both")]

@@ -439,3 +439,13 @@ def test_every_text_of_the_file_made_odd_is_a_problem_or_fine_never_a_traceback(
                     assert all(p.line >= 1 for p in refused.problems), (place, odd)
                 else:
                     assert schema_valid, (place, odd)
+
+
+def test_a_value_of_neither_accepted_type_is_told_the_types_it_may_have(tmp_path):
+    """`method: 7`, `error: 5`: a string or a list of them, said so (it was "7 is not valid here")."""
+    text = GOOD.replace("    method: GET", "    method: 7").replace("    respond:", (
+        "    rules:\n      - when: {header_present: 5}\n        error: 5\n    respond:"))
+    found = [p.split(": ", 1)[1] for p in problems_of(tmp_path, text)]
+    assert found == ["routes[0].method: expected string or a list, got int",
+                     "routes[0].rules[0].error: expected string or a list, got int",
+                     "routes[0].rules[0].when.header_present: expected string or a list, got int"], found
