@@ -142,6 +142,11 @@ def read_document(path: Path) -> tuple[Any, dict[Any, int]]:
         indent = text.splitlines()[line - 1:line] or [""]
         if "\t" in indent[0][:len(indent[0]) - len(indent[0].lstrip())]:
             problem = "a tab indents this line (YAML indents with spaces only)"
+        elif (opened := _open_quote(text, exc)) is not None:
+            never = exc.context == "while scanning a quoted scalar"
+            closes = "is never closed" if never else f"closes only at line {line}"
+            problem = f"a quote opened on this line {closes} ({problem} there)"
+            line = opened
         raise ScenarioError([Problem(name, line, "", f"invalid YAML: {problem}")]) from None
     except yaml.YAMLError as exc:
         raise ScenarioError([Problem(name, 1, "", f"invalid YAML: {exc}")]) from None
@@ -150,6 +155,24 @@ def read_document(path: Path) -> tuple[Any, dict[Any, int]]:
     if not isinstance(data, dict):
         raise ScenarioError([Problem(name, 1, "", "a scenario file is a mapping with at least `api:`")])
     return data, lines
+
+
+def _open_quote(text: str, exc: yaml.MarkedYAMLError) -> int | None:
+    """The line of a quoted value that runs over several lines up to the problem: a quote left open.
+    YAML takes everything up to the next quote (or the end) as its text, and stops only there."""
+    if exc.context == "while scanning a quoted scalar" and exc.context_mark is not None:
+        return int(exc.context_mark.line) + 1  # never closed: the end of the file came first
+    problem_line = exc.problem_mark.line if exc.problem_mark else -1
+    last = None
+    try:
+        for token in yaml.scan(text, Loader=_Loader):
+            if token.start_mark.line > problem_line:
+                break
+            if isinstance(token, yaml.ScalarToken) and not token.plain and token.start_mark.line < token.end_mark.line:
+                last = token
+    except yaml.YAMLError:
+        pass
+    return last.start_mark.line + 1 if last is not None and last.end_mark.line == problem_line else None
 
 
 ENTRY_LISTS = ("errors", "routes", "modes")  # a schema problem inside one entry leaves the others checkable

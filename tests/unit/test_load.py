@@ -449,3 +449,11 @@ def test_a_value_of_neither_accepted_type_is_told_the_types_it_may_have(tmp_path
     assert found == ["routes[0].method: expected string or a list, got int",
                      "routes[0].rules[0].error: expected string or a list, got int",
                      "routes[0].rules[0].when.header_present: expected string or a list, got int"], found
+
+
+@pytest.mark.parametrize(("quote", "later"), [('"', "hi"), ("'", "hi"), ('"', '"hi"'), ("'", "'hi'")])
+def test_an_unclosed_quote_is_blamed_on_its_own_line(tmp_path, quote, later):
+    """YAML reads on past the line a quote opens (up to the next quote, or the end): the line to fix is that one."""
+    text = GOOD.replace("title: Boom}", f"title: {quote}Boom}}").replace("message: hi", f"message: {later}")
+    found = problems_of(tmp_path, text)
+    assert len(found) == 1 and ":7: (file): invalid YAML: a quote opened on this line " in found[0], found
