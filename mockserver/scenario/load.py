@@ -91,14 +91,22 @@ def validate(paths: Iterable[Path]) -> list[Problem]:
 
 
 def _prefix_problems(built: Mapping[str, Api], parts: Mapping[str, list[_Part]]) -> list[Problem]:
-    """Two APIs on one prefix: the later one's `prefix:` line (the file that set it last) is blamed."""
+    """Two APIs on one prefix or host pattern: the later one's line (in the file that set it last) is
+    blamed. Only the first API with a host would answer it."""
     seen: dict[str, str] = {}
+    hosts: dict[str, str] = {}
     problems = []
     for api in built.values():
         if api.prefix in seen:
             where = next(p.where for p in reversed(parts[api.name]) if "prefix" in p.data)
             problems.append(where.child("prefix").problem(f"{api.prefix} is already used by {seen[api.prefix]}"))
         seen[api.prefix] = api.name
+        for index, host in enumerate(api.hosts):
+            if host.lower() in hosts:
+                where = next(p.where for p in reversed(parts[api.name]) if "hosts" in p.data)
+                problems.append(where.child("hosts", index).problem(
+                    f"{host} is already served by {hosts[host.lower()]}"))
+            hosts.setdefault(host.lower(), api.name)
     return problems
 
 

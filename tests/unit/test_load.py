@@ -457,3 +457,10 @@ def test_an_unclosed_quote_is_blamed_on_its_own_line(tmp_path, quote, later):
     text = GOOD.replace("title: Boom}", f"title: {quote}Boom}}").replace("message: hi", f"message: {later}")
     found = problems_of(tmp_path, text)
     assert len(found) == 1 and ":7: (file): invalid YAML: a quote opened on this line " in found[0], found
+
+
+def test_a_host_another_api_already_serves_is_a_clash_with_its_line(tmp_path):
+    """The first API with the host answered it: the other one was never reached by that Host header."""
+    text = GOOD.replace("prefix: /toy", 'prefix: /toy\nhosts: ["api.toy.test", "REST.*.braze.com"]')
+    assert problems_of(tmp_path, text) == [
+        f"{tmp_path / 'toy.yaml'}:3: hosts[1]: REST.*.braze.com is already served by braze"]
