@@ -203,9 +203,12 @@ class Dispatcher:
             if entry.session is None:  # refused before the session was read: in the one it names, for its test
                 entry.session = _named_session(session_header, query_flags)
             flags = Flags()
-        except Exception:  # a bug of ours: say so, distinctly, never as the imitated API
+        except Exception as exc:  # a bug of ours, or a file's template failing on this request: never the API's
             log.exception("internal error answering %s %s", method, full_path)
-            outcome = misuse_reply("internal error of the mock server (see its log)", status=500)
+            where = (f", answering route {entry.route}" if entry.route else "") + (
+                f" with {', '.join(entry.errors)}" if entry.errors else "")
+            detail = f"internal error of the mock server (see its log): {type(exc).__name__}: {exc}{where}"
+            outcome = misuse_reply(detail, status=500)
             answer = Answer(Rendered(500, [("Content-Type", PROBLEM_JSON), ("X-Mockserver-Internal-Error", "1")],
                                      outcome.body))
             flags = Flags()
@@ -274,8 +277,10 @@ class Dispatcher:
         )
         entry.session = session
         entry.virtual_time = ctx.clock.now()
-        outcome = await self.decide(ctx, activations, replay, connection is not None)
-        entry.route = ctx.route.id if ctx.route else None
+        try:
+            outcome = await self.decide(ctx, activations, replay, connection is not None)
+        finally:  # a check that fails names its route too
+            entry.route = ctx.route.id if ctx.route else None
         if isinstance(outcome, Failure):
             entry.errors = [e.id for e in outcome.errors]
         if ctx.reported:

@@ -75,9 +75,9 @@ def load_catalog(paths: Iterable[Path] = (), bundled: bool = True) -> Catalog:
         if api is not None:
             built[name] = api
             cache_of_valid.remember(fingerprints.get(p.where.file, "") for p in api_parts)
+    problems.extend(_prefix_problems(built, parts))
     if problems:
         raise ScenarioError(problems)
-    _check_prefixes(built)
     return Catalog(built)
 
 
@@ -90,15 +90,24 @@ def validate(paths: Iterable[Path]) -> list[Problem]:
     return []
 
 
-def _check_prefixes(built: Mapping[str, Api]) -> None:
+def _prefix_problems(built: Mapping[str, Api], parts: Mapping[str, list[_Part]]) -> list[Problem]:
+    """Two APIs on one prefix or host pattern: the later one's line (in the file that set it last) is
+    blamed. Only the first API with a host would answer it."""
     seen: dict[str, str] = {}
+    hosts: dict[str, str] = {}
     problems = []
     for api in built.values():
         if api.prefix in seen:
-            problems.append(Problem(api.sources[0], 1, "prefix", f"{api.prefix} is already used by {seen[api.prefix]}"))
+            where = next(p.where for p in reversed(parts[api.name]) if "prefix" in p.data)
+            problems.append(where.child("prefix").problem(f"{api.prefix} is already used by {seen[api.prefix]}"))
         seen[api.prefix] = api.name
-    if problems:
-        raise ScenarioError(problems)
+        for index, host in enumerate(api.hosts):
+            if host.lower() in hosts:
+                where = next(p.where for p in reversed(parts[api.name]) if "hosts" in p.data)
+                problems.append(where.child("hosts", index).problem(
+                    f"{host} is already served by {hosts[host.lower()]}"))
+            hosts.setdefault(host.lower(), api.name)
+    return problems
 
 
 def _merge(parts: list[_Part]) -> tuple[dict[str, Any], dict[str, tuple[Any, Where]], list[tuple[Any, Where]]]:
@@ -194,6 +203,10 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
                 where = raw_errors[error_id][1]
                 problems.append(where.problem(f"its answer cannot be rendered from its own data: {exc} "
                                               f"(give it in `fields`, as the API's other errors do)"))
+                fast[error_id] = error
+            except Exception as exc:  # a template that fails whatever the request (`{{ 1 / 0 }}`)
+                problems.append(raw_errors[error_id][1].problem(
+                    f"its answer cannot be rendered: {type(exc).__name__}: {exc}"))
                 fast[error_id] = error  # still a known id: the routes and modes naming it are not problems too
         errors = fast
 
@@ -303,11 +316,18 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
         respond = compiled(compile_response, where.child("respond"), spec["respond"], "respond")
     if handler is None and "respond" not in spec:  # a `respond` that did not compile is reported already
         problems.append(where.problem("a route needs `respond`, `handler`, or both"))
+    try:
+        pattern = compile_path(spec["path"])
+    except re.error:  # the one way a path's regex fails: `{id}` twice
+        names = re.findall(r"\{([A-Za-z_]\w*)(?::path)?\}", spec["path"])
+        twice = next(n for i, n in enumerate(names) if n in names[:i])
+        problems.append(where.child("path").problem(f"the path parameter '{twice}' is named twice"))
+        pattern = re.compile(re.escape(spec["path"]))
     return Route(
         id=spec["id"],
         methods=frozenset(methods),
         path=spec["path"],
-        pattern=compile_path(spec["path"]),
+        pattern=pattern,
         rules=tuple(rules),
         handler=handler,
         respond=respond,

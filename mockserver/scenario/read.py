@@ -96,14 +96,18 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML h
 def _to_python(node: yaml.Node, loader: Any, path: tuple[Segment, ...], lines: dict[Any, int]) -> Any:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)
+        own = {id(key_node) for key_node, _ in node.value}
+        loader.flatten_mapping(node)  # `<<: *anchor` merged in first; the own keys come after and win (as safe_load)
         out: dict[str, Any] = {}
+        written: set[str] = set()
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node)
             if not isinstance(key, str):  # a key is a name as written: `off:` is "off", not False
                 key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key)
-            if key in out:
-                raise yaml.MarkedYAMLError(problem=f"duplicate key '{key}'", problem_mark=key_node.start_mark)
+            if id(key_node) in own:
+                if key in written:
+                    raise yaml.MarkedYAMLError(problem=f"duplicate key '{key}'", problem_mark=key_node.start_mark)
+                written.add(key)
             lines[path + (key,)] = key_node.start_mark.line + 1
             out[key] = _to_python(value_node, loader, path + (key,), lines)
         return out
@@ -116,7 +120,7 @@ def read_document(path: Path) -> tuple[Any, dict[Any, int]]:
     """Parse YAML or JSON keeping the line of every key; raises ScenarioError on bad syntax."""
     name = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is no part of the text
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError([Problem(name, 1, "", f"cannot read: {exc}")]) from None
     lines: dict[Any, int] = {}
@@ -138,6 +142,11 @@ def read_document(path: Path) -> tuple[Any, dict[Any, int]]:
         indent = text.splitlines()[line - 1:line] or [""]
         if "\t" in indent[0][:len(indent[0]) - len(indent[0].lstrip())]:
             problem = "a tab indents this line (YAML indents with spaces only)"
+        elif (opened := _open_quote(text, exc)) is not None:
+            never = exc.context == "while scanning a quoted scalar"
+            closes = "is never closed" if never else f"closes only at line {line}"
+            problem = f"a quote opened on this line {closes} ({problem} there)"
+            line = opened
         raise ScenarioError([Problem(name, line, "", f"invalid YAML: {problem}")]) from None
     except yaml.YAMLError as exc:
         raise ScenarioError([Problem(name, 1, "", f"invalid YAML: {exc}")]) from None
@@ -146,6 +155,24 @@ def read_document(path: Path) -> tuple[Any, dict[Any, int]]:
     if not isinstance(data, dict):
         raise ScenarioError([Problem(name, 1, "", "a scenario file is a mapping with at least `api:`")])
     return data, lines
+
+
+def _open_quote(text: str, exc: yaml.MarkedYAMLError) -> int | None:
+    """The line of a quoted value that runs over several lines up to the problem: a quote left open.
+    YAML takes everything up to the next quote (or the end) as its text, and stops only there."""
+    if exc.context == "while scanning a quoted scalar" and exc.context_mark is not None:
+        return int(exc.context_mark.line) + 1  # never closed: the end of the file came first
+    problem_line = exc.problem_mark.line if exc.problem_mark else -1
+    last = None
+    try:
+        for token in yaml.scan(text, Loader=_Loader):
+            if token.start_mark.line > problem_line:
+                break
+            if isinstance(token, yaml.ScalarToken) and not token.plain and token.start_mark.line < token.end_mark.line:
+                last = token
+    except yaml.YAMLError:
+        pass
+    return last.start_mark.line + 1 if last is not None and last.end_mark.line == problem_line else None
 
 
 ENTRY_LISTS = ("errors", "routes", "modes")  # a schema problem inside one entry leaves the others checkable
@@ -159,17 +186,20 @@ def schema_problems(data: Any, where: Where) -> tuple[list[Problem], dict[str, A
         return [], data
     problems: list[Problem] = []
     broken: dict[str, set[Any]] = {key: set() for key in ENTRY_LISTS}
+    unknown: set[str] = set()  # top-level keys of no meaning: left out, the rest is still checked
     whole = False
     for error in sorted(schema_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         problems.extend(_explain(error, where.child(*error.absolute_path)))
         path = list(error.absolute_path)
         if len(path) >= 2 and path[0] in ENTRY_LISTS and isinstance(data.get(path[0]), dict | list):
             broken[path[0]].add(path[1])
+        elif not path and error.validator == "additionalProperties" and isinstance(data, dict):
+            unknown.update(k for k in data if k not in error.schema.get("properties", {}))
         else:
             whole = True
     if whole:
         return problems, None
-    rest = dict(data)
+    rest = {k: v for k, v in data.items() if k not in unknown}
     for key, entries in broken.items():
         if entries and isinstance(data[key], dict):
             rest[key] = {k: v for k, v in data[key].items() if k not in entries}
@@ -196,6 +226,9 @@ def _explain(error: ValidationError, where: Where) -> list[Problem]:
         deepest = max(error.context, key=lambda e: len(e.absolute_path), default=None)
         if deepest is not None and deepest.validator not in ("type", "oneOf"):
             return _explain(deepest, where.child(*deepest.relative_path))
+        types = [e.validator_value for e in error.context if e.validator == "type" and not e.relative_path]
+        if types:  # a string or a list of them ...
+            return [where.problem(f"expected {' or '.join(map(_types, types))}, got {type(error.instance).__name__}")]
         return [where.problem(f"{error.instance!r} is not valid here")]
     if error.validator == "not" and error.validator_value == {"required": ["body", "text"]}:
         return [where.problem("give body or text, not both")]

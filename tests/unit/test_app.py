@@ -344,3 +344,27 @@ def test_coverage_keeps_the_last_max_sessions_sessions_seen_not_the_first(make_c
     assert served("b") == []  # forgotten in its own coverage ...
     whole = client.get("/__admin/coverage?api=edge").json()["apis"]["edge"]["served_ids"]
     assert "EXEG-0400-403" in whole  # ... still in the whole server's
+
+
+def test_a_template_that_fails_on_a_request_says_which_route_and_why(tmp_path, make_client):
+    """`{{ 1 // request.json.n }}` compiles and fails on n = 0: the client gets the mock's own 500 (never
+    the imitated API's) naming the route and the exception, so the file's author knows what to fix."""
+    extra = ("  - id: ratio\n    method: POST\n    path: /ratio\n"
+             "    respond: {body: {r: \"{{ 1 // request.json.n }}\"}}\n")
+    (tmp_path / "toy.yaml").write_text(TOY + extra)
+    client = make_client(scenarios=(str(tmp_path),))
+    assert client.post("/toy/ratio", json={"n": 2}).json() == {"r": 0}
+    answer = client.post("/toy/ratio", json={"n": 0})
+    assert answer.status_code == 500 and answer.headers["X-Mockserver-Internal-Error"] == "1"
+    assert "ZeroDivisionError: integer division or modulo by zero, answering route ratio" in answer.json()["detail"]
+
+
+def test_a_check_given_the_wrong_args_says_which_route_and_why(tmp_path, make_client):
+    """braze.count_over reads args.fields and args.limit: given neither, the request is the mock's own 500."""
+    extra = ("  - id: counted\n    method: POST\n    path: /counted\n    rules:\n"
+             "      - when: {check: {name: braze.count_over, args: {max: 2}}}\n        error: invalid\n"
+             "    respond: {body: {}}\n")
+    (tmp_path / "toy.yaml").write_text(TOY + extra)
+    answer = make_client(scenarios=(str(tmp_path),)).post("/toy/counted", json={"tags": [1, 2, 3]})
+    assert answer.status_code == 500 and answer.headers["X-Mockserver-Internal-Error"] == "1"
+    assert answer.json()["detail"].endswith("KeyError: 'fields', answering route counted"), answer.json()

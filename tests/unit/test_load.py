@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import copy
+import functools
+import json
+import operator
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from unittest import mock
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from mockserver.scenario import read
 from mockserver.scenario.load import load_catalog
 from mockserver.scenario.read import ScenarioError
 
@@ -242,3 +253,214 @@ def test_a_date_header_in_a_file_is_refused_with_its_line(tmp_path):
                                                "  boom:\n    status: 500\n    title: Boom\n    headers: {date: x}"))
     assert found == [f"{tmp_path / 'toy.yaml'}:10: errors.boom.headers.date: not a header a file sets: "
                      "the mock writes Date at its own clock, which POST /__admin/clock moves"]
+
+
+def test_a_path_naming_a_parameter_twice_is_a_problem_not_a_traceback(tmp_path):
+    found = problems_of(tmp_path, GOOD.replace("path: /hello", "path: /hello/{id}/{id}"))
+    assert len(found) == 1 and ":11: routes[0].path: the path parameter 'id' is named twice" in found[0], found
+
+
+def test_an_error_template_that_fails_when_rendered_at_load_is_a_problem_not_a_traceback(tmp_path):
+    """An error's own parts are rendered at load: `{{ 1 / 0 }}` fails there, in front of its author."""
+    found = problems_of(tmp_path, GOOD.replace('message: "{{ error.title }}"', 'message: "{{ 1 / 0 }}"'))
+    assert len(found) == 1 and ":7: errors.boom: its answer cannot be rendered: ZeroDivisionError: " in found[0], found
+
+
+@pytest.mark.parametrize("prefix", ["/__admin", "/__session", "/__mine"])
+def test_a_prefix_of_the_mocks_own_paths_is_refused(tmp_path, prefix):
+    found = problems_of(tmp_path, GOOD.replace("prefix: /toy", f"prefix: {prefix}"))
+    assert len(found) == 1 and ":2: prefix: " in found[0] and "/__" in found[0].split(": ", 2)[2], found
+
+
+def test_a_prefix_clash_gives_the_prefix_line_beside_the_other_problems(tmp_path):
+    (tmp_path / "a.yaml").write_text(GOOD.replace("api: toy\nprefix: /toy", "api: toy\ntitle: Toy\nprefix: /braze"))
+    (tmp_path / "b.yaml").write_text(GOOD.replace("api: toy", "api: other").replace("prefix: /toy", "prefix: /other")
+                                     .replace("    respond:", "    rules:\n      - when: {body_empty: true}\n"
+                                              "        error: nope\n    respond:"))
+    with pytest.raises(ScenarioError) as caught:
+        load_catalog([tmp_path])
+    found = [str(p) for p in caught.value.problems]
+    assert f"{tmp_path / 'a.yaml'}:3: prefix: /braze is already used by braze" in found, found
+    assert any("b.yaml:14: routes[0].rules[0].error: no error 'nope'" in p for p in found), found
+
+
+def test_a_yaml_merge_key_is_overridden_by_the_keys_beside_it(tmp_path):
+    """YAML's `<<:` (merge key): the mapping's own keys win over the merged ones, as every YAML reader does."""
+    text = GOOD.replace("  boom: {status: 500, title: Boom}",
+                        "  boom: &boom {status: 500, title: Boom}\n  bust:\n    <<: *boom\n    title: Bust")
+    (tmp_path / "toy.yaml").write_text(text)
+    assert load_catalog([tmp_path], bundled=False).apis["toy"].errors["bust"].title == "Bust"
+    twice = text.replace("    title: Bust", "    title: Bust\n    title: Again")
+    assert ":11: (file): invalid YAML: duplicate key 'title'" in problems_of(tmp_path, twice)[0]
+
+
+def test_a_json_file_saved_with_a_byte_order_mark_reads_as_without(tmp_path):
+    """Windows editors save UTF-8 with a BOM; YAML files read so already, JSON ones too (as VS Code does)."""
+    path = tmp_path / "toy.json"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD.replace("routes:", "colour: red\nroutes:").encode())
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(yaml.safe_load(path.read_bytes()), indent=1).encode())
+    with pytest.raises(ScenarioError) as caught:
+        load_catalog([path], bundled=False)
+    [problem] = caught.value.problems
+    assert (problem.line, problem.field) == (16, "colour") and problem.message.startswith("unknown key"), problem
+
+
+def test_an_unknown_top_level_key_hides_none_of_the_files_other_problems(tmp_path):
+    text = GOOD.replace("prefix: /toy", "prefix: /toy\nprefx: /toy").replace("    respond:", (
+        "    rules:\n      - when: {body_empty: true}\n        error: nope\n    respond:"))
+    found = problems_of(tmp_path, text)
+    assert [p.split(": ", 2)[1] for p in found] == ["prefx", "routes[0].rules[0].error"], found
+
+
+def test_a_json_file_may_name_its_schema_for_the_editor(tmp_path):
+    """VS Code reads `$schema` in a JSON file (as the YAML extension reads the first-line comment)."""
+    (tmp_path / "toy.json").write_text(json.dumps({"$schema": "/x/schema.json", **yaml.safe_load(GOOD)}))
+    assert "toy" in load_catalog([tmp_path], bundled=False).apis
+
+
+# -- the schema and the loader agree ---------------------------------------------------------------
+
+FULL = GOOD.replace("prefix: /toy", """prefix: /toy
+hosts: ["api.toy.test", "*.toy-eu.test"]
+headers: {X-Request-Id: "{{ request_id() }}"}
+not_found: boom
+cors: {credentials: true, max_age: 60}""").replace("  boom: {status: 500, title: Boom}", """\
+  boom: {status: 500, title: Boom, doc: toy.md#500, description: it broke, trigger: "?__error=boom"}
+  slow-down:
+    status: 429
+    title: Slow Down
+    fields: {detail: wait}
+    headers: {Retry-After: "{{ mode.retry_after if mode is defined else 1 }}"}
+    response: {status: 429, text: "{{ error.detail }}"}""").replace("    respond: {body: {message: hi}}", """\
+    rules:
+      - when: {header_absent: Authorization, query_count_over: {tag: 2}}
+        error: boom
+      - when: {any: [{header_matches: {Authorization: "^Basic "}}, {query_matches: {q: "[0-9]"}}]}
+        error: [boom, slow-down]
+      - when: {not: {query_present: [v]}, body_violates: {type: object, required: [name]}}
+        respond: {status: 422, body: {got: "{{ request.json }}"}}
+      - when: {all: [{body_unparseable: true}, {body_size_over: 10}]}
+        error: slow-down
+    can_fail_with: [slow-down]
+    respond: {status: 200, headers: {X-Id: "{{ uuid() }}"}, body: {message: hi, who: "{{ fake.name() }}"}}
+  - id: file
+    method: [GET, HEAD]
+    path: /files/{name}/{rest:path}
+    respond: {text: "{{ request.path_params.rest }}"}
+modes:
+  flaky: {description: first two fail, error: boom, first: 2, routes: [hello]}
+  limited: {description: a quota, error: slow-down, quota: {limit: 3, window: 60s, per: route}, retry_after: 5}
+  slow: {description: late, delay: "uniform:1-5", duration: 1m}
+  broken: {description: cut, fault: truncate, headers: {X-Mode: "{{ mode.name }}"}}""")
+
+FULL_DATA = yaml.safe_load(FULL)
+ODD_VALUES = [None, True, 0, -1, 7, 200, 600, 1.5, "", "x", "GET", "/x", "/x/{a}/{a}", "/__admin", "60s", "1x",
+              "{{ 1 / 0 }}", "{{ x", "{{ nothing.here }}", "([", "reset", [], ["x"], {}, {"a": 1},
+              {"type": "object"}, {"type": "nope"}, {"limit": 0, "window": 0}]
+
+
+def _places(value, path=()):
+    yield path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _places(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _places(item, (*path, index))
+
+
+PLACES = [p for p in _places(FULL_DATA) if p]
+
+
+@st.composite
+def mutated_files(draw):
+    """The full file with one to three of its values replaced, keys removed or unknown keys added."""
+    data = copy.deepcopy(FULL_DATA)
+    for _ in range(draw(st.integers(1, 3))):
+        *parents, last = draw(st.sampled_from(PLACES))
+        try:
+            holder = functools.reduce(operator.getitem, parents, data)
+            how = draw(st.sampled_from(["replace", "remove", "add"]))
+            if how == "replace":
+                holder[last] = copy.deepcopy(draw(st.sampled_from(ODD_VALUES)))
+            elif how == "remove" and isinstance(holder, dict):
+                del holder[last]
+            elif how == "add" and isinstance(holder, dict):
+                holder["colour"] = "red"
+        except (KeyError, IndexError, TypeError):  # an earlier change removed or replaced the way there
+            pass
+    return data
+
+
+def test_the_full_file_is_valid_for_both():
+    assert read.schema_validator().is_valid(FULL_DATA)
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "toy.yaml").write_text(FULL)
+        assert "toy" in load_catalog([Path(folder)], bundled=False).apis
+
+
+@settings(max_examples=150, deadline=None)
+@given(mutated_files(), st.sampled_from(["toy.yaml", "toy.json"]))
+def test_the_loader_refuses_what_the_schema_refuses_and_never_fails_otherwise(data, name):
+    """What the schema refuses the loader refuses, with `file:line: field: message` for each problem;
+    what the loader accepts the schema accepts; whatever the file, no other exception (a traceback)."""
+    schema_valid = read.schema_validator().is_valid(data)
+    with tempfile.TemporaryDirectory() as folder, mock.patch.dict(os.environ, {"MOCKSERVER_NO_CACHE": "1"}):
+        path = Path(folder) / name
+        path.write_text(json.dumps(data, indent=1) if name.endswith(".json") else yaml.safe_dump(data))
+        try:
+            load_catalog([path], bundled=False)
+        except ScenarioError as refused:
+            assert refused.problems
+            assert all(p.file == str(path) and p.line >= 1 and p.message for p in refused.problems)
+        else:
+            assert schema_valid, list(read.schema_validator().iter_errors(data))
+
+
+TEXT_PLACES = [p for p in PLACES if isinstance(functools.reduce(operator.getitem, p, FULL_DATA), str)]
+ODD_TEXTS = ["/x/{a}/{a}", "/__admin", "{{ 1 / 0 }}", "{{ x", "([", "1x"]
+
+
+def test_every_text_of_the_file_made_odd_is_a_problem_or_fine_never_a_traceback():
+    """Every string the loader reads as a template, path, pattern, duration or reference, in turn made
+    a value that breaks one of them: the schema and the loader agree, and nothing else is raised."""
+    for place in TEXT_PLACES:
+        for odd in ODD_TEXTS:
+            data = copy.deepcopy(FULL_DATA)
+            *parents, last = place
+            functools.reduce(operator.getitem, parents, data)[last] = odd
+            schema_valid = read.schema_validator().is_valid(data)
+            with tempfile.TemporaryDirectory() as folder, mock.patch.dict(os.environ, {"MOCKSERVER_NO_CACHE": "1"}):
+                path = Path(folder) / "toy.yaml"
+                path.write_text(yaml.safe_dump(data))
+                try:
+                    load_catalog([path], bundled=False)
+                except ScenarioError as refused:
+                    assert all(p.line >= 1 for p in refused.problems), (place, odd)
+                else:
+                    assert schema_valid, (place, odd)
+
+
+def test_a_value_of_neither_accepted_type_is_told_the_types_it_may_have(tmp_path):
+    """`method: 7`, `error: 5`: a string or a list of them, said so (it was "7 is not valid here")."""
+    text = GOOD.replace("    method: GET", "    method: 7").replace("    respond:", (
+        "    rules:\n      - when: {header_present: 5}\n        error: 5\n    respond:"))
+    found = [p.split(": ", 1)[1] for p in problems_of(tmp_path, text)]
+    assert found == ["routes[0].method: expected string or a list, got int",
+                     "routes[0].rules[0].error: expected string or a list, got int",
+                     "routes[0].rules[0].when.header_present: expected string or a list, got int"], found
+
+
+@pytest.mark.parametrize(("quote", "later"), [('"', "hi"), ("'", "hi"), ('"', '"hi"'), ("'", "'hi'")])
+def test_an_unclosed_quote_is_blamed_on_its_own_line(tmp_path, quote, later):
+    """YAML reads on past the line a quote opens (up to the next quote, or the end): the line to fix is that one."""
+    text = GOOD.replace("title: Boom}", f"title: {quote}Boom}}").replace("message: hi", f"message: {later}")
+    found = problems_of(tmp_path, text)
+    assert len(found) == 1 and ":7: (file): invalid YAML: a quote opened on this line " in found[0], found
+
+
+def test_a_host_another_api_already_serves_is_a_clash_with_its_line(tmp_path):
+    """The first API with the host answered it: the other one was never reached by that Host header."""
+    text = GOOD.replace("prefix: /toy", 'prefix: /toy\nhosts: ["api.toy.test", "REST.*.braze.com"]')
+    assert problems_of(tmp_path, text) == [
+        f"{tmp_path / 'toy.yaml'}:3: hosts[1]: REST.*.braze.com is already served by braze"]
