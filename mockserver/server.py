@@ -23,8 +23,27 @@ def _bind(settings: Settings) -> str:
     return f"{host}:{settings.port}"
 
 
-class CannotListen(Exception):
+class CannotServe(Exception):
+    """The server cannot start: one line for the user, no traceback."""
+
+
+class CannotListen(CannotServe):
     """The address cannot be listened on: in use, not ours (a port under 1024), or no such host."""
+
+
+# What each server imports (the package's dependencies: missing only from an install made without them).
+NEEDS = {"uvicorn": ("uvicorn", "uvloop", "httptools"), "hypercorn": ("hypercorn", "uvloop")}
+
+
+def check_installed(server: str) -> None:
+    import importlib
+
+    for module in NEEDS[server]:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            raise CannotServe(f"--server {server} needs the Python package {module}, which is not installed "
+                              f"here: pip install {module} (or reinstall mockserver with its dependencies)") from None
 
 
 def check_address(settings: Settings) -> None:
@@ -38,7 +57,21 @@ def check_address(settings: Settings) -> None:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as both servers do
             probe.bind(address)
     except OSError as exc:
-        raise CannotListen(f"cannot listen on {_bind(settings)}: {exc.strerror or exc}") from None
+        raise CannotListen(f"cannot listen on {_bind(settings)}: {exc.strerror or exc} ({_remedy(exc)})") from None
+
+
+def _remedy(exc: OSError) -> str:
+    """What to do about it, in the words of the options (the environment variables say the same)."""
+    import errno
+    import socket
+
+    if exc.errno == errno.EADDRINUSE:
+        return "another process listens there: stop it, or choose another --port"
+    if exc.errno == errno.EACCES:
+        return "a port under 1024 needs privileges: choose one above, e.g. --port 8080"
+    if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+        return "--host takes an address of this machine: 127.0.0.1, or 0.0.0.0 for every interface"
+    return "check --host and --port"
 
 
 def _access_level(settings: Settings) -> str:
@@ -116,7 +149,9 @@ SERVERS: dict[str, Callable[[Settings, Catalog | None], None]] = {"uvicorn": run
 
 def run(settings: Settings, catalog: Catalog | None = None) -> None:
     """Serve until stopped; `catalog` is the one the CLI already loaded (workers load their own)."""
+    check_installed(settings.server)
     check_address(settings)
+    log.setLevel(settings.log_level.upper())  # --log-level error: no warning of ours either
     if settings.workers > 1 and settings.state.startswith("memory"):
         log.warning("state is per worker with --state memory:// and --workers %d: sequences and quotas "
                     "are counted, resources, the journal, modes switched on and the virtual clock kept, by "
