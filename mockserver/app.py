@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import os
@@ -12,6 +13,7 @@ from starlette.applications import Starlette
 
 from mockserver.admin import build_admin
 from mockserver.dispatch import Dispatcher
+from mockserver.engine.faults import connection_of
 from mockserver.runtime import Runtime
 from mockserver.scenario.load import load_catalog
 from mockserver.scenario.model import Catalog
@@ -78,7 +80,12 @@ class MockServerApp:
                          "path": path[len(ADMIN_PREFIX):] or "/"}
                 await self.admin(scope, receive, self._dated(send))
             else:
-                await self.dispatcher(scope, receive, send)
+                try:
+                    await self.dispatcher(scope, receive, send)
+                except asyncio.CancelledError:  # the server stops, and the grace for requests in flight is over
+                    if (connection := connection_of(scope)) is None:
+                        raise
+                    await connection.close()  # no answer rather than the server's 500 and a traceback in the log
         elif kind == "lifespan":
             await self._lifespan(receive, send)
         elif kind == "websocket":

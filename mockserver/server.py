@@ -79,10 +79,24 @@ def _access_level(settings: Settings) -> str:
     return "DEBUG" if settings.log_level == "debug" else "INFO"
 
 
+# Seconds the requests in flight get to finish once a stop is asked for (a __delay or a slow fault may run for
+# minutes): hypercorn's default, given to uvicorn too, whose default waits for ever (past docker stop's 10 s).
+GRACE_SECONDS = 3
+
+
 def run_uvicorn(settings: Settings, catalog: Catalog | None = None) -> None:
     import copy
+    from types import FrameType
 
     import uvicorn
+
+    class Server(uvicorn.Server):
+        """SIGTERM or SIGINT is the stop asked for: exit 0, as hypercorn and uvicorn's --workers do (one uvicorn
+        process raises the signal again once shut down: 143 under docker stop, click's 'Aborted!' and 1 on Ctrl-C)."""
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            self._captured_signals.clear()
     from uvicorn.config import LOGGING_CONFIG
 
     from mockserver.transports import FaultingHttpToolsProtocol
@@ -100,6 +114,7 @@ def run_uvicorn(settings: Settings, catalog: Catalog | None = None) -> None:
         # its own beside it, and a client would see two.
         server_header=False,
         date_header=False,  # the app writes Date at the mock's clock (Clock.http_date)
+        timeout_graceful_shutdown=GRACE_SECONDS,
     )
     if settings.access_log:  # uvicorn's log level would silence its access log (INFO) too: set each logger's
         log_config = copy.deepcopy(LOGGING_CONFIG)
@@ -110,7 +125,7 @@ def run_uvicorn(settings: Settings, catalog: Catalog | None = None) -> None:
         os.environ[SETTINGS_ENV] = settings.to_json()
         uvicorn.run("mockserver.app:app_from_environment", factory=True, workers=settings.workers, **common)
     else:
-        uvicorn.Server(uvicorn.Config(build_app(settings, catalog, freeze_heap=True), **common)).run()
+        Server(uvicorn.Config(build_app(settings, catalog, freeze_heap=True), **common)).run()
 
 
 def run_hypercorn(settings: Settings, catalog: Catalog | None = None) -> None:
@@ -128,6 +143,7 @@ def run_hypercorn(settings: Settings, catalog: Catalog | None = None) -> None:
                                  "loggers": {"hypercorn.access": {"level": _access_level(settings)}}}
     config.include_server_header = False  # as uvicorn's above: the answer's own Server header, if any
     config.include_date_header = False  # as uvicorn's above: Date at the mock's clock
+    config.graceful_timeout = GRACE_SECONDS
     if settings.workers > 1:
         from hypercorn.run import run
 

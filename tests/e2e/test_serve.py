@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import json
 import os
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -187,3 +188,42 @@ def test_date_is_one_header_at_the_mocks_clock(start_server, server_name):
         assert response.headers.get_list("date") == ["Sun, 17 Mar 2030 17:46:40 GMT"], response.url
     reset = int(braze.headers["x-ratelimit-reset"])
     assert 0 < reset - email.utils.parsedate_to_datetime(braze.headers["date"]).timestamp() <= 3600
+
+
+def _stopped(server, sig: int) -> tuple[float, int, str]:
+    """Seconds from the signal until the process is gone, its exit code, what it printed."""
+    signalled = time.monotonic()
+    server.process.send_signal(sig)
+    out, _ = server.process.communicate(timeout=15)
+    return time.monotonic() - signalled, server.process.returncode, out.decode()
+
+
+@pytest.mark.parametrize("server_name", ["uvicorn", "hypercorn"])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_asked_for_exits_0_at_once(start_server, server_name, sig):
+    """docker stop (SIGTERM) and Ctrl-C (SIGINT) are a clean stop on either server: exit 0 (a lone uvicorn raised
+    the signal again: 143, or click's 'Aborted!' and 1), whatever a script's `kill; wait` checks."""
+    server = start_server("--server", server_name)
+    seconds, code, output = _stopped(server, sig)
+    assert (code, output) == (0, "") and seconds < 2
+
+
+@pytest.mark.parametrize("server_name", ["uvicorn", "hypercorn"])
+def test_requests_in_flight_get_a_grace_then_the_stop_ends_them(start_server, server_name):
+    """A __delay (or a slow fault) may run for minutes: docker stop kills after 10 s. Once the grace is over the
+    connection closes with no answer (not the server's 500, which a client would take for the API's)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mockserver.server import GRACE_SECONDS
+
+    server = start_server("--server", server_name)
+    with ThreadPoolExecutor(2) as pool:
+        waiting = [pool.submit(httpx.get, server.url + path, timeout=30)
+                   for path in ("/dcs/event?d_mid=1&__delay=60000", "/dcs/event?d_mid=1&__fault=slow&__delay=60000")]
+        time.sleep(0.5)  # both are being answered
+        seconds, code, output = _stopped(server, signal.SIGTERM)
+        for future in waiting:
+            with pytest.raises(httpx.RemoteProtocolError):
+                future.result()
+    assert code == 0 and GRACE_SECONDS <= seconds < GRACE_SECONDS + 2
+    assert "Exception in ASGI application" not in output and "Internal Server Error" not in output
