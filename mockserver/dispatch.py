@@ -104,6 +104,22 @@ class Dispatcher:
         self._prefix_map: tuple[Catalog, dict[str, Api]] | None = None
         self._bases: dict[tuple[str, str, str], tuple[str, str]] = {}
 
+    def _internal_error(self, exc: Exception, method: str, path: str) -> Answer:
+        """A bug of ours (500, its traceback in the log), or the shared state gone away (503, one line)."""
+        headers = [("Content-Type", PROBLEM_JSON), ("X-Mockserver-Internal-Error", "1")]
+        if self.runtime.state.shared:
+            from mockserver.engine.redis_state import unreachable, unreachable_detail
+
+            if unreachable(exc):
+                detail = unreachable_detail(self.runtime.settings.state, exc)
+                log.error("%s %s: %s", method, path, detail)
+                body = {"type": "urn:mockserver:problem:state-unreachable", "title": "The mock server's state does "
+                        "not answer", "status": 503, "detail": detail}
+                return Answer(Rendered(503, headers, json.dumps(body, separators=(",", ":")).encode()))
+        log.exception("internal error answering %s %s", method, path)
+        outcome = misuse_reply("internal error of the mock server (see its log)", status=500)
+        return Answer(Rendered(500, headers, outcome.body))
+
     # -- choosing the API ------------------------------------------------------------------
     def choose_api(self, host_header: str, path: str) -> tuple[Api | None, str, str]:
         """(api, path under it, prefix it was reached through)."""
@@ -203,11 +219,8 @@ class Dispatcher:
             if entry.session is None:  # refused before the session was read: in the one it names, for its test
                 entry.session = _named_session(session_header, query_flags)
             flags = Flags()
-        except Exception:  # a bug of ours: say so, distinctly, never as the imitated API
-            log.exception("internal error answering %s %s", method, full_path)
-            outcome = misuse_reply("internal error of the mock server (see its log)", status=500)
-            answer = Answer(Rendered(500, [("Content-Type", PROBLEM_JSON), ("X-Mockserver-Internal-Error", "1")],
-                                     outcome.body))
+        except Exception as exc:  # a bug of ours: say so, distinctly, never as the imitated API
+            answer = self._internal_error(exc, method, full_path)
             flags = Flags()
         rendered = answer.rendered
         entry.body = body
@@ -423,8 +436,13 @@ async def _publish(journal: Journal, entry: Entry) -> None:
     """A journal that cannot be written is logged, and the client still gets its answer."""
     try:
         await journal.publish(entry)
-    except Exception:
-        log.exception("the shared journal did not take %s %s", entry.method, entry.path)
+    except Exception as exc:
+        from mockserver.engine.redis_state import unreachable
+
+        if unreachable(exc):  # one line, not a traceback per request while Redis is away
+            log.error("the shared journal did not take %s %s: %s", entry.method, entry.path, exc)
+        else:
+            log.exception("the shared journal did not take %s %s", entry.method, entry.path)
 
 
 class ClientGone(Exception):
