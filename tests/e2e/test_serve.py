@@ -227,3 +227,25 @@ def test_requests_in_flight_get_a_grace_then_the_stop_ends_them(start_server, se
                 future.result()
     assert code == 0 and GRACE_SECONDS <= seconds < GRACE_SECONDS + 2
     assert "Exception in ASGI application" not in output and "Internal Server Error" not in output
+
+
+def healthcheck_command() -> str:
+    """The Dockerfile's HEALTHCHECK command, as docker runs it (`CMD` in shell form: /bin/sh -c)."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    [line] = [line for line in text.splitlines() if line.startswith("HEALTHCHECK ")]
+    return line.split(" CMD ", 1)[1].replace("python -c", f"{sys.executable} -c", 1)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "127.0.0.2"])
+def test_the_dockerfile_health_check_asks_the_address_and_port_served(start_server, host):
+    """It reads MOCKSERVER_HOST as the server does (WireMock #2878: a health check that ignores the bind address
+    marks a healthy container unhealthy), and fails while nothing answers."""
+    def check(port: int) -> subprocess.CompletedProcess[bytes]:
+        env = {**os.environ, "MOCKSERVER_HOST": host, "MOCKSERVER_PORT": str(port)}
+        return subprocess.run(["/bin/sh", "-c", healthcheck_command()], env=env, capture_output=True, timeout=10)
+
+    assert check(free_port()).returncode != 0
+    server = start_server(env={"MOCKSERVER_HOST": host}, wait=False)
+    server.url = f"http://{ {'0.0.0.0': '127.0.0.1', '::': '[::1]'}.get(host, host)}:{server.port}"  # :: is IPv6 only
+    server.wait_healthy()
+    assert check(server.port).returncode == 0, check(server.port).stderr
