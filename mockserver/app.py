@@ -131,6 +131,18 @@ def build_app(settings: Settings | None = None, catalog: Catalog | None = None,
 
 
 def app_from_environment() -> MockServerApp:
-    """Factory for worker processes: the parent passes its settings in MOCKSERVER_SETTINGS_JSON."""
+    """Factory for worker processes: the parent passes its settings in MOCKSERVER_SETTINGS_JSON. The parent read
+    the files before; a worker started again (SIGHUP) reads them as they are now: a problem is one line each."""
+    import sys
+
+    from mockserver.scenario.read import ScenarioError
+
     text = os.environ.get(SETTINGS_ENV)
-    return build_app(Settings.from_json(text) if text else Settings(), freeze_heap=True)
+    try:
+        return build_app(Settings.from_json(text) if text else Settings(), freeze_heap=True)
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s) in the scenario files; this worker process did not start.",
+              file=sys.stderr)
+        raise SystemExit(1) from None
