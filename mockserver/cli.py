@@ -58,7 +58,7 @@ def _scenarios_option() -> Callable[[F], F]:
 @option("--host", default="127.0.0.1", show_default=True, envvar="MOCKSERVER_HOST",
         help="Address to listen on (0.0.0.0 inside a container).")
 @option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), envvar="MOCKSERVER_PORT",
-        help="Port to listen on (0: any free port).")
+        help="Port to listen on (0: any free port, which --log-level info prints).")
 @option("--seed", default=0, show_default=True, type=int, envvar="MOCKSERVER_SEED",
         help="Seed of every generated id and value; same seed, same requests -> same bytes.")
 @_scenarios_option()
