@@ -83,6 +83,16 @@ def build_admin(runtime: Runtime) -> Starlette:
     async def health(request: Request) -> Response:
         if not runtime.ready:
             return JSONResponse({"status": "starting"}, 503)
+        if runtime.state.shared:  # every answer needs it: a container whose Redis went away is not healthy
+            from mockserver.engine.redis_state import unreachable, unreachable_detail
+
+            try:
+                await runtime.state.ping()
+            except Exception as exc:
+                if not unreachable(exc):
+                    raise
+                detail = unreachable_detail(runtime.settings.state, exc)
+                return JSONResponse({"status": "unavailable", "detail": detail}, 503)
         from mockserver.transports import FAULTS_BY_SERVER
 
         settings = runtime.settings

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import os
@@ -13,6 +14,7 @@ from starlette.applications import Starlette
 from mockserver.admin import build_admin, misuse
 from mockserver.admin_guard import refusal
 from mockserver.dispatch import Dispatcher
+from mockserver.engine.faults import connection_of
 from mockserver.runtime import Runtime
 from mockserver.scenario.load import load_catalog
 from mockserver.scenario.model import Catalog
@@ -84,7 +86,12 @@ class MockServerApp:
                     return
                 await self.admin(scope, receive, self._dated(send))
             else:
-                await self.dispatcher(scope, receive, send)
+                try:
+                    await self.dispatcher(scope, receive, send)
+                except asyncio.CancelledError:  # the server stops, and the grace for requests in flight is over
+                    if (connection := connection_of(scope)) is None:
+                        raise
+                    await connection.close()  # no answer rather than the server's 500 and a traceback in the log
         elif kind == "lifespan":
             await self._lifespan(receive, send)
         elif kind == "websocket":
@@ -130,6 +137,18 @@ def build_app(settings: Settings | None = None, catalog: Catalog | None = None,
 
 
 def app_from_environment() -> MockServerApp:
-    """Factory for worker processes: the parent passes its settings in MOCKSERVER_SETTINGS_JSON."""
+    """Factory for worker processes: the parent passes its settings in MOCKSERVER_SETTINGS_JSON. The parent read
+    the files before; a worker started again (SIGHUP) reads them as they are now: a problem is one line each."""
+    import sys
+
+    from mockserver.scenario.read import ScenarioError
+
     text = os.environ.get(SETTINGS_ENV)
-    return build_app(Settings.from_json(text) if text else Settings(), freeze_heap=True)
+    try:
+        return build_app(Settings.from_json(text) if text else Settings(), freeze_heap=True)
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s) in the scenario files; this worker process did not start.",
+              file=sys.stderr)
+        raise SystemExit(1) from None

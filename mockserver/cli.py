@@ -40,8 +40,17 @@ def main() -> None:
     """
 
 
+def _with_scenarios(ctx: click.Context, param: click.Parameter, value: tuple[Path, ...]) -> tuple[Path, ...]:
+    """A folder with no scenario file in it is a wrong path, not your files: refused, as `validate` refuses it."""
+    for path in value:
+        if path.is_dir() and not scenario_files([path]):
+            raise click.BadParameter(f"no scenario file ({', '.join(SUFFIXES)}) in {path}: give the folder that "
+                                     "holds your files (subfolders are read too)")
+    return value
+
+
 def _scenarios_option() -> Callable[[F], F]:
-    return option("--scenarios", "scenarios", multiple=True, envvar="MOCKSERVER_SCENARIOS",
+    return option("--scenarios", "scenarios", multiple=True, envvar="MOCKSERVER_SCENARIOS", callback=_with_scenarios,
                   type=click.Path(exists=True, path_type=Path), help=SCENARIOS_HELP)
 
 
@@ -49,7 +58,7 @@ def _scenarios_option() -> Callable[[F], F]:
 @option("--host", default="127.0.0.1", show_default=True, envvar="MOCKSERVER_HOST",
         help="Address to listen on (0.0.0.0 inside a container).")
 @option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), envvar="MOCKSERVER_PORT",
-        help="Port to listen on (0: any free port).")
+        help="Port to listen on (0: any free port, which --log-level info prints).")
 @option("--seed", default=0, show_default=True, type=int, envvar="MOCKSERVER_SEED",
         help="Seed of every generated id and value; same seed, same requests -> same bytes.")
 @_scenarios_option()
@@ -105,7 +114,7 @@ def serve(host: str, port: int, seed: int, scenarios: tuple[Path, ...], api: str
         raise click.BadParameter(f"no API '{api}' (loaded: {', '.join(sorted(catalog.apis))})", param_hint="--api")
     try:
         servers.run(settings, catalog)
-    except servers.CannotListen as exc:
+    except servers.CannotServe as exc:
         raise click.ClickException(str(exc)) from None
 
 

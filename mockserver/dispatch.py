@@ -104,6 +104,25 @@ class Dispatcher:
         self._prefix_map: tuple[Catalog, dict[str, Api]] | None = None
         self._bases: dict[tuple[str, str, str], tuple[str, str]] = {}
 
+    def _internal_error(self, exc: Exception, method: str, path: str, entry: Entry) -> Answer:
+        """A bug of ours (500, its traceback in the log), or the shared state gone away (503, one line)."""
+        headers = [("Content-Type", PROBLEM_JSON), ("X-Mockserver-Internal-Error", "1")]
+        if self.runtime.state.shared:
+            from mockserver.engine.redis_state import unreachable, unreachable_detail
+
+            if unreachable(exc):
+                detail = unreachable_detail(self.runtime.settings.state, exc)
+                log.error("%s %s: %s", method, path, detail)
+                body = {"type": "urn:mockserver:problem:state-unreachable", "title": "The mock server's state does "
+                        "not answer", "status": 503, "detail": detail}
+                return Answer(Rendered(503, headers, json.dumps(body, separators=(",", ":")).encode()))
+        log.exception("internal error answering %s %s", method, path)
+        where = (f", answering route {entry.route}" if entry.route else "") + (
+            f" with {', '.join(entry.errors)}" if entry.errors else "")
+        detail = f"internal error of the mock server (see its log): {type(exc).__name__}: {exc}{where}"
+        outcome = misuse_reply(detail, status=500)
+        return Answer(Rendered(500, headers, outcome.body))
+
     # -- choosing the API ------------------------------------------------------------------
     def choose_api(self, host_header: str, path: str) -> tuple[Api | None, str, str]:
         """(api, path under it, prefix it was reached through)."""
@@ -204,13 +223,7 @@ class Dispatcher:
                 entry.session = _named_session(session_header, query_flags)
             flags = Flags()
         except Exception as exc:  # a bug of ours, or a file's template failing on this request: never the API's
-            log.exception("internal error answering %s %s", method, full_path)
-            where = (f", answering route {entry.route}" if entry.route else "") + (
-                f" with {', '.join(entry.errors)}" if entry.errors else "")
-            detail = f"internal error of the mock server (see its log): {type(exc).__name__}: {exc}{where}"
-            outcome = misuse_reply(detail, status=500)
-            answer = Answer(Rendered(500, [("Content-Type", PROBLEM_JSON), ("X-Mockserver-Internal-Error", "1")],
-                                     outcome.body))
+            answer = self._internal_error(exc, method, full_path, entry)
             flags = Flags()
         rendered = answer.rendered
         entry.body = body
@@ -428,8 +441,13 @@ async def _publish(journal: Journal, entry: Entry) -> None:
     """A journal that cannot be written is logged, and the client still gets its answer."""
     try:
         await journal.publish(entry)
-    except Exception:
-        log.exception("the shared journal did not take %s %s", entry.method, entry.path)
+    except Exception as exc:
+        from mockserver.engine.redis_state import unreachable
+
+        if unreachable(exc):  # one line, not a traceback per request while Redis is away
+            log.error("the shared journal did not take %s %s: %s", entry.method, entry.path, exc)
+        else:
+            log.exception("the shared journal did not take %s %s", entry.method, entry.path)
 
 
 class ClientGone(Exception):

@@ -58,6 +58,7 @@ class ServerThread:
         import uvicorn
 
         from mockserver.app import build_app
+        from mockserver.server import GRACE_SECONDS  # a __delay still running holds the stop no longer
         from mockserver.transports import FaultingHttpToolsProtocol
 
         self.app: MockServerApp = build_app(settings)
@@ -71,7 +72,7 @@ class ServerThread:
         # transport faults (reset, empty, malformed, truncate), only the answer's own Server header, no WebSocket.
         config = uvicorn.Config(self.app, lifespan="off", log_level="warning", log_config=None,
                                 access_log=False, http=FaultingHttpToolsProtocol, server_header=False, ws="none",
-                                date_header=False)
+                                date_header=False, timeout_graceful_shutdown=GRACE_SECONDS)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]},
                                        name="mockserver", daemon=True)

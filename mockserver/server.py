@@ -23,8 +23,27 @@ def _bind(settings: Settings) -> str:
     return f"{host}:{settings.port}"
 
 
-class CannotListen(Exception):
+class CannotServe(Exception):
+    """The server cannot start: one line for the user, no traceback."""
+
+
+class CannotListen(CannotServe):
     """The address cannot be listened on: in use, not ours (a port under 1024), or no such host."""
+
+
+# What each server imports (the package's dependencies: missing only from an install made without them).
+NEEDS = {"uvicorn": ("uvicorn", "uvloop", "httptools"), "hypercorn": ("hypercorn", "uvloop")}
+
+
+def check_installed(server: str) -> None:
+    import importlib
+
+    for module in NEEDS[server]:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            raise CannotServe(f"--server {server} needs the Python package {module}, which is not installed "
+                              f"here: pip install {module} (or reinstall mockserver with its dependencies)") from None
 
 
 def check_address(settings: Settings) -> None:
@@ -38,7 +57,21 @@ def check_address(settings: Settings) -> None:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as both servers do
             probe.bind(address)
     except OSError as exc:
-        raise CannotListen(f"cannot listen on {_bind(settings)}: {exc.strerror or exc}") from None
+        raise CannotListen(f"cannot listen on {_bind(settings)}: {exc.strerror or exc} ({_remedy(exc)})") from None
+
+
+def _remedy(exc: OSError) -> str:
+    """What to do about it, in the words of the options (the environment variables say the same)."""
+    import errno
+    import socket
+
+    if exc.errno == errno.EADDRINUSE:
+        return "another process listens there: stop it, or choose another --port"
+    if exc.errno == errno.EACCES:
+        return "a port under 1024 needs privileges: choose one above, e.g. --port 8080"
+    if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+        return "--host takes an address of this machine: 127.0.0.1, or 0.0.0.0 for every interface"
+    return "check --host and --port"
 
 
 def _access_level(settings: Settings) -> str:
@@ -46,10 +79,24 @@ def _access_level(settings: Settings) -> str:
     return "DEBUG" if settings.log_level == "debug" else "INFO"
 
 
+# Seconds the requests in flight get to finish once a stop is asked for (a __delay or a slow fault may run for
+# minutes): hypercorn's default, given to uvicorn too, whose default waits for ever (past docker stop's 10 s).
+GRACE_SECONDS = 3
+
+
 def run_uvicorn(settings: Settings, catalog: Catalog | None = None) -> None:
     import copy
+    from types import FrameType
 
     import uvicorn
+
+    class Server(uvicorn.Server):
+        """SIGTERM or SIGINT is the stop asked for: exit 0, as hypercorn and uvicorn's --workers do (one uvicorn
+        process raises the signal again once shut down: 143 under docker stop, click's 'Aborted!' and 1 on Ctrl-C)."""
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            self._captured_signals.clear()
     from uvicorn.config import LOGGING_CONFIG
 
     from mockserver.transports import FaultingHttpToolsProtocol
@@ -67,6 +114,7 @@ def run_uvicorn(settings: Settings, catalog: Catalog | None = None) -> None:
         # its own beside it, and a client would see two.
         server_header=False,
         date_header=False,  # the app writes Date at the mock's clock (Clock.http_date)
+        timeout_graceful_shutdown=GRACE_SECONDS,
     )
     if settings.access_log:  # uvicorn's log level would silence its access log (INFO) too: set each logger's
         log_config = copy.deepcopy(LOGGING_CONFIG)
@@ -77,7 +125,7 @@ def run_uvicorn(settings: Settings, catalog: Catalog | None = None) -> None:
         os.environ[SETTINGS_ENV] = settings.to_json()
         uvicorn.run("mockserver.app:app_from_environment", factory=True, workers=settings.workers, **common)
     else:
-        uvicorn.Server(uvicorn.Config(build_app(settings, catalog, freeze_heap=True), **common)).run()
+        Server(uvicorn.Config(build_app(settings, catalog, freeze_heap=True), **common)).run()
 
 
 def run_hypercorn(settings: Settings, catalog: Catalog | None = None) -> None:
@@ -95,6 +143,7 @@ def run_hypercorn(settings: Settings, catalog: Catalog | None = None) -> None:
                                  "loggers": {"hypercorn.access": {"level": _access_level(settings)}}}
     config.include_server_header = False  # as uvicorn's above: the answer's own Server header, if any
     config.include_date_header = False  # as uvicorn's above: Date at the mock's clock
+    config.graceful_timeout = GRACE_SECONDS
     if settings.workers > 1:
         from hypercorn.run import run
 
@@ -116,7 +165,9 @@ SERVERS: dict[str, Callable[[Settings, Catalog | None], None]] = {"uvicorn": run
 
 def run(settings: Settings, catalog: Catalog | None = None) -> None:
     """Serve until stopped; `catalog` is the one the CLI already loaded (workers load their own)."""
+    check_installed(settings.server)
     check_address(settings)
+    log.setLevel(settings.log_level.upper())  # --log-level error: no warning of ours either
     if settings.workers > 1 and settings.state.startswith("memory"):
         log.warning("state is per worker with --state memory:// and --workers %d: sequences and quotas "
                     "are counted, resources, the journal, modes switched on and the virtual clock kept, by "

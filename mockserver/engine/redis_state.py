@@ -166,6 +166,25 @@ class RedisStateStore:
     async def close(self) -> None:
         await self.redis.aclose()
 
+    async def ping(self) -> None:
+        await self.redis.ping()
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Redis went away, or does not answer: not a bug of ours, nor an answer of the imitated API."""
+    from redis.exceptions import ConnectionError, TimeoutError
+
+    return isinstance(exc, (ConnectionError, TimeoutError))
+
+
+def unreachable_detail(url: str, exc: BaseException) -> str:
+    """One line for the log and the answer; the URL without its password."""
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(url)
+    shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+    return f"no answer from the shared state {shown} ({exc}): start that Redis again, or serve with --state memory://"
+
 
 def check_reachable(url: str, timeout_s: float = 3.0) -> None:
     """Raise ConnectionError with the reason when the Redis at `url` does not answer a PING."""

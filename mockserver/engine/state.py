@@ -59,6 +59,10 @@ class StateStore(Protocol):
 
     async def close(self) -> None: ...
 
+    async def ping(self) -> None:
+        """Raise when the store does not answer (a Redis gone away); for the health check."""
+        ...
+
 
 class MemoryStateStore:
     """In-process dicts; per worker (the server warns when --workers > 1 uses it).
@@ -171,6 +175,9 @@ class MemoryStateStore:
             self.expiry.pop(session, None)
 
     async def close(self) -> None:
+        pass
+
+    async def ping(self) -> None:
         pass
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import json
 import os
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -187,3 +188,86 @@ def test_date_is_one_header_at_the_mocks_clock(start_server, server_name):
         assert response.headers.get_list("date") == ["Sun, 17 Mar 2030 17:46:40 GMT"], response.url
     reset = int(braze.headers["x-ratelimit-reset"])
     assert 0 < reset - email.utils.parsedate_to_datetime(braze.headers["date"]).timestamp() <= 3600
+
+
+def _stopped(server, sig: int) -> tuple[float, int, str]:
+    """Seconds from the signal until the process is gone, its exit code, what it printed."""
+    signalled = time.monotonic()
+    server.process.send_signal(sig)
+    out, _ = server.process.communicate(timeout=15)
+    return time.monotonic() - signalled, server.process.returncode, out.decode()
+
+
+@pytest.mark.parametrize("server_name", ["uvicorn", "hypercorn"])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_asked_for_exits_0_at_once(start_server, server_name, sig):
+    """docker stop (SIGTERM) and Ctrl-C (SIGINT) are a clean stop on either server: exit 0 (a lone uvicorn raised
+    the signal again: 143, or click's 'Aborted!' and 1), whatever a script's `kill; wait` checks."""
+    server = start_server("--server", server_name)
+    seconds, code, output = _stopped(server, sig)
+    assert (code, output) == (0, "") and seconds < 2
+
+
+@pytest.mark.parametrize("server_name", ["uvicorn", "hypercorn"])
+def test_requests_in_flight_get_a_grace_then_the_stop_ends_them(start_server, server_name):
+    """A __delay (or a slow fault) may run for minutes: docker stop kills after 10 s. Once the grace is over the
+    connection closes with no answer (not the server's 500, which a client would take for the API's)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mockserver.server import GRACE_SECONDS
+
+    server = start_server("--server", server_name)
+    with ThreadPoolExecutor(2) as pool:
+        waiting = [pool.submit(httpx.get, server.url + path, timeout=30)
+                   for path in ("/dcs/event?d_mid=1&__delay=60000", "/dcs/event?d_mid=1&__fault=slow&__delay=60000")]
+        time.sleep(0.5)  # both are being answered
+        seconds, code, output = _stopped(server, signal.SIGTERM)
+        for future in waiting:
+            with pytest.raises(httpx.RemoteProtocolError):
+                future.result()
+    assert code == 0 and GRACE_SECONDS <= seconds < GRACE_SECONDS + 2
+    assert "Exception in ASGI application" not in output and "Internal Server Error" not in output
+
+
+def healthcheck_command() -> str:
+    """The Dockerfile's HEALTHCHECK command, as docker runs it (`CMD` in shell form: /bin/sh -c)."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    [line] = [line for line in text.splitlines() if line.startswith("HEALTHCHECK ")]
+    return line.split(" CMD ", 1)[1].replace("python -c", f"{sys.executable} -c", 1)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "127.0.0.2"])
+def test_the_dockerfile_health_check_asks_the_address_and_port_served(start_server, host):
+    """It reads MOCKSERVER_HOST as the server does (WireMock #2878: a health check that ignores the bind address
+    marks a healthy container unhealthy), and fails while nothing answers."""
+    def check(port: int) -> subprocess.CompletedProcess[bytes]:
+        env = {**os.environ, "MOCKSERVER_HOST": host, "MOCKSERVER_PORT": str(port)}
+        return subprocess.run(["/bin/sh", "-c", healthcheck_command()], env=env, capture_output=True, timeout=10)
+
+    assert check(free_port()).returncode != 0
+    server = start_server(env={"MOCKSERVER_HOST": host}, wait=False)
+    server.url = f"http://{ {'0.0.0.0': '127.0.0.1', '::': '[::1]'}.get(host, host)}:{server.port}"  # :: is IPv6 only
+    server.wait_healthy()
+    assert check(server.port).returncode == 0, check(server.port).stderr
+
+
+def test_sighup_with_workers_reads_the_files_again_and_a_broken_one_is_one_line(start_server, tmp_path):
+    """uvicorn restarts its workers on SIGHUP, and they read the scenario files as they are now: with a problem,
+    the old workers keep serving and the new one says why it did not start in one line each, not a traceback."""
+    from tests.unit.test_load import GOOD
+
+    (tmp_path / "toy.yaml").write_text(GOOD)
+    server = start_server("--workers", "2", "--scenarios", str(tmp_path))
+    (tmp_path / "toy.yaml").write_text("api: [broken")
+    os.set_blocking(server.process.stdout.fileno(), False)
+    server.process.send_signal(signal.SIGHUP)
+    seen, deadline = b"", time.monotonic() + 15
+    while b"did not start" not in seen and time.monotonic() < deadline:
+        time.sleep(0.1)
+        seen += server.process.stdout.read() or b""
+    assert httpx.get(server.url + "/__admin/health").status_code == 200
+    os.set_blocking(server.process.stdout.fileno(), True)
+    output = seen.decode() + server.stop()
+    assert f"{tmp_path / 'toy.yaml'}:" in output and ": (file): invalid YAML" in output
+    assert "1 problem(s) in the scenario files; this worker process did not start." in output
+    assert "Traceback" not in output

@@ -125,6 +125,27 @@ def test_an_unreachable_redis_stops_the_start(start_server):
         start_server("--state", "redis://127.0.0.1:1/0")
 
 
+@pytest.mark.parametrize("server_name", ["uvicorn", "hypercorn"])
+def test_a_redis_gone_while_serving_is_named_in_the_answer_and_the_health(start_server, server_name):
+    """Not the misuse-titled 500 with a traceback per request, nor a health that says ok while every answer fails:
+    503 naming the store (its password left out) and what to do, and one line in the log."""
+    gone = RedisProcess()
+    server = start_server("--state", gone.url.replace("redis://", "redis://:secret@"), "--server", server_name)
+    braze = server.url + "/braze/campaigns/list?__session=gone"
+    assert httpx.get(braze, headers=BRAZE).status_code == 200
+    gone.stop()
+    answer = httpx.get(braze, headers=BRAZE)
+    detail = f"no answer from the shared state {gone.url} ("
+    assert answer.status_code == 503 and answer.headers["x-mockserver-internal-error"] == "1"
+    assert answer.json()["type"] == "urn:mockserver:problem:state-unreachable"
+    assert answer.json()["detail"].startswith(detail) and "start that Redis again" in answer.json()["detail"]
+    health = httpx.get(server.url + "/__admin/health")
+    assert health.status_code == 503 and health.json()["status"] == "unavailable"
+    assert health.json()["detail"].startswith(detail)
+    output = server.stop()
+    assert "Traceback" not in output and "secret" not in output and f"GET /braze/campaigns/list: {detail}" in output
+
+
 def test_the_journal_coverage_and_verdict_are_one_for_both(pair):
     """Requests answered by either process are in the journal, the coverage and the verdict of both."""
     one, two = pair

@@ -93,3 +93,20 @@ def test_the_readme_example_runs_under_unittest(tmp_path: Path) -> None:
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert "test_a_rate_limited_client_waits (test_readme_unittest.BrazeClientTest" in done.stderr, done.stderr
     assert done.returncode == 0 and done.stderr.rstrip().endswith("OK"), done.stderr
+
+
+def test_the_end_of_the_block_waits_for_a_delayed_answer_no_longer_than_the_grace() -> None:
+    """A client that gave up on `__delay=60000` leaves the answer sleeping: the stop waited for it (10 s, then the
+    thread was left behind); it gets the grace `mockserver serve` gives, as a test run's end should."""
+    import time
+
+    import httpx
+
+    from mockserver.inprocess import running
+    from mockserver.server import GRACE_SECONDS
+
+    with running() as mock:
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.get(mock.url("dcs") + "/event?d_mid=1&__delay=60000", timeout=0.3)
+        leaving = time.monotonic()
+    assert time.monotonic() - leaving < GRACE_SECONDS + 1.5

@@ -81,9 +81,48 @@ def test_an_address_that_cannot_be_listened_on_is_one_line_not_a_traceback(serve
         port = taken.getsockname()[1]
         result = run("serve", "--port", str(port), "--server", server_name)
     assert result.exit_code == 1
-    assert result.output == f"Error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+    assert result.output == (f"Error: cannot listen on 127.0.0.1:{port}: Address already in use (another process "
+                             "listens there: stop it, or choose another --port)\n")
     result = run("serve", "--host", "nowhere.invalid", "--port", "0", "--server", server_name)
     assert result.exit_code == 1 and result.output.startswith("Error: cannot listen on nowhere.invalid:0: ")
+    assert result.output.endswith("(--host takes an address of this machine: 127.0.0.1, or 0.0.0.0 for every "
+                                  "interface)\n")
+
+
+@pytest.mark.parametrize("server_name", ["uvicorn", "hypercorn"])
+def test_a_server_whose_package_is_missing_is_one_line_not_a_traceback(monkeypatch, server_name):
+    """An install made without the dependencies (pip install --no-deps, a distribution's package)."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, server_name, None)  # import fails as for a package not installed
+    result = CliRunner().invoke(main, ["serve", "--port", "0", "--server", server_name])
+    assert result.exit_code == 1 and result.exception is not None and isinstance(result.exception, SystemExit)
+    assert result.output == (f"Error: --server {server_name} needs the Python package {server_name}, which is not "
+                             f"installed here: pip install {server_name} (or reinstall mockserver with its "
+                             "dependencies)\n")
+
+
+@pytest.mark.parametrize("command", ["serve", "catalog"])
+def test_a_scenarios_folder_without_scenario_files_is_refused(monkeypatch, tmp_path, command):
+    """A wrong folder (an empty mount, the folder above the files' one) would serve the bundled APIs alone."""
+    monkeypatch.setattr(server, "run", lambda settings, catalog=None: pytest.fail("started"))
+    (tmp_path / "notes.txt").write_text("not a scenario")
+    for args, env in ((["--scenarios", str(tmp_path)], None), ([], {"MOCKSERVER_SCENARIOS": str(tmp_path)})):
+        result = CliRunner().invoke(main, [command, *args], env=env)
+        assert result.exit_code == 2, result.output
+        assert f"no scenario file (.yaml, .yml, .json) in {tmp_path}: give the folder that holds" in result.output
+
+
+def test_log_level_error_silences_our_own_warning_too(monkeypatch, caplog):
+    """--log-level error: "the server's own messages" include the warning of --workers with memory://."""
+    import logging
+
+    monkeypatch.setitem(server.SERVERS, "uvicorn", lambda settings, catalog=None: None)
+    monkeypatch.setattr(logging.getLogger("mockserver"), "level", logging.NOTSET)
+    server.run(Settings(port=0, workers=2, log_level="error"))
+    assert not [r for r in caplog.records if "state is per worker" in r.getMessage()]
+    server.run(Settings(port=0, workers=2))
+    assert [r for r in caplog.records if "state is per worker" in r.getMessage()]
 
 
 def test_every_option_of_every_command_says_what_it_does():
