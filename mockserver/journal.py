@@ -70,12 +70,21 @@ class Entry:
         self.misuse = False
         self.reply_headers: Any = ()  # the answer's (name, value) pairs: Retry-After, X-RateLimit-Reset ...
 
-    def freeze(self) -> tuple[Any, ...]:
+    def freeze(self, headers: tuple[Any, ...] | None = None) -> tuple[Any, ...]:
         """The fields in FIELDS order (marshal takes the lists as they are: they come back as lists)."""
         body = self.body
         return (self.seq, self.time, self.virtual_time, self.session, self.api, self.route, self.method, self.path,
-                self.query, _kept(self.headers), body[:BODY_KEEP] if len(body) > BODY_KEEP else body, self.status,
+                self.query, tuple(self.headers) if headers is None else headers,
+                body[:BODY_KEEP] if len(body) > BODY_KEEP else body, self.status,
                 self.errors, self.fault, self.latency_ms, self.flags, self.misuse, self.reply_headers, len(body))
+
+    def pack(self) -> bytes:
+        """The entry marshal-ed. The headers are counted only when the whole is over HEADERS_KEEP (counting
+        them on every request cost 1.5 µs, as much as the rest of a record)."""
+        packed = marshal.dumps(self.freeze())
+        if len(packed) > HEADERS_KEEP:
+            packed = marshal.dumps(self.freeze(_kept(self.headers)))
+        return packed
 
 
 def _kept(headers: Any) -> tuple[Any, ...]:
@@ -186,7 +195,7 @@ class Journal:
         if self.enabled:
             if len(self._packed) == self._packed.maxlen:
                 self.dropped = True
-            self._packed.append(marshal.dumps(entry.freeze()))
+            self._packed.append(entry.pack())
 
     def _first_seen(self, session: str) -> None:
         self.first[session] = self.seq

@@ -61,7 +61,7 @@ class SharedJournal(Journal):
         session = (entry.session or "").encode()
         packed = b""
         if self.enabled:
-            packed = session + b"\n" + marshal.dumps(entry.freeze())
+            packed = session + b"\n" + entry.pack()
         served = [b"\n".join((session, entry.api.encode(), e.encode())) for e in entry.errors] \
             if entry.errors and entry.api and entry.session else []
         entry.seq = int(await self._push(keys=[LIST, SEQ, SERVED], args=[self.size, packed, *served]))
