@@ -120,8 +120,9 @@ class Dispatcher:
         where = (f", answering route {entry.route}" if entry.route else "") + (
             f" with {', '.join(entry.errors)}" if entry.errors else "")
         detail = f"internal error of the mock server (see its log): {type(exc).__name__}: {exc}{where}"
-        outcome = misuse_reply(detail, status=500)
-        return Answer(Rendered(500, headers, outcome.body))
+        body = {"type": "urn:mockserver:problem:internal-error", "title": "Internal error of the mock server",
+                "status": 500, "detail": detail}  # not misuse: the request was fine, the mock or its file failed
+        return Answer(Rendered(500, headers, json.dumps(body, separators=(",", ":")).encode()))
 
     # -- choosing the API ------------------------------------------------------------------
     def choose_api(self, host_header: str, path: str) -> tuple[Api | None, str, str]:

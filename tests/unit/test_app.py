@@ -357,6 +357,12 @@ def test_a_template_that_fails_on_a_request_says_which_route_and_why(tmp_path, m
     answer = client.post("/toy/ratio", json={"n": 0})
     assert answer.status_code == 500 and answer.headers["X-Mockserver-Internal-Error"] == "1"
     assert "ZeroDivisionError: integer division or modulo by zero, answering route ratio" in answer.json()["detail"]
+    # its own problem type: the request was no misuse (README, "Misuse"), the mock or its file failed
+    assert answer.json()["type"] == "urn:mockserver:problem:internal-error", answer.json()
+    assert answer.json()["title"] == "Internal error of the mock server" and "X-Mockserver-Misuse" not in answer.headers
+    misuse = client.get("/toy/ratio?__nope=1")
+    assert misuse.json()["type"] == "urn:mockserver:problem:misuse"
+    assert misuse.json()["title"] == "Misuse of the mock server"
 
 
 def test_a_check_given_the_wrong_args_says_which_route_and_why(tmp_path, make_client):
