@@ -136,7 +136,7 @@ class Dispatcher:
             by_host = self._host_apis.get(key, _UNKNOWN)
             if by_host is _UNKNOWN:
                 host = host_name(host_header)
-                by_host = next((a for a in catalog.apis.values() if a.matches_host(host)), None)
+                by_host = catalog.api_for_host(host)  # the most specific pattern: remembered, not searched again
                 if len(host_header) <= _CACHED_HOST_MAX:  # what clients send is remembered, within bounds
                     remember(self._host_apis, key, by_host, _CACHE_ENTRIES)
             if by_host is not None:

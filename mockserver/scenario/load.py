@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -21,7 +22,17 @@ from mockserver import apis
 from mockserver.engine.clock import parse_duration
 from mockserver.engine.match import ConditionError, compile_condition, compile_path, route_index
 from mockserver.engine.render import TemplateError, check_json, compile_response, compile_tree
-from mockserver.scenario.model import Api, Catalog, Cors, DocumentedError, Mode, Quota, Route, Rule
+from mockserver.scenario.model import (
+    Api,
+    Catalog,
+    Cors,
+    DocumentedError,
+    Mode,
+    Quota,
+    Route,
+    Rule,
+    host_specificity,
+)
 from mockserver.scenario.read import (
     Problem,
     ScenarioError,
@@ -91,23 +102,54 @@ def validate(paths: Iterable[Path]) -> list[Problem]:
 
 
 def _prefix_problems(built: Mapping[str, Api], parts: Mapping[str, list[_Part]]) -> list[Problem]:
-    """Two APIs on one prefix or host pattern: the later one's line (in the file that set it last) is
-    blamed. Only the first API with a host would answer it."""
+    """Two APIs on one prefix, or with `hosts` patterns that can match one Host and are as specific as
+    each other (the most specific pattern wins a Host: `host_specificity`): the later one's line (in the
+    file that set it last) is blamed, the other named."""
     seen: dict[str, str] = {}
-    hosts: dict[str, str] = {}
+    hosts: list[tuple[str, str, Where]] = []  # (pattern, API, where) of the APIs before
     problems = []
     for api in built.values():
         if api.prefix in seen:
             where = next(p.where for p in reversed(parts[api.name]) if "prefix" in p.data)
             problems.append(where.child("prefix").problem(f"{api.prefix} is already used by {seen[api.prefix]}"))
         seen[api.prefix] = api.name
+        mine = []
         for index, host in enumerate(api.hosts):
-            if host.lower() in hosts:
-                where = next(p.where for p in reversed(parts[api.name]) if "hosts" in p.data)
-                problems.append(where.child("hosts", index).problem(
-                    f"{host} is already served by {hosts[host.lower()]}"))
-            hosts.setdefault(host.lower(), api.name)
+            where = next(p.where for p in reversed(parts[api.name]) if "hosts" in p.data).child("hosts", index)
+            for other, other_api, other_where in hosts:
+                if host.lower() == other.lower():
+                    problems.append(where.problem(f"{host} is already served by {other_api}"))
+                elif host_specificity(host) == host_specificity(other) and globs_overlap(host, other):
+                    problems.append(where.problem(
+                        f"{host} and {other_api}'s {other} ({other_where.file}:{other_where.line()}) can match one "
+                        "Host, and neither is more specific (an exact name, then more literal characters, wins): "
+                        "make one of them more specific"))
+            mine.append((host, api.name, where))
+        hosts.extend(mine)
     return problems
+
+
+def globs_overlap(first: str, second: str) -> bool:
+    """Whether some host name matches both fnmatch patterns (a `[...]` class counts as any character)."""
+    a, b = _glob_tokens(first.lower()), _glob_tokens(second.lower())
+
+    @functools.cache
+    def meet(i: int, j: int) -> bool:
+        if i == len(a) and j == len(b):
+            return True
+        if i < len(a) and a[i] == "*" and (meet(i + 1, j) or (j < len(b) and meet(i, j + 1))):
+            return True
+        if j < len(b) and b[j] == "*" and (meet(i, j + 1) or (i < len(a) and meet(i + 1, j))):
+            return True
+        if i == len(a) or j == len(b) or a[i] == "*" or b[j] == "*":
+            return False
+        return (a[i] == b[j] or a[i] == "?" or b[j] == "?") and meet(i + 1, j + 1)
+
+    return meet(0, 0)
+
+
+def _glob_tokens(pattern: str) -> list[str]:
+    return ["?" if t.startswith("[") and len(t) > 1 else t for t in re.findall(r"\[!?\]?[^\]]*\]|.", pattern)]
 
 
 def _merge(parts: list[_Part]) -> tuple[dict[str, Any], dict[str, tuple[Any, Where]], list[tuple[Any, Where]]]:

@@ -173,8 +173,18 @@ class Api:
     def statuses(self) -> list[int]:
         return sorted({e.status for e in self.errors.values()})
 
-    def matches_host(self, host: str) -> bool:
-        return any(p.fullmatch(host) for p in self.host_patterns)
+    def host_match(self, host: str) -> tuple[int, int] | None:
+        """How specifically this API's `hosts` name a host name (see `host_specificity`); None: not at all."""
+        found = [host_specificity(h) for h, p in zip(self.hosts, self.host_patterns, strict=True) if p.fullmatch(host)]
+        return max(found, default=None)
+
+
+def host_specificity(pattern: str) -> tuple[int, int]:
+    """An exact name beats every wildcard; among wildcards, the one with more literal characters wins
+    (`rest.*.braze.com` over `*.braze.com`). The loader refuses two APIs' patterns that tie and can
+    match one Host, so the most specific is always one API."""
+    wild = any(c in pattern for c in "*?[")
+    return (0 if wild else 1, len(re.sub(r"\[[^\]]*\]|[*?]", "", pattern)))
 
 
 @dataclass(frozen=True)
@@ -182,6 +192,15 @@ class Catalog:
     """Every API that was loaded, by name."""
 
     apis: Mapping[str, Api]
+
+    def api_for_host(self, host: str) -> Api | None:
+        """The API whose `hosts` name this host name most specifically (`host_specificity`)."""
+        best: tuple[tuple[int, int], Api] | None = None
+        for api in self.apis.values():
+            found = api.host_match(host)
+            if found is not None and (best is None or found > best[0]):
+                best = (found, api)
+        return best[1] if best is not None else None
 
     def entries(self, api: str | None = None) -> list[dict[str, Any]]:
         return [

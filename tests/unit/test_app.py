@@ -191,6 +191,21 @@ def test_host_header_serves_the_api_at_root(toy):
 
 def test_api_option_serves_one_api_at_root(tmp_path, make_client):
     (tmp_path / "toy.yaml").write_text(TOY)
+def test_the_most_specific_host_pattern_wins_whatever_the_file_order(tmp_path, make_client):
+    """A user's API with `*.adobe.io` leaves reactor.adobe.io (an exact name) to Reactor; its own
+    `special.demdex.net` wins over DCS's `*.demdex.net`, though DCS's file came first (it was DCS's before)."""
+    (tmp_path / "toy.yaml").write_text(TOY.replace('hosts: ["api.*.toy.test"]',
+                                                   'hosts: ["api.*.toy.test", "*.adobe.io", "special.demdex.net"]'))
+    client = make_client(scenarios=(str(tmp_path),))
+
+    def api_of(host: str) -> str:
+        client.get("/nothing", headers={"Host": host, "X-Mock-Session": host})
+        return str(client.get(f"/__admin/requests?session={host}").json()["requests"][-1]["api"])
+
+    assert api_of("reactor.adobe.io") == "reactor" and api_of("other.adobe.io") == "toy"
+    assert api_of("special.demdex.net") == "toy" and api_of("dpm.demdex.net") == "dcs"
+
+
     client = make_client(scenarios=(str(tmp_path),), api="toy")
     assert client.post("/items/1", json={"name": "x"}, headers=AUTH).status_code == 201
     health = client.get("/__admin/health").json()

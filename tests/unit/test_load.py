@@ -464,3 +464,48 @@ def test_a_host_another_api_already_serves_is_a_clash_with_its_line(tmp_path):
     text = GOOD.replace("prefix: /toy", 'prefix: /toy\nhosts: ["api.toy.test", "REST.*.braze.com"]')
     assert problems_of(tmp_path, text) == [
         f"{tmp_path / 'toy.yaml'}:3: hosts[1]: REST.*.braze.com is already served by braze"]
+
+
+def test_two_apis_hosts_that_tie_on_one_host_are_refused_naming_both_lines(tmp_path):
+    """The most specific pattern wins a Host (an exact name, then more literal characters): `*.adobe.io` beside
+    Reactor's `reactor.adobe.io`, `*.x.demdex.net` beside DCS's `*.demdex.net` load. `api*.toy.test` and
+    `*.eu.toy.test` have 12 literal characters each and both match api.eu.toy.test: refused, both lines named."""
+    (tmp_path / "other.yaml").write_text(GOOD.replace("api: toy", "api: other").replace("/toy", "/other")
+                                         .replace("prefix: /other", 'prefix: /other\nhosts: ["api*.toy.test"]'))
+    (tmp_path / "toy.yaml").write_text(
+        GOOD.replace("prefix: /toy", 'prefix: /toy\nhosts: ["*.adobe.io", "*.x.demdex.net", "*.eu.toy.test"]'))
+    with pytest.raises(ScenarioError) as caught:
+        load_catalog([tmp_path])
+    assert [str(p) for p in caught.value.problems] == [
+        f"{tmp_path / 'toy.yaml'}:3: hosts[2]: *.eu.toy.test and other's api*.toy.test ({tmp_path / 'other.yaml'}:3) "
+        "can match one Host, and neither is more specific (an exact name, then more literal characters, wins): "
+        "make one of them more specific"]
+
+
+hostish = st.text(alphabet="ab.*?", max_size=7)
+
+
+@settings(max_examples=300, deadline=None)
+@given(hostish, hostish, st.text(alphabet="ab.", max_size=8))
+def test_globs_overlap_whenever_one_host_matches_both(first, second, host):
+    import fnmatch
+
+    from mockserver.scenario.load import globs_overlap
+
+    assert globs_overlap(first, second) == globs_overlap(second, first)
+    if fnmatch.fnmatchcase(host, first) and fnmatch.fnmatchcase(host, second):
+        assert globs_overlap(first, second)
+    if "*" not in first + second and "?" not in first + second:
+        assert globs_overlap(first, second) == (first == second)
+
+
+@settings(max_examples=200, deadline=None)
+@given(hostish, st.lists(st.text(alphabet="ab.", max_size=3), min_size=8, max_size=8))
+def test_a_pattern_overlaps_every_host_it_matches(pattern, fills):
+    """A host made from the pattern (each wildcard filled) overlaps it: no false 'cannot meet'."""
+    from mockserver.scenario.load import globs_overlap
+
+    host, fill = "", iter(fills)
+    for c in pattern:
+        host += next(fill) if c == "*" else ((next(fill) + "a")[0] if c == "?" else c)
+    assert globs_overlap(pattern, host)
