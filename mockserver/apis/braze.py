@@ -46,7 +46,7 @@ def limit_of(ctx: RequestContext, group: str) -> tuple[int, float]:
     return int(spec.get("limit", 250_000)), max(float(spec.get("window_s", 3600)), 0.001)
 
 
-@before("braze")
+@before("braze", variables={"rate_limit"})
 async def rate_limit(ctx: RequestContext) -> Failure | None:
     limit_bytes = ctx.options.get("payload_limit_bytes")
     too_large = isinstance(limit_bytes, int) and len(ctx.body) > limit_bytes and not ctx.flags.asks_error

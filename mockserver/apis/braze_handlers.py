@@ -45,7 +45,7 @@ def track_item_problem(item: Any, blacklisted: set[str]) -> str | None:
     return None
 
 
-@handler("braze.users_track")
+@handler("braze.users_track", variables={"processed", "minor_errors"})
 async def users_track(ctx: RequestContext) -> Failure | Success:
     """Objects with a minor error are reported in `errors`, the others processed, counted and kept."""
     body = request_body(ctx)
@@ -68,7 +68,7 @@ async def users_track(ctx: RequestContext) -> Failure | Success:
     return Success(variables={"processed": processed, "minor_errors": minor})
 
 
-@handler("braze.tracked_send")
+@handler("braze.tracked_send", variables={"tracked_send"})
 def tracked_send(ctx: RequestContext) -> Success:
     """Whether Braze makes a `send_id` for this send when the request gives none.
 
@@ -83,7 +83,7 @@ def tracked_send(ctx: RequestContext) -> Success:
                               and bool(campaign.strip())})
 
 
-@handler("braze.canvas_trigger")
+@handler("braze.canvas_trigger", variables={"canvas_status"})
 def canvas_trigger(ctx: RequestContext) -> Success:
     """A Canvas configured as paused or archived is still accepted, with a `notice`."""
     spec = mapping_option(ctx, "canvases").get(str(request_body(ctx).get("canvas_id")))
@@ -91,7 +91,7 @@ def canvas_trigger(ctx: RequestContext) -> Success:
     return Success(variables={"canvas_status": status})
 
 
-@handler("braze.sends_data_series")
+@handler("braze.sends_data_series", variables={"data"})
 def sends_data_series(ctx: RequestContext) -> Success:
     """`length` days of seeded statistics ending at `ending_at` (default: now)."""
     length = int(ctx.query_value("length") or 1)
@@ -120,7 +120,7 @@ def sends_data_series(ctx: RequestContext) -> Success:
     return Success(variables={"data": data})
 
 
-@handler("braze.campaigns_list")
+@handler("braze.campaigns_list", variables={"campaigns"})
 def campaigns_list(ctx: RequestContext) -> Success:
     """The campaigns of the `campaigns` option, 100 per page, archived ones on request."""
     include_archived = (ctx.query_value("include_archived") or "").lower() == "true"
@@ -165,7 +165,7 @@ def _profile(ctx: RequestContext, identity: dict[str, Any], fields: list[str],
     return merged
 
 
-@handler("braze.users_export_ids")
+@handler("braze.users_export_ids", variables={"users", "invalid_user_ids"})
 async def users_export_ids(ctx: RequestContext) -> Success:
     """A profile per identifier asked for, with what /users/track set on it; ids of
     `unknown_external_ids` (unless tracked since) and deleted ones go to `invalid_user_ids`."""
@@ -192,7 +192,7 @@ async def users_export_ids(ctx: RequestContext) -> Success:
 DELETE_LISTS = ("external_ids", "user_aliases", "braze_ids", "email_addresses", "phone_numbers")
 
 
-@handler("braze.users_delete")
+@handler("braze.users_delete", variables={"deleted", "invalid_user_ids"})
 async def users_delete(ctx: RequestContext) -> Success:
     """Every id is queued for deletion but those of `unknown_external_ids`, which Braze lists as invalid;
     a deleted external_id is no longer exported (braze_profiles)."""

@@ -177,7 +177,7 @@ async def over_limit(ctx: RequestContext) -> bool:
     return False
 
 
-@before(API)
+@before(API, variables={"params", "fmt", "content_type", "serialize", "environment"})
 async def prepare(ctx: RequestContext) -> Failure | None:
     ctx.path, suffix = split_suffix(ctx.path)
     values = params(ctx)

@@ -88,7 +88,7 @@ def login_error(ctx: RequestContext, mso: str, username: str, password: str) -> 
     return None
 
 
-@handler("clientless.mvpd_login")
+@handler("clientless.mvpd_login", variables={"saml_response", "relay_state", "consumer_url"})
 async def mvpd_login(ctx: RequestContext) -> Outcome:
     values = params(ctx)
     mso = ctx.path_params["mso"]

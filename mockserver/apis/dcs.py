@@ -36,7 +36,7 @@ def request_of(ctx: RequestContext) -> DcsRequest:
     return found
 
 
-@before("dcs")
+@before("dcs", variables={"dcs"})
 def parse_request(ctx: RequestContext) -> None:
     """Every template of the API, flag-asked errors included, reads the request as `dcs`."""
     request_of(ctx)

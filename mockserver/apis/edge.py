@@ -68,7 +68,7 @@ def _request_id(ctx: RequestContext) -> str:
     return f"{given}-{ctx.generator.hex(16)}" if given else ctx.generator.uuid()
 
 
-@before("edge")
+@before("edge", variables={"edge"})
 def prepare(ctx: RequestContext) -> None:
     """What every answer and check reads, as the `edge` template variable."""
     options = ctx.options
@@ -285,7 +285,7 @@ async def _consent_warnings(ctx: RequestContext, body: dict[str, Any], events: l
     return [], "general=in"
 
 
-@handler("edge.respond")
+@handler("edge.respond", variables={"ecid", "identity_cookie", "consent_cookie", "n_errors", "edge_status", "handle"})
 async def respond(ctx: RequestContext) -> Outcome:
     """The answer of `_answer`, framed as a stream of one record when the request asks for streaming
     (fatal errors never reach here: the SDKs read those as one plain JSON document)."""

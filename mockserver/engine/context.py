@@ -241,6 +241,15 @@ class LazyFake:
         return getattr(self._generator.fake, name)
 
 
+TEMPLATE_NAMES = frozenset({
+    "request", "fake", "uuid", "hex", "request_id", "token", "digits", "randint", "now", "now_ms", "seed", "session",
+    "number", "base_url", "options",  # what template_context gives every template
+    "mode",  # engine/modes.py, in ctx.variables while a mode is on
+})
+"""Names every template may read; the loader refuses others, but for an error's answer (`error`, `errors`,
+`items`) and what an API's hooks and handlers declare (`apis.before`, `apis.handler`)."""
+
+
 def template_context(ctx: RequestContext) -> dict[str, Any]:
     """What every template of an answer sees (docs/architecture.md lists it)."""
     generator = ctx.generator

@@ -8,13 +8,14 @@ list item that renders to `omit` is left out, so optional members need no `if` a
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from jinja2 import ChainableUndefined, TemplateSyntaxError, Undefined, nodes
+from jinja2 import ChainableUndefined, TemplateSyntaxError, Undefined, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from mockserver.engine.fastexpr import compile_fast, compile_fast_text
@@ -49,6 +50,7 @@ class Tree:
 
     constant: bool = False
     names: frozenset[str] = frozenset()
+    free: frozenset[str] = frozenset()  # the names the context must give (not those `{% set %}` or a loop binds)
 
     def render(self, context: Mapping[str, Any]) -> Any:
         raise NotImplementedError
@@ -95,6 +97,7 @@ class Expr(Tree):
         self.source = source
         node = _expression_node(source)
         self.names = _names_read(node)
+        self.free = self.names - _guarded(node)  # an expression binds no name
         fast = compile_fast(ENV, node)
         if fast is not None:
             self.render = fast  # type: ignore[method-assign,assignment]
@@ -117,6 +120,7 @@ class Text(Tree):
         self.source = source
         parsed = ENV.parse(source)  # checks the syntax
         self.names = _names_read(parsed)
+        self.free = frozenset(meta.find_undeclared_variables(parsed)) & self.names - _guarded(parsed)
         fast = compile_fast_text(ENV, source)
         if fast is not None:
             self.render = fast  # type: ignore[method-assign,assignment]
@@ -136,6 +140,16 @@ def _names_read(node: nodes.Node) -> frozenset[str]:
     candidates = [node, *node.find_all(nodes.Name)]  # find_all looks at children only
     found = {n.name for n in candidates if isinstance(n, nodes.Name) and n.ctx == "load"}
     return frozenset(found - set(ENV.globals) - {"true", "false", "none", "True", "False", "None"})
+
+
+def _guarded(node: nodes.Node) -> set[str]:
+    """Names a template says may be missing: `x is defined`, `x is undefined`, `x | default(...)`."""
+    found = (node, *node.find_all((nodes.Test, nodes.Filter)))  # find_all looks at children only
+    return {n.node.name for n in found if isinstance(n, (nodes.Test, nodes.Filter)) and n.name in _MAY_LACK
+            and isinstance(n.node, nodes.Name)}
+
+
+_MAY_LACK = frozenset({"defined", "undefined", "default", "d"})
 
 
 def _expression_node(source: str) -> nodes.Node:
@@ -241,6 +255,25 @@ def compile_tree(value: Any, where: str = "") -> Tree:
     if isinstance(value, list):
         return list_tree([compile_tree(v, f"{where}[{i}]") for i, v in enumerate(value)])
     return Const(value)
+
+
+def unknown_names(value: Any, where: str, known: frozenset[str]) -> list[TemplateError]:
+    """Each template in a value that reads a name its context lacks, with the closest known names
+    (at load: such a name would render as empty text on every request). `value` compiled already."""
+    if isinstance(value, Mapping):
+        return [e for k, v in value.items() for e in unknown_names(v, f"{where}.{k}" if where else str(k), known)]
+    if isinstance(value, list):
+        return [e for i, v in enumerate(value) for e in unknown_names(v, f"{where}[{i}]", known)]
+    if not isinstance(value, str) or ("{{" not in value and "{%" not in value):
+        return []
+    found = []
+    for name in sorted(compile_tree(value, where).free - known):
+        close = difflib.get_close_matches(name, known, n=3)
+        hint = f"did you mean {' or '.join(map(repr, close))}?" if close else f"known: {', '.join(sorted(known))}"
+        if name in ("error", "errors", "items"):
+            hint = "only an error's answer has it: error_response, an error's `response` or `headers`, error_item"
+        found.append(TemplateError(where, f"no name '{name}' in this template's context ({hint})"))
+    return found
 
 
 @lru_cache(maxsize=4096)

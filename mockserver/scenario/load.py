@@ -20,8 +20,9 @@ from typing import Any
 
 from mockserver import apis
 from mockserver.engine.clock import parse_duration
+from mockserver.engine.context import TEMPLATE_NAMES
 from mockserver.engine.match import ConditionError, compile_condition, compile_path, route_index
-from mockserver.engine.render import TemplateError, check_json, compile_response, compile_tree
+from mockserver.engine.render import TemplateError, check_json, compile_response, compile_tree, unknown_names
 from mockserver.scenario.model import (
     Api,
     Catalog,
@@ -199,21 +200,35 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
     if problems:
         return None, problems
 
-    def compiled(func: Any, where: Where, *args: Any) -> Any:
+    def template_problem(where: Where, exc: TemplateError) -> None:  # its `where` starts with where's last name
+        problems.append(Where(where.file, where.lines, where.path + _split(exc.where)[1:]).problem(exc.message))
+
+    def compiled(func: Any, where: Where, *args: Any, known: frozenset[str] | None = None) -> Any:
+        """`func(*args)`, its problems reported; with `known`, the names its templates may read."""
         try:
-            return func(*args)
-        except TemplateError as exc:  # its `where` starts with the name `where` already ends with
-            problems.append(Where(where.file, where.lines, where.path + _split(exc.where)[1:]).problem(exc.message))
+            result = func(*args)
+            for exc in unknown_names(args[0], args[1], known) if known is not None else ():
+                template_problem(where, exc)
+            return result
+        except TemplateError as exc:
+            template_problem(where, exc)
         except ConditionError as exc:
             problems.append(Where(where.file, where.lines, where.path + _split(exc.where)).problem(exc.message))
         return None
 
-    error_response = compiled(compile_response, where_of["error_response"], top["error_response"], "error_response")
+    # What templates may read: the engine's names, what the API's hook and its routes' handlers give
+    # (a user's new API has only the engine's), and an error's own data in an error's answer.
+    known = TEMPLATE_NAMES | apis.template_variables(name, {s["handler"] for s, _ in raw_routes if "handler" in s})
+    in_error = known | {"error", "errors", "items"}
+    error_response = compiled(compile_response, where_of["error_response"], top["error_response"], "error_response",
+                              known=in_error)
     error_item = None
     if "error_item" in top:
         compiled(check_json, where_of["error_item"], top["error_item"], "error_item")
-        error_item = compiled(compile_tree, where_of["error_item"], top["error_item"], "error_item")
-    headers = compiled(compile_tree, first.child("headers"), top["headers"], "headers") if top["headers"] else None
+        error_item = compiled(compile_tree, where_of["error_item"], top["error_item"], "error_item",
+                              known=known | {"error", "errors"})
+    headers = (compiled(compile_tree, first.child("headers"), top["headers"], "headers", known=known)
+               if top["headers"] else None)
 
     errors: dict[str, DocumentedError] = {}
     for error_id, (spec, where) in raw_errors.items():
@@ -222,6 +237,9 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
             response = dict(spec.get("response") or top["error_response"])
             response["headers"] = {**(response.get("headers") or {}), **(spec.get("headers") or {})}
             own = compiled(compile_response, where, response, "response")
+            for key in ("response", "headers") if own is not None else ():  # its own parts: the API's are checked
+                for exc in unknown_names(spec.get(key), key, in_error):
+                    template_problem(where, exc)
         errors[error_id] = DocumentedError(
             api=name,
             id=error_id,
@@ -271,12 +289,12 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
         if spec["id"] in seen_ids:
             problems.append(where.child("id").problem(f"route id '{spec['id']}' is used twice"))
         seen_ids.add(spec["id"])
-        route = _build_route(spec, where, known_error, compiled, problems, where.file not in trusted_files)
+        route = _build_route(spec, where, known_error, compiled, problems, where.file not in trusted_files, known)
         if route is not None:
             routes.append(route)
 
     route_ids = {r.id for r in routes} | broken["routes"]
-    modes = {mode_name: _build_mode(mode_name, spec, w, known_error, compiled, route_ids, problems)
+    modes = {mode_name: _build_mode(mode_name, spec, w, known_error, compiled, route_ids, problems, known)
              for mode_name, (spec, w) in top["modes"].items()}
     try:
         host_patterns = tuple(re.compile(fnmatch.translate(h.lower())) for h in top.get("hosts", []))
@@ -328,7 +346,7 @@ def _split(dotted: str) -> tuple[Segment, ...]:
 
 
 def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled: Any, problems: list[Problem],
-                 check_schemas: bool = True) -> Route | None:
+                 check_schemas: bool = True, known: frozenset[str] = TEMPLATE_NAMES) -> Route | None:
     methods = spec["method"] if isinstance(spec["method"], list) else [spec["method"]]
     rules: list[Rule] = []
     route_errors: list[str] = []
@@ -343,7 +361,8 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
                 route_errors.append(error_id)
         respond = None
         if "respond" in rule_spec:
-            respond = compiled(compile_response, rule_where.child("respond"), rule_spec["respond"], "respond")
+            respond = compiled(compile_response, rule_where.child("respond"), rule_spec["respond"], "respond",
+                               known=known)
         if condition is not None:
             rules.append(Rule(condition, tuple(ids), respond, f"{where.file}:{rule_where.line()}"))
     for index, error_id in enumerate(spec.get("can_fail_with", [])):
@@ -351,11 +370,11 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
             route_errors.append(error_id)
     handler = spec.get("handler")
     if handler is not None and handler not in apis.HANDLERS:
-        known = ", ".join(sorted(apis.HANDLERS)) or "none"
-        problems.append(where.child("handler").problem(f"no handler named '{handler}' (known: {known})"))
+        handlers = ", ".join(sorted(apis.HANDLERS)) or "none"
+        problems.append(where.child("handler").problem(f"no handler named '{handler}' (known: {handlers})"))
     respond = None
     if "respond" in spec:
-        respond = compiled(compile_response, where.child("respond"), spec["respond"], "respond")
+        respond = compiled(compile_response, where.child("respond"), spec["respond"], "respond", known=known)
     if handler is None and "respond" not in spec:  # a `respond` that did not compile is reported already
         problems.append(where.problem("a route needs `respond`, `handler`, or both"))
     try:
@@ -380,7 +399,7 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
 
 
 def _build_mode(name: str, spec: dict[str, Any], where: Where, known_error: Any, compiled: Any,
-                route_ids: set[str], problems: list[Problem]) -> Mode:
+                route_ids: set[str], problems: list[Problem], known: frozenset[str] = TEMPLATE_NAMES) -> Mode:
     """A mode's declaration, checked against the API's errors and routes, durations in seconds."""
     errors = None
     if "error" in spec:
@@ -397,7 +416,7 @@ def _build_mode(name: str, spec: dict[str, Any], where: Where, known_error: Any,
         quota = Quota(q["limit"], max(parse_duration(q["window"]), 0.001), q.get("per", "api") == "route")
     headers = None
     if spec.get("headers"):
-        headers = compiled(compile_tree, where.child("headers"), spec["headers"], "headers")
+        headers = compiled(compile_tree, where.child("headers"), spec["headers"], "headers", known=known)
     seconds = {k: parse_duration(spec[k]) for k in ("retry_after", "duration") if k in spec}
     return Mode(name, spec["description"], f"{where.file}:{where.line()}", error=errors,
                 first=spec.get("first"), quota=quota, retry_after_s=seconds.get("retry_after"),

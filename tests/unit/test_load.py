@@ -466,6 +466,84 @@ def test_a_host_another_api_already_serves_is_a_clash_with_its_line(tmp_path):
         f"{tmp_path / 'toy.yaml'}:3: hosts[1]: REST.*.braze.com is already served by braze"]
 
 
+# -- names a template reads, a check's arguments, hosts that overlap (r12) --------------------------
+
+def test_a_template_reading_a_name_no_context_has_is_refused_with_the_closest_names(tmp_path):
+    """`{{ erorr.title }}` rendered as empty text on every request: now each such name is a problem at its
+    line, with difflib's closest names; an attribute (`error.titel`) is the value's business, not the file's."""
+    text = GOOD.replace('body: {message: "{{ error.title }}"}',
+                        'body: {message: "{{ erorr.title }}", t: "{{ error.titel }}", p: "x {{ reqest.path }}"}') \
+        .replace("{message: hi}", '{id: "{{ fak.uuid() }}"}')
+    file = tmp_path / "toy.yaml"
+    assert problems_of(tmp_path, text) == [
+        f"{file}:5: error_response.body.message: no name 'erorr' in this template's context "
+        "(did you mean 'error' or 'errors'?)",
+        f"{file}:5: error_response.body.p: no name 'reqest' in this template's context "
+        "(did you mean 'request' or 'request_id'?)",
+        f"{file}:12: routes[0].respond.body.id: no name 'fak' in this template's context (did you mean 'fake'?)"]
+
+
+def test_names_a_template_binds_or_guards_are_not_unknown(tmp_path):
+    """`{% set %}` and loops bind names (jinja2.meta); `is defined` and `default` say the author knows it may lack."""
+    body = ('{message: "{% set n = 2 %}{{ n }}{% for e in errors %}{{ e.id }}{{ loop.index }}{% endfor %}'
+            '{% if extra is defined %}{{ extra }}{% endif %}{{ other | default(1) }}"}')
+    (tmp_path / "toy.yaml").write_text(GOOD.replace('{message: "{{ error.title }}"}', body))
+    assert "toy" in load_catalog([tmp_path]).apis
+
+
+def test_an_error_s_names_are_only_in_an_error_s_answer(tmp_path):
+    """A route's answer or the API's headers have no `error`: the hint says where it is."""
+    text = GOOD.replace("prefix: /toy", 'prefix: /toy\nheaders: {X-Id: "{{ error.id }}"}')
+    found = problems_of(tmp_path, text)
+    assert found == [f"{tmp_path / 'toy.yaml'}:3: headers.X-Id: no name 'error' in this template's context "
+                     "(only an error's answer has it: error_response, an error's `response` or `headers`, error_item)"]
+
+
+def test_names_an_api_module_gives_are_for_that_api_only(tmp_path):
+    """braze's hook gives `rate_limit` and its users_track handler `processed`: a user's override of the bundled
+    route may read them; a new API (no hook, no handler of braze's) may not."""
+    (tmp_path / "braze.yaml").write_text(
+        "api: braze\nroutes:\n  - id: users-track\n    method: POST\n    path: /users/track\n"
+        "    handler: braze.users_track\n"
+        '    respond: {status: 201, body: {n: "{{ processed }}", left: "{{ rate_limit.remaining }}"}}\n')
+    assert "braze" in load_catalog([tmp_path]).apis
+    found = problems_of(tmp_path, GOOD.replace("{message: hi}", '{left: "{{ rate_limit.remaining }}"}'))
+    assert found == [f"{tmp_path / 'toy.yaml'}:12: routes[0].respond.body.left: no name 'rate_limit' in this "
+                     "template's context (known: base_url, digits, fake, hex, mode, now, now_ms, number, options, "
+                     "randint, request, request_id, seed, session, token, uuid)"]
+
+
+def test_the_declared_names_are_what_template_context_gives():
+    """TEMPLATE_NAMES (what the loader lets a template read) follows template_context, plus modes.py's `mode`."""
+    from types import SimpleNamespace
+
+    from mockserver.engine.context import TEMPLATE_NAMES, RequestContext, template_context
+
+    generator = SimpleNamespace(uuid=1, hex=1, request_id=1, token=1, digits=1, integer=1)
+    ctx = RequestContext(api=None, method="GET", path="/", raw_query=b"", headers=[], body=b"",  # type: ignore[arg-type]
+                         flags=None, session="s", seed=0, number=1, base_url="", host="", client_ip="",  # type: ignore[arg-type]
+                         state=None, clock=SimpleNamespace(now=1, now_ms=1), generator=generator,  # type: ignore[arg-type]
+                         options={})
+    assert set(template_context(ctx)) | {"mode"} == TEMPLATE_NAMES
+
+
+identifiers = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True).filter(
+    lambda n: n not in {"true", "false", "none", "omit", "range", "dict", "lipsum", "cycler", "joiner", "namespace",
+                        "in", "and", "or", "not", "if", "else", "is", "for", "set", "endfor", "endif", "loop"})
+
+
+@settings(max_examples=60, deadline=None)
+@given(identifiers, st.sampled_from(["{{ N }}", "x {{ N.a }} y", "{{ N | upper }}", "{% if N %}1{% endif %}",
+                                     "{{ [1, N] | join }}"]))
+def test_a_name_is_unknown_unless_the_context_has_it_or_the_template_binds_it(name, form):
+    from mockserver.engine.render import unknown_names
+
+    known = frozenset({"request", "error"})
+    found = unknown_names(form.replace("N", name), "f", known)
+    assert [e.message.split("'")[1] for e in found] == ([] if name in known else [name])
+    assert unknown_names("{% set " + name + " = 1 %}" + form.replace("N", name), "f", known) == []
+
+
 def test_two_apis_hosts_that_tie_on_one_host_are_refused_naming_both_lines(tmp_path):
     """The most specific pattern wins a Host (an exact name, then more literal characters): `*.adobe.io` beside
     Reactor's `reactor.adobe.io`, `*.x.demdex.net` beside DCS's `*.demdex.net` load. `api*.toy.test` and
@@ -509,3 +587,10 @@ def test_a_pattern_overlaps_every_host_it_matches(pattern, fills):
     for c in pattern:
         host += next(fill) if c == "*" else ((next(fill) + "a")[0] if c == "?" else c)
     assert globs_overlap(pattern, host)
+
+
+def test_an_unknown_handler_beside_a_template_is_one_problem(tmp_path):
+    """The list of known handlers once shadowed the names a route's templates may read (a crash at load)."""
+    found = problems_of(tmp_path, GOOD.replace("    respond:", "    handler: nope\n    respond:").replace(
+        "{message: hi}", '{id: "{{ uuid() }}"}'))
+    assert len(found) == 1 and ":12: routes[0].handler: no handler named 'nope' (known: braze." in found[0], found
