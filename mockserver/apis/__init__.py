@@ -1,13 +1,14 @@
 """What a scenario file cannot say, one module per API: checks and handlers, registered by name.
 
 A file names them (`check: dcs.bad_encoding`, `handler: reactor.create_property`); the loader
-refuses a name that no module registered, and a template
+refuses a name that no module registered, a check's argument it does not declare, and a template
 name that neither the engine nor the API's hooks and handlers give (`variables=`). Modules here are
 imported by `load_api_modules`.
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import pkgutil
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -26,17 +27,21 @@ CHECKS: dict[str, Check] = {}
 HANDLERS: dict[str, Handler] = {}
 BEFORE: dict[str, Hook] = {}  # per API: runs before routing; may answer (a quota) or set ctx.variables
 
+ArgType = type | tuple[type, ...] | frozenset[str]  # a type, one of several, or one of these strings
+CHECK_ARGS: dict[str, dict[str, ArgType]] = {}  # per check: its arguments; a name ending in `?` is optional
 HANDLER_VARIABLES: dict[str, frozenset[str]] = {}  # per handler: the template names its outcomes give
 BEFORE_VARIABLES: dict[str, frozenset[str]] = {}  # per API: the names its hook puts in ctx.variables
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def check(name: str) -> Callable[[F], F]:
-    """Register a condition: `when: {check: NAME}` holds when it returns True or errors."""
+def check(name: str, args: Mapping[str, ArgType] | None = None) -> Callable[[F], F]:
+    """Register a condition: `when: {check: NAME}` holds when it returns True or errors. `args` are the
+    arguments it reads (`{"limit": int, "ignore?": list}`); the loader refuses any other, or a missing one."""
 
     def register(func: F) -> F:
         CHECKS[name] = func
+        CHECK_ARGS[name] = dict(args or {})
         return func
 
     return register
@@ -64,6 +69,42 @@ def before(api: str, variables: Iterable[str] = ()) -> Callable[[F], F]:
         return func
 
     return register
+
+
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list",
+               dict: "a mapping"}
+
+
+def _fits(value: Any, kind: ArgType) -> bool:
+    if isinstance(kind, frozenset):
+        return value in kind
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, bool) and bool not in kinds:
+        return False  # YAML's `yes` is no integer, though Python's bool is one
+    return isinstance(value, kinds) or (float in kinds and isinstance(value, int))
+
+
+def _wanted(kind: ArgType) -> str:
+    if isinstance(kind, frozenset):
+        return "one of " + ", ".join(sorted(kind))
+    return " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in (kind if isinstance(kind, tuple) else (kind,)))
+
+
+def wrong_args(name: str, given: Mapping[str, Any]) -> list[tuple[str | None, str]]:
+    """What is wrong with a check's `args` (a registered check): (the argument, or None, and why)."""
+    declared = {key.rstrip("?"): kind for key, kind in CHECK_ARGS.get(name, {}).items()}
+    takes = ", ".join(declared) or "none"
+    found: list[tuple[str | None, str]] = []
+    for key, value in given.items():
+        if key not in declared:
+            close = difflib.get_close_matches(key, declared, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            found.append((key, f"{name} takes no argument '{key}' ({hint}it takes: {takes})"))
+        elif not _fits(value, declared[key]):
+            found.append((key, f"{name} wants {_wanted(declared[key])} here, not {value!r}"))
+    missing = [k for k in CHECK_ARGS.get(name, {}) if not k.endswith("?") and k not in given]
+    found.extend((None, f"{name} needs the argument '{k}'") for k in missing)
+    return found
 
 
 def template_variables(api: str, handlers: Iterable[str]) -> frozenset[str]:

@@ -110,7 +110,7 @@ def inactive_key(ctx: RequestContext, args: Mapping[str, Any]) -> bool:
     return key is not None and key in mapping_option(ctx, "inactive_keys")
 
 
-@check("braze.lacks_permission")
+@check("braze.lacks_permission", args={"permission": str})
 def lacks_permission(ctx: RequestContext, args: Mapping[str, Any]) -> bool:
     """The key's permissions (a list in `api_keys`; none listed means all) miss `args.permission`."""
     key, known = _granted(ctx)

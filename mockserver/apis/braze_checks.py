@@ -30,7 +30,7 @@ def _at(body: Any, path: list[str]) -> Any:
     return body
 
 
-@check("braze.count_over")
+@check("braze.count_over", args={"fields": list, "limit": int})
 def count_over(ctx: RequestContext, args: Mapping[str, Any]) -> bool:
     """The lists `args.fields` hold more than `args.limit` items together."""
     body = request_body(ctx)
@@ -38,7 +38,7 @@ def count_over(ctx: RequestContext, args: Mapping[str, Any]) -> bool:
     return total > int(args["limit"])
 
 
-@check("braze.no_recipients")
+@check("braze.no_recipients", args={"ids": list, "broadcast_needs?": list})
 def no_recipients(ctx: RequestContext, args: Mapping[str, Any]) -> bool:
     """No listed recipient (`args.ids`), and no broadcast to a target (`args.broadcast_needs`, if any)."""
     body = request_body(ctx)
@@ -54,7 +54,7 @@ def _campaigns(ctx: RequestContext) -> dict[str, Any]:
     return mapping_option(ctx, "campaigns")
 
 
-@check("braze.unknown_campaign")
+@check("braze.unknown_campaign", args={"field?": str, "in?": frozenset({"query", "body"})})
 def unknown_campaign(ctx: RequestContext, args: Mapping[str, Any]) -> bool:
     """`campaign_id` is given but is no id, or not one of `campaigns` when that option lists some."""
     field = str(args.get("field", "campaign_id"))
@@ -110,7 +110,7 @@ def variant_mismatched(ctx: RequestContext, args: Mapping[str, Any]) -> bool:
     return False
 
 
-@check("braze.json_over")
+@check("braze.json_over", args={"path": list, "bytes": int, "ignore?": list})
 def json_over(ctx: RequestContext, args: Mapping[str, Any]) -> bool:
     """The object at `args.path`, as compact UTF-8 JSON without `args.ignore` keys, passes `args.bytes`."""
     value = _at(request_body(ctx), [str(p) for p in args["path"]])
@@ -150,7 +150,7 @@ def local_time_passed(ctx: RequestContext, args: Mapping[str, Any]) -> bool:
     return when is not None and aware(when, company_zone(ctx)).timestamp() < ctx.clock.now()
 
 
-@check("braze.bad_datetime_query")
+@check("braze.bad_datetime_query", args={"name": str})
 def bad_datetime_query(ctx: RequestContext, args: Mapping[str, Any]) -> bool:
     """The query parameter `args.name` is there but is no ISO 8601 date or date-time."""
     value = ctx.query_value(str(args["name"]))

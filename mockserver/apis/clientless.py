@@ -207,7 +207,7 @@ def check_authorization(ctx: RequestContext, args: Mapping[str, Any]) -> list[Er
     return authorization_errors(ctx.header("authorization"), ctx.method, ctx.options)
 
 
-@check("clientless.required")
+@check("clientless.required", args={"params": list})
 def check_required(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
     """The first mandatory parameter missing: `Required '<>' is not present`."""
     values = params(ctx)

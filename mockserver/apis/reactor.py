@@ -107,7 +107,7 @@ def settings_error(attributes: Mapping[str, Any]) -> list[ErrorRef]:
     return [] if isinstance(parsed, dict) else [ErrorRef(SYNTAX)]
 
 
-@check("reactor.document")
+@check("reactor.document", args={"type?": str})
 def bad_document(ctx: RequestContext, args: Mapping[str, Any]) -> bool | list[ErrorRef]:
     """Which errors a body that is not a JSON:API resource document of the route's type gets."""
     if ctx.method not in ("POST", "PATCH", "PUT"):

@@ -544,6 +544,40 @@ def test_a_name_is_unknown_unless_the_context_has_it_or_the_template_binds_it(na
     assert unknown_names("{% set " + name + " = 1 %}" + form.replace("N", name), "f", known) == []
 
 
+def test_a_check_s_arguments_are_checked_at_load(tmp_path):
+    """Each check declares what it reads where it is registered: a name it does not take, a value of the wrong
+    kind, a missing one, are problems with their line (they were a KeyError on the first request)."""
+    rules = """\
+    rules:
+      - when: {check: {name: braze.count_over, args: {fields: [a], limt: 5}}}
+        error: boom
+      - when: {not: {any: [{check: {name: braze.json_over, args: {path: [a], bytes: "12"}}}]}}
+        error: boom
+      - when: {check: braze.bad_datetime_query}
+        error: boom
+      - when: {check: {name: braze.unknown_campaign, args: {in: qeury, field: true}}}
+        error: boom
+      - when: {check: {name: dcs.no_host, args: {x: 1}}}
+        error: boom
+      - when: {check: {name: braze.no_recipients, args: {ids: [a]}}}
+        error: boom
+"""
+    file = tmp_path / "toy.yaml"
+    found = problems_of(tmp_path, GOOD.replace("    respond: {body: {message: hi}}", rules + "    respond: {}"))
+    assert found == [
+        f"{file}:13: routes[0].rules[0].when.check.args.limt: braze.count_over takes no argument 'limt' "
+        "(did you mean 'limit'? it takes: fields, limit)",
+        f"{file}:13: routes[0].rules[0].when.check: braze.count_over needs the argument 'limit'",
+        f"{file}:15: routes[0].rules[1].when.not.any[0].check.args.bytes: braze.json_over wants an integer here, "
+        "not '12'",
+        f"{file}:17: routes[0].rules[2].when.check: braze.bad_datetime_query needs the argument 'name'",
+        f"{file}:19: routes[0].rules[3].when.check.args.in: braze.unknown_campaign wants one of body, query here, "
+        "not 'qeury'",
+        f"{file}:19: routes[0].rules[3].when.check.args.field: braze.unknown_campaign wants a string here, not True",
+        f"{file}:21: routes[0].rules[4].when.check.args.x: dcs.no_host takes no argument 'x' (it takes: none)",
+    ], found
+
+
 def test_two_apis_hosts_that_tie_on_one_host_are_refused_naming_both_lines(tmp_path):
     """The most specific pattern wins a Host (an exact name, then more literal characters): `*.adobe.io` beside
     Reactor's `reactor.adobe.io`, `*.x.demdex.net` beside DCS's `*.demdex.net` load. `api*.toy.test` and
