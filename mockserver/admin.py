@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,7 @@ from mockserver.engine.state import GLOBAL, MODES_KEY
 from mockserver.runtime import Runtime
 from mockserver.scenario.read import ScenarioError
 
+log = logging.getLogger("mockserver")
 
 def misuse(detail: str, valid: list[str] | None = None, status: int = 400,
            headers: dict[str, str] | None = None) -> JSONResponse:
@@ -287,7 +289,20 @@ def build_admin(runtime: Runtime) -> Starlette:
         Route("/coverage", _takes({"api", "session"}, coverage)),
         Route("/verdict", _takes({"session", "api"}, verdict)),
     ]
-    return Starlette(routes=routes, exception_handlers={HTTPException: http_problem})
+    handlers: dict[Any, Any] = {HTTPException: http_problem}
+    if runtime.state.shared:  # the Redis of --state gone away: the one-line 503 the API routes answer, no traceback
+        from redis.exceptions import ConnectionError, TimeoutError
+
+        from mockserver.engine.redis_state import unreachable_problem
+
+        async def state_gone(request: Request, exc: Exception) -> Response:
+            body = unreachable_problem(runtime.settings.state, exc)
+            where = request.scope.get("root_path", "") + request.scope["path"]
+            log.error("%s %s: %s", request.method, where, body["detail"])
+            return JSONResponse(body, 503, headers={"X-Mockserver-Internal-Error": "1"}, media_type=PROBLEM_JSON)
+
+        handlers.update({ConnectionError: state_gone, TimeoutError: state_gone})
+    return Starlette(routes=routes, exception_handlers=handlers)
 
 
 def _takes(names: set[str], handler: Any) -> Any:

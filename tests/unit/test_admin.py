@@ -246,3 +246,37 @@ def test_a_client_gone_before_its_admin_body_ended_leaves_no_traceback(path):
              "server": ("127.0.0.1", 8080)}
     asyncio.run(app(scope, receive, send))
     assert sent[0]["status"] == 400 and app.runtime.clock.describe()["offset_s"] == 0
+
+
+GONE = "redis://:secret@127.0.0.1:1/0"  # nothing listens on port 1: refused at once, no redis-server needed
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("GET", "/__admin/requests", None), ("DELETE", "/__admin/requests", None),
+    ("GET", "/__admin/requests/unmatched", None), ("POST", "/__admin/reset", None),
+    ("POST", "/__admin/reset?session=a", None), ("GET", "/__admin/clock", None),
+    ("POST", "/__admin/clock", {"advance": "1s"}), ("GET", "/__admin/modes", None),
+    ("POST", "/__admin/modes", {"mode": "outage"}), ("DELETE", "/__admin/modes", None),
+    ("GET", "/__admin/coverage", None), ("GET", "/__admin/verdict", None),
+    ("GET", "/__session/s/__admin/requests", None),
+])
+def test_an_admin_route_that_needs_the_shared_state_gone_away_answers_the_one_line_503(make_client, caplog, method,
+                                                                                        path, body):
+    """As the API routes and the health do (README, Command line): a 503 problem naming the store, its password
+    left out, and one line in the log; not Starlette's bare 500 'Internal Server Error' with a traceback."""
+    client = make_client(state=GONE)
+    response = client.request(method, path, json=body)
+    assert response.status_code == 503, (response.status_code, response.text)
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["x-mockserver-internal-error"] == "1"
+    problem = response.json()
+    assert problem["type"] == "urn:mockserver:problem:state-unreachable" and problem["status"] == 503
+    assert problem["detail"].startswith("no answer from the shared state redis://127.0.0.1:1/0 (")
+    assert "secret" not in response.text and "secret" not in caplog.text
+    assert [r.exc_info for r in caplog.records] == [None] and path.split("?")[0] in caplog.records[0].getMessage()
+
+
+@pytest.mark.parametrize(("method", "path"), [("GET", "/__admin/catalog?api=braze"), ("POST", "/__admin/reload")])
+def test_an_admin_route_that_reads_no_state_still_answers_while_the_shared_state_is_away(make_client, method, path):
+    """The catalog and the scenario files are the process's own: a user can still read what the mock documents."""
+    assert make_client(state=GONE).request(method, path).status_code == 200
