@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mockserver import __version__
-from mockserver.app import build_app
+from mockserver.app import MockServerApp, build_app
 from mockserver.scenario.model import Catalog
 from mockserver.settings import SETTINGS_ENV, Settings
 
@@ -162,7 +162,7 @@ def run_uvicorn(settings: Settings, catalog: Catalog | None, sock: socket.socket
         except KeyboardInterrupt:
             pass
     else:
-        Server(uvicorn.Config(build_app(settings, catalog, freeze_heap=True), **common)).run(sockets=[sock])
+        Server(uvicorn.Config(_one_process(settings, catalog), **common)).run(sockets=[sock])
 
 
 def run_hypercorn(settings: Settings, catalog: Catalog | None, sock: socket.socket) -> None:
@@ -193,7 +193,14 @@ def run_hypercorn(settings: Settings, catalog: Catalog | None, sock: socket.sock
         import uvloop
         from hypercorn.asyncio import serve
 
-        uvloop.run(serve(HypercornConnectionApp(build_app(settings, catalog, freeze_heap=True)), config))  # type: ignore[arg-type]
+        uvloop.run(serve(HypercornConnectionApp(_one_process(settings, catalog)), config))  # type: ignore[arg-type]
+
+
+def _one_process(settings: Settings, catalog: Catalog | None) -> MockServerApp:
+    """The app of a server with no workers: SIGHUP reads the scenario files again (README, Stopping)."""
+    app = build_app(settings, catalog, freeze_heap=True)
+    app.reread_on_hangup = True
+    return app
 
 
 SERVERS: dict[str, Callable[[Settings, Catalog | None, socket.socket], None]] = {"uvicorn": run_uvicorn,

@@ -345,3 +345,43 @@ def test_the_start_up_line_of_one_api_served_at_the_root(start_server):
     assert server.stop() == (f"mockserver {mockserver.__version__} listening on {server.url} (uvicorn, 1 process, "
                              f"seed 7): dcs at /; health {server.url}/__admin/health\n")
 
+
+@pytest.mark.parametrize("server_name", ["uvicorn", "hypercorn"])
+def test_sighup_to_one_process_reads_the_files_again_keeps_the_state_and_a_broken_one_is_one_line(
+        start_server, tmp_path, server_name):
+    """One process ended on SIGHUP, while --workers N read the files again: it now does as the workers do (and as
+    nginx and gunicorn do), keeping its state as POST /__admin/reload does; a broken file leaves the old one served."""
+    from tests.unit.test_load import GOOD
+
+    (tmp_path / "toy.yaml").write_text(GOOD)
+    server = start_server("--server", server_name, "--scenarios", str(tmp_path))
+    hello = server.url + "/toy/hello"
+    assert httpx.get(hello).json() == {"message": "hi"}
+    httpx.post(server.url + "/__admin/modes", json={"mode": "outage", "api": "braze", "session": "kept"})
+    (tmp_path / "toy.yaml").write_text(GOOD.replace("message: hi", "message: again"))
+    os.set_blocking(server.process.stdout.fileno(), False)
+    seen = b""
+
+    def hang_up(until: bytes) -> None:
+        nonlocal seen
+        server.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while until not in seen and time.monotonic() < deadline and server.process.poll() is None:
+            time.sleep(0.05)
+            seen += server.process.stdout.read() or b""
+        assert until in seen, (server.process.poll(), seen)
+
+    hang_up(b"SIGHUP: read the scenario files again (")
+    assert httpx.get(hello).json() == {"message": "again"}
+    braze = httpx.get(server.url + "/braze/campaigns/list", headers={"Authorization": "Bearer k",
+                                                                      "X-Mock-Session": "kept"})
+    assert braze.status_code == 503  # the state kept: the mode switched on before is still on
+    (tmp_path / "toy.yaml").write_text("api: [broken")
+    hang_up(b"the files read before are still served.")
+    assert httpx.get(hello).json() == {"message": "again"}
+    os.set_blocking(server.process.stdout.fileno(), True)
+    seconds, code, output = _stopped(server, signal.SIGTERM)
+    output = seen.decode() + output
+    assert code == 0 and f"{tmp_path / 'toy.yaml'}:" in output and ": (file): invalid YAML" in output
+    assert "1 problem(s) in the scenario files (SIGHUP); the files read before are still served." in output
+    assert "Traceback" not in output
