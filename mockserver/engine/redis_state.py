@@ -21,7 +21,9 @@ from mockserver.engine.clock import Clock
 from mockserver.engine.state import CLOCK_KEY, GLOBAL, MODES_KEY, REQUESTS_KEY, Start
 
 PREFIX = "mockserver:"
-MAX_CONNECTIONS = 64  # per process; requests beyond wait for a free connection rather than fail
+# Per process; requests beyond wait for a free connection rather than fail, for READ_TIMEOUT_S at most (a Redis
+# that answers frees one within milliseconds; one that hangs held them in waves of 64, each READ_TIMEOUT_S long).
+MAX_CONNECTIONS = 64
 # A session's keys go after a day without a request (a real-time Redis TTL, renewed by each request): a
 # server that stays up meets ever-new sessions (a test each, run after run), as memory:// bounds by count.
 SESSION_IDLE_S = 86_400
@@ -96,7 +98,7 @@ class RedisStateStore:
 
     def __init__(self, url: str, clock: Clock) -> None:
         self.clock = clock
-        pool = BlockingConnectionPool.from_url(url, max_connections=MAX_CONNECTIONS, timeout=None,
+        pool = BlockingConnectionPool.from_url(url, max_connections=MAX_CONNECTIONS, timeout=READ_TIMEOUT_S,
                                                decode_responses=True, socket_connect_timeout=CONNECT_TIMEOUT_S,
                                                socket_timeout=READ_TIMEOUT_S)
         self.redis: Redis = Redis.from_pool(pool)  # closing the client closes the pool
