@@ -53,11 +53,14 @@ def listen(settings: Settings) -> socket.socket:
     """The listening socket, made here and handed to either server (and its workers): both fail alike when the address
     cannot be had (one line, not hypercorn's traceback), and the start-up line names the port `--port 0` got."""
     try:
-        family, kind, proto, _, address = socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM,
+        # IPv6 for an address with a colon, else IPv4 (`localhost` is 127.0.0.1), as both servers bind their own
+        wanted = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+        family, kind, proto, _, address = socket.getaddrinfo(settings.host, settings.port, wanted, socket.SOCK_STREAM,
                                                              flags=socket.AI_PASSIVE)[0]
         sock = socket.socket(family, kind, proto)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as both servers do
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as hypercorn does (its connections inherit it)
             sock.bind(address)
             sock.listen(BACKLOG)
         except OSError:
@@ -69,7 +72,7 @@ def listen(settings: Settings) -> socket.socket:
     return sock
 
 
-BACKLOG = 2048  # both servers' default
+BACKLOG = 2048  # uvicorn's default (hypercorn listens again with its own, 100)
 
 
 def started_line(settings: Settings, catalog: Catalog | None, sock: socket.socket) -> str:
