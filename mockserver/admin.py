@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from datetime import datetime
 from typing import Any
@@ -18,11 +19,12 @@ from mockserver import verdict as client_verdict
 from mockserver.dispatch import PROBLEM_JSON
 from mockserver.engine import modes
 from mockserver.engine.clock import LAST_INSTANT, Clock, parse_duration
-from mockserver.engine.flags import Misuse, valid_session
+from mockserver.engine.flags import SESSION_HEADER, Misuse, valid_session
 from mockserver.engine.state import GLOBAL, MODES_KEY
 from mockserver.runtime import Runtime
 from mockserver.scenario.read import ScenarioError
 
+log = logging.getLogger("mockserver")
 
 def misuse(detail: str, valid: list[str] | None = None, status: int = 400,
            headers: dict[str, str] | None = None) -> JSONResponse:
@@ -48,6 +50,26 @@ def _flag(field: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise Misuse(f"{field}: true or false, not {value!r}", ["true", "false"])
     return value
+
+
+SESSION_NAMES = ["1-128 letters, digits or . _ : @ -"]
+
+
+def scoped(request: Request, given: str | None) -> str | None:
+    """The session an admin call is about. Through `/__session/NAME/__admin/...` or with `X-Mock-Session: NAME` it is
+    the admin API in session NAME, as an API is there (README): NAME, and a `session` naming another is misuse (the
+    prefix would otherwise reset, list or judge every session). Without either, `given`: `None` means them all."""
+    named = request.headers.get(SESSION_HEADER)
+    if named is None:
+        return given
+    via = ("the path /__session/" + named if request.scope.get("root_path", "").startswith("/__session/")
+           else f"X-Mock-Session: {named}")
+    if not valid_session(named):
+        raise Misuse(f"session name '{named}' ({via}) is not valid", SESSION_NAMES)
+    if given is not None and given != named:
+        raise Misuse(f"session={given!r} names another session than {via}: the admin API in a session sees that "
+                     "session only (ask /__admin/... without the prefix or the header for another, or all)", [named])
+    return named
 
 
 DURATIONS = ["60", "60s", "250ms", "5m", "1h"]
@@ -117,7 +139,7 @@ def build_admin(runtime: Runtime) -> Starlette:
             if set(params) - {"session"}:  # forgetting everything when a filter was meant would surprise
                 return misuse("DELETE /__admin/requests takes ?session= only (no other filter): "
                               f"not {', '.join(sorted(set(params) - {'session'}))}", ["session"])
-            await runtime.journal.wipe(params.get("session"))
+            await runtime.journal.wipe(scoped(request, params.get("session")))
             return Response(status_code=204)
         try:  # each named with its valid values (README: a bad value sent to a parameter)
             limit = int(params["limit"]) if "limit" in params else None
@@ -129,21 +151,23 @@ def build_admin(runtime: Runtime) -> Starlette:
             return misuse(f"status: an HTTP status, not {params['status']!r}", ["100-599", "0 (no status line)"])
         if limit is not None and limit < 0:
             return misuse(f"limit: the last N entries, N >= 0, not {limit}", ["0", "1", "10"])
+        session = scoped(request, params.get("session"))
         await runtime.journal.sync()
-        found = runtime.journal.query(api=api, session=params.get("session"), route=params.get("route"),
-                                      status=status, error=params.get("error"), limit=limit)
+        found = runtime.journal.query(api=api, session=session, route=params.get("route"), status=status,
+                                      error=params.get("error"), limit=limit)
         return JSONResponse({"requests": found, "count": len(found)})
 
     async def unmatched(request: Request) -> Response:
         api, problem = api_param(request)
         if problem:
             return problem
+        session = scoped(request, request.query_params.get("session"))
         await runtime.journal.sync()
-        found = runtime.journal.query(unmatched=True, api=api, session=request.query_params.get("session"))
+        found = runtime.journal.query(unmatched=True, api=api, session=session)
         return JSONResponse({"requests": found, "count": len(found)})
 
     async def reset(request: Request) -> Response:
-        session = request.query_params.get("session")
+        session = scoped(request, request.query_params.get("session"))
         await runtime.state.clear(session)
         await runtime.journal.wipe(session)
         if session is None:
@@ -206,20 +230,24 @@ def build_admin(runtime: Runtime) -> Starlette:
         await runtime.sync_clock()
         store, clock = runtime.state, runtime.clock
         try:
+            session = scoped(request, request.query_params.get("session"))
             if request.method == "POST":
-                await switch(await _json_object(request))
+                body = await _json_object(request)
+                await switch({**body, "session": scoped(request, body.get("session"))})
             elif request.method == "DELETE":
                 params = request.query_params
                 if params.get("api") is not None and params["api"] not in runtime.catalog.apis:
                     raise Misuse(f"unknown api '{params['api']}'", sorted(runtime.catalog.apis))
                 if params.get("mode") is not None:
                     modes.declared_by(runtime.catalog, params["mode"], params.get("api"))
-                await modes.switch_off(store, clock, params.get("mode"), params.get("api"), params.get("session"))
+                await modes.switch_off(store, clock, params.get("mode"), params.get("api"), session)
         except Misuse as exc:
             return misuse(exc.detail, exc.valid)
         declared = {name: {m: mode.summary() for m, mode in api.modes.items()}
                     for name, api in runtime.catalog.apis.items()}
         active = modes.describe(await store.get(GLOBAL, MODES_KEY), clock.now())
+        if session is not None and request.method == "GET":  # those a request of the session reads
+            active = [a for a in active if a.get("session") in (None, session)]
         return JSONResponse({"declared": declared, "active": active})
 
     async def switch(body: dict[str, Any]) -> None:
@@ -246,7 +274,7 @@ def build_admin(runtime: Runtime) -> Starlette:
         only, problem = api_param(request)
         if problem:
             return problem
-        session = request.query_params.get("session")
+        session = scoped(request, request.query_params.get("session"))
         await runtime.journal.sync()
         served = runtime.journal.served_ids(session)
         requested = runtime.journal.requests_by_api(session)
@@ -259,7 +287,7 @@ def build_admin(runtime: Runtime) -> Starlette:
             return problem
         if not runtime.journal.enabled:
             return misuse("the journal is off (--no-journal): there is nothing to judge")
-        session = request.query_params.get("session")
+        session = scoped(request, request.query_params.get("session"))
         await runtime.journal.sync()
         judged = client_verdict.judge_entries(runtime.journal.query(api=api, session=session, redact=False))
         # a verdict over a window the journal's bound cut says so (the assert and the CLI's text tell)
@@ -287,7 +315,20 @@ def build_admin(runtime: Runtime) -> Starlette:
         Route("/coverage", _takes({"api", "session"}, coverage)),
         Route("/verdict", _takes({"session", "api"}, verdict)),
     ]
-    return Starlette(routes=routes, exception_handlers={HTTPException: http_problem})
+    handlers: dict[Any, Any] = {HTTPException: http_problem}
+    if runtime.state.shared:  # the Redis of --state gone away: the one-line 503 the API routes answer, no traceback
+        from redis.exceptions import ConnectionError, TimeoutError
+
+        from mockserver.engine.redis_state import unreachable_problem
+
+        async def state_gone(request: Request, exc: Exception) -> Response:
+            body = unreachable_problem(runtime.settings.state, exc)
+            where = request.scope.get("root_path", "") + request.scope["path"]
+            log.error("%s %s: %s", request.method, where, body["detail"])
+            return JSONResponse(body, 503, headers={"X-Mockserver-Internal-Error": "1"}, media_type=PROBLEM_JSON)
+
+        handlers.update({ConnectionError: state_gone, TimeoutError: state_gone})
+    return Starlette(routes=routes, exception_handlers=handlers)
 
 
 def _takes(names: set[str], handler: Any) -> Any:
@@ -299,7 +340,10 @@ def _takes(names: set[str], handler: Any) -> Any:
             where = request.scope.get("root_path", "") + request.scope["path"]
             return misuse(f"{request.method} {where} takes ?{'=, ?'.join(sorted(names))}= only, "
                           f"not {', '.join(unknown)}", sorted(names))
-        response: Response = await handler(request)
+        try:
+            response: Response = await handler(request)
+        except Misuse as exc:  # the session the prefix or the header names (`scoped`), among others
+            return misuse(exc.detail, exc.valid)
         return response
     return checked
 

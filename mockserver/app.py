@@ -7,6 +7,8 @@ import asyncio
 import gc
 import logging
 import os
+import signal
+import sys
 from typing import Any
 
 from starlette.applications import Starlette
@@ -66,6 +68,7 @@ class MockServerApp:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.freeze_heap = False
+        self.reread_on_hangup = False  # `serve` in one process (workers are restarted by their parent instead)
         self.admin: Starlette = build_admin(runtime)
         self.dispatcher = Dispatcher(runtime)
 
@@ -115,12 +118,37 @@ class MockServerApp:
                 if self.freeze_heap:
                     gc.collect()
                     gc.freeze()  # the catalog and modules live as long as the process: out of GC passes
+                if self.reread_on_hangup and hasattr(signal, "SIGHUP"):
+                    asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.read_files_again)
                 self.runtime.ready = True
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self.reread_on_hangup and hasattr(signal, "SIGHUP"):
+                    asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
                 self.runtime.ready = False
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+    def read_files_again(self) -> None:
+        """SIGHUP to one process: the scenario files read again, as `POST /__admin/reload` and as uvicorn's workers
+        restarted do (nginx and gunicorn too), the state kept; on a problem the files read before stay served, and
+        each problem is one line."""
+        from mockserver.scenario.read import ScenarioError
+
+        try:
+            catalog = self.runtime.reload()
+        except ScenarioError as exc:
+            lines = [*map(str, exc.problems), f"{len(exc.problems)} problem(s) in the scenario files (SIGHUP); the "
+                     "files read before are still served."]
+        else:
+            quiet = self.runtime.settings.log_level in ("error", "critical")
+            lines = [] if quiet else [f"SIGHUP: read the scenario files again ({', '.join(sorted(catalog.apis))})"]
+        try:
+            for line in lines:
+                print(line, file=sys.stderr, flush=True)
+        except OSError:  # the terminal it was started in is gone
+            pass
 
 
 def build_app(settings: Settings | None = None, catalog: Catalog | None = None,

@@ -58,7 +58,7 @@ def _scenarios_option() -> Callable[[F], F]:
 @option("--host", default="127.0.0.1", show_default=True, envvar="MOCKSERVER_HOST",
         help="Address to listen on (0.0.0.0 inside a container).")
 @option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), envvar="MOCKSERVER_PORT",
-        help="Port to listen on (0: any free port, which --log-level info prints).")
+        help="Port to listen on (0: any free port, which the start-up line names).")
 @option("--seed", default=0, show_default=True, type=int, envvar="MOCKSERVER_SEED",
         help="Seed of every generated id and value; same seed, same requests -> same bytes.")
 @_scenarios_option()
@@ -76,7 +76,8 @@ def _scenarios_option() -> Callable[[F], F]:
                    "redis://HOST:PORT/DB, shared by every worker and replica (the virtual clock too).")
 @option("--log-level", default="warning", show_default=True, envvar="MOCKSERVER_LOG_LEVEL",
         type=click.Choice(["critical", "error", "warning", "info", "debug"], case_sensitive=False),
-        help="The server's own messages (warning: nothing while all is well).")
+        help="The server's own messages, on stderr (warning: one line once it listens, with its URL and the APIs' "
+             "prefixes, then nothing while all is well; error: not that line either).")
 @option("--journal-size", default=10_000, show_default=True, type=click.IntRange(1),
         envvar="MOCKSERVER_JOURNAL_SIZE", help="Requests kept in the journal (/__admin/requests).")
 @option("--max-sessions", default=10_000, show_default=True, type=click.IntRange(0),

@@ -108,13 +108,11 @@ class Dispatcher:
         """A bug of ours (500, its traceback in the log), or the shared state gone away (503, one line)."""
         headers = [("Content-Type", PROBLEM_JSON), ("X-Mockserver-Internal-Error", "1")]
         if self.runtime.state.shared:
-            from mockserver.engine.redis_state import unreachable, unreachable_detail
+            from mockserver.engine.redis_state import unreachable, unreachable_problem
 
             if unreachable(exc):
-                detail = unreachable_detail(self.runtime.settings.state, exc)
-                log.error("%s %s: %s", method, path, detail)
-                body = {"type": "urn:mockserver:problem:state-unreachable", "title": "The mock server's state does "
-                        "not answer", "status": 503, "detail": detail}
+                body = unreachable_problem(self.runtime.settings.state, exc)
+                log.error("%s %s: %s", method, path, body["detail"])
                 return Answer(Rendered(503, headers, json.dumps(body, separators=(",", ":")).encode()))
         log.exception("internal error answering %s %s", method, path)
         where = (f", answering route {entry.route}" if entry.route else "") + (
@@ -195,6 +193,7 @@ class Dispatcher:
         entry = Entry(time.time(), method, full_path, raw_query, headers, api.name if api else None)
         connection = connection_of(scope)
         body = b""
+        state_gone = False  # the shared state did not answer: nor would the journal, which lives in the same Redis
         try:
             if has_body:
                 body = await _read_body(receive)
@@ -226,6 +225,7 @@ class Dispatcher:
         except Exception as exc:  # a bug of ours, or a file's template failing on this request: never the API's
             answer = self._internal_error(exc, method, full_path, entry)
             flags = Flags()
+            state_gone = answer.rendered.status == 503
         rendered = answer.rendered
         entry.body = body
         entry.status = rendered.status
@@ -239,7 +239,7 @@ class Dispatcher:
             if answer.fault in ("reset", "empty", "malformed"):
                 entry.status = 0  # no status line reached the client
         journal = self.runtime.journal
-        if journal.shared:  # before the answer leaves: whichever process the client asks next has it
+        if journal.shared and not state_gone:  # before the answer leaves: whichever process the client asks next
             entry.latency_ms = round((time.perf_counter() - started) * 1000, 3)
             await _publish(journal, entry)
         if answer.fault is None:

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
+import sys
 from collections.abc import Callable
 from typing import Any
 
-from mockserver.app import build_app
+from mockserver import __version__
+from mockserver.app import MockServerApp, build_app
 from mockserver.scenario.model import Catalog
 from mockserver.settings import SETTINGS_ENV, Settings
 
@@ -46,18 +49,49 @@ def check_installed(server: str) -> None:
                               f"here: pip install {module} (or reinstall mockserver with its dependencies)") from None
 
 
-def check_address(settings: Settings) -> None:
-    """Bind and let go once, so both servers fail alike: one line, not hypercorn's traceback."""
-    import socket
-
+def listen(settings: Settings) -> socket.socket:
+    """The listening socket, made here and handed to either server (and its workers): both fail alike when the address
+    cannot be had (one line, not hypercorn's traceback), and the start-up line names the port `--port 0` got."""
     try:
-        family, kind, proto, _, address = socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM,
+        # IPv6 for an address with a colon, else IPv4 (`localhost` is 127.0.0.1), as both servers bind their own
+        wanted = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+        family, kind, proto, _, address = socket.getaddrinfo(settings.host, settings.port, wanted, socket.SOCK_STREAM,
                                                              flags=socket.AI_PASSIVE)[0]
-        with socket.socket(family, kind, proto) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as both servers do
-            probe.bind(address)
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as both servers do
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as hypercorn does (its connections inherit it)
+            sock.bind(address)
+            sock.listen(BACKLOG)
+        except OSError:
+            sock.close()
+            raise
     except OSError as exc:
         raise CannotListen(f"cannot listen on {_bind(settings)}: {exc.strerror or exc} ({_remedy(exc)})") from None
+    sock.set_inheritable(True)  # the workers' (uvicorn's and hypercorn's pass it on, as with their own sockets)
+    return sock
+
+
+BACKLOG = 2048  # uvicorn's default (hypercorn listens again with its own, 100)
+
+
+def started_line(settings: Settings, catalog: Catalog | None, sock: socket.socket) -> str:
+    """What `serve` prints once it listens: where, what, and where to ask whether it is up (README, Command line)."""
+    host, port = sock.getsockname()[:2]
+    url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    if settings.api is not None:
+        apis = f"{settings.api} at /"
+    else:
+        served = sorted(catalog.apis.items()) if catalog is not None else []
+        apis = ", ".join(f"{name} {api.prefix}" for name, api in served)
+    processes = f"{settings.workers} workers" if settings.workers > 1 else "1 process"
+    return (f"mockserver {__version__} listening on {url} ({settings.server}, {processes}, seed {settings.seed}): "
+            f"{apis}; health {url}/__admin/health")
+
+
+def quiet(settings: Settings) -> bool:
+    """--log-level error or critical: the server's errors only, so not the start-up line either."""
+    return settings.log_level in ("error", "critical")
 
 
 def _remedy(exc: OSError) -> str:
@@ -84,7 +118,7 @@ def _access_level(settings: Settings) -> str:
 GRACE_SECONDS = 3
 
 
-def run_uvicorn(settings: Settings, catalog: Catalog | None = None) -> None:
+def run_uvicorn(settings: Settings, catalog: Catalog | None, sock: socket.socket) -> None:
     import copy
     from types import FrameType
 
@@ -121,21 +155,27 @@ def run_uvicorn(settings: Settings, catalog: Catalog | None = None) -> None:
         log_config["loggers"]["uvicorn.error"]["level"] = settings.log_level.upper()
         log_config["loggers"]["uvicorn.access"]["level"] = _access_level(settings)
         common.update(log_config=log_config, log_level=None)
-    if settings.workers > 1:
+    if settings.workers > 1:  # uvicorn.run(workers=N), on our socket (uvicorn's Multiprocess restarts them on SIGHUP)
+        from uvicorn.supervisors import Multiprocess
+
         os.environ[SETTINGS_ENV] = settings.to_json()
-        uvicorn.run("mockserver.app:app_from_environment", factory=True, workers=settings.workers, **common)
+        config = uvicorn.Config("mockserver.app:app_from_environment", factory=True, workers=settings.workers, **common)
+        try:
+            Multiprocess(config, sockets=[sock]).run()
+        except KeyboardInterrupt:
+            pass
     else:
-        Server(uvicorn.Config(build_app(settings, catalog, freeze_heap=True), **common)).run()
+        Server(uvicorn.Config(_one_process(settings, catalog), **common)).run(sockets=[sock])
 
 
-def run_hypercorn(settings: Settings, catalog: Catalog | None = None) -> None:
+def run_hypercorn(settings: Settings, catalog: Catalog | None, sock: socket.socket) -> None:
     from hypercorn.config import Config
 
     from mockserver.transports import HypercornConnectionApp, install_hypercorn
 
     install_hypercorn()
     config = Config()
-    config.bind = [_bind(settings)]
+    config.bind = [f"fd://{sock.detach()}"]  # hypercorn takes the socket over (and passes it to its workers)
     config.accesslog = "-" if settings.access_log else None
     config.loglevel = settings.log_level.upper()
     if settings.access_log:  # as for uvicorn: the access log (INFO) whatever the level of the other messages
@@ -156,21 +196,31 @@ def run_hypercorn(settings: Settings, catalog: Catalog | None = None) -> None:
         import uvloop
         from hypercorn.asyncio import serve
 
-        uvloop.run(serve(HypercornConnectionApp(build_app(settings, catalog, freeze_heap=True)), config))  # type: ignore[arg-type]
+        uvloop.run(serve(HypercornConnectionApp(_one_process(settings, catalog)), config))  # type: ignore[arg-type]
 
 
-SERVERS: dict[str, Callable[[Settings, Catalog | None], None]] = {"uvicorn": run_uvicorn,
-                                                                   "hypercorn": run_hypercorn}
+def _one_process(settings: Settings, catalog: Catalog | None) -> MockServerApp:
+    """The app of a server with no workers: SIGHUP reads the scenario files again (README, Stopping)."""
+    app = build_app(settings, catalog, freeze_heap=True)
+    app.reread_on_hangup = True
+    return app
+
+
+SERVERS: dict[str, Callable[[Settings, Catalog | None, socket.socket], None]] = {"uvicorn": run_uvicorn,
+                                                                                  "hypercorn": run_hypercorn}
 
 
 def run(settings: Settings, catalog: Catalog | None = None) -> None:
     """Serve until stopped; `catalog` is the one the CLI already loaded (workers load their own)."""
     check_installed(settings.server)
-    check_address(settings)
+    sock = listen(settings)
     log.setLevel(settings.log_level.upper())  # --log-level error: no warning of ours either
     if settings.workers > 1 and settings.state.startswith("memory"):
         log.warning("state is per worker with --state memory:// and --workers %d: sequences and quotas "
                     "are counted, resources, the journal, modes switched on and the virtual clock kept, by "
                     "each worker (an admin call reaches one of them); use --state redis://... to share them",
                     settings.workers)
-    SERVERS[settings.server](settings, catalog)
+    if not quiet(settings):  # once, from the one process that listens (the workers take its socket)
+        print(started_line(settings, catalog, sock), file=sys.stderr, flush=True)
+    with sock:  # closed once served (hypercorn took it over: detached, so this closes nothing)
+        SERVERS[settings.server](settings, catalog, sock)

@@ -16,7 +16,7 @@ from collections import deque
 
 from redis.asyncio import Redis
 
-from mockserver.engine.redis_state import PREFIX
+from mockserver.engine.redis_state import CONNECT_TIMEOUT_S, PREFIX, READ_TIMEOUT_S
 from mockserver.journal import Entry, Journal
 
 LIST, SEQ, SERVED = f"{PREFIX}journal", f"{PREFIX}journal:seq", f"{PREFIX}served"
@@ -52,7 +52,8 @@ class SharedJournal(Journal):
     def __init__(self, url: str, size: int = 10_000, enabled: bool = True) -> None:
         super().__init__(size, enabled)
         self.size = max(size, 1)
-        self.redis: Redis = Redis.from_url(url, decode_responses=False)  # entries are bytes, not text
+        self.redis: Redis = Redis.from_url(url, decode_responses=False,  # entries are bytes, not text
+                                           socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=READ_TIMEOUT_S)
         self._push = self.redis.register_script(_PUSH)
         self._forget = self.redis.register_script(_FORGET)
 

@@ -21,10 +21,17 @@ from mockserver.engine.clock import Clock
 from mockserver.engine.state import CLOCK_KEY, GLOBAL, MODES_KEY, REQUESTS_KEY, Start
 
 PREFIX = "mockserver:"
-MAX_CONNECTIONS = 64  # per process; requests beyond wait for a free connection rather than fail
+# Per process; requests beyond wait for a free connection rather than fail, for READ_TIMEOUT_S at most (a Redis
+# that answers frees one within milliseconds; one that hangs held them in waves of 64, each READ_TIMEOUT_S long).
+MAX_CONNECTIONS = 64
 # A session's keys go after a day without a request (a real-time Redis TTL, renewed by each request): a
 # server that stays up meets ever-new sessions (a test each, run after run), as memory:// bounds by count.
 SESSION_IDLE_S = 86_400
+# A Redis that accepts connections and never answers (stopped, overloaded, a half-open network) would hold every
+# request, and the health check, for ever: each call gives up after these (README: 503 within 2 s). Nothing of
+# ours needs more: no call blocks in Redis (`__delay` and `slow` wait in the server, not in Redis), and the
+# biggest read, the whole journal at its 10,000 entries (8 MB), takes 70 ms on a 2-core machine.
+CONNECT_TIMEOUT_S = READ_TIMEOUT_S = 2.0
 _LIVE = """
 local function live(h, x, f, now)
   local d = redis.call('HGET', x, f)
@@ -91,8 +98,9 @@ class RedisStateStore:
 
     def __init__(self, url: str, clock: Clock) -> None:
         self.clock = clock
-        pool = BlockingConnectionPool.from_url(url, max_connections=MAX_CONNECTIONS, timeout=None,
-                                               decode_responses=True)
+        pool = BlockingConnectionPool.from_url(url, max_connections=MAX_CONNECTIONS, timeout=READ_TIMEOUT_S,
+                                               decode_responses=True, socket_connect_timeout=CONNECT_TIMEOUT_S,
+                                               socket_timeout=READ_TIMEOUT_S)
         self.redis: Redis = Redis.from_pool(pool)  # closing the client closes the pool
         self._get = self.redis.register_script(_GET)
         self._incr = self.redis.register_script(_INCR)
@@ -186,7 +194,13 @@ def unreachable_detail(url: str, exc: BaseException) -> str:
     return f"no answer from the shared state {shown} ({exc}): start that Redis again, or serve with --state memory://"
 
 
-def check_reachable(url: str, timeout_s: float = 3.0) -> None:
+def unreachable_problem(url: str, exc: BaseException) -> dict[str, Any]:
+    """The mock's own 503 (problem+json) while the shared state does not answer: API routes and admin alike."""
+    return {"type": "urn:mockserver:problem:state-unreachable", "title": "The mock server's state does not answer",
+            "status": 503, "detail": unreachable_detail(url, exc)}
+
+
+def check_reachable(url: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
     """Raise ConnectionError with the reason when the Redis at `url` does not answer a PING."""
     import redis
 

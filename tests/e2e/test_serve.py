@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+import mockserver
 from tests.conftest import ROOT, free_port
 
 pytestmark = pytest.mark.slow
@@ -205,7 +206,8 @@ def test_a_stop_asked_for_exits_0_at_once(start_server, server_name, sig):
     the signal again: 143, or click's 'Aborted!' and 1), whatever a script's `kill; wait` checks."""
     server = start_server("--server", server_name)
     seconds, code, output = _stopped(server, sig)
-    assert (code, output) == (0, "") and seconds < 2
+    assert code == 0 and seconds < 2
+    assert output.startswith("mockserver ") and output.count("\n") == 1, output  # the start-up line, then nothing
 
 
 @pytest.mark.parametrize("server_name", ["uvicorn", "hypercorn"])
@@ -270,4 +272,116 @@ def test_sighup_with_workers_reads_the_files_again_and_a_broken_one_is_one_line(
     output = seen.decode() + server.stop()
     assert f"{tmp_path / 'toy.yaml'}:" in output and ": (file): invalid YAML" in output
     assert "1 problem(s) in the scenario files; this worker process did not start." in output
+    assert "Traceback" not in output
+
+
+class Output:
+    """A server process's output, line by line as it comes (stderr and stdout together)."""
+
+    def __init__(self, *args: str) -> None:
+        import queue
+        import threading
+
+        self.process = subprocess.Popen([sys.executable, "-m", "mockserver", "serve", *args], stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True)
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.reader = threading.Thread(target=lambda: [self.lines.put(line) for line in self.process.stdout],
+                                       daemon=True)
+        self.reader.start()
+
+    def next_line(self, timeout: float = 15) -> str:
+        return self.lines.get(timeout=timeout)
+
+    def stop(self) -> list[str]:
+        self.process.terminate()
+        self.process.wait(timeout=15)
+        self.reader.join(timeout=5)  # the last lines, to the end of the output
+        self.process.stdout.close()
+        return list(self.lines.queue)
+
+
+@pytest.mark.parametrize(("server_name", "workers"), [("uvicorn", "1"), ("hypercorn", "1"), ("uvicorn", "2"),
+                                                      ("hypercorn", "2")])
+def test_the_start_up_line_names_the_port_0_got_and_it_answers_there(server_name, workers):
+    """`serve` printed nothing at the default level: with --port 0 nobody could learn the port (WireMock prints a
+    banner with it, uvicorn 'running on' at info). One line on stderr once it listens, once whatever --workers."""
+    import re
+
+    served = Output("--port", "0", "--server", server_name, "--workers", workers)
+    try:
+        line = served.next_line()
+        if line.startswith("state is per worker"):  # the warning of memory:// with --workers 2 comes first
+            line = served.next_line()
+        found = re.fullmatch(r"mockserver \S+ listening on (http://127\.0\.0\.1:(\d+)) \((\w+), (.+), seed 0\): "
+                             r"braze /braze, clientless /clientless, dcs /dcs, edge /edge, reactor /reactor; "
+                             r"health (\S+)\n", line)
+        assert found, line
+        url, port, named, processes, health = found.groups()
+        assert int(port) > 0 and named == server_name and health == url + "/__admin/health"
+        assert processes == ("1 process" if workers == "1" else "2 workers")
+        deadline = time.monotonic() + 15
+        while True:  # the workers may still be starting: the listening socket holds the connection meanwhile
+            try:
+                assert httpx.get(health, timeout=15).json()["status"] == "ok"
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        assert httpx.get(url + "/braze/campaigns/list", headers={"Authorization": "Bearer k"}).status_code == 200
+    finally:
+        rest = served.stop()
+    assert not [later for later in rest if "listening on" in later], rest
+
+
+@pytest.mark.parametrize("level", ["error", "critical"])
+def test_log_level_error_leaves_the_start_up_line_out(start_server, level):
+    server = start_server("--log-level", level)
+    assert httpx.get(server.url + "/__admin/health").status_code == 200
+    assert server.stop() == ""
+
+
+def test_the_start_up_line_of_one_api_served_at_the_root(start_server):
+    server = start_server("--api", "dcs", "--seed", "7")
+    assert server.stop() == (f"mockserver {mockserver.__version__} listening on {server.url} (uvicorn, 1 process, "
+                             f"seed 7): dcs at /; health {server.url}/__admin/health\n")
+
+
+@pytest.mark.parametrize("server_name", ["uvicorn", "hypercorn"])
+def test_sighup_to_one_process_reads_the_files_again_keeps_the_state_and_a_broken_one_is_one_line(
+        start_server, tmp_path, server_name):
+    """One process ended on SIGHUP, while --workers N read the files again: it now does as the workers do (and as
+    nginx and gunicorn do), keeping its state as POST /__admin/reload does; a broken file leaves the old one served."""
+    from tests.unit.test_load import GOOD
+
+    (tmp_path / "toy.yaml").write_text(GOOD)
+    server = start_server("--server", server_name, "--scenarios", str(tmp_path))
+    hello = server.url + "/toy/hello"
+    assert httpx.get(hello).json() == {"message": "hi"}
+    httpx.post(server.url + "/__admin/modes", json={"mode": "outage", "api": "braze", "session": "kept"})
+    (tmp_path / "toy.yaml").write_text(GOOD.replace("message: hi", "message: again"))
+    os.set_blocking(server.process.stdout.fileno(), False)
+    seen = b""
+
+    def hang_up(until: bytes) -> None:
+        nonlocal seen
+        server.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while until not in seen and time.monotonic() < deadline and server.process.poll() is None:
+            time.sleep(0.05)
+            seen += server.process.stdout.read() or b""
+        assert until in seen, (server.process.poll(), seen)
+
+    hang_up(b"SIGHUP: read the scenario files again (")
+    assert httpx.get(hello).json() == {"message": "again"}
+    braze = httpx.get(server.url + "/braze/campaigns/list", headers={"Authorization": "Bearer k",
+                                                                      "X-Mock-Session": "kept"})
+    assert braze.status_code == 503  # the state kept: the mode switched on before is still on
+    (tmp_path / "toy.yaml").write_text("api: [broken")
+    hang_up(b"the files read before are still served.")
+    assert httpx.get(hello).json() == {"message": "again"}
+    os.set_blocking(server.process.stdout.fileno(), True)
+    seconds, code, output = _stopped(server, signal.SIGTERM)
+    output = seen.decode() + output
+    assert code == 0 and f"{tmp_path / 'toy.yaml'}:" in output and ": (file): invalid YAML" in output
+    assert "1 problem(s) in the scenario files (SIGHUP); the files read before are still served." in output
     assert "Traceback" not in output

@@ -246,3 +246,100 @@ def test_a_client_gone_before_its_admin_body_ended_leaves_no_traceback(path):
              "server": ("127.0.0.1", 8080)}
     asyncio.run(app(scope, receive, send))
     assert sent[0]["status"] == 400 and app.runtime.clock.describe()["offset_s"] == 0
+
+
+GONE = "redis://:secret@127.0.0.1:1/0"  # nothing listens on port 1: refused at once, no redis-server needed
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("GET", "/__admin/requests", None), ("DELETE", "/__admin/requests", None),
+    ("GET", "/__admin/requests/unmatched", None), ("POST", "/__admin/reset", None),
+    ("POST", "/__admin/reset?session=a", None), ("GET", "/__admin/clock", None),
+    ("POST", "/__admin/clock", {"advance": "1s"}), ("GET", "/__admin/modes", None),
+    ("POST", "/__admin/modes", {"mode": "outage"}), ("DELETE", "/__admin/modes", None),
+    ("GET", "/__admin/coverage", None), ("GET", "/__admin/verdict", None),
+    ("GET", "/__session/s/__admin/requests", None),
+])
+def test_an_admin_route_that_needs_the_shared_state_gone_away_answers_the_one_line_503(make_client, caplog, method,
+                                                                                        path, body):
+    """As the API routes and the health do (README, Command line): a 503 problem naming the store, its password
+    left out, and one line in the log; not Starlette's bare 500 'Internal Server Error' with a traceback."""
+    client = make_client(state=GONE)
+    response = client.request(method, path, json=body)
+    assert response.status_code == 503, (response.status_code, response.text)
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["x-mockserver-internal-error"] == "1"
+    problem = response.json()
+    assert problem["type"] == "urn:mockserver:problem:state-unreachable" and problem["status"] == 503
+    assert problem["detail"].startswith("no answer from the shared state redis://127.0.0.1:1/0 (")
+    assert "secret" not in response.text and "secret" not in caplog.text
+    assert [r.exc_info for r in caplog.records] == [None] and path.split("?")[0] in caplog.records[0].getMessage()
+
+
+@pytest.mark.parametrize(("method", "path"), [("GET", "/__admin/catalog?api=braze"), ("POST", "/__admin/reload")])
+def test_an_admin_route_that_reads_no_state_still_answers_while_the_shared_state_is_away(make_client, method, path):
+    """The catalog and the scenario files are the process's own: a user can still read what the mock documents."""
+    assert make_client(state=GONE).request(method, path).status_code == 200
+
+
+BEARER = {"Authorization": "Bearer k"}
+
+
+def journal_sessions(client, path: str = "/__admin/requests", **headers: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return [entry["session"] for entry in client.get(path, headers=headers).json()["requests"]]
+
+
+@pytest.mark.parametrize(("base", "headers"), [("/__session/a", {}), ("", {"X-Mock-Session": "a"})])
+def test_the_admin_api_in_a_session_is_that_sessions_as_its_apis_are(client, base, headers):
+    """README: `/__session/NAME/...` is the API in session NAME, as `X-Mock-Session: NAME` would make it; GUIDE §2: a
+    session isolates all state and the journal view. The admin API there reset and listed every session."""
+    for session in ("a", "b"):
+        client.get("/braze/campaigns/list?__error=rate-limited", headers={**BEARER, "X-Mock-Session": session})
+        client.get("/braze/nowhere", headers={**BEARER, "X-Mock-Session": session})
+    assert journal_sessions(client, base + "/__admin/requests", **headers) == ["a", "a"]
+    assert journal_sessions(client, base + "/__admin/requests/unmatched", **headers) == ["a"]
+    assert client.get(base + "/__admin/verdict", headers=headers).json()["session"] == "a"
+    coverage = client.get(base + "/__admin/coverage", headers=headers).json()
+    assert coverage["apis"]["braze"]["requests"] == 2
+    assert client.post(base + "/__admin/reset", headers=headers).json() == {"reset": "a"}
+    assert journal_sessions(client) == ["b", "b"]
+    client.get("/braze/campaigns/list", headers={**BEARER, "X-Mock-Session": "a"})
+    assert client.delete(base + "/__admin/requests", headers=headers).status_code == 204
+    assert journal_sessions(client) == ["b", "b"]
+
+
+def test_a_mode_switched_in_a_session_is_that_sessions_and_its_listing_shows_what_it_reads(client):
+    assert client.post("/__session/a/__admin/modes", json={"mode": "outage", "api": "braze"}).status_code == 200
+    client.post("/__admin/modes", json={"mode": "slow", "api": "dcs", "session": "b"})
+    statuses = {s: client.get("/braze/campaigns/list", headers={**BEARER, "X-Mock-Session": s}).status_code
+                for s in ("a", "b")}
+    assert statuses == {"a": 503, "b": 200}
+    assert [m["session"] for m in client.get("/__session/b/__admin/modes").json()["active"]] == ["b"]
+    assert client.delete("/__session/b/__admin/modes").status_code == 200  # b's own only
+    assert [m["session"] for m in client.get("/__admin/modes").json()["active"]] == ["a"]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("POST", "/__admin/reset?session=b", None), ("GET", "/__admin/requests?session=b", None),
+    ("DELETE", "/__admin/requests?session=b", None), ("GET", "/__admin/requests/unmatched?session=b", None),
+    ("GET", "/__admin/coverage?session=b", None), ("GET", "/__admin/verdict?session=b", None),
+    ("DELETE", "/__admin/modes?session=b", None), ("POST", "/__admin/modes", {"mode": "outage", "session": "b"}),
+])
+def test_a_session_named_in_the_query_other_than_the_prefixs_is_misuse_and_changes_nothing(client, method, path, body):
+    client.post("/__admin/modes", json={"mode": "outage", "api": "braze", "session": "b"})
+    client.get("/braze/nowhere", headers={"X-Mock-Session": "b"})
+    response = client.request(method, "/__session/a" + path, json=body)
+    assert is_misuse(response) and response.json()["valid"] == ["a"], response.text
+    assert "session='b'" in response.json()["detail"] and "/__session/a" in response.json()["detail"]
+    assert journal_sessions(client) == ["b"] and len(client.get("/__admin/modes").json()["active"]) == 1
+    same = client.request(method, "/__session/b" + path, json=body)  # the session it is in: as before
+    assert same.status_code in (200, 204), same.text
+
+
+def test_admin_routes_with_no_session_meaning_answer_in_a_session_as_without(client):
+    assert client.get("/__session/a/__admin/health").json()["status"] == "ok"
+    assert client.get("/__session/a/__admin/catalog?api=dcs").json() == client.get("/__admin/catalog?api=dcs").json()
+    assert client.post("/__session/a/__admin/clock", json={"freeze": 1_900_000_000}).json()["now"] == 1_900_000_000
+    assert client.get("/__admin/clock").json()["now"] == 1_900_000_000  # the server's one clock
+    assert client.post("/__session/a/__admin/reload").json()["loaded"] is True
+    assert is_misuse(client.get("/__admin/requests", headers={"X-Mock-Session": "no spaces"}))

@@ -117,7 +117,7 @@ def test_log_level_error_silences_our_own_warning_too(monkeypatch, caplog):
     """--log-level error: "the server's own messages" include the warning of --workers with memory://."""
     import logging
 
-    monkeypatch.setitem(server.SERVERS, "uvicorn", lambda settings, catalog=None: None)
+    monkeypatch.setitem(server.SERVERS, "uvicorn", lambda settings, catalog, sock: None)
     monkeypatch.setattr(logging.getLogger("mockserver"), "level", logging.NOTSET)
     server.run(Settings(port=0, workers=2, log_level="error"))
     assert not [r for r in caplog.records if "state is per worker" in r.getMessage()]

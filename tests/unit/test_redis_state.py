@@ -185,3 +185,34 @@ def test_a_sessions_keys_go_after_a_day_without_a_request(redis_server: RedisPro
     values, deadlines, shared = asyncio.run(run())
     assert SESSION_IDLE_S - 5 <= values <= SESSION_IDLE_S and SESSION_IDLE_S - 5 <= deadlines <= SESSION_IDLE_S
     assert shared in (-1, -2)  # the modes and the clock stay (-2: no such key yet)
+
+
+def test_a_redis_that_hangs_fails_every_call_within_the_timeout_even_beyond_the_pool() -> None:
+    """SIGSTOP: the connections stay open and nothing answers. 100 calls at once, more than the pool's 64
+    connections: each fails as `unreachable` (the 503) within READ_TIMEOUT_S, rather than waiting for a connection
+    the calls before hold (waves of 64, 4 s for the second), and the store answers again once Redis does."""
+    import signal
+    import time
+
+    from mockserver.engine.redis_state import MAX_CONNECTIONS, READ_TIMEOUT_S, unreachable
+
+    hung = RedisProcess()
+
+    async def scenario() -> None:
+        store = RedisStateStore(hung.url, Clock())
+        await asyncio.gather(*(store.begin(f"warm{n}") for n in range(MAX_CONNECTIONS)))  # the pool full and open
+        hung.process.send_signal(signal.SIGSTOP)
+        started = time.monotonic()
+        failed = await asyncio.gather(*(store.begin(f"s{n}") for n in range(100)), return_exceptions=True)
+        took = time.monotonic() - started
+        hung.process.send_signal(signal.SIGCONT)
+        assert all(isinstance(e, Exception) and unreachable(e) for e in failed), {repr(e) for e in failed}
+        assert took < READ_TIMEOUT_S * 1.5, took
+        assert (await store.begin("back"))[0] == 1
+        await store.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        hung.process.send_signal(signal.SIGCONT)
+        hung.stop()
