@@ -114,9 +114,8 @@ async def serve_fault(kind: str, connection: Connection | None, send: Any, statu
 async def _dribble(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes, over_ms: float) -> None:
     await send({"type": "http.response.start", "status": status, "headers": headers})
     count = max(1, min(len(body), SLOW_CHUNKS))
-    size = -(-len(body) // count) if body else 0
     pause = over_ms / 1000 / count
-    for index in range(count):
+    for index in range(count):  # even cuts: no chunk is empty, so the last byte comes with the last pause
         await asyncio.sleep(pause)
-        chunk = body[index * size:(index + 1) * size]
+        chunk = body[len(body) * index // count:len(body) * (index + 1) // count]
         await send({"type": "http.response.body", "body": chunk, "more_body": index < count - 1})

@@ -235,6 +235,7 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
         own = None
         if "response" in spec or "headers" in spec:
             response = dict(spec.get("response") or top["error_response"])
+            response.setdefault("status", spec.get("status", 200))  # an own response without one: the error's
             response["headers"] = {**(response.get("headers") or {}), **(spec.get("headers") or {})}
             own = compiled(compile_response, where, response, "response")
             for key in ("response", "headers") if own is not None else ():  # its own parts: the API's are checked

@@ -313,6 +313,28 @@ def test_an_error_item_may_omit_itself(tmp_path: Path, make_client, asked: str, 
     assert [item["id"] for item in answer.json()["errors"]] == ids
 
 
+OWN = """\
+api: own
+prefix: /own
+error_response: {status: "{{ error.status }}", body: {api: "{{ error.title }}"}}
+errors:
+  teapot: {status: 418, title: Teapot, response: {body: {own: "{{ error.title }}"}}}
+  coded: {status: 418, title: Coded, response: {status: 201, body: {own: "{{ error.title }}"}}}
+routes:
+  - {id: any, method: GET, path: /x, respond: {status: 200, body: {ok: true}}}
+"""
+
+
+def test_an_errors_own_response_keeps_the_errors_status(tmp_path: Path, make_client) -> None:
+    """README ("Your own scenarios": an error's `response`); the schema: `status` is "the HTTP status the error is
+    answered with". An own response without a status answered 200 while the catalog said 418."""
+    (tmp_path / "own.yaml").write_text(OWN)
+    client = make_client(scenarios=(str(tmp_path),))
+    teapot = client.get("/own/x?__error=teapot")
+    assert (teapot.status_code, teapot.json()) == (418, {"own": "Teapot"})
+    assert client.get("/own/x?__error=coded").status_code == 201  # its own status wins (Braze's minor errors)
+
+
 @pytest.mark.parametrize(("header", "name"), [("Example.COM:8080", "example.com"), ("example.com", "example.com"),
                                                ("[::1]:8080", "[::1]"), ("[::1]", "[::1]"), ("", ""),
                                                ("dcs.demdex.net.", "dcs.demdex.net"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from mockserver.dispatch import delay_of
 from mockserver.engine.clock import parse_duration
+from mockserver.engine.faults import SLOW_CHUNKS, serve_fault
 from mockserver.engine.flags import Misuse, parse_flags
 from mockserver.engine.generate import Generator
 
@@ -66,3 +68,20 @@ def test_durations_with_units(value, unit):
 def test_not_durations(bad):
     with pytest.raises(ValueError):
         parse_duration(bad)
+
+
+@pytest.mark.parametrize("size", [1, 19, 42, 310, 4000])
+def test_slow_spreads_the_body_over_every_pause(size):
+    """`slow` dribbles the body over the whole delay: no chunk is empty, so the last byte comes with the last pause
+    (a 42-byte DCS gif was whole after 14 of its 20 pauses: 0.7 s of the 1 s asked)."""
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    body = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    asyncio.run(serve_fault("slow", None, send, 200, [], body, 1.0, b""))
+    pieces = [m["body"] for m in sent[1:]]
+    assert b"".join(pieces) == body and len(pieces) == min(size, SLOW_CHUNKS)
+    assert all(pieces), [len(p) for p in pieces]
+    assert not sent[-1]["more_body"]
