@@ -240,10 +240,11 @@ def coverage_command(url: str, session: str | None, api: str | None, fmt: str, m
 @option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
         envvar=_envvars("verdict", "format"), help="json: the body of /__admin/verdict.")
 def verdict_command(url: str, session: str | None, api: str | None, fmt: str) -> None:
-    """Judge the client's retries against each API's documented rules; exit 1 on any finding."""
+    """Judge the client's retries against each API's documented rules; exit 1 on any finding, or when the
+    journal's bound pushed out requests it should have judged (as `assert_clean_verdict()` fails then)."""
     from mockserver.verdict import describe
 
     verdict = _admin_json(url, "/verdict", {"session": session, "api": api})
     click.echo(json.dumps(verdict, indent=2) if fmt == "json" else describe(verdict))
-    if not verdict["clean"]:
+    if not verdict["clean"] or not verdict.get("complete", True):
         sys.exit(1)

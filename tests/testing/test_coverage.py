@@ -90,3 +90,23 @@ def test_cli_verdict_exits_1_on_findings_0_when_clean_2_when_unreachable(mockser
     assert bare.exit_code == 2 and "give http://HOST:PORT" in bare.output  # not urllib's "unknown url type"
     prefixed = runner.invoke(main, ["verdict", "--url", mockserver.base_url + "/braze"])
     assert prefixed.exit_code == 2 and "is --url the server's root" in prefixed.output
+
+
+def test_cli_verdict_exits_1_when_the_journal_no_longer_holds_what_it_judged():
+    """A CI job gating on the command fails as `assert_clean_verdict()` does: requests pushed out are unjudged."""
+    from mockserver.inprocess import ServerThread
+    from mockserver.settings import Settings
+
+    server = ServerThread(Settings(journal_size=3))
+    server.start()
+    try:
+        with httpx.Client(base_url=server.url + "/braze", headers={**BRAZE_KEY, "X-Mock-Session": "long"}) as braze:
+            for _ in range(4):
+                braze.post("/users/track", json=BRAZE_TRACK)
+        runner = CliRunner()
+        cut = runner.invoke(main, ["verdict", "--url", server.url, "--session", "long", "--format", "json"])
+        assert json.loads(cut.output)["clean"] is True and cut.exit_code == 1
+        whole = runner.invoke(main, ["verdict", "--url", server.url, "--session", "nobody"])
+        assert whole.exit_code == 0, whole.output
+    finally:
+        server.stop()
