@@ -50,6 +50,7 @@ _UNKNOWN = object()
 _CACHED_HOST_MAX = 256  # longer Host headers are served, not remembered
 _CACHE_ENTRIES = 1024
 _NO_LENGTH = (204, 304)  # statuses whose answers carry no body and no Content-Length
+_COMPACT = json.JSONEncoder(separators=(",", ":"))  # json.dumps(separators=) builds one per call: 2 µs
 
 
 def host_name(host_header: str) -> str:
@@ -94,7 +95,7 @@ def misuse_reply(detail: str, valid: list[str] | None = None, status: int = 400)
     if valid:
         body["valid"] = valid
     headers = [("Content-Type", PROBLEM_JSON), ("X-Mockserver-Misuse", "1")]
-    return Reply(status, headers, json.dumps(body, separators=(",", ":")).encode())  # as the admin API writes it
+    return Reply(status, headers, _COMPACT.encode(body).encode())  # as the admin API writes it
 
 
 class Dispatcher:
