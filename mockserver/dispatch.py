@@ -50,6 +50,9 @@ _UNKNOWN = object()
 _CACHED_HOST_MAX = 256  # longer Host headers are served, not remembered
 _CACHE_ENTRIES = 1024
 _NO_LENGTH = (204, 304)  # statuses whose answers carry no body and no Content-Length
+_MISUSE_HEADERS = (("Content-Type", PROBLEM_JSON), ("X-Mockserver-Misuse", "1"))
+_MISUSE_WIRE = wire_headers(list(_MISUSE_HEADERS))  # encoded once: every misuse answer has these
+_COMPACT = json.JSONEncoder(separators=(",", ":"))  # json.dumps(separators=) builds one per call: 2 µs
 
 
 def host_name(host_header: str) -> str:
@@ -93,8 +96,7 @@ def misuse_reply(detail: str, valid: list[str] | None = None, status: int = 400)
     }
     if valid:
         body["valid"] = valid
-    headers = [("Content-Type", PROBLEM_JSON), ("X-Mockserver-Misuse", "1")]
-    return Reply(status, headers, json.dumps(body, separators=(",", ":")).encode())  # as the admin API writes it
+    return Reply(status, list(_MISUSE_HEADERS), _COMPACT.encode(body).encode())  # as the admin API writes it
 
 
 class Dispatcher:
@@ -217,7 +219,7 @@ class Dispatcher:
             return
         except Misuse as misuse:
             outcome = misuse_reply(misuse.detail, misuse.valid)
-            answer = Answer(Rendered(outcome.status, outcome.headers, outcome.body))
+            answer = Answer(Rendered(outcome.status, outcome.headers, outcome.body, _MISUSE_WIRE))
             entry.misuse = True
             if entry.session is None:  # refused before the session was read: in the one it names, for its test
                 entry.session = _named_session(session_header, query_flags)

@@ -114,6 +114,10 @@ class Expr(Tree):
     def reads_whole_only(self, name: str) -> bool:
         return self.source == name or name not in self.names
 
+    def json_text(self, context: Mapping[str, Any]) -> Any:
+        value = self.render(context)
+        return _STRING(value) if value.__class__ is str else to_json(value)  # ids, most often: text
+
 
 class Text(Tree):
     def __init__(self, source: str) -> None:
@@ -186,7 +190,7 @@ class MapTree(Tree):
 
     def json_text(self, context: Mapping[str, Any]) -> Any:
         out = []
-        for segment in self.segments:
+        for segment in self._segments if self._segments is not None else self.segments:
             if isinstance(segment, str):
                 out.append(segment)
             else:
