@@ -115,14 +115,14 @@ class Dispatcher:
             if unreachable(exc):
                 body = unreachable_problem(self.runtime.settings.state, exc)
                 log.error("%s %s: %s", method, path, body["detail"])
-                return Answer(Rendered(503, headers, json.dumps(body, separators=(",", ":")).encode()))
+                return Answer(Rendered(503, headers, _COMPACT.encode(body).encode()))
         log.exception("internal error answering %s %s", method, path)
         where = (f", answering route {entry.route}" if entry.route else "") + (
             f" with {', '.join(entry.errors)}" if entry.errors else "")
         detail = f"internal error of the mock server (see its log): {type(exc).__name__}: {exc}{where}"
         body = {"type": "urn:mockserver:problem:internal-error", "title": "Internal error of the mock server",
                 "status": 500, "detail": detail}  # not misuse: the request was fine, the mock or its file failed
-        return Answer(Rendered(500, headers, json.dumps(body, separators=(",", ":")).encode()))
+        return Answer(Rendered(500, headers, _COMPACT.encode(body).encode()))
 
     # -- choosing the API ------------------------------------------------------------------
     def choose_api(self, host_header: str, path: str) -> tuple[Api | None, str, str]:
