@@ -15,6 +15,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from mockserver.engine.context import JSON_WHITESPACE
+from mockserver.engine.fielderror import FieldError
 from mockserver.engine.memo import remember
 from mockserver.engine.outcome import ErrorRef
 
@@ -28,11 +29,8 @@ if TYPE_CHECKING:
 Verdict = bool | list[ErrorRef]
 
 
-class ConditionError(ValueError):
-    def __init__(self, where: str, message: str) -> None:
-        super().__init__(f"{where}: {message}")
-        self.where = where
-        self.message = message
+class ConditionError(FieldError):
+    """A condition that does not compile."""
 
 
 class Condition:
@@ -273,11 +271,14 @@ def _names(value: Any) -> list[str]:
 
 def _patterns(value: Mapping[str, str], where: str) -> dict[str, re.Pattern[str]]:
     compiled = {}
+    errors = []
     for name, pattern in value.items():
         try:
             compiled[str(name)] = re.compile(str(pattern))
         except re.error as exc:
-            raise ConditionError(f"{where}.{name}", f"invalid regular expression: {exc}") from None
+            errors.append(ConditionError(f"{where}.{name}", f"invalid regular expression: {exc}"))
+    if errors:
+        raise ConditionError.of(errors)
     return compiled
 
 
@@ -304,41 +305,64 @@ def _schema(value: Mapping[str, Any], where: str, check: bool = True) -> Mapping
 def compile_condition(spec: Mapping[str, Any], where: str, checks: Mapping[str, Check],
                       check_schemas: bool = True) -> Condition:
     """A `when:` mapping; several keys mean all of them must hold. `check_schemas=False` skips the
-    meta-schema check of inline schemas (a file already found valid, see scenario/load.py)."""
+    meta-schema check of inline schemas (a file already found valid, see scenario/load.py). Raises one
+    ConditionError with every part's problems: one mistake does not hide its siblings'."""
     parts: list[Condition] = []
+    errors: list[ConditionError] = []
     for key, value in spec.items():
-        here = f"{where}.{key}"
-        kind = key.split("_", 1)[0]
-        if key in ("header_present", "header_absent", "query_present", "query_absent"):
-            parts.append(Present(kind, _names(value), key.endswith("_present")))
-        elif key in ("header_matches", "header_not_matches", "query_matches", "query_not_matches"):
-            parts.append(Matches(kind, _patterns(value, here), "_not_" in key))
-        elif key == "query_count_over":
-            parts.append(QueryCountOver({str(k): int(v) for k, v in value.items()}))
-        elif key == "body_unparseable":
-            parts.append(BodyUnparseable() if value else Not(BodyUnparseable()))
-        elif key == "body_empty":
-            parts.append(BodyEmpty() if value else Not(BodyEmpty()))
-        elif key == "body_size_over":
-            parts.append(BodySizeOver(int(value)))
-        elif key in ("body_violates", "body_conforms"):
-            parts.append(BodySchema(_schema(value, here, check_schemas), key == "body_violates"))
-        elif key == "check":
-            name, args = (value, {}) if isinstance(value, str) else (value["name"], value.get("args", {}))
-            if name not in checks:
-                raise ConditionError(here, f"no check named '{name}' (known: {', '.join(sorted(checks)) or 'none'})")
-            parts.append(CheckCall(name, checks[name], args))
-        elif key == "all":
-            parts.append(AllOf([compile_condition(s, f"{here}[{i}]", checks, check_schemas)
-                                for i, s in enumerate(value)]))
-        elif key == "any":
-            parts.append(AnyOf([compile_condition(s, f"{here}[{i}]", checks, check_schemas)
-                                for i, s in enumerate(value)]))
-        elif key == "not":
-            parts.append(Not(compile_condition(value, here, checks, check_schemas)))
-        else:  # the schema refuses unknown keys first; this guards direct callers
-            raise ConditionError(here, "unknown condition")
+        try:
+            parts.append(_compile_part(key, value, f"{where}.{key}", checks, check_schemas))
+        except ConditionError as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise ConditionError.of(errors)
     return parts[0] if len(parts) == 1 else AllOf(parts)
+
+
+def _compile_list(specs: Sequence[Mapping[str, Any]], where: str, checks: Mapping[str, Check],
+                  check_schemas: bool) -> list[Condition]:
+    """Each item of `all` or `any`, every item's problems raised together."""
+    parts: list[Condition] = []
+    errors: list[ConditionError] = []
+    for index, spec in enumerate(specs):
+        try:
+            parts.append(compile_condition(spec, f"{where}[{index}]", checks, check_schemas))
+        except ConditionError as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise ConditionError.of(errors)
+    return parts
+
+
+def _compile_part(key: str, value: Any, here: str, checks: Mapping[str, Check], check_schemas: bool) -> Condition:
+    """One key of a `when:` mapping."""
+    kind = key.split("_", 1)[0]
+    if key in ("header_present", "header_absent", "query_present", "query_absent"):
+        return Present(kind, _names(value), key.endswith("_present"))
+    if key in ("header_matches", "header_not_matches", "query_matches", "query_not_matches"):
+        return Matches(kind, _patterns(value, here), "_not_" in key)
+    if key == "query_count_over":
+        return QueryCountOver({str(k): int(v) for k, v in value.items()})
+    if key == "body_unparseable":
+        return BodyUnparseable() if value else Not(BodyUnparseable())
+    if key == "body_empty":
+        return BodyEmpty() if value else Not(BodyEmpty())
+    if key == "body_size_over":
+        return BodySizeOver(int(value))
+    if key in ("body_violates", "body_conforms"):
+        return BodySchema(_schema(value, here, check_schemas), key == "body_violates")
+    if key == "check":
+        name, args = (value, {}) if isinstance(value, str) else (value["name"], value.get("args", {}))
+        if name not in checks:
+            raise ConditionError(here, f"no check named '{name}' (known: {', '.join(sorted(checks)) or 'none'})")
+        return CheckCall(name, checks[name], args)
+    if key == "all":
+        return AllOf(_compile_list(value, here, checks, check_schemas))
+    if key == "any":
+        return AnyOf(_compile_list(value, here, checks, check_schemas))
+    if key == "not":
+        return Not(compile_condition(value, here, checks, check_schemas))
+    raise ConditionError(here, "unknown condition")  # the schema refuses unknown keys first; this guards direct callers
 
 
 class Match(Enum):

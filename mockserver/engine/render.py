@@ -19,6 +19,7 @@ from jinja2 import ChainableUndefined, TemplateSyntaxError, Undefined, meta, nod
 from jinja2.sandbox import SandboxedEnvironment
 
 from mockserver.engine.fastexpr import compile_fast, compile_fast_text
+from mockserver.engine.fielderror import FieldError
 
 
 class _Omit:
@@ -32,13 +33,23 @@ ENV.globals["omit"] = OMIT
 _WHOLE_EXPRESSION = re.compile(r"^\{\{(?P<expr>(?:(?!\}\}|\{\{).)*)\}\}$", re.DOTALL)
 
 
-class TemplateError(ValueError):
-    """A template that does not compile; `where` is the field path in the scenario file."""
+class TemplateError(FieldError):
+    """A template that does not compile."""
 
-    def __init__(self, where: str, message: str) -> None:
-        super().__init__(f"{where}: {message}")
-        self.where = where
-        self.message = message
+
+def raise_all(errors: list[TemplateError]) -> None:
+    """Raise every error found (nothing when there is none), as one TemplateError."""
+    if errors:
+        raise TemplateError.of(errors)
+
+
+def _gather(errors: list[TemplateError], func: Callable[..., Any], *args: Any) -> Any:
+    """`func(*args)`, or None with its errors added to `errors`."""
+    try:
+        return func(*args)
+    except TemplateError as exc:
+        errors.extend(exc.errors)
+        return None
 
 
 class Tree:
@@ -243,7 +254,14 @@ def present(values: Iterable[Any]) -> list[Any]:
 
 
 def compile_tree(value: Any, where: str = "") -> Tree:
-    """Compile a scenario value; raises TemplateError naming the field that does not compile."""
+    """Compile a scenario value; raises TemplateError naming every field that does not compile."""
+    errors: list[TemplateError] = []
+    tree = _compile(value, where, errors)
+    raise_all(errors)
+    return tree
+
+
+def _compile(value: Any, where: str, errors: list[TemplateError]) -> Tree:
     if isinstance(value, str):
         if "{{" not in value and "{%" not in value:
             return Const(value)
@@ -253,11 +271,12 @@ def compile_tree(value: Any, where: str = "") -> Tree:
                 return _expr(whole.group("expr").strip())
             return _text(value)
         except TemplateSyntaxError as exc:
-            raise TemplateError(where, f"template does not compile: {exc.message}") from None
+            errors.append(TemplateError(where, f"template does not compile: {exc.message}"))
+            return Const(value)  # a stand-in: the value is refused
     if isinstance(value, Mapping):
-        return map_tree([(str(k), compile_tree(v, f"{where}.{k}" if where else str(k))) for k, v in value.items()])
+        return map_tree([(str(k), _compile(v, f"{where}.{k}" if where else str(k), errors)) for k, v in value.items()])
     if isinstance(value, list):
-        return list_tree([compile_tree(v, f"{where}[{i}]") for i, v in enumerate(value)])
+        return list_tree([_compile(v, f"{where}[{i}]", errors) for i, v in enumerate(value)])
     return Const(value)
 
 
@@ -270,8 +289,12 @@ def unknown_names(value: Any, where: str, known: frozenset[str]) -> list[Templat
         return [e for i, v in enumerate(value) for e in unknown_names(v, f"{where}[{i}]", known)]
     if not isinstance(value, str) or ("{{" not in value and "{%" not in value):
         return []
+    try:
+        free = compile_tree(value, where).free
+    except TemplateError:  # reported as not compiling: its names are no second problem
+        return []
     found = []
-    for name in sorted(compile_tree(value, where).free - known):
+    for name in sorted(free - known):
         close = difflib.get_close_matches(name, known, n=3)
         hint = f"did you mean {' or '.join(map(repr, close))}?" if close else f"known: {', '.join(sorted(known))}"
         if name in ("error", "errors", "items"):
@@ -457,28 +480,37 @@ _JSON_SCALARS = (str, int, float, bool, type(None))
 
 
 def check_json(value: Any, where: str) -> None:
-    """A body is JSON: YAML's dates, binaries and sets are refused at load, with the field that has one."""
+    """A body is JSON: YAML's dates, binaries and sets are refused at load, with every field that has one."""
+    errors: list[TemplateError] = []
+    _not_json_values(value, where, errors)
+    raise_all(errors)
+
+
+def _not_json_values(value: Any, where: str, errors: list[TemplateError]) -> None:
     if isinstance(value, Mapping):
         for key, member in value.items():
-            check_json(member, f"{where}.{key}")
+            _not_json_values(member, f"{where}.{key}", errors)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            check_json(item, f"{where}[{index}]")
+            _not_json_values(item, f"{where}[{index}]", errors)
     elif not isinstance(value, _JSON_SCALARS):
-        raise TemplateError(where, f"{type(value).__name__} {value!r} is not a JSON value: quote it to send a string")
+        errors.append(TemplateError(where, f"{type(value).__name__} {value!r} is not a JSON value: "
+                                           "quote it to send a string"))
 
 
 def compile_response(spec: Mapping[str, Any], where: str, default_status: int = 200) -> ResponseTemplate:
-    """`{status, headers, body | text}` from a scenario file."""
+    """`{status, headers, body | text}` from a scenario file; raises every part's problems at once."""
+    errors: list[TemplateError] = []
     if "body" in spec:
-        check_json(spec["body"], f"{where}.body")
+        _gather(errors, check_json, spec["body"], f"{where}.body")
     headers = [
-        (str(name), compile_tree(value, f"{where}.headers.{name}"))
+        (str(name), _gather(errors, compile_tree, value, f"{where}.headers.{name}"))
         for name, value in (spec.get("headers") or {}).items()
     ]
-    body = compile_tree(spec["body"], f"{where}.body") if "body" in spec else None
-    text = compile_tree(spec["text"], f"{where}.text") if "text" in spec else None
-    status = compile_tree(spec.get("status", default_status), f"{where}.status")
+    body = _gather(errors, compile_tree, spec["body"], f"{where}.body") if "body" in spec else None
+    text = _gather(errors, compile_tree, spec["text"], f"{where}.text") if "text" in spec else None
+    status = _gather(errors, compile_tree, spec.get("status", default_status), f"{where}.status")
+    raise_all(errors)
     return ResponseTemplate(status, headers, body, text, where)
 
 

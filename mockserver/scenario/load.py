@@ -155,7 +155,8 @@ def _glob_tokens(pattern: str) -> list[str]:
 
 def _merge(parts: list[_Part]) -> tuple[dict[str, Any], dict[str, tuple[Any, Where]], list[tuple[Any, Where]]]:
     """Top-level values (later wins), errors by id, routes (a later file's new routes go first)."""
-    top: dict[str, Any] = {"options": {}, "headers": {}, "modes": {}, "_broken": {"errors": set(), "routes": set()}}
+    top: dict[str, Any] = {"options": {}, "headers": {}, "modes": {},
+                           "_broken": {"errors": set(), "routes": set(), "top": set()}}
     top_where: dict[str, Where] = {}
     errors: dict[str, tuple[Any, Where]] = {}
     routes: list[tuple[Any, Where]] = []
@@ -175,6 +176,8 @@ def _merge(parts: list[_Part]) -> tuple[dict[str, Any], dict[str, tuple[Any, Whe
                 index_of = {r["id"]: n for n, (r, _) in enumerate(routes)}
                 new = []
                 for index, route in enumerate(value):
+                    if route is None:  # left out for its schema problem
+                        continue
                     entry = (route, where.child("routes", index))
                     if route["id"] in index_of:
                         routes[index_of[route["id"]]] = entry  # same id: the later file's route
@@ -195,7 +198,7 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
     broken: dict[str, set[str]] = top.pop("_broken")
     problems: list[Problem] = []
     for key in ("prefix", "error_response"):
-        if key not in top:
+        if key not in top and key not in broken["top"]:  # one the schema refused is told already
             problems.append(first.problem(f"API '{name}' has no `{key}` in any of its files"))
     if problems:
         return None, problems
@@ -204,24 +207,28 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
         problems.append(Where(where.file, where.lines, where.path + _split(exc.where)[1:]).problem(exc.message))
 
     def compiled(func: Any, where: Where, *args: Any, known: frozenset[str] | None = None) -> Any:
-        """`func(*args)`, its problems reported; with `known`, the names its templates may read."""
+        """`func(*args)`, every problem reported; with `known`, the names its templates may read (those
+        of the templates that compile: one that does not is one problem, not two)."""
+        result = None
         try:
             result = func(*args)
-            for exc in unknown_names(args[0], args[1], known) if known is not None else ():
-                template_problem(where, exc)
-            return result
         except TemplateError as exc:
-            template_problem(where, exc)
+            for each in exc.errors:
+                template_problem(where, each)
         except ConditionError as exc:
-            problems.append(Where(where.file, where.lines, where.path + _split(exc.where)).problem(exc.message))
-        return None
+            for one in exc.errors:
+                problems.append(Where(where.file, where.lines, where.path + _split(one.where)).problem(one.message))
+            return None
+        for unknown in unknown_names(args[0], args[1], known) if known is not None else ():
+            template_problem(where, unknown)
+        return result
 
     # What templates may read: the engine's names, what the API's hook and its routes' handlers give
     # (a user's new API has only the engine's), and an error's own data in an error's answer.
     known = TEMPLATE_NAMES | apis.template_variables(name, {s["handler"] for s, _ in raw_routes if "handler" in s})
     in_error = known | {"error", "errors", "items"}
-    error_response = compiled(compile_response, where_of["error_response"], top["error_response"], "error_response",
-                              known=in_error)
+    error_response = (compiled(compile_response, where_of["error_response"], top["error_response"], "error_response",
+                               known=in_error) if "error_response" in top else None)
     error_item = None
     if "error_item" in top:
         compiled(check_json, where_of["error_item"], top["error_item"], "error_item")
@@ -234,13 +241,17 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
     for error_id, (spec, where) in raw_errors.items():
         own = None
         if "response" in spec or "headers" in spec:
-            response = dict(spec.get("response") or top["error_response"])
+            # Its own parts are checked where they are written (the API's `error_response` is checked
+            # above: a problem there is not the error's too); the merged answer is built only when they pass.
+            fine = all([compiled(compile, where.child(key), spec[key], key, known=in_error) is not None
+                        for key, compile in (("response", compile_response), ("headers", compile_tree)) if key in spec])
+            response = dict(spec.get("response") or top.get("error_response") or {})
             response.setdefault("status", spec.get("status", 200))  # an own response without one: the error's
             response["headers"] = {**(response.get("headers") or {}), **(spec.get("headers") or {})}
-            own = compiled(compile_response, where, response, "response")
-            for key in ("response", "headers") if own is not None else ():  # its own parts: the API's are checked
-                for exc in unknown_names(spec.get(key), key, in_error):
-                    template_problem(where, exc)
+            try:
+                own = compile_response(response, "response") if fine else None
+            except TemplateError:  # the API's `error_response` does not compile: told above
+                own = None
         errors[error_id] = DocumentedError(
             api=name,
             id=error_id,
@@ -302,7 +313,7 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
     except re.error as exc:  # pragma: no cover - fnmatch output always compiles
         problems.append(where_of["hosts"].problem(str(exc)))
         host_patterns = ()
-    if problems:
+    if problems or broken["top"] or error_response is None:  # a top-level value the reader refused: told there
         return None, problems
     return (
         Api(

@@ -187,6 +187,7 @@ def schema_problems(data: Any, where: Where) -> tuple[list[Problem], dict[str, A
     problems: list[Problem] = []
     broken: dict[str, set[Any]] = {key: set() for key in ENTRY_LISTS}
     unknown: set[str] = set()  # top-level keys of no meaning: left out, the rest is still checked
+    refused: set[str] = set()  # those of them the schema knows (`prefix: 7`): the API is not built
     whole = False
     for error in sorted(schema_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         problems.extend(_explain(error, where.child(*error.absolute_path)))
@@ -195,6 +196,9 @@ def schema_problems(data: Any, where: Where) -> tuple[list[Problem], dict[str, A
             broken[path[0]].add(path[1])
         elif not path and error.validator == "additionalProperties" and isinstance(data, dict):
             unknown.update(k for k in data if k not in error.schema.get("properties", {}))
+        elif path and path[0] != "api" and isinstance(data, dict):  # a top-level value: left out, told once
+            unknown.add(str(path[0]))
+            refused.add(str(path[0]))
         else:
             whole = True
     if whole:
@@ -203,13 +207,14 @@ def schema_problems(data: Any, where: Where) -> tuple[list[Problem], dict[str, A
     for key, entries in broken.items():
         if entries and isinstance(data[key], dict):
             rest[key] = {k: v for k, v in data[key].items() if k not in entries}
-        elif entries:
-            rest[key] = [v for i, v in enumerate(data[key]) if i not in entries]
+        elif entries:  # None in their place: the others keep their index, so their field and line
+            rest[key] = [None if i in entries else v for i, v in enumerate(data[key])]
     # Their ids stay known: a rule naming a broken error, or a mode a broken route, is no problem more.
     routes = data.get("routes")
     rest["_broken"] = {"errors": {str(i) for i in broken["errors"]},
                        "routes": {str(routes[i].get("id")) for i in broken["routes"]
-                                  if isinstance(routes, list) and isinstance(routes[i], dict)}}
+                                  if isinstance(routes, list) and isinstance(routes[i], dict)},
+                       "top": refused}
     return problems, rest
 
 

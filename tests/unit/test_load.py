@@ -628,3 +628,116 @@ def test_an_unknown_handler_beside_a_template_is_one_problem(tmp_path):
     found = problems_of(tmp_path, GOOD.replace("    respond:", "    handler: nope\n    respond:").replace(
         "{message: hi}", '{id: "{{ uuid() }}"}'))
     assert len(found) == 1 and ":12: routes[0].handler: no handler named 'nope' (known: braze." in found[0], found
+
+
+# -- every mistake at once: one does not hide its siblings' ------------------------------------------
+
+def broken(n: int) -> str:
+    """A template that does not compile, a pattern that does not either, a name nothing has (each planted
+    one its own: two planted ids alike would make a reference that holds)."""
+    return f"{{{{ x{n}( }}}}"
+
+
+def _field(place: tuple) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in place).lstrip(".")
+
+
+def _problems_with(places) -> list:
+    data = copy.deepcopy(FULL_DATA)
+    for n, (*parents, last) in enumerate(places):
+        functools.reduce(operator.getitem, parents, data)[last] = broken(n)
+    with tempfile.TemporaryDirectory() as folder, mock.patch.dict(os.environ, {"MOCKSERVER_NO_CACHE": "1"}):
+        path = Path(folder) / "toy.yaml"
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        try:
+            load_catalog([path], bundled=False)
+        except ScenarioError as refused:
+            return refused.problems
+    return []
+
+
+def _reported_alone(place: tuple):
+    """The line of the problem naming `place` when it is the file's only mistake, else None."""
+    lines = [p.line for p in _problems_with([place]) if p.field == _field(place)]
+    return lines[0] if lines else None
+
+
+# Not `api`: a file whose API has no name is one problem, the rest of it meaningless.
+ALONE = {place: line for place in TEXT_PLACES if place != ("api",) and (line := _reported_alone(place)) is not None}
+
+
+def test_most_texts_of_the_full_file_broken_alone_are_told_at_their_own_field():
+    assert len(ALONE) >= 20, sorted(map(_field, ALONE))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(sorted(ALONE, key=_field)), min_size=2, max_size=6, unique=True))
+def test_k_mistakes_planted_at_once_give_k_problems_each_at_its_own_line(places):
+    """What is told of a mistake alone is told of it beside others: a broken body member does not
+    hide its sibling's, nor a bad pattern the rule's other conditions, nor one error another."""
+    found = {(p.field, p.line) for p in _problems_with(places)}
+    assert {(_field(place), ALONE[place]) for place in places if not _hidden(place, places)} <= found, found
+
+
+def _refused_by_schema(place: tuple) -> bool:
+    data = copy.deepcopy(FULL_DATA)
+    *parents, last = place
+    functools.reduce(operator.getitem, parents, data)[last] = broken(0)
+    return not read.schema_validator().is_valid(data)
+
+
+def _hidden(place: tuple, places) -> bool:
+    """An entry (error, route, mode) the schema refuses is left out whole: its other mistakes are told
+    once that one is mended (the loader cannot build what it would check them against)."""
+    entry = place[:2] if place[0] in ("errors", "routes", "modes") else None
+    return any(other != place and other[:2] == entry and other in SCHEMA_REFUSED for other in places)
+
+
+SCHEMA_REFUSED = {place for place in ALONE if _refused_by_schema(place)}
+
+
+def test_two_templates_of_one_body_that_do_not_compile_are_two_problems(tmp_path):
+    found = problems_of(tmp_path, GOOD.replace("{message: hi}", '{a: "{{ x | foo }}", b: "{{ 1 is bar }}"}'))
+    assert [p.split(": ", 2)[1] for p in found] == ["routes[0].respond.body.a", "routes[0].respond.body.b"], found
+
+
+def test_every_bad_pattern_and_check_of_a_rule_is_told(tmp_path):
+    found = problems_of(tmp_path, GOOD.replace("    respond:", """\
+    rules:
+      - when: {header_matches: {a: "(", b: "["}, check: toy.nope, any: [{query_matches: {q: "("}}]}
+        error: boom
+    respond:"""))
+    fields = [p.split(": ", 2)[1] for p in found]
+    assert fields == ["routes[0].rules[0].when.header_matches.a", "routes[0].rules[0].when.header_matches.b",
+                      "routes[0].rules[0].when.check", "routes[0].rules[0].when.any[0].query_matches.q"], found
+
+
+def test_an_error_s_own_answer_is_told_at_its_own_field_and_the_api_s_once(tmp_path):
+    """An error's own `response` was told as `errors.ID.body...` (no `response`), and a broken
+    `error_response` once more for each error with its own headers."""
+    text = GOOD.replace('{message: "{{ error.title }}"}', '{message: "{{ error.title( }}"}').replace(
+        "  boom: {status: 500, title: Boom}", """\
+  boom: {status: 500, title: Boom, headers: {X-A: "{{ nope }}"}}
+  bust: {status: 500, title: Bust, response: {body: {a: "{{ a( }}", b: "{{ b( }}"}}}""")
+    fields = [p.split(": ", 2)[1] for p in problems_of(tmp_path, text)]
+    assert fields == ["error_response.body.message", "errors.boom.headers.X-A", "errors.bust.response.body.a",
+                      "errors.bust.response.body.b"], fields
+
+
+def test_a_route_after_one_the_schema_refuses_is_told_at_its_own_field_and_line(tmp_path):
+    """The refused route was taken out of the list, and the next one told as routes[0], at its line."""
+    text = GOOD.replace("    method: GET", "    method: 7") + """\
+  - id: second
+    method: GET
+    path: /second
+    respond: {body: {a: "{{ a( }}"}}
+"""
+    found = problems_of(tmp_path, text)
+    assert found[-1].startswith(f"{tmp_path / 'toy.yaml'}:16: routes[1].respond.body.a: template does not"), found
+
+
+def test_a_top_level_value_the_schema_refuses_hides_nothing_else(tmp_path):
+    """`prefix: 7` stopped the check there: the route's broken template came only once it was mended."""
+    text = GOOD.replace("prefix: /toy", "prefix: 7").replace("{message: hi}", '{a: "{{ a( }}"}')
+    fields = [p.split(": ", 2)[1] for p in problems_of(tmp_path, text)]
+    assert fields == ["prefix", "routes[0].respond.body.a"], fields
