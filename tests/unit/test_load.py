@@ -662,21 +662,24 @@ def _reported_alone(place: tuple):
     return lines[0] if lines else None
 
 
-# Not `api`: a file whose API has no name is one problem, the rest of it meaningless.
-ALONE = {place: line for place in TEXT_PLACES if place != ("api",) and (line := _reported_alone(place)) is not None}
+@functools.cache
+def alone() -> dict[tuple, int]:
+    """Each text told at its own field when broken alone, and its line (computed when first asked: not
+    at collection, in every xdist worker). Not `api`: a file whose API has no name is one problem."""
+    return {place: line for place in TEXT_PLACES if place != ("api",) and (line := _reported_alone(place)) is not None}
 
 
 def test_most_texts_of_the_full_file_broken_alone_are_told_at_their_own_field():
-    assert len(ALONE) >= 20, sorted(map(_field, ALONE))
+    assert len(alone()) >= 20, sorted(map(_field, alone()))
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.sampled_from(sorted(ALONE, key=_field)), min_size=2, max_size=6, unique=True))
+@given(st.lists(st.deferred(lambda: st.sampled_from(sorted(alone(), key=_field))), min_size=2, max_size=6, unique=True))
 def test_k_mistakes_planted_at_once_give_k_problems_each_at_its_own_line(places):
     """What is told of a mistake alone is told of it beside others: a broken body member does not
     hide its sibling's, nor a bad pattern the rule's other conditions, nor one error another."""
     found = {(p.field, p.line) for p in _problems_with(places)}
-    assert {(_field(place), ALONE[place]) for place in places if not _hidden(place, places)} <= found, found
+    assert {(_field(place), alone()[place]) for place in places if not _hidden(place, places)} <= found, found
 
 
 def _refused_by_schema(place: tuple) -> bool:
@@ -690,10 +693,7 @@ def _hidden(place: tuple, places) -> bool:
     """An entry (error, route, mode) the schema refuses is left out whole: its other mistakes are told
     once that one is mended (the loader cannot build what it would check them against)."""
     entry = place[:2] if place[0] in ("errors", "routes", "modes") else None
-    return any(other != place and other[:2] == entry and other in SCHEMA_REFUSED for other in places)
-
-
-SCHEMA_REFUSED = {place for place in ALONE if _refused_by_schema(place)}
+    return any(other != place and other[:2] == entry and _refused_by_schema(other) for other in places)
 
 
 def test_two_templates_of_one_body_that_do_not_compile_are_two_problems(tmp_path):
