@@ -166,6 +166,47 @@ def install_hypercorn() -> None:
                     raise  # not (only) the end `HypercornConnectionApp` gave a faulted connection
 
     hypercorn_run.TCPServer = _FaultingTCPServer  # type: ignore[attr-defined]
+    _install_h2_refusal()
+
+
+def _install_h2_refusal() -> None:
+    """An HTTP/2 stream hypercorn cannot read gets the server's own 400, and the connection goes on.
+
+    hypercorn reads `:method` and the path of `:path` (not its query) as ASCII, and takes every request to have a
+    `:path`: a byte over 0x7f there (h2 lets it through; over HTTP/1.1 h11 refuses it and hypercorn answers 400) or a
+    CONNECT without `:path` (RFC 9113 §8.5) was a traceback in the log and the whole connection dropped, every stream
+    on it. Such a stream gets the 400 with no body hypercorn sends over HTTP/1.1 (RFC 9113 §8.1.1 lets a server
+    answer a malformed request), its body is dropped, and it ends once the request has (hypercorn forgets an ended
+    stream: a DATA frame after that would end the connection)."""
+    import hypercorn.protocol
+    import hypercorn.protocol.h2 as hypercorn_h2
+    from hypercorn.protocol.events import EndBody, Request, Response, StreamClosed
+    from hypercorn.protocol.http_stream import HTTPStream
+
+    class RefusingStream(HTTPStream):
+        refused = False
+
+        async def handle(self, event: Any) -> None:
+            if isinstance(event, Request) and not event.raw_path.partition(b"?")[0].isascii():  # hypercorn's unquote
+                self.closed = self.refused = True
+                empty = [(b"content-length", b"0")]
+                await self.send(Response(stream_id=self.stream_id, headers=empty, status_code=400))
+                await self.send(EndBody(stream_id=self.stream_id))
+            elif isinstance(event, EndBody) and self.refused:
+                await self.send(StreamClosed(stream_id=self.stream_id))
+            else:
+                await super().handle(event)
+
+    class RefusingH2Protocol(hypercorn_h2.H2Protocol):
+        async def _create_stream(self, request: Any) -> None:
+            fields = dict(request.headers)
+            if not (fields.get(b":method", b"").isascii() and b":path" in fields):
+                regular = [(name, value) for name, value in request.headers if not name.startswith(b":")]
+                request.headers = [(b":method", b"GET"), (b":path", b"\x80"), *regular]  # RefusingStream refuses it
+            await super()._create_stream(request)
+
+    hypercorn_h2.HTTPStream = RefusingStream  # type: ignore[attr-defined]
+    hypercorn.protocol.H2Protocol = RefusingH2Protocol  # type: ignore[attr-defined]
 
 
 class HypercornConnectionApp:
