@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 from typing import Any
+from urllib.parse import unquote
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -219,6 +220,8 @@ class HypercornConnectionApp:
         connection = _CONNECTION.get()
         if connection is not None and scope["type"] == "http":
             scope.setdefault("extensions", {})[TRANSPORT_EXTENSION] = connection
+        if scope["type"] == "http" and b"://" in scope.get("raw_path", b""):
+            scope = _origin_form(scope)
         if scope.get("http_version") == "2":
             receive, send = _whole_body_first(receive, send)
         await self.app(scope, receive, send)
@@ -231,6 +234,18 @@ class HypercornConnectionApp:
             current = asyncio.current_task()
             if current is not None:
                 current.add_done_callback(lambda _: task.cancel())
+
+
+def _origin_form(scope: dict[str, Any]) -> dict[str, Any]:
+    """The path of an absolute-form target (`GET http://host/path`, as a client sends it to a proxy: one whose
+    HTTP_PROXY names the mock), which a server must accept (RFC 9112 §3.2.2). hypercorn hands the whole URL over as
+    the path (every such request was misuse, "no API at http://..."); uvicorn gives the path, and so does this."""
+    raw: bytes = scope["raw_path"]
+    scheme, _, rest = raw.partition(b"://")
+    if scheme.lower() not in (b"http", b"https"):
+        return scope  # a path with "://" further on (`/r/http://x`)
+    raw = b"/" + rest.partition(b"/")[2]
+    return {**scope, "raw_path": raw, "path": unquote(raw.decode("ascii"))}
 
 
 def _whole_body_first(receive: Any, send: Any) -> tuple[Any, Any]:

@@ -46,6 +46,15 @@ def _complete(out: bytes) -> bool:
     return False
 
 
+@pytest.mark.parametrize("target", [b"http://mock.test/reactor/companies", b"http://reactor.adobe.io/companies"])
+def test_an_absolute_form_target_is_answered_as_its_path(server, target):
+    """A client whose HTTP_PROXY names the mock sends `GET http://host/path` (RFC 9112 §3.2.2: a server must
+    accept it). hypercorn took the whole URL for the path: misuse, "no API at http://mock.test/reactor/companies"."""
+    host = target.split(b"/")[2]
+    out = exchange(server, b"GET " + target + b" HTTP/1.1\r\nHost: " + host + b"\r\n" + RAW_AUTH + b"\r\n")
+    assert out.startswith(b"HTTP/1.1 200 ") and b'"type":"companies"' in out, out[:400]
+
+
 REFUSED = {  # what httptools or h11 refuse before the app sees the request (README: "Bytes that are not HTTP")
     "obs-fold": b"GET /reactor/companies HTTP/1.1\r\nHost: m\r\n" + RAW_AUTH + b"X-Fold: a\r\n  b\r\n\r\n",
     "NUL in a header": b"GET /reactor/companies HTTP/1.1\r\nHost: m\r\n" + RAW_AUTH + b"X-Nul: a\x00b\r\n\r\n",
