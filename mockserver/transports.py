@@ -41,6 +41,7 @@ class FaultingHttpToolsProtocol(HttpToolsProtocol):
         self._previous_cycle: Any = None
         self._started: tuple[Any, asyncio.Task[None] | None] = (None, None)
         self._running: Any = None  # the request being answered (uvicorn answers one at a time)
+        self._refused = False  # bytes no parser takes came behind a request still being answered
 
     def connection_lost(self, exc: Exception | None) -> None:
         """uvicorn marks only the last request read as disconnected: with one pipelined behind, the request
@@ -68,14 +69,29 @@ class FaultingHttpToolsProtocol(HttpToolsProtocol):
         for a request with a body: the request is parsed again without it and answered in HTTP/1.1.
         """
         self._unset_keepalive_if_required()
+        if self._refused:
+            return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError:
             self.logger.warning("Invalid HTTP request received.")
-            self.send_400_response("Invalid HTTP request received.")
+            cycle = self.cycle
+            if cycle is not None and not cycle.more_body and not cycle.response_complete:
+                self._refused = True  # bytes behind a whole request: its answer first (on_response_complete)
+            else:
+                self.send_400_response("Invalid HTTP request received.")
         except httptools.HttpParserUpgrade as upgrade:
             if self.scope["method"] != "CONNECT":  # CONNECT is always one to httptools: answered as read
                 self._read_without_upgrade(data[upgrade.args[0]:])
+
+    def on_response_complete(self) -> None:
+        """uvicorn answered bytes it cannot parse at once, even those behind a whole request still being answered:
+        a body one byte longer than its Content-Length (a length counted in characters, not UTF-8 bytes) got
+        "Invalid HTTP request received." in place of the API's answer, which the journal and coverage counted as
+        served. Its answer goes first, then the 400, as nginx answers a pipeline (RFC 9112 §9.3.2: in order)."""
+        super().on_response_complete()
+        if self._refused and self.cycle.response_complete and not self.transport.is_closing():  # the last one read
+            self.send_400_response("Invalid HTTP request received.")
 
     def on_headers_complete(self) -> None:
         self._previous_cycle = self.cycle  # the request before this one on the connection, if any

@@ -122,3 +122,16 @@ def test_h2_a_stream_hypercorn_cannot_read_gets_400_and_the_other_streams_are_an
                     ended.add(event.stream_id)
             sock.sendall(conn.data_to_send())
     assert statuses == {1: b"400", 3: b"400", 5: b"400", 7: b"200", 9: b"200"}
+
+
+def test_a_body_longer_than_its_content_length_gets_the_apis_answer_first(server):
+    """A Content-Length counted in characters, not UTF-8 bytes: the request ends one byte early and that byte is
+    no request. uvicorn answered it at once with its "Invalid HTTP request received." in place of Braze's answer
+    to the cut JSON, which the journal and coverage counted as served. The answer comes first (then the 400)."""
+    body = '{"attributes":[{"external_id":"u1","first_name":"Zoë"}]}'
+    head = b"POST /braze/users/track?__delay=50 HTTP/1.1\r\nHost: m\r\nAuthorization: Bearer k\r\n"
+    out = exchange(server, head + b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+                   + body.encode())
+    head, _, answer = out.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ") and b"content-type: application/json" in head.lower(), out[:300]
+    assert answer.startswith(b'{"message":"Bad Request","errors":["Bad syntax."]}'), out[:300]
