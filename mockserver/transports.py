@@ -184,6 +184,31 @@ def install_hypercorn() -> None:
 
     hypercorn_run.TCPServer = _FaultingTCPServer  # type: ignore[attr-defined]
     _install_h2_refusal()
+    _install_h11_close()
+
+
+def _install_h11_close() -> None:
+    """Bytes behind a request that said `Connection: close` are not read (RFC 9112 §9.6: the server must not
+    process any further request on that connection). h11 refused them at once, and hypercorn sent its empty 400
+    in place of the request's answer (a body longer than its Content-Length), which the journal counted as sent."""
+    import h11
+    import hypercorn.protocol
+    from hypercorn.protocol.h11 import H11Protocol
+
+    class ClosingH11Protocol(H11Protocol):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            connection = self.connection
+            read = connection.next_event
+
+            def next_event() -> Any:
+                if connection.their_state is h11.MUST_CLOSE and connection.trailing_data[0]:
+                    return h11.NEED_DATA  # the answer goes out, then the connection closes
+                return read()
+
+            connection.next_event = next_event  # type: ignore[method-assign]
+
+    hypercorn.protocol.H11Protocol = ClosingH11Protocol  # type: ignore[attr-defined]
 
 
 def _install_h2_refusal() -> None:

@@ -135,3 +135,12 @@ def test_a_body_longer_than_its_content_length_gets_the_apis_answer_first(server
     head, _, answer = out.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 400 ") and b"content-type: application/json" in head.lower(), out[:300]
     assert answer.startswith(b'{"message":"Bad Request","errors":["Bad syntax."]}'), out[:300]
+
+
+def test_bytes_behind_a_request_saying_connection_close_are_not_read(server):
+    """RFC 9112 §9.6: no further request is processed after one with `Connection: close`. hypercorn's h11
+    refused the bytes at once and sent its empty 400 in place of the answer (Reactor's 200 here), which the
+    journal counted as sent."""
+    out = exchange(server, b"GET /reactor/companies HTTP/1.1\r\nHost: m\r\n" + RAW_AUTH + b"Content-Length: 2\r\n"
+                           b"Connection: close\r\n\r\n{}GARBAGE\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 200 ") and b'"type":"companies"' in out, out[:300]
