@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 from typing import Any
+from urllib.parse import unquote
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -40,6 +41,7 @@ class FaultingHttpToolsProtocol(HttpToolsProtocol):
         self._previous_cycle: Any = None
         self._started: tuple[Any, asyncio.Task[None] | None] = (None, None)
         self._running: Any = None  # the request being answered (uvicorn answers one at a time)
+        self._refused = False  # bytes no parser takes came behind a request still being answered
 
     def connection_lost(self, exc: Exception | None) -> None:
         """uvicorn marks only the last request read as disconnected: with one pipelined behind, the request
@@ -67,14 +69,29 @@ class FaultingHttpToolsProtocol(HttpToolsProtocol):
         for a request with a body: the request is parsed again without it and answered in HTTP/1.1.
         """
         self._unset_keepalive_if_required()
+        if self._refused:
+            return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError:
             self.logger.warning("Invalid HTTP request received.")
-            self.send_400_response("Invalid HTTP request received.")
+            cycle = self.cycle
+            if cycle is not None and not cycle.more_body and not cycle.response_complete:
+                self._refused = True  # bytes behind a whole request: its answer first (on_response_complete)
+            else:
+                self.send_400_response("Invalid HTTP request received.")
         except httptools.HttpParserUpgrade as upgrade:
             if self.scope["method"] != "CONNECT":  # CONNECT is always one to httptools: answered as read
                 self._read_without_upgrade(data[upgrade.args[0]:])
+
+    def on_response_complete(self) -> None:
+        """uvicorn answered bytes it cannot parse at once, even those behind a whole request still being answered:
+        a body one byte longer than its Content-Length (a length counted in characters, not UTF-8 bytes) got
+        "Invalid HTTP request received." in place of the API's answer, which the journal and coverage counted as
+        served. Its answer goes first, then the 400, as nginx answers a pipeline (RFC 9112 §9.3.2: in order)."""
+        super().on_response_complete()
+        if self._refused and self.cycle.response_complete and not self.transport.is_closing():  # the last one read
+            self.send_400_response("Invalid HTTP request received.")
 
     def on_headers_complete(self) -> None:
         self._previous_cycle = self.cycle  # the request before this one on the connection, if any
@@ -166,6 +183,72 @@ def install_hypercorn() -> None:
                     raise  # not (only) the end `HypercornConnectionApp` gave a faulted connection
 
     hypercorn_run.TCPServer = _FaultingTCPServer  # type: ignore[attr-defined]
+    _install_h2_refusal()
+    _install_h11_close()
+
+
+def _install_h11_close() -> None:
+    """Bytes behind a request that said `Connection: close` are not read (RFC 9112 §9.6: the server must not
+    process any further request on that connection). h11 refused them at once, and hypercorn sent its empty 400
+    in place of the request's answer (a body longer than its Content-Length), which the journal counted as sent."""
+    import h11
+    import hypercorn.protocol
+    from hypercorn.protocol.h11 import H11Protocol
+
+    class ClosingH11Protocol(H11Protocol):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            connection = self.connection
+            read = connection.next_event
+
+            def next_event() -> Any:
+                if connection.their_state is h11.MUST_CLOSE and connection.trailing_data[0]:
+                    return h11.NEED_DATA  # the answer goes out, then the connection closes
+                return read()
+
+            connection.next_event = next_event  # type: ignore[method-assign]
+
+    hypercorn.protocol.H11Protocol = ClosingH11Protocol  # type: ignore[attr-defined]
+
+
+def _install_h2_refusal() -> None:
+    """An HTTP/2 stream hypercorn cannot read gets the server's own 400, and the connection goes on.
+
+    hypercorn reads `:method` and the path of `:path` (not its query) as ASCII, and takes every request to have a
+    `:path`: a byte over 0x7f there (h2 lets it through; over HTTP/1.1 h11 refuses it and hypercorn answers 400) or a
+    CONNECT without `:path` (RFC 9113 §8.5) was a traceback in the log and the whole connection dropped, every stream
+    on it. Such a stream gets the 400 with no body hypercorn sends over HTTP/1.1 (RFC 9113 §8.1.1 lets a server
+    answer a malformed request), its body is dropped, and it ends once the request has (hypercorn forgets an ended
+    stream: a DATA frame after that would end the connection)."""
+    import hypercorn.protocol
+    import hypercorn.protocol.h2 as hypercorn_h2
+    from hypercorn.protocol.events import EndBody, Request, Response, StreamClosed
+    from hypercorn.protocol.http_stream import HTTPStream
+
+    class RefusingStream(HTTPStream):
+        refused = False
+
+        async def handle(self, event: Any) -> None:
+            if isinstance(event, Request) and not event.raw_path.partition(b"?")[0].isascii():  # hypercorn's unquote
+                self.closed = self.refused = True
+                empty = [(b"content-length", b"0")]
+                await self.send(Response(stream_id=self.stream_id, headers=empty, status_code=400))
+                await self.send(EndBody(stream_id=self.stream_id))
+            elif isinstance(event, EndBody) and self.refused:
+                await self.send(StreamClosed(stream_id=self.stream_id))
+            else:
+                await super().handle(event)
+
+    class RefusingH2Protocol(hypercorn_h2.H2Protocol):
+        async def _create_stream(self, request: Any) -> None:
+            fields = dict(request.headers)
+            if not (fields.get(b":method", b"").isascii() and b":path" in fields):
+                regular = [(name, value) for name, value in request.headers if not name.startswith(b":")]
+                request.headers = [(b":method", b"GET"), (b":path", b"\x80"), *regular]  # RefusingStream refuses it
+            await super()._create_stream(request)
+
+    hypercorn_h2.HTTPStream = RefusingStream  # type: ignore[attr-defined]
+    hypercorn.protocol.H2Protocol = RefusingH2Protocol  # type: ignore[attr-defined]
 
 
 class HypercornConnectionApp:
@@ -178,6 +261,8 @@ class HypercornConnectionApp:
         connection = _CONNECTION.get()
         if connection is not None and scope["type"] == "http":
             scope.setdefault("extensions", {})[TRANSPORT_EXTENSION] = connection
+        if scope["type"] == "http" and b"://" in scope.get("raw_path", b""):
+            scope = _origin_form(scope)
         if scope.get("http_version") == "2":
             receive, send = _whole_body_first(receive, send)
         await self.app(scope, receive, send)
@@ -190,6 +275,18 @@ class HypercornConnectionApp:
             current = asyncio.current_task()
             if current is not None:
                 current.add_done_callback(lambda _: task.cancel())
+
+
+def _origin_form(scope: dict[str, Any]) -> dict[str, Any]:
+    """The path of an absolute-form target (`GET http://host/path`, as a client sends it to a proxy: one whose
+    HTTP_PROXY names the mock), which a server must accept (RFC 9112 §3.2.2). hypercorn hands the whole URL over as
+    the path (every such request was misuse, "no API at http://..."); uvicorn gives the path, and so does this."""
+    raw: bytes = scope["raw_path"]
+    scheme, _, rest = raw.partition(b"://")
+    if scheme.lower() not in (b"http", b"https"):
+        return scope  # a path with "://" further on (`/r/http://x`)
+    raw = b"/" + rest.partition(b"/")[2]
+    return {**scope, "raw_path": raw, "path": unquote(raw.decode("ascii"))}
 
 
 def _whole_body_first(receive: Any, send: Any) -> tuple[Any, Any]:
