@@ -257,9 +257,9 @@ def build_admin(runtime: Runtime) -> Starlette:
             raise Misuse("POST /__admin/modes takes {\"mode\": NAME} and optionally api, session, ttl, on"
                          + (f"; not {', '.join(unknown)}" if unknown else ""), ["mode", "api", "session", "ttl", "on"])
         api, session = body.get("api"), body.get("session")
-        if api is not None and api not in runtime.catalog.apis:
+        if api is not None and (not isinstance(api, str) or api not in runtime.catalog.apis):  # JSON: any value
             raise Misuse(f"unknown api '{api}'", sorted(runtime.catalog.apis))
-        if session is not None and not valid_session(session):
+        if session is not None and not (isinstance(session, str) and valid_session(session)):
             raise Misuse(f"session name '{session}' is not valid", ["1-128 letters, digits or . _ : @ -"])
         declaring = modes.declared_by(runtime.catalog, body["mode"], api)
         if not _flag("on", body.get("on", True)):
