@@ -19,7 +19,7 @@ from mockserver import verdict as client_verdict
 from mockserver.dispatch import PROBLEM_JSON
 from mockserver.engine import modes
 from mockserver.engine.clock import LAST_INSTANT, Clock, parse_duration
-from mockserver.engine.flags import SESSION_HEADER, Misuse, valid_session
+from mockserver.engine.flags import SESSION_HEADER, SESSION_NAMES, Misuse, valid_session
 from mockserver.engine.state import GLOBAL, MODES_KEY
 from mockserver.runtime import Runtime
 from mockserver.scenario.read import ScenarioError
@@ -50,9 +50,6 @@ def _flag(field: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise Misuse(f"{field}: true or false, not {value!r}", ["true", "false"])
     return value
-
-
-SESSION_NAMES = ["1-128 letters, digits or . _ : @ -"]
 
 
 def scoped(request: Request, given: str | None) -> str | None:
@@ -260,7 +257,7 @@ def build_admin(runtime: Runtime) -> Starlette:
         if api is not None and (not isinstance(api, str) or api not in runtime.catalog.apis):  # JSON: any value
             raise Misuse(f"unknown api '{api}'", sorted(runtime.catalog.apis))
         if session is not None and not (isinstance(session, str) and valid_session(session)):
-            raise Misuse(f"session name '{session}' is not valid", ["1-128 letters, digits or . _ : @ -"])
+            raise Misuse(f"session name '{session}' is not valid", SESSION_NAMES)
         declaring = modes.declared_by(runtime.catalog, body["mode"], api)
         if not _flag("on", body.get("on", True)):
             await modes.switch_off(runtime.state, runtime.clock, body["mode"], api, session)
