@@ -365,8 +365,7 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
     for index, rule_spec in enumerate(spec.get("rules", [])):
         rule_where = where.child("rules", index)
         condition = compiled(compile_condition, rule_where.child("when"), rule_spec["when"], "", apis.CHECKS,
-                             check_schemas)
-        problems.extend(_check_arg_problems(rule_spec["when"], rule_where.child("when")))
+                             check_schemas, apis.wrong_args)
         ids = rule_spec.get("error", [])
         ids = [ids] if isinstance(ids, str) else ids
         for error_id in ids:
@@ -409,25 +408,6 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
         errors=tuple(dict.fromkeys(route_errors)),
         source=f"{where.file}:{where.line()}",
     )
-
-
-def _check_arg_problems(when: Mapping[str, Any], where: Where) -> list[Problem]:
-    """A registered check's arguments that it does not declare, or of the wrong kind, or missing."""
-    found: list[Problem] = []
-    for key, value in when.items():
-        if key in ("all", "any"):
-            for index, part in enumerate(value):
-                found.extend(_check_arg_problems(part, where.child(key, index)))
-        elif key == "not":
-            found.extend(_check_arg_problems(value, where.child("not")))
-        elif key == "check":
-            name, args = (value, None) if isinstance(value, str) else (value["name"], value.get("args"))
-            if name not in apis.CHECKS:
-                continue  # reported by compile_condition
-            for arg, message in apis.wrong_args(name, args or {}):
-                at = where.child("check", "args", arg) if arg is not None else where.child("check")
-                found.append(at.problem(message))
-    return found
 
 
 def _build_mode(name: str, spec: dict[str, Any], where: Where, known_error: Any, compiled: Any,
