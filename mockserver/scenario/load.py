@@ -246,10 +246,9 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
             fine = all([compiled(compile, where.child(key), spec[key], key, known=in_error) is not None
                         for key, compile in (("response", compile_response), ("headers", compile_tree)) if key in spec])
             response = dict(spec.get("response") or top.get("error_response") or {})
-            response.setdefault("status", spec.get("status", 200))  # an own response without one: the error's
             response["headers"] = {**(response.get("headers") or {}), **(spec.get("headers") or {})}
             try:
-                own = compile_response(response, "response") if fine else None
+                own = compile_response(response, "response", spec["status"]) if fine else None  # no status: the error's
             except TemplateError:  # the API's `error_response` does not compile: told above
                 own = None
         errors[error_id] = DocumentedError(
