@@ -300,7 +300,8 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
         if spec["id"] in seen_ids:
             problems.append(where.child("id").problem(f"route id '{spec['id']}' is used twice"))
         seen_ids.add(spec["id"])
-        route = _build_route(spec, where, known_error, compiled, problems, where.file not in trusted_files, known)
+        route = _build_route(spec, where, known_error, compiled, problems, where.file not in trusted_files,
+                             TEMPLATE_NAMES | apis.template_variables(name, ()))
         if route is not None:
             routes.append(route)
 
@@ -357,7 +358,9 @@ def _split(dotted: str) -> tuple[Segment, ...]:
 
 
 def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled: Any, problems: list[Problem],
-                 check_schemas: bool = True, known: frozenset[str] = TEMPLATE_NAMES) -> Route | None:
+                 check_schemas: bool = True, hooked: frozenset[str] = TEMPLATE_NAMES) -> Route | None:
+    """`hooked`: the names every template of the route reads (the engine's, the API hook's); its `respond`
+    reads its handler's too, a rule's `respond` not (it answers before the handler runs)."""
     methods = spec["method"] if isinstance(spec["method"], list) else [spec["method"]]
     rules: list[Rule] = []
     route_errors: list[str] = []
@@ -373,7 +376,7 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
         respond = None
         if "respond" in rule_spec:
             respond = compiled(compile_response, rule_where.child("respond"), rule_spec["respond"], "respond",
-                               known=known)
+                               known=hooked)
         if condition is not None:
             rules.append(Rule(condition, tuple(ids), respond, f"{where.file}:{rule_where.line()}"))
     for index, error_id in enumerate(spec.get("can_fail_with", [])):
@@ -385,6 +388,7 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
         problems.append(where.child("handler").problem(f"no handler named '{handler}' (known: {handlers})"))
     respond = None
     if "respond" in spec:
+        known = hooked | apis.HANDLER_VARIABLES.get(handler or "", frozenset())
         respond = compiled(compile_response, where.child("respond"), spec["respond"], "respond", known=known)
     if handler is None and "respond" not in spec:  # a `respond` that did not compile is reported already
         problems.append(where.problem("a route needs `respond`, `handler`, or both"))
