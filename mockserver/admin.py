@@ -226,20 +226,17 @@ def build_admin(runtime: Runtime) -> Starlette:
     async def modes_route(request: Request) -> Response:
         await runtime.sync_clock()
         store, clock = runtime.state, runtime.clock
-        try:
-            session = scoped(request, request.query_params.get("session"))
-            if request.method == "POST":
-                body = await _json_object(request)
-                await switch({**body, "session": scoped(request, body.get("session"))})
-            elif request.method == "DELETE":
-                params = request.query_params
-                if params.get("api") is not None and params["api"] not in runtime.catalog.apis:
-                    raise Misuse(f"unknown api '{params['api']}'", sorted(runtime.catalog.apis))
-                if params.get("mode") is not None:
-                    modes.declared_by(runtime.catalog, params["mode"], params.get("api"))
-                await modes.switch_off(store, clock, params.get("mode"), params.get("api"), session)
-        except Misuse as exc:
-            return misuse(exc.detail, exc.valid)
+        session = scoped(request, request.query_params.get("session"))  # a Misuse is answered by `_takes`
+        if request.method == "POST":
+            body = await _json_object(request)
+            await switch({**body, "session": scoped(request, body.get("session"))})
+        elif request.method == "DELETE":
+            params = request.query_params
+            if params.get("api") is not None and params["api"] not in runtime.catalog.apis:
+                raise Misuse(f"unknown api '{params['api']}'", sorted(runtime.catalog.apis))
+            if params.get("mode") is not None:
+                modes.declared_by(runtime.catalog, params["mode"], params.get("api"))
+            await modes.switch_off(store, clock, params.get("mode"), params.get("api"), session)
         declared = {name: {m: mode.summary() for m, mode in api.modes.items()}
                     for name, api in runtime.catalog.apis.items()}
         active = modes.describe(await store.get(GLOBAL, MODES_KEY), clock.now())
