@@ -19,7 +19,7 @@ from mockserver import verdict as client_verdict
 from mockserver.dispatch import PROBLEM_JSON
 from mockserver.engine import modes
 from mockserver.engine.clock import LAST_INSTANT, Clock, parse_duration
-from mockserver.engine.flags import SESSION_HEADER, Misuse, valid_session
+from mockserver.engine.flags import SESSION_HEADER, SESSION_NAMES, Misuse, valid_session
 from mockserver.engine.state import GLOBAL, MODES_KEY
 from mockserver.runtime import Runtime
 from mockserver.scenario.read import ScenarioError
@@ -50,9 +50,6 @@ def _flag(field: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise Misuse(f"{field}: true or false, not {value!r}", ["true", "false"])
     return value
-
-
-SESSION_NAMES = ["1-128 letters, digits or . _ : @ -"]
 
 
 def scoped(request: Request, given: str | None) -> str | None:
@@ -229,20 +226,17 @@ def build_admin(runtime: Runtime) -> Starlette:
     async def modes_route(request: Request) -> Response:
         await runtime.sync_clock()
         store, clock = runtime.state, runtime.clock
-        try:
-            session = scoped(request, request.query_params.get("session"))
-            if request.method == "POST":
-                body = await _json_object(request)
-                await switch({**body, "session": scoped(request, body.get("session"))})
-            elif request.method == "DELETE":
-                params = request.query_params
-                if params.get("api") is not None and params["api"] not in runtime.catalog.apis:
-                    raise Misuse(f"unknown api '{params['api']}'", sorted(runtime.catalog.apis))
-                if params.get("mode") is not None:
-                    modes.declared_by(runtime.catalog, params["mode"], params.get("api"))
-                await modes.switch_off(store, clock, params.get("mode"), params.get("api"), session)
-        except Misuse as exc:
-            return misuse(exc.detail, exc.valid)
+        session = scoped(request, request.query_params.get("session"))  # a Misuse is answered by `_takes`
+        if request.method == "POST":
+            body = await _json_object(request)
+            await switch({**body, "session": scoped(request, body.get("session"))})
+        elif request.method == "DELETE":
+            params = request.query_params
+            if params.get("api") is not None and params["api"] not in runtime.catalog.apis:
+                raise Misuse(f"unknown api '{params['api']}'", sorted(runtime.catalog.apis))
+            if params.get("mode") is not None:
+                modes.declared_by(runtime.catalog, params["mode"], params.get("api"))
+            await modes.switch_off(store, clock, params.get("mode"), params.get("api"), session)
         declared = {name: {m: mode.summary() for m, mode in api.modes.items()}
                     for name, api in runtime.catalog.apis.items()}
         active = modes.describe(await store.get(GLOBAL, MODES_KEY), clock.now())
@@ -257,10 +251,10 @@ def build_admin(runtime: Runtime) -> Starlette:
             raise Misuse("POST /__admin/modes takes {\"mode\": NAME} and optionally api, session, ttl, on"
                          + (f"; not {', '.join(unknown)}" if unknown else ""), ["mode", "api", "session", "ttl", "on"])
         api, session = body.get("api"), body.get("session")
-        if api is not None and api not in runtime.catalog.apis:
+        if api is not None and (not isinstance(api, str) or api not in runtime.catalog.apis):  # JSON: any value
             raise Misuse(f"unknown api '{api}'", sorted(runtime.catalog.apis))
-        if session is not None and not valid_session(session):
-            raise Misuse(f"session name '{session}' is not valid", ["1-128 letters, digits or . _ : @ -"])
+        if session is not None and not (isinstance(session, str) and valid_session(session)):
+            raise Misuse(f"session name '{session}' is not valid", SESSION_NAMES)
         declaring = modes.declared_by(runtime.catalog, body["mode"], api)
         if not _flag("on", body.get("on", True)):
             await modes.switch_off(runtime.state, runtime.clock, body["mode"], api, session)

@@ -85,17 +85,20 @@ class Entry:
         """The entry marshal-ed. The headers are counted only when the whole is over HEADERS_KEEP (counting
         them on every request cost 1.5 µs, as much as the rest of a record)."""
         packed = marshal.dumps(self.freeze(), PACK_VERSION)
-        if len(packed) > HEADERS_KEEP:
-            packed = marshal.dumps(self.freeze(_kept(self.headers)), PACK_VERSION)
+        if len(packed) > HEADERS_KEEP:  # a body near BODY_KEEP alone gets here: packed again only when cut
+            cut = _cut(self.headers)
+            if cut is not None:
+                packed = marshal.dumps(self.freeze(cut), PACK_VERSION)
         return packed
 
 
-def _kept(headers: Any) -> tuple[Any, ...]:
-    """The headers up to HEADERS_KEEP bytes; those past it are counted in one `x-mockserver-journal-cut`."""
+def _cut(headers: Any) -> tuple[Any, ...] | None:
+    """The headers up to HEADERS_KEEP bytes, those past it counted in one `x-mockserver-journal-cut`; None
+    when they all fit."""
     kept = tuple(headers)
     size = sum(len(name) + len(value) for name, value in kept)
     if size <= HEADERS_KEEP:
-        return kept
+        return None
     out, used = [], 0
     for name, value in kept:
         if used + len(name) + len(value) > HEADERS_KEEP:

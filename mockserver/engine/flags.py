@@ -17,6 +17,7 @@ FLAG_NAMES = ("error", "code", "delay", "fault", "chaos", "chaos_faults", "mode"
 FAULT_KINDS = ("reset", "empty", "malformed", "truncate", "slow")
 SESSION_HEADER = "x-mock-session"
 _SESSION_NAME = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
+SESSION_NAMES = ["1-128 letters, digits or . _ : @ -"]  # the valid values a misuse answer lists
 _BOOLEAN = {"": True, "1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 _DELAY = re.compile(r"^(?:\d{1,7}|uniform:\d{1,7}-\d{1,7}|lognormal:\d{1,7}(?:\.\d+)?,\d+(?:\.\d+)?)$")
 # One preference of RFC 7240: token [= (token | quoted-string)], then ;parameters we do not use. The
@@ -158,7 +159,7 @@ def _apply(flags: Flags, name: str, value: str) -> None:
             raise Misuse(f"flag 'seed' takes an integer, not '{value}'", ["an integer"]) from None
     elif name == "session":
         if not _SESSION_NAME.match(value):
-            raise Misuse(f"session name '{value}' is not valid", ["1-128 letters, digits or . _ : @ -"])
+            raise Misuse(f"session name '{value}' is not valid", SESSION_NAMES)
         flags.session = value
     elif name == "delay":
         if not _DELAY.match(value):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import cache
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from mockserver.scenario.model import Api, Route
 
 Verdict = bool | list[ErrorRef]
+WrongArgs = Callable[[str, Mapping[str, Any]], list[tuple[str | None, str]]]  # a check's args -> (arg, why) each
 
 
 class ConditionError(FieldError):
@@ -303,15 +304,16 @@ def _schema(value: Mapping[str, Any], where: str, check: bool = True) -> Mapping
 
 
 def compile_condition(spec: Mapping[str, Any], where: str, checks: Mapping[str, Check],
-                      check_schemas: bool = True) -> Condition:
+                      check_schemas: bool = True, wrong_args: WrongArgs | None = None) -> Condition:
     """A `when:` mapping; several keys mean all of them must hold. `check_schemas=False` skips the
-    meta-schema check of inline schemas (a file already found valid, see scenario/load.py). Raises one
-    ConditionError with every part's problems: one mistake does not hide its siblings'."""
+    meta-schema check of inline schemas (a file already found valid, see scenario/load.py); `wrong_args`
+    tells what is wrong with a check's `args` (`apis.wrong_args`). Raises one ConditionError with every
+    part's problems: one mistake does not hide its siblings'."""
     parts: list[Condition] = []
     errors: list[ConditionError] = []
     for key, value in spec.items():
         try:
-            parts.append(_compile_part(key, value, f"{where}.{key}", checks, check_schemas))
+            parts.append(_compile_part(key, value, f"{where}.{key}", checks, check_schemas, wrong_args))
         except ConditionError as exc:
             errors.extend(exc.errors)
     if errors:
@@ -320,13 +322,13 @@ def compile_condition(spec: Mapping[str, Any], where: str, checks: Mapping[str, 
 
 
 def _compile_list(specs: Sequence[Mapping[str, Any]], where: str, checks: Mapping[str, Check],
-                  check_schemas: bool) -> list[Condition]:
+                  check_schemas: bool, wrong_args: WrongArgs | None) -> list[Condition]:
     """Each item of `all` or `any`, every item's problems raised together."""
     parts: list[Condition] = []
     errors: list[ConditionError] = []
     for index, spec in enumerate(specs):
         try:
-            parts.append(compile_condition(spec, f"{where}[{index}]", checks, check_schemas))
+            parts.append(compile_condition(spec, f"{where}[{index}]", checks, check_schemas, wrong_args))
         except ConditionError as exc:
             errors.extend(exc.errors)
     if errors:
@@ -334,7 +336,8 @@ def _compile_list(specs: Sequence[Mapping[str, Any]], where: str, checks: Mappin
     return parts
 
 
-def _compile_part(key: str, value: Any, here: str, checks: Mapping[str, Check], check_schemas: bool) -> Condition:
+def _compile_part(key: str, value: Any, here: str, checks: Mapping[str, Check], check_schemas: bool,
+                  wrong_args: WrongArgs | None) -> Condition:
     """One key of a `when:` mapping."""
     kind = key.split("_", 1)[0]
     if key in ("header_present", "header_absent", "query_present", "query_absent"):
@@ -355,13 +358,17 @@ def _compile_part(key: str, value: Any, here: str, checks: Mapping[str, Check], 
         name, args = (value, {}) if isinstance(value, str) else (value["name"], value.get("args", {}))
         if name not in checks:
             raise ConditionError(here, f"no check named '{name}' (known: {', '.join(sorted(checks)) or 'none'})")
+        wrong = wrong_args(name, args) if wrong_args is not None else []
+        if wrong:
+            raise ConditionError.of([ConditionError(f"{here}.args.{arg}" if arg is not None else here, why)
+                                     for arg, why in wrong])
         return CheckCall(name, checks[name], args)
     if key == "all":
-        return AllOf(_compile_list(value, here, checks, check_schemas))
+        return AllOf(_compile_list(value, here, checks, check_schemas, wrong_args))
     if key == "any":
-        return AnyOf(_compile_list(value, here, checks, check_schemas))
+        return AnyOf(_compile_list(value, here, checks, check_schemas, wrong_args))
     if key == "not":
-        return Not(compile_condition(value, here, checks, check_schemas))
+        return Not(compile_condition(value, here, checks, check_schemas, wrong_args))
     raise ConditionError(here, "unknown condition")  # the schema refuses unknown keys first; this guards direct callers
 
 

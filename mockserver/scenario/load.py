@@ -246,10 +246,9 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
             fine = all([compiled(compile, where.child(key), spec[key], key, known=in_error) is not None
                         for key, compile in (("response", compile_response), ("headers", compile_tree)) if key in spec])
             response = dict(spec.get("response") or top.get("error_response") or {})
-            response.setdefault("status", spec.get("status", 200))  # an own response without one: the error's
             response["headers"] = {**(response.get("headers") or {}), **(spec.get("headers") or {})}
             try:
-                own = compile_response(response, "response") if fine else None
+                own = compile_response(response, "response", spec["status"]) if fine else None  # no status: the error's
             except TemplateError:  # the API's `error_response` does not compile: told above
                 own = None
         errors[error_id] = DocumentedError(
@@ -301,7 +300,8 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
         if spec["id"] in seen_ids:
             problems.append(where.child("id").problem(f"route id '{spec['id']}' is used twice"))
         seen_ids.add(spec["id"])
-        route = _build_route(spec, where, known_error, compiled, problems, where.file not in trusted_files, known)
+        route = _build_route(spec, where, known_error, compiled, problems, where.file not in trusted_files,
+                             TEMPLATE_NAMES | apis.template_variables(name, ()))
         if route is not None:
             routes.append(route)
 
@@ -358,15 +358,16 @@ def _split(dotted: str) -> tuple[Segment, ...]:
 
 
 def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled: Any, problems: list[Problem],
-                 check_schemas: bool = True, known: frozenset[str] = TEMPLATE_NAMES) -> Route | None:
+                 check_schemas: bool = True, hooked: frozenset[str] = TEMPLATE_NAMES) -> Route | None:
+    """`hooked`: the names every template of the route reads (the engine's, the API hook's); its `respond`
+    reads its handler's too, a rule's `respond` not (it answers before the handler runs)."""
     methods = spec["method"] if isinstance(spec["method"], list) else [spec["method"]]
     rules: list[Rule] = []
     route_errors: list[str] = []
     for index, rule_spec in enumerate(spec.get("rules", [])):
         rule_where = where.child("rules", index)
         condition = compiled(compile_condition, rule_where.child("when"), rule_spec["when"], "", apis.CHECKS,
-                             check_schemas)
-        problems.extend(_check_arg_problems(rule_spec["when"], rule_where.child("when")))
+                             check_schemas, apis.wrong_args)
         ids = rule_spec.get("error", [])
         ids = [ids] if isinstance(ids, str) else ids
         for error_id in ids:
@@ -375,7 +376,7 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
         respond = None
         if "respond" in rule_spec:
             respond = compiled(compile_response, rule_where.child("respond"), rule_spec["respond"], "respond",
-                               known=known)
+                               known=hooked)
         if condition is not None:
             rules.append(Rule(condition, tuple(ids), respond, f"{where.file}:{rule_where.line()}"))
     for index, error_id in enumerate(spec.get("can_fail_with", [])):
@@ -387,6 +388,7 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
         problems.append(where.child("handler").problem(f"no handler named '{handler}' (known: {handlers})"))
     respond = None
     if "respond" in spec:
+        known = hooked | apis.HANDLER_VARIABLES.get(handler or "", frozenset())
         respond = compiled(compile_response, where.child("respond"), spec["respond"], "respond", known=known)
     if handler is None and "respond" not in spec:  # a `respond` that did not compile is reported already
         problems.append(where.problem("a route needs `respond`, `handler`, or both"))
@@ -409,25 +411,6 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
         errors=tuple(dict.fromkeys(route_errors)),
         source=f"{where.file}:{where.line()}",
     )
-
-
-def _check_arg_problems(when: Mapping[str, Any], where: Where) -> list[Problem]:
-    """A registered check's arguments that it does not declare, or of the wrong kind, or missing."""
-    found: list[Problem] = []
-    for key, value in when.items():
-        if key in ("all", "any"):
-            for index, part in enumerate(value):
-                found.extend(_check_arg_problems(part, where.child(key, index)))
-        elif key == "not":
-            found.extend(_check_arg_problems(value, where.child("not")))
-        elif key == "check":
-            name, args = (value, None) if isinstance(value, str) else (value["name"], value.get("args"))
-            if name not in apis.CHECKS:
-                continue  # reported by compile_condition
-            for arg, message in apis.wrong_args(name, args or {}):
-                at = where.child("check", "args", arg) if arg is not None else where.child("check")
-                found.append(at.problem(message))
-    return found
 
 
 def _build_mode(name: str, spec: dict[str, Any], where: Where, known_error: Any, compiled: Any,

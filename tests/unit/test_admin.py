@@ -165,6 +165,20 @@ def test_a_hostile_mode_switch_body_is_misuse_and_switches_nothing(client, text)
     assert client.get("/__admin/modes").json()["active"] == []
 
 
+NAMES = "1-128 letters, digits or . _ : @ -"
+
+
+@pytest.mark.parametrize(("body", "valid"), [({"mode": "outage", "api": ["braze"]}, "braze"),
+                                             ({"mode": "outage", "api": {}}, "braze"),
+                                             ({"mode": "outage", "session": 5}, NAMES),
+                                             ({"mode": "outage", "session": ["s1"]}, NAMES)])
+def test_a_mode_switch_naming_its_api_or_session_by_no_string_is_misuse_and_switches_nothing(client, body, valid):
+    """JSON gives a list or a number where a name goes: misuse naming the valid ones (it was a TypeError 500)."""
+    response = client.post("/__admin/modes", json=body)
+    assert is_misuse(response) and valid in response.json()["valid"], response.text
+    assert client.get("/__admin/modes").json()["active"] == []
+
+
 PAGE_ELSEWHERE = [  # what browsers send with a page's fetch() or form to the mock on 127.0.0.1
     {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
     {"Origin": "http://localhost:8080", "Sec-Fetch-Site": "same-site"},  # another port, or localhost vs 127.0.0.1

@@ -513,6 +513,20 @@ def test_names_an_api_module_gives_are_for_that_api_only(tmp_path):
                      "randint, request, request_id, seed, session, token, uuid)"]
 
 
+def test_a_handler_s_names_are_for_the_answer_of_its_own_route_only(tmp_path):
+    """`processed` is what braze.users_track's Success gives the route's `respond`: a route without that handler,
+    or a rule's `respond` (answered before the handler runs), would render it as empty text on every request."""
+    text = ("api: braze\nroutes:\n  - id: other\n    method: POST\n    path: /other\n"
+            '    respond: {status: 201, body: {n: "{{ processed }}"}}\n'
+            "  - id: users-track\n    method: POST\n    path: /users/track\n    handler: braze.users_track\n"
+            '    rules:\n      - when: {header_absent: X-Any}\n        respond: {body: {n: "{{ processed }}"}}\n'
+            '    respond: {status: 201, body: {n: "{{ processed }}"}}\n')
+    file = tmp_path / "braze.yaml"
+    assert [p.split(" (")[0] for p in problems_of(tmp_path, text, "braze.yaml")] == [
+        f"{file}:6: routes[0].respond.body.n: no name 'processed' in this template's context",
+        f"{file}:13: routes[1].rules[0].respond.body.n: no name 'processed' in this template's context"]
+
+
 def test_the_declared_names_are_what_template_context_gives():
     """TEMPLATE_NAMES (what the loader lets a template read) follows template_context, plus modes.py's `mode`."""
     from types import SimpleNamespace
