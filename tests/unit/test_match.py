@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from mockserver.engine.context import RequestContext
@@ -401,20 +401,20 @@ routes:
 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory):  # type: ignore[no-untyped-def]
-    from starlette.testclient import TestClient
-
     from mockserver.app import build_app
     from mockserver.settings import Settings
+    from tests.conftest import asgi_client
 
     folder = tmp_path_factory.mktemp("toy")
     (folder / "toy.yaml").write_text(TOY)
-    with TestClient(build_app(Settings(scenarios=(str(folder),))), base_url="http://127.0.0.1:8080") as client:
+    with asgi_client(build_app(Settings(scenarios=(str(folder),)))) as client:
         yield client
 
 
 @settings(max_examples=25, deadline=None)
 @given(st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="/"), min_size=1, max_size=6),
        path_value)
+@example("%00", "%2F/a")  # sent as %2500: decoded once it is %00 (the TestClient alone gave \x00)
 def test_percent_encoded_segments_come_back_decoded(toy, value, rest):
     """The client removes dot segments (RFC 3986 §5.2.4) before sending: those are left out."""
     assume(value not in (".", "..") and not {".", ".."} & set(rest.split("/")))
