@@ -155,7 +155,7 @@ def _glob_tokens(pattern: str) -> list[str]:
 
 def _merge(parts: list[_Part]) -> tuple[dict[str, Any], dict[str, tuple[Any, Where]], list[tuple[Any, Where]]]:
     """Top-level values (later wins), errors by id, routes (a later file's new routes go first)."""
-    top: dict[str, Any] = {"options": {}, "headers": {}, "modes": {},
+    top: dict[str, Any] = {"options": {}, "headers": {}, "modes": {}, "_refused": [],
                            "_broken": {"errors": set(), "routes": set(), "top": set()}}
     top_where: dict[str, Where] = {}
     errors: dict[str, tuple[Any, Where]] = {}
@@ -169,6 +169,8 @@ def _merge(parts: list[_Part]) -> tuple[dict[str, Any], dict[str, tuple[Any, Whe
                 top["modes"].update({n: (m, where.child("modes", n)) for n, m in value.items()})
             elif key == "errors":
                 errors.update({i: (e, where.child("errors", i)) for i, e in value.items()})
+            elif key == "_refused":  # entries left out for their schema problems: (kind, where, value, bad paths)
+                top["_refused"].extend((kind, where.child(kind, at), entry, bad) for kind, at, entry, bad in value)
             elif key == "_broken":  # ids of entries left out for their schema problems
                 for kind, ids in value.items():
                     top["_broken"][kind] |= ids
@@ -296,18 +298,20 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
     routes: list[Route] = []
     seen_ids: set[str] = set()
     trusted_files = {p.where.file for p in parts if p.trusted}
+    hooked = TEMPLATE_NAMES | apis.template_variables(name, ())  # what every template of a route may read
     for spec, where in raw_routes:
         if spec["id"] in seen_ids:
             problems.append(where.child("id").problem(f"route id '{spec['id']}' is used twice"))
         seen_ids.add(spec["id"])
-        route = _build_route(spec, where, known_error, compiled, problems, where.file not in trusted_files,
-                             TEMPLATE_NAMES | apis.template_variables(name, ()))
+        route = _build_route(spec, where, known_error, compiled, problems, where.file not in trusted_files, hooked)
         if route is not None:
             routes.append(route)
 
     route_ids = {r.id for r in routes} | broken["routes"]
     modes = {mode_name: _build_mode(mode_name, spec, w, known_error, compiled, route_ids, problems, known)
              for mode_name, (spec, w) in top["modes"].items()}
+    for kind, at, entry, bad in top.pop("_refused"):
+        _check_refused(kind, entry, at, bad, compiled, known_error, route_ids, problems, (known, in_error, hooked))
     try:
         host_patterns = tuple(re.compile(fnmatch.translate(h.lower())) for h in top.get("hosts", []))
     except re.error as exc:  # pragma: no cover - fnmatch output always compiles
@@ -411,6 +415,52 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
         errors=tuple(dict.fromkeys(route_errors)),
         source=f"{where.file}:{where.line()}",
     )
+
+
+def _check_refused(kind: str, entry: Any, where: Where, bad: set[tuple[Any, ...]], compiled: Any, known_error: Any,
+                   route_ids: set[str], problems: list[Problem], names: tuple[frozenset[str], ...]) -> None:
+    """What an entry the schema refused names and compiles (templates, conditions, error and route ids),
+    where no schema problem lies: one mistake (`method: GTE`) does not hide another (a broken template in
+    its `respond`). Nothing is built. `names`: what templates may read (any, an error's, a route's)."""
+    def checkable(*path: Any) -> Any:
+        """The value at `path`, if no schema problem lies at or under it."""
+        value = entry
+        for step in path:
+            value = (value.get(step) if isinstance(value, dict)
+                     else value[step] if isinstance(value, list) and isinstance(step, int) else None)
+        return value if not any(p[:len(path)] == path for p in bad) else None
+
+    def check(func: Any, path: tuple[Any, ...], *args: Any, **known: Any) -> None:
+        if isinstance(value := checkable(*path), dict):
+            compiled(func, where.child(*path), value, *args, **known)
+
+    def ids(path: tuple[Any, ...], known: Any) -> None:
+        value = checkable(*path)
+        for index, one in enumerate(value if isinstance(value, list) else [value] if isinstance(value, str) else []):
+            known(one, where.child(*path, index) if isinstance(value, list) else where.child(*path))
+
+    def route(route_id: str, at: Where) -> None:
+        if route_id not in route_ids:
+            problems.append(at.problem(f"no route '{route_id}' in this API"))
+
+    known, in_error, hooked = names
+    if kind == "errors":
+        check(compile_response, ("response",), "response", known=in_error)
+        check(compile_tree, ("headers",), "headers", known=in_error)
+    elif kind == "modes":
+        check(compile_tree, ("headers",), "headers", known=known)
+        ids(("error",), known_error)
+        ids(("routes",), route)
+    elif kind == "routes" and isinstance(entry, dict):
+        rules = entry.get("rules")
+        for index in range(len(rules) if isinstance(rules, list) else 0):
+            check(compile_condition, ("rules", index, "when"), "", apis.CHECKS, True, apis.wrong_args)
+            check(compile_response, ("rules", index, "respond"), "respond", known=hooked)
+            ids(("rules", index, "error"), known_error)
+        ids(("can_fail_with",), known_error)
+        handler = entry.get("handler")
+        handler_names = apis.HANDLER_VARIABLES.get(handler, frozenset()) if isinstance(handler, str) else frozenset()
+        check(compile_response, ("respond",), "respond", known=hooked | handler_names)
 
 
 def _build_mode(name: str, spec: dict[str, Any], where: Where, known_error: Any, compiled: Any,

@@ -185,7 +185,7 @@ def schema_problems(data: Any, where: Where) -> tuple[list[Problem], dict[str, A
     if schema_validator().is_valid(data):
         return [], data
     problems: list[Problem] = []
-    broken: dict[str, set[Any]] = {key: set() for key in ENTRY_LISTS}
+    broken: dict[str, dict[Any, set[tuple[Any, ...]]]] = {key: {} for key in ENTRY_LISTS}  # entry -> where in it
     unknown: set[str] = set()  # top-level keys of no meaning: left out, the rest is still checked
     refused: set[str] = set()  # those of them the schema knows (`prefix: 7`): the API is not built
     whole = False
@@ -193,7 +193,7 @@ def schema_problems(data: Any, where: Where) -> tuple[list[Problem], dict[str, A
         problems.extend(_explain(error, where.child(*error.absolute_path)))
         path = list(error.absolute_path)
         if len(path) >= 2 and path[0] in ENTRY_LISTS and isinstance(data.get(path[0]), dict | list):
-            broken[path[0]].add(path[1])
+            broken[path[0]].setdefault(path[1], set()).add(tuple(path[2:]))
         elif not path and error.validator == "additionalProperties" and isinstance(data, dict):
             unknown.update(k for k in data if k not in error.schema.get("properties", {}))
         elif path and path[0] != "api" and isinstance(data, dict):  # a top-level value: left out, told once
@@ -215,6 +215,9 @@ def schema_problems(data: Any, where: Where) -> tuple[list[Problem], dict[str, A
                        "routes": {str(routes[i].get("id")) for i in broken["routes"]
                                   if isinstance(routes, list) and isinstance(routes[i], dict)},
                        "top": refused}
+    # The rest of such an entry is checked too (its templates, conditions), where no schema problem lies.
+    rest["_refused"] = [(key, entry, data[key][entry], paths) for key, entries in broken.items()
+                        for entry, paths in entries.items()]
     return problems, rest
 
 
@@ -228,9 +231,11 @@ def _explain(error: ValidationError, where: Where) -> list[Problem]:
         required = [b["required"][0] for b in error.validator_value if list(b) == ["required"]]
         if required:
             return [where.problem(f"needs exactly one of: {', '.join(required)}")]
-        deepest = max(error.context, key=lambda e: len(e.absolute_path), default=None)
-        if deepest is not None and deepest.validator not in ("type", "oneOf"):
-            return _explain(deepest, where.child(*deepest.relative_path))
+        depth = max((len(e.absolute_path) for e in error.context), default=0)
+        deepest = {tuple(e.relative_path): e for e in reversed(error.context) if len(e.absolute_path) == depth}
+        if deepest and all(e.validator not in ("type", "oneOf") for e in deepest.values()):  # each item told
+            return [p for path, e in sorted(deepest.items(), key=lambda item: [str(s) for s in item[0]])
+                    for p in _explain(e, where.child(*path))]
         types = [e.validator_value for e in error.context if e.validator == "type" and not e.relative_path]
         if types:  # a string or a list of them ...
             return [where.problem(f"expected {' or '.join(map(_types, types))}, got {type(error.instance).__name__}")]
