@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Self
+from collections.abc import Callable, Sequence
+from typing import Any, Self
 
 
 class FieldError(ValueError):
@@ -21,3 +21,18 @@ class FieldError(ValueError):
         """One error standing for all of `errors` (each possibly standing for several)."""
         flat = [e for exc in errors for e in exc.errors]
         return cls(flat[0].where, flat[0].message, flat)
+
+    @classmethod
+    def gather(cls, errors: list[Self], func: Callable[..., Any], *args: Any) -> Any:
+        """`func(*args)`, or None with its errors added to `errors` (to be raised with the others')."""
+        try:
+            return func(*args)
+        except cls as exc:
+            errors.extend(exc.errors)
+            return None
+
+    @classmethod
+    def raise_all(cls, errors: Sequence[Self]) -> None:
+        """Every error gathered, raised as one; nothing when there is none."""
+        if errors:
+            raise cls.of(errors)

@@ -309,30 +309,20 @@ def compile_condition(spec: Mapping[str, Any], where: str, checks: Mapping[str, 
     meta-schema check of inline schemas (a file already found valid, see scenario/load.py); `wrong_args`
     tells what is wrong with a check's `args` (`apis.wrong_args`). Raises one ConditionError with every
     part's problems: one mistake does not hide its siblings'."""
-    parts: list[Condition] = []
     errors: list[ConditionError] = []
-    for key, value in spec.items():
-        try:
-            parts.append(_compile_part(key, value, f"{where}.{key}", checks, check_schemas, wrong_args))
-        except ConditionError as exc:
-            errors.extend(exc.errors)
-    if errors:
-        raise ConditionError.of(errors)
+    parts = [ConditionError.gather(errors, _compile_part, key, value, f"{where}.{key}", checks, check_schemas,
+                                   wrong_args) for key, value in spec.items()]
+    ConditionError.raise_all(errors)
     return parts[0] if len(parts) == 1 else AllOf(parts)
 
 
 def _compile_list(specs: Sequence[Mapping[str, Any]], where: str, checks: Mapping[str, Check],
                   check_schemas: bool, wrong_args: WrongArgs | None) -> list[Condition]:
     """Each item of `all` or `any`, every item's problems raised together."""
-    parts: list[Condition] = []
     errors: list[ConditionError] = []
-    for index, spec in enumerate(specs):
-        try:
-            parts.append(compile_condition(spec, f"{where}[{index}]", checks, check_schemas, wrong_args))
-        except ConditionError as exc:
-            errors.extend(exc.errors)
-    if errors:
-        raise ConditionError.of(errors)
+    parts = [ConditionError.gather(errors, compile_condition, spec, f"{where}[{index}]", checks, check_schemas,
+                                   wrong_args) for index, spec in enumerate(specs)]
+    ConditionError.raise_all(errors)
     return parts
 
 

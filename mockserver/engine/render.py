@@ -37,21 +37,6 @@ class TemplateError(FieldError):
     """A template that does not compile."""
 
 
-def raise_all(errors: list[TemplateError]) -> None:
-    """Raise every error found (nothing when there is none), as one TemplateError."""
-    if errors:
-        raise TemplateError.of(errors)
-
-
-def _gather(errors: list[TemplateError], func: Callable[..., Any], *args: Any) -> Any:
-    """`func(*args)`, or None with its errors added to `errors`."""
-    try:
-        return func(*args)
-    except TemplateError as exc:
-        errors.extend(exc.errors)
-        return None
-
-
 class Tree:
     """A compiled value: `render(context)` gives the value for one request.
 
@@ -257,7 +242,7 @@ def compile_tree(value: Any, where: str = "") -> Tree:
     """Compile a scenario value; raises TemplateError naming every field that does not compile."""
     errors: list[TemplateError] = []
     tree = _compile(value, where, errors)
-    raise_all(errors)
+    TemplateError.raise_all(errors)
     return tree
 
 
@@ -483,7 +468,7 @@ def check_json(value: Any, where: str) -> None:
     """A body is JSON: YAML's dates, binaries and sets are refused at load, with every field that has one."""
     errors: list[TemplateError] = []
     _not_json_values(value, where, errors)
-    raise_all(errors)
+    TemplateError.raise_all(errors)
 
 
 def _not_json_values(value: Any, where: str, errors: list[TemplateError]) -> None:
@@ -502,15 +487,15 @@ def compile_response(spec: Mapping[str, Any], where: str, default_status: int = 
     """`{status, headers, body | text}` from a scenario file; raises every part's problems at once."""
     errors: list[TemplateError] = []
     if "body" in spec:
-        _gather(errors, check_json, spec["body"], f"{where}.body")
+        TemplateError.gather(errors, check_json, spec["body"], f"{where}.body")
     headers = [
-        (str(name), _gather(errors, compile_tree, value, f"{where}.headers.{name}"))
+        (str(name), TemplateError.gather(errors, compile_tree, value, f"{where}.headers.{name}"))
         for name, value in (spec.get("headers") or {}).items()
     ]
-    body = _gather(errors, compile_tree, spec["body"], f"{where}.body") if "body" in spec else None
-    text = _gather(errors, compile_tree, spec["text"], f"{where}.text") if "text" in spec else None
-    status = _gather(errors, compile_tree, spec.get("status", default_status), f"{where}.status")
-    raise_all(errors)
+    body = TemplateError.gather(errors, compile_tree, spec["body"], f"{where}.body") if "body" in spec else None
+    text = TemplateError.gather(errors, compile_tree, spec["text"], f"{where}.text") if "text" in spec else None
+    status = TemplateError.gather(errors, compile_tree, spec.get("status", default_status), f"{where}.status")
+    TemplateError.raise_all(errors)
     return ResponseTemplate(status, headers, body, text, where)
 
 
