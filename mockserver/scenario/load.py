@@ -170,10 +170,14 @@ def _merge(parts: list[_Part]) -> tuple[dict[str, Any], dict[str, tuple[Any, Whe
             elif key == "errors":
                 errors.update({i: (e, where.child("errors", i)) for i, e in value.items()})
             elif key == "_refused":  # entries left out for their schema problems: (kind, where, value, bad paths)
-                top["_refused"].extend((kind, where.child(kind, at), entry, bad) for kind, at, entry, bad in value)
-            elif key == "_broken":  # ids of entries left out for their schema problems
-                for kind, ids in value.items():
-                    top["_broken"][kind] |= ids
+                for kind, at, entry, bad in value:
+                    top["_refused"].append((kind, where.child(kind, at), entry, bad))
+                    # Their ids stay known: a rule naming a refused error, or a mode a refused route, is no
+                    # problem more.
+                    if kind == "errors" or (kind == "routes" and isinstance(entry, dict)):
+                        top["_broken"][kind].add(str(at if kind == "errors" else entry.get("id")))
+            elif key == "_refused_top":  # top-level values the schema refused: the API is not built
+                top["_broken"]["top"] |= value
             elif key == "routes":
                 index_of = {r["id"]: n for n, (r, _) in enumerate(routes)}
                 new = []

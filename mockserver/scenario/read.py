@@ -209,15 +209,10 @@ def schema_problems(data: Any, where: Where) -> tuple[list[Problem], dict[str, A
             rest[key] = {k: v for k, v in data[key].items() if k not in entries}
         elif entries:  # None in their place: the others keep their index, so their field and line
             rest[key] = [None if i in entries else v for i, v in enumerate(data[key])]
-    # Their ids stay known: a rule naming a broken error, or a mode a broken route, is no problem more.
-    routes = data.get("routes")
-    rest["_broken"] = {"errors": {str(i) for i in broken["errors"]},
-                       "routes": {str(routes[i].get("id")) for i in broken["routes"]
-                                  if isinstance(routes, list) and isinstance(routes[i], dict)},
-                       "top": refused}
-    # The rest of such an entry is checked too (its templates, conditions), where no schema problem lies.
+    # Entries left out: their ids stay known (scenario/load.py), and the rest of each is checked too.
     rest["_refused"] = [(key, entry, data[key][entry], paths) for key, entries in broken.items()
                         for entry, paths in entries.items()]
+    rest["_refused_top"] = refused
     return problems, rest
 
 
