@@ -8,7 +8,7 @@ Both need the query exactly as sent; the mock's own `__` flags are already off (
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import unquote_plus, unquote_to_bytes
 
 # A `%` that does not start a two-hex-digit escape: `%esid!` in the documentation's example.
@@ -35,19 +35,19 @@ def badly_encoded(raw: bytes) -> bool:
 
 def decode(raw: bytes) -> str:
     """One key or value: `+` is a space, escapes are UTF-8 (invalid bytes replaced)."""
-    return unquote_plus(raw.decode("latin-1"), encoding="utf-8", errors="replace")
+    text = raw.decode("latin-1")
+    if "%" not in text and "+" not in text:
+        return text  # what unquote_plus gives back for it, without its work
+    return unquote_plus(text, encoding="utf-8", errors="replace")
 
 
-@dataclass(frozen=True)
-class Pair:
-    """One `key=value` piece; the value keeps its raw bytes for `%01` splitting."""
+class Pair(NamedTuple):
+    """One `key=value` piece, decoded; the value keeps its raw bytes too, for `%01` splitting.
+    A tuple: a request has a few of them, and its checks and templates read values many times."""
 
     key: str
     raw: bytes
-
-    @property
-    def value(self) -> str:
-        return decode(self.raw)
+    value: str
 
     def parts(self) -> list[str]:
         """The value split on the raw `%01` separator, each part decoded."""
@@ -61,7 +61,7 @@ def pairs(raw: bytes) -> list[Pair]:
         if not piece:
             continue
         key, _, value = piece.partition(b"=")
-        found.append(Pair(decode(key), value))
+        found.append(Pair(decode(key), value, decode(value)))
     return found
 
 

@@ -11,6 +11,7 @@ import base64
 import json
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -200,22 +201,21 @@ class DcsRequest:
         if "{" not in text:
             return text.strip()
         defaults: dict[str, Any] = {}
-
-        def fill(match: re.Match[str]) -> str:
-            name = match.group(1)
+        out = []
+        for literal, name, sample in _pieces(text):
+            out.append(literal)
+            if name is None:
+                continue
             if name in error:
-                return str(error[name])
+                out.append(str(error[name]))
+                continue
             if not defaults:  # the request's values, only when a message names one
                 defaults.update(self.placeholders())
             value = str(defaults.get(name, ""))
-            if not value and (text[match.end() :].strip() or text[: match.start()].rstrip().endswith(":")):
-                # Nothing in the request names it and the sentence goes on (or a colon announces it): a
-                # sample keeps it readable ("Customer id 456 was discarded ..."); an ID that ends the
-                # sentence is dropped, as the page's sample does ("Invalid Experience Cloud id passed in").
-                value = SAMPLES.get(name, "")
-            return value
-
-        return _PLACEHOLDER.sub(fill, text).strip()
+            # Nothing in the request names it: a sample where the sentence goes on ("Customer id 456 was
+            # discarded ..."); an ID that ends the sentence is dropped, as the page's sample does.
+            out.append(value or (SAMPLES.get(name, "") if sample else ""))
+        return "".join(out).strip()
 
     def placeholders(self) -> dict[str, Any]:
         """What an error asked by flag names when no check found a specific id."""
@@ -242,6 +242,20 @@ class DcsRequest:
             "to_id": self.uuid,
             "failed_id": mid or self.uuid,
         }
+
+
+@lru_cache(maxsize=256)
+def _pieces(text: str) -> tuple[tuple[str, str | None, bool], ...]:
+    """A message cut once into (text before, placeholder name or None, whether a sample may fill it): a
+    placeholder inside the sentence, or after a colon, takes a sample ("Invalid Experience Cloud id passed
+    in" ends with one, so it goes)."""
+    found, start = [], 0
+    for match in _PLACEHOLDER.finditer(text):
+        goes_on = bool(text[match.end() :].strip()) or text[: match.start()].rstrip().endswith(":")
+        found.append((text[start : match.start()], match.group(1), goes_on))
+        start = match.end()
+    found.append((text[start:], None, False))
+    return tuple(found)
 
 
 for _method in (DcsRequest.message, DcsRequest.encode):  # called by every DCS answer's templates

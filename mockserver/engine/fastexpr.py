@@ -148,12 +148,15 @@ def _compile(env: SandboxedEnvironment, node: nodes.Node) -> Fast:
         double_star = _compile(env, node.dyn_kwargs) if node.dyn_kwargs is not None else None
 
         simple = not kwargs and star is None and double_star is None
+        only = args[0] if simple and len(args) == 1 else None  # `dcs.message(error)`, `hex(32)`
 
         def call(ctx: Mapping[str, Any]) -> Any:
             target = func(ctx)
             if isinstance(target, Undefined):
                 return target  # calling something missing: missing, as the lenient templates expect
             if getattr(target, "__func__", target) in _TRUSTED:  # uuid(), request_id() ...: every answer
+                if only is not None:
+                    return target(only(ctx))
                 if simple:
                     return target(*(a(ctx) for a in args))
                 head: list[Any] = []
