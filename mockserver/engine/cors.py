@@ -26,7 +26,7 @@ def preflight(cors: Cors, ctx: RequestContext) -> Reply | None:
     if found.match is Match.NONE:
         return None  # no such path: answered as the API answers it
     ctx.route = found.route  # journaled under the route the browser is about to call
-    methods = cors.allow_methods or ",".join(found.route.methods if found.route else found.allowed)
+    methods = cors.allow_methods or ",".join(sorted(found.route.methods) if found.route else found.allowed)
     headers = [("Access-Control-Allow-Methods", methods)]
     allow_headers = cors.allow_headers or ctx.header("access-control-request-headers")
     if allow_headers:

@@ -64,6 +64,37 @@ def test_same_seed_same_bytes_across_two_processes(start_server):
     assert b'"created_at":"2025-01-01T00:00:06.000Z"' in first[-1][2]
 
 
+def test_same_seed_same_bytes_whatever_the_processes_hash_seed(start_server):
+    """GUIDE §2's same bytes must not hang on Python's per-process string hashing: a preflight's
+    Access-Control-Allow-Methods joined a route's set of methods (GET,POST in one process, POST,GET in
+    another). The methods a 404 or a misuse lists were sorted already: kept so."""
+    one = start_server("--seed", "42", env={"PYTHONHASHSEED": "1"})
+    two = start_server("--seed", "42", env={"PYTHONHASHSEED": "2"})
+    preflight = {"Origin": "https://site.test", "Access-Control-Request-Method": "POST"}
+    requests = [("OPTIONS", "/reactor/properties/PR1/libraries", preflight),
+                ("OPTIONS", "/reactor/libraries/LB1/relationships/rules", preflight),
+                ("OPTIONS", "/dcs/event?d_orgid=x", preflight),
+                ("PUT", "/reactor/libraries/LB1/relationships/rules", {}), ("PUT", "/dcs/event", {})]
+    # and every documented error of every API, asked by flag on one of its routes
+    paths = {"reactor": "/reactor/companies", "braze": "/braze/campaigns/list", "dcs": "/dcs/event?d_orgid=x",
+             "edge": "/edge/ee/v2/interact?datastreamId=ds-1", "clientless": "/clientless/api/v1/config/adultswim"}
+    catalog = httpx.get(f"{one.url}/__admin/catalog").json()
+    errors = [(e["api"], e["id"]) for e in (catalog["errors"] if isinstance(catalog, dict) else catalog)]
+    requests += [("POST" if api == "edge" else "GET", f"{paths[api]}{'&' if '?' in paths[api] else '?'}__error={id_}",
+                  {}) for api, id_ in errors]
+
+    def replay(server) -> list:
+        headers = {**AUTH, "X-Mock-Session": "hash", "Host": "mock.test"}
+        with httpx.Client(base_url=server.url, headers=headers) as client:
+            return [comparable(client.request(m, p, headers=h, json={"event": {}} if m == "POST" else None))
+                    for m, p, h in requests]
+
+    first = replay(one)
+    assert [answer[0] for answer in first[:5]] == [204, 204, 204, 404, 400], first  # Reactor: not-found; DCS: misuse
+    assert len(errors) > 150  # DCS answers its codes in a 200, Edge some in a 207
+    assert first == replay(two)
+
+
 def test_a_clock_frozen_at_one_instant_gives_the_same_time_in_every_process(start_server):
     """Answers that print the time (Braze's X-RateLimit-Reset, Reactor's created_at, clientless's
     generated and expires) are the same bytes in two processes frozen at the same instant."""
