@@ -18,6 +18,7 @@ from starlette.testclient import TestClient
 
 from mockserver.app import build_app
 from mockserver.settings import Settings
+from tests.conftest import asgi_client
 
 SESSION = "stateful"
 FROZEN_AT = "2026-01-01T00:00:00Z"
@@ -31,8 +32,7 @@ SETTINGS = settings(max_examples=int(os.environ.get("STATEFUL_EXAMPLES", "4")),
 
 
 def _client(scenarios: tuple[str, ...]) -> TestClient:
-    client = TestClient(build_app(Settings(scenarios=scenarios, seed=7)),  # type: ignore[arg-type]
-                        base_url="http://127.0.0.1:8080")
+    client = asgi_client(build_app(Settings(scenarios=scenarios, seed=7)))  # type: ignore[arg-type]
     client.__enter__()
     assert client.post("/__admin/clock", json={"freeze": FROZEN_AT}).status_code == 200
     return client

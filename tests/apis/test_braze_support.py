@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 
 from mockserver.app import build_app
 from mockserver.settings import Settings
+from tests.conftest import asgi_client
 
 AUTH = {"Authorization": "Bearer key-1"}
 
@@ -46,7 +47,7 @@ def workspace(folder: Path, extra: str = "") -> str:
 
 def app_client(**settings: Any) -> Iterator[TestClient]:
     """One app for a whole test module: building one per test is most of the run time."""
-    with TestClient(build_app(Settings(**settings)), base_url="http://127.0.0.1:8080") as client:
+    with asgi_client(build_app(Settings(**settings))) as client:
         yield client
 
 

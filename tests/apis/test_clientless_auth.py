@@ -17,6 +17,7 @@ from mockserver.apis.clientless_format import choose, from_accept, split_suffix
 from mockserver.app import build_app
 from mockserver.settings import Settings
 from tests.apis.test_clientless import P, override
+from tests.conftest import asgi_client
 
 SECRET = "requestor-secret"
 field = st.text(alphabet=string.ascii_letters + string.digits + "-_./+=", min_size=1, max_size=40)
@@ -132,8 +133,7 @@ def test_signature_checked_when_a_secret_is_configured(make_client: Callable[...
 @pytest.fixture(scope="module")
 def garbage_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     folder = tmp_path_factory.mktemp("clientless-garbage")
-    with TestClient(build_app(Settings(scenarios=override(folder, throttle_enabled=False))),
-                    base_url="http://127.0.0.1:8080") as client:
+    with asgi_client(build_app(Settings(scenarios=override(folder, throttle_enabled=False)))) as client:
         yield client
 
 

@@ -18,6 +18,7 @@ from mockserver.scenario.load import load_catalog
 from mockserver.settings import Settings
 from tests.apis.test_dcs_parsers import properly_encoded
 from tests.apis.test_dcs_support import asgi_call
+from tests.conftest import asgi_client
 
 CATALOG = load_catalog().apis["dcs"].errors
 DCS_CODES = sorted((e for e in CATALOG.values() if "code" in e.fields), key=lambda e: e.fields["code"])
@@ -72,7 +73,7 @@ APP.runtime.ready = True
 @pytest.fixture(scope="module")
 def shared() -> Iterator[TestClient]:
     """One app for the read-only parametrized tests: building an app per case costs most of their time."""
-    with TestClient(build_app(Settings()), base_url="http://127.0.0.1:8080") as client:
+    with asgi_client(build_app(Settings())) as client:
         yield client
 
 

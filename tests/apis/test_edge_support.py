@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 
 from mockserver.app import build_app
 from mockserver.settings import Settings
+from tests.conftest import asgi_client
 
 # The same JSON as shared/reference/schemas/problem-details-rfc9457.schema.json
 # (github.com/ietf-wg-httpapi/rfc7807bis schema/json/problem.json @ef2a6da1, RFC 8792 unfolded),
@@ -84,7 +85,7 @@ def edge_client(make_client: Any, tmp_path: Path, **options: Any) -> Any:
 
 def shared_app() -> Iterator[TestClient]:
     """One app per test module (building one loads every scenario file); bound as a fixture there."""
-    with TestClient(build_app(Settings()), base_url="http://127.0.0.1:8080") as client:
+    with asgi_client(build_app(Settings())) as client:
         yield client
 
 

@@ -583,12 +583,11 @@ def test_head_reads_and_never_creates(reactor):
 
 def _world() -> tuple[Reactor, list[str]]:
     """One session with one of everything, and paths that reach each route with real ids."""
-    from starlette.testclient import TestClient
-
     from mockserver.app import build_app
     from mockserver.settings import Settings
+    from tests.conftest import asgi_client
 
-    client = TestClient(build_app(Settings()), base_url="http://127.0.0.1:8080")
+    client = asgi_client(build_app(Settings()))
     client.__enter__()
     reactor = Reactor(client, session="world")
     prop, library, environment = reactor.buildable()

@@ -39,6 +39,7 @@ from mockserver.app import build_app
 from mockserver.settings import Settings
 from tests.apis.stateful import SETTINGS, _answer
 from tests.apis.test_reactor_support import HEADERS as REACTOR_HEADERS
+from tests.conftest import asgi_client
 
 SESSIONS = ("s1", "s2", "s3")
 JOURNAL_SIZE = 25
@@ -248,8 +249,7 @@ class InterfaceModel(RuleBasedStateMachine):
 
     def _fresh(self) -> TestClient:
         settings = Settings(seed=7, journal_size=JOURNAL_SIZE, max_sessions=self.MAX_SESSIONS)
-        client = TestClient(build_app(settings),  # type: ignore[arg-type]
-                            base_url="http://127.0.0.1:8080")
+        client = asgi_client(build_app(settings))  # type: ignore[arg-type]
         client.__enter__()
         assert client.post("/__admin/clock", json={"freeze": START}).status_code == 200
         return client
