@@ -13,7 +13,7 @@ import dataclasses
 import fnmatch
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -421,6 +421,14 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
     )
 
 
+def _known_route(route_ids: set[str], problems: list[Problem]) -> Callable[[str, Where], None]:
+    """A mode's route id checked against the API's routes (`known_error`'s pair)."""
+    def known(route_id: str, at: Where) -> None:
+        if route_id not in route_ids:
+            problems.append(at.problem(f"no route '{route_id}' in this API"))
+    return known
+
+
 def _check_refused(kind: str, entry: Any, where: Where, bad: set[tuple[Any, ...]], compiled: Any, known_error: Any,
                    route_ids: set[str], problems: list[Problem], names: tuple[frozenset[str], ...]) -> None:
     """What an entry the schema refused names and compiles (templates, conditions, error and route ids),
@@ -443,10 +451,6 @@ def _check_refused(kind: str, entry: Any, where: Where, bad: set[tuple[Any, ...]
         for index, one in enumerate(value if isinstance(value, list) else [value] if isinstance(value, str) else []):
             known(one, where.child(*path, index) if isinstance(value, list) else where.child(*path))
 
-    def route(route_id: str, at: Where) -> None:
-        if route_id not in route_ids:
-            problems.append(at.problem(f"no route '{route_id}' in this API"))
-
     known, in_error, hooked = names
     if kind == "errors":
         check(compile_response, ("response",), "response", known=in_error)
@@ -454,7 +458,7 @@ def _check_refused(kind: str, entry: Any, where: Where, bad: set[tuple[Any, ...]
     elif kind == "modes":
         check(compile_tree, ("headers",), "headers", known=known)
         ids(("error",), known_error)
-        ids(("routes",), route)
+        ids(("routes",), _known_route(route_ids, problems))
     elif kind == "routes" and isinstance(entry, dict):
         rules = entry.get("rules")
         for index in range(len(rules) if isinstance(rules, list) else 0):
@@ -476,9 +480,9 @@ def _build_mode(name: str, spec: dict[str, Any], where: Where, known_error: Any,
         errors = (spec["error"],) if single else tuple(spec["error"])
         for index, error_id in enumerate(errors):
             known_error(error_id, where.child("error") if single else where.child("error", index))
+    known_route = _known_route(route_ids, problems)
     for index, route_id in enumerate(spec.get("routes", [])):
-        if route_id not in route_ids:
-            problems.append(where.child("routes", index).problem(f"no route '{route_id}' in this API"))
+        known_route(route_id, where.child("routes", index))
     quota = None
     if "quota" in spec:
         q = spec["quota"]
