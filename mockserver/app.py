@@ -142,8 +142,8 @@ class MockServerApp:
             lines = [*map(str, exc.problems), f"{len(exc.problems)} problem(s) in the scenario files (SIGHUP); the "
                      "files read before are still served."]
         else:
-            quiet = self.runtime.settings.log_level in ("error", "critical")
-            lines = [] if quiet else [f"SIGHUP: read the scenario files again ({', '.join(sorted(catalog.apis))})"]
+            read = f"SIGHUP: read the scenario files again ({', '.join(sorted(catalog.apis))})"
+            lines = [] if self.runtime.settings.quiet else [read]
         try:
             for line in lines:
                 print(line, file=sys.stderr, flush=True)

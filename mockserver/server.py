@@ -89,11 +89,6 @@ def started_line(settings: Settings, catalog: Catalog | None, sock: socket.socke
             f"{apis}; health {url}/__admin/health")
 
 
-def quiet(settings: Settings) -> bool:
-    """--log-level error or critical: the server's errors only, so not the start-up line either."""
-    return settings.log_level in ("error", "critical")
-
-
 def _remedy(exc: OSError) -> str:
     """What to do about it, in the words of the options (the environment variables say the same)."""
     import errno
@@ -220,7 +215,7 @@ def run(settings: Settings, catalog: Catalog | None = None) -> None:
                     "are counted, resources, the journal, modes switched on and the virtual clock kept, by "
                     "each worker (an admin call reaches one of them); use --state redis://... to share them",
                     settings.workers)
-    if not quiet(settings):  # once, from the one process that listens (the workers take its socket)
+    if not settings.quiet:  # once, from the one process that listens (the workers take its socket)
         print(started_line(settings, catalog, sock), file=sys.stderr, flush=True)
     with sock:  # closed once served (hypercorn took it over: detached, so this closes nothing)
         SERVERS[settings.server](settings, catalog, sock)

@@ -34,6 +34,11 @@ class Settings:
     def scenario_paths(self) -> list[Path]:
         return [Path(p) for p in self.scenarios]
 
+    @property
+    def quiet(self) -> bool:
+        """--log-level error or critical: the server's errors only, so no start-up or SIGHUP line either."""
+        return self.log_level in ("error", "critical")
+
     def to_json(self) -> str:
         return json.dumps(asdict(self))
 

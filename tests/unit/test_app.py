@@ -266,6 +266,25 @@ def test_reload_with_a_broken_file_keeps_what_it_had(tmp_path, make_client):
     assert client.post("/toy/items/1?__error=busy", headers=AUTH).status_code == 504
 
 
+@pytest.mark.parametrize(("level", "said"), [
+    ("warning", "SIGHUP: read the scenario files again (braze, clientless, dcs, edge, reactor, toy)\n"),
+    ("error", ""),
+])
+def test_sighup_says_it_read_the_files_again_unless_the_log_level_keeps_errors_only(tmp_path, capsys, level, said):
+    """--log-level error leaves the server's own lines out (README: the start-up line; this one too); problems show."""
+    from mockserver.app import build_app
+    from mockserver.settings import Settings
+
+    (tmp_path / "toy.yaml").write_text(TOY)
+    app = build_app(Settings(scenarios=(str(tmp_path),), log_level=level))
+    app.read_files_again()
+    assert capsys.readouterr().err == said
+    (tmp_path / "toy.yaml").write_text("api: [broken")
+    app.read_files_again()
+    assert capsys.readouterr().err.endswith("1 problem(s) in the scenario files (SIGHUP); the files read before are "
+                                            "still served.\n")
+
+
 def test_clock_moves_and_freezes(client):
     frozen = client.post("/__admin/clock", json={"freeze": True}).json()
     moved = client.post("/__admin/clock", json={"advance": "90s"}).json()
