@@ -313,13 +313,12 @@ def build_admin(runtime: Runtime) -> Starlette:
     if runtime.state.shared:  # the Redis of --state gone away: the one-line 503 the API routes answer, no traceback
         from redis.exceptions import ConnectionError, TimeoutError
 
-        from mockserver.engine.redis_state import unreachable_problem
+        from mockserver.engine.redis_state import state_gone_answer
 
         async def state_gone(request: Request, exc: Exception) -> Response:
-            body = unreachable_problem(runtime.settings.state, exc)
             where = request.scope.get("root_path", "") + request.scope["path"]
-            log.error("%s %s: %s", request.method, where, body["detail"])
-            return JSONResponse(body, 503, headers={"X-Mockserver-Internal-Error": "1"}, media_type=PROBLEM_JSON)
+            status, headers, body = state_gone_answer(runtime.settings.state, exc, f"{request.method} {where}")
+            return Response(body, status, headers=dict(headers))
 
         handlers.update({ConnectionError: state_gone, TimeoutError: state_gone})
     return Starlette(routes=routes, exception_handlers=handlers)

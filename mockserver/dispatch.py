@@ -110,12 +110,10 @@ class Dispatcher:
         """A bug of ours (500, its traceback in the log), or the shared state gone away (503, one line)."""
         headers = [("Content-Type", PROBLEM_JSON), ("X-Mockserver-Internal-Error", "1")]
         if self.runtime.state.shared:
-            from mockserver.engine.redis_state import unreachable, unreachable_problem
+            from mockserver.engine.redis_state import state_gone_answer, unreachable
 
             if unreachable(exc):
-                body = unreachable_problem(self.runtime.settings.state, exc)
-                log.error("%s %s: %s", method, path, body["detail"])
-                return Answer(Rendered(503, headers, _COMPACT.encode(body).encode()))
+                return Answer(Rendered(*state_gone_answer(self.runtime.settings.state, exc, f"{method} {path}")))
         log.exception("internal error answering %s %s", method, path)
         where = (f", answering route {entry.route}" if entry.route else "") + (
             f" with {', '.join(entry.errors)}" if entry.errors else "")

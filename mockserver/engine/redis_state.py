@@ -13,6 +13,7 @@ across processes; `begin` is one script too, so a request costs one round trip b
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -194,10 +195,14 @@ def unreachable_detail(url: str, exc: BaseException) -> str:
     return f"no answer from the shared state {shown} ({exc}): start that Redis again, or serve with --state memory://"
 
 
-def unreachable_problem(url: str, exc: BaseException) -> dict[str, Any]:
-    """The mock's own 503 (problem+json) while the shared state does not answer: API routes and admin alike."""
-    return {"type": "urn:mockserver:problem:state-unreachable", "title": "The mock server's state does not answer",
-            "status": 503, "detail": unreachable_detail(url, exc)}
+def state_gone_answer(url: str, exc: BaseException, request: str) -> tuple[int, list[tuple[str, str]], bytes]:
+    """The mock's own 503 (problem+json) while the shared state does not answer, API routes and admin alike, and its
+    one line in the log (no traceback: nothing of ours failed)."""
+    problem = {"type": "urn:mockserver:problem:state-unreachable", "title": "The mock server's state does not answer",
+               "status": 503, "detail": unreachable_detail(url, exc)}
+    logging.getLogger("mockserver").error("%s: %s", request, problem["detail"])
+    headers = [("Content-Type", "application/problem+json"), ("X-Mockserver-Internal-Error", "1")]
+    return 503, headers, json.dumps(problem, separators=(",", ":")).encode()
 
 
 def check_reachable(url: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
