@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from collections.abc import Callable
@@ -91,6 +92,7 @@ def serve(host: str, port: int, seed: int, scenarios: tuple[Path, ...], api: str
           workers: int, state: str, log_level: str, journal_size: int, max_sessions: int, no_journal: bool,
           access_log: bool) -> None:
     """Serve every API under its prefix (/braze, /reactor, /dcs, /edge, /clientless), or one at /."""
+    gc.disable()  # until the app serves (MockServerApp._lifespan): start-up makes long-lived objects, little garbage
     from mockserver import server as servers
 
     if state.startswith(("redis://", "rediss://", "unix://")):

@@ -6,6 +6,7 @@ workers rebuild the app from the settings passed in MOCKSERVER_SETTINGS_JSON.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import socket
@@ -217,5 +218,7 @@ def run(settings: Settings, catalog: Catalog | None = None) -> None:
                     settings.workers)
     if not settings.quiet:  # once, from the one process that listens (the workers take its socket)
         print(started_line(settings, catalog, sock), file=sys.stderr, flush=True)
+    if settings.workers > 1:
+        gc.enable()  # this process only supervises the workers, which load the files and serve (gc: see _lifespan)
     with sock:  # closed once served (hypercorn took it over: detached, so this closes nothing)
         SERVERS[settings.server](settings, catalog, sock)

@@ -285,6 +285,42 @@ def test_sighup_says_it_read_the_files_again_unless_the_log_level_keeps_errors_o
                                             "still served.\n")
 
 
+_STARTED = """
+import asyncio, gc
+from mockserver.app import app_from_environment
+
+app = app_from_environment()
+print(gc.isenabled())
+
+async def main():
+    sent = []
+
+    async def receive():
+        return {"type": "lifespan.startup"} if not sent else await asyncio.Event().wait()
+
+    async def send(message):
+        sent.append(message)
+
+    task = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send))
+    while not sent:
+        await asyncio.sleep(0)
+    print(sent[0]["type"], gc.isenabled(), gc.get_freeze_count() > 10_000)
+    task.cancel()
+
+asyncio.run(main())
+"""
+
+
+def test_a_server_process_loads_without_gc_and_serves_with_it_on_the_loaded_objects_frozen():
+    """Start-up runs without GC passes (fewer instructions to the first healthy answer); once the app serves, GC
+    must be back on, or every request's cyclic garbage would be kept for the process's life."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", _STARTED], capture_output=True, text=True, timeout=60)
+    assert run.stdout.split() == ["False", "lifespan.startup.complete", "True", "True"], run.stderr
+
+
 def test_clock_moves_and_freezes(client):
     frozen = client.post("/__admin/clock", json={"freeze": True}).json()
     moved = client.post("/__admin/clock", json={"advance": "90s"}).json()
