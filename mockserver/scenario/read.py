@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -93,6 +94,20 @@ def scenario_files(paths: Iterable[Path]) -> list[Path]:
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it: several times faster
 
 
+_STR = "tag:yaml.org,2002:str"
+# A JSON escape of a UTF-16 surrogate (not behind an escaped backslash), and the low half after a high one.
+_SURROGATE_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)"  # an even run of backslashes: escapes of themselves
+                               r"\\u([dD][89a-fA-F][0-9a-fA-F]{2})(?:\\u([dD][c-fC-F][0-9a-fA-F]{2}))?")
+
+
+def _as_yaml_escape(match: re.Match[str]) -> str:
+    """JSON's `\\ud83d\\ude00` as YAML's `\\U0001F600` (libyaml refuses surrogates); a lone half as U+FFFD."""
+    high, low = int(match[2], 16), int(match[3], 16) if match[3] else None
+    if low is not None and high < 0xDC00:
+        return f"{match[1]}\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08X}"
+    return match[1] + "\\uFFFD" * (1 if low is None else 2)
+
+
 def _to_python(node: yaml.Node, loader: Any, path: tuple[Segment, ...], lines: dict[Any, int]) -> Any:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
@@ -101,7 +116,8 @@ def _to_python(node: yaml.Node, loader: Any, path: tuple[Segment, ...], lines: d
         out: dict[str, Any] = {}
         written: set[str] = set()
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node)
+            key = key_node.value if key_node.tag == _STR and isinstance(key_node, yaml.ScalarNode) \
+                else loader.construct_object(key_node)
             if not isinstance(key, str):  # a key is a name as written: `off:` is "off", not False
                 key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key)
             if id(key_node) in own:
@@ -113,6 +129,8 @@ def _to_python(node: yaml.Node, loader: Any, path: tuple[Segment, ...], lines: d
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_to_python(item, loader, path + (i,), lines) for i, item in enumerate(node.value)]
+    if node.tag == _STR:  # most values: their text as written (construct_object's way there is a third of the read)
+        return node.value
     return loader.construct_object(node)
 
 
@@ -124,13 +142,17 @@ def read_document(path: Path) -> tuple[Any, dict[Any, int]]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError([Problem(name, 1, "", f"cannot read: {exc}")]) from None
     lines: dict[Any, int] = {}
+    as_json: Any = None
     if path.suffix == ".json":
         try:
-            json.loads(text)  # JSON's own rules (YAML would accept more)
+            as_json = json.loads(text)  # JSON's own rules (YAML would accept more) and values (see below)
         except json.JSONDecodeError as exc:
             trailing = text[exc.pos:exc.pos + 1] in ("}", "]") and text[:exc.pos].rstrip().endswith(",")
             message = f"a comma before '{text[exc.pos]}' (JSON allows no trailing comma)" if trailing else exc.msg
             raise ScenarioError([Problem(name, exc.lineno, "", f"invalid JSON: {message}")]) from None
+        # YAML reads a JSON file for its lines only (the values are json.loads': YAML 1.1 reads `1e+16` as text);
+        # libyaml refuses the surrogate pairs JSON writes for a character beyond U+FFFF (json.dumps' emoji).
+        text = _SURROGATE_ESCAPE.sub(_as_yaml_escape, text)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -152,6 +174,8 @@ def read_document(path: Path) -> tuple[Any, dict[Any, int]]:
         raise ScenarioError([Problem(name, 1, "", f"invalid YAML: {exc}")]) from None
     finally:
         loader.dispose()
+    if as_json is not None:
+        data = as_json
     if not isinstance(data, dict):
         raise ScenarioError([Problem(name, 1, "", "a scenario file is a mapping with at least `api:`")])
     return data, lines

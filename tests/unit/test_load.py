@@ -312,6 +312,41 @@ def test_an_unknown_top_level_key_hides_none_of_the_files_other_problems(tmp_pat
     assert [p.split(": ", 2)[1] for p in found] == ["prefx", "routes[0].rules[0].error"], found
 
 
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
+                    st.text(max_size=12), st.sampled_from(["yes", "off", "~", "null", "1e3", "0x1F", "2026-01-01",
+                                                            "12:30", ".inf", "<<", "- a", "a: b", "{{ x }}", "'"]))
+_documents = st.dictionaries(st.text(min_size=1, max_size=8), st.recursive(
+    _scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(min_size=1, max_size=6), inner,
+                                                                          max_size=3), max_leaves=12), max_size=5)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_documents, st.sampled_from([None, False, True]), st.sampled_from([".yaml", ".json"]))
+def test_a_file_reads_as_yaml_safe_load_reads_it(document, flow, suffix):
+    """The reader walks YAML's nodes itself (for the line of every key): it reads what PyYAML's safe_load reads, in
+    every YAML style; a JSON file reads as json.loads reads it (YAML 1.1 takes `1e+16` for text, and libyaml refuses
+    the surrogate pairs json.dumps writes for a character beyond U+FFFF); every key has its line."""
+    text = json.dumps(document) if suffix == ".json" else yaml.safe_dump(document, default_flow_style=flow)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"doc{suffix}"
+        path.write_text(text)
+        value, lines = read.read_document(path)
+    assert value == (json.loads(text) if suffix == ".json" else yaml.safe_load(text)) == document
+    assert all(lines[(key,)] >= 1 for key in document)
+
+
+def test_a_json_file_written_by_json_dumps_serves_its_emoji_and_its_exponent_numbers(tmp_path, make_client):
+    """json.dumps writes 😀 as a surrogate pair (libyaml refused the file: "invalid YAML") and 10,000.0 as `10000.0`,
+    1e16 as `1e+16` (YAML 1.1 read that as text: the schema refused a number)."""
+    document = yaml.safe_load(GOOD.replace("message: hi", "message: hi 😀"))
+    document["errors"]["boom"]["fields"] = {"limit": 1e16}
+    document["errors"]["boom"]["headers"] = {"X-Limit": "{{ error.limit | int }}"}
+    (tmp_path / "toy.json").write_text(json.dumps(document))
+    client = make_client(scenarios=(str(tmp_path),))
+    assert client.get("/toy/hello").json() == {"message": "hi 😀"}
+    assert client.get("/toy/hello?__error=boom").headers["x-limit"] == "10000000000000000"
+
+
 def test_a_json_file_may_name_its_schema_for_the_editor(tmp_path):
     """VS Code reads `$schema` in a JSON file (as the YAML extension reads the first-line comment)."""
     (tmp_path / "toy.json").write_text(json.dumps({"$schema": "/x/schema.json", **yaml.safe_load(GOOD)}))
