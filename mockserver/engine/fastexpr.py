@@ -135,6 +135,8 @@ def _compile(env: SandboxedEnvironment, node: nodes.Node) -> Fast:
         return get_attribute
     if isinstance(node, nodes.Getitem):
         target, key = _compile(env, node.node), _compile(env, node.arg)
+        if isinstance(node.arg, nodes.Slice):  # as Jinja's code does: a slice bypasses getitem (a dict's raises)
+            return lambda ctx: target(ctx)[key(ctx)]
         getitem = env.getitem
 
         def get_item(ctx: Mapping[str, Any]) -> Any:
@@ -211,9 +213,12 @@ def _compile(env: SandboxedEnvironment, node: nodes.Node) -> Fast:
     if isinstance(node, nodes.Dict):
         pairs = [(_compile(env, p.key), _compile(env, p.value)) for p in node.items]
         return lambda ctx: {k(ctx): v(ctx) for k, v in pairs}
-    if isinstance(node, nodes.List | nodes.Tuple):
+    if isinstance(node, nodes.List):
         items = [_compile(env, i) for i in node.items]
         return lambda ctx: [i(ctx) for i in items]
+    if isinstance(node, nodes.Tuple):  # a tuple prints and compares as one: `(a, b) ~ ''` is "(1, 2)"
+        members = [_compile(env, i) for i in node.items]
+        return lambda ctx: tuple(i(ctx) for i in members)
     raise _Unsupported
 
 
@@ -251,7 +256,7 @@ def _filter(env: SandboxedEnvironment, node: nodes.Filter) -> Fast:
         raise _Unsupported
     if node.name == "string" and not node.args and not node.kwargs:
         target = _compile(env, node.node)
-        return lambda ctx: "" if (value := target(ctx)) is None else str(value)
+        return lambda ctx: str(target(ctx))  # as Jinja's soft_str: None is "None", missing is ""
     fast = fast_filter(env, node, _compile(env, node.node))
     return fast if fast is not None else _applied(env, function, node)
 

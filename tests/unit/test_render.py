@@ -1,6 +1,14 @@
 from __future__ import annotations
 
+import re
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jinja2 import Undefined
 
 from mockserver.engine.render import Const, TemplateError, compile_response, compile_tree
 
@@ -83,6 +91,8 @@ EXPRESSIONS = [
     "errors | map('string') | list", "errors | map(attribute='0') | list", "errors | join(attribute='id')",
     "[error, {'id': 'y'}] | selectattr('pointer', 'none') | map(attribute='id') | join('+')",
     "errors | list == errors", "(errors | selectattr('pointer')) is not none",
+    # found by the property below: None | string is "None"; a tuple stays one (it prints so)
+    "error.pointer | string", "(error.id, error.status)", "(error.id, error.status) ~ ''",
 ]
 
 
@@ -157,3 +167,88 @@ def test_the_common_filter_shapes_take_the_fast_filters(source: str, fast: bool)
 
     node = ENV.parse("{{ " + source + " }}").body[0].nodes[0]  # type: ignore[attr-defined]
     assert (fast_filter(ENV, node, lambda ctx: []) is not None) is fast
+
+
+# -- the fast path against Jinja's own, on expressions made up from the shapes scenario files use -----------------
+_NAMES = ["error", "errors", "items", "n", "s", "nothing", "none", "true"]
+_ATTRS = ["id", "status", "title", "pointer", "nothing", "upper", "keys", "get"]
+_FILTERS = ["string", "lower", "length", "list", "first", "default('d')", "join(',')", "selectattr('pointer')",
+            "rejectattr('pointer', 'none')", "map(attribute='id')", "map(attribute='nothing', default='-')", "int",
+            "tojson", "replace('x', 'y')", "upper", "trim"]
+_TESTS = ["defined", "undefined", "none", "number", "string", "mapping"]
+
+
+def _expressions() -> st.SearchStrategy[str]:
+    literal = st.sampled_from(["0", "1", "404", "-1", "''", "'x'", "'id'", "none", "true", "false", "[]", "[1, 'x']",
+                               "{'id': 'k'}", "(1, 2)"])
+    atom = st.sampled_from(_NAMES) | literal
+
+    def extend(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+        return st.one_of(
+            st.builds("{}.{}".format, inner, st.sampled_from(_ATTRS)),
+            # subscripts of what a context gives (Jinja folds a literal's, `not 0[1:]`, to True at compile time)
+            st.builds("{}[{}]".format, st.sampled_from([*_NAMES[:6], "error.title", "errors[0]", "(errors | list)"]),
+                      st.sampled_from(["0", "'id'", "'nothing'", "-1", "1:", ":1"])),
+            st.builds("({} {} {})".format, inner, st.sampled_from(["or", "and", "~", "==", "!=", "<"]), inner),
+            # `in` what exists only: `x in none` is False on the fast path (a leniency of _COMPARE), Jinja raises
+            st.builds("({} {} {})".format, inner, st.sampled_from(["in", "not in"]),
+                      st.sampled_from(["errors", "items", "s", "error", "'text'", "[1, 'x']", "error.title"])),
+            st.builds("(not {})".format, inner),
+            st.builds("({} if {} else {})".format, inner, inner, inner),
+            st.builds("({} | {})".format, inner, st.sampled_from(_FILTERS)),
+            st.builds("({} is {})".format, inner, st.sampled_from(_TESTS)),
+            st.builds("({} is not {})".format, inner, st.sampled_from(_TESTS)),
+            # calls on what exists only: calling what is missing is missing on the fast path (fastexpr's one
+            # leniency: `request.json.get('a')` with no JSON), where Jinja raises
+            st.builds("error.get({}, {})".format, inner, inner),
+            st.builds("dict({}, k=1)".format, inner),
+            st.builds("[{}, {}]".format, inner, inner),
+            st.builds("'{{}}-{{id}}'.format({}, id={})".format, inner, inner),
+        )
+
+    return st.recursive(atom, extend, max_leaves=6)
+
+
+def _outcome(render: Any, context: dict[str, Any]) -> tuple[str, Any]:
+    try:
+        value = _comparable(render(context))
+    except Exception:  # noqa: BLE001 - the two paths must both fail (with Jinja's SyntaxError on `0[1:]`, say)
+        return "raised", None
+    return "value", value
+
+
+_MISSING = ("missing",)
+
+
+def _comparable(value: Any) -> Any:
+    """A method (`'x'.title`) is bound to equal but distinct objects on the two paths: compared by its name; a
+    filter's generator (`errors | selectattr('x')` without `| list`) by what it gives."""
+    if isinstance(value, Undefined):
+        return _MISSING
+    if isinstance(value, str):  # a method or a filter's generator printed: `<generator object _select at 0x7f...>`
+        return re.sub(r"<generator object \w+", "<generator", re.sub(r" at 0x[0-9a-f]+", "", value))
+    if isinstance(value, Iterator):
+        return "iterator", [_comparable(v) for v in value]
+    if isinstance(value, list | tuple):
+        return type(value)(map(_comparable, value))
+    if isinstance(value, dict):
+        return {k: _comparable(v) for k, v in value.items()}
+    return ("callable", getattr(value, "__qualname__", "")) if callable(value) else value
+
+
+@settings(max_examples=400, deadline=None)
+@given(_expressions(), st.sampled_from([{"id": "not-found", "status": 404, "title": "Not Found", "pointer": "/data"},
+                                        {"id": "x", "status": 500, "title": "", "pointer": None}, {}]))
+def test_any_expression_renders_on_the_fast_path_as_on_jinjas(source: str, error: dict[str, Any]) -> None:
+    """engine/fastexpr.py compiles the expression shapes scenario files use to closures that must give what Jinja's
+    sandboxed `compile_expression` gives, or fail as it fails: here on expressions made up of those shapes."""
+    from mockserver.engine.render import Expr
+
+    with warnings.catch_warnings():  # Python's compile of Jinja's code for `-1[1:]` warns (pytest: an error)
+        warnings.simplefilter("ignore", SyntaxWarning)
+        tree = compile_tree("{{ " + source + " }}")
+    if not isinstance(tree, Expr) or "render" not in vars(tree):  # a constant, or one the fast path leaves to Jinja
+        return
+    context = {"error": error, "errors": [error, {"id": "y", "pointer": "/p"}], "items": ["i", "j"], "n": 3,
+               "s": "text"}
+    assert _outcome(tree.render, context) == _outcome(tree._render_slow, context), source
