@@ -241,14 +241,18 @@ def _comparable(value: Any) -> Any:
                                         {"id": "x", "status": 500, "title": "", "pointer": None}, {}]))
 def test_any_expression_renders_on_the_fast_path_as_on_jinjas(source: str, error: dict[str, Any]) -> None:
     """engine/fastexpr.py compiles the expression shapes scenario files use to closures that must give what Jinja's
-    sandboxed `compile_expression` gives, or fail as it fails: here on expressions made up of those shapes."""
+    sandboxed `compile_expression` gives (and print, in a text, as its template prints), or fail where it fails:
+    here on expressions made up of those shapes."""
     from mockserver.engine.render import Expr
 
     with warnings.catch_warnings():  # Python's compile of Jinja's code for `-1[1:]` warns (pytest: an error)
         warnings.simplefilter("ignore", SyntaxWarning)
         tree = compile_tree("{{ " + source + " }}")
+        text = compile_tree("<{{ " + source + " }}>")  # the same expression printed in a text (compile_fast_text)
     if not isinstance(tree, Expr) or "render" not in vars(tree):  # a constant, or one the fast path leaves to Jinja
         return
     context = {"error": error, "errors": [error, {"id": "y", "pointer": "/p"}], "items": ["i", "j"], "n": 3,
                "s": "text"}
     assert _outcome(tree.render, context) == _outcome(tree._render_slow, context), source
+    if "render" in vars(text):
+        assert _outcome(text.render, context) == _outcome(text._render_slow, context), source
