@@ -103,6 +103,31 @@ def test_expiry_never_raises(claims, now):
     assert expired(claims, now) in (True, False)
 
 
+TIME_CLAIMS = st.dictionaries(st.sampled_from(["exp", "created_at", "expires_in", "iat"]),
+                              st.integers() | st.text(max_size=8) | st.booleans() | st.none(), max_size=3)
+
+
+@given(TIME_CLAIMS, st.floats(allow_nan=False, allow_infinity=False))
+def test_expiry_never_raises_whichever_time_claims_are_there(claims, now):
+    assert expired(claims, now) in (True, False)
+
+
+@pytest.mark.parametrize("claims, now, result", [
+    ({"exp": 100}, 99.5, False),
+    ({"exp": 100}, 100, True),  # RFC 7519 §4.1.4: valid only *before* exp
+    ({"exp": "100"}, 100.5, True),
+    ({"exp": 100, "created_at": "0", "expires_in": "1000000"}, 200, True),  # exp, when there, decides
+    ({"created_at": "1000", "expires_in": "1000"}, 1.5, False),  # IMS: milliseconds
+    ({"created_at": "1000", "expires_in": "1000"}, 2, True),
+    ({"created_at": "1000"}, 10**9, False),  # no lifetime: nothing says it expired
+    ({"expires_in": "1000"}, 10**9, False),
+    ({"exp": True}, 10**9, False),  # a boolean is no time
+    ({}, 10**9, False),
+])
+def test_expiry_examples(claims, now, result):
+    assert expired(claims, now) is result
+
+
 @given(st.text(max_size=40))
 def test_media_type_takes_any_header(value):
     kind = media_type(value)
