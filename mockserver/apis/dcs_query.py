@@ -66,24 +66,17 @@ def pairs(raw: bytes) -> list[Pair]:
 
 
 class Params:
-    """The request's pairs by key, in the order sent (query first, then a form body)."""
+    """The request's pairs in the order sent (query first, then a form body), and each key's first value."""
 
     def __init__(self, found: list[Pair]) -> None:
         self.pairs = found
-        self._by_key: dict[str, list[Pair]] = {}
+        self._first: dict[str, str] = {}  # each key's first value: the one every check reads
         for pair in found:
-            self._by_key.setdefault(pair.key, []).append(pair)
-
-    def all(self, key: str) -> list[Pair]:
-        return self._by_key.get(key, [])
+            self._first.setdefault(pair.key, pair.value)
 
     def first(self, *keys: str) -> str | None:
         """The first value of the first key present."""
         for key in keys:
-            values = self._by_key.get(key)
-            if values:
-                return values[0].value
+            if key in self._first:
+                return self._first[key]
         return None
-
-    def __contains__(self, key: str) -> bool:
-        return key in self._by_key

@@ -26,10 +26,8 @@ def escapes_are_valid(raw: bytes) -> bool:
     )
 
 
-def properly_encoded(raw: bytes) -> bool:
-    """The 311 oracle, written apart from the module: valid escapes that spell UTF-8 once decoded."""
-    if not escapes_are_valid(raw):
-        return False
+def unescaped(raw: bytes) -> bytes:
+    """The bytes the escapes of `raw` spell (its escapes all valid)."""
     decoded, i = bytearray(), 0
     while i < len(raw):
         if raw[i] == ord("%"):
@@ -38,8 +36,15 @@ def properly_encoded(raw: bytes) -> bool:
         else:
             decoded.append(raw[i])
             i += 1
+    return bytes(decoded)
+
+
+def properly_encoded(raw: bytes) -> bool:
+    """The 311 oracle, written apart from the module: valid escapes that spell UTF-8 once decoded."""
+    if not escapes_are_valid(raw):
+        return False
     try:
-        decoded.decode("utf-8")
+        unescaped(raw).decode("utf-8")
     except UnicodeDecodeError:
         return False
     return True
@@ -58,6 +63,33 @@ def test_a_correctly_encoded_query_is_never_311_and_decodes_back(items):
     raw = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in items).encode()
     assert not badly_encoded(raw)
     assert [(p.key, p.value) for p in pairs(raw)] == [(k, v) for k, v in items]
+
+
+# Queries made of the pieces the parser has to tell apart: escapes good and bad (`%E9` is no UTF-8 on its
+# own), `+`, `%2B`, the `%01` separator, and `&` / `&&` / `=` in raw and escaped forms.
+ESCAPE_HEAVY = st.lists(
+    st.sampled_from([b"%", b"%2", b"%E9", b"%C3%A9", b"%01", b"%2B", b"%26", b"%3D", b"+", b"&", b"=", b"a", b"4F"]),
+    max_size=24,
+).map(b"".join)
+
+
+@given(ESCAPE_HEAVY)
+def test_pairs_are_the_non_empty_pieces_with_plus_a_space(raw):
+    """A form-encoded query (`c_city=New+York`, an HTML form's POST body): `+` is a space, `%2B` a plus,
+    `&&` and a trailing `&` are no pair, and a query that is 311 still parses (the DCS answers it)."""
+    found = [(p.key, p.value) for p in pairs(raw)]  # never raises, whatever the escapes spell
+    if properly_encoded(raw):
+        pieces = [piece.partition(b"=") for piece in raw.split(b"&") if piece]
+        text = [(unescaped(k.replace(b"+", b" ")), unescaped(v.replace(b"+", b" "))) for k, _, v in pieces]
+        assert found == [(k.decode(), v.decode()) for k, v in text]
+
+
+def test_pairs_examples():
+    assert [(p.key, p.value) for p in pairs(b"&c_city=New+York&&c_x=a%2Bb&c_y=caf%E9&")] == [
+        ("c_city", "New York"),
+        ("c_x", "a+b"),
+        ("c_y", "caf\ufffd"),  # a byte that is no UTF-8 is replaced (the query is 311 anyway)
+    ]
 
 
 @pytest.mark.parametrize(

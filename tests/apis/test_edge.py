@@ -373,6 +373,10 @@ def test_identity_acquire_errors(client):
     assert refused.json()["warnings"][0]["type"].endswith("EXEG-0303-200")
     problem = assert_problem(client.post(ACQUIRE, json={"query": "ECID"}), 400, "EXEG-0102-400")
     assert "'query' field does not match your input schema" in problem["detail"]
+    # IdentityAcquireRequest's other member, `xdm`, is an object too (the reference's schema).
+    problem = assert_problem(client.post(ACQUIRE, json={"xdm": ["ECID"]}), 400, "EXEG-0102-400")
+    assert "'xdm' field does not match your input schema" in problem["detail"]
+    assert client.post(ACQUIRE, json={"xdm": {"identityMap": {}}}).status_code == 200
     assert_problem(client.post("/edge/ee/v1/identity/acquire", json={}), 400, "EXEG-0002-400")
     assert client.get(ACQUIRE).status_code == 404
 

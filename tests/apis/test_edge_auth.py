@@ -57,9 +57,14 @@ def test_an_expired_token_is_0503_by_the_mock_clock(client):
 
 
 def test_a_technical_account_without_acp_foundation_is_0505(client):
-    token = jwt({**SERVICE, "scope": "openid,AdobeID"})
-    body = assert_problem(post(client, auth_headers(token)), 401, "EXEG-0505-401")
+    token_claims = {**SERVICE, "scope": "openid,AdobeID"}
+    body = assert_problem(post(client, auth_headers(jwt(token_claims))), 401, "EXEG-0505-401")
     assert "required scope: 'acp.foundation'" in body["detail"]
+    # An OAuth server-to-server token names its technical account in `sub` (no IMS `user_id`).
+    oauth = {key: value for key, value in token_claims.items() if key != "user_id"}
+    oauth["sub"] = SERVICE["user_id"]
+    assert_problem(post(client, auth_headers(jwt(oauth))), 401, "EXEG-0505-401")
+    assert post(client, auth_headers(jwt({**oauth, "scope": SERVICE["scope"]}))).status_code == 200
 
 
 def test_a_malformed_user_token_is_0501(client):
@@ -101,6 +106,31 @@ def test_decode_jwt_reads_back_what_was_encoded(claims, signature):
 @given(CLAIMS, st.floats(allow_nan=False, allow_infinity=False))
 def test_expiry_never_raises(claims, now):
     assert expired(claims, now) in (True, False)
+
+
+TIME_CLAIMS = st.dictionaries(st.sampled_from(["exp", "created_at", "expires_in", "iat"]),
+                              st.integers() | st.text(max_size=8) | st.booleans() | st.none(), max_size=3)
+
+
+@given(TIME_CLAIMS, st.floats(allow_nan=False, allow_infinity=False))
+def test_expiry_never_raises_whichever_time_claims_are_there(claims, now):
+    assert expired(claims, now) in (True, False)
+
+
+@pytest.mark.parametrize("claims, now, result", [
+    ({"exp": 100}, 99.5, False),
+    ({"exp": 100}, 100, True),  # RFC 7519 §4.1.4: valid only *before* exp
+    ({"exp": "100"}, 100.5, True),
+    ({"exp": 100, "created_at": "0", "expires_in": "1000000"}, 200, True),  # exp, when there, decides
+    ({"created_at": "1000", "expires_in": "1000"}, 1.999, False),  # IMS: milliseconds
+    ({"created_at": "1000", "expires_in": "1000"}, 2, True),
+    ({"created_at": "1000"}, 10**9, False),  # no lifetime: nothing says it expired
+    ({"expires_in": "1000"}, 10**9, False),
+    ({"exp": True}, 10**9, False),  # a boolean is no time
+    ({}, 10**9, False),
+])
+def test_expiry_examples(claims, now, result):
+    assert expired(claims, now) is result
 
 
 @given(st.text(max_size=40))
