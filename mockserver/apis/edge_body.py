@@ -199,9 +199,9 @@ def streaming_framing(body: Any) -> tuple[str, str] | None:
 
 
 def stored_entry(body: Any, cookie_header: str | None, suffix: str) -> str | None:
-    """The value of the kndctr_<org>_<suffix> entry the client sends back in `meta.state.entries`
-    (the cookie of an earlier answer), or in its Cookie header (a browser on a first-party domain);
-    None when the client brings none."""
+    """The value of the kndctr_<org>_<suffix> entry the client sends back: in its Cookie header (a browser on a
+    first-party domain), read first, else in `meta.state.entries` (the cookie of an earlier answer, as a server
+    client returns it); None when the client brings none."""
     for part in (cookie_header or "").split(";"):
         name, _, value = part.strip().partition("=")
         if name.startswith("kndctr_") and name.endswith(suffix):
