@@ -235,6 +235,34 @@ def test_a_url_typed_in_the_address_bar_still_reads_the_admin_api_and_pages_else
     page = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
     elsewhere = client.get("/__admin/requests", headers=page)
     assert elsewhere.status_code == 200 and "access-control-allow-origin" not in elsewhere.headers  # unreadable there
+    peeked = client.head("/__admin/requests", headers=page)  # HEAD reads, as GET does: nothing changes
+    assert peeked.status_code == 200 and "access-control-allow-origin" not in peeked.headers
+
+
+@pytest.mark.parametrize("headers", [
+    {"Host": "127.0.0.1", "Origin": "http://127.0.0.1:80"},  # the scheme's default port written out (RFC 6454 4)
+    {"Host": "localhost", "Origin": "https://LOCALHOST:443"},
+    {"Host": "app.localhost:8080", "Origin": "http://app.localhost:8080"},  # *.localhost is loopback (RFC 6761 6.3)
+    {"Host": "mockserver:8080", "Origin": "null", "Sec-Fetch-Site": "none"},  # the user's own act: no page sent it
+])
+def test_the_same_origin_however_written_and_the_users_own_acts_change_state(client, headers):
+    response = client.post("/__admin/modes", json={"mode": "outage", "api": "braze"}, headers=headers)
+    assert response.status_code == 200, response.text
+    assert len(client.get("/__admin/modes").json()["active"]) == 1
+
+
+@pytest.mark.parametrize(("page", "said"), [
+    ({"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+     "a page of https://evil.example may not change the mock's state (Sec-Fetch-Site: cross-site)"),
+    ({"Sec-Fetch-Site": "cross-site"}, "a page of another site may not change the mock's state"),
+    ({"Host": "rebind.example:8080", "Origin": "http://rebind.example:8080"},
+     "a page served as 'rebind.example:8080' may not use the admin API (DNS rebinding): "
+     "open it as http://127.0.0.1, http://localhost or the server's IP address"),
+])
+def test_a_refused_page_is_told_why_and_what_to_open_instead(client, page, said):
+    """The 403's detail is what the developer reads in the browser's network tab."""
+    refused = client.post("/__admin/reset", headers={"Content-Type": "text/plain", **page})
+    assert is_misuse(refused, 403) and refused.json()["detail"].startswith(said), refused.text
 
 
 @pytest.mark.parametrize("path", ["/__admin/modes", "/__admin/clock"])

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import sys
 import time
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
-from mockserver.engine.flags import FLAG_NAMES, Misuse, parse_flags, parse_prefer, split_query
+from mockserver.engine.flags import FLAG_NAMES, Misuse, decimal, parse_flags, parse_prefer, split_query
 
 raw_piece = st.binary(min_size=0, max_size=20).filter(lambda b: b"&" not in b and not b.startswith(b"__"))
 
@@ -99,3 +100,61 @@ def test_a_prefer_header_of_spaces_is_read_in_linear_time(client, prefer):
     started = time.process_time()
     answered = client.get("/dcs/event?d_mid=1", headers={"Prefer": prefer})
     assert answered.status_code in (200, 400) and time.process_time() - started < 1.0
+
+
+DOCUMENTED = [  # GUIDE §2, per-request flags: (name, a valid value, the field it sets, the value read)
+    ("error", "not-found", "errors", ["not-found"]), ("code", "429", "code", 429), ("delay", "200", "delay", "200"),
+    *[("fault", kind, "fault", kind) for kind in ("reset", "empty", "malformed", "truncate", "slow")],
+    ("chaos", "0.5", "chaos", 0.5), ("chaos_faults", "1", "chaos_faults", True), ("mode", "outage", "mode", "outage"),
+    ("seed", "7", "seed", 7), ("session", "s1", "session", "s1"), ("replay", "r1", "replay", "r1"),
+]
+UNSET = {"errors": [], "code": None, "delay": None, "fault": None, "chaos": None, "chaos_faults": False,
+         "mode": None, "seed": None, "session": None, "replay": None}
+
+
+@pytest.mark.parametrize("form", ["query", "prefer"])
+@pytest.mark.parametrize(("name", "value", "field", "read"), DOCUMENTED)
+def test_every_documented_flag_is_taken_in_both_forms_and_sets_only_its_own_field(form, name, value, field, read):
+    flags = parse_flags([(name, value)], [], None) if form == "query" else parse_flags([], [(name, value)], None)
+    assert {f: getattr(flags, f) for f in UNSET} == {**UNSET, field: read}
+    assert flags.given == [f"{name}={value}"]
+    assert flags.asks_error is (name in ("error", "code"))  # asked errors win over the API's own refusals
+
+
+def test_the_session_header_alone_is_read():
+    flags = parse_flags([], [], "s1")
+    assert flags.session == "s1" and flags.given == [] and not flags.asks_error
+
+
+@pytest.mark.parametrize(("query", "detail", "valid"), [
+    ("__erorr=x", "unknown flag '__erorr'", "__error"),
+    ("__session=a%20b", "session name 'a b' is not valid", "1-128 letters, digits or . _ : @ -"),
+    ("__fault=boom", "unknown fault 'boom'", "truncate"),
+])
+def test_a_bad_flag_is_answered_as_misuse_naming_it_and_the_valid_values(client, query, detail, valid):
+    response = client.get(f"/dcs/event?d_mid=1&{query}")
+    assert response.status_code == 400 and response.headers["x-mockserver-misuse"] == "1", response.text
+    assert response.json()["detail"].startswith(detail) and valid in response.json()["valid"], response.text
+
+
+quoted_text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=12)
+
+
+@given(quoted_text)
+@example("")
+@example('say "hi" \\ back')
+def test_a_quoted_preference_value_is_unquoted_and_unescaped(text):
+    """RFC 7230 3.2.6 quoted-string: `"` and `\\` inside are escaped with `\\`; an empty one is the empty value."""
+    quoted = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    assert parse_prefer([f"mode={quoted}, respond-async"]) == [("mode", text), ("respond-async", "")]
+
+
+def test_a_preference_without_a_value_or_with_an_unclosed_quote_is_read_as_sent():
+    assert parse_prefer(["respond-async, chaos_faults"]) == [("respond-async", ""), ("chaos_faults", "")]
+    assert parse_prefer(['mode="outage']) == [("mode", '"outage')]
+
+
+def test_decimal_reads_as_many_digits_as_int_does_and_no_more():
+    limit = sys.get_int_max_str_digits()
+    assert decimal("9" * limit) == int("9" * limit) and decimal("9" * (limit + 1)) is None
+    assert decimal("²") is None and decimal("-1") is None and decimal("0429") == 429
