@@ -116,7 +116,7 @@ class MockServerApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 if self.freeze_heap:  # the catalog and modules live as long as the process: out of GC passes.
-                    gc.freeze()  # Start-up ran without GC (cli.serve, app_from_environment): ~6% of its instructions,
+                    gc.freeze()  # Start-up ran without GC (cli.serve, app_from_environment): ~5% of its instructions,
                     gc.enable()  # and the few hundred objects of garbage it leaves are not worth a full pass.
                 if self.reread_on_hangup and hasattr(signal, "SIGHUP"):
                     asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.read_files_again)
