@@ -208,7 +208,7 @@ def test_header_matches_is_a_search_of_the_first_value_and_not_matches_its_negat
     assert verdict({"header_not_matches": {asked: pattern}}, ctx) is (not expected)
 
 
-query_name = st.text(alphabet="abcé+ &=%", min_size=1, max_size=3)
+query_name = st.text(alphabet="abcBé+ &=%", min_size=1, max_size=3)
 query_value = st.text(alphabet="xyé+ &=%", max_size=3)
 
 
@@ -237,6 +237,16 @@ def test_query_count_over_counts_each_repetition_as_sent(case, name, limit):
     assert verdict({"query_absent": name}, ctx) is (count == 0)
     first = next((v or "" for n, v in pieces if n == name), None)
     assert verdict({"query_matches": {name: "^y"}}, ctx) is (first is not None and first.startswith("y"))
+
+
+@pytest.mark.parametrize("asked", ["D_MID", "D_mid"])
+def test_query_names_are_case_sensitive_unlike_header_names(asked):
+    """RFC 3986 6.2.2.1: only the scheme and the host are case-insensitive; DCS's `d_mid` is not `D_MID`."""
+    ctx = make_ctx(query=b"d_mid=1")
+    assert verdict({"query_present": asked}, ctx) is False and verdict({"query_absent": asked}, ctx) is True
+    assert verdict({"query_matches": {asked: "1"}}, ctx) is False
+    assert verdict({"query_not_matches": {asked: "1"}}, ctx) is True
+    assert verdict({"query_present": "d_mid", "query_matches": {"d_mid": "^1$"}}, ctx) is True
 
 
 # -- bodies --------------------------------------------------------------------------------------
