@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import httpx
 import pytest
 
@@ -148,3 +150,42 @@ def test_a_request_with_megabytes_of_headers_keeps_64_kib_of_them_in_the_journal
     kept = sum(len(name) + len(value) for name, value in entry["headers"])
     assert kept <= 65536 + 100 and entry["headers"][-1][0] == "x-mockserver-journal-cut"
     assert entry["status"] == 201  # the API still read every header
+
+
+def test_a_signed_authorization_header_keeps_what_identifies_the_client_and_hides_its_signature(client):
+    """Adobe Pass's legacy header (api-facts.md): `POST requestor_id=.., nonce=.., ..., public_key=..,
+    signature=<HMAC>`. The journal shows who signed and what (the requestor, the URI), never the HMAC."""
+    signed = ("POST requestor_id=REQ1, nonce=n-1, signature_method=HMAC-SHA1, request_time=1700000000000, "
+              "request_uri=/regcode, public_key=pk-1")
+    client.post("/clientless/reggie/v1/REQ1/regcode", headers={"Authorization": f"{signed}, signature=SECRET+HMAC/="})
+    [entry] = client.get("/__admin/requests?limit=1").json()["requests"]
+    assert ["authorization", f"{signed}, signature=[redacted]"] in entry["headers"], entry["headers"]
+    assert "SECRET+HMAC" not in str(entry)
+
+
+def test_a_body_is_shown_up_to_2_kib_and_kept_up_to_64_kib():
+    """README "A journal entry": `body` (its first 2 KiB); docs/architecture.md: body kept up to 64 KiB
+    (its size and hash read from what is kept)."""
+    journal = Journal(size=4)
+    for size in (2048, 2049, 65536, 65537):
+        entry = Entry(0.0, "POST", "/x", b"", [], "edge")
+        entry.body = b"a" * size
+        journal.record(entry)
+    shown = journal.query()
+    assert [len(e["body"]) for e in shown] == [2048, 2048, 2048, 2048]
+    assert [e["body_size"] for e in shown] == [2048, 2049, 65536, 65537]
+    assert [len(e[10]) for e in journal.entries] == [2048, 2049, 65536, 65536]
+    assert shown[3]["body_hash"] == hashlib.sha1(b"a" * 65536).hexdigest()[:16] == shown[2]["body_hash"]
+
+
+@pytest.mark.parametrize("over", [0, 1])
+def test_request_headers_are_kept_whole_up_to_64_kib(over):
+    """README: `headers` ... the first 64 KiB (names and values), then an `x-mockserver-journal-cut` note."""
+    headers = [(b"x-a", b"v" * (65536 - 3 - 3 - 1)), (b"x-b", b"w" * (1 + over))]
+    journal = Journal(size=1)
+    journal.record(Entry(0.0, "GET", "/x", b"", headers, "edge"))
+    [entry] = journal.query()
+    if over:
+        assert entry["headers"] == [["x-a", "v" * 65529], ["x-mockserver-journal-cut", "1 headers, 5 bytes not kept"]]
+    else:
+        assert entry["headers"] == [["x-a", "v" * 65529], ["x-b", "w"]]
