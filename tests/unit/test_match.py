@@ -375,6 +375,24 @@ def test_a_check_that_finds_errors_gives_them_through_all_and_any():
     assert verdict({"not": {"check": {"name": "found", "args": {"id": "c"}}}}, make_ctx(), checks) is False
 
 
+def test_errors_found_by_sync_checks_come_through_all_any_and_several_keys_in_order():
+    """The common case (no async check, so no coroutine): the errors each check found are gathered in
+    order; `any` gives the first part that holds, errors and all."""
+    from mockserver.engine.outcome import ErrorRef
+
+    def found(ctx: Any, args: Any) -> list[ErrorRef]:
+        return [ErrorRef(i) for i in args["ids"]]
+
+    checks = {"found": found, "sync_true": sync_true, "sync_false": sync_false}
+    a = {"check": {"name": "found", "args": {"ids": ["a"]}}}
+    bc = {"check": {"name": "found", "args": {"ids": ["b", "c"]}}}
+    assert [e.id for e in verdict({"all": [a, {"check": "sync_true"}, bc]}, make_ctx(), checks)] == ["a", "b", "c"]
+    assert [e.id for e in verdict({"any": [{"check": "sync_false"}, bc, a]}, make_ctx(), checks)] == ["b", "c"]
+    assert [e.id for e in verdict({**bc, "header_absent": "x-b"}, make_ctx(), checks)] == ["b", "c"]
+    assert verdict({"all": [a, {"check": "sync_false"}]}, make_ctx(), checks) is False
+    assert verdict({"all": [{"check": "sync_true"}, {"header_absent": "x-b"}]}, make_ctx(), checks) is True
+
+
 # -- through the app -----------------------------------------------------------------------------
 
 TOY = """\
