@@ -470,3 +470,16 @@ def test_a_path_parameter_takes_an_encoded_newline_as_a_segment_parameter_does(t
 def test_an_empty_body_is_json_whitespace_only_and_anything_else_not_json_is_unparseable(toy, body, title):
     answer = toy.post("/toy/things", content=body)
     assert answer.status_code == (400 if title else 201) and answer.json().get("message") == title
+
+
+@pytest.mark.parametrize("first", ["sync_true", "sync_false", "async_true", "async_false"])
+@pytest.mark.parametrize("second", ["sync_true", "sync_false", "async_true", "async_false"])
+def test_all_any_not_over_every_pair_of_sync_and_async_checks(first, second):
+    """Every pair, not only those the generated trees happen to draw: an `any` of two async checks
+    that both fail is False, as an `all` with one is."""
+    value = {"sync_true": True, "sync_false": False, "async_true": True, "async_false": False}
+    parts = [{"check": first}, {"check": second}]
+    assert verdict({"all": parts}, make_ctx(), CHECKS) is (value[first] and value[second])
+    assert verdict({"any": parts}, make_ctx(), CHECKS) is (value[first] or value[second])
+    assert verdict({"not": {"any": parts}}, make_ctx(), CHECKS) is not (value[first] or value[second])
+    assert verdict({"not": {"check": first}}, make_ctx(), CHECKS) is not value[first]
