@@ -189,3 +189,20 @@ def test_request_headers_are_kept_whole_up_to_64_kib(over):
         assert entry["headers"] == [["x-a", "v" * 65529], ["x-mockserver-journal-cut", "1 headers, 5 bytes not kept"]]
     else:
         assert entry["headers"] == [["x-a", "v" * 65529], ["x-b", "w"]]
+
+
+@pytest.mark.parametrize(("settings", "kept"), [
+    ({"journal_size": 1}, ["/dcs/event?d_mid=3"]),
+    ({"journal_size": 2}, ["/dcs/event?d_mid=2", "/dcs/event?d_mid=3"]),
+    ({"journal_size": 0}, []),
+    ({"journal_size": 5, "journal": False}, []),  # mockserver serve --no-journal
+])
+def test_the_journal_keeps_the_last_journal_size_requests_numbered_from_1(make_client, settings, kept):
+    """README: the last `--journal-size` requests of all sessions; `--no-journal` keeps none. `seq`
+    numbers every request the server answered, those pushed out included."""
+    client = make_client(**settings)
+    for n in (1, 2, 3):
+        client.get(f"/dcs/event?d_mid={n}")
+    entries = client.get("/__admin/requests").json()["requests"]
+    assert [f"{e['path']}?{e['query']}" for e in entries] == kept
+    assert [e["seq"] for e in entries] == [1, 2, 3][3 - len(kept):]
