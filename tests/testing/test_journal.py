@@ -206,3 +206,17 @@ def test_the_journal_keeps_the_last_journal_size_requests_numbered_from_1(make_c
     entries = client.get("/__admin/requests").json()["requests"]
     assert [f"{e['path']}?{e['query']}" for e in entries] == kept
     assert [e["seq"] for e in entries] == [1, 2, 3][3 - len(kept):]
+
+
+@pytest.mark.parametrize(("headers", "kept", "note"), [
+    ([(b"x-a", b"v" * 65529), (b"x-b", b"w"), (b"x-c", b"zz")], ["x-a", "x-b"], "1 headers, 5 bytes not kept"),
+    ([(b"x-a", b"v" * 65531), (b"x-b", b"ww"), (b"x", b"")], ["x-a"], "2 headers, 6 bytes not kept"),
+])
+def test_request_headers_are_kept_in_order_until_the_first_that_does_not_fit(headers, kept, note):
+    """README: the first 64 KiB: a header filling them exactly is kept; after the first that does not
+    fit none is (a small one after it neither), and the note counts what was left out."""
+    journal = Journal(size=1)
+    journal.record(Entry(0.0, "GET", "/x", b"", headers, "edge"))
+    [entry] = journal.query()
+    assert [name for name, _ in entry["headers"]] == [*kept, "x-mockserver-journal-cut"]
+    assert entry["headers"][-1][1] == note
