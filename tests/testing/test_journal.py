@@ -220,3 +220,23 @@ def test_request_headers_are_kept_in_order_until_the_first_that_does_not_fit(hea
     [entry] = journal.query()
     assert [name for name, _ in entry["headers"]] == [*kept, "x-mockserver-journal-cut"]
     assert entry["headers"][-1][1] == note
+
+
+def test_coverage_of_a_session_adds_up_every_error_served_to_it(client):
+    """GUIDE 2: `/__admin/coverage?session=`: the documented errors served so far, every one of them
+    (the second error served to a session does not replace the first)."""
+    session = {"X-Mock-Session": "cov"}
+    for asked in ("300", "301", "300"):
+        client.get(f"/dcs/event?d_mid=1&__error={asked}", headers=session)
+    client.post("/edge/ee/v2/interact?datastreamId=ds-1&__error=rate-limited", json={"event": {}}, headers=session)
+    apis = client.get("/__admin/coverage?session=cov").json()["apis"]
+    assert sorted(apis["dcs"]["served_ids"]) == ["300", "301"] and apis["edge"]["served_ids"] == ["rate-limited"]
+
+
+def test_an_entry_without_query_or_body_shows_them_empty_and_a_body_not_utf8_replaced(client):
+    client.get("/dcs/event")
+    client.post("/braze/users/track", content=b'{"a": "\xff"}', headers={"Authorization": "Bearer k"})
+    bare, odd = client.get("/__admin/requests").json()["requests"]
+    assert (bare["query"], bare["body"], bare["body_size"]) == ("", "", 0)
+    assert bare["body_hash"] == hashlib.sha1(b"").hexdigest()[:16]
+    assert odd["body"] == '{"a": "\ufffd"}' and odd["body_size"] == 10
