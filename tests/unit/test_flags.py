@@ -194,6 +194,7 @@ def test_a_code_flag_takes_every_status_from_100_to_599(client, code):
     ("__delay=soon", "flag 'delay' takes milliseconds, not 'soon'",
      ["MS", "uniform:LOW-HIGH", "lognormal:MEDIAN,SIGMA"]),
     ("__chaos=2", "flag 'chaos' takes a probability, not '2'", ["a number from 0 to 1"]),
+    ("__chaos=often", "flag 'chaos' takes a probability, not 'often'", ["a number from 0 to 1"]),
     ("__chaos_faults=maybe", "flag 'chaos_faults' takes 1 or 0, not 'maybe'", ["1", "0", "true", "false", "yes", "no"]),
 ])
 def test_a_bad_flag_value_is_misuse_saying_what_the_flag_takes(client, query, detail, valid):
