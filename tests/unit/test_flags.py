@@ -211,3 +211,11 @@ def test_every_documented_delay_form_is_taken(delay):
     """WireMock's three delay models, as README names them (`200`, `uniform:50-150`, `lognormal:80,0.4`)."""
     flags = parse_flags([("delay", delay)], [], None)
     assert flags.delay == delay and flags.given == [f"delay={delay}"]
+
+
+@pytest.mark.parametrize("chance", ["0", "1", "0.0", "1.0"])
+def test_chaos_takes_both_ends_of_a_probability(client, chance):
+    """GUIDE 2: `__chaos=P`, a probability: 0 (never) and 1 (always) are probabilities too."""
+    response = client.get(f"/dcs/event?d_mid=1&__chaos={chance}")
+    assert "x-mockserver-misuse" not in response.headers, response.text
+    assert response.headers["preference-applied"] == f"chaos={chance}"
