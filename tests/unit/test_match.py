@@ -483,3 +483,11 @@ def test_all_any_not_over_every_pair_of_sync_and_async_checks(first, second):
     assert verdict({"any": parts}, make_ctx(), CHECKS) is (value[first] or value[second])
     assert verdict({"not": {"any": parts}}, make_ctx(), CHECKS) is not (value[first] or value[second])
     assert verdict({"not": {"check": first}}, make_ctx(), CHECKS) is not value[first]
+
+
+def test_a_get_route_answers_head_but_no_other_method(toy):
+    """RFC 9110 9.3.2: HEAD is GET without the body; POST or DELETE on a GET-only path is the method
+    error, whose Allow names GET and HEAD (as Starlette's)."""
+    for method in ("POST", "DELETE", "PUT"):
+        answer = toy.request(method, "/toy/items/1")
+        assert answer.status_code == 405 and answer.json()["allowed"] == ["GET", "HEAD"], (method, answer.text)
