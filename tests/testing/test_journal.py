@@ -229,8 +229,12 @@ def test_coverage_of_a_session_adds_up_every_error_served_to_it(client):
     for asked in ("300", "301", "300"):
         client.get(f"/dcs/event?d_mid=1&__error={asked}", headers=session)
     client.post("/edge/ee/v2/interact?datastreamId=ds-1&__error=rate-limited", json={"event": {}}, headers=session)
+    client.get("/dcs/event?d_mid=1&__error=302", headers={"X-Mock-Session": "other"})
     apis = client.get("/__admin/coverage?session=cov").json()["apis"]
     assert sorted(apis["dcs"]["served_ids"]) == ["300", "301"] and apis["edge"]["served_ids"] == ["rate-limited"]
+    assert (apis["dcs"]["requests"], apis["edge"]["requests"]) == (3, 1)  # README: requests counts, this session's
+    whole = client.get("/__admin/coverage").json()["apis"]
+    assert whole["dcs"]["requests"] == 4 and sorted(whole["dcs"]["served_ids"]) == ["300", "301", "302"]
 
 
 def test_an_entry_without_query_or_body_shows_them_empty_and_a_body_not_utf8_replaced(client):
@@ -240,3 +244,12 @@ def test_an_entry_without_query_or_body_shows_them_empty_and_a_body_not_utf8_rep
     assert (bare["query"], bare["body"], bare["body_size"]) == ("", "", 0)
     assert bare["body_hash"] == hashlib.sha1(b"").hexdigest()[:16]
     assert odd["body"] == '{"a": "\ufffd"}' and odd["body_size"] == 10
+
+
+def test_limit_gives_the_last_n_entries_and_limit_0_none(client):
+    """README: `limit=N`: the last N."""
+    for n in (1, 2, 3):
+        client.get(f"/dcs/event?d_mid={n}")
+    def queries(limit: int) -> list[str]:
+        return [e["query"] for e in client.get(f"/__admin/requests?limit={limit}").json()["requests"]]
+    assert (queries(2), queries(1), queries(0)) == (["d_mid=2", "d_mid=3"], ["d_mid=3"], [])
