@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import httpx
 import pytest
 
@@ -148,3 +150,106 @@ def test_a_request_with_megabytes_of_headers_keeps_64_kib_of_them_in_the_journal
     kept = sum(len(name) + len(value) for name, value in entry["headers"])
     assert kept <= 65536 + 100 and entry["headers"][-1][0] == "x-mockserver-journal-cut"
     assert entry["status"] == 201  # the API still read every header
+
+
+def test_a_signed_authorization_header_keeps_what_identifies_the_client_and_hides_its_signature(client):
+    """Adobe Pass's legacy header (api-facts.md): `POST requestor_id=.., nonce=.., ..., public_key=..,
+    signature=<HMAC>`. The journal shows who signed and what (the requestor, the URI), never the HMAC."""
+    signed = ("POST requestor_id=REQ1, nonce=n-1, signature_method=HMAC-SHA1, request_time=1700000000000, "
+              "request_uri=/regcode, public_key=pk-1")
+    client.post("/clientless/reggie/v1/REQ1/regcode", headers={"Authorization": f"{signed}, signature=SECRET+HMAC/="})
+    [entry] = client.get("/__admin/requests?limit=1").json()["requests"]
+    assert ["authorization", f"{signed}, signature=[redacted]"] in entry["headers"], entry["headers"]
+    assert "SECRET+HMAC" not in str(entry)
+
+
+def test_a_body_is_shown_up_to_2_kib_and_kept_up_to_64_kib():
+    """README "A journal entry": `body` (its first 2 KiB); docs/architecture.md: body kept up to 64 KiB
+    (its size and hash read from what is kept)."""
+    journal = Journal(size=4)
+    for size in (2048, 2049, 65536, 65537):
+        entry = Entry(0.0, "POST", "/x", b"", [], "edge")
+        entry.body = b"a" * size
+        journal.record(entry)
+    shown = journal.query()
+    assert [len(e["body"]) for e in shown] == [2048, 2048, 2048, 2048]
+    assert [e["body_size"] for e in shown] == [2048, 2049, 65536, 65537]
+    assert [len(e[10]) for e in journal.entries] == [2048, 2049, 65536, 65536]
+    assert shown[3]["body_hash"] == hashlib.sha1(b"a" * 65536).hexdigest()[:16] == shown[2]["body_hash"]
+
+
+@pytest.mark.parametrize("over", [0, 1])
+def test_request_headers_are_kept_whole_up_to_64_kib(over):
+    """README: `headers` ... the first 64 KiB (names and values), then an `x-mockserver-journal-cut` note."""
+    headers = [(b"x-a", b"v" * (65536 - 3 - 3 - 1)), (b"x-b", b"w" * (1 + over))]
+    journal = Journal(size=1)
+    journal.record(Entry(0.0, "GET", "/x", b"", headers, "edge"))
+    [entry] = journal.query()
+    if over:
+        assert entry["headers"] == [["x-a", "v" * 65529], ["x-mockserver-journal-cut", "1 headers, 5 bytes not kept"]]
+    else:
+        assert entry["headers"] == [["x-a", "v" * 65529], ["x-b", "w"]]
+
+
+@pytest.mark.parametrize(("settings", "kept"), [
+    ({"journal_size": 1}, ["/dcs/event?d_mid=3"]),
+    ({"journal_size": 2}, ["/dcs/event?d_mid=2", "/dcs/event?d_mid=3"]),
+    ({"journal_size": 0}, []),
+    ({"journal_size": 5, "journal": False}, []),  # mockserver serve --no-journal
+])
+def test_the_journal_keeps_the_last_journal_size_requests_numbered_from_1(make_client, settings, kept):
+    """README: the last `--journal-size` requests of all sessions; `--no-journal` keeps none. `seq`
+    numbers every request the server answered, those pushed out included."""
+    client = make_client(**settings)
+    for n in (1, 2, 3):
+        client.get(f"/dcs/event?d_mid={n}")
+    entries = client.get("/__admin/requests").json()["requests"]
+    assert [f"{e['path']}?{e['query']}" for e in entries] == kept
+    assert [e["seq"] for e in entries] == [1, 2, 3][3 - len(kept):]
+
+
+@pytest.mark.parametrize(("headers", "kept", "note"), [
+    ([(b"x-a", b"v" * 65529), (b"x-b", b"w"), (b"x-c", b"zz")], ["x-a", "x-b"], "1 headers, 5 bytes not kept"),
+    ([(b"x-a", b"v" * 65531), (b"x-b", b"ww"), (b"x", b"")], ["x-a"], "2 headers, 6 bytes not kept"),
+])
+def test_request_headers_are_kept_in_order_until_the_first_that_does_not_fit(headers, kept, note):
+    """README: the first 64 KiB: a header filling them exactly is kept; after the first that does not
+    fit none is (a small one after it neither), and the note counts what was left out."""
+    journal = Journal(size=1)
+    journal.record(Entry(0.0, "GET", "/x", b"", headers, "edge"))
+    [entry] = journal.query()
+    assert [name for name, _ in entry["headers"]] == [*kept, "x-mockserver-journal-cut"]
+    assert entry["headers"][-1][1] == note
+
+
+def test_coverage_of_a_session_adds_up_every_error_served_to_it(client):
+    """GUIDE 2: `/__admin/coverage?session=`: the documented errors served so far, every one of them
+    (the second error served to a session does not replace the first)."""
+    session = {"X-Mock-Session": "cov"}
+    for asked in ("300", "301", "300"):
+        client.get(f"/dcs/event?d_mid=1&__error={asked}", headers=session)
+    client.post("/edge/ee/v2/interact?datastreamId=ds-1&__error=rate-limited", json={"event": {}}, headers=session)
+    client.get("/dcs/event?d_mid=1&__error=302", headers={"X-Mock-Session": "other"})
+    apis = client.get("/__admin/coverage?session=cov").json()["apis"]
+    assert sorted(apis["dcs"]["served_ids"]) == ["300", "301"] and apis["edge"]["served_ids"] == ["rate-limited"]
+    assert (apis["dcs"]["requests"], apis["edge"]["requests"]) == (3, 1)  # README: requests counts, this session's
+    whole = client.get("/__admin/coverage").json()["apis"]
+    assert whole["dcs"]["requests"] == 4 and sorted(whole["dcs"]["served_ids"]) == ["300", "301", "302"]
+
+
+def test_an_entry_without_query_or_body_shows_them_empty_and_a_body_not_utf8_replaced(client):
+    client.get("/dcs/event")
+    client.post("/braze/users/track", content=b'{"a": "\xff"}', headers={"Authorization": "Bearer k"})
+    bare, odd = client.get("/__admin/requests").json()["requests"]
+    assert (bare["query"], bare["body"], bare["body_size"]) == ("", "", 0)
+    assert bare["body_hash"] == hashlib.sha1(b"").hexdigest()[:16]
+    assert odd["body"] == '{"a": "\ufffd"}' and odd["body_size"] == 10
+
+
+def test_limit_gives_the_last_n_entries_and_limit_0_none(client):
+    """README: `limit=N`: the last N."""
+    for n in (1, 2, 3):
+        client.get(f"/dcs/event?d_mid={n}")
+    def queries(limit: int) -> list[str]:
+        return [e["query"] for e in client.get(f"/__admin/requests?limit={limit}").json()["requests"]]
+    assert (queries(2), queries(1), queries(0)) == (["d_mid=2", "d_mid=3"], ["d_mid=3"], [])

@@ -158,3 +158,64 @@ def test_decimal_reads_as_many_digits_as_int_does_and_no_more():
     limit = sys.get_int_max_str_digits()
     assert decimal("9" * limit) == int("9" * limit) and decimal("9" * (limit + 1)) is None
     assert decimal("²") is None and decimal("-1") is None and decimal("0429") == 429
+
+
+def test_one_error_flag_of_comma_separated_ids_asks_each_of_them(client):
+    """`__error=300, 301,` asks both DCS errors: DCS reports them in one `X-Error: 300,301` (dcs-errors.md
+    "X-Error"), and the journal names both; blanks around and between the ids are not ids."""
+    answer = client.get("/dcs/event?d_mid=1&__error=300,%20301,")
+    assert answer.status_code == 200 and answer.headers["x-error"] == "300,301", answer.headers
+    assert client.get("/__admin/requests?limit=1").json()["requests"][0]["errors"] == ["300", "301"]
+
+
+@pytest.mark.parametrize("query", ["__error=", "__error=,%20"])
+def test_an_error_flag_without_an_id_is_misuse_listing_the_apis_ids(client, query):
+    response = client.get(f"/dcs/event?d_mid=1&{query}")
+    assert response.status_code == 400 and response.headers["x-mockserver-misuse"] == "1", response.text
+    problem = response.json()
+    assert problem["detail"].startswith("flag 'error' needs an error id of dcs"), problem
+    assert {"300", "rate-limited"} <= set(problem["valid"]), problem
+
+
+@pytest.mark.parametrize("code", ["100", "599"])
+def test_a_code_flag_takes_every_status_from_100_to_599(client, code):
+    """Both ends are HTTP statuses (RFC 9110 15): DCS documents none of them, so the answer says that,
+    not that the flag's value is no status."""
+    response = client.get(f"/dcs/event?d_mid=1&__code={code}")
+    assert response.status_code == 400 and response.headers["x-mockserver-misuse"] == "1", response.text
+    assert response.json()["detail"].startswith(f"dcs documents no error with status {code}"), response.text
+    assert "429" in response.json()["valid"]
+
+
+@pytest.mark.parametrize(("query", "detail", "valid"), [
+    ("__code=99", "flag 'code' takes an HTTP status, not '99'", ["100-599"]),
+    ("__code=600", "flag 'code' takes an HTTP status, not '600'", ["100-599"]),
+    ("__seed=x", "flag 'seed' takes an integer, not 'x'", ["an integer"]),
+    ("__delay=soon", "flag 'delay' takes milliseconds, not 'soon'",
+     ["MS", "uniform:LOW-HIGH", "lognormal:MEDIAN,SIGMA"]),
+    ("__chaos=2", "flag 'chaos' takes a probability, not '2'", ["a number from 0 to 1"]),
+    ("__chaos=often", "flag 'chaos' takes a probability, not 'often'", ["a number from 0 to 1"]),
+    ("__chaos_faults=maybe", "flag 'chaos_faults' takes 1 or 0, not 'maybe'", ["1", "0", "true", "false", "yes", "no"]),
+])
+def test_a_bad_flag_value_is_misuse_saying_what_the_flag_takes(client, query, detail, valid):
+    """GUIDE 2: misuse is 400 problem+json marked `X-Mockserver-Misuse: 1`, its detail listing the valid values."""
+    response = client.get(f"/dcs/event?d_mid=1&{query}")
+    assert response.status_code == 400 and response.headers["x-mockserver-misuse"] == "1", response.text
+    problem = response.json()
+    assert problem["detail"].startswith(detail) and problem["valid"] == valid, problem
+    assert all(value in problem["detail"] for value in valid), problem
+
+
+@pytest.mark.parametrize("delay", ["0", "1234567", "uniform:0-5", "lognormal:3,0.5", "lognormal:2.5,1"])
+def test_every_documented_delay_form_is_taken(delay):
+    """WireMock's three delay models, as README names them (`200`, `uniform:50-150`, `lognormal:80,0.4`)."""
+    flags = parse_flags([("delay", delay)], [], None)
+    assert flags.delay == delay and flags.given == [f"delay={delay}"]
+
+
+@pytest.mark.parametrize("chance", ["0", "1", "0.0", "1.0"])
+def test_chaos_takes_both_ends_of_a_probability(client, chance):
+    """GUIDE 2: `__chaos=P`, a probability: 0 (never) and 1 (always) are probabilities too."""
+    response = client.get(f"/dcs/event?d_mid=1&__chaos={chance}")
+    assert "x-mockserver-misuse" not in response.headers, response.text
+    assert response.headers["preference-applied"] == f"chaos={chance}"

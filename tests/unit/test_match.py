@@ -208,7 +208,7 @@ def test_header_matches_is_a_search_of_the_first_value_and_not_matches_its_negat
     assert verdict({"header_not_matches": {asked: pattern}}, ctx) is (not expected)
 
 
-query_name = st.text(alphabet="abcé+ &=%", min_size=1, max_size=3)
+query_name = st.text(alphabet="abcBé+ &=%", min_size=1, max_size=3)
 query_value = st.text(alphabet="xyé+ &=%", max_size=3)
 
 
@@ -237,6 +237,16 @@ def test_query_count_over_counts_each_repetition_as_sent(case, name, limit):
     assert verdict({"query_absent": name}, ctx) is (count == 0)
     first = next((v or "" for n, v in pieces if n == name), None)
     assert verdict({"query_matches": {name: "^y"}}, ctx) is (first is not None and first.startswith("y"))
+
+
+@pytest.mark.parametrize("asked", ["D_MID", "D_mid"])
+def test_query_names_are_case_sensitive_unlike_header_names(asked):
+    """RFC 3986 6.2.2.1: only the scheme and the host are case-insensitive; DCS's `d_mid` is not `D_MID`."""
+    ctx = make_ctx(query=b"d_mid=1")
+    assert verdict({"query_present": asked}, ctx) is False and verdict({"query_absent": asked}, ctx) is True
+    assert verdict({"query_matches": {asked: "1"}}, ctx) is False
+    assert verdict({"query_not_matches": {asked: "1"}}, ctx) is True
+    assert verdict({"query_present": "d_mid", "query_matches": {"d_mid": "^1$"}}, ctx) is True
 
 
 # -- bodies --------------------------------------------------------------------------------------
@@ -365,6 +375,24 @@ def test_a_check_that_finds_errors_gives_them_through_all_and_any():
     assert verdict({"not": {"check": {"name": "found", "args": {"id": "c"}}}}, make_ctx(), checks) is False
 
 
+def test_errors_found_by_sync_checks_come_through_all_any_and_several_keys_in_order():
+    """The common case (no async check, so no coroutine): the errors each check found are gathered in
+    order; `any` gives the first part that holds, errors and all."""
+    from mockserver.engine.outcome import ErrorRef
+
+    def found(ctx: Any, args: Any) -> list[ErrorRef]:
+        return [ErrorRef(i) for i in args["ids"]]
+
+    checks = {"found": found, "sync_true": sync_true, "sync_false": sync_false}
+    a = {"check": {"name": "found", "args": {"ids": ["a"]}}}
+    bc = {"check": {"name": "found", "args": {"ids": ["b", "c"]}}}
+    assert [e.id for e in verdict({"all": [a, {"check": "sync_true"}, bc]}, make_ctx(), checks)] == ["a", "b", "c"]
+    assert [e.id for e in verdict({"any": [{"check": "sync_false"}, bc, a]}, make_ctx(), checks)] == ["b", "c"]
+    assert [e.id for e in verdict({**bc, "header_absent": "x-b"}, make_ctx(), checks)] == ["b", "c"]
+    assert verdict({"all": [a, {"check": "sync_false"}]}, make_ctx(), checks) is False
+    assert verdict({"all": [{"check": "sync_true"}, {"header_absent": "x-b"}]}, make_ctx(), checks) is True
+
+
 # -- through the app -----------------------------------------------------------------------------
 
 TOY = """\
@@ -442,3 +470,24 @@ def test_a_path_parameter_takes_an_encoded_newline_as_a_segment_parameter_does(t
 def test_an_empty_body_is_json_whitespace_only_and_anything_else_not_json_is_unparseable(toy, body, title):
     answer = toy.post("/toy/things", content=body)
     assert answer.status_code == (400 if title else 201) and answer.json().get("message") == title
+
+
+@pytest.mark.parametrize("first", ["sync_true", "sync_false", "async_true", "async_false"])
+@pytest.mark.parametrize("second", ["sync_true", "sync_false", "async_true", "async_false"])
+def test_all_any_not_over_every_pair_of_sync_and_async_checks(first, second):
+    """Every pair, not only those the generated trees happen to draw: an `any` of two async checks
+    that both fail is False, as an `all` with one is."""
+    value = {"sync_true": True, "sync_false": False, "async_true": True, "async_false": False}
+    parts = [{"check": first}, {"check": second}]
+    assert verdict({"all": parts}, make_ctx(), CHECKS) is (value[first] and value[second])
+    assert verdict({"any": parts}, make_ctx(), CHECKS) is (value[first] or value[second])
+    assert verdict({"not": {"any": parts}}, make_ctx(), CHECKS) is not (value[first] or value[second])
+    assert verdict({"not": {"check": first}}, make_ctx(), CHECKS) is not value[first]
+
+
+def test_a_get_route_answers_head_but_no_other_method(toy):
+    """RFC 9110 9.3.2: HEAD is GET without the body; POST or DELETE on a GET-only path is the method
+    error, whose Allow names GET and HEAD (as Starlette's)."""
+    for method in ("POST", "DELETE", "PUT"):
+        answer = toy.request(method, "/toy/items/1")
+        assert answer.status_code == 405 and answer.json()["allowed"] == ["GET", "HEAD"], (method, answer.text)
