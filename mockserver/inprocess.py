@@ -69,8 +69,10 @@ class ServerThread:
         # No lifespan: readiness is set in start(); the app never freezes the heap here (that is for
         # server processes of our own, see build_app's freeze_heap).
         # As `mockserver serve` runs uvicorn (server.run_uvicorn): the connection in the scope for the
-        # transport faults (reset, empty, malformed, truncate), only the answer's own Server header, no WebSocket.
+        # transport faults (reset, empty, malformed, truncate), only the answer's own Server header, no WebSocket,
+        # and every waiting connection taken at once (eventloop.py).
         config = uvicorn.Config(self.app, lifespan="off", log_level="warning", log_config=None,
+                                loop="mockserver.eventloop:new_event_loop",
                                 access_log=False, http=FaultingHttpToolsProtocol, server_header=False, ws="none",
                                 date_header=False, timeout_graceful_shutdown=GRACE_SECONDS)
         self.server = uvicorn.Server(config)

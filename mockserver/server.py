@@ -134,7 +134,7 @@ def run_uvicorn(settings: Settings, catalog: Catalog | None, sock: socket.socket
     common: dict[str, Any] = dict(
         host=settings.host,
         port=settings.port,
-        loop="uvloop",
+        loop="mockserver.eventloop:new_event_loop",  # uvloop, taking every waiting connection at once
         http=FaultingHttpToolsProtocol,  # httptools, plus the connection for transport faults
         ws="none",  # no API speaks WebSocket: a handshake is answered as the HTTP request it also is
         lifespan="on",
@@ -192,7 +192,10 @@ def run_hypercorn(settings: Settings, catalog: Catalog | None, sock: socket.sock
         import uvloop
         from hypercorn.asyncio import serve
 
-        uvloop.run(serve(HypercornConnectionApp(_one_process(settings, catalog)), config))  # type: ignore[arg-type]
+        from mockserver.eventloop import new_event_loop
+
+        app = HypercornConnectionApp(_one_process(settings, catalog))
+        uvloop.run(serve(app, config), loop_factory=new_event_loop)  # type: ignore[arg-type]
 
 
 def _one_process(settings: Settings, catalog: Catalog | None) -> MockServerApp:
