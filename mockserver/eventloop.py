@@ -6,6 +6,7 @@ wrk run (or of a test suite's pools opening together) got its first answer 250-5
 other request took 15 ms, and wrk's p99 swung from 15 to 240 ms between identical runs (docs/architecture.md).
 asyncio's own loop takes up to `backlog` at each wake-up; this does the same, then hands each socket to
 uvloop's transports (`connect_accepted_socket`), so everything after the accept is uvloop's as before.
+Only for one process: workers sharing a socket keep uvloop's own, or the first to wake takes a whole burst.
 """
 
 from __future__ import annotations

@@ -134,7 +134,9 @@ def run_uvicorn(settings: Settings, catalog: Catalog | None, sock: socket.socket
     common: dict[str, Any] = dict(
         host=settings.host,
         port=settings.port,
-        loop="mockserver.eventloop:new_event_loop",  # uvloop, taking every waiting connection at once
+        # uvloop, taking every waiting connection at once (eventloop.py); workers sharing the socket keep
+        # uvloop's few per turn, or the first to wake would take a whole burst and leave the others idle
+        loop="mockserver.eventloop:new_event_loop" if settings.workers == 1 else "uvloop",
         http=FaultingHttpToolsProtocol,  # httptools, plus the connection for transport faults
         ws="none",  # no API speaks WebSocket: a handshake is answered as the HTTP request it also is
         lifespan="on",
