@@ -340,10 +340,8 @@ trees = st.recursive(
 @given(trees)
 def test_all_any_not_follow_their_names_whatever_the_checks_inside(tree):
     spec, expected = tree
-    condition = compile_condition(spec, "when", CHECKS)
     result = verdict(spec, make_ctx([(b"x-a", b"1")]), CHECKS)
     assert bool(result) is expected
-    assert condition.describe()  # journals and near misses say what a condition tests
 
 
 @FAST
