@@ -60,7 +60,7 @@ class Present(Condition):
 
     def __init__(self, kind: str, names: Sequence[str], present: bool) -> None:
         self.lookup = _LOOKUPS[kind]
-        self.names = [n.lower() for n in names] if kind == "header" else list(names)
+        self.names = list(names)  # a header name in any case: ctx.header() lower-cases it
         self.present = present
 
     def holds(self, ctx: RequestContext) -> Any:
@@ -76,7 +76,7 @@ class Matches(Condition):
 
     def __init__(self, kind: str, patterns: Mapping[str, re.Pattern[str]], negate: bool) -> None:
         self.lookup = _LOOKUPS[kind]
-        self.patterns = {k.lower(): v for k, v in patterns.items()} if kind == "header" else dict(patterns)
+        self.patterns = dict(patterns)
         self.negate = negate
 
     def holds(self, ctx: RequestContext) -> Any:
