@@ -144,8 +144,7 @@ class BodySchema(Condition):
 
 
 class CheckCall(Condition):
-    def __init__(self, name: str, func: Check, args: Mapping[str, Any]) -> None:
-        self.name = name
+    def __init__(self, func: Check, args: Mapping[str, Any]) -> None:
         self.func = func
         self.args = args
         self.needs_await = inspect.iscoroutinefunction(func)
@@ -311,7 +310,7 @@ def _compile_part(key: str, value: Any, here: str, checks: Mapping[str, Check], 
         if wrong:
             raise ConditionError.of([ConditionError(f"{here}.args.{arg}" if arg is not None else here, why)
                                      for arg, why in wrong])
-        return CheckCall(name, checks[name], args)
+        return CheckCall(checks[name], args)
     if key == "all":
         return AllOf(_compile_list(value, here, checks, check_schemas, wrong_args))
     if key == "any":
