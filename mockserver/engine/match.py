@@ -249,7 +249,7 @@ def _meta_validator() -> Draft202012Validator:
     return Draft202012Validator(Draft202012Validator.META_SCHEMA)
 
 
-def _schema(value: Mapping[str, Any], where: str, check: bool = True) -> Mapping[str, Any]:
+def _schema(value: Mapping[str, Any], where: str, check: bool) -> Mapping[str, Any]:
     if not check:
         return value
     meta = _meta_validator()
