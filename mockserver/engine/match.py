@@ -36,15 +36,11 @@ class ConditionError(FieldError):
 
 class Condition:
     """`holds(ctx)` gives the verdict; only a condition with `needs_await` (an async Python check
-    inside) returns an awaitable instead, so the common rules cost no coroutine.
-    `describe()` says what it tests, for journals and near misses."""
+    inside) returns an awaitable instead, so the common rules cost no coroutine."""
 
     needs_await = False
 
     def holds(self, ctx: RequestContext) -> Any:
-        raise NotImplementedError
-
-    def describe(self) -> str:
         raise NotImplementedError
 
 
@@ -63,9 +59,8 @@ class Present(Condition):
     """Every named header (or query parameter) is there; negated: any is missing."""
 
     def __init__(self, kind: str, names: Sequence[str], present: bool) -> None:
-        self.kind = kind
         self.lookup = _LOOKUPS[kind]
-        self.names = [n.lower() for n in names] if kind == "header" else list(names)
+        self.names = list(names)  # a header name in any case: ctx.header() lower-cases it
         self.present = present
 
     def holds(self, ctx: RequestContext) -> Any:
@@ -74,18 +69,14 @@ class Present(Condition):
             return all(lookup(ctx, n) is not None for n in self.names)
         return any(lookup(ctx, n) is None for n in self.names)
 
-    def describe(self) -> str:
-        return f"{self.kind} {'present' if self.present else 'absent'}: {', '.join(self.names)}"
-
 
 class Matches(Condition):
     """Every named header (or query parameter) is there and its value matches (regex search);
     negated: any is absent or differs."""
 
     def __init__(self, kind: str, patterns: Mapping[str, re.Pattern[str]], negate: bool) -> None:
-        self.kind = kind
         self.lookup = _LOOKUPS[kind]
-        self.patterns = {k.lower(): v for k, v in patterns.items()} if kind == "header" else dict(patterns)
+        self.patterns = dict(patterns)
         self.negate = negate
 
     def holds(self, ctx: RequestContext) -> Any:
@@ -96,11 +87,6 @@ class Matches(Condition):
         )
         return result != self.negate
 
-    def describe(self) -> str:
-        return f"{self.kind} {'not ' if self.negate else ''}matching: " + ", ".join(
-            f"{k} ~ /{v.pattern}/" for k, v in self.patterns.items()
-        )
-
 
 class QueryCountOver(Condition):
     def __init__(self, limits: Mapping[str, int]) -> None:
@@ -109,18 +95,12 @@ class QueryCountOver(Condition):
     def holds(self, ctx: RequestContext) -> Any:
         return any(len(ctx.query.get(name, [])) > limit for name, limit in self.limits.items())
 
-    def describe(self) -> str:
-        return "query parameter repeated more than: " + ", ".join(f"{k} > {v}" for k, v in self.limits.items())
-
 
 class BodyUnparseable(Condition):
     """The body is not JSON (an empty body is not unparseable: use body_empty)."""
 
     def holds(self, ctx: RequestContext) -> Any:
         return ctx.json_error is not None
-
-    def describe(self) -> str:
-        return "body is not JSON"
 
 
 class BodyEmpty(Condition):
@@ -129,9 +109,6 @@ class BodyEmpty(Condition):
     def holds(self, ctx: RequestContext) -> Any:
         return not ctx.body.strip(JSON_WHITESPACE)
 
-    def describe(self) -> str:
-        return "body is empty"
-
 
 class BodySizeOver(Condition):
     def __init__(self, limit: int) -> None:
@@ -139,9 +116,6 @@ class BodySizeOver(Condition):
 
     def holds(self, ctx: RequestContext) -> Any:
         return len(ctx.body) > self.limit
-
-    def describe(self) -> str:
-        return f"body larger than {self.limit} bytes"
 
 
 class BodySchema(Condition):
@@ -168,22 +142,15 @@ class BodySchema(Condition):
             return False
         return self.validator.is_valid(ctx.json) != self.violates
 
-    def describe(self) -> str:
-        return f"body {'violates' if self.violates else 'conforms to'} a schema"
-
 
 class CheckCall(Condition):
-    def __init__(self, name: str, func: Check, args: Mapping[str, Any]) -> None:
-        self.name = name
+    def __init__(self, func: Check, args: Mapping[str, Any]) -> None:
         self.func = func
         self.args = args
         self.needs_await = inspect.iscoroutinefunction(func)
 
     def holds(self, ctx: RequestContext) -> Any:
         return self.func(ctx, self.args)
-
-    def describe(self) -> str:
-        return f"check {self.name}"
 
 
 class AllOf(Condition):
@@ -215,9 +182,6 @@ class AllOf(Condition):
                 found.extend(verdict)
         return found or True
 
-    def describe(self) -> str:
-        return " and ".join(p.describe() for p in self.parts)
-
 
 class AnyOf(Condition):
     def __init__(self, parts: list[Condition]) -> None:
@@ -240,9 +204,6 @@ class AnyOf(Condition):
                 return verdict  # type: ignore[no-any-return]
         return False
 
-    def describe(self) -> str:
-        return "(" + " or ".join(p.describe() for p in self.parts) + ")"
-
 
 class Not(Condition):
     def __init__(self, part: Condition) -> None:
@@ -256,9 +217,6 @@ class Not(Condition):
 
     async def _holds_async(self, ctx: RequestContext) -> Verdict:
         return not await settle(self.part.holds(ctx))
-
-    def describe(self) -> str:
-        return f"not ({self.part.describe()})"
 
 
 async def settle(value: Any) -> Any:
@@ -291,7 +249,7 @@ def _meta_validator() -> Draft202012Validator:
     return Draft202012Validator(Draft202012Validator.META_SCHEMA)
 
 
-def _schema(value: Mapping[str, Any], where: str, check: bool = True) -> Mapping[str, Any]:
+def _schema(value: Mapping[str, Any], where: str, check: bool) -> Mapping[str, Any]:
     if not check:
         return value
     meta = _meta_validator()
@@ -352,7 +310,7 @@ def _compile_part(key: str, value: Any, here: str, checks: Mapping[str, Check], 
         if wrong:
             raise ConditionError.of([ConditionError(f"{here}.args.{arg}" if arg is not None else here, why)
                                      for arg, why in wrong])
-        return CheckCall(name, checks[name], args)
+        return CheckCall(checks[name], args)
     if key == "all":
         return AllOf(_compile_list(value, here, checks, check_schemas, wrong_args))
     if key == "any":

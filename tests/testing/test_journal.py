@@ -253,3 +253,36 @@ def test_limit_gives_the_last_n_entries_and_limit_0_none(client):
     def queries(limit: int) -> list[str]:
         return [e["query"] for e in client.get(f"/__admin/requests?limit={limit}").json()["requests"]]
     assert (queries(2), queries(1), queries(0)) == (["d_mid=2", "d_mid=3"], ["d_mid=3"], [])
+
+
+def test_requests_that_never_reached_an_api_are_journaled_with_nothing_served(client):
+    """README: `status` is `0` when no status line reached the client (a client gone before its body ended,
+    which no API answers); a refused request (misuse) is journaled in the session it names when that is a
+    valid name. Neither reached a route, the virtual clock or a fault: those fields are null, the lists empty."""
+    import asyncio
+
+    app = client.app.app  # the app itself, under the test client's DecodedOnce
+    chunks = [{"type": "http.request", "body": b'{"external_id"', "more_body": True}, {"type": "http.disconnect"}]
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return chunks.pop(0)
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    path = "/braze/users/track"
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "headers": [(b"host", b"127.0.0.1"), (b"content-length", b"40"), (b"authorization", b"Bearer k")],
+             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8080)}
+    asyncio.run(app(scope, receive, send))
+    assert sent == []
+    refused = client.get("/dcs/event", headers={"X-Mock-Session": "not a session name"})
+    assert refused.status_code == 400 and refused.headers["X-Mockserver-Misuse"] == "1"
+    gone, misuse = client.get("/__admin/requests").json()["requests"]
+    assert (gone["status"], gone["body"], gone["body_size"], gone["misuse"]) == (0, '{"external_id"', 14, False)
+    assert (misuse["status"], misuse["misuse"], misuse["session"]) == (400, True, None)
+    for entry in (gone, misuse):
+        assert (entry["route"], entry["virtual_time"], entry["fault"], entry["errors"]) == (None, None, None, [])
+    assert (gone["flags"], gone["reply_headers"]) == ([], [])

@@ -112,6 +112,37 @@ def test_references_are_resolved_at_load(tmp_path):
     assert "routes[1].handler: no handler named 'toy.nothing'" in joined
 
 
+def test_an_inline_json_schema_the_meta_schema_refuses_is_a_problem_at_its_field(tmp_path):
+    """`body_violates` and `body_conforms` take a JSON Schema (2020-12): one that is not (a misspelt type, a
+    negative bound) is told at load, with its line and the meta-schema's words, nested or not."""
+    rules = """\
+    rules:
+      - when: {body_violates: {type: objekt}}
+        error: boom
+      - when: {any: [{body_conforms: {maxItems: -1}}]}
+        error: boom
+"""
+    file = tmp_path / "toy.yaml"
+    found = problems_of(tmp_path, GOOD.replace("    respond: {body: {message: hi}}", rules + "    respond: {}"))
+    assert found == [
+        f"{file}:13: routes[0].rules[0].when.body_violates: invalid JSON Schema: 'objekt' is not valid under any of "
+        "the given schemas",
+        f"{file}:15: routes[0].rules[1].when.any[0].body_conforms: invalid JSON Schema: -1 is less than the minimum "
+        "of 0",
+    ]
+
+
+def test_an_unknown_check_is_told_with_every_check_there_is_sorted(tmp_path):
+    """A misspelt check name: the problem lists the registered checks (sorted, comma-separated), so the right
+    spelling is in the message."""
+    rules = "    rules:\n      - when: {check: braze.count_ovr}\n        error: boom\n"
+    [problem] = problems_of(tmp_path, GOOD.replace("    respond: {body: {message: hi}}", rules + "    respond: {}"))
+    said, known = problem.split(" (known: ")
+    assert said.endswith(":13: routes[0].rules[0].when.check: no check named 'braze.count_ovr'"), problem
+    names = known.removesuffix(")").split(", ")
+    assert {"braze.count_over", "braze.json_over", "dcs.no_host"} <= set(names) and names == sorted(names), problem
+
+
 def test_schema_problems_do_not_hide_the_files_other_problems(tmp_path):
     """One file with each kind of problem: the wrong type, the unknown key, the unknown error id and the
     template that does not compile are all reported, and the rule naming the broken error is not blamed."""

@@ -116,8 +116,9 @@ def test_a_literal_with_regex_metacharacters_matches_only_itself(one, other):
 # -- route lookup --------------------------------------------------------------------------------
 
 METHODS = ["GET", "POST", "PUT", "DELETE", "HEAD"]
-route_path = st.sampled_from(["/", "/a", "/a/{id}", "/a/b", "/{x}", "/{x}/b", "/a/{rest:path}", "/b.c", "/{any:path}"])
-request_path = st.sampled_from(["/", "/a", "/a/b", "/a/b/c", "/b", "/b.c", "/bxc", "/z/b", "/a/z", "/z"])
+route_path = st.sampled_from(["/", "/a", "/a/{id}", "/a/b", "/{x}", "/{x}/b", "/a/{rest:path}", "/b.c", "/{any:path}",
+                             "/Xb"])
+request_path = st.sampled_from(["/", "/a", "/a/b", "/a/b/c", "/b", "/b.c", "/bxc", "/z/b", "/a/z", "/z", "/Xb"])
 
 
 def make_route(i: int, path: str, methods: frozenset[str]) -> Route:
@@ -138,6 +139,8 @@ def route_tables(draw: st.DrawFn) -> list[Route]:
 
 @FAST
 @given(route_tables(), st.sampled_from(METHODS), request_path)
+@example([make_route(0, "/a/b", frozenset({"GET"}))], "GET", "/a/b")  # a literal path of two segments, alone
+@example([make_route(0, "/Xb", frozenset({"GET"}))], "GET", "/Xb")
 def test_the_first_route_in_file_order_with_the_path_and_method_answers(routes, method, path):
     """Rules of the format: routes are tried in order; HEAD is served by a GET route; a path known with
     other methods only is PARTIAL with every method of the routes on that path (HEAD with GET); else NONE. The index by
@@ -340,10 +343,8 @@ trees = st.recursive(
 @given(trees)
 def test_all_any_not_follow_their_names_whatever_the_checks_inside(tree):
     spec, expected = tree
-    condition = compile_condition(spec, "when", CHECKS)
     result = verdict(spec, make_ctx([(b"x-a", b"1")]), CHECKS)
     assert bool(result) is expected
-    assert condition.describe()  # journals and near misses say what a condition tests
 
 
 @FAST
