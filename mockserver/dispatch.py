@@ -78,10 +78,15 @@ class Answer:
         self.noise = noise
 
 
-def _named_session(header: str | None, query_flags: list[tuple[str, str]]) -> str | None:
-    """The session a refused request names (the header's over the query's), when it is a valid name."""
+def _named_session(header: str | None, query_flags: list[tuple[str, str]], prefer: list[str]) -> str | None:
+    """The session a refused request is journaled in: the one it names (X-Mock-Session's, the query's, then
+    Prefer's, as flags rank them) when that is a valid name; the default session when it names none, as for any
+    other request (so `?session=default` lists it, and the verdict counts it there); none when no name is valid."""
     named = [header] if header is not None else []
     named += [value for name, value in query_flags if name == "session"]
+    named += [value for name, value in parse_prefer(prefer) if name == "session"] if prefer else []
+    if not named:
+        return DEFAULT_SESSION
     return next((name for name in named if valid_session(name)), None)
 
 
@@ -208,7 +213,7 @@ class Dispatcher:
             )
         except ClientGone as gone:  # no answer can reach the client, and the API was sent no whole request
             entry.body, entry.status = gone.body, 0
-            entry.session = _named_session(session_header, query_flags)
+            entry.session = _named_session(session_header, query_flags, prefer)
             entry.latency_ms = round((time.perf_counter() - started) * 1000, 3)
             if self.runtime.journal.shared:
                 await _publish(self.runtime.journal, entry)
@@ -220,7 +225,7 @@ class Dispatcher:
             answer = Answer(Rendered(outcome.status, outcome.headers, outcome.body, _MISUSE_WIRE))
             entry.misuse = True
             if entry.session is None:  # refused before the session was read: in the one it names, for its test
-                entry.session = _named_session(session_header, query_flags)
+                entry.session = _named_session(session_header, query_flags, prefer)
             flags = Flags()
         except Exception as exc:  # a bug of ours, or a file's template failing on this request: never the API's
             answer = self._internal_error(exc, method, full_path, entry)

@@ -255,6 +255,24 @@ def test_limit_gives_the_last_n_entries_and_limit_0_none(client):
     assert (queries(2), queries(1), queries(0)) == (["d_mid=2", "d_mid=3"], ["d_mid=3"], [])
 
 
+def test_a_refused_request_is_journaled_in_the_session_it_names_or_the_default_one(client):
+    """A request that names no session is the default session's, refused or not: `?session=default` lists a
+    misuse too, as the verdict counts it there. One that names its session in any form is in that one; one
+    whose only name is not a valid session is in none."""
+    sent = [("/dcs/event?__bogus=1", {}), ("/dcs/event?__bogus=1", {"Prefer": "session=by-prefer"}),
+            ("/dcs/event?__bogus=1&__session=by-query", {"Prefer": "session=by-prefer"}),
+            ("/dcs/event?__bogus=1", {"X-Mock-Session": "by-header", "Prefer": "session=by-prefer"}),
+            ("/dcs/event?__bogus=1", {"X-Mock-Session": "not a session name"}), ("/dcs/event?d_mid=1", {})]
+    for url, headers in sent:
+        client.get(url, headers=headers)
+    entries = client.get("/__admin/requests").json()["requests"]
+    assert [(e["misuse"], e["session"]) for e in entries] == [
+        (True, "default"), (True, "by-prefer"), (True, "by-query"), (True, "by-header"), (True, None),
+        (False, "default")]
+    listed = client.get("/__admin/requests", params={"session": "default"}).json()["requests"]
+    assert [(e["misuse"], e["query"]) for e in listed] == [(True, ""), (False, "d_mid=1")]  # flags are not the query
+
+
 def test_requests_that_never_reached_an_api_are_journaled_with_nothing_served(client):
     """README: `status` is `0` when no status line reached the client (a client gone before its body ended,
     which no API answers); a refused request (misuse) is journaled in the session it names when that is a
