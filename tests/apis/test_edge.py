@@ -489,6 +489,17 @@ def test_the_consent_report_has_a_line_for_every_faulty_entry_and_none_for_a_val
     assert client.post(CONSENT_URL, json={"consent": consent[2:3]}).status_code == 200
 
 
+def test_a_standard_a_user_configures_without_messages_reports_a_wrong_version_in_words(make_client, tmp_path):
+    """docs/apis/edge.md: `consent_standards` is an option; a standard given only its versions gets a report
+    line naming the version, the standard and the index (it used to be an empty line)."""
+    client = edge_client(make_client, tmp_path, consent_standards={"GPP": {"versions": ["1.0"]}})
+    consent = [{"standard": "GPP", "version": "1.0", "value": "DBABMA~CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA"},
+               {"standard": "GPP", "version": "2.0", "value": "x"}]
+    problem = assert_problem(client.post(CONSENT_URL, json={"consent": consent}), 422, "EXEG-0104-422")
+    assert problem["report"]["errors"] == ["Unsupported version '2.0' for standard 'GPP' at index 1"]
+    assert client.post(CONSENT_URL, json={"consent": consent[:1]}).status_code == 200
+
+
 @pytest.mark.parametrize("consent, choice", [
     ([{"standard": "IAB TCF", "version": "2.0", "value": "CO052l-O052l-DGAMBFRACBgAIBAAAAAAIYgEawAQEagAAAA"},
       {"standard": "Adobe", "version": "1.0", "value": {"general": "out"}}], "out"),
