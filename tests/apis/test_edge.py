@@ -500,6 +500,15 @@ def test_a_standard_a_user_configures_without_messages_reports_a_wrong_version_i
     assert client.post(CONSENT_URL, json={"consent": consent[:1]}).status_code == 200
 
 
+def test_only_adobe_entries_make_the_visitors_choice(make_client, tmp_path):
+    """A configured standard whose value is an object with Adobe's words ({general: out}) is not Adobe's entry."""
+    client = edge_client(make_client, tmp_path, consent_standards={"GPP": {"versions": ["1.0"]}})
+    answer = client.post(CONSENT_URL, json={"consent": [{"standard": "GPP", "version": "1.0",
+                                                         "value": {"general": "out"}}]})
+    assert answer.status_code == 200 and answer.json()["handle"][0]["payload"][0]["value"] == "general=in"
+    assert "warnings" not in client.post(INTERACT, json=EVENT).json()
+
+
 @pytest.mark.parametrize("consent, choice", [
     ([{"standard": "IAB TCF", "version": "2.0", "value": "CO052l-O052l-DGAMBFRACBgAIBAAAAAAIYgEawAQEagAAAA"},
       {"standard": "Adobe", "version": "1.0", "value": {"general": "out"}}], "out"),
@@ -685,6 +694,10 @@ def test_a_stateless_device_named_by_ecid_has_its_own_consent(client):
     ignored = client.post(INTERACT, json={"event": {"xdm": {"identityMap": identity("1" * 38)}}}).json()
     assert [w["type"].rsplit("/", 1)[1] for w in ignored["warnings"]] == ["EXEG-0301-200"]
     assert "warnings" not in client.post(INTERACT, json={"event": {"xdm": {"identityMap": identity("2" * 38)}}}).json()
+    # A consent entry brought back without a value decides nothing: the device's recorded choice does.
+    no_value = {"state": {"entries": [{"key": f"kndctr_{ORG}_consent", "value": None}]}}
+    ignored = client.post(INTERACT, json={"event": {"xdm": {"identityMap": identity("1" * 38)}}, "meta": no_value})
+    assert [w["type"].rsplit("/", 1)[1] for w in ignored.json()["warnings"]] == ["EXEG-0301-200"]
 
 
 def _fetched_ecid(answer) -> str:
@@ -711,6 +724,8 @@ def test_an_ecid_the_request_brings_is_used_and_an_fpid_always_gives_the_same_ec
     assert first == again and len(first) == 38 and first.isdigit() and first != ecid
     assert _fetched_ecid(client.post(INTERACT + "&__session=other", json=sent("FPID", fpid))) == first
     assert _fetched_ecid(client.post(INTERACT, json=sent("FPID", fpid, ECID=[{"id": ecid}]))) == ecid
+    batch = {"xdm": {"identityMap": {"ECID": [{"id": ecid}]}}, "events": [{}], **fetch}  # the request's own xdm
+    assert _fetched_ecid(client.post("/edge/ee/v1/interact?configId=ds-1", json=batch)) == ecid
     for namespace in ("ECID", "FPID"):  # an id that is not a string names no one: a new ECID each time
         minted = {_fetched_ecid(client.post(INTERACT, json=sent(namespace, int(ecid)))) for _ in range(2)}
         assert len(minted) == 2 and ecid not in minted
