@@ -68,6 +68,8 @@ def test_a_visitor_without_an_identity_cookie_gets_one_fetch_or_not_and_keeps_it
     assert base64.b64decode(entry["value"]) == b"\n&" + later["handle"][2]["payload"][0]["id"].encode()
     cookie = client.post(INTERACT, json=EVENT, headers={"Cookie": f"{entry['key']}={quote(entry['value'])}"}).json()
     assert len(cookie["handle"][1]["payload"]) == 1
+    among = f"s_vi=1; {entry['key']}={quote(entry['value'])}; other=2"  # a browser sends the site's other cookies
+    assert len(client.post(INTERACT, json=EVENT, headers={"Cookie": among}).json()["handle"][1]["payload"]) == 1
     others = f"s_identity=1; kndctr_{ORG}_consent=general%3Din"  # another site's cookie, the consent entry
     assert len(client.post(INTERACT, json=EVENT, headers={"Cookie": others}).json()["handle"][1]["payload"]) == 2
 
