@@ -174,6 +174,7 @@ def test_documented_error_bodies_verbatim(client: TestClient) -> None:
     ({"headers": {"Accept": "application/xml; q=0.9, application/json; q=0.9"}}, "xml"),  # a tie: the first
     ({"headers": {"Accept": "application/xml;q=1, application/json"}}, "xml"),  # no q is q=1: a tie again
     ({"headers": {"Accept": "application/json;q=0"}}, "xml"),  # q=0: "not acceptable", the default
+    ({"headers": {"Accept": "application/json, application/xml;q=high"}}, "json"),  # an unreadable q is 1: a tie
     ({"headers": {"Accept": "text/html, application/json"}}, "json"),  # other media are passed over
     ({"headers": {"Accept": "application/json;charset=UTF-8"}}, "json"),  # parameters other than q
     ({"headers": {"Accept": "application/vnd.api+json"}}, "json"),  # a +json type is JSON (as Spring's Jackson)
