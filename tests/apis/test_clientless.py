@@ -178,6 +178,8 @@ def test_documented_error_bodies_verbatim(client: TestClient) -> None:
     ({"headers": {"Accept": "text/html, application/json"}}, "json"),  # other media are passed over
     ({"headers": {"Accept": "application/json;charset=UTF-8"}}, "json"),  # parameters other than q
     ({"headers": {"Accept": "application/vnd.api+json"}}, "json"),  # a +json type is JSON (as Spring's Jackson)
+    ({"headers": {"Accept": "application/soap+xml, application/json;q=0.5"}}, "xml"),  # and +xml is XML (JAXB)
+    ({"headers": {"Accept": "application/xml, application/json;q=2"}}, "xml"),  # q is at most 1: a tie
     ({"params": {"format": "json"}}, "json"),
     ({"params": {"format": "xml"}, "headers": {"Accept": "application/json"}}, "xml"),
     ({"suffix": ".json", "headers": {"Accept": "application/xml"}}, "json"),
