@@ -19,8 +19,9 @@ JSON, XML = "json", "xml"
 CONTENT_TYPES = {JSON: "application/json;charset=UTF-8", XML: "application/xml;charset=UTF-8"}
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
 # A list member becomes repeated elements of its own name (<mvpd>...</mvpd><mvpd>...</mvpd>), or, when
-# named here, a wrapper element holding items of this name.
-ITEM_NAMES = {"resources": "resource", "encrypted": "property"}
+# named here, a wrapper element holding items of this name. (Preauthorize's <resource> elements come
+# straight under its <resources> root: it names its list `resource` in XML.)
+ITEM_NAMES = {"encrypted": "property"}
 
 
 def split_suffix(path: str) -> tuple[str, str | None]:

@@ -16,6 +16,8 @@ from mockserver.engine.outcome import ErrorRef
 
 CONSENT = "privacy/set-consent"
 ACQUIRE = "identity/acquire"
+# The report line of a wrong version for a standard configured without its own `bad_version` message.
+BAD_VERSION = "Unsupported version '{version}' for standard '{standard}' at index {index}"
 
 
 def events_of(body: dict[str, Any], endpoint: str, version: int) -> list[Any]:
@@ -89,7 +91,8 @@ def consent_report(consent: list[Any], standards: Mapping[str, Any], unknown: st
         value = entry.get("value")
         if str(entry.get("version")) not in [str(v) for v in rule.get("versions", [])] or not _value_fits(
                 rule.get("value_keys", {}).get(str(entry.get("version"))), value):
-            lines.append(str(rule.get("bad_version", "")).format(index=index))
+            lines.append(str(rule.get("bad_version", BAD_VERSION)).format(index=index, standard=standard,
+                                                                          version=entry.get("version")))
         if "empty_value" in rule and (not isinstance(value, str) or not value.strip()):
             lines.append(str(rule["empty_value"]).format(index=index))
     return lines

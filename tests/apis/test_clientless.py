@@ -172,6 +172,14 @@ def test_documented_error_bodies_verbatim(client: TestClient) -> None:
     ({"headers": {"Accept": "application/xml;q=0.5, application/json"}}, "json"),  # RFC 9110 §12.5.1: q ranks
     ({"headers": {"Accept": "application/json;q=0, application/xml"}}, "xml"),
     ({"headers": {"Accept": "application/xml; q=0.9, application/json; q=0.9"}}, "xml"),  # a tie: the first
+    ({"headers": {"Accept": "application/xml;q=1, application/json"}}, "xml"),  # no q is q=1: a tie again
+    ({"headers": {"Accept": "application/json;q=0"}}, "xml"),  # q=0: "not acceptable", the default
+    ({"headers": {"Accept": "application/json, application/xml;q=high"}}, "json"),  # an unreadable q is 1: a tie
+    ({"headers": {"Accept": "text/html, application/json"}}, "json"),  # other media are passed over
+    ({"headers": {"Accept": "application/json;charset=UTF-8"}}, "json"),  # parameters other than q
+    ({"headers": {"Accept": "application/vnd.api+json"}}, "json"),  # a +json type is JSON (as Spring's Jackson)
+    ({"headers": {"Accept": "application/soap+xml, application/json;q=0.5"}}, "xml"),  # and +xml is XML (JAXB)
+    ({"headers": {"Accept": "application/xml, application/json;q=2"}}, "xml"),  # q is at most 1: a tie
     ({"params": {"format": "json"}}, "json"),
     ({"params": {"format": "xml"}, "headers": {"Accept": "application/json"}}, "xml"),
     ({"suffix": ".json", "headers": {"Accept": "application/xml"}}, "json"),
@@ -193,6 +201,9 @@ def test_default_format_is_an_option(make_client: Callable[..., TestClient], tmp
     client = make_client(scenarios=override(tmp_path, default_format="json"))
     response = client.get(f"{P}/api/v1/tokens/authn", params={"requestor": "R", "deviceId": "d"}, headers=BEARER)
     assert response.json() == {"status": 404, "message": "Not Found"}
+    asked = client.get(f"{P}/api/v1/tokens/authn", params={"requestor": "R", "deviceId": "d"},
+                       headers={**BEARER, "Accept": "application/xml"})
+    assert asked.headers["content-type"] == "application/xml;charset=UTF-8"  # the default only when none is asked
 
 
 @pytest.mark.parametrize(("method", "path"), [

@@ -97,6 +97,14 @@ def test_suffix_and_accept_parsers_are_total(text: str) -> None:
     assert choose(None, text, text, "xml") in ("json", "xml")
 
 
+@given(st.text(alphabet=string.ascii_letters + string.digits + "-_/", min_size=1, max_size=40),
+       st.sampled_from(["json", "xml"]))
+def test_a_suffix_is_taken_off_every_named_path(name: str, fmt: str) -> None:
+    """`/regcode.json` asks JSON of `/regcode`: any path with a name before the suffix, one letter or more."""
+    assert split_suffix(f"/{name}.{fmt}") == (f"/{name}", fmt)
+    assert split_suffix(f"/{name}") == (f"/{name}", None)
+
+
 def test_legacy_header_over_http(client: TestClient) -> None:
     ok = client.post(f"{P}/reggie/v1/R/regcode.json", data={"deviceId": "d"}, headers={"Authorization": legacy()})
     assert ok.status_code == 201 and ok.json()["info"]["authorizationType"] is None

@@ -131,6 +131,11 @@ def test_xml_bodies_follow_the_samples(device: Device) -> None:
         "requestor": device.requestor, "deviceId": device.device, "resource": "r"}).content)
     assert play.tag == "play"
     assert [e.tag for e in play] == ["expires", "mvpdId", "requestor", "resource", "serializedToken", "userId"]
+    # The user metadata in XML has the members of the JSON answer, the empty `encrypted` list included.
+    meta = device.call("GET", "/api/v1/tokens/usermetadata.xml", params=query).content
+    assert [e.tag for e in ElementTree.fromstring(meta)] == list(device.get("/api/v1/tokens/usermetadata").json())
+    assert b"<encrypted></encrypted><data><zip>12345</zip>" in meta  # a list: repeated elements of its name
+    assert meta.endswith(b"<channelID>channel-1</channelID><channelID>channel-2</channelID></data></metadata>")
     regcode = device.call("POST", "/reggie/v1/R/regcode.xml", data={"deviceId": "x"})
     assert regcode.content.startswith(b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><ns2:regcode '
                                       b'xmlns:ns2="model.mvc.reggie.pass.adobe.com"><id>')

@@ -68,6 +68,10 @@ def test_a_visitor_without_an_identity_cookie_gets_one_fetch_or_not_and_keeps_it
     assert base64.b64decode(entry["value"]) == b"\n&" + later["handle"][2]["payload"][0]["id"].encode()
     cookie = client.post(INTERACT, json=EVENT, headers={"Cookie": f"{entry['key']}={quote(entry['value'])}"}).json()
     assert len(cookie["handle"][1]["payload"]) == 1
+    among = f"s_vi=1; {entry['key']}={quote(entry['value'])}; other=2"  # a browser sends the site's other cookies
+    assert len(client.post(INTERACT, json=EVENT, headers={"Cookie": among}).json()["handle"][1]["payload"]) == 1
+    others = f"s_identity=1; kndctr_{ORG}_consent=general%3Din"  # another site's cookie, the consent entry
+    assert len(client.post(INTERACT, json=EVENT, headers={"Cookie": others}).json()["handle"][1]["payload"]) == 2
 
 
 def test_location_hint_in_the_path_is_kept_and_an_unknown_one_is_404_without_body(client):
@@ -190,6 +194,18 @@ def test_streaming_follows_the_request_and_never_frames_a_problem_or_a_204(clien
     assert records(client.post("/edge/ee/v1/privacy/set-consent?configId=ds-1", json=consent))[0]["handle"]
     assert_problem(client.post("/edge/ee/v1/interact?configId=ds-1&__error=EXEG-0000-503", json=MOBILE), 503)
     assert client.post("/edge/ee/v1/collect?configId=ds-1", json=MOBILE).content == b""
+
+
+@pytest.mark.parametrize("streaming", [{"enabled": True, "recordSeparator": "", "lineFeed": "\n"},
+                                       {"enabled": True, "recordSeparator": "\u0000"},
+                                       {"enabled": True, "recordSeparator": "\u0000", "lineFeed": ""}])
+def test_streaming_without_both_a_separator_and_a_line_feed_is_a_plain_answer(client, streaming):
+    """The mobile SDKs always send both; a record needs both to be framed, so without one the answer is the
+    plain JSON document the Web SDK reads."""
+    response = client.post("/edge/ee/v1/interact?configId=ds-1",
+                           json={**MOBILE, "meta": {"konductorConfig": {"streaming": streaming}}})
+    assert response.status_code == 200
+    assert response.json()["requestId"] == response.headers["x-request-id"]
 
 
 # ---- natural fatal errors ---------------------------------------------------------------------
@@ -458,6 +474,61 @@ def test_opting_out_makes_later_requests_warn_0301_and_opting_in_clears_it(clien
     assert "warnings" not in client.post(INTERACT, json=EVENT).json()
 
 
+def test_the_consent_report_has_a_line_for_every_faulty_entry_and_none_for_a_valid_one(client):
+    """The doc's example reports each faulty entry by its index: one entry that is not an object or of an
+    unknown standard does not hide the entries after it; an IAB TCF 2.0 entry with a consent string passes."""
+    consent = [5, {"standard": "GPP", "version": "1.0", "value": "x"},
+               {"standard": "IAB TCF", "version": "2.0", "value": "CO052l-O052l-DGAMBFRACBgAIBAAAAAAIYgEawAQEagAAAA"},
+               {"standard": "IAB TCF", "version": "2.0", "value": 7},
+               {"standard": "Adobe", "version": "3.0", "value": {"general": "in"}}]
+    problem = assert_problem(client.post(CONSENT_URL, json={"consent": consent}), 422, "EXEG-0104-422")
+    assert problem["report"]["errors"] == [
+        "Consent entry at index 0 must be an object",
+        "Unsupported consent standard 'GPP' at index 1",
+        "IAB consent string value must not be empty for standard 'IAB TCF' at index 3",
+        "Allowed Adobe version is 1.0 for standard 'Adobe' at index 4",
+    ]
+    assert client.post(CONSENT_URL, json={"consent": consent[2:3]}).status_code == 200
+
+
+def test_a_standard_a_user_configures_without_messages_reports_a_wrong_version_in_words(make_client, tmp_path):
+    """docs/apis/edge.md: `consent_standards` is an option; a standard given only its versions gets a report
+    line naming the version, the standard and the index (it used to be an empty line)."""
+    client = edge_client(make_client, tmp_path, consent_standards={"GPP": {"versions": ["1.0"]}})
+    consent = [{"standard": "GPP", "version": "1.0", "value": "DBABMA~CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA"},
+               {"standard": "GPP", "version": "2.0", "value": "x"}]
+    problem = assert_problem(client.post(CONSENT_URL, json={"consent": consent}), 422, "EXEG-0104-422")
+    assert problem["report"]["errors"] == ["Unsupported version '2.0' for standard 'GPP' at index 1"]
+    assert client.post(CONSENT_URL, json={"consent": consent[:1]}).status_code == 200
+
+
+def test_only_adobe_entries_make_the_visitors_choice(make_client, tmp_path):
+    """A configured standard whose value is an object with Adobe's words ({general: out}) is not Adobe's entry."""
+    client = edge_client(make_client, tmp_path, consent_standards={"GPP": {"versions": ["1.0"]}})
+    answer = client.post(CONSENT_URL, json={"consent": [{"standard": "GPP", "version": "1.0",
+                                                         "value": {"general": "out"}}]})
+    assert answer.status_code == 200 and answer.json()["handle"][0]["payload"][0]["value"] == "general=in"
+    assert "warnings" not in client.post(INTERACT, json=EVENT).json()
+
+
+@pytest.mark.parametrize("consent, choice", [
+    ([{"standard": "IAB TCF", "version": "2.0", "value": "CO052l-O052l-DGAMBFRACBgAIBAAAAAAIYgEawAQEagAAAA"},
+      {"standard": "Adobe", "version": "1.0", "value": {"general": "out"}}], "out"),
+    ([{"standard": "Adobe", "version": "1.0", "value": {"general": "out"}},
+      {"standard": "Adobe", "version": "2.0", "value": {"collect": {"val": "y"}}}], "in"),
+    ([{"standard": "Adobe", "version": "2.0", "value": {"collect": {"val": "n"}}},
+      {"standard": "Adobe", "version": "1.0", "value": {"general": "in"}}], "in"),
+])
+def test_the_visitors_choice_is_its_last_adobe_consent_entry(client, consent, choice):
+    """Other standards' entries (IAB TCF beside Adobe, as a CMP sends both) say nothing of Adobe's choice;
+    of several Adobe entries the last one stands."""
+    answer = client.post(CONSENT_URL, json={"consent": consent})
+    assert answer.status_code == 200
+    assert answer.json()["handle"][0]["payload"][0]["value"] == f"general={choice}"
+    warnings = client.post(INTERACT, json=EVENT).json().get("warnings", [])
+    assert [w["type"].rsplit("/", 1)[1] for w in warnings] == (["EXEG-0301-200"] if choice == "out" else [])
+
+
 @pytest.mark.parametrize("body, code", [({}, "EXEG-0103-400"), ({"consent": {"x": 1}}, "EXEG-0102-400")])
 def test_consent_array_is_required(client, body, code):
     assert_problem(client.post(CONSENT_URL, json=body), 400, code)
@@ -469,6 +540,14 @@ def test_fetching_an_unauthorized_namespace_warns_0303(client):
     assert response.status_code == 200
     warning = response.json()["warnings"][0]
     assert warning["type"].endswith("EXEG-0303-200") and warning["status"] == 200
+    assert "namespaces: 'CORE'. The allowed namespaces are 'ECID'." in warning["detail"]
+
+
+def test_a_namespace_fetched_twice_is_reported_once_and_a_non_string_is_no_namespace(client):
+    body = {"event": {"query": {"identity": {"fetch": ["CORE", 5, None]}}}, "query": {"identity": {"fetch": ["CORE"]}}}
+    response = client.post(INTERACT, json=body)
+    assert response.status_code == 200
+    [warning] = response.json()["warnings"]
     assert "namespaces: 'CORE'. The allowed namespaces are 'ECID'." in warning["detail"]
 
 
@@ -617,6 +696,10 @@ def test_a_stateless_device_named_by_ecid_has_its_own_consent(client):
     ignored = client.post(INTERACT, json={"event": {"xdm": {"identityMap": identity("1" * 38)}}}).json()
     assert [w["type"].rsplit("/", 1)[1] for w in ignored["warnings"]] == ["EXEG-0301-200"]
     assert "warnings" not in client.post(INTERACT, json={"event": {"xdm": {"identityMap": identity("2" * 38)}}}).json()
+    # A consent entry brought back without a value decides nothing: the device's recorded choice does.
+    no_value = {"state": {"entries": [{"key": f"kndctr_{ORG}_consent", "value": None}]}}
+    ignored = client.post(INTERACT, json={"event": {"xdm": {"identityMap": identity("1" * 38)}}, "meta": no_value})
+    assert [w["type"].rsplit("/", 1)[1] for w in ignored.json()["warnings"]] == ["EXEG-0301-200"]
 
 
 def _fetched_ecid(answer) -> str:
@@ -630,7 +713,7 @@ def test_an_ecid_the_request_brings_is_used_and_an_fpid_always_gives_the_same_ec
     fetch = {"query": {"identity": {"fetch": ["ECID"]}}}
     ecid = "12345678901234567890123456789012345678"
 
-    def sent(namespace: str, value: str, **more) -> dict:
+    def sent(namespace: str, value: object, **more) -> dict:
         identity = {namespace: [{"id": value, "primary": True}], **more}
         return {"event": {"xdm": {"identityMap": identity}}, **fetch}
 
@@ -643,3 +726,8 @@ def test_an_ecid_the_request_brings_is_used_and_an_fpid_always_gives_the_same_ec
     assert first == again and len(first) == 38 and first.isdigit() and first != ecid
     assert _fetched_ecid(client.post(INTERACT + "&__session=other", json=sent("FPID", fpid))) == first
     assert _fetched_ecid(client.post(INTERACT, json=sent("FPID", fpid, ECID=[{"id": ecid}]))) == ecid
+    batch = {"xdm": {"identityMap": {"ECID": [{"id": ecid}]}}, "events": [{}], **fetch}  # the request's own xdm
+    assert _fetched_ecid(client.post("/edge/ee/v1/interact?configId=ds-1", json=batch)) == ecid
+    for namespace in ("ECID", "FPID"):  # an id that is not a string names no one: a new ECID each time
+        minted = {_fetched_ecid(client.post(INTERACT, json=sent(namespace, int(ecid)))) for _ in range(2)}
+        assert len(minted) == 2 and ecid not in minted
