@@ -1,12 +1,13 @@
 """uvloop, taking every waiting connection each time the listening socket is ready.
 
-Under load, uvloop's own server (libuv) takes new connections one per turn of the loop once requests are
-being answered, so a burst of them waits its turn in the kernel's accept queue: the 64th connection of a
-wrk run (or of a test suite's pools opening together) got its first answer 250-500 ms late while every
-other request took 15 ms, and wrk's p99 swung from 15 to 240 ms between identical runs (docs/architecture.md).
-asyncio's own loop takes up to `backlog` at each wake-up; this does the same, then hands each socket to
-uvloop's transports (`connect_accepted_socket`), so everything after the accept is uvloop's as before.
-Only for one process: workers sharing a socket keep uvloop's own, or the first to wake takes a whole burst.
+uvloop's own server (libuv) takes about four queued connections per turn of the loop, and under load each
+turn is a batch of answers, so a burst of new connections waits its turn in the kernel's accept queue: the
+64th connection of a wrk run (or of a test suite's pools opening together) got its first answer 250-500 ms
+late while every other request took 15 ms, and wrk's p99 swung from 15 to 240 ms between identical runs
+(docs/architecture.md). asyncio's own loop takes up to `backlog` at each wake-up; this does the same, then
+hands each socket to uvloop's transports (`connect_accepted_socket`), so everything after the accept is
+uvloop's as before. Only for one process: workers sharing a socket keep uvloop's own, or the first to wake
+would take a whole burst.
 """
 
 from __future__ import annotations
