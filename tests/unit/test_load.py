@@ -38,6 +38,11 @@ routes:
 """
 
 
+def with_rules(rules: str) -> str:
+    """GOOD with these `rules:` on its route (lines 12 on), answering nothing of its own."""
+    return GOOD.replace("    respond: {body: {message: hi}}", rules + "    respond: {}")
+
+
 def problems_of(tmp_path: Path, text: str, name: str = "toy.yaml") -> list[str]:
     path = tmp_path / name
     path.write_text(text)
@@ -123,7 +128,7 @@ def test_an_inline_json_schema_the_meta_schema_refuses_is_a_problem_at_its_field
         error: boom
 """
     file = tmp_path / "toy.yaml"
-    found = problems_of(tmp_path, GOOD.replace("    respond: {body: {message: hi}}", rules + "    respond: {}"))
+    found = problems_of(tmp_path, with_rules(rules))
     assert found == [
         f"{file}:13: routes[0].rules[0].when.body_violates: invalid JSON Schema: 'objekt' is not valid under any of "
         "the given schemas",
@@ -136,7 +141,7 @@ def test_an_unknown_check_is_told_with_every_check_there_is_sorted(tmp_path):
     """A misspelt check name: the problem lists the registered checks (sorted, comma-separated), so the right
     spelling is in the message."""
     rules = "    rules:\n      - when: {check: braze.count_ovr}\n        error: boom\n"
-    [problem] = problems_of(tmp_path, GOOD.replace("    respond: {body: {message: hi}}", rules + "    respond: {}"))
+    [problem] = problems_of(tmp_path, with_rules(rules))
     said, known = problem.split(" (known: ")
     assert said.endswith(":13: routes[0].rules[0].when.check: no check named 'braze.count_ovr'"), problem
     names = known.removesuffix(")").split(", ")
@@ -643,7 +648,7 @@ def test_a_check_s_arguments_are_checked_at_load(tmp_path):
         error: boom
 """
     file = tmp_path / "toy.yaml"
-    found = problems_of(tmp_path, GOOD.replace("    respond: {body: {message: hi}}", rules + "    respond: {}"))
+    found = problems_of(tmp_path, with_rules(rules))
     assert found == [
         f"{file}:13: routes[0].rules[0].when.check.args.limt: braze.count_over takes no argument 'limt' "
         "(did you mean 'limit'? it takes: fields, limit)",
