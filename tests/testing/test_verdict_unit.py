@@ -12,10 +12,12 @@ import pytest
 
 from mockserver.verdict import RULES, judge_entries
 
-# shared/ beside the repository: /work/shared for /work/main, and for a worktree (/work/wt/NAME) too,
-# so the nearest parent that holds it (a worktree used to skip the citations' check).
+# The pages the rules cite, copied into tests/reference (pages.source.txt): CI clones the repository alone.
+PAGES = Path(__file__).resolve().parents[1]
+# shared/ beside the repository (/work/shared for /work/main or a worktree), the copies' origin, when present.
 SHARED = next((p / "shared" for p in Path(__file__).resolve().parents if (p / "shared" / "reference").is_dir()),
               Path(__file__).resolve().parents[3] / "shared")
+CITED = sorted({r.doc.partition(":")[0] for r in RULES if r.doc.startswith("reference/")})
 _seq = iter(range(1, 10_000))
 
 
@@ -104,11 +106,10 @@ def _plain(text: str) -> str:
     return " ".join(re.sub(r"[*`]", "", text).split())
 
 
-@pytest.mark.skipif(not (SHARED / "reference").is_dir(), reason="shared/reference is not beside the repository")
 @pytest.mark.parametrize("rule", [r for r in RULES if r.doc.startswith("reference/")], ids=lambda r: r.doc)
 def test_each_rule_quotes_the_lines_it_cites(rule):
     name, _, spec = rule.doc.partition(":")
-    lines = (SHARED / name).read_text(encoding="utf-8").splitlines()
+    lines = (PAGES / name).read_text(encoding="utf-8").splitlines()
     cited: list[str] = []
     for part in spec.split(","):
         low, _, high = part.partition("-")
@@ -116,3 +117,9 @@ def test_each_rule_quotes_the_lines_it_cites(rule):
     text = _plain(" ".join(cited))
     for fragment in re.split(r"\s*(?:\[\.\.\.\]|\|)\s*|\[\d{3}\]\s*", rule.quote):
         assert _plain(fragment) in text, f"{rule.doc} does not say: {fragment}"
+
+
+@pytest.mark.skipif(not (SHARED / "reference").is_dir(), reason="shared/reference is not beside the repository")
+@pytest.mark.parametrize("name", CITED)
+def test_the_cited_pages_are_the_shared_ones(name):
+    assert (PAGES / name).read_bytes() == (SHARED / name).read_bytes()
