@@ -31,6 +31,7 @@ test: compile
 bench: compile
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/delay.py
+	$(BIN)/python bench/instructions.py
 
 lint: install
 	$(BIN)/ruff check mockserver tests bench

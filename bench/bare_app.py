@@ -5,21 +5,25 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-_CAPTURED = json.loads(os.environ.get("BARE_RESPONSE", '{"status": 200, "headers": {}, "body": ""}'))
-_PATH = os.environ.get("BARE_PATH", "/")
-_SLEEP_S = float(os.environ.get("BARE_SLEEP_MS", "0")) / 1000  # bench/delay.py: the same wait as __delay
+
+def make_app(captured: dict[str, Any], path: str, sleep_s: float = 0.0) -> Starlette:
+    """`captured` is the mock's answer (status, headers, body text); `sleep_s` the wait bench/delay.py compares."""
+    body = captured["body"].encode()
+
+    async def endpoint(request: Request) -> Response:
+        if sleep_s:
+            await asyncio.sleep(sleep_s)
+        return Response(body, captured["status"], headers=captured["headers"])
+
+    return Starlette(routes=[Route(path, endpoint, methods=["GET", "POST"])])
 
 
-async def endpoint(request: Request) -> Response:
-    if _SLEEP_S:
-        await asyncio.sleep(_SLEEP_S)
-    return Response(_CAPTURED["body"].encode(), _CAPTURED["status"], headers=_CAPTURED["headers"])
-
-
-app = Starlette(routes=[Route(_PATH, endpoint, methods=["GET", "POST"])])
+app = make_app(json.loads(os.environ.get("BARE_RESPONSE", '{"status": 200, "headers": {}, "body": ""}')),
+               os.environ.get("BARE_PATH", "/"), float(os.environ.get("BARE_SLEEP_MS", "0")) / 1000)
