@@ -95,13 +95,19 @@ def _org_pattern(pattern: str) -> re.Pattern[str]:
 
 @check("dcs.refused")
 def refused(ctx: RequestContext, args: Mapping[str, Any]) -> Found:
-    """2 (unknown org), 109 (referer not allowed for the partner), 111 (bad IMS token)."""
+    """2 (unknown org), 101/102 (malformed ECID / AAM UUID), 109 (referer not allowed for the partner),
+    111 (bad IMS token): each one found is reported, then the call is refused (the page's sample body)."""
     request, options = request_of(ctx), ctx.options
     partner = request.partner or {}
     found = []
     orgid = request.params.first("d_orgid")
     if orgid is not None and not org_configured(orgid, options):
         found.append(ErrorRef("2", {"orgid": orgid}))
+    mid, sent_uuid = request.params.first("d_mid"), request.params.first("d_uuid")
+    if mid is not None and not valid_aam_id(mid):
+        found.append(ErrorRef("101", {"mid": mid}))
+    if sent_uuid is not None and not valid_aam_id(sent_uuid):
+        found.append(ErrorRef("102", {"sent_uuid": sent_uuid}))
     referer = ctx.header("referer")
     if referer is not None and not _referer_allowed(referer, partner.get("referers")):
         found.append(ErrorRef("109", {"referer": referer, "partner_id": partner.get("id", request.alias)}))
@@ -224,14 +230,10 @@ def _instant(value: Any) -> float | None:
 # -- the ids the DCS keeps: warnings, the call still answers with the profile ---------------
 @check("dcs.profile_codes")
 async def profile_codes(ctx: RequestContext, args: Mapping[str, Any]) -> Found:
-    """101/102 malformed ECID / AAM UUID, the customer-id codes, deny-listed ids, 313/314."""
+    """The customer-id codes, deny-listed ids, 313/314 (the ECID and AAM UUID are well formed: dcs.refused)."""
     request = request_of(ctx)
-    found = []
+    found: list[ErrorRef] = []
     mid, sent_uuid = request.params.first("d_mid"), request.params.first("d_uuid")
-    if mid is not None and not valid_aam_id(mid):
-        found.append(ErrorRef("101", {"mid": mid}))
-    if sent_uuid is not None and not valid_aam_id(sent_uuid):
-        found.append(ErrorRef("102", {"sent_uuid": sent_uuid}))
     review = ids.review(request.customer_ids, ctx.options, request.partner or {})
     found.extend(review.errors)
     kept = []
@@ -240,7 +242,7 @@ async def profile_codes(ctx: RequestContext, args: Mapping[str, Any]) -> Found:
             found.append(ErrorRef("303", {"customer": cid.user_id}))
         else:
             kept.append(cid)
-    for device in dict.fromkeys(v for v in (sent_uuid, mid) if v and valid_aam_id(v)):
+    for device in dict.fromkeys(v for v in (sent_uuid, mid) if v):
         if await _denied(ctx, "device", device):
             found += [ErrorRef("306", {"device": device}), ErrorRef("307", {"device": device})]
     found.extend(consent(request)[1])

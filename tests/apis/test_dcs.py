@@ -127,10 +127,21 @@ def test_several_codes_are_all_reported_in_order(client):
     ]  # the page's "Sample DCS Error Code and Message", byte for byte
     natural = client.get("/dcs/event?d_rtbd=json&d_mid=not-an-ecid&d_uuid=nor-this")
     assert natural.headers["x-error"] == "101,102"
-    assert natural.json()["errors"] == [
+    assert natural.json() == {"errors": [
         {"code": 101, "msg": "Invalid Experience Cloud id passed in not-an-ecid"},
         {"code": 102, "msg": "Invalid aam id passed in request nor-this"},
-    ]
+    ]}  # the sample's shape: both ids checked, then the call refused ("no data": no uuid, stuff or tid)
+    assert "set-cookie" not in natural.headers
+
+
+def test_a_malformed_ecid_stops_the_call_where_a_bad_customer_id_does_not(client):
+    # 101/102 are Integration *Error* Codes (the sample body has the errors alone); 312 "ignores the invalid ID"
+    refused = client.get("/dcs/event?d_rtbd=json&d_mid=12a&d_cid=20915%01a53cc5a2-6aa1-4210-8ded-a88b29b6212z")
+    assert codes(refused) == ["101"] and list(refused.json()) == ["errors"]
+    ignored = client.get("/dcs/event?d_rtbd=json&d_mid=12&d_cid=20915%01a53cc5a2-6aa1-4210-8ded-a88b29b6212z")
+    assert codes(ignored) == ["104", "300", "312"] and ignored.json()["uuid"] and "set-cookie" in ignored.headers
+    pixel = client.get("/dcs/event?d_uuid=abc")
+    assert pixel.headers["x-error"] == "102" and pixel.headers["content-type"] == "image/gif"
 
 
 @pytest.mark.parametrize(
@@ -195,9 +206,12 @@ def test_a_click_call_redirects_to_d_rd_with_its_macros_filled(client):
     query = f"d_event=click&d_campaign=4709&d_dpid=5&d_uuid=77&d_rd=https%3A%2F%2Fx.test%2F{macros}"
     sent = client.get(f"/dcs/event?{query}", follow_redirects=False)
     assert sent.headers["location"] == "https://x.test/4709--5-77-%unknown%"  # absent: empty; not a macro: kept
-    warned = client.get(f"/dcs/event?d_event=click&d_mid=bad&d_rd={rd}", follow_redirects=False)
-    assert warned.status_code == 302 and warned.headers["x-error"] == "101"  # a warning: the click still lands
+    four = "&".join(["d_cid_ic=one"] * 4)
+    warned = client.get(f"/dcs/event?d_event=click&{four}&d_rd={rd}", follow_redirects=False)
+    assert warned.status_code == 302 and warned.headers["x-error"] == "310"  # a warning: the click still lands
     assert warned.headers["location"] == "http://adobe.com/callback?creative="
+    refused = client.get(f"/dcs/event?d_event=click&d_mid=bad&d_rd={rd}", follow_redirects=False)
+    assert refused.status_code == 200 and refused.headers["x-error"] == "101" and "location" not in refused.headers
     stopped = client.get(f"/dcs/event?d_event=click&d_rd={rd}&__error=0", follow_redirects=False)
     assert stopped.status_code == 200 and "location" not in stopped.headers  # a code that stops the call
     evil = "https%3A%2F%2Fx.test%2F%C3%A9%20a%0D%0AX-Evil%3A%201"  # not ASCII, a CR LF: escaped, no header injected
@@ -208,9 +222,11 @@ def test_a_click_call_redirects_to_d_rd_with_its_macros_filled(client):
 
 
 def test_jsonp_with_d_cb_and_a_bad_callback_is_plain_json(client):
-    response = client.get("/dcs/event?d_rtbd=json&d_cb=acme_callback&__error=101")
+    response = client.get("/dcs/event?d_rtbd=json&d_cb=acme_callback&__error=300")
     assert response.headers["content-type"] == "application/javascript"
-    assert re.fullmatch(r'acme_callback\(\{"stuff":\[\],.*"errors":\[\{"code":101,.*\}\]\}\)', response.text)
+    assert re.fullmatch(r'acme_callback\(\{"stuff":\[\],.*"errors":\[\{"code":300,.*\}\]\}\)', response.text)
+    refused = client.get("/dcs/event?d_rtbd=json&d_cb=acme_callback&d_mid=x")
+    assert refused.text == 'acme_callback({"errors":[{"code":101,"msg":"Invalid Experience Cloud id passed in x"}]})'
     plain = client.get("/dcs/event?d_rtbd=json&d_cb=alert(1)")
     assert plain.headers["content-type"] == "application/json" and plain.json()["uuid"]
 
@@ -292,9 +308,10 @@ def test_same_seed_same_session_same_bytes(make_client):
 
 def test_post_form_body_carries_the_same_keys(client):
     form = {"content-type": "application/x-www-form-urlencoded"}
-    body = b"c_likes=famous%20popstar&d_rtbd=json&d_uuid=12345678901234567890123456789012345678&d_mid=x"
+    body = b"c_likes=famous%20popstar&d_rtbd=json&d_uuid=12345678901234567890123456789012345678"
     response = client.post("/dcs/event", content=body, headers=form)
-    assert codes(response) == ["101"] and response.json()["uuid"] == "12345678901234567890123456789012345678"
+    assert response.json()["uuid"] == "12345678901234567890123456789012345678"
+    assert codes(client.post("/dcs/event", content=body + b"&d_mid=x", headers=form)) == ["101"]
     assert codes(client.post("/dcs/event?d_rtbd=json", content=b"c_a=%esid!", headers=form)) == ["311"]
     ignored = client.post(
         "/dcs/event?d_rtbd=json", content=b'{"d_mid": "x%"}', headers={"content-type": "application/json"}

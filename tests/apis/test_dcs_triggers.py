@@ -124,8 +124,9 @@ def test_a_users_ims_token_list(make_client, tmp_path):
 
 
 def test_access_codes_come_together(client):
-    response = client.get("/dcs/event?d_rtbd=json&d_orgid=x&d_mid=bad", headers={"authorization": "Bearer x"})
-    assert codes(response) == ["2", "111"]  # the stage stops the call: the bad d_mid is never looked at
+    four = "&".join(["d_cid_ic=one"] * 4)  # 310 when the ids are read: a later stage
+    response = client.get(f"/dcs/event?d_rtbd=json&d_orgid=x&d_mid=bad&{four}", headers={"authorization": "Bearer x"})
+    assert codes(response) == ["2", "101", "111"]  # the stage stops the call: the ids are never read
 
 
 # -- privacy: 171, 172, 198, 199, 315 -------------------------------------------------------------
