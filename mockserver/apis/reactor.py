@@ -91,8 +91,9 @@ def reading(ctx: RequestContext) -> bool:
 
 
 # -- request documents ----------------------------------------------------------------------------
-def _syntax(pointer: str, detail: str) -> list[ErrorRef]:
-    return [ErrorRef(SYNTAX, {"pointer": pointer, "detail": detail})]
+def _syntax(pointer: str, occurrence: str) -> list[ErrorRef]:
+    """invalid-settings-syntax: the reference's sentence, then what went wrong this time (error_item)."""
+    return [ErrorRef(SYNTAX, {"pointer": pointer, "occurrence": occurrence})]
 
 
 def settings_error(attributes: Mapping[str, Any]) -> list[ErrorRef]:
@@ -194,8 +195,8 @@ async def related(ctx: RequestContext, record_type: str, kind: str) -> Outcome:
     if found is None:
         return not_found()
     if isinstance(found, list):
-        return many(ctx, found)
-    return one(ctx, found if isinstance(found, dict) else None)
+        return many(ctx, [await as_shown(store, r) for r in found])
+    return one(ctx, await as_shown(store, found) if isinstance(found, dict) else None)
 
 
 async def related_records(store: Store, record: Record, kind: str) -> list[Record] | Record | bool | None:
@@ -276,3 +277,37 @@ async def advance(store: Store, record: Record) -> Record:
         record.setdefault("meta", {})["status_details"] = {"errors": failure}
         store.ctx.report(*(str(error.get("code")) for error in failure))  # served now, on this poll
     return await store.touch(record, status="failed" if failure else "succeeded")
+
+
+async def poll_build(store: Store, build: Record) -> Record:
+    """A poll; when the build ends, its library learns it (and is published from production)."""
+    was = build["attributes"]["status"]
+    build = await advance(store, build)
+    status = build["attributes"]["status"]
+    if status == was or (library := await store.get(build["rel"]["library"], "libraries")) is None:
+        return build
+    library["build_status"] = status
+    environment = await store.get(build["rel"]["environment"], "environments")
+    published = status == "succeeded" and library["attributes"]["state"] == "approved" and (
+        environment is not None and environment["attributes"]["stage"] == "production")
+    if published:
+        await store.touch(library, state="published", published_at=store.now())
+    else:
+        await store.put(library)
+    return build
+
+
+async def as_shown(store: Store, record: Record) -> Record:
+    """A record as a GET shows it: a GET that shows asynchronous work is a poll of it, whichever view it
+    reads (the build or package itself, a list holding it, a library's `meta.build_status`), as the real
+    work goes on however the client watches it."""
+    kind = record["type"]
+    if kind == "builds":
+        return await poll_build(store, record)
+    if kind in ("extension_packages", "hosts"):
+        return await advance(store, record)
+    if kind == "libraries" and record.get("build_status") == "pending":
+        build = await store.get(record["rel"].get("last_build") or "", "builds")
+        if build is not None and (await poll_build(store, build))["attributes"]["status"] != "pending":
+            return await store.get(record["id"], "libraries") or record
+    return record

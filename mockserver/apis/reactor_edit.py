@@ -5,7 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.apis import handler
-from mockserver.apis.reactor import CHILD_KINDS, _syntax, document_data, fail, no_content, not_found, one, reading
+from mockserver.apis.reactor import (
+    CHILD_KINDS,
+    _syntax,
+    as_shown,
+    document_data,
+    fail,
+    no_content,
+    not_found,
+    one,
+    reading,
+)
 from mockserver.apis.reactor_audit import audit
 from mockserver.apis.reactor_create import (
     RULE_COMPONENT_FIELDS,
@@ -15,8 +25,8 @@ from mockserver.apis.reactor_create import (
     name_taken,
     private_key_error,
 )
-from mockserver.apis.reactor_library import poll_build, transition
-from mockserver.apis.reactor_packages import poll_package, update_package
+from mockserver.apis.reactor_library import transition
+from mockserver.apis.reactor_packages import update_package
 from mockserver.apis.reactor_store import PREFIX, REVISABLE, SOFT_DELETED, Record, Store, children_key
 from mockserver.engine.context import RequestContext
 from mockserver.engine.outcome import Failure, Outcome, Success
@@ -61,11 +71,7 @@ async def resource(ctx: RequestContext) -> Outcome:
         # a revise answers the new revision (see `revise`); what changed is still the head
         await audit(store, record if changed["id"] != record["id"] else changed, "updated")
         return one(ctx, changed)
-    if kind == "builds":
-        record = await poll_build(store, record)
-    elif kind == "extension_packages":
-        record = await poll_package(store, record)
-    return one(ctx, record)
+    return one(ctx, await as_shown(store, record))
 
 
 async def update(ctx: RequestContext, store: Store, record: Record) -> Record | Failure:

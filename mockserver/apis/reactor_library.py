@@ -14,7 +14,7 @@ from typing import Any
 
 from mockserver.apis import handler
 from mockserver.apis import reactor_docs as docs
-from mockserver.apis.reactor import _syntax, advance, fail, no_content, not_found, ok, one, reading, render_errors
+from mockserver.apis.reactor import _syntax, fail, no_content, not_found, ok, one, reading, render_errors
 from mockserver.apis.reactor_audit import audit
 from mockserver.apis.reactor_store import Record, Store
 from mockserver.engine.context import RequestContext
@@ -200,21 +200,3 @@ async def missing_extensions(store: Store, library: Record) -> list[ErrorRef]:
                 "occurrence": f"{name} ({component['id']}) needs extension {extension['attributes'].get('name')} "
                           f"({extension['id']}), which is not in the library."}))
     return errors
-
-
-async def poll_build(store: Store, build: Record) -> Record:
-    """A poll; when the build ends, its library learns it (and is published from production)."""
-    was = build["attributes"]["status"]
-    build = await advance(store, build)
-    status = build["attributes"]["status"]
-    if status == was or (library := await store.get(build["rel"]["library"], "libraries")) is None:
-        return build
-    library["build_status"] = status
-    environment = await store.get(build["rel"]["environment"], "environments")
-    published = status == "succeeded" and library["attributes"]["state"] == "approved" and (
-        environment is not None and environment["attributes"]["stage"] == "production")
-    if published:
-        await store.touch(library, state="published", published_at=store.now())
-    else:
-        await store.put(library)
-    return build

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from mockserver.apis import handler
-from mockserver.apis.reactor import advance, document_data, fail, many, not_found, one, reading, render_errors
+from mockserver.apis.reactor import as_shown, document_data, fail, many, not_found, one, reading, render_errors
 from mockserver.apis.reactor_store import Record, Store, listed, package_attributes
 from mockserver.engine.context import RequestContext
 from mockserver.engine.outcome import ErrorRef, Failure, Outcome
@@ -133,7 +133,7 @@ async def packages(ctx: RequestContext) -> Outcome:
     if company is None:  # the session was reset between the hook and here
         return not_found()
     if reading(ctx):
-        return many(ctx, await store.children(company["id"], "extension_packages"))
+        return many(ctx, [await as_shown(store, r) for r in await store.children(company["id"], "extension_packages")])
     upload = read_upload(ctx.header("content-type") or "", ctx.body)
     if upload is None:
         return fail("extension-package-zip-error", occurrence="No `package` file in a multipart/form-data body.")
@@ -143,10 +143,6 @@ async def packages(ctx: RequestContext) -> Outcome:
     record = await store.create("extension_packages", company["id"], attributes, polls=0,
                                 failure=render_errors(ctx, [*ctx.async_errors, *problems]))
     return one(ctx, record, 201)
-
-
-async def poll_package(store: Store, record: Record) -> Record:
-    return await advance(store, record)
 
 
 async def update_package(ctx: RequestContext, store: Store, record: Record) -> Record | Failure:

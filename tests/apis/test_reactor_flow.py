@@ -126,7 +126,8 @@ def test_a_property_breaking_the_documented_platform_or_web_domains_is_refused(r
 def test_a_body_that_is_not_a_jsonapi_document_is_refused(reactor, body, pointer):
     response = reactor.post(f"/companies/{reactor.company()}/properties", content=body)
     error = error_of(response, 422, "invalid-settings-syntax", pointer)
-    assert error["detail"] != "A syntax error was encountered while parsing the settings JSON."
+    sentence = "A syntax error was encountered while parsing the settings JSON."
+    assert error["detail"].startswith(sentence + " ") and len(error["detail"]) > len(sentence) + 10
 
 
 @pytest.mark.parametrize("settings", ["{nope", "[1, 2]", 7, {"a": 1}])
@@ -450,6 +451,27 @@ def test_polls_before_done_keeps_a_build_pending_for_that_many_polls(make_client
     build = reactor.post(f"/libraries/{library}/builds?__error=timeout-error").json()["data"]["id"]
     seen = [reactor.get(f"/builds/{build}").json()["data"]["attributes"]["status"] for _ in range(4)]
     assert seen == ["pending", "pending", "failed", "failed"]
+
+
+@pytest.mark.parametrize("view", ["library", "library's builds", "environment's builds"])
+def test_a_build_ends_whichever_view_the_client_polls(make_client, tmp_path, view):
+    """The work goes on however it is watched: a client waiting on the library's meta.build_status, or on a
+    list of builds, sees the build end as one polling GET /builds/{id} does (the same count of polls)."""
+    (tmp_path / "slow.yaml").write_text("api: reactor\noptions: {polls_before_done: 2}\n")
+    reactor = Reactor(make_client(scenarios=(str(tmp_path),)))
+    _, library, environment = reactor.buildable()
+    build = reactor.post(f"/libraries/{library}/builds?__error=sftp-connection-timeout").json()["data"]["id"]
+
+    def status() -> str:
+        if view == "library":
+            return reactor.get(f"/libraries/{library}").json()["data"]["meta"]["build_status"]
+        path = f"/libraries/{library}/builds" if view == "library's builds" else f"/environments/{environment}/builds"
+        [shown] = [b for b in reactor.get(path).json()["data"] if b["id"] == build]
+        return shown["attributes"]["status"]
+
+    assert [status(), status(), status()] == ["pending", "failed", "failed"]
+    failed = reactor.get(f"/builds/{build}").json()["data"]
+    assert [e["code"] for e in failed["meta"]["status_details"]["errors"]] == ["sftp-connection-timeout"]
 
 
 def test_deleting_a_revised_extension_deletes_its_revisions_and_companies_are_read_only(reactor):
