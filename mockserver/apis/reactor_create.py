@@ -23,6 +23,7 @@ from mockserver.apis.reactor import (
     reading,
     related,
     related_id,
+    render_errors,
     settings_error,
 )
 from mockserver.apis.reactor_audit import audit
@@ -35,7 +36,7 @@ from mockserver.engine.outcome import Failure, Outcome
 async def children(ctx: RequestContext) -> Outcome:
     """GET or POST a property's (or company's) collection; other names are related resources."""
     parent_type = "companies" if ctx.path.startswith("/companies/") else "properties"
-    kind = ctx.path_params.get("kind", "properties")
+    kind = ctx.path_params.get("kind") or ctx.path.rstrip("/").rsplit("/", 1)[-1]  # its own route names no {kind}
     if reading(ctx):
         return await related(ctx, parent_type, kind)
     if parent_type == "properties" and kind not in CHILD_KINDS:
@@ -114,9 +115,16 @@ async def create_host(store: Store, prop: Record, attributes: dict[str, Any],
         return Failure(_syntax("/data/attributes/type_of", "`type_of` must be `akamai` or `sftp`."))
     if type_of == "sftp" and (refused := private_key_error(attributes.get("encrypted_private_key"))):
         return refused
+    asked = store.ctx.async_errors  # by flag: deployment failures, which an SFTP host's verification can meet
+    if type_of == "akamai" and asked:  # Adobe's own host is not verified: asked there, the errors answer at once
+        return Failure(asked)
+    # hosts.md: a new SFTP host is `pending` (its credentials verified, as host-type-error's pretest says), an
+    # Akamai host `succeeded`; the verification ends at a GET that shows the host, with the errors asked.
+    verified = {"polls": 0, "failure": render_errors(store.ctx, asked)} if type_of == "sftp" else {}
     shown = {name: attributes.get(name) for name in ("server", "path", "port", "username")}
+    status = "pending" if type_of == "sftp" else "succeeded"
     return await store.create("hosts", prop["id"], {**shown, "name": attributes.get("name", ""), "type_of": type_of,
-                                                    "status": "succeeded"}, {"property": prop["id"]})
+                                                    "status": status}, {"property": prop["id"]}, **verified)
 
 
 def private_key_error(key: Any) -> Failure | None:

@@ -141,6 +141,31 @@ def test_settings_that_are_not_a_json_object_string_are_invalid_settings_syntax(
     assert error["detail"] == "A syntax error was encountered while parsing the settings JSON."
 
 
+SFTP = {"name": "SFTP", "type_of": "sftp", "server": "sftp.example.com", "path": "x", "port": 22,
+        "encrypted_private_key": "-----BEGIN PGP MESSAGE-----\n\nabc\n-----END PGP MESSAGE-----\n"}
+
+
+def test_a_new_sftp_host_is_pending_until_verified_and_shows_the_sftp_errors_asked(reactor):
+    # hosts.md's create example answers a new SFTP host `"status": "pending"`; its Akamai examples `succeeded`
+    prop = reactor.property()
+    document = {"data": {"type": "hosts", "attributes": SFTP}}
+    created = reactor.post(f"/properties/{prop}/hosts", document)
+    assert created.status_code == 201 and created.json()["data"]["attributes"]["status"] == "pending"
+    host = created.json()["data"]["id"]
+    assert reactor.get(f"/hosts/{host}").json()["data"]["attributes"]["status"] == "succeeded"
+    failing = reactor.post(f"/properties/{prop}/hosts?__error=sftp-authentication-failed", document)
+    assert failing.status_code == 201 and failing.json()["data"]["attributes"]["status"] == "pending"
+    [listed] = [h for h in reactor.get(f"/properties/{prop}/hosts").json()["data"]
+                if h["id"] == failing.json()["data"]["id"]]  # the list shows it: a poll too
+    assert listed["attributes"]["status"] == "failed"
+    [error] = listed["meta"]["status_details"]["errors"]
+    assert (error["status"], error["code"], error["title"]) == ("502", "sftp-authentication-failed",
+                                                                "SFTP Authentication Failed")
+    akamai = {"data": {"type": "hosts", "attributes": {"name": "Managed", "type_of": "akamai"}}}
+    assert reactor.post(f"/properties/{prop}/hosts", akamai).json()["data"]["attributes"]["status"] == "succeeded"
+    error_of(reactor.post(f"/properties/{prop}/hosts?__error=sftp-exception", akamai), 502, "sftp-exception")
+
+
 def test_sftp_hosts_need_an_encrypted_private_key(reactor):
     prop = reactor.property()
     base = {"name": "SFTP", "type_of": "sftp", "server": "sftp.example.com", "path": "x", "port": 22}
