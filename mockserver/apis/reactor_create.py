@@ -120,7 +120,7 @@ async def create_host(store: Store, prop: Record, attributes: dict[str, Any],
         return Failure(asked)
     # hosts.md: a new SFTP host is `pending` (its credentials verified, as host-type-error's pretest says), an
     # Akamai host `succeeded`; the verification ends at a GET that shows the host, with the errors asked.
-    verified = {"polls": 0, "failure": render_errors(store.ctx, asked)} if type_of == "sftp" else {}
+    verified: dict[str, Any] = {"polls": 0, "failure": render_errors(store.ctx, asked)} if type_of == "sftp" else {}
     shown = {name: attributes.get(name) for name in ("server", "path", "port", "username")}
     status = "pending" if type_of == "sftp" else "succeeded"
     return await store.create("hosts", prop["id"], {**shown, "name": attributes.get("name", ""), "type_of": type_of,
