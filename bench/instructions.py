@@ -24,14 +24,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bare_app import make_app  # noqa: E402
-from run import HEADERS, ROUTES  # noqa: E402
+from run import ANSWERED, HEADERS, ROUTES  # noqa: E402
 
 from mockserver.app import build_app  # noqa: E402
 from mockserver.settings import Settings  # noqa: E402
 
 WIRE_HEADERS = [(name.lower().encode(), value.encode()) for name, value in HEADERS.items()]
 WIRE_HEADERS += [(b"user-agent", b"wrk"), (b"accept", b"*/*")]
-ANSWERED = ("content-type", "x-error")  # the headers the bare app repeats, as run.py captures them
 
 Asgi = Callable[..., Any]
 
