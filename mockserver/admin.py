@@ -16,10 +16,10 @@ from starlette.routing import Route
 from mockserver import __version__
 from mockserver import coverage as coverage_report
 from mockserver import verdict as client_verdict
-from mockserver.dispatch import PROBLEM_JSON
 from mockserver.engine import modes
 from mockserver.engine.clock import LAST_INSTANT, Clock, parse_duration
 from mockserver.engine.flags import SESSION_HEADER, SESSION_NAMES, Misuse, valid_session
+from mockserver.engine.outcome import PROBLEM_JSON
 from mockserver.engine.state import GLOBAL, MODES_KEY
 from mockserver.runtime import Runtime
 from mockserver.scenario.read import ScenarioError

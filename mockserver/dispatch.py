@@ -33,7 +33,7 @@ from mockserver.engine.generate import Generator
 from mockserver.engine.match import Match, find_route, settle
 from mockserver.engine.memo import remember
 from mockserver.engine.modes import apply_modes, modes_on
-from mockserver.engine.outcome import ErrorRef, Failure, Outcome, Reply, Success
+from mockserver.engine.outcome import INTERNAL_ERROR_HEADERS, PROBLEM_JSON, ErrorRef, Failure, Outcome, Reply, Success
 from mockserver.engine.render import Rendered, wire_headers
 from mockserver.engine.respond import render_outcome
 from mockserver.journal import Entry, Journal
@@ -43,7 +43,6 @@ from mockserver.scenario.model import Api, Catalog, DocumentedError
 log = logging.getLogger("mockserver")
 MAX_BODY = 16 * 1024 * 1024
 DEFAULT_SESSION = "default"
-PROBLEM_JSON = "application/problem+json"
 Scope = dict[str, Any]
 _SESSION_HEADER = SESSION_HEADER.encode()
 _UNKNOWN = object()
@@ -113,7 +112,6 @@ class Dispatcher:
 
     def _internal_error(self, exc: Exception, method: str, path: str, entry: Entry) -> Answer:
         """A bug of ours (500, its traceback in the log), or the shared state gone away (503, one line)."""
-        headers = [("Content-Type", PROBLEM_JSON), ("X-Mockserver-Internal-Error", "1")]
         if self.runtime.state.shared:
             from mockserver.engine.redis_state import state_gone_answer, unreachable
 
@@ -125,7 +123,7 @@ class Dispatcher:
         detail = f"internal error of the mock server (see its log): {type(exc).__name__}: {exc}{where}"
         body = {"type": "urn:mockserver:problem:internal-error", "title": "Internal error of the mock server",
                 "status": 500, "detail": detail}  # not misuse: the request was fine, the mock or its file failed
-        return Answer(Rendered(500, headers, _COMPACT.encode(body).encode()))
+        return Answer(Rendered(500, list(INTERNAL_ERROR_HEADERS), _COMPACT.encode(body).encode()))
 
     # -- choosing the API ------------------------------------------------------------------
     def choose_api(self, host_header: str, path: str) -> tuple[Api | None, str, str]:

@@ -11,6 +11,9 @@ if TYPE_CHECKING:
     from mockserver.engine.render import ResponseTemplate
 
 NO_PARAMS: Mapping[str, Any] = MappingProxyType({})
+PROBLEM_JSON = "application/problem+json"
+# The mock's own failure (a bug, or the shared state gone), API routes and admin alike: never the API's error.
+INTERNAL_ERROR_HEADERS = (("Content-Type", PROBLEM_JSON), ("X-Mockserver-Internal-Error", "1"))
 
 
 class ErrorRef(NamedTuple):

@@ -19,6 +19,7 @@ from typing import Any
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from mockserver.engine.clock import Clock
+from mockserver.engine.outcome import INTERNAL_ERROR_HEADERS
 from mockserver.engine.state import CLOCK_KEY, GLOBAL, MODES_KEY, REQUESTS_KEY, Start
 
 PREFIX = "mockserver:"
@@ -201,8 +202,7 @@ def state_gone_answer(url: str, exc: BaseException, request: str) -> tuple[int, 
     problem = {"type": "urn:mockserver:problem:state-unreachable", "title": "The mock server's state does not answer",
                "status": 503, "detail": unreachable_detail(url, exc)}
     logging.getLogger("mockserver").error("%s: %s", request, problem["detail"])
-    headers = [("Content-Type", "application/problem+json"), ("X-Mockserver-Internal-Error", "1")]
-    return 503, headers, json.dumps(problem, separators=(",", ":")).encode()
+    return 503, list(INTERNAL_ERROR_HEADERS), json.dumps(problem, separators=(",", ":")).encode()
 
 
 def check_reachable(url: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
