@@ -122,6 +122,11 @@ def build_admin(runtime: Runtime) -> Starlette:
                              "faults": FAULTS_BY_SERVER.get(settings.server, []),
                              "state": settings.state.split(":", 1)[0]})
 
+    async def live(request: Request) -> Response:
+        """Liveness, apart from readiness (anchors §4): the process answers, whatever its Redis does. A probe that
+        restarts the container (Kubernetes' livenessProbe) asks this one; one that routes traffic asks `health`."""
+        return JSONResponse({"status": "alive", "version": __version__, "ready": runtime.ready})
+
     async def catalog(request: Request) -> Response:
         api, problem = api_param(request)
         # --api NAME serves one API: its catalog is that API's, as its health says (`?api=` still picks)
@@ -298,6 +303,7 @@ def build_admin(runtime: Runtime) -> Starlette:
 
     routes = [
         Route("/health", health),
+        Route("/health/live", live),
         Route("/catalog", _takes({"api"}, catalog)),
         Route("/requests", _takes({"api", "session", "route", "status", "error", "limit"}, requests),
               methods=["GET", "DELETE"]),

@@ -142,6 +142,8 @@ def test_a_redis_gone_while_serving_is_named_in_the_answer_and_the_health(start_
     health = httpx.get(server.url + "/__admin/health")
     assert health.status_code == 503 and health.json()["status"] == "unavailable"
     assert health.json()["detail"].startswith(detail)
+    live = httpx.get(server.url + "/__admin/health/live")  # the process itself is fine: nothing to restart
+    assert live.status_code == 200 and live.json()["status"] == "alive"
     output = server.stop()
     assert "Traceback" not in output and "secret" not in output and f"GET /braze/campaigns/list: {detail}" in output
 

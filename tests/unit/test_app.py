@@ -243,6 +243,20 @@ def test_admin_health_catalog_journal_reset(toy):
     assert toy.get("/__admin/requests?session=j").json()["count"] == 0
 
 
+def test_liveness_answers_while_readiness_does_not():
+    """Before the lifespan marks the app ready (or while its Redis is away) a readiness probe gets 503, and a
+    liveness probe 200: a container that is starting or waiting on its store is not restarted for it."""
+    from mockserver.app import build_app
+    from mockserver.settings import Settings
+    from tests.conftest import asgi_client
+
+    client = asgi_client(build_app(Settings()))  # no `with`: no lifespan, so never ready
+    assert client.get("/__admin/health").status_code == 503
+    live = client.get("/__admin/health/live")
+    assert live.status_code == 200 and live.json()["status"] == "alive" and live.json()["ready"] is False
+    assert live.headers["content-type"] == "application/json" and "date" in live.headers
+
+
 def test_journal_is_bounded(tmp_path, make_client):
     (tmp_path / "toy.yaml").write_text(TOY)
     client = make_client(scenarios=(str(tmp_path),), journal_size=3)
