@@ -179,8 +179,13 @@ def install_hypercorn() -> None:
             try:
                 await super().run()
             except asyncio.CancelledError:
-                if not connection.faulted or connection.task is None or connection.task.uncancel() > 0:
-                    raise  # not (only) the end `HypercornConnectionApp` gave a faulted connection
+                if connection.faulted and connection.task is not None and connection.task.uncancel() == 0:
+                    return  # the end `HypercornConnectionApp` gave a faulted connection
+                # The server stops and the grace for requests in flight is over: hypercorn cancels each connection's
+                # task. Left cancelled, Python 3.11's asyncio.streams asks it for its exception() in a done callback,
+                # which raises, and a 20-line traceback is logged for a clean stop. The connection closes here with
+                # no answer, as uvicorn's do, and the task ends.
+                writer.transport.abort()
 
     hypercorn_run.TCPServer = _FaultingTCPServer  # type: ignore[attr-defined]
     _install_h2_refusal()
