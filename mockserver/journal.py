@@ -121,9 +121,9 @@ def to_dict(stored: Stored, redact: bool = True) -> dict[str, Any]:
     shown = _redact if redact else _plain
     query, text = (entry["query"] or b"").decode("latin-1"), body[:BODY_CAP].decode("utf-8", "replace")
     entry.update(
-        query=_redact_fields(query) if redact else query,
+        query=redact_fields(query) if redact else query,
         headers=[shown(n.decode("latin-1"), v.decode("latin-1")) for n, v in entry["headers"]],
-        body=_redact_fields(text) if redact else text,
+        body=redact_fields(text) if redact else text,
         body_hash=hashlib.sha1(body).hexdigest()[:16],
         errors=list(entry["errors"]),
         flags=list(entry["flags"]),
@@ -136,7 +136,7 @@ def _plain(name: str, value: str) -> list[str]:
     return [name, value]
 
 
-def _redact_fields(text: str) -> str:
+def redact_fields(text: str) -> str:
     """`api_key=K` (query, form) and `"api_key": "K"` (JSON) with the value redacted; the hash is the body's."""
     if "=" in text:
         text = _SECRET_PAIR.sub(r"\1" + REDACTED, text)

@@ -23,6 +23,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+from mockserver.journal import redact_fields
+
 RETRY_DEFINITION = (
     "B retries A when B is the next request of the session with A's api, route, method, path, raw query "
     "(flags off), body and credentials, and A's answer failed (status >= 400, or DCS code 311). "
@@ -137,7 +139,8 @@ class Attempt:
         return max(self.virtual - earlier.virtual, self.start - earlier.start)
 
     def brief(self, origin: float) -> dict[str, Any]:
-        return {"seq": self.seq, "method": self.method, "path": self.path, "query": self.query,
+        # the query as the journal shows it (`api_key=[redacted]`): the attempt keeps it whole to compare retries
+        return {"seq": self.seq, "method": self.method, "path": self.path, "query": redact_fields(self.query),
                 "status": self.status, "errors": self.errors, "at_s": round(self.virtual - origin, 3)}
 
 

@@ -1,6 +1,6 @@
 """What a scenario file cannot say, one module per API: checks and handlers, registered by name.
 
-A file names them (`check: dcs.bad_encoding`, `handler: reactor.create_property`); the loader
+A file names them (`check: dcs.bad_encoding`, `handler: reactor.children`); the loader
 refuses a name that no module registered, a check's argument it does not declare, and a template
 name that neither the engine nor the API's hooks and handlers give (`variables=`). Modules here are
 imported by `load_api_modules`.

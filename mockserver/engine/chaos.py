@@ -1,6 +1,6 @@
 """Chaos: with probability P, one of the route's documented errors (or a transport fault).
 
-The decision is a hash of (seed, session, route, request number in that session), not a draw from
+The decision is a hash of (seed, session, API, route, request number in that session), not a draw from
 a random source: it replays exactly, and every worker or replica decides the same for the same
 request. P = 0 is never looked at (a strict no-op). The answer names its decision in
 `X-Mock-Decision: seed=7;session=default;n=12;error=service-unavailable`; sending that text back as

@@ -39,6 +39,17 @@ def test_a_retried_edge_400_is_named_with_its_doc_line(mockserver, edge):
     assert not verdict["clean"] and verdict["retries"] == 2
 
 
+def test_a_finding_shows_the_query_as_the_journal_does_its_secrets_redacted(mockserver):
+    """The verdict compares the raw query (a changed key is a new request), but what it returns is as the journal
+    shows it: a Braze key sent the legacy way, in `api_key=`, is not printed in the findings."""
+    with httpx.Client(base_url=mockserver.url("braze")) as client:
+        for _ in range(2):
+            assert client.post("/users/track?api_key=TOPSECRET&__code=400", json=BRAZE_TRACK).status_code == 400
+    [finding] = mockserver.verdict()["findings"]
+    assert [r["query"] for r in finding["requests"]] == ["api_key=[redacted]"] * 2
+    assert "TOPSECRET" not in str(mockserver.verdict())
+
+
 def test_an_edge_408_retried_as_the_mobile_sdks_do_is_not_a_finding(mockserver, edge):
     """"Most 4xx errors, like 400, 403, 404" are not to be retried; 408 (RFC 9110: the client may repeat
     the request) is one Adobe's Android and iOS SDKs retry by design, after their default 5 s."""
