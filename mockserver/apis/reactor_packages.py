@@ -21,6 +21,16 @@ from mockserver.engine.outcome import ErrorRef, Failure, Outcome
 
 MAX_MANIFEST = 1024 * 1024
 DELEGATES = ("events", "conditions", "actions", "dataElements")
+# What each path of extension.json must look like (adobe/reactor-turbine-schemas extension-package-web.json): relative,
+# of these characters, naming its kind of file. Adobe's validator (reactor-validator validateFiles.js) then looks a
+# library path up in the zip as written: `./src/x.js` is not `src/x.js`.
+_CHARACTERS = r"(?!/)[/a-zA-Z_\-\s0-9.]+"
+PATH_FORMS = {
+    "library": re.compile(_CHARACTERS + r"\.js"),
+    "view": re.compile(_CHARACTERS + r"\.html([?#].*)?"),
+    "icon": re.compile(_CHARACTERS + r"\.svg"),
+    "folder": re.compile(_CHARACTERS),
+}
 
 
 # RFC 2046 §5.1.1: 1 to 70 of these characters, the last not a space.
@@ -91,14 +101,30 @@ def inspect_package(data: bytes) -> tuple[dict[str, Any], list[ErrorRef]]:
     return manifest, manifest_problems(manifest, names)
 
 
+def malformed(kind: str, path: str) -> str | None:
+    """What is wrong with a path of extension.json, or None."""
+    if path.startswith("/") or ".." in path.split("/"):
+        return f"The path {path} leaves the package."
+    if not PATH_FORMS[kind].fullmatch(path):
+        return f"The path {path} is not a relative path to a {kind} file."
+    return None
+
+
 def manifest_problems(manifest: dict[str, Any], names: set[str]) -> list[ErrorRef]:
     problems: list[ErrorRef] = []
     delegates = [d for key in DELEGATES for d in listed(manifest.get(key)) if isinstance(d, dict)]
-    paths = [d.get("libPath") for d in delegates] + [manifest.get("main")]
-    for path in [p for p in paths if isinstance(p, str)]:
-        if path.startswith("/") or ".." in path.split("/"):
-            problems.append(problem("extension-package-path-error", f"The path {path} leaves the package."))
-        elif path not in names:
+    configuration = manifest.get("configuration")
+    paths = [("folder", manifest.get("viewBasePath")), ("icon", manifest.get("iconPath")),
+             ("view", configuration.get("viewPath") if isinstance(configuration, dict) else None),
+             *(("library", p) for p in listed(manifest.get("hostedLibFiles"))),
+             *(("library", m.get("libPath")) for m in listed(manifest.get("sharedModules")) if isinstance(m, dict)),
+             *(("view", d.get("viewPath")) for d in delegates)]
+    required = [d.get("libPath") for d in delegates] + [manifest.get("main")]  # the files a library is built from
+    for kind, path in [*paths, *(("library", p) for p in required)]:
+        if isinstance(path, str) and (wrong := malformed(kind, path)):
+            problems.append(problem("extension-package-path-error", wrong))
+    for path in required:
+        if isinstance(path, str) and not malformed("library", path) and path not in names:
             problems.append(problem("library-file-not-found", f"{path} is not in the zip package."))
     for delegate in delegates:
         problems += transform_problems(listed(delegate.get("transforms")))
