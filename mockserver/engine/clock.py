@@ -38,6 +38,9 @@ class Clock:
     def __init__(self) -> None:
         self.offset_s = 0.0
         self.frozen_at: float | None = None
+        # What `advance` added since the last reset: the time line's share of the offset. An unfrozen clock's offset
+        # also holds the wall time of the unfreezing, which no other process (or a second run) shares.
+        self.advanced_s = 0.0
         self._date: tuple[int, bytes] = (-1, b"")
 
     def now(self) -> float:
@@ -61,12 +64,13 @@ class Clock:
     def stamp(self, number: int) -> float:
         """The time of a session's request `number` as a body prints it: the frozen instant, else
         the time line's epoch plus one second per request plus what the clock was advanced, which
-        no process's start time changes (same seed, same requests: same bytes)."""
+        no process's start time (nor the moment it was unfrozen) changes (same seed, same requests: same bytes)."""
         if self.frozen_at is not None:
             return self.frozen_at
-        return TIMELINE_EPOCH + self.offset_s + number
+        return TIMELINE_EPOCH + self.advanced_s + number
 
     def advance(self, seconds: float) -> None:
+        self.advanced_s += seconds
         if self.frozen_at is not None:
             self.frozen_at += seconds
         else:
@@ -83,10 +87,11 @@ class Clock:
     def reset(self) -> None:
         self.offset_s = 0.0
         self.frozen_at = None
+        self.advanced_s = 0.0
 
     def state(self) -> dict[str, float | None]:
         """What a shared store keeps, so every process reads the same clock."""
-        return {"offset_s": self.offset_s, "frozen_at": self.frozen_at}
+        return {"offset_s": self.offset_s, "frozen_at": self.frozen_at, "advanced_s": self.advanced_s}
 
     def load(self, state: Any) -> None:
         """Take the shared clock's state from the store (None or malformed: the clock as at start)."""
@@ -94,6 +99,8 @@ class Clock:
         frozen = state.get("frozen_at") if isinstance(state, dict) else None
         self.offset_s = float(offset) if isinstance(offset, int | float) else 0.0
         self.frozen_at = float(frozen) if isinstance(frozen, int | float) else None
+        advanced = state.get("advanced_s") if isinstance(state, dict) else None
+        self.advanced_s = float(advanced) if isinstance(advanced, int | float) else self.offset_s  # an older store's
 
     def describe(self) -> dict[str, float | bool]:
         return {"now": self.now(), "offset_s": self.offset_s, "frozen": self.frozen_at is not None}

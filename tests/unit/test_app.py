@@ -342,6 +342,30 @@ def test_clock_moves_and_freezes(client):
     assert client.post("/__admin/clock", json={"advance": "soon"}).headers["x-mockserver-misuse"] == "1"
 
 
+def test_bodies_replay_after_the_clock_was_frozen_then_unfrozen(make_client, monkeypatch):
+    """Unfreezing runs the clock on from the frozen instant, an offset that holds the wall time of the unfreezing;
+    the times a body prints (a Reactor resource's created_at) stay on the session's time line: two servers
+    unfrozen seconds apart answer the same bytes."""
+    import time
+
+    from mockserver.engine import clock
+
+    headers = {"Authorization": "Bearer t", "x-api-key": "k", "Content-Type": "application/vnd.api+json"}
+    body = {"data": {"type": "properties", "attributes": {"name": "p", "platform": "web", "domains": ["a.com"]}}}
+
+    def run(late_by: float) -> list[bytes]:
+        client = make_client()
+        company = client.get("/reactor/companies", headers=headers).json()["data"][0]["id"]
+        client.post("/__admin/clock", json={"freeze": "2026-01-01T00:00:00Z"})
+        monkeypatch.setattr(clock.time, "time", lambda real=time.time: real() + late_by)
+        client.post("/__admin/clock", json={"freeze": False})
+        made = client.post(f"/reactor/companies/{company}/properties", json=body, headers=headers)
+        monkeypatch.undo()
+        return [made.content]
+
+    assert run(0.0) == run(5.0)
+
+
 def test_head_has_no_body(toy):
     response = toy.head("/toy/anything")
     assert response.status_code == 404 and response.content == b""
