@@ -407,6 +407,9 @@ class Dispatcher:
         return [ErrorRef(chosen.id)]
 
 
+MAX_DELAY_MS = 9_999_999.0  # the longest a fixed `__delay` can ask (7 digits): a lognormal draw is cut there too
+
+
 def delay_of(spec: str, generator: Generator) -> float:
     """Milliseconds: fixed, uniform or lognormal (WireMock's models), drawn from the request's generator."""
     if spec.startswith("uniform:"):
@@ -414,7 +417,11 @@ def delay_of(spec: str, generator: Generator) -> float:
         return generator.rng.uniform(min(low, high), max(low, high))
     if spec.startswith("lognormal:"):
         median, sigma = (float(x) for x in spec[10:].split(","))
-        return median * math.exp(sigma * generator.rng.gauss(0.0, 1.0))
+        try:
+            drawn = median * math.exp(sigma * generator.rng.gauss(0.0, 1.0))
+        except OverflowError:  # a wide sigma's tail
+            drawn = math.inf
+        return min(drawn, MAX_DELAY_MS)
     return float(spec)
 
 

@@ -35,9 +35,17 @@ def _now(ctx: RequestContext) -> datetime:
     return datetime.fromtimestamp(ctx.clock.stamp(ctx.number), UTC)
 
 
+def _identifies(name: str, value: Any) -> bool:
+    """Whether a /users/track object's `name` names a user: a value (a number passes, as sloppy clients send it),
+    and `user_alias` an object; an array or an object where a string goes names nobody."""
+    if value is None or value == "":
+        return False
+    return isinstance(value, dict) if name == "user_alias" else not isinstance(value, list | dict)
+
+
 def track_item_problem(item: Any, blacklisted: set[str]) -> str | None:
     """The non-fatal error of one /users/track object, or None when Braze processes it."""
-    if not isinstance(item, dict) or all(item.get(k) in (None, "") for k in USER_IDENTIFIERS):
+    if not isinstance(item, dict) or not any(_identifies(k, item.get(k)) for k in USER_IDENTIFIERS):
         return "missing-user-identifier"
     external_id = item.get("external_id")
     if isinstance(external_id, str) and external_id in blacklisted:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import math
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -144,12 +145,20 @@ def _ims_token_valid(header: str, options: Mapping[str, Any], now: float) -> boo
         if not isinstance(claims, dict):
             return False
         if "exp" in claims:
-            return float(claims["exp"]) > now
+            return _far(claims["exp"]) > now
         if "created_at" in claims and "expires_in" in claims:
-            return (int(claims["created_at"]) + int(claims["expires_in"])) / 1000 > now
+            return _far(int(claims["created_at"]) + int(claims["expires_in"])) / 1000 > now
     except (ValueError, TypeError, UnicodeDecodeError, RecursionError):
         return False
     return True
+
+
+def _far(value: Any) -> float:
+    """A token's time as a float; one past what a float holds is infinitely far (never expires, or long past)."""
+    try:
+        return float(value)
+    except OverflowError:  # an int: its sign still reads
+        return math.inf if value > 0 else -math.inf
 
 
 # -- privacy: the DCS stops and discards the call ------------------------------------------

@@ -128,7 +128,7 @@ async def transition(store: Store, library: Record, action: Any) -> Record | Fai
     "Reject: Unassign the library from the staging environment"), and libraries.md's transition example
     answers a submitted library with a `last_build` (so it had an environment) and `environment.data` null.
     """
-    if action not in TRANSITIONS:
+    if not isinstance(action, str) or action not in TRANSITIONS:  # an array or an object: not hashable either
         return Failure(_syntax("/data/meta/action", "`meta.action` must be develop, submit, approve or reject."))
     sources, target = TRANSITIONS[action]
     state = library["attributes"].get("state")

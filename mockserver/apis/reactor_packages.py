@@ -9,14 +9,13 @@ that leaves the package, a file extension.json names but the zip lacks, a custom
 from __future__ import annotations
 
 import io
-import json
 import re
 from typing import Any
 
 from mockserver.apis import handler
 from mockserver.apis.reactor import as_shown, document_data, fail, many, not_found, one, reading, render_errors
 from mockserver.apis.reactor_store import Record, Store, listed, package_attributes
-from mockserver.engine.context import RequestContext
+from mockserver.engine.context import RequestContext, loads_encodable
 from mockserver.engine.outcome import ErrorRef, Failure, Outcome
 
 MAX_MANIFEST = 1024 * 1024
@@ -92,7 +91,7 @@ def inspect_package(data: bytes) -> tuple[dict[str, Any], list[ErrorRef]]:
             return {}, [problem("extension-package-zip-error", "The zip holds no extension.json at its root.")]
         if info.file_size > MAX_MANIFEST:
             return {}, [problem("extension-package-zip-error", "extension.json is too large.")]
-        manifest = json.loads(archive.read(info).decode("utf-8"))
+        manifest = loads_encodable(archive.read(info).decode("utf-8"))  # its strings are echoed in the answers
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, RecursionError, OSError, KeyError,
             NotImplementedError, RuntimeError, EOFError):
         return {}, [problem("extension-package-zip-error", "The package could not be unzipped.")]

@@ -85,6 +85,11 @@ def parse_replay(token: str, api: Api) -> Decision:
         raise Misuse(f"{api.name} has no documented error '{name}'", sorted(api.errors))
     if kind == "fault" and name not in FAULT_KINDS:
         raise Misuse(f"unknown fault '{name}'", list(FAULT_KINDS))
+    try:
+        seed_n, number_n = int(seed), int(number)
+    except ValueError:  # past Python's 4,300 digits: no decision the mock printed
+        raise Misuse(f"'{token[:80]}...' is not a decision (a number of over 4,300 digits)",
+                     ["seed=N;session=NAME;n=N;error=ID"]) from None
     if kind == "error":
-        return Decision(int(seed), session, int(number), error=name)
-    return Decision(int(seed), session, int(number), fault=name)
+        return Decision(seed_n, session, number_n, error=name)
+    return Decision(seed_n, session, number_n, fault=name)

@@ -137,9 +137,7 @@ class RequestContext:
     def _parse_json(self) -> None:
         try:
             text = self.body.decode("utf-8") if self.body.strip(JSON_WHITESPACE) else None
-            self._json = json.loads(text, parse_constant=_not_json) if text is not None else None
-            if text is not None and _ESCAPED_SURROGATE.search(text):
-                self._json = _replace_lone_surrogates(self._json)
+            self._json = loads_encodable(text) if text is not None else None
         except (UnicodeDecodeError, ValueError) as exc:
             self._json, self._json_error = None, str(exc)
         except RecursionError:
@@ -161,6 +159,12 @@ class RequestContext:
 
 _ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def loads_encodable(text: str) -> Any:
+    """JSON text as a value an answer can echo: NaN and Infinity refused (not JSON), lone surrogates replaced."""
+    value = json.loads(text, parse_constant=_not_json)
+    return _replace_lone_surrogates(value) if _ESCAPED_SURROGATE.search(text) else value
 
 
 def _replace_lone_surrogates(value: Any) -> Any:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -161,3 +162,74 @@ def test_a_lone_surrogate_escape_in_a_body_reads_as_the_replacement_character():
     assert send(b"a\\ud800b") == send("a\ufffdb".encode()) == (201, {"message": "success"})
     too_long = b"x" * 1898  # {"alert":"..."} at 1,912 bytes, Apple's limit, with a 2-byte character, over with U+FFFD
     assert send(too_long + b"\\udfff")[0] == 400 and send(too_long + b"\\u00e9")[0] == 201
+
+
+def _jwt(claims: bytes) -> str:
+    import base64
+
+    def segment(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    return ".".join([segment(b'{"alg":"RS256"}'), segment(claims), "c2ln"])
+
+
+HUGE_EXP = _jwt(b'{"exp":1' + b"0" * 400 + b"}")  # an integer past what a float holds
+
+
+@pytest.mark.parametrize(("method", "path", "headers", "body", "status"), [
+    # an identifier where a string goes, as an array: named nobody (missing-user-identifier), not a TypeError
+    ("POST", "/braze/users/track", {"Authorization": "Bearer k"}, {"attributes": [{"external_id": []}]}, 400),
+    ("POST", "/braze/users/track", {"Authorization": "Bearer k"}, {"events": [{"external_id": {}}]}, 400),
+    # a JWT whose exp no float holds: infinitely far, so not expired (Edge then wants its other credentials)
+    ("GET", "/dcs/event?d_rtbd=json", {"Authorization": f"Bearer {HUGE_EXP}"}, None, 200),
+    ("POST", "/edge/ee/v2/interact?datastreamId=ds1", {"Host": "server.adobedc.net", "x-api-key": "k",
+     "x-gw-ims-org-id": "o", "Authorization": f"Bearer {HUGE_EXP}"}, {"event": {"xdm": {}}}, 200),
+    # a decision no server printed (5,000 digits: past int()'s limit) is misuse, not a ValueError
+    ("GET", "/dcs/event?__replay=seed=1;session=a;n=" + "9" * 5000 + ";fault=empty", {}, None, 400),
+])
+def test_what_the_fuzzer_found_is_answered_without_a_500(client, method, path, headers, body, status):
+    """Found by fuzzing every route over HTTP (session 16): each was a 500 with a traceback in the log."""
+    answer = client.request(method, path, headers=headers, json=body)
+    assert answer.status_code == status and "x-mockserver-internal-error" not in answer.headers, answer.text
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_lognormal_delay_with_a_wide_sigma_is_cut_at_the_longest_fixed_delay(seed):
+    """`lognormal:1,1000`: exp() overflowed (a 500) or drew a wait of centuries; now at most what `__delay` takes."""
+    from mockserver.dispatch import MAX_DELAY_MS, delay_of
+    from mockserver.engine.generate import Generator
+
+    assert 0 <= delay_of("lognormal:1,1000", Generator(seed, "s", 1)) <= MAX_DELAY_MS
+
+
+def test_a_package_whose_manifest_holds_a_lone_surrogate_is_stored_and_shown(client):
+    """`"\\ud800"` in extension.json parsed to a string no UTF-8 carries: the upload, then every list of the
+    session's packages, answered 500. It is shown as U+FFFD, as a JSON body's are."""
+    from tests.apis.test_reactor_support import Reactor
+
+    reactor = Reactor(client)
+    manifest = json.loads('{"name": "x\\ud800", "platform": "web", "iconPath": "\\ud800.svg"}')
+    headers = {k: v for k, v in reactor.headers.items() if k != "Content-Type"}
+    made = client.post("/reactor/extension_packages", headers=headers,
+                       files={"package": ("p.zip", extension_zip_raw(manifest), "application/zip")})
+    assert made.status_code == 201, made.text
+    listed = reactor.get("/extension_packages")
+    assert listed.status_code == 200 and "x\ufffd" in listed.json()["data"][-1]["attributes"]["name"]
+
+
+def extension_zip_raw(manifest: dict) -> bytes:
+    """A zip whose extension.json keeps `\\ud800` escaped, as a Node or Python client writes it."""
+    from tests.apis.test_reactor_support import make_zip
+
+    return make_zip({"extension.json": json.dumps(manifest)})
+
+
+def test_a_library_transition_that_is_not_a_string_is_a_syntax_error(client):
+    from tests.apis.test_reactor_support import Reactor
+
+    reactor = Reactor(client)
+    library = reactor.library(reactor.property())
+    for action in ([], {}):
+        answer = reactor.patch(f"/libraries/{library}", {"data": {"id": library, "type": "libraries",
+                                                                  "meta": {"action": action}}})
+        assert answer.status_code == 422 and answer.json()["errors"][0]["code"] == "invalid-settings-syntax"
