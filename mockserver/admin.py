@@ -18,6 +18,7 @@ from mockserver import coverage as coverage_report
 from mockserver import verdict as client_verdict
 from mockserver.engine import modes
 from mockserver.engine.clock import LAST_INSTANT, Clock, parse_duration
+from mockserver.engine.context import loads_encodable
 from mockserver.engine.flags import SESSION_HEADER, SESSION_NAMES, Misuse, valid_session
 from mockserver.engine.outcome import PROBLEM_JSON
 from mockserver.engine.state import GLOBAL, MODES_KEY
@@ -79,8 +80,10 @@ def _freeze_at(value: Any) -> bool | float:
     expires, Braze's X-RateLimit-Reset) the same bytes in every process frozen there."""
     if isinstance(value, bool):
         return value
-    if isinstance(value, int | float) and math.isfinite(value) and value >= 0:
+    if isinstance(value, int) and 0 <= value <= LAST_INSTANT:  # an int past a float's range: not an instant
         return float(value)
+    if isinstance(value, float) and math.isfinite(value) and value >= 0:
+        return value
     if isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
@@ -353,9 +356,10 @@ _NOT_JSON = object()
 async def _read_json(request: Request) -> Any:
     """The body as JSON, or `_NOT_JSON`: JSON nested deeper than Python recurses (`[[[...]]]` 10,000
     deep) is refused as any other body that is not JSON, not a traceback; so is a body whose client
-    left before its Content-Length was sent (the answer reaches no one: the log stays quiet)."""
+    left before its Content-Length was sent (the answer reaches no one: the log stays quiet). A lone surrogate
+    becomes U+FFFD, as in the APIs' bodies: the misuse answer that names a value can still be encoded."""
     try:
-        return await request.json()
+        return loads_encodable((await request.body()).decode("utf-8"))
     except (ValueError, RecursionError, ClientDisconnect):
         return _NOT_JSON
 

@@ -67,7 +67,9 @@ async def users_track(ctx: RequestContext) -> Failure | Success:
             problem = track_item_problem(item, blacklisted)
             if problem is None:
                 processed[array] = processed.get(array, 0) + 1
-                await braze_profiles.track(ctx, array, item, item.get("external_id") not in unknown)
+                external_id = item.get("external_id")  # any JSON value: a user named by another identifier
+                known = not (isinstance(external_id, str) and external_id in unknown)
+                await braze_profiles.track(ctx, array, item, known)
             else:
                 minor.append({"type": ctx.api.errors[problem].title, "input_array": array, "index": index})
                 ctx.report(problem)
@@ -108,6 +110,10 @@ def sends_data_series(ctx: RequestContext) -> Success:
     numbers = ctx.generator
     data = []
     for offset in range(length - 1, -1, -1):
+        try:
+            day = (last - timedelta(days=offset)).date().isoformat()
+        except OverflowError:  # an ending_at in the first days of year 1: the series starts there
+            continue
         sent = numbers.integer(0, 1000)
         delivered = numbers.integer(0, sent)
         opens = numbers.integer(0, delivered)
@@ -120,7 +126,7 @@ def sends_data_series(ctx: RequestContext) -> Success:
             "conversions_by_send_time": conversions,
         }
         data.append({
-            "time": (last - timedelta(days=offset)).date().isoformat(),
+            "time": day,
             "messages": {"ios_push": [stats]},
             "conversions_by_send_time": conversions, "conversions": conversions,
             "unique_recipients": delivered, "revenue": 0.0,

@@ -18,6 +18,7 @@ identifiers (aliases, braze_id, email, phone) still export an invented profile.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from mockserver.apis.braze_request import api_key
@@ -53,7 +54,10 @@ def _apply(attributes: dict[str, Any], item: dict[str, Any]) -> None:
             attributes.pop(name, None)
         elif isinstance(value, dict) and set(value) == {"inc"} and isinstance(value["inc"], int | float):
             previous = attributes.get(name)
-            attributes[name] = (previous if isinstance(previous, int | float) else 0) + value["inc"]
+            total = (previous if isinstance(previous, int | float) else 0) + value["inc"]
+            if not math.isfinite(total):  # past a double: kept as it was (JSON has no Infinity to export)
+                continue
+            attributes[name] = total
         else:
             attributes[name] = value
 

@@ -36,7 +36,7 @@ def software_id(statement: str) -> str | None:
     payload = statement.split(".")[1].strip()
     try:
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):  # RecursionError: `[[[...]]]` nested past Python's stack
         return None
     found = claims.get("software_id") if isinstance(claims, dict) else None
     return found if isinstance(found, str) else None

@@ -44,7 +44,8 @@ def _ttl_ms(ctx: RequestContext, option: str, default_s: int) -> int:
 async def create_regcode(ctx: RequestContext) -> Outcome:
     values = params(ctx)
     requestor = ctx.path_params["requestor"]
-    ttl_s = int(values.get("ttl") or ctx.options.get("regcode_ttl_s", DEFAULT_REGCODE_TTL_S))
+    # blank is no ttl, as the check that let it through reads it
+    ttl_s = int((values.get("ttl") or "").strip() or ctx.options.get("regcode_ttl_s", DEFAULT_REGCODE_TTL_S))
     now = ctx.clock.now_ms()
     code = "".join(ctx.generator.rng.choices(CODE_ALPHABET, k=int(ctx.options.get("regcode_length", 7))))
     while await load(ctx, "regcode", requestor, code) is not None:

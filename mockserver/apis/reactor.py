@@ -96,6 +96,36 @@ def _syntax(pointer: str, occurrence: str) -> list[ErrorRef]:
     return [ErrorRef(SYNTAX, {"pointer": pointer, "occurrence": occurrence})]
 
 
+# The JSON type of each attribute a client may send (the endpoint docs' attribute tables and examples). null is
+# "not given" for an optional one; a required one (`required_attributes`) may not be set to null or "".
+ATTRIBUTE_KINDS: dict[str, tuple[type, ...]] = {
+    **dict.fromkeys(("name", "platform", "privacy", "type_of", "server", "path", "username", "encrypted_private_key",
+                     "stage", "archive_passphrase", "delegate_descriptor_id", "default_value", "storage_duration",
+                     "url"), (str,)),
+    **dict.fromkeys(("development", "enabled", "ssl_enabled", "undefined_vars_return_empty",
+                     "rule_component_sequencing_enabled", "archive", "include_debug_library", "force_lower_case",
+                     "clean_text", "delay_next", "negate", "skip_symlinks"), (bool,)),
+    **dict.fromkeys(("port", "order", "timeout"), (int,)),
+    "rule_order": (int, float),
+    **dict.fromkeys(("domains", "subscriptions"), (list,)),
+}
+_KIND_NAMES = {str: "a string", bool: "true or false", int: "an integer", float: "a number", list: "an array"}
+
+
+def attribute_errors(attributes: Mapping[str, Any], required: list[Any], creating: bool) -> list[ErrorRef]:
+    """A required attribute missing (or emptied by an update), or one of the wrong JSON type."""
+    for name in required:
+        if (creating or name in attributes) and attributes.get(name) in (None, "", []):
+            return _syntax(f"/data/attributes/{name}", f"The attribute `{name}` is required.")
+    for name, value in attributes.items():
+        kinds = ATTRIBUTE_KINDS.get(name)
+        if kinds is not None and value is not None and (
+                not isinstance(value, kinds) or isinstance(value, bool) and bool not in kinds):
+            return _syntax(f"/data/attributes/{name}",
+                           f"The attribute `{name}` must be {' or '.join(_KIND_NAMES[k] for k in kinds)}.")
+    return []
+
+
 def settings_error(attributes: Mapping[str, Any]) -> list[ErrorRef]:
     """`settings` is a string holding a JSON object; anything else is invalid-settings-syntax."""
     if "settings" not in attributes or attributes["settings"] is None:
@@ -129,11 +159,8 @@ def bad_document(ctx: RequestContext, args: Mapping[str, Any]) -> bool | list[Er
     attributes = data.get("attributes", {})
     if not isinstance(attributes, dict):
         return _syntax("/data/attributes", "`attributes` must be an object.")
-    if ctx.method == "POST":
-        for name in required[kind] if isinstance(required[kind], list) else []:
-            if attributes.get(name) in (None, "", []):
-                return _syntax(f"/data/attributes/{name}", f"The attribute `{name}` is required.")
-    return settings_error(attributes) or False
+    needed = required[kind] if isinstance(required[kind], list) else []
+    return attribute_errors(attributes, needed, ctx.method == "POST") or settings_error(attributes) or False
 
 
 def document_data(ctx: RequestContext) -> dict[str, Any]:

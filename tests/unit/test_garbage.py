@@ -186,10 +186,19 @@ HUGE_EXP = _jwt(b'{"exp":1' + b"0" * 400 + b"}")  # an integer past what a float
      "x-gw-ims-org-id": "o", "Authorization": f"Bearer {HUGE_EXP}"}, {"event": {"xdm": {}}}, 200),
     # a decision no server printed (5,000 digits: past int()'s limit) is misuse, not a ValueError
     ("GET", "/dcs/event?__replay=seed=1;session=a;n=" + "9" * 5000 + ";fault=empty", {}, None, 400),
+    # the second round, in situations the first did not reach
+    ("POST", "/braze/users/track", {"Authorization": "Bearer k"},
+     {"attributes": [{"external_id": [], "user_alias": {"alias_name": "a", "alias_label": "l"}}]}, 201),
+    ("GET", "/braze/sends/data_series?campaign_id=c1&send_id=s&length=5&ending_at=0001-01-01T00:00:00Z",
+     {"Authorization": "Bearer k"}, None, 200),
+    ("POST", "/__admin/clock", {}, json.loads('{"freeze": 1' + "0" * 400 + "}"), 400),
+    ("POST", "/__admin/modes", {}, b'{"mode": "\\ud800"}', 400),  # a lone surrogate, escaped as JSON allows
+    ("POST", "/__admin/clock", {}, b'{"\\ud800": 1}', 400),
 ])
 def test_what_the_fuzzer_found_is_answered_without_a_500(client, method, path, headers, body, status):
     """Found by fuzzing every route over HTTP (session 16): each was a 500 with a traceback in the log."""
-    answer = client.request(method, path, headers=headers, json=body)
+    sent = {"content": body} if isinstance(body, bytes) else {"json": body}
+    answer = client.request(method, path, headers=headers, **sent)
     assert answer.status_code == status and "x-mockserver-internal-error" not in answer.headers, answer.text
 
 
@@ -233,3 +242,51 @@ def test_a_library_transition_that_is_not_a_string_is_a_syntax_error(client):
         answer = reactor.patch(f"/libraries/{library}", {"data": {"id": library, "type": "libraries",
                                                                   "meta": {"action": action}}})
         assert answer.status_code == 422 and answer.json()["errors"][0]["code"] == "invalid-settings-syntax"
+
+
+def test_a_blank_regcode_ttl_is_no_ttl_and_a_statement_nested_past_the_stack_names_no_software(client):
+    """`ttl=%20` passed the ttl check (blank: none given) and then failed int(); a software statement whose payload
+    is `[[[...]]]` 100,000 deep was a RecursionError: one answers the default ttl, the other what any statement whose
+    payload is not JSON gets."""
+    import base64
+
+    made = client.post("/clientless/reggie/v1/R/regcode", headers={"Authorization": "Bearer t"},
+                       data={"deviceId": "d", "ttl": " "})
+    assert made.status_code == 201, made.text
+    payload = base64.urlsafe_b64encode(b"[" * 100_000 + b"]" * 100_000).rstrip(b"=").decode()
+    statement = f"eyJhbGciOiJSUzI1NiJ9.{payload}.c2ln"
+    registered = client.post("/clientless/o/client/register", json={"software_statement": statement})
+    assert registered.status_code < 500 and "x-mockserver-internal-error" not in registered.headers, registered.text
+
+
+def test_an_attribute_counted_past_a_double_is_kept_as_it_was(client):
+    """`{"inc": 1e308}` twice made Infinity, which the export printed as `Infinity`: not JSON."""
+    headers = {"Authorization": "Bearer k", "X-Mock-Session": "inf"}
+    for _ in range(2):
+        tracked = {"attributes": [{"external_id": "u1", "n": {"inc": 1e308}}]}
+        client.post("/braze/users/track", headers=headers, json=tracked)
+    exported = client.post("/braze/users/export/ids", headers=headers, json={"external_ids": ["u1"]})
+    assert exported.status_code == 201 and b"Infinity" not in exported.content
+    assert exported.json()["users"][0]["custom_attributes"]["n"] == 1e308
+
+
+@pytest.mark.parametrize(("path", "attributes", "pointer"), [
+    ("/properties/{property}", {"name": None}, "/data/attributes/name"),  # required: not emptied by an update
+    ("/properties/{property}", {"domains": 5}, "/data/attributes/domains"),
+    ("/properties/{property}", {"name": {"a": {}}}, "/data/attributes/name"),
+    ("/properties/{property}", {"ssl_enabled": "yes"}, "/data/attributes/ssl_enabled"),
+])
+def test_a_reactor_attribute_of_the_wrong_type_is_a_syntax_error(client, path, attributes, pointer):
+    """Accepted and stored before (a name that is an object, domains that are a number)."""
+    from tests.apis.test_reactor_support import Reactor
+
+    reactor = Reactor(client)
+    prop = reactor.property()
+    url = path.format(property=prop)
+    answer = reactor.patch(url, {"data": {"id": prop, "type": "properties", "attributes": attributes}})
+    assert answer.status_code == 422, answer.text
+    [error] = answer.json()["errors"]
+    assert error["code"] == "invalid-settings-syntax" and error["source"]["pointer"] == pointer
+    created = reactor.post(f"/companies/{reactor.company()}/properties",
+                           {"data": {"type": "properties", "attributes": {"name": {"a": 1}, "platform": "web"}}})
+    assert created.status_code == 422 and created.json()["errors"][0]["source"]["pointer"] == "/data/attributes/name"
