@@ -54,10 +54,13 @@ def _apply(attributes: dict[str, Any], item: dict[str, Any]) -> None:
             attributes.pop(name, None)
         elif isinstance(value, dict) and set(value) == {"inc"} and isinstance(value["inc"], int | float):
             previous = attributes.get(name)
-            total = (previous if isinstance(previous, int | float) else 0) + value["inc"]
-            if not math.isfinite(total):  # past a double: kept as it was (JSON has no Infinity to export)
-                continue
-            attributes[name] = total
+            try:
+                total = (previous if isinstance(previous, int | float) else 0) + value["inc"]
+                finite = math.isfinite(total)
+            except OverflowError:  # an integer past a double, met with a float
+                finite = False
+            if finite:  # past a double, the attribute is kept as it was (JSON has no Infinity to export)
+                attributes[name] = total
         else:
             attributes[name] = value
 
