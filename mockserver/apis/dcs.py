@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import math
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -23,6 +22,7 @@ from mockserver.apis import dcs_ids as ids
 from mockserver.apis.dcs_query import badly_encoded
 from mockserver.apis.dcs_tcf import decode_segment, parse
 from mockserver.apis.dcs_view import DcsRequest, valid_aam_id
+from mockserver.engine.clock import as_float
 from mockserver.engine.context import RequestContext
 from mockserver.engine.outcome import ErrorRef, Success
 
@@ -145,20 +145,12 @@ def _ims_token_valid(header: str, options: Mapping[str, Any], now: float) -> boo
         if not isinstance(claims, dict):
             return False
         if "exp" in claims:
-            return _far(claims["exp"]) > now
+            return as_float(claims["exp"]) > now
         if "created_at" in claims and "expires_in" in claims:
-            return _far(int(claims["created_at"]) + int(claims["expires_in"])) / 1000 > now
+            return as_float(int(claims["created_at"]) + int(claims["expires_in"])) / 1000 > now
     except (ValueError, TypeError, UnicodeDecodeError, RecursionError):
         return False
     return True
-
-
-def _far(value: Any) -> float:
-    """A token's time as a float; one past what a float holds is infinitely far (never expires, or long past)."""
-    try:
-        return float(value)
-    except OverflowError:  # an int: its sign still reads
-        return math.inf if value > 0 else -math.inf
 
 
 # -- privacy: the DCS stops and discards the call ------------------------------------------

@@ -10,11 +10,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from mockserver.engine.clock import as_float
 from mockserver.engine.context import RequestContext
 from mockserver.engine.outcome import ErrorRef
 
@@ -59,10 +59,8 @@ def _number(value: Any) -> float | None:
     """JWT and IMS times come as numbers or as digit strings (IMS: "1690000000000")."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, float):
-        return value
-    if isinstance(value, int):  # one past what a float holds is infinitely far: never expires, or long past
-        return float(value) if abs(value) < 2**1023 else (math.inf if value > 0 else -math.inf)
+    if isinstance(value, int | float):
+        return as_float(value)  # an exp of 400 digits: infinitely far, not an OverflowError
     if isinstance(value, str):
         try:
             return float(value)

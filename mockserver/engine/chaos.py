@@ -74,12 +74,14 @@ def decide(probability: float, seed: int, session: str, api: Api, route: Route, 
     return Decision(seed, session, number, fault=name)
 
 
+DECISION_FORMS = ["seed=N;session=NAME;n=N;error=ID", "seed=N;session=NAME;n=N;fault=KIND"]
+
+
 def parse_replay(token: str, api: Api) -> Decision:
     """A decision pasted back from `X-Mock-Decision`; raises Misuse when it is not one of this API."""
     found = _TOKEN.match(token.strip())
     if not found:
-        raise Misuse(f"'{token}' is not a decision", ["seed=N;session=NAME;n=N;error=ID",
-                                                       "seed=N;session=NAME;n=N;fault=KIND"])
+        raise Misuse(f"'{token}' is not a decision", DECISION_FORMS)
     seed, session, number, kind, name = found.groups()
     if kind == "error" and name not in api.errors:
         raise Misuse(f"{api.name} has no documented error '{name}'", sorted(api.errors))
@@ -88,8 +90,7 @@ def parse_replay(token: str, api: Api) -> Decision:
     try:
         seed_n, number_n = int(seed), int(number)
     except ValueError:  # past Python's 4,300 digits: no decision the mock printed
-        raise Misuse(f"'{token[:80]}...' is not a decision (a number of over 4,300 digits)",
-                     ["seed=N;session=NAME;n=N;error=ID"]) from None
+        raise Misuse(f"'{token[:80]}...' is not a decision (a number of over 4,300 digits)", DECISION_FORMS) from None
     if kind == "error":
         return Decision(seed_n, session, number_n, error=name)
     return Decision(seed_n, session, number_n, fault=name)

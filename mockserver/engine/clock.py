@@ -19,6 +19,15 @@ TIMELINE_EPOCH = 1735689600.0  # 2025-01-01T00:00:00Z: where every session's tim
 LAST_INSTANT = 253402300799.0  # 9999-12-31T23:59:59Z: the last time a Date header (4-digit year) can print
 
 
+def as_float(value: int | float) -> float:
+    """A time or a count as a float; an integer past what a float holds is infinitely far, with its sign (a token's
+    `exp` of 400 digits: never expires). float() of such an integer raises OverflowError."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
 def parse_duration(value: Any) -> float:
     """Seconds from `60`, `"60s"`, `"250ms"`, `"5m"`, `"1h"`; raises ValueError otherwise (and on a
     number no clock can move by: NaN, infinity, or `1e999`, which JSON reads as infinity)."""
