@@ -102,6 +102,8 @@ def serve(host: str, port: int, seed: int, scenarios: tuple[Path, ...], api: str
             check_reachable(state)
         except ConnectionError as exc:
             raise click.BadParameter(str(exc), param_hint="--state") from None
+        except ValueError as exc:  # redis-py's reading of the URL: a port out of range, a bad option value
+            raise click.BadParameter(f"{state!r}: {exc}", param_hint="--state") from None
     elif not state.startswith("memory"):
         raise click.BadParameter(f"{state!r}: use memory:// or redis://HOST:PORT/DB", param_hint="--state")
     settings = Settings(host=host, port=port, seed=seed, scenarios=tuple(str(p) for p in scenarios), api=api,
@@ -183,7 +185,10 @@ def _server_root(ctx: click.Context, param: click.Parameter, value: str) -> str:
     """A URL with its scheme: `127.0.0.1:8080` alone would be read as a scheme and a path."""
     import urllib.parse
 
-    parts = urllib.parse.urlsplit(value)
+    try:
+        parts = urllib.parse.urlsplit(value)
+    except ValueError as exc:  # `http://[::1`: an IPv6 address never closed
+        raise click.BadParameter(f"{value!r} is not a server URL: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise click.BadParameter(f"{value!r} is not a server URL: give http://HOST:PORT, e.g. http://127.0.0.1:8080")
     return value
@@ -194,7 +199,12 @@ def _url_option() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
                         help="The running server's root, e.g. http://127.0.0.1:8080 (or MOCKSERVER_URL).")
 
 
-def _admin_json(url: str, path: str, params: dict[str, str | None]) -> Any:
+_ADMIN_READ_MAX = 256 * 1024 * 1024  # a whole journal's verdict is a few MB; an endless body is not the mock
+
+
+def _admin_json(url: str, path: str, params: dict[str, str | None], keys: tuple[str, ...]) -> Any:
+    """The admin route's JSON object, which has `keys`; exit 2 with one line when the URL is not the mock's."""
+    import http.client
     import urllib.error
     import urllib.parse
     import urllib.request
@@ -202,12 +212,16 @@ def _admin_json(url: str, path: str, params: dict[str, str | None]) -> Any:
     query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
     try:
         with urllib.request.urlopen(f"{url.rstrip('/')}/__admin{path}?{query}", timeout=30) as answer:
-            return json.loads(answer.read())
+            found = json.loads(answer.read(_ADMIN_READ_MAX + 1)[:_ADMIN_READ_MAX])
+        if isinstance(found, dict) and all(key in found for key in keys):
+            return found
+        click.echo(f"{url}/__admin{path} does not answer as mockserver does (no {', '.join(keys)}): is --url "
+                   "a mockserver's root?", err=True)
     except urllib.error.HTTPError as exc:
         hint = " (is --url the server's root, with no API prefix?)" if exc.code == 404 else ""
         click.echo(f"{url}/__admin{path}: {exc.code} {exc.read().decode('utf-8', 'replace')}{hint}", err=True)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        click.echo(f"cannot read {url}/__admin{path}: {exc}", err=True)
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError, RecursionError) as exc:
+        click.echo(f"cannot read {url}/__admin{path}: {type(exc).__name__}: {exc}", err=True)
     sys.exit(2)
 
 
@@ -226,7 +240,7 @@ def coverage_command(url: str, session: str | None, api: str | None, fmt: str, m
     """Per API: documented errors served / total, and the ids never served."""
     from mockserver import coverage
 
-    report = _admin_json(url, "/coverage", {"session": session, "api": api})
+    report = _admin_json(url, "/coverage", {"session": session, "api": api}, ("apis", "in_play", "ratio"))
     click.echo(json.dumps(report, indent=2) if fmt == "json" else coverage.junit(report) if fmt == "junit"
                else coverage.table(report), nl=fmt != "junit")
     if minimum is not None and report["ratio"] < minimum:
@@ -246,7 +260,7 @@ def verdict_command(url: str, session: str | None, api: str | None, fmt: str) ->
     journal's bound pushed out requests it should have judged (as `assert_clean_verdict()` fails then)."""
     from mockserver.verdict import describe
 
-    verdict = _admin_json(url, "/verdict", {"session": session, "api": api})
+    verdict = _admin_json(url, "/verdict", {"session": session, "api": api}, ("clean", "findings", "requests"))
     click.echo(json.dumps(verdict, indent=2) if fmt == "json" else describe(verdict))
     if not verdict["clean"] or not verdict.get("complete", True):
         sys.exit(1)

@@ -13,6 +13,7 @@ Only the standard library is imported here; the server itself is imported on fir
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import sys
@@ -118,6 +119,11 @@ class RemoteServer:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"no mockserver ready at {self.url} after {timeout:g} s ({exc})") from None
                 time.sleep(0.2)
+            except (ValueError, http.client.HTTPException) as exc:  # `http://[::1`, `:abc`, an answer not JSON
+                raise RuntimeError(f"no mockserver at {self.url}: {type(exc).__name__}: {exc}") from None
+        if not isinstance(health, dict) or not isinstance(health.get("prefixes") or health.get("apis"), dict | list):
+            raise RuntimeError(f"{self.url}/__admin/health does not answer as mockserver does: "
+                               "is the URL a mockserver's root?")
         # a server older than the `prefixes` member serves each API under its own name
         self.prefixes: dict[str, str] = health.get("prefixes") or {name: "/" + name for name in health["apis"]}
 

@@ -249,9 +249,23 @@ def _meta_validator() -> Draft202012Validator:
     return Draft202012Validator(Draft202012Validator.META_SCHEMA)
 
 
+def _outside_refs(value: Any) -> list[str]:
+    """`$ref`s to another document: jsonschema would fetch a URL on the request's path, blocking the server."""
+    if isinstance(value, Mapping):
+        own = [ref for key in ("$ref", "$dynamicRef") if isinstance(ref := value.get(key), str)
+               and not ref.startswith("#")]
+        return own + [ref for member in value.values() for ref in _outside_refs(member)]
+    if isinstance(value, list):
+        return [ref for item in value for ref in _outside_refs(item)]
+    return []
+
+
 def _schema(value: Mapping[str, Any], where: str, check: bool) -> Mapping[str, Any]:
     if not check:
         return value
+    if outside := _outside_refs(value):
+        raise ConditionError(where, f"a $ref to another document is not fetched ({outside[0]}): put the schema "
+                                    "inline, or under $defs and refer to it as #/$defs/NAME")
     meta = _meta_validator()
     if not meta.is_valid(value):
         from jsonschema.exceptions import best_match

@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from jinja2 import ChainableUndefined, TemplateSyntaxError, Undefined, meta, nodes
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from mockserver.engine.fastexpr import compile_fast, compile_fast_text
@@ -28,7 +29,28 @@ class _Omit:
 
 
 OMIT = _Omit()
-ENV = SandboxedEnvironment(undefined=ChainableUndefined, autoescape=False, keep_trailing_newline=True)
+_MAX_MADE = 10_000_000  # characters, items or bits a `*` or `**` may make (Jinja's sandbox bounds range() alone)
+
+
+class _Sandbox(SandboxedEnvironment):
+    """`*` and `**` asked of the sandbox, as it allows: Jinja folds constants when a template compiles, so
+    `{{ 9 ** 99999999 }}` hung `mockserver validate` and `{{ 'a' * 10**10 }}` took all the memory. Checked here,
+    such a template fails like any other whose every render fails (told at load where it can be rendered)."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(left, int) and isinstance(right, int) and abs(left) > 1 \
+                and right * max(abs(left).bit_length(), 1) > _MAX_MADE:
+            raise SecurityError(f"{left} ** {right} is too large a number to make")
+        if operator == "*" and isinstance(right, int) and isinstance(left, str | list | tuple) \
+                and len(left) * right > _MAX_MADE or isinstance(left, int) \
+                and isinstance(right, str | list | tuple) and len(right) * left > _MAX_MADE:
+            raise SecurityError(f"a repetition of over {_MAX_MADE:,} items is too large to make")
+        return super().call_binop(context, operator, left, right)
+
+
+ENV = _Sandbox(undefined=ChainableUndefined, autoescape=False, keep_trailing_newline=True)
 ENV.globals["omit"] = OMIT
 _WHOLE_EXPRESSION = re.compile(r"^\{\{(?P<expr>(?:(?!\}\}|\{\{).)*)\}\}$", re.DOTALL)
 
@@ -258,6 +280,9 @@ def _compile(value: Any, where: str, errors: list[TemplateError]) -> Tree:
         except TemplateSyntaxError as exc:
             errors.append(TemplateError(where, f"template does not compile: {exc.message}"))
             return Const(value)  # a stand-in: the value is refused
+        except (ValueError, OverflowError, RecursionError, MemoryError) as exc:  # met folding its constants
+            errors.append(TemplateError(where, f"template does not compile: {type(exc).__name__}: {exc}"))
+            return Const(value)
     if isinstance(value, Mapping):
         return map_tree([(str(k), _compile(v, f"{where}.{k}" if where else str(k), errors)) for k, v in value.items()])
     if isinstance(value, list):
@@ -406,11 +431,14 @@ class ResponseTemplate:
         for name, tree in self.headers:
             value = tree.render(context)
             if value is not OMIT and value is not None:
-                headers.append((name, str(value)))
+                text = str(value)
+                if not text.isprintable() and _BREAKS_A_HEADER.search(text):  # a request's CR LF echoed, say
+                    raise ValueError(f"header {name}: a value with CR, LF or NUL cannot be sent ({text[:40]!r})")
+                headers.append((name, text))
         return headers
 
     def _render(self, context: Mapping[str, Any]) -> Rendered:
-        status = int(self.status.render(context))
+        status = _checked_status(self.status.render(context))
         wire = None
         if self._constant_headers is not None:
             constant, wire = self._constant_headers
@@ -483,6 +511,39 @@ def _not_json_values(value: Any, where: str, errors: list[TemplateError]) -> Non
                                            "quote it to send a string"))
 
 
+# RFC 9110 §5.1 field names (tchar); values without CR, LF or NUL (§5.5): what both servers refuse to send, dropping
+# the connection with a traceback in the log. Content-Length and Transfer-Encoding are the server's, from the body.
+_FIELD_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_FRAMING = frozenset({"content-length", "transfer-encoding"})
+_BREAKS_A_HEADER = re.compile(r"[\r\n\x00]")
+
+
+def _checked_status(value: Any) -> int:
+    """An answer's status: an integer from 100 to 599 (what both servers can write in a status line)."""
+    status = int(value)
+    if not 100 <= status <= 599:
+        raise ValueError(f"{value!r} is not an HTTP status (100 to 599)")
+    return status
+
+
+def _response_problems(status: Tree, headers: list[tuple[str, Tree]], where: str) -> list[TemplateError]:
+    """What no request could fix in a response: a constant status or header that no server can send."""
+    errors = []
+    if isinstance(status, Const):
+        try:
+            _checked_status(status.value)
+        except (TypeError, ValueError):
+            errors.append(TemplateError(f"{where}.status", f"{status.value!r} is not an HTTP status (100 to 599)"))
+    for name, tree in headers:
+        if not _FIELD_NAME.fullmatch(name):
+            errors.append(TemplateError(f"{where}.headers.{name}", f"{name!r} is not a header name (RFC 9110 5.1)"))
+        elif name.lower() in _FRAMING:
+            errors.append(TemplateError(f"{where}.headers.{name}", f"{name} is the server's to write (from the body)"))
+        elif isinstance(tree, Const) and isinstance(tree.value, str) and _BREAKS_A_HEADER.search(tree.value):
+            errors.append(TemplateError(f"{where}.headers.{name}", "a header value has no CR, LF or NUL"))
+    return errors
+
+
 def compile_response(spec: Mapping[str, Any], where: str, default_status: int = 200) -> ResponseTemplate:
     """`{status, headers, body | text}` from a scenario file; raises every part's problems at once."""
     errors: list[TemplateError] = []
@@ -495,6 +556,8 @@ def compile_response(spec: Mapping[str, Any], where: str, default_status: int = 
     body = TemplateError.gather(errors, compile_tree, spec["body"], f"{where}.body") if "body" in spec else None
     text = TemplateError.gather(errors, compile_tree, spec["text"], f"{where}.text") if "text" in spec else None
     status = TemplateError.gather(errors, compile_tree, spec.get("status", default_status), f"{where}.status")
+    if status is not None:
+        errors += _response_problems(status, [(n, t) for n, t in headers if t is not None], where)
     TemplateError.raise_all(errors)
     return ResponseTemplate(status, headers, body, text, where)
 

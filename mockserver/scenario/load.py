@@ -483,14 +483,23 @@ def _build_mode(name: str, spec: dict[str, Any], where: Where, known_error: Any,
     known_route = _known_route(route_ids, problems)
     for index, route_id in enumerate(spec.get("routes", [])):
         known_route(route_id, where.child("routes", index))
+    def seconds_of(value: Any, *path: str) -> float | None:
+        """A duration, or None with its problem told (`.nan` and `.inf` pass the schema's `number`)."""
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            problems.append(where.child(*path).problem(str(exc)))
+            return None
+
     quota = None
     if "quota" in spec:
         q = spec["quota"]
-        quota = Quota(q["limit"], max(parse_duration(q["window"]), 0.001), q.get("per", "api") == "route")
+        window = seconds_of(q["window"], "quota", "window")
+        quota = Quota(q["limit"], max(window or 0.0, 0.001), q.get("per", "api") == "route")
     headers = None
     if spec.get("headers"):
         headers = compiled(compile_tree, where.child("headers"), spec["headers"], "headers", known=known)
-    seconds = {k: parse_duration(spec[k]) for k in ("retry_after", "duration") if k in spec}
+    seconds = {k: seconds_of(spec[k], k) for k in ("retry_after", "duration") if k in spec}
     return Mode(name, spec["description"], f"{where.file}:{where.line()}", error=errors,
                 first=spec.get("first"), quota=quota, retry_after_s=seconds.get("retry_after"),
                 duration_s=seconds.get("duration"), delay=spec.get("delay"), fault=spec.get("fault"),

@@ -108,8 +108,15 @@ def _as_yaml_escape(match: re.Match[str]) -> str:
     return match[1] + "\\uFFFD" * (1 if low is None else 2)
 
 
+MAX_FILE_BYTES = 16 * 1024 * 1024  # the bundled files are a few hundred KB; past this, a file is not a scenario
+MAX_VALUES = 1_000_000  # values a file may hold once its aliases are expanded (a "billion laughs" holds 10^9)
+
+
 def _to_python(node: yaml.Node, loader: Any, path: tuple[Segment, ...], lines: dict[Any, int]) -> Any:
     lines[path] = node.start_mark.line + 1
+    if len(lines) > MAX_VALUES:
+        raise yaml.MarkedYAMLError(problem=f"more than {MAX_VALUES:,} values once its aliases are expanded",
+                                   problem_mark=node.start_mark)
     if isinstance(node, yaml.MappingNode):
         own = {id(key_node) for key_node, _ in node.value}
         loader.flatten_mapping(node)  # `<<: *anchor` merged in first; the own keys come after and win (as safe_load)
@@ -138,6 +145,10 @@ def read_document(path: Path) -> tuple[Any, dict[Any, int]]:
     """Parse YAML or JSON keeping the line of every key; raises ScenarioError on bad syntax."""
     name = str(path)
     try:
+        if not path.is_file():  # a FIFO would wait for a writer, /dev/zero would never end
+            raise ScenarioError([Problem(name, 1, "", "cannot read: not a regular file")])
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ScenarioError([Problem(name, 1, "", f"cannot read: larger than {MAX_FILE_BYTES // 2**20} MiB")])
         text = path.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is no part of the text
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError([Problem(name, 1, "", f"cannot read: {exc}")]) from None
@@ -150,6 +161,8 @@ def read_document(path: Path) -> tuple[Any, dict[Any, int]]:
             trailing = text[exc.pos:exc.pos + 1] in ("}", "]") and text[:exc.pos].rstrip().endswith(",")
             message = f"a comma before '{text[exc.pos]}' (JSON allows no trailing comma)" if trailing else exc.msg
             raise ScenarioError([Problem(name, exc.lineno, "", f"invalid JSON: {message}")]) from None
+        except RecursionError:
+            raise ScenarioError([Problem(name, 1, "", "invalid JSON: nested deeper than Python can read")]) from None
         # YAML reads a JSON file for its lines only (the values are json.loads': YAML 1.1 reads `1e+16` as text);
         # libyaml refuses the surrogate pairs JSON writes for a character beyond U+FFFF (json.dumps' emoji).
         text = _SURROGATE_ESCAPE.sub(_as_yaml_escape, text)
@@ -172,6 +185,8 @@ def read_document(path: Path) -> tuple[Any, dict[Any, int]]:
         raise ScenarioError([Problem(name, line, "", f"invalid YAML: {problem}")]) from None
     except yaml.YAMLError as exc:
         raise ScenarioError([Problem(name, 1, "", f"invalid YAML: {exc}")]) from None
+    except RecursionError:
+        raise ScenarioError([Problem(name, 1, "", "invalid YAML: nested deeper than Python can read")]) from None
     finally:
         loader.dispose()
     if as_json is not None:

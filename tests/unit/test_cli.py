@@ -143,3 +143,50 @@ def test_max_sessions_reaches_the_state_store(monkeypatch):
     assert run("serve", "--max-sessions", "-1").exit_code == 2
     runtime = Runtime(seen[1], load_catalog([]))
     assert runtime.state.max_sessions == 5  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("state", ["redis://:99999/0", "redis://[::1", "redis://127.0.0.1:6379/0?socket_timeout=abc"])
+def test_a_state_url_redis_cannot_read_is_one_line(state):
+    """redis-py's ValueError on these URLs was a traceback, exit 1."""
+    result = CliRunner().invoke(main, ["serve", "--state", state])
+    assert result.exit_code == 2 and "Invalid value for --state" in result.output and "Traceback" not in result.output
+
+
+@pytest.fixture
+def not_the_mock():
+    """An HTTP server on 127.0.0.1 that answers every GET with `{"a": 1}`."""
+    import http.server
+    import threading
+
+    class Answer(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            body = b'{"a": 1}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server_ = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server_.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server_.server_address[1]}"
+    server_.shutdown()
+    server_.server_close()
+
+
+@pytest.mark.parametrize("command", ["coverage", "verdict"])
+def test_a_url_that_is_not_the_mock_is_one_line_and_exit_2(not_the_mock, command):
+    """A KeyError traceback, exit 1, before: the answer was JSON, but not the mock's."""
+    result = CliRunner().invoke(main, [command, "--url", not_the_mock])
+    assert result.exit_code == 2 and "does not answer as mockserver does" in result.output, result.output
+    bad = CliRunner().invoke(main, [command, "--url", "http://[::1"])
+    assert bad.exit_code == 2 and "is not a server URL" in bad.output, bad.output
+
+
+def test_the_plugin_pointed_at_a_server_that_is_not_the_mock_says_so(not_the_mock):
+    from mockserver.inprocess import RemoteServer
+
+    with pytest.raises(RuntimeError, match="does not answer as mockserver does"):
+        RemoteServer(not_the_mock, timeout=2)

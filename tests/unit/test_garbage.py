@@ -410,3 +410,18 @@ def test_a_reactor_attribute_of_the_wrong_type_is_a_syntax_error(client, path, a
     created = reactor.post(f"/companies/{reactor.company()}/properties",
                            {"data": {"type": "properties", "attributes": {"name": {"a": 1}, "platform": "web"}}})
     assert created.status_code == 422 and created.json()["errors"][0]["source"]["pointer"] == "/data/attributes/name"
+
+
+def test_a_header_template_echoing_a_request_crlf_is_the_mocks_500_not_a_dropped_connection(tmp_path, make_client):
+    """uvicorn and hypercorn refuse to send CR LF in a header value: the connection was dropped with a traceback in
+    the log. The mock's declared 500 says why; so for a status template that renders no HTTP status."""
+    (tmp_path / "echo.yaml").write_text(
+        "api: dcs\nroutes:\n  - id: echo\n    method: GET\n    path: /echo\n    respond:\n"
+        "      status: \"{{ request.query.s | default(200) }}\"\n"
+        "      headers: {X-Echo: \"{{ request.query.h | default('x') }}\"}\n      body: {ok: true}\n")
+    client = make_client(scenarios=(str(tmp_path),))
+    assert client.get("/dcs/echo?h=fine").status_code == 200
+    for query in ("h=a%0d%0aSet-Cookie:%20x=1", "s=1000", "s=0"):
+        answer = client.get(f"/dcs/echo?{query}")
+        assert answer.status_code == 500 and answer.headers["x-mockserver-internal-error"] == "1", query
+        assert "set-cookie" not in answer.headers

@@ -837,3 +837,69 @@ modes:
 def test_every_item_of_a_list_the_schema_refuses_is_told(tmp_path):
     found = problems_of(tmp_path, GOOD.replace("    method: GET", "    method: [GTE, PTU]"))
     assert [p.split(": ", 2)[1] for p in found] == ["routes[0].method[0]", "routes[0].method[1]"], found
+
+
+# -- what a third audit (session 16) reached: tracebacks, hangs and answers no server can send -----------------
+@pytest.mark.parametrize(("respond", "field", "message"), [
+    ('{status: "abc"}', "routes[0].respond.status", "'abc' is not an HTTP status (100 to 599)"),
+    ("{status: 1000}", "routes[0].respond.status", "1000 is not an HTTP status (100 to 599)"),
+    ('{headers: {"Bad Name:": x}}', "routes[0].respond.headers.Bad Name:", "is not a header name"),
+    ('{headers: {Content-Length: "5"}}', "routes[0].respond.headers.Content-Length", "is the server's to write"),
+    ('{headers: {X-A: "a\\r\\nSet-Cookie: x=1"}}', "routes[0].respond.headers.X-A", "no CR, LF or NUL"),
+])
+def test_a_response_no_server_can_send_is_refused_at_load(tmp_path, respond, field, message):
+    """`status: "abc"` was a ValueError traceback from validate (a plain 500 from /__admin/reload); a status of
+    1000, a header name with a space or a value with CR LF loaded, and each request then got an empty reply."""
+    [found] = problems_of(tmp_path, GOOD.replace("respond: {body: {message: hi}}", "respond: " + respond))
+    assert f"toy.yaml:12: {field}: " in found and message in found, found
+
+
+@pytest.mark.parametrize("duration", [".nan", ".inf"])
+def test_a_mode_duration_that_is_not_finite_is_a_problem(tmp_path, duration):
+    text = GOOD + f"modes:\n  odd:\n    description: x\n    error: boom\n    retry_after: {duration}\n"
+    [found] = problems_of(tmp_path, text)
+    assert "toy.yaml:17: modes.odd.retry_after: not a finite duration" in found, found
+
+
+def test_a_schema_referring_to_a_url_is_refused(tmp_path):
+    """jsonschema fetched it on each request, blocking the server (23 s with a remote that held the connection)."""
+    rules = ('    rules:\n      - when: {body_violates: {$ref: "http://127.0.0.1:1/x.json"}}\n        error: boom\n')
+    [found] = problems_of(tmp_path, with_rules(rules))
+    assert "body_violates: a $ref to another document is not fetched (http://127.0.0.1:1/x.json)" in found
+    local = ('    rules:\n      - when: {body_violates: {$defs: {a: {type: object}}, $ref: "#/$defs/a"}}\n'
+             '        error: boom\n')
+    (tmp_path / "toy.yaml").write_text(with_rules(local))
+    load_catalog([tmp_path / "toy.yaml"])
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("api: toy\nx: " + "[" * 2000 + "]" * 2000 + "\n", "invalid YAML: nested deeper than Python can read"),
+    ("api: toy\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"  # a "billion laughs": 9^9 once expanded
+     + "".join(f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True)),
+     "more than 1,000,000 values once its aliases are expanded"),
+])
+def test_a_file_too_deep_or_too_large_once_expanded_is_one_problem(tmp_path, text, message):
+    """RecursionError and MemoryError tracebacks before (a "billion laughs" took 2 GB in 20 s)."""
+    found = problems_of(tmp_path, text)
+    assert len(found) == 1 and message in found[0], found
+
+
+def test_a_path_that_is_not_a_regular_file_is_refused_at_once(tmp_path):
+    """A FIFO waited for a writer for ever; /dev/zero read until memory ran out."""
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(ScenarioError) as caught:
+        load_catalog([fifo])
+    assert [str(p) for p in caught.value.problems] == [f"{fifo}:1: (file): cannot read: not a regular file"]
+
+
+def test_a_constant_folded_at_compile_time_no_longer_hangs_validate_and_fails_when_rendered(tmp_path):
+    """Jinja folds `9 ** 99999999` and `'a' * 10**10` when a template compiles: validate hung, or took all the
+    memory. `*` and `**` are the sandbox's now, which refuses what would make over ten million digits or items."""
+    from mockserver.engine.render import compile_tree
+
+    for source in ("{{ 9 ** 99999999 }}", "{{ 'a' * 10**10 }}", "{{ [1] * 10**9 }}"):
+        tree = compile_tree(source)
+        with pytest.raises(Exception, match="too large"):
+            tree.render({})
+    assert compile_tree("{{ 2 ** 10 }}").render({}) == 1024 and compile_tree("{{ 'ab' * 3 }}").render({}) == "ababab"
