@@ -104,7 +104,7 @@ def serve(host: str, port: int, seed: int, scenarios: tuple[Path, ...], api: str
             raise click.BadParameter(str(exc), param_hint="--state") from None
         except ValueError as exc:  # redis-py's reading of the URL: a port out of range, a bad option value
             raise click.BadParameter(f"{state!r}: {exc}", param_hint="--state") from None
-    elif not state.startswith("memory"):
+    elif state not in ("memory://", "memory"):  # memoryfoo is a typo, not a store
         raise click.BadParameter(f"{state!r}: use memory:// or redis://HOST:PORT/DB", param_hint="--state")
     settings = Settings(host=host, port=port, seed=seed, scenarios=tuple(str(p) for p in scenarios), api=api,
                         server=server, workers=workers, state=state, log_level=log_level,  # type: ignore[arg-type]

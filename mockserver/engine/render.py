@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
@@ -509,6 +510,8 @@ def _not_json_values(value: Any, where: str, errors: list[TemplateError]) -> Non
     elif not isinstance(value, _JSON_SCALARS):
         errors.append(TemplateError(where, f"{type(value).__name__} {value!r} is not a JSON value: "
                                            "quote it to send a string"))
+    elif isinstance(value, float) and not math.isfinite(value):  # YAML's .nan and .inf: a body would print NaN
+        errors.append(TemplateError(where, f"{value!r} is not a JSON number: quote it to send a string"))
 
 
 # RFC 9110 §5.1 field names (tchar); values without CR, LF or NUL (§5.5): what both servers refuse to send, dropping

@@ -257,6 +257,7 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
                 own = compile_response(response, "response", spec["status"]) if fine else None  # no status: the error's
             except TemplateError:  # the API's `error_response` does not compile: told above
                 own = None
+        compiled(check_json, where.child("fields"), spec.get("fields", {}), "fields")  # rendered in bodies: JSON
         errors[error_id] = DocumentedError(
             api=name,
             id=error_id,

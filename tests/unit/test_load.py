@@ -903,3 +903,13 @@ def test_a_constant_folded_at_compile_time_no_longer_hangs_validate_and_fails_wh
         with pytest.raises(Exception, match="too large"):
             tree.render({})
     assert compile_tree("{{ 2 ** 10 }}").render({}) == 1024 and compile_tree("{{ 'ab' * 3 }}").render({}) == "ababab"
+
+
+def test_a_value_that_is_not_finite_is_not_json_in_a_body_or_an_errors_fields(tmp_path):
+    """`f: .nan` in an error's fields printed a bare NaN in its body (not JSON); so did `.inf` in a respond body."""
+    text = GOOD.replace("  boom: {status: 500, title: Boom}", "  boom: {status: 500, title: Boom, fields: {f: .nan}}")
+    text = text.replace("respond: {body: {message: hi}}", "respond: {body: {message: .inf}}")
+    found = problems_of(tmp_path, text)
+    assert [p.split(": ", 1)[1] for p in found] == ["errors.boom.fields.f: nan is not a JSON number: quote it to "
+                                                    "send a string", "routes[0].respond.body.message: inf is not "
+                                                    "a JSON number: quote it to send a string"], found
