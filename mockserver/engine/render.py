@@ -439,7 +439,9 @@ class ResponseTemplate:
         return headers
 
     def _render(self, context: Mapping[str, Any]) -> Rendered:
-        status = _checked_status(self.status.render(context))
+        status = self.status.render(context)
+        if status.__class__ is not int or not 100 <= status <= 599:  # a call only when not already a status
+            status = _checked_status(status)
         wire = None
         if self._constant_headers is not None:
             constant, wire = self._constant_headers
