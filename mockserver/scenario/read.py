@@ -145,7 +145,7 @@ def read_document(path: Path) -> tuple[Any, dict[Any, int]]:
     """Parse YAML or JSON keeping the line of every key; raises ScenarioError on bad syntax."""
     name = str(path)
     try:
-        if not path.is_file():  # a FIFO would wait for a writer, /dev/zero would never end
+        if path.exists() and not path.is_file():  # a FIFO would wait for a writer, /dev/zero would never end
             raise ScenarioError([Problem(name, 1, "", "cannot read: not a regular file")])
         if path.stat().st_size > MAX_FILE_BYTES:
             raise ScenarioError([Problem(name, 1, "", f"cannot read: larger than {MAX_FILE_BYTES // 2**20} MiB")])
