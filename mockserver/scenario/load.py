@@ -155,7 +155,7 @@ def _glob_tokens(pattern: str) -> list[str]:
 
 def _merge(parts: list[_Part]) -> tuple[dict[str, Any], dict[str, tuple[Any, Where]], list[tuple[Any, Where]]]:
     """Top-level values (later wins), errors by id, routes (a later file's new routes go first)."""
-    top: dict[str, Any] = {"options": {}, "headers": {}, "modes": {}, "_refused": [],
+    top: dict[str, Any] = {"options": {}, "headers": {}, "modes": {}, "_refused": [], "_option_problems": [],
                            "_broken": {"errors": set(), "routes": set(), "top": set()}}
     top_where: dict[str, Where] = {}
     errors: dict[str, tuple[Any, Where]] = {}
@@ -163,7 +163,13 @@ def _merge(parts: list[_Part]) -> tuple[dict[str, Any], dict[str, tuple[Any, Whe
     for part in parts:
         data, where = part.data, part.where
         for key, value in data.items():
-            if key in ("options", "headers"):
+            if key == "options":
+                for option, given in value.items():
+                    if option in top["options"]:  # a later file's value has the kind of the earlier one (bundled)
+                        top["_option_problems"] += _kind_problems(top["options"][option], given,
+                                                                  where.child("options", option))
+                top["options"].update(value)
+            elif key == "headers":
                 top[key].update(value)
             elif key == "modes":
                 top["modes"].update({n: (m, where.child("modes", n)) for n, m in value.items()})
@@ -197,17 +203,39 @@ def _merge(parts: list[_Part]) -> tuple[dict[str, Any], dict[str, tuple[Any, Whe
     return top, errors, routes
 
 
+_KINDS = ((bool, "true or false"), (int | float, "a number"), (str, "text"), (list, "a list"), (dict, "a mapping"))
+
+
+def _kind_of(value: Any) -> str | None:
+    return next((name for kind, name in _KINDS if isinstance(value, kind)), None)
+
+
+def _kind_problems(before: Any, given: Any, where: Where) -> list[Problem]:
+    """An option given a value of another kind than the file before gave it (`throttle_rate: fast` where the
+    bundled file has 1): each request would have been the mock's 500. null, on either side, says nothing."""
+    if before is None or given is None:
+        return []
+    if isinstance(before, dict) and isinstance(given, dict):
+        return [p for key in given.keys() & before.keys() for p in _kind_problems(before[key], given[key],
+                                                                                   where.child(key))]
+    expected, found = _kind_of(before), _kind_of(given)
+    if expected == found:
+        return []
+    return [where.problem(f"{found or type(given).__name__} where the option takes {expected} (as {before!r})")]
+
+
 def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]]:
     top, raw_errors, raw_routes = _merge(parts)
     first = parts[0].where
     where_of: dict[str, Where] = top.pop("_where")
     broken: dict[str, set[str]] = top.pop("_broken")
+    option_problems: list[Problem] = top.pop("_option_problems")  # told with the others, at the end
     problems: list[Problem] = []
     for key in ("prefix", "error_response"):
         if key not in top and key not in broken["top"]:  # one the schema refused is told already
             problems.append(first.problem(f"API '{name}' has no `{key}` in any of its files"))
     if problems:
-        return None, problems
+        return None, problems + option_problems
 
     def template_problem(where: Where, exc: TemplateError) -> None:  # its `where` starts with where's last name
         problems.append(Where(where.file, where.lines, where.path + _split(exc.where)[1:]).problem(exc.message))
@@ -322,6 +350,7 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
     except re.error as exc:  # pragma: no cover - fnmatch output always compiles
         problems.append(where_of["hosts"].problem(str(exc)))
         host_patterns = ()
+    problems += option_problems
     if problems or broken["top"] or error_response is None:  # a top-level value the reader refused: told there
         return None, problems
     return (

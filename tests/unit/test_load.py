@@ -913,3 +913,15 @@ def test_a_value_that_is_not_finite_is_not_json_in_a_body_or_an_errors_fields(tm
     assert [p.split(": ", 1)[1] for p in found] == ["errors.boom.fields.f: nan is not a JSON number: quote it to "
                                                     "send a string", "routes[0].respond.body.message: inf is not "
                                                     "a JSON number: quote it to send a string"], found
+
+
+def test_an_option_of_another_kind_than_the_bundled_one_is_a_problem(tmp_path):
+    """`throttle_rate: fast` loaded, and every clientless request was then the mock's 500 (a float of "fast")."""
+    (tmp_path / "mine.yaml").write_text("api: clientless\noptions:\n  throttle_rate: fast\n  throttle_burst: 20\n"
+                                        "  users: null\n")
+    (tmp_path / "braze.yaml").write_text("api: braze\noptions:\n  rate_limit.default: {limit: x, window_s: 60}\n")
+    with pytest.raises(ScenarioError) as caught:
+        load_catalog([tmp_path])
+    assert sorted(p.message for p in caught.value.problems) == [
+        "text where the option takes a number (as 1)", "text where the option takes a number (as 250000)"]
+    assert {p.field for p in caught.value.problems} == {"options.throttle_rate", "options.rate_limit.default.limit"}
