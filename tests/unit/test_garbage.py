@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from mockserver.app import build_app
 from mockserver.settings import Settings
+from tests.apis.test_dcs_support import jwt
 
 APP = build_app(Settings())
 APP.runtime.ready = True
@@ -284,16 +285,7 @@ def test_a_lone_surrogate_escape_in_a_body_reads_as_the_replacement_character():
     assert send(too_long + b"\\udfff")[0] == 400 and send(too_long + b"\\u00e9")[0] == 201
 
 
-def _jwt(claims: bytes) -> str:
-    import base64
-
-    def segment(raw: bytes) -> str:
-        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-    return ".".join([segment(b'{"alg":"RS256"}'), segment(claims), "c2ln"])
-
-
-HUGE_EXP = _jwt(b'{"exp":1' + b"0" * 400 + b"}")  # an integer past what a float holds
+HUGE_EXP = jwt({"exp": 10**400})  # an integer past what a float holds (json.dumps writes its 401 digits)
 
 
 @pytest.mark.parametrize(("method", "path", "headers", "body", "status"), [
@@ -334,23 +326,16 @@ def test_a_lognormal_delay_with_a_wide_sigma_is_cut_at_the_longest_fixed_delay(s
 def test_a_package_whose_manifest_holds_a_lone_surrogate_is_stored_and_shown(client):
     """`"\\ud800"` in extension.json parsed to a string no UTF-8 carries: the upload, then every list of the
     session's packages, answered 500. It is shown as U+FFFD, as a JSON body's are."""
-    from tests.apis.test_reactor_support import Reactor
+    from tests.apis.test_reactor_support import Reactor, extension_zip
 
     reactor = Reactor(client)
     manifest = json.loads('{"name": "x\\ud800", "platform": "web", "iconPath": "\\ud800.svg"}')
     headers = {k: v for k, v in reactor.headers.items() if k != "Content-Type"}
     made = client.post("/reactor/extension_packages", headers=headers,
-                       files={"package": ("p.zip", extension_zip_raw(manifest), "application/zip")})
+                       files={"package": ("p.zip", extension_zip(manifest), "application/zip")})
     assert made.status_code == 201, made.text
     listed = reactor.get("/extension_packages")
     assert listed.status_code == 200 and "x\ufffd" in listed.json()["data"][-1]["attributes"]["name"]
-
-
-def extension_zip_raw(manifest: dict) -> bytes:
-    """A zip whose extension.json keeps `\\ud800` escaped, as a Node or Python client writes it."""
-    from tests.apis.test_reactor_support import make_zip
-
-    return make_zip({"extension.json": json.dumps(manifest)})
 
 
 def test_a_library_transition_that_is_not_a_string_is_a_syntax_error(client):
