@@ -212,13 +212,16 @@ def _kind_of(value: Any) -> str | None:
 
 def _kind_problems(before: Any, given: Any, where: Where) -> list[Problem]:
     """An option given a value of another kind than the file before gave it (`throttle_rate: fast` where the
-    bundled file has 1): each request would have been the mock's 500. null, on either side, says nothing."""
+    bundled file has 1): each request would have been the mock's 500. A negative number where the bundled one
+    is not (`throttle_rate: -1`) is refused too. null, on either side, says nothing."""
     if before is None or given is None:
         return []
     if isinstance(before, dict) and isinstance(given, dict):
         return [p for key in given.keys() & before.keys() for p in _kind_problems(before[key], given[key],
                                                                                    where.child(key))]
     expected, found = _kind_of(before), _kind_of(given)
+    if expected == found == "a number" and before >= 0 > given:  # a negative window, rate, length or limit
+        return [where.problem(f"{given!r} is negative where the option takes a number of 0 or more (as {before!r})")]
     if expected == found:
         return []
     return [where.problem(f"{found or type(given).__name__} where the option takes {expected} (as {before!r})")]

@@ -925,3 +925,15 @@ def test_an_option_of_another_kind_than_the_bundled_one_is_a_problem(tmp_path):
     assert sorted(p.message for p in caught.value.problems) == [
         "text where the option takes a number (as 1)", "text where the option takes a number (as 250000)"]
     assert {p.field for p in caught.value.problems} == {"options.throttle_rate", "options.rate_limit.default.limit"}
+
+
+def test_a_negative_number_where_the_bundled_option_is_not_is_a_problem(tmp_path):
+    """`throttle_rate: -1` loaded: a bucket that fills as time passes. Zero stays allowed (a limit of 0 is a way to
+    be refused at once), and so does a negative number where the bundled one is negative."""
+    (tmp_path / "mine.yaml").write_text("api: clientless\noptions:\n  throttle_rate: -1\n  throttle_burst: 0\n"
+                                        "  regcode_length: -0.5\n")
+    with pytest.raises(ScenarioError) as caught:
+        load_catalog([tmp_path])
+    assert sorted((p.field, p.message) for p in caught.value.problems) == [
+        ("options.regcode_length", "-0.5 is negative where the option takes a number of 0 or more (as 7)"),
+        ("options.throttle_rate", "-1 is negative where the option takes a number of 0 or more (as 1)")]
