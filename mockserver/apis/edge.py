@@ -33,14 +33,14 @@ from mockserver.apis.edge_body import (
     streaming_framing,
 )
 from mockserver.engine.context import RequestContext, template_context
-from mockserver.engine.flags import Misuse, decimal
+from mockserver.engine.flags import TOKEN, Misuse, decimal
 from mockserver.engine.outcome import ErrorRef, Failure, Outcome, Reply, Success
 from mockserver.engine.respond import render_own
 
 _ENDPOINT = re.compile(
     r"^/ee/(?:(?P<hint>[^/]+)/)?v(?P<version>[12])/(?P<name>interact|collect|privacy/set-consent|identity/acquire)$"
 )
-_MEDIA_TYPE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_MEDIA_TYPE = re.compile(f"^{TOKEN}/{TOKEN}$")
 _PRINTABLE = re.compile(r"[^\x21-\x7e]")
 SUPPORTED_TYPES = ("application/json", "application/x-jackson-smile", "text/plain", "text/javascript")
 EVENT_INDEX_HEADER = "x-mock-event-index"

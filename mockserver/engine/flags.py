@@ -19,12 +19,13 @@ SESSION_HEADER = "x-mock-session"
 _SESSION_NAME = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
 SESSION_NAMES = ["1-128 letters, digits or . _ : @ -"]  # the valid values a misuse answer lists
 _BOOLEAN = {"": True, "1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"  # RFC 9110 §5.6.2: a header's name, a media type's parts, a preference's
 _DELAY = re.compile(r"^(?:\d{1,7}|uniform:\d{1,7}-\d{1,7}|lognormal:\d{1,7}(?:\.\d+)?,\d+(?:\.\d+)?)$")
 # One preference of RFC 7240: token [= (token | quoted-string)], then ;parameters we do not use. The
 # whitespace runs are possessive (`\s*+`): backtracking through them made `Prefer: a<16 KB of spaces>x`
 # take 2.6 s of the event loop (quadratic: 60 KB, half a minute for every request the server had).
 _PREFERENCE = re.compile(
-    r'\s*+(?P<name>[!#$%&\'*+.^_`|~0-9A-Za-z-]+)\s*+(?:=\s*+(?P<value>"(?:[^"\\]|\\.)*"|[^,;\s]*))?(?:\s*+;[^,]*)?\s*+(?:,|$)'
+    rf'\s*+(?P<name>{TOKEN})\s*+(?:=\s*+(?P<value>"(?:[^"\\]|\\.)*"|[^,;\s]*))?(?:\s*+;[^,]*)?\s*+(?:,|$)'
 )
 
 

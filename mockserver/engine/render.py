@@ -22,6 +22,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from mockserver.engine.fastexpr import compile_fast, compile_fast_text
 from mockserver.engine.fielderror import FieldError
+from mockserver.engine.flags import TOKEN
 
 
 class _Omit:
@@ -518,7 +519,7 @@ def _not_json_values(value: Any, where: str, errors: list[TemplateError]) -> Non
 
 # RFC 9110 §5.1 field names (tchar); values without CR, LF or NUL (§5.5): what both servers refuse to send, dropping
 # the connection with a traceback in the log. Content-Length and Transfer-Encoding are the server's, from the body.
-_FIELD_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_FIELD_NAME = re.compile(TOKEN)
 _FRAMING = frozenset({"content-length", "transfer-encoding"})
 _BREAKS_A_HEADER = re.compile(r"[\r\n\x00]")
 

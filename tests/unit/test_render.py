@@ -226,7 +226,8 @@ def _comparable(value: Any) -> Any:
     if isinstance(value, Undefined):
         return _MISSING
     if isinstance(value, str):  # a method or a filter's generator printed: `<generator object _select at 0x7f...>`
-        return re.sub(r"<generator object \w+", "<generator", re.sub(r" at 0x[0-9a-f]+", "", value))
+        # Its address may have been through a filter too: `| replace('x', 'y')` gives `0y7f...`, `| upper` `AT 0X7F`.
+        return re.sub(r"<generator object \w+", "<generator", re.sub(r" at [^>]*>", ">", value, flags=re.I), flags=re.I)
     if isinstance(value, Iterator):
         return "iterator", [_comparable(v) for v in value]
     if isinstance(value, list | tuple):
