@@ -353,8 +353,7 @@ class Dispatcher:
             return await self.answer_by_rules(ctx)
         forced = self.forced_errors(ctx)
         if forced:
-            immediate = [e for e in forced if not (api.errors[e.id].asynchronous and route.starts_async)]
-            ctx.async_errors = [e for e in forced if e not in immediate]
+            immediate = answered_now(ctx, forced)
             if immediate:
                 return Failure(immediate)
         if flags.chaos:  # 0 and absent alike: nothing is drawn
@@ -369,8 +368,10 @@ class Dispatcher:
             on = modes_on(api, route, ctx.session, flags.mode, activations, ctx.clock.now())
             if on:
                 failure = await apply_modes(ctx, on)
-                if failure is not None:
-                    return failure
+                if failure is not None:  # a mode's asynchronous error shows when the work is polled, as a flag's
+                    immediate = answered_now(ctx, failure.errors)
+                    if immediate:
+                        return Failure(immediate, failure.variables)
         return await self.answer_by_rules(ctx)
 
     async def answer_by_rules(self, ctx: RequestContext) -> Outcome:
@@ -423,6 +424,16 @@ def delay_of(spec: str, generator: Generator) -> float:
             drawn = math.inf
         return min(drawn, MAX_DELAY_MS)
     return float(spec)
+
+
+def answered_now(ctx: RequestContext, errors: list[ErrorRef]) -> list[ErrorRef]:
+    """The errors to answer at once; asynchronous ones on a route that starts work (`starts_async`) go to its
+    handler (`ctx.async_errors`), which reports them when the work is polled, as the real API does."""
+    api, route = ctx.api, ctx.route
+    assert route is not None
+    immediate = [e for e in errors if not (api.errors[e.id].asynchronous and route.starts_async)]
+    ctx.async_errors += [e for e in errors if e not in immediate]
+    return immediate
 
 
 def pick_by_status(api: Api, preferred: tuple[str, ...], status: int, allow_async: bool) -> DocumentedError | None:

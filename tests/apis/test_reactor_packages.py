@@ -246,3 +246,17 @@ def test_the_catalog_holds_the_public_packages_adobes_sdk_installs(reactor):
     component = reactor.rule_component(prop, analytics["id"], [reactor.rule(prop)], name="analytics-action",
                                        delegate="adobe-analytics::actions::set-variables")
     assert component["relationships"]["extension"]["data"]["id"] == analytics["id"]
+
+
+def test_a_modes_asynchronous_error_shows_when_the_package_is_polled_as_a_flags_does(make_client, tmp_path):
+    """A mode is how a client that takes only a base URL (reactor-uploader) meets an error: its
+    `minification-error` answered the POST 422 at once, which no real Reactor does; the uploader then died on
+    "No extension package ID was returned". As asked by flag, the POST is 201 pending and the poll shows it."""
+    (tmp_path / "fails.yaml").write_text("api: reactor\nmodes:\n  package-fails:\n    description: processing fails\n"
+                                         "    error: minification-error\n    routes: [create-extension-package]\n")
+    reactor = Reactor(make_client(scenarios=(str(tmp_path),)))
+    switched = reactor.client.post("/__admin/modes", json={"mode": "package-fails", "api": "reactor", "session": "s1"})
+    assert switched.status_code < 300, switched.text
+    package = processed(reactor, extension_zip({"name": "x"}))
+    assert package["attributes"]["status"] == "failed"
+    assert [e["code"] for e in package["meta"]["status_details"]["errors"]] == ["minification-error"]
