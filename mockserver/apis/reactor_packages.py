@@ -164,6 +164,10 @@ async def packages(ctx: RequestContext) -> Outcome:
         return fail("extension-package-zip-error", occurrence="No `package` file in a multipart/form-data body.")
     manifest, problems = inspect_package(upload)
     manifest.setdefault("name", f"package-{ctx.generator.hex(8)}")
+    public = {p["attributes"]["name"] for p in await store.children(company["id"], "extension_packages")
+              if p["attributes"]["availability"] == "public"}
+    if isinstance(manifest["name"], str) and manifest["name"] in public:  # names are global: public ones are Adobe's
+        return fail("invalid-name", "/data/attributes/name")
     attributes = package_attributes(manifest, "pending", company["attributes"]["org_id"])
     record = await store.create("extension_packages", company["id"], attributes, polls=0,
                                 failure=render_errors(ctx, [*ctx.async_errors, *problems]))

@@ -260,3 +260,15 @@ def test_a_modes_asynchronous_error_shows_when_the_package_is_polled_as_a_flags_
     package = processed(reactor, extension_zip({"name": "x"}))
     assert package["attributes"]["status"] == "failed"
     assert [e["code"] for e in package["meta"]["status_details"]["errors"]] == ["minification-error"]
+
+
+def test_a_package_named_as_a_public_one_is_refused_at_once_as_reactor_uploader_expects(reactor):
+    """adobe/reactor-uploader bin/uploadZip.js reads `invalid-name` from the POST's answer: a name in use by an
+    extension outside the organization (the public packages are Adobe's). The mock created a second `core`."""
+    refused = upload(reactor, extension_zip({"name": "core"}))
+    assert refused.status_code == 422 and "data" not in refused.json()
+    assert [(e["code"], e["source"]["pointer"]) for e in refused.json()["errors"]] == [("invalid-name",
+                                                                                        "/data/attributes/name")]
+    names = [p["attributes"]["name"] for p in reactor.get("/extension_packages").json()["data"]]
+    assert names.count("core") == 1
+    assert processed(reactor, extension_zip({"name": "my-core"}))["attributes"]["status"] == "succeeded"
