@@ -124,6 +124,17 @@ def serving(*args: str, timeout: float = 20.0) -> Iterator[ServerProcess]:
         process.stop()
 
 
+def npm_installed(folder: Path, *packages: str) -> Path:
+    """These npm packages installed in `folder` (a real client of an API); the test is skipped when npm cannot
+    install them (offline)."""
+    try:
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", *packages], cwd=folder, check=True,
+                       capture_output=True, timeout=300)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as failed:
+        pytest.skip(f"npm install {' '.join(packages)} failed: {failed}")
+    return folder
+
+
 def serving_files(folder: Path, files: dict[str, str]) -> Iterator[ServerProcess]:
     """A served mock with these scenario files (name -> text), written in `folder`, after the bundled ones."""
     for name, text in files.items():

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ServerProcess, serving_files
+from tests.conftest import ServerProcess, npm_installed, serving_files
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not (shutil.which("node") and shutil.which("npm")), reason="needs node and npm")]
@@ -48,12 +48,7 @@ const [base, calls] = [process.argv[2], JSON.parse(process.argv[3])];
 def node_dir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("braze-node")
     (folder / "walk.js").write_text(WALK)
-    try:
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund", PACKAGE], cwd=folder, check=True,
-                       capture_output=True, timeout=180)
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as failed:
-        pytest.skip(f"npm install {PACKAGE} failed: {failed}")
-    return folder
+    return npm_installed(folder, PACKAGE)
 
 
 @pytest.fixture(scope="module")

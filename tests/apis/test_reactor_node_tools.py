@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from tests.apis.test_reactor_support import HEADERS, extension_zip, make_zip
-from tests.conftest import ServerProcess, serving_files
+from tests.conftest import ServerProcess, npm_installed, serving_files
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not (shutil.which("node") and shutil.which("npm")), reason="needs node and npm")]
@@ -40,13 +40,7 @@ MANIFEST = {"name": "hello-world", "displayName": "Hello World", "version": "1.0
 
 @pytest.fixture(scope="module")
 def node_dir(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("reactor-node")
-    try:
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund", *PACKAGES], cwd=folder, check=True,
-                       capture_output=True, timeout=300)
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as failed:
-        pytest.skip(f"npm install {' '.join(PACKAGES)} failed: {failed}")
-    return folder
+    return npm_installed(tmp_path_factory.mktemp("reactor-node"), *PACKAGES)
 
 
 @pytest.fixture(scope="module")
