@@ -51,8 +51,13 @@ def _with_scenarios(ctx: click.Context, param: click.Parameter, value: tuple[Pat
 
 
 def _scenarios_option() -> Callable[[F], F]:
-    return option("--scenarios", "scenarios", multiple=True, envvar="MOCKSERVER_SCENARIOS", callback=_with_scenarios,
-                  type=click.Path(exists=True, path_type=Path), help=SCENARIOS_HELP)
+    """`--scenarios PATH ...` (GUIDE §2): repeatable, and the paths given after it without an option name (click
+    gives an option one value) are more of them: `--scenarios a.yaml b.yaml`."""
+    given = option("--scenarios", "scenarios", multiple=True, envvar="MOCKSERVER_SCENARIOS",
+                   callback=_with_scenarios, type=click.Path(exists=True, path_type=Path), help=SCENARIOS_HELP)
+    more = click.argument("more_scenarios", metavar="[PATHS]...", nargs=-1, callback=_with_scenarios,
+                          type=click.Path(exists=True, path_type=Path))
+    return lambda command: given(more(command))
 
 
 @main.command()
@@ -88,10 +93,13 @@ def _scenarios_option() -> Callable[[F], F]:
 @option("--no-journal", is_flag=True, envvar="MOCKSERVER_NO_JOURNAL", help="Keep no request journal.")
 @option("--access-log", is_flag=True, envvar="MOCKSERVER_ACCESS_LOG",
         help="The server's access log (off: the journal records every request, and the log costs speed).")
-def serve(host: str, port: int, seed: int, scenarios: tuple[Path, ...], api: str | None, server: str,
-          workers: int, state: str, log_level: str, journal_size: int, max_sessions: int, no_journal: bool,
-          access_log: bool) -> None:
-    """Serve every API under its prefix (/braze, /reactor, /dcs, /edge, /clientless), or one at /."""
+def serve(host: str, port: int, seed: int, scenarios: tuple[Path, ...], more_scenarios: tuple[Path, ...],
+          api: str | None, server: str, workers: int, state: str, log_level: str, journal_size: int,
+          max_sessions: int, no_journal: bool, access_log: bool) -> None:
+    """Serve every API under its prefix (/braze, /reactor, /dcs, /edge, /clientless), or one at /.
+
+    PATHS: more scenario files or folders, as --scenarios adds (`--scenarios a.yaml b.yaml`)."""
+    scenarios += more_scenarios
     gc.disable()  # until the app serves (MockServerApp._lifespan): start-up makes long-lived objects, little garbage
     from mockserver import server as servers
 
@@ -124,7 +132,7 @@ def serve(host: str, port: int, seed: int, scenarios: tuple[Path, ...], api: str
 
 
 @main.command(name="validate")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))  # a missing one: a problem, exit 1
 def validate_command(paths: tuple[Path, ...]) -> None:
     """Check scenario files; exit 0 when all are valid, else 1 with one 'file:line: field: problem' each."""
     problems = validate(paths)
@@ -144,10 +152,12 @@ def validate_command(paths: tuple[Path, ...]) -> None:
 @option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True,
         envvar=_envvars("catalog", "format"), help="json: the entries of /__admin/catalog.")
 @_scenarios_option()
-def catalog(api: str | None, fmt: str, scenarios: tuple[Path, ...]) -> None:
-    """List every documented error: api, id, status, title, how to trigger it, doc reference."""
+def catalog(api: str | None, fmt: str, scenarios: tuple[Path, ...], more_scenarios: tuple[Path, ...]) -> None:
+    """List every documented error: api, id, status, title, how to trigger it, doc reference.
+
+    PATHS: more scenario files or folders, as --scenarios adds."""
     try:
-        loaded = load_catalog(scenarios)
+        loaded = load_catalog(scenarios + more_scenarios)
     except ScenarioError as exc:
         _print_problems(exc)
         sys.exit(1)

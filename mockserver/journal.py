@@ -255,7 +255,9 @@ class Journal:
             and (route is None or e[f["route"]] == route)
             and (status is None or e[f["status"]] == status)
             and (error is None or error in e[f["errors"]])
-            and (not unmatched or (e[f["route"]] is None and not e[f["misuse"]]))
+            # no route: under an API, or under none (misuse, but a wrong base URL is what this list is for);
+            # a flag's misuse under an API is not counted, it was refused before its route was looked for
+            and (not unmatched or (e[f["route"]] is None and (not e[f["misuse"]] or e[f["api"]] is None)))
         ]
         if limit is not None:
             found = found[-limit:] if limit > 0 else []

@@ -146,7 +146,9 @@ def mockserver(mockserver_server: Server, mockserver_session: str,
         return
     # a request the mock refused as misuse (a misspelt flag, an unknown error id, a path no API serves) got a
     # 400 no imitated API sends: a client that swallows 400s would pass a test that never ran as written
-    unmatched = handle.unmatched() + [e for e in handle.requests() if e["misuse"]]
+    unmatched = handle.unmatched()  # a path no API serves is there too: listed once
+    seen = {e["seq"] for e in unmatched}
+    unmatched += [e for e in handle.requests() if e["misuse"] and e["seq"] not in seen]
     if unmatched:
         listed = "\n".join(f"  #{e['seq']} {e['method']} {e['path']}{'?' + e['query'] if e['query'] else ''}"
                            f"{' ' + ' '.join('__' + f for f in e['flags']) if e['flags'] else ''} -> {e['status']}"

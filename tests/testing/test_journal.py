@@ -60,7 +60,11 @@ def test_queries_by_api_route_status_and_error(mockserver):
 def test_unmatched_lists_the_requests_no_route_matched(mockserver):
     httpx.get(mockserver.url("braze") + "/users/nothing-here", headers=BRAZE_KEY)
     httpx.post(mockserver.url("braze") + "/users/track", headers=BRAZE_KEY, json=BRAZE_TRACK)
-    assert [e["path"] for e in mockserver.unmatched()] == ["/braze/users/nothing-here"]
+    # under no API (a base URL without its prefix): the mock's misuse, and no route matched it either
+    assert httpx.get(mockserver.url("braze").removesuffix("/braze") + "/users/track").status_code == 400
+    # a flag the mock does not know, on a route: misuse, but refused before its route was looked for
+    assert httpx.get(mockserver.url("braze") + "/users/track?__nope=1", headers=BRAZE_KEY).status_code == 400
+    assert [e["path"] for e in mockserver.unmatched()] == ["/braze/users/nothing-here", "/users/track"]
 
 
 def test_bodies_are_capped_when_kept_and_when_shown():

@@ -71,6 +71,28 @@ def test_validate_reads_subfolders_and_refuses_a_folder_without_scenarios(tmp_pa
     assert refused.exit_code == 1 and "no scenario file" in refused.output
 
 
+def test_validate_tells_a_missing_path_as_a_problem_and_exits_1(tmp_path):
+    """GUIDE §2: exit 1 and one 'file:line: field: problem' per problem; click's own check exited 2."""
+    missing = tmp_path / "nothere.yaml"
+    result = CliRunner().invoke(main, ["validate", str(missing)])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"{missing}:1: (file): cannot read: [Errno 2] No such file"), result.output
+
+
+def test_scenarios_takes_several_paths_after_one_option(monkeypatch, tmp_path):
+    """GUIDE §2 writes `--scenarios PATH ...`: `--scenarios a.yaml b.yaml` was 'unexpected extra argument'."""
+    seen: list[Settings] = []
+    monkeypatch.setattr(server, "run", lambda settings, catalog=None: seen.append(settings))
+    (tmp_path / "a.yaml").write_text("api: braze\nerrors:\n  mine-a: {status: 418, title: A, fields: {detail: a}}\n")
+    (tmp_path / "b.yaml").write_text("api: dcs\nerrors:\n  mine-b: {status: 418, title: B, fields: {detail: b}}\n")
+    a, b = str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml")
+    assert run("serve", "--scenarios", a, b).exit_code == 0 and seen[0].scenarios == (a, b)
+    listed = json.loads(run("catalog", "--format", "json", "--scenarios", a, b).output)
+    assert {"mine-a", "mine-b"} <= {e["id"] for e in listed}
+    missing = CliRunner().invoke(main, ["serve", "--scenarios", a, str(tmp_path / "c.yaml")])
+    assert missing.exit_code == 2 and "does not exist" in missing.output and not seen[1:]
+
+
 @pytest.mark.parametrize("server_name", ["uvicorn", "hypercorn"])
 def test_an_address_that_cannot_be_listened_on_is_one_line_not_a_traceback(server_name):
     import socket
