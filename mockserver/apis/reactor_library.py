@@ -117,7 +117,10 @@ async def resource_errors(store: Store, library: Record, name: str, items: list[
             errors.append(ErrorRef("deleted-resources", {"pointer": pointer}))
         elif origins.setdefault(found["rel"].get("origin", found["id"]), found["id"]) != found["id"]:
             errors.append(ErrorRef("multiple-revisions", {"pointer": pointer}))
-    return errors
+    # An id that names nothing is a 404 before any 422 (Rails finds the records, then validates them): one
+    # document of one status, as each error's status is the answer's.
+    missing = [e for e in errors if e.id == "not-found"]
+    return missing or errors
 
 
 async def transition(store: Store, library: Record, action: Any) -> Record | Failure:

@@ -183,7 +183,8 @@ class LibraryModel(RuleBasedStateMachine):
 
     # -- a library's resources -----------------------------------------------------------------
     def change_errors(self, lib: str, kind: str, items: list[str], present: list[str]) -> list[tuple[str, str]]:
-        """The errors (code, pointer) of adding these items: deleted-resources, multiple-revisions."""
+        """The errors (code, pointer) of adding these items: not-found alone when an item names nothing of the
+        kind (a 404 comes before the 422s: one status per answer), else deleted-resources, multiple-revisions."""
         families = {self.family(i): i for i in present}
         found = []
         for index, item in enumerate(items):
@@ -193,7 +194,7 @@ class LibraryModel(RuleBasedStateMachine):
                 found.append(("deleted-resources", f"/data/{index}"))
             elif families.setdefault(self.family(item), item) != item:
                 found.append(("multiple-revisions", f"/data/{index}"))
-        return found
+        return [e for e in found if e[0] == "not-found"] or found
 
     @rule(lib=libraries, kind=st.sampled_from(RESOURCE_KINDS), method=st.sampled_from(["POST", "PATCH", "DELETE"]),
           data=st.data())
