@@ -35,6 +35,12 @@ THROTTLE_WAIT_S = 1.0
 # Reactor's internal-error says "Please wait a few minutes and try again". "A few minutes" is vague; the
 # verdict reads it as leniently as it can be read: a retry within the first minute waited no minutes at all.
 REACTOR_INTERNAL_ERROR_WAIT_S = 60.0
+# Edge's 502 and 504 ("may retry the request after some time") and Reactor's "try again later" ask for a wait and
+# give no figure. Read as leniently: one retry at once passes (urllib3 sends its first retry at once, then backs
+# off); two in a row, each sent at once, are a loop, not a wait.
+AT_ONCE_S = 0.1
+_ASKS_A_WAIT = {"edge": lambda a: a.status in (502, 504),
+                "reactor": lambda a: bool({"unknown-error", "ims-not-authorized"} & set(a.errors))}
 _CREDENTIALS = ("authorization", "x-api-key")
 # Edge's page says "Most 4xx errors, like 400, 403, 404, should not be retried": most, not 408, which
 # RFC 9110 section 15.5.9 lets a client repeat ("the server did not receive a complete request message
@@ -86,6 +92,14 @@ RULES: tuple[Rule, ...] = (
          "reference/edge-errors.md:120,123", "experience-platform.en help/server-api/error-handling.md",
          "`500` errors are generic, catch-all errors. `500` errors must not be retried, except for `502` "
          "and `503`."),
+    Rule("wait-some-time", "edge", "502 or 504 retried at once, twice in a row or more",
+         "reference/edge-errors.md:121,123", "experience-platform.en help/server-api/error-handling.md",
+         "recipients of `502` errors may retry the request after some time. | The temporary network issues may "
+         "be resolved after some time and a retry may solve the issue."),
+    Rule("wait-some-time", "reactor", "an error that says 'try again later' retried at once, twice in a row or more",
+         "reference/reactor-errors.md:110,138", "experience-platform.en help/tags/api/guides/error-handling.md",
+         "An unknown error occurred authorizing your account. Please try again later. | An unexpected error "
+         "occurred. You can try again later"),
     Rule("wait-after-internal-error", "reactor", "an internal-error retried within a minute",
          "reference/reactor-errors.md:112", "experience-platform.en help/tags/api/guides/error-handling.md",
          "An internal error occurred. Please wait a few minutes and try again."),
@@ -269,23 +283,34 @@ def judge_retry(judge: Judge, retry: Attempt, failed: Attempt) -> None:
         judge.add("reencode-after-311", retry, f"#{retry.seq} re-sent #{failed.seq} unchanged after code 311")
 
 
+def judge_some_time(judge: Judge, chain: list[Attempt]) -> None:
+    """Edge 502/504, Reactor's "try again later": two retries in a row each sent at once (AT_ONCE_S)."""
+    asks_wait = _ASKS_A_WAIT.get(chain[0].api)
+    if asks_wait is None:
+        return
+    pairs = list(zip(chain, chain[1:], strict=False))  # (failed, its retry): a chain is one request retried
+    quick = [asks_wait(failed) and retry.wait_since(failed) < AT_ONCE_S for failed, retry in pairs]
+    if any(one and two for one, two in zip(quick, quick[1:], strict=False)):
+        for (failed, retry), at_once in zip(pairs, quick, strict=True):
+            if at_once:
+                judge.add("wait-some-time", retry, f"#{retry.seq} retried #{failed.seq} ({failed.status}) after "
+                                                   f"{retry.wait_since(failed):.3f} s")
+
+
 def judge_backoff(judge: Judge, chain: list[Attempt]) -> None:
     """Braze 5xx: with two retries or more after 5xx answers, the delays must not stay flat.
 
-    No delay grew by x1.25, and either they are flat (immediate retries, or one fixed wait: all within
-    10 %, or 20 ms, of each other) or there are three or more of them. Jittered backoff (tenacity's
-    `wait_random_exponential`, braze-client's) draws each delay at random under a growing cap, so two
-    draws may shrink or barely grow: that is backoff done right, and not judged on two delays.
+    Flat: immediate retries, or one fixed wait (all within 10 %, or 20 ms, of each other). Jittered backoff
+    (tenacity's `wait_random_exponential`, braze-client's) draws each delay at random under a growing cap, so
+    draws may shrink or barely grow however many there are (0.966, 0.283, 0.096 s: one run in 25 of a correct
+    client never grew by x1.25): that is backoff done right, and only flat delays are judged.
     """
     delays = [(b, b.wait_since(a)) for a, b in zip(chain, chain[1:], strict=False)
               if a.status >= 500 and b.previous is a]
     if len(delays) < 2:
         return
-    grew = any(later > earlier * 1.25 and later - earlier >= 0.01
-               for (_, earlier), (_, later) in zip(delays, delays[1:], strict=False))
     waits = [d for _, d in delays]
-    flat = max(waits) - min(waits) <= max(0.1 * max(waits), 0.02)
-    if not grew and (flat or len(waits) >= 3):
+    if max(waits) - min(waits) <= max(0.1 * max(waits), 0.02):  # flat
         for retry, _ in delays[:-1]:
             judge.add("backoff-on-5xx", retry, None)
         text = ", ".join(f"{d:.3f}" for _, d in delays)
@@ -363,6 +388,7 @@ def judge_entries(entries: Iterable[dict[str, Any]]) -> dict[str, Any]:
         for chain in chains.values():
             if chain[0].api == "braze":
                 judge_backoff(judge, chain)
+            judge_some_time(judge, chain)
         judge_throttle(judge, attempts)
         judge_simultaneous(judge, attempts)
     findings = judge.findings()

@@ -123,7 +123,8 @@ def test_braze_5xx_retries_at_a_fixed_delay_are_found_growing_ones_are_not(mocks
     for wait in (0, 0.5, 0.5, 0.5):
         mockserver.clock.advance(wait)
         braze("__code=503")
-    braze()  # the last retry, which succeeds, ends the chain
+    mockserver.clock.advance(0.5)
+    braze()  # the last retry, after the same fixed delay, succeeds and ends the chain
     fixed = seqs(mockserver)
     assert findings(mockserver.verdict()) == [("backoff-on-5xx", fixed)]
     assert "do not grow" in mockserver.verdict()["findings"][0]["detail"]
@@ -140,6 +141,28 @@ def test_a_plain_edge_500_must_not_be_retried_502_and_504_may_be(mockserver):
             for _ in range(2):
                 client.post(f"/ee/v2/interact?datastreamId={datastream}&{flags}", json=EDGE_EVENT)
     assert findings(mockserver.verdict()) == [("no-retry-on-500", seqs(mockserver)[:2])]
+
+
+def test_edge_502_and_504_retried_at_once_again_and_again_are_found_one_at_once_is_not(mockserver, edge):
+    """edge-errors.md: 502 "may retry the request after some time"; 504 "may be resolved after some time". One
+    retry at once passes (urllib3 sends its first at once, then backs off); two in a row at once are a loop."""
+    for wait in (0, 0, 0.5, 1):  # at once, then growing: urllib3 with backoff_factor
+        mockserver.clock.advance(wait)
+        edge("&__code=502")
+    assert mockserver.verdict()["clean"]
+    mockserver.reset()
+    for _ in range(3):  # a tight loop
+        edge("&__code=504")
+    assert findings(mockserver.verdict()) == [("wait-some-time", seqs(mockserver))]
+    assert mockserver.verdict()["findings"][0]["doc"] == "reference/edge-errors.md:121,123"
+
+
+def test_a_reactor_try_again_later_retried_at_once_again_and_again(mockserver):
+    """reactor-errors.md: unknown-error "You can try again later"."""
+    with httpx.Client(base_url=mockserver.url("reactor"), headers=REACTOR) as client:
+        for _ in range(3):
+            client.get("/companies?__error=unknown-error")
+    assert findings(mockserver.verdict()) == [("wait-some-time", seqs(mockserver))]
 
 
 @pytest.mark.parametrize("error", ["too-many-requests", "too-many-requests-429"])
