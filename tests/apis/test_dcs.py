@@ -132,6 +132,10 @@ def test_several_codes_are_all_reported_in_order(client):
         {"code": 102, "msg": "Invalid aam id passed in request nor-this"},
     ]}  # the sample's shape: both ids checked, then the call refused ("no data": no uuid, stuff or tid)
     assert "set-cookie" not in natural.headers
+    # the profile-store-degraded mode's codes come by number as the DCS's own do (it answered 200,204,10)
+    degraded = client.get("/dcs/event?d_rtbd=json&__mode=profile-store-degraded")
+    assert degraded.headers["x-error"] == "10,200,204"
+    assert [e["code"] for e in degraded.json()["errors"]] == [10, 200, 204]
 
 
 def test_a_malformed_ecid_stops_the_call_where_a_bad_customer_id_does_not(client):
