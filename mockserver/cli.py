@@ -98,7 +98,8 @@ def serve(host: str, port: int, seed: int, scenarios: tuple[Path, ...], more_sce
           max_sessions: int, no_journal: bool, access_log: bool) -> None:
     """Serve every API under its prefix (/braze, /reactor, /dcs, /edge, /clientless), or one at /.
 
-    PATHS: more scenario files or folders, as --scenarios adds (`--scenarios a.yaml b.yaml`)."""
+    PATHS: more scenario files or folders, as --scenarios adds (`--scenarios a.yaml b.yaml`), read after the
+    ones --scenarios names (a later file wins on the same id)."""
     scenarios += more_scenarios
     gc.disable()  # until the app serves (MockServerApp._lifespan): start-up makes long-lived objects, little garbage
     from mockserver import server as servers
@@ -155,7 +156,7 @@ def validate_command(paths: tuple[Path, ...]) -> None:
 def catalog(api: str | None, fmt: str, scenarios: tuple[Path, ...], more_scenarios: tuple[Path, ...]) -> None:
     """List every documented error: api, id, status, title, how to trigger it, doc reference.
 
-    PATHS: more scenario files or folders, as --scenarios adds."""
+    PATHS: more scenario files or folders, as --scenarios adds, read after the ones --scenarios names."""
     try:
         loaded = load_catalog(scenarios + more_scenarios)
     except ScenarioError as exc:

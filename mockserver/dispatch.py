@@ -32,7 +32,7 @@ from mockserver.engine.flags import (
 from mockserver.engine.generate import Generator
 from mockserver.engine.match import Match, find_route, settle
 from mockserver.engine.memo import remember
-from mockserver.engine.modes import apply_modes, modes_on
+from mockserver.engine.modes import answered_now, apply_modes, modes_on
 from mockserver.engine.outcome import INTERNAL_ERROR_HEADERS, PROBLEM_JSON, ErrorRef, Failure, Outcome, Reply, Success
 from mockserver.engine.render import Rendered, wire_headers
 from mockserver.engine.respond import render_outcome
@@ -368,10 +368,8 @@ class Dispatcher:
             on = modes_on(api, route, ctx.session, flags.mode, activations, ctx.clock.now())
             if on:
                 failure = await apply_modes(ctx, on)
-                if failure is not None:  # a mode's asynchronous error shows when the work is polled, as a flag's
-                    immediate = answered_now(ctx, failure.errors)
-                    if immediate:
-                        return Failure(immediate, failure.variables)
+                if failure is not None:
+                    return failure
         return await self.answer_by_rules(ctx)
 
     async def answer_by_rules(self, ctx: RequestContext) -> Outcome:
@@ -424,16 +422,6 @@ def delay_of(spec: str, generator: Generator) -> float:
             drawn = math.inf
         return min(drawn, MAX_DELAY_MS)
     return float(spec)
-
-
-def answered_now(ctx: RequestContext, errors: list[ErrorRef]) -> list[ErrorRef]:
-    """The errors to answer at once; asynchronous ones on a route that starts work (`starts_async`) go to its
-    handler (`ctx.async_errors`), which reports them when the work is polled, as the real API does."""
-    api, route = ctx.api, ctx.route
-    assert route is not None
-    immediate = [e for e in errors if not (api.errors[e.id].asynchronous and route.starts_async)]
-    ctx.async_errors += [e for e in errors if e not in immediate]
-    return immediate
 
 
 def pick_by_status(api: Api, preferred: tuple[str, ...], status: int, allow_async: bool) -> DocumentedError | None:

@@ -288,11 +288,15 @@ def judge_some_time(judge: Judge, chain: list[Attempt]) -> None:
     asks_wait = _ASKS_A_WAIT.get(chain[0].api)
     if asks_wait is None:
         return
-    pairs = list(zip(chain, chain[1:], strict=False))  # (failed, its retry): a chain is one request retried
-    quick = [asks_wait(failed) and retry.wait_since(failed) < AT_ONCE_S for failed, retry in pairs]
-    if any(one and two for one, two in zip(quick, quick[1:], strict=False)):
-        for (failed, retry), at_once in zip(pairs, quick, strict=True):
-            if at_once:
+    runs: list[list[tuple[Attempt, Attempt]]] = [[]]  # (failed, its retry) sent at once, in a row
+    for failed, retry in zip(chain, chain[1:], strict=False):  # a chain is one request retried
+        if asks_wait(failed) and retry.wait_since(failed) < AT_ONCE_S:
+            runs[-1].append((failed, retry))
+        elif runs[-1]:
+            runs.append([])
+    for run in runs:
+        if len(run) >= 2:  # a lone retry at once is let pass
+            for failed, retry in run:
                 judge.add("wait-some-time", retry, f"#{retry.seq} retried #{failed.seq} ({failed.status}) after "
                                                    f"{retry.wait_since(failed):.3f} s")
 

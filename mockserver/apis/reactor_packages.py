@@ -14,7 +14,7 @@ from typing import Any
 
 from mockserver.apis import handler
 from mockserver.apis.reactor import as_shown, document_data, fail, many, not_found, one, reading, render_errors
-from mockserver.apis.reactor_store import Record, Store, listed, package_attributes
+from mockserver.apis.reactor_store import Record, Store, listed, package_attributes, public_manifests
 from mockserver.engine.context import RequestContext, loads_encodable
 from mockserver.engine.outcome import ErrorRef, Failure, Outcome
 
@@ -164,9 +164,7 @@ async def packages(ctx: RequestContext) -> Outcome:
         return fail("extension-package-zip-error", occurrence="No `package` file in a multipart/form-data body.")
     manifest, problems = inspect_package(upload)
     manifest.setdefault("name", f"package-{ctx.generator.hex(8)}")
-    public = {p["attributes"]["name"] for p in await store.children(company["id"], "extension_packages")
-              if p["attributes"]["availability"] == "public"}
-    if isinstance(manifest["name"], str) and manifest["name"] in public:  # names are global: public ones are Adobe's
+    if manifest["name"] in [m.get("name") for m in public_manifests(ctx.options)]:  # names are global: Adobe's
         return fail("invalid-name", "/data/attributes/name")
     attributes = package_attributes(manifest, "pending", company["attributes"]["org_id"])
     record = await store.create("extension_packages", company["id"], attributes, polls=0,

@@ -7,6 +7,7 @@ blind overwrite. Ids are Reactor's: a 2-letter prefix and 32 hex digits from the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -142,8 +143,7 @@ class Store:
                                                "org_id": org_id, "token": generator.hex(12), "cjm_enabled": False,
                                                "edge_enabled": False, "edge_events_allotment": None,
                                                "edge_fanout_ratio": None}, resource_id=company_id, at=at)
-        core = dict(options.get("core_extension_package") or {"name": "core", "display_name": "Core",
-                                                               "version": "3.4.2", "platform": "web"})
+        core, *others = public_manifests(options)
         # Core is released to everyone (`public`, extension-packages.md "Availability"): a client
         # looking for its own `development` package of a name (adobe/reactor-uploader
         # bin/getExtensionPackageFromServer.js filters on availability EQ development) must not find it
@@ -152,15 +152,23 @@ class Store:
                           resource_id=package_id, at=at)
         # the other public packages of the catalog (option public_extension_packages), ids drawn
         # after Core's so a session's first answers keep their bytes
-        for manifest in listed(options.get("public_extension_packages")):
-            if isinstance(manifest, dict) and manifest.get("name"):
-                await self.create("extension_packages", company_id,
-                                  {**package_attributes(manifest, "succeeded", org_id), "availability": "public"},
-                                  resource_id=self.new_id("extension_packages", generator), at=at)
+        for manifest in others:
+            await self.create("extension_packages", company_id,
+                              {**package_attributes(manifest, "succeeded", org_id), "availability": "public"},
+                              resource_id=self.new_id("extension_packages", generator), at=at)
 
     async def company(self) -> Record | None:
         company_id = await self.state.get(self.session, SEEDED)
         return await self.get(company_id, "companies") if isinstance(company_id, str) else None
+
+
+def public_manifests(options: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Core (option core_extension_package), then the other public packages (public_extension_packages):
+    Adobe's, released to every org, seeded in each session."""
+    core = dict(options.get("core_extension_package") or {"name": "core", "display_name": "Core",
+                                                           "version": "3.4.2", "platform": "web"})
+    others = listed(options.get("public_extension_packages"))
+    return [core, *(m for m in others if isinstance(m, dict) and m.get("name"))]
 
 
 def listed(value: Any) -> list[Any]:

@@ -93,8 +93,20 @@ def modes_on(api: Api, route: Route, session: str, flag: str | None, activations
     return [(m, i, u) for m, i, u in found if m.routes is None or route.id in m.routes]
 
 
+def answered_now(ctx: RequestContext, errors: list[ErrorRef]) -> list[ErrorRef]:
+    """The errors (a flag's or a mode's) to answer at once; asynchronous ones on a route that starts work
+    (`starts_async`) go to its handler (`ctx.async_errors`), which reports them when the work is polled, as the
+    real API does."""
+    api, route = ctx.api, ctx.route
+    assert route is not None
+    immediate = [e for e in errors if not (api.errors[e.id].asynchronous and route.starts_async)]
+    ctx.async_errors += [e for e in errors if e not in immediate]
+    return immediate
+
+
 async def apply_modes(ctx: RequestContext, on: list[tuple[Mode, str, float | None]]) -> Failure | None:
-    """Count, decide, and note the effects in `ctx.effects`; the first mode that fails answers."""
+    """Count, decide, and note the effects in `ctx.effects`; the first mode that fails at once answers (one whose
+    errors are asynchronous here hands them to the route's handler and lets the next mode answer)."""
     assert ctx.route is not None
     effects = ctx.effects = Effects()
     failure: Failure | None = None
@@ -106,8 +118,10 @@ async def apply_modes(ctx: RequestContext, on: list[tuple[Mode, str, float | Non
         if failure is None and "mode" not in ctx.variables:
             ctx.variables["mode"] = variables
         if fails and failure is None:
-            ctx.variables["mode"] = variables
-            failure = Failure([ErrorRef(e) for e in mode.error or ()])
+            immediate = answered_now(ctx, [ErrorRef(e) for e in mode.error or ()])
+            if immediate:
+                ctx.variables["mode"] = variables
+                failure = Failure(immediate)
         if mode.delay is not None and effects.delay is None:
             effects.delay = mode.delay
         if mode.fault is not None and effects.fault is None and (mode.error is None or fails):

@@ -260,6 +260,13 @@ def test_a_modes_asynchronous_error_shows_when_the_package_is_polled_as_a_flags_
     package = processed(reactor, extension_zip({"name": "x"}))
     assert package["attributes"]["status"] == "failed"
     assert [e["code"] for e in package["meta"]["status_details"]["errors"]] == ["minification-error"]
+    # __code=422 there still picks a processing error, shown when polled (not invalid-name, at once)
+    assert upload(reactor, extension_zip({"name": "y"}), path="/extension_packages?__code=422").status_code == 201
+    # another mode on that fails at once still answers: the asynchronous one took no failure's place
+    assert reactor.client.post("/__admin/modes", json={"mode": "outage", "api": "reactor",
+                                                       "session": "s1"}).status_code < 300
+    outage = upload(reactor, extension_zip({"name": "z"}))
+    assert outage.status_code >= 500 and outage.json()["errors"][0]["code"] != "minification-error"
 
 
 def test_a_package_named_as_a_public_one_is_refused_at_once_as_reactor_uploader_expects(reactor):

@@ -89,6 +89,13 @@ def test_braze_5xx_backoff_must_grow_somewhere(waits, found):
     assert rules(entries) == (["backoff-on-5xx"] if found else [])
 
 
+def test_a_lone_retry_at_once_is_not_part_of_a_wait_some_time_finding():
+    """One Edge 502 retried at once, then a wait, then two at once: the finding names the two, not the lone one."""
+    chain = [entry(502, at, api="edge") for at in (0, 0.01, 5.01, 5.02, 5.03)]
+    [finding] = judge_entries(chain)["findings"]
+    assert finding["rule"] == "wait-some-time" and finding["entries"] == [e["seq"] for e in chain[2:]]
+
+
 def test_only_edge_and_braze_forbid_4xx_retries_and_429_is_not_one():
     assert rules([entry(400, 0, api="reactor"), entry(400, 60, api="reactor")]) == []
     assert rules([entry(429, 0, api="edge"), entry(429, 60, api="edge")]) == []
