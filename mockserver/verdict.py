@@ -84,7 +84,7 @@ RULES: tuple[Rule, ...] = (
     Rule("wait-ratelimit-reset", "braze", "retried a 429 before the X-RateLimit-Reset time",
          "reference/api-facts.md:239-240", "braze-docs _docs/_api/api_limits.md",
          'X-RateLimit-Reset ("time at which the current rate limit window resets in UTC epoch seconds")'),
-    Rule("backoff-on-5xx", "braze", "5xx retries without a growing delay",
+    Rule("backoff-on-5xx", "braze", "5xx retries at a flat delay (at once, or one fixed wait)",
          "reference/braze-errors.md:62,79", "braze-docs _docs/_api/errors.md",
          "When this happens, we recommend you retry your request with exponential backoff. | "
          "`5XX Internal Server Error` | Retry your request with exponential backoff."),
