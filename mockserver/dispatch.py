@@ -370,7 +370,13 @@ class Dispatcher:
                 failure = await apply_modes(ctx, on)
                 if failure is not None:
                     return failure
-        return await self.answer_by_rules(ctx)
+        outcome = await self.answer_by_rules(ctx)
+        if ctx.async_errors and isinstance(outcome, Failure) and not handed_on(ctx.async_errors, outcome):
+            # Refused before the work that would report them started (a build of an unknown library, an Edge call
+            # with no datastream), as the real API refuses it: Preference-Applied does not name the asynchronous
+            # errors asked (RFC 7240: what was applied); a mode asked for stays on.
+            flags.given = [g for g in flags.given if g.partition("=")[0] not in ("error", "code")]
+        return outcome
 
     async def answer_by_rules(self, ctx: RequestContext) -> Outcome:
         """The route's rules in order, then its handler or its `respond`."""
@@ -422,6 +428,12 @@ def delay_of(spec: str, generator: Generator) -> float:
             drawn = math.inf
         return min(drawn, MAX_DELAY_MS)
     return float(spec)
+
+
+def handed_on(asked: list[ErrorRef], failure: Failure) -> bool:
+    """The handler's failure reports the errors it was handed (Edge's 207 embeds them per event)."""
+    ids = {ref.id for ref in asked}
+    return any(ref.id in ids for ref in failure.errors)
 
 
 def pick_by_status(api: Api, preferred: tuple[str, ...], status: int, allow_async: bool) -> DocumentedError | None:

@@ -29,19 +29,24 @@ BEFORE: dict[str, Hook] = {}  # per API: runs before routing; may answer (a quot
 
 ArgType = type | tuple[type, ...] | frozenset[str]  # a type, one of several, or one of these strings
 CHECK_ARGS: dict[str, dict[str, ArgType]] = {}  # per check: its arguments; a name ending in `?` is optional
+CHECK_ERRORS: dict[str, tuple[str, ...]] = {}  # per check: the documented errors it may find (the route's own)
 HANDLER_VARIABLES: dict[str, frozenset[str]] = {}  # per handler: the template names its outcomes give
 BEFORE_VARIABLES: dict[str, frozenset[str]] = {}  # per API: the names its hook puts in ctx.variables
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def check(name: str, args: Mapping[str, ArgType] | None = None) -> Callable[[F], F]:
+def check(name: str, args: Mapping[str, ArgType] | None = None, errors: Iterable[str] = ()) -> Callable[[F], F]:
     """Register a condition: `when: {check: NAME}` holds when it returns True or errors. `args` are the
-    arguments it reads (`{"limit": int, "ignore?": list}`); the loader refuses any other, or a missing one."""
+    arguments it reads (`{"limit": int, "ignore?": list}`); the loader refuses any other, or a missing one.
+    `errors` are the ids it may return that are the route's own: a route whose rule answers with them
+    (`errors_from_check`) counts them as its own, so `__code` prefers them there (after the route's `error:` and
+    `can_fail_with` ids) and chaos may draw them, as it does the other ids a route's rules name."""
 
     def register(func: F) -> F:
         CHECKS[name] = func
         CHECK_ARGS[name] = dict(args or {})
+        CHECK_ERRORS[name] = tuple(errors)
         return func
 
     return register

@@ -202,12 +202,13 @@ async def prepare(ctx: RequestContext) -> Failure | None:
     return None
 
 
-@check("clientless.authorization")
+@check("clientless.authorization",
+       errors=("authorization-invalid", "request-time-not-milliseconds", "missing-authorization"))
 def check_authorization(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
     return authorization_errors(ctx.header("authorization"), ctx.method, ctx.options)
 
 
-@check("clientless.required", args={"params": list})
+@check("clientless.required", args={"params": list}, errors=("missing-parameter",))
 def check_required(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
     """The first mandatory parameter missing: `Required '<>' is not present`."""
     values = params(ctx)

@@ -52,7 +52,7 @@ def _upper(values: Any) -> set[str]:
 
 
 # -- stages before the DCS reads the ids ---------------------------------------------------
-@check("dcs.oversized")
+@check("dcs.oversized", errors=("uri-too-long", "payload-too-large"))
 def oversized(ctx: RequestContext, args: Mapping[str, Any]) -> Found:
     """GET calls are limited to 8K, POST bodies to 32K (dcs-api-methods.md)."""
     if len(ctx.path) + 1 + len(ctx.raw_query) > int(ctx.options.get("max_get_bytes", 8192)):
@@ -62,18 +62,18 @@ def oversized(ctx: RequestContext, args: Mapping[str, Any]) -> Found:
     return False
 
 
-@check("dcs.no_host")
+@check("dcs.no_host", errors=("100",))
 def no_host(ctx: RequestContext, args: Mapping[str, Any]) -> Found:
     # An empty `Host:` names no host either (what httpx or requests send for headers={"Host": ""}).
     return [ErrorRef("100")] if not (request_of(ctx).host_header or "").strip() else False
 
 
-@check("dcs.unknown_partner")
+@check("dcs.unknown_partner", errors=("1",))
 def unknown_partner(ctx: RequestContext, args: Mapping[str, Any]) -> Found:
     return [ErrorRef("1", {"hostname": ctx.host})] if request_of(ctx).partner is None else False
 
 
-@check("dcs.bad_encoding")
+@check("dcs.bad_encoding", errors=("311",))
 def bad_encoding(ctx: RequestContext, args: Mapping[str, Any]) -> Found:
     """311: the DCS disregards the whole call when one parameter is not properly encoded."""
     bad = badly_encoded(ctx.raw_query) or badly_encoded(request_of(ctx).form)
@@ -94,7 +94,7 @@ def _org_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-@check("dcs.refused")
+@check("dcs.refused", errors=("2", "101", "102", "109", "111"))
 def refused(ctx: RequestContext, args: Mapping[str, Any]) -> Found:
     """2 (unknown org), 101/102 (malformed ECID / AAM UUID), 109 (referer not allowed for the partner),
     111 (bad IMS token): each one found is reported, then the call is refused (the page's sample body)."""
@@ -154,7 +154,7 @@ def _ims_token_valid(header: str, options: Mapping[str, Any], now: float) -> boo
 
 
 # -- privacy: the DCS stops and discards the call ------------------------------------------
-@check("dcs.blocked")
+@check("dcs.blocked", errors=("171", "172", "198", "199", "315"))
 async def blocked(ctx: RequestContext, args: Mapping[str, Any]) -> Found:
     """199/198 by country (the `X-Mock-Country` header stands in for GeoIP), 172, 171, 315."""
     request, options = request_of(ctx), ctx.options
@@ -229,7 +229,8 @@ def _instant(value: Any) -> float | None:
 
 
 # -- the ids the DCS keeps: warnings, the call still answers with the profile ---------------
-@check("dcs.profile_codes")
+@check("dcs.profile_codes", errors=("104", "300", "301", "302", "303", "304", "306", "307", "309", "310",
+                                    "312", "313", "314"))
 async def profile_codes(ctx: RequestContext, args: Mapping[str, Any]) -> Found:
     """The customer-id codes, deny-listed ids, 313/314 (the ECID and AAM UUID are well formed: dcs.refused)."""
     request = request_of(ctx)

@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from mockserver.apis import before, check, handler
-from mockserver.apis.edge_auth import auth_errors
+from mockserver.apis.edge_auth import AUTH_ERRORS, auth_errors
 from mockserver.apis.edge_body import (
     CONSENT,
     consent_choice,
@@ -108,13 +108,13 @@ def unknown_hint(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]
     return [ErrorRef("not-found")] if hint is not None and hint not in ctx.options["location_hints"] else []
 
 
-@check("edge.host_auth")
+@check("edge.host_auth", errors=AUTH_ERRORS)
 def host_auth(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
     """server.adobedc.net authenticates every request (the access type table)."""
     return auth_errors(ctx) if ctx.host in ctx.options["authenticated_hosts"] else []
 
 
-@check("edge.datastream_auth")
+@check("edge.datastream_auth", errors=AUTH_ERRORS)
 def datastream_auth(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
     """A datastream of access type "authenticated" authenticates on every host."""
     if ctx.host in ctx.options["authenticated_hosts"] or _datastream_config(ctx).get("access") != "authenticated":
@@ -122,7 +122,7 @@ def datastream_auth(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorR
     return auth_errors(ctx)
 
 
-@check("edge.too_large")
+@check("edge.too_large", errors=("EXEG-0112-413",))
 def too_large(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
     limit = int(ctx.options["max_body_bytes"])
     if len(ctx.body) <= limit:
@@ -149,7 +149,7 @@ def _compiled(pattern: str) -> re.Pattern[str]:
                      ["a Python regular expression"]) from exc
 
 
-@check("edge.datastream")
+@check("edge.datastream", errors=("EXEG-0002-400", "EXEG-0003-400", "EXEG-0004-422"))
 def datastream(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
     """Missing (0002), unknown (0003), disabled (0004), or configured to fail with an error."""
     edge, options = _edge(ctx), ctx.options
@@ -177,7 +177,7 @@ def media_type(header: str | None) -> str | None:
     return value if _MEDIA_TYPE.match(value) else None
 
 
-@check("edge.content_type")
+@check("edge.content_type", errors=("EXEG-0106-400", "EXEG-0111-415"))
 def content_type(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
     """0106 for a header that is not a media type, 0111 for a missing or unsupported one."""
     header = ctx.header("content-type")
@@ -192,7 +192,7 @@ def _silent(ctx: RequestContext) -> str | None:
     return ctx.query_value("silent") if edge["endpoint"] == "collect" and edge["version"] == 2 else None
 
 
-@check("edge.query_parameters")
+@check("edge.query_parameters", errors=("EXEG-0108-400",))
 def query_parameters(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
     """`silent` (v2 collect) is a boolean."""
     silent = _silent(ctx)
@@ -213,7 +213,7 @@ def _requires_primary(ctx: RequestContext) -> bool:
     return bool(options["require_primary_identity"])
 
 
-@check("edge.payload")
+@check("edge.payload", errors=("EXEG-0101-400", "EXEG-0104-422"))
 def payload(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
     """Shape, overrides, consent entries, primary identities: the first failing, in that order."""
     if "smile" in (media_type(ctx.header("content-type")) or ""):

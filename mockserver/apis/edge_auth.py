@@ -90,6 +90,9 @@ def lacks_service_scope(claims: dict[str, Any]) -> bool:
     return REQUIRED_SCOPE not in scopes
 
 
+AUTH_ERRORS = ("EXEG-0500-401", "EXEG-0502-401", "EXEG-0503-401", "EXEG-0505-401", "EXEG-0501-401")  # auth_errors's
+
+
 def auth_errors(ctx: RequestContext) -> list[ErrorRef]:
     """The first authentication error of the request, as the authentication page orders them."""
     found = _BEARER.match(ctx.header("authorization") or "")

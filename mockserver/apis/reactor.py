@@ -138,7 +138,7 @@ def settings_error(attributes: Mapping[str, Any]) -> list[ErrorRef]:
     return [] if isinstance(parsed, dict) else [ErrorRef(SYNTAX)]
 
 
-@check("reactor.document", args={"type?": str})
+@check("reactor.document", args={"type?": str}, errors=(SYNTAX,))
 def bad_document(ctx: RequestContext, args: Mapping[str, Any]) -> bool | list[ErrorRef]:
     """Which errors a body that is not a JSON:API resource document of the route's type gets."""
     if ctx.method not in ("POST", "PATCH", "PUT"):

@@ -334,6 +334,20 @@ def _compile_part(key: str, value: Any, here: str, checks: Mapping[str, Check], 
     raise ConditionError(here, "unknown condition")  # the schema refuses unknown keys first; this guards direct callers
 
 
+def check_names(spec: Any) -> list[str]:
+    """The checks a `when:` calls whose errors can answer (`errors_from_check`): not those under `not`."""
+    if not isinstance(spec, Mapping):
+        return []
+    names: list[str] = []
+    for key, value in spec.items():
+        if key == "check":
+            named = value if isinstance(value, str) else value.get("name") if isinstance(value, Mapping) else None
+            names += [named] if isinstance(named, str) else []
+        elif key in ("all", "any") and isinstance(value, list):
+            names += [name for part in value for name in check_names(part)]
+    return names
+
+
 class Match(Enum):
     """As Starlette: PARTIAL is a path that matched with another method."""
 

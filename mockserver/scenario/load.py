@@ -21,7 +21,7 @@ from typing import Any
 from mockserver import apis
 from mockserver.engine.clock import parse_duration
 from mockserver.engine.context import TEMPLATE_NAMES
-from mockserver.engine.match import ConditionError, compile_condition, compile_path, route_index
+from mockserver.engine.match import ConditionError, check_names, compile_condition, compile_path, route_index
 from mockserver.engine.render import TemplateError, check_json, compile_response, compile_tree, unknown_names
 from mockserver.scenario.model import (
     Api,
@@ -405,6 +405,7 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
     methods = spec["method"] if isinstance(spec["method"], list) else [spec["method"]]
     rules: list[Rule] = []
     route_errors: list[str] = []
+    found_by_checks: list[tuple[str, Where]] = []
     for index, rule_spec in enumerate(spec.get("rules", [])):
         rule_where = where.child("rules", index)
         condition = compiled(compile_condition, rule_where.child("when"), rule_spec["when"], "", apis.CHECKS,
@@ -414,6 +415,9 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
         for error_id in ids:
             if known_error(error_id, rule_where.child("error")):
                 route_errors.append(error_id)
+        if rule_spec.get("errors_from_check") and condition is not None:
+            found_by_checks += [(e, rule_where.child("when").child("check")) for name in check_names(rule_spec["when"])
+                                for e in apis.CHECK_ERRORS.get(name, ())]
         respond = None
         if "respond" in rule_spec:
             respond = compiled(compile_response, rule_where.child("respond"), rule_spec["respond"], "respond",
@@ -422,6 +426,9 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
             rules.append(Rule(condition, tuple(ids), respond, f"{where.file}:{rule_where.line()}"))
     for index, error_id in enumerate(spec.get("can_fail_with", [])):
         if known_error(error_id, where.child("can_fail_with", index)):
+            route_errors.append(error_id)
+    for error_id, rule_where in found_by_checks:  # what the checks may answer: after the ids the file orders
+        if error_id not in route_errors and known_error(error_id, rule_where):
             route_errors.append(error_id)
     handler = spec.get("handler")
     if handler is not None and handler not in apis.HANDLERS:

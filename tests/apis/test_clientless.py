@@ -143,6 +143,20 @@ def test_code_flag_prefers_the_routes_own_error(client: TestClient) -> None:
     assert response.json() == {"status": 410, "message": "Gone", "details": None}
 
 
+@pytest.mark.parametrize("path", ["/api/v1/tokens/authz", "/api/v1/authorize", "/api/v1/mediatoken",
+                                  "/api/v1/checkauthn", "/api/v1/tokens/authn"])
+def test_code_flag_picks_the_errors_the_routes_checks_give(client: TestClient, path: str) -> None:
+    """`__code=400` on a GET route is the route's own missing parameter, not the regcode-not-found of
+    authenticate; `__code=401` a wrong authorization header, as a GET without one is not refused."""
+    query = {"requestor": "R", "deviceId": "d", "resource": "x"}
+    bad_request = client.get(f"{P}{path}.json", params={**query, "__code": "400"}, headers=BEARER)
+    assert bad_request.status_code == 400
+    assert bad_request.json()["message"].startswith("Required '")
+    assert client.get(f"{P}{path}.json", params=query, headers=BEARER).status_code != 401  # the header is fine
+    unauthorized = client.get(f"{P}{path}.json", params={**query, "__code": "401"})
+    assert unauthorized.status_code == 401 and "POST" not in unauthorized.json()["details"]
+
+
 def test_documented_error_bodies_verbatim(client: TestClient) -> None:
     def ask(error_id: str, fmt: str) -> bytes:
         query = {"requestor": "R", "deviceId": "d", "resource": "x", "__error": error_id}

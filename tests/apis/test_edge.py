@@ -613,7 +613,9 @@ def test_a_fatal_error_wins_over_asked_upstream_errors(client):
 
 
 def test_a_natural_fatal_error_wins_over_asked_upstream_errors(client):
-    assert_problem(client.post("/edge/ee/v2/interact?__error=EXEG-0201-503", json=EVENT), 400, "EXEG-0002-400")
+    response = client.post("/edge/ee/v2/interact?__error=EXEG-0201-503", json=EVENT)
+    assert_problem(response, 400, "EXEG-0002-400")
+    assert "preference-applied" not in response.headers  # RFC 7240: only what was applied
 
 
 def test_silent_collect_reports_no_non_fatal_error(client):

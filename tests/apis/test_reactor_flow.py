@@ -478,6 +478,19 @@ def test_polls_before_done_keeps_a_build_pending_for_that_many_polls(make_client
     assert seen == ["pending", "pending", "failed", "failed"]
 
 
+@pytest.mark.parametrize("flag", [{"__error": "timeout-error"}, {"__code": "504"}])
+def test_an_asynchronous_flag_where_no_build_starts_is_not_said_applied(make_client, flag):
+    """A build of an unknown library starts no work to report the asked error on: Reactor's 404 answers, and
+    Preference-Applied does not claim the flag (RFC 7240); a flag answered at once still wins there."""
+    reactor = Reactor(make_client())
+    path = f"/libraries/LB{'0' * 32}/builds"
+    response = reactor.post(path, params=flag)
+    assert response.status_code == 404 and response.json()["errors"][0]["code"] == "not-found"
+    assert "preference-applied" not in response.headers
+    forbidden = reactor.post(path, params={"__error": "not-authorized"})
+    assert forbidden.status_code == 403 and forbidden.headers["preference-applied"] == "error=not-authorized"
+
+
 @pytest.mark.parametrize("view", ["library", "library's builds", "environment's builds"])
 def test_a_build_ends_whichever_view_the_client_polls(make_client, tmp_path, view):
     """The work goes on however it is watched: a client waiting on the library's meta.build_status, or on a
