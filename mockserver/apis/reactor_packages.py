@@ -91,10 +91,14 @@ def inspect_package(data: bytes) -> tuple[dict[str, Any], list[ErrorRef]]:
             return {}, [problem("extension-package-zip-error", "The zip holds no extension.json at its root.")]
         if info.file_size > MAX_MANIFEST:
             return {}, [problem("extension-package-zip-error", "extension.json is too large.")]
-        manifest = loads_encodable(archive.read(info).decode("utf-8"))  # its strings are echoed in the answers
+        text = archive.read(info)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, RecursionError, OSError, KeyError,
             NotImplementedError, RuntimeError, EOFError):
         return {}, [problem("extension-package-zip-error", "The package could not be unzipped.")]
+    try:
+        manifest = loads_encodable(text.decode("utf-8"))  # its strings are echoed in the answers
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return {}, [problem("extension-package-zip-error", "extension.json is not valid JSON (UTF-8).")]
     if not isinstance(manifest, dict):
         return {}, [problem("extension-package-zip-error", "extension.json is not a JSON object.")]
     return manifest, manifest_problems(manifest, names)

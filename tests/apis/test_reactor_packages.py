@@ -80,6 +80,17 @@ def test_a_broken_package_fails_with_the_documented_error(reactor, content, code
     assert [e["code"] for e in errors] == codes and all(e["status"] == "422" and e["detail"] for e in errors)
 
 
+@pytest.mark.parametrize(("content", "told"), [
+    (b"not a zip at all", "could not be unzipped"),
+    (make_zip({"extension.json": "{broken"}), "extension.json is not valid JSON"),
+    (make_zip({"extension.json": b"\xff{}"}), "extension.json is not valid JSON"),
+])
+def test_the_zip_error_says_which_step_failed(reactor, content, told):
+    """A zip that opens but whose manifest does not parse is not one that "could not be unzipped"."""
+    [error] = processed(reactor, content)["meta"]["status_details"]["errors"]
+    assert error["code"] == "extension-package-zip-error" and told in error["detail"], error["detail"]
+
+
 def test_an_upload_without_a_package_part_is_refused_at_once(reactor):
     response = reactor.post("/extension_packages", {"data": {"type": "extension_packages"}})
     assert response.status_code == 422
