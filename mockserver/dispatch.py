@@ -330,10 +330,12 @@ class Dispatcher:
             if early is not None:  # refused before routing (Reactor's gateway): journaled under its route
                 ctx.route = find_route(api, ctx.method, ctx.path).route
                 if ctx.flags.given:  # modes and chaos never ran: Preference-Applied names what did (RFC 7240)
-                    ctx.flags.given = [g for g in ctx.flags.given if g.partition("=")[0] not in _DECIDED_AFTER]
+                    _not_applied(ctx.flags, _DECIDED_AFTER)
                 return early
         found = find_route(api, ctx.method, ctx.path)
         if found.match is Match.NONE or found.route is None:
+            if ctx.flags.given:  # what a flag asks of "any of its routes" (GUIDE §2): no route, nothing applied
+                _not_applied(ctx.flags, _ROUTE_FLAGS)
             if found.match is Match.PARTIAL and api.method_not_allowed:
                 return Failure([ErrorRef(api.method_not_allowed, {"allowed": list(found.allowed)})])
             if api.not_found:
@@ -375,7 +377,7 @@ class Dispatcher:
             # Refused before the work that would report them started (a build of an unknown library, an Edge call
             # with no datastream), as the real API refuses it: Preference-Applied does not name the asynchronous
             # errors asked (RFC 7240: what was applied); a mode asked for stays on.
-            flags.given = [g for g in flags.given if g.partition("=")[0] not in ("error", "code")]
+            _not_applied(flags, _ERROR_FLAGS)
         return outcome
 
     async def answer_by_rules(self, ctx: RequestContext) -> Outcome:
@@ -506,6 +508,13 @@ def _server_host(scope: Scope) -> str:
 
 
 _DECIDED_AFTER = frozenset({"mode", "chaos", "chaos_faults"})  # flags an API's before-hook refusal preempts
+_ERROR_FLAGS = frozenset({"error", "code"})
+_ROUTE_FLAGS = _DECIDED_AFTER | _ERROR_FLAGS | {"replay"}  # what only a route's answer applies
+
+
+def _not_applied(flags: Flags, names: frozenset[str]) -> None:
+    """Preference-Applied names what was applied (RFC 7240): not these."""
+    flags.given = [g for g in flags.given if g.partition("=")[0] not in names]
 
 
 def _headers_of(rendered: Rendered, flags: Flags, date: bytes) -> list[tuple[bytes, bytes]]:

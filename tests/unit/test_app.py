@@ -167,6 +167,25 @@ def test_preference_applied_leaves_out_a_mode_the_gateway_refused_the_request_be
     assert sorted(e["flags"] for e in journaled) == [["mode=outage"], ["seed=3"]]
 
 
+@pytest.mark.parametrize(("method", "url", "status"), [
+    ("GET", "/braze/nowhere?__error=rate-limited&__seed=3", 404),  # no route: Braze's own 404
+    ("DELETE", "/reactor/companies?__code=500&__mode=outage&__seed=3", 404),  # a path of another method
+    ("GET", "/edge/ee/v2/interact?datastreamId=ds-1&__chaos=1&__seed=3", 404),
+])
+def test_preference_applied_leaves_out_what_only_a_route_applies_where_none_matched(client, method, url, status):
+    """GUIDE §2: `__error` answers "on any of its routes"; a path that is none of them gets the API's natural
+    answer, and Preference-Applied (RFC 7240) names only what was applied: the seed, not the error."""
+    answer = client.request(method, url, headers={**AUTH, "x-api-key": "k", "x-gw-ims-org-id": "O@AdobeOrg"})
+    assert answer.status_code == status and answer.headers["preference-applied"] == "seed=3"
+
+
+def test_a_flag_wins_over_clientless_prequal_host_as_over_its_throttle(client):
+    prequal = {"Host": "api.auth-prequal.adobe.com", "Accept": "application/json"}
+    assert client.get("/clientless/api/v1/config/R", headers=prequal).json()["status"] == 403  # prequal-spoofing
+    asked = client.get("/clientless/api/v1/config/R?__code=412", headers=prequal)
+    assert asked.status_code == 412 and asked.headers["preference-applied"] == "code=412"
+
+
 def test_same_seed_and_session_give_the_same_bytes_whatever_other_sessions_do(tmp_path, make_client):
     (tmp_path / "toy.yaml").write_text(TOY)
     first, second = make_client(scenarios=(str(tmp_path),)), make_client(scenarios=(str(tmp_path),))
