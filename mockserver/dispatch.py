@@ -329,8 +329,10 @@ class Dispatcher:
             early = await called if inspect.isawaitable(called) else called
             if early is not None:  # refused before routing (Reactor's gateway): journaled under its route
                 ctx.route = find_route(api, ctx.method, ctx.path).route
-                if ctx.flags.given:  # modes and chaos never ran: Preference-Applied names what did (RFC 7240)
-                    _not_applied(ctx.flags, _DECIDED_AFTER)
+                if ctx.flags.given:  # modes and chaos never ran: Preference-Applied names what did (RFC 7240);
+                    # nor did an error flag, unless the hook answered that very error (clientless's malformed URL)
+                    answered = isinstance(early, Failure) and any(e.id in ctx.flags.errors for e in early.errors)
+                    _not_applied(ctx.flags, _DECIDED_AFTER if answered else _ROUTE_FLAGS)
                 return early
         found = find_route(api, ctx.method, ctx.path)
         if found.match is Match.NONE or found.route is None:

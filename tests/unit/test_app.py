@@ -184,6 +184,8 @@ def test_a_flag_wins_over_clientless_prequal_host_as_over_its_throttle(client):
     assert client.get("/clientless/api/v1/config/R", headers=prequal).json()["status"] == 403  # prequal-spoofing
     asked = client.get("/clientless/api/v1/config/R?__code=412", headers=prequal)
     assert asked.status_code == 412 and asked.headers["preference-applied"] == "code=412"
+    malformed = client.get("/clientless/api/v1/config/R%ZZ?__error=not-authenticated&__seed=2")  # the hook's own 400
+    assert malformed.status_code == 400 and malformed.headers["preference-applied"] == "seed=2"
 
 
 def test_same_seed_and_session_give_the_same_bytes_whatever_other_sessions_do(tmp_path, make_client):
