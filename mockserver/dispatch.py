@@ -358,7 +358,8 @@ class Dispatcher:
         forced = self.forced_errors(ctx)
         if forced:
             immediate = answered_now(ctx, forced)
-            if immediate:
+            if immediate:  # before chaos and modes, which do not run: not named in Preference-Applied
+                _not_applied(flags, _DECIDED_AFTER)
                 return Failure(immediate)
         if flags.chaos:  # 0 and absent alike: nothing is drawn
             faults = kinds_served(has_transport) if flags.chaos_faults else ()
@@ -366,6 +367,7 @@ class Dispatcher:
             if decision is not None:
                 ctx.decision = decision.token()
                 if decision.error is not None:
+                    _not_applied(flags, frozenset({"mode"}))  # modes do not run
                     return Failure([ErrorRef(decision.error)])
                 ctx.fault = decision.fault
         if activations or flags.mode is not None:

@@ -179,6 +179,15 @@ def test_preference_applied_leaves_out_what_only_a_route_applies_where_none_matc
     assert answer.status_code == status and answer.headers["preference-applied"] == "seed=3"
 
 
+def test_preference_applied_leaves_out_the_mode_and_chaos_an_error_flag_answered_before(client):
+    """An `__error` answers before chaos draws or a mode counts: neither ran, neither is named."""
+    credentials = {**AUTH, "x-api-key": "k", "x-gw-ims-org-id": "O@AdobeOrg"}
+    answer = client.get("/reactor/companies?__error=not-authorized&__mode=outage&__chaos=1", headers=credentials)
+    assert answer.status_code == 403 and answer.headers["preference-applied"] == "error=not-authorized"
+    drawn = client.get("/reactor/companies?__chaos=1&__mode=outage", headers=credentials)
+    assert drawn.status_code >= 400 and drawn.headers["preference-applied"] == "chaos=1"
+
+
 def test_a_flag_wins_over_clientless_prequal_host_as_over_its_throttle(client):
     prequal = {"Host": "api.auth-prequal.adobe.com", "Accept": "application/json"}
     assert client.get("/clientless/api/v1/config/R", headers=prequal).json()["status"] == 403  # prequal-spoofing
