@@ -359,7 +359,8 @@ class Dispatcher:
         if forced:
             immediate = answered_now(ctx, forced)
             if immediate:  # before chaos and modes, which do not run: not named in Preference-Applied
-                _not_applied(flags, _DECIDED_AFTER)
+                if len(flags.given) > 1:  # the flag that asked and more
+                    _not_applied(flags, _DECIDED_AFTER)
                 return Failure(immediate)
         if flags.chaos:  # 0 and absent alike: nothing is drawn
             faults = kinds_served(has_transport) if flags.chaos_faults else ()
