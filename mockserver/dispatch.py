@@ -197,10 +197,12 @@ class Dispatcher:
         connection = connection_of(scope)
         body = b""
         state_gone = False  # the shared state did not answer: nor would the journal, which lives in the same Redis
+        sent_flags: list[str] = []
         try:
             if has_body:
                 body = await _read_body(receive)
             flags = parse_flags(query_flags, parse_prefer(prefer) if prefer else [], session_header)
+            sent_flags = flags.given  # what the answer did not apply leaves flags.given, not this list
             if api is None:
                 raise Misuse(
                     f"no API at {full_path}",
@@ -233,8 +235,10 @@ class Dispatcher:
         entry.body = body
         entry.status = rendered.status
         entry.reply_headers = rendered.headers
-        # a refused request's flags as sent (the misspelt one among them), else those applied
-        entry.flags = [f"{n}={v}" if v else n for n, v in query_flags] if entry.misuse else flags.given
+        # a refused request's flags as sent (the misspelt one among them), an unmatched one's too (what the test
+        # asked of a path no route serves: the pytest plugin lists them), else those applied
+        entry.flags = ([f"{n}={v}" if v else n for n, v in query_flags] if entry.misuse
+                       else sent_flags if entry.route is None else flags.given)
         if answer.delay_ms > 0 and answer.fault != "slow":
             await asyncio.sleep(answer.delay_ms / 1000)
         if answer.fault is not None:
@@ -322,6 +326,8 @@ class Dispatcher:
         if api.cors is not None and ctx.method == "OPTIONS":
             answer = preflight(api.cors, ctx)
             if answer is not None:  # before the API's checks: a preflight carries no credentials
+                if ctx.flags.given:  # nor is it a route's answer, which flags ask for
+                    _not_applied(ctx.flags, _ROUTE_FLAGS)
                 return answer
         hook = apis.BEFORE.get(api.name)
         if hook is not None:
@@ -346,7 +352,8 @@ class Dispatcher:
                                 [f"{'/'.join(sorted(r.methods))} {r.path}" for r in api.routes])
         route = ctx.route = found.route
         ctx.path_params = dict(found.params or {})
-        if replay is not None:
+        if replay is not None:  # the decision pasted back, instead of what other flags would decide
+            _not_applied(ctx.flags, _ROUTE_FLAGS - {"replay"})
             ctx.decision = replay.token()
             if replay.error is not None:
                 return Failure([ErrorRef(replay.error)])
@@ -367,8 +374,8 @@ class Dispatcher:
             decision = chaos.decide(flags.chaos, ctx.seed, ctx.session, api, route, ctx.number, faults)
             if decision is not None:
                 ctx.decision = decision.token()
-                if decision.error is not None:
-                    _not_applied(flags, frozenset({"mode"}))  # modes do not run
+                if decision.error is not None:  # modes do not run, an asynchronous error asked is not shown
+                    _not_applied(flags, _MODE_AND_ERROR_FLAGS if ctx.async_errors else _MODE_FLAG)
                     return Failure([ErrorRef(decision.error)])
                 ctx.fault = decision.fault
         if activations or flags.mode is not None:
@@ -376,6 +383,8 @@ class Dispatcher:
             if on:
                 failure = await apply_modes(ctx, on)
                 if failure is not None:
+                    if ctx.async_errors:  # one asked by flag, handed to the handler, which does not run
+                        _not_applied(flags, _ERROR_FLAGS)
                     return failure
         outcome = await self.answer_by_rules(ctx)
         if ctx.async_errors and isinstance(outcome, Failure) and not handed_on(ctx.async_errors, outcome):
@@ -413,7 +422,7 @@ class Dispatcher:
             return [ErrorRef(e) for e in flags.errors]
         if flags.code is None or route is None:
             return []
-        chosen = pick_by_status(api, route.errors, flags.code, route.starts_async)
+        chosen = pick_by_status(api, route.errors + route.check_errors, flags.code, route.starts_async)
         if chosen is None:
             raise Misuse(f"{api.name} documents no error with status {flags.code}", [str(s) for s in api.statuses()])
         return [ErrorRef(chosen.id)]
@@ -514,6 +523,8 @@ def _server_host(scope: Scope) -> str:
 
 _DECIDED_AFTER = frozenset({"mode", "chaos", "chaos_faults"})  # flags an API's before-hook refusal preempts
 _ERROR_FLAGS = frozenset({"error", "code"})
+_MODE_FLAG = frozenset({"mode"})
+_MODE_AND_ERROR_FLAGS = _MODE_FLAG | _ERROR_FLAGS
 _ROUTE_FLAGS = _DECIDED_AFTER | _ERROR_FLAGS | {"replay"}  # what only a route's answer applies
 
 

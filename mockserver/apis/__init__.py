@@ -39,9 +39,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 def check(name: str, args: Mapping[str, ArgType] | None = None, errors: Iterable[str] = ()) -> Callable[[F], F]:
     """Register a condition: `when: {check: NAME}` holds when it returns True or errors. `args` are the
     arguments it reads (`{"limit": int, "ignore?": list}`); the loader refuses any other, or a missing one.
-    `errors` are the ids it may return that are the route's own: a route whose rule answers with them
-    (`errors_from_check`) counts them as its own, so `__code` prefers them there (after the route's `error:` and
-    `can_fail_with` ids) and chaos may draw them, as it does the other ids a route's rules name."""
+    `errors` are the ids it may return: on a route whose rule answers with them (`errors_from_check`), `__code`
+    prefers them after the route's `error:` and `can_fail_with` ids (chaos draws only those: a check serves
+    several routes, not all of which can give each of its errors), and the loader refuses a file without them."""
 
     def register(func: F) -> F:
         CHECKS[name] = func

@@ -189,12 +189,12 @@ async def prepare(ctx: RequestContext) -> Failure | None:
         serialize=partial(encode, fmt),
         environment=environment(ctx),
     )
-    # A request that asks for an error by flag (`__error`, `__code`) gets that error, prequal host or spent
-    # bucket or not (GUIDE: on any route): this hook runs before the flags, and its 403 would answer something
-    # else than was asked. The request still takes its token, as every request does.
-    if "prequal" in ctx.host.lower() and not ctx.flags.asks_error:
+    if "prequal" in ctx.host.lower():  # the host itself is wrong: before any route, as a malformed URL is
         return Failure([ErrorRef("prequal-spoofing")])
     status = throttle_status(ctx)  # checked on every request: a bad value is misuse even under the limit
+    # A request that asks for an error by flag (`__error`, `__code`) gets that error, spent bucket or
+    # not (GUIDE: on any route): this hook runs before the flags, and its 403 would answer something
+    # else than was asked. The request still takes its token, as every request does.
     if THROTTLED.match(ctx.path) and await over_limit(ctx) and not ctx.flags.asks_error:
         return Failure([ErrorRef("too-many-requests-429" if status == 429 else "too-many-requests")])
     if malformed_url(ctx):

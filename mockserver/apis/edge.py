@@ -213,7 +213,8 @@ def _requires_primary(ctx: RequestContext) -> bool:
     return bool(options["require_primary_identity"])
 
 
-@check("edge.payload", errors=("EXEG-0101-400", "EXEG-0104-422"))
+@check("edge.payload", errors=("EXEG-0101-400", "EXEG-0102-400", "EXEG-0103-400", "EXEG-0113-400", "EXEG-0306-400",
+                            "EXEG-0104-422"))
 def payload(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
     """Shape, overrides, consent entries, primary identities: the first failing, in that order."""
     if "smile" in (media_type(ctx.header("content-type")) or ""):

@@ -427,9 +427,7 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
     for index, error_id in enumerate(spec.get("can_fail_with", [])):
         if known_error(error_id, where.child("can_fail_with", index)):
             route_errors.append(error_id)
-    for error_id, rule_where in found_by_checks:  # what the checks may answer: after the ids the file orders
-        if error_id not in route_errors and known_error(error_id, rule_where):
-            route_errors.append(error_id)
+    check_errors = [e for e, rule_where in found_by_checks if known_error(e, rule_where) and e not in route_errors]
     handler = spec.get("handler")
     if handler is not None and handler not in apis.HANDLERS:
         handlers = ", ".join(sorted(apis.HANDLERS)) or "none"
@@ -458,6 +456,7 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
         starts_async=spec.get("starts_async", False),
         errors=tuple(dict.fromkeys(route_errors)),
         source=f"{where.file}:{where.line()}",
+        check_errors=tuple(dict.fromkeys(check_errors)),
     )
 
 

@@ -80,8 +80,11 @@ class Route:
     handler: str | None  # name of a Python handler registered by an API module
     respond: ResponseTemplate | None
     starts_async: bool  # asynchronous errors asked by flag are handed to the handler
-    errors: tuple[str, ...]  # documented errors this route can give (rules + `can_fail_with`)
+    errors: tuple[str, ...]  # documented errors this route can give (rules + `can_fail_with`): __code, chaos
     source: str
+    # What its checks can answer (`errors_from_check`), after `errors` for __code only: a check serves several
+    # routes (Edge's payload check, interact and set-consent), so not every id it declares is each route's to draw
+    check_errors: tuple[str, ...] = ()
 
     def match_path(self, path: str) -> dict[str, str] | None:
         found = self.pattern.fullmatch(path)

@@ -188,11 +188,40 @@ def test_preference_applied_leaves_out_the_mode_and_chaos_an_error_flag_answered
     assert drawn.status_code >= 400 and drawn.headers["preference-applied"] == "chaos=1"
 
 
-def test_a_flag_wins_over_clientless_prequal_host_as_over_its_throttle(client):
+def test_preference_applied_leaves_out_an_asynchronous_error_a_mode_or_chaos_answered_before(client):
+    """The asked error would have shown on the build; the outage (or a chaos draw) answered at once instead."""
+    credentials = {**AUTH, "x-api-key": "k", "x-gw-ims-org-id": "O@AdobeOrg"}
+    builds = f"/reactor/libraries/LB{'0' * 32}/builds?__error=connection-refused"
+    outage = client.post(builds + "&__mode=outage", headers=credentials)
+    assert outage.status_code == 500 and outage.headers["preference-applied"] == "mode=outage"
+    drawn = client.post(builds + "&__chaos=1&__seed=0", headers=credentials)
+    assert drawn.status_code >= 400 and drawn.headers["preference-applied"] == "chaos=1, seed=0"
+
+
+def test_preference_applied_of_a_preflight_and_of_a_replay_names_what_they_applied(client):
+    preflight = client.options("/edge/ee/v2/interact?__error=EXEG-0000-503&__mode=outage&__seed=1",
+                               headers={"Origin": "http://a.example", "Access-Control-Request-Method": "POST"})
+    assert preflight.status_code == 204 and preflight.headers["preference-applied"] == "seed=1"
+    token = "seed=0;session=default;n=1;error=internal-error"
+    replayed = client.get(f"/reactor/companies?__replay={token}&__error=not-authorized&__mode=outage",
+                          headers={**AUTH, "x-api-key": "k", "x-gw-ims-org-id": "O@AdobeOrg"})
+    assert replayed.status_code == 500 and replayed.headers["preference-applied"] == f"replay={token}"
+
+
+def test_the_journal_keeps_the_flags_sent_to_a_path_no_route_serves(client):
+    """Not applied, so not in Preference-Applied; but the journal (and the pytest plugin's list of unmatched
+    requests) shows what the test asked of that path."""
+    answer = client.get("/braze/nowhere?__error=rate-limited")
+    assert answer.status_code == 404 and "preference-applied" not in answer.headers
+    [entry] = client.get("/__admin/requests/unmatched").json()["requests"]
+    assert entry["flags"] == ["error=rate-limited"]
+
+
+def test_preference_applied_leaves_out_an_error_flag_a_hooks_refusal_answered_before(client):
+    """clientless refuses a prequal host, or a URL that does not decode, before any route: not what was asked."""
     prequal = {"Host": "api.auth-prequal.adobe.com", "Accept": "application/json"}
-    assert client.get("/clientless/api/v1/config/R", headers=prequal).json()["status"] == 403  # prequal-spoofing
-    asked = client.get("/clientless/api/v1/config/R?__code=412", headers=prequal)
-    assert asked.status_code == 412 and asked.headers["preference-applied"] == "code=412"
+    refused = client.get("/clientless/api/v1/config/R?__code=412&__seed=2", headers=prequal)
+    assert refused.json()["status"] == 403 and refused.headers["preference-applied"] == "seed=2"  # prequal-spoofing
     malformed = client.get("/clientless/api/v1/config/R%ZZ?__error=not-authenticated&__seed=2")  # the hook's own 400
     assert malformed.status_code == 400 and malformed.headers["preference-applied"] == "seed=2"
 
