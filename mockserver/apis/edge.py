@@ -98,12 +98,13 @@ def _datastream_config(ctx: RequestContext) -> Mapping[str, Any]:
     return config if isinstance(config, Mapping) else {}
 
 
-@check("edge.unknown_hint")
+@check("edge.unknown_hint", errors=("not-found",))
 def unknown_hint(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
     """A location hint the Edge Network does not have: the real service answers 404, no body.
 
     Found by the check, not declared by the rule: a path's hint is not something that fails at
-    random, so `__chaos` never draws this 404 (an interact without a hint cannot even reach it)."""
+    random, so `__chaos` never draws this 404 (an interact without a hint cannot even reach it);
+    `__code=404` does."""
     hint = ctx.path_params.get("hint")
     return [ErrorRef("not-found")] if hint is not None and hint not in ctx.options["location_hints"] else []
 
@@ -149,9 +150,11 @@ def _compiled(pattern: str) -> re.Pattern[str]:
                      ["a Python regular expression"]) from exc
 
 
-@check("edge.datastream", errors=("EXEG-0002-400", "EXEG-0003-400", "EXEG-0004-422"))
+@check("edge.datastream", errors=("EXEG-0002-400", "EXEG-0003-400", "EXEG-0004-422", "EXEG-0010-422", "EXEG-0011-422",
+                                   "EXEG-0012-422", "EXEG-0013-422"))
 def datastream(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
-    """Missing (0002), unknown (0003), disabled (0004), or configured to fail with an error."""
+    """Missing (0002), unknown (0003), disabled (0004), or configured to fail with an error: the documented
+    configuration errors (0010-0013) are what `error:` is for, though any id of the catalog is taken."""
     edge, options = _edge(ctx), ctx.options
     ident = edge["config_id"]
     if ident is None:
