@@ -57,6 +57,8 @@ def scoped(request: Request, given: str | None) -> str | None:
     """The session an admin call is about. Through `/__session/NAME/__admin/...` or with `X-Mock-Session: NAME` it is
     the admin API in session NAME, as an API is there (README): NAME, and a `session` naming another is misuse (the
     prefix would otherwise reset, list or judge every session). Without either, `given`: `None` means them all."""
+    if given is not None and not (isinstance(given, str) and valid_session(given)):  # `?session=`: reset nothing
+        raise Misuse(f"session name '{given}' is not valid", SESSION_NAMES)
     named = request.headers.get(SESSION_HEADER)
     if named is None:
         return given

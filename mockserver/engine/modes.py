@@ -164,8 +164,7 @@ def declared_by(catalog: Catalog, name: str, api: str | None) -> list[Api]:
     apis = [a for a in catalog.apis.values() if api in (None, a.name) and name in a.modes]
     if not apis:
         valid = sorted({m for a in catalog.apis.values() if api in (None, a.name) for m in a.modes})
-        where = f"API {api}" if api else "any API"
-        raise Misuse(f"{where} declares no mode '{name}'", valid)
+        raise Misuse(f"API {api} declares no mode '{name}'" if api else f"no API declares a mode '{name}'", valid)
     return apis
 
 

@@ -385,3 +385,18 @@ def test_admin_routes_with_no_session_meaning_answer_in_a_session_as_without(cli
     assert client.get("/__admin/clock").json()["now"] == 1_900_000_000  # the server's one clock
     assert client.post("/__session/a/__admin/reload").json()["loaded"] is True
     assert is_misuse(client.get("/__admin/requests", headers={"X-Mock-Session": "no spaces"}))
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("POST", "/__admin/reset?session="), ("POST", "/__admin/reset?session=no%20spaces"),
+    ("GET", "/__admin/requests?session="), ("DELETE", "/__admin/requests?session="),
+    ("GET", "/__admin/requests/unmatched?session=a%2Fb"), ("GET", "/__admin/coverage?session="),
+    ("GET", "/__admin/verdict?session=no%20spaces"), ("GET", "/__admin/modes?session="),
+])
+def test_a_session_no_request_could_have_is_misuse_and_changes_nothing(client, method, path):
+    """`?session=` names no session: `POST /__admin/reset?session=` answered {"reset": "all"} and reset nothing."""
+    client.get("/braze/nowhere", headers={"X-Mock-Session": "b"})
+    client.post("/__admin/modes", json={"mode": "outage", "api": "braze", "session": "b"})
+    response = client.request(method, path)
+    assert is_misuse(response) and "is not valid" in response.json()["detail"], response.text
+    assert journal_sessions(client) == ["b"] and len(client.get("/__admin/modes").json()["active"]) == 1
