@@ -28,6 +28,7 @@ from mockserver.engine.flags import (
     parse_prefer,
     split_query,
     valid_session,
+    word,
 )
 from mockserver.engine.generate import Generator
 from mockserver.engine.match import Match, find_route, settle
@@ -339,6 +340,8 @@ class Dispatcher:
                     # nor did an error flag, unless the hook answered that very error (clientless's malformed URL)
                     answered = isinstance(early, Failure) and any(e.id in ctx.flags.errors for e in early.errors)
                     _not_applied(ctx.flags, _DECIDED_AFTER if answered else _ROUTE_FLAGS)
+                    if isinstance(early, Failure) and answered and len(ctx.flags.errors) > 1:
+                        _errors_shown(ctx.flags, early.errors)
                 return early
         found = find_route(api, ctx.method, ctx.path)
         if found.match is Match.NONE or found.route is None:
@@ -366,8 +369,12 @@ class Dispatcher:
         if forced:
             immediate = answered_now(ctx, forced)
             if immediate:  # before chaos and modes, which do not run: not named in Preference-Applied
+                if api.one_error_per_answer:
+                    immediate = immediate[:1]
                 if len(flags.given) > 1:  # the flag that asked and more
                     _not_applied(flags, _DECIDED_AFTER)
+                if len(forced) > 1:  # nor the errors left out, or handed to a handler that does not run
+                    _errors_shown(flags, immediate)
                 return Failure(immediate)
         if flags.chaos:  # 0 and absent alike: nothing is drawn
             faults = kinds_served(has_transport) if flags.chaos_faults else ()
@@ -409,7 +416,7 @@ class Dispatcher:
             if rule.errors:
                 return Failure([ErrorRef(e) for e in rule.errors])
             if isinstance(verdict, list) and verdict:
-                return Failure(verdict)
+                return Failure(verdict[:1] if ctx.api.one_error_per_answer else verdict)
         if route.handler is not None:
             answered = apis.HANDLERS[route.handler](ctx)
             return await answered if inspect.isawaitable(answered) else answered
@@ -531,6 +538,22 @@ _ROUTE_FLAGS = _DECIDED_AFTER | _ERROR_FLAGS | {"replay"}  # what only a route's
 def _not_applied(flags: Flags, names: frozenset[str]) -> None:
     """Preference-Applied names what was applied (RFC 7240): not these."""
     flags.given = [g for g in flags.given if g.partition("=")[0] not in names]
+
+
+def _errors_shown(flags: Flags, shown: list[ErrorRef]) -> None:
+    """Preference-Applied names the error ids the answer shows: not one an API that answers one error at a time
+    left out, nor an asynchronous one whose work never started."""
+    ids = {ref.id for ref in shown}
+    given: list[str] = []
+    for preference in flags.given:
+        name, _, value = preference.partition("=")
+        if name == "error":
+            kept = [e for e in (v.strip() for v in value.strip('"').split(",")) if e in ids]  # ids hold no quote
+            if not kept:
+                continue
+            preference = f"error={word(','.join(kept))}"
+        given.append(preference)
+    flags.given = given
 
 
 def _headers_of(rendered: Rendered, flags: Flags, date: bytes) -> list[tuple[bytes, bytes]]:

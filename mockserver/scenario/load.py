@@ -372,6 +372,7 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
             headers=headers,
             not_found=top.get("not_found"),
             method_not_allowed=top.get("method_not_allowed"),
+            one_error_per_answer=top.get("one_error_per_answer", False),
             options=top["options"],
             cors=Cors(**top["cors"]) if "cors" in top else None,
             sources=tuple(p.where.file for p in parts),

@@ -166,6 +166,9 @@ class Api:
     headers: Tree | None  # added to every answer of this API
     not_found: str | None  # error id when no route matches the path
     method_not_allowed: str | None  # error id when the path matches but not the method
+    # The answer shows one documented error (Braze's message, a problem details object): of several that flags or a
+    # rule's checks gather, the first answers, and the journal, coverage and Preference-Applied name that one only.
+    one_error_per_answer: bool
     options: Mapping[str, Any]  # per-API settings a user overrides in their own file (keys, partners ...)
     cors: Cors | None = None  # None: no Access-Control-* headers, and OPTIONS is routed as any method
     sources: tuple[str, ...] = field(default_factory=tuple)

@@ -36,10 +36,11 @@ def timed(client: httpx.Client, url: str, **kwargs: object) -> tuple[httpx.Respo
     return response, time.monotonic() - started
 
 
-@pytest.mark.parametrize("spec", ["300", "uniform:200-400", "lognormal:250,0.3"])
-def test_each_delay_waits_at_least_its_drawn_time(client, spec):
+@pytest.mark.parametrize(("spec", "applied"), [("300", "300"), ("uniform:200-400", "uniform:200-400"),
+                                               ("lognormal:250,0.3", '"lognormal:250,0.3"')])  # a comma is quoted
+def test_each_delay_waits_at_least_its_drawn_time(client, spec, applied):
     response, seconds = timed(client, f"/reactor/companies?__delay={spec}&__session=d", headers=AUTH)
-    assert response.status_code == 200 and response.headers["preference-applied"].startswith(f"delay={spec}")
+    assert response.status_code == 200 and response.headers["preference-applied"] == f"delay={applied}, session=d"
     expected_ms = delay_of(spec, Generator(21, "d", 1, "delay"))  # the first request of the session
     assert seconds >= expected_ms / 1000 * 0.9, (seconds, expected_ms)
 

@@ -88,6 +88,37 @@ def test_several_errors_reach_the_template(toy):
     assert response.json()["all"] == ["busy", "invalid"]
 
 
+@pytest.mark.parametrize(("flags", "applied"), [
+    ({"params": "__error=internal-server-error&__error=rate-limited"}, "error=internal-server-error"),
+    ({"headers": {"Prefer": 'error="internal-server-error,rate-limited", seed=3'}},
+     "error=internal-server-error, seed=3"),
+])
+def test_an_api_answering_one_error_names_only_the_first_of_several_asked(client, flags, applied):
+    """Braze's answer is one message: the first error asked answers, and the 429 it cannot show is neither named
+    in Preference-Applied nor journaled, nor counted as served by coverage."""
+    headers = {"Authorization": "Bearer k", **flags.get("headers", {})}
+    answer = client.post("/braze/users/track", params=flags.get("params"), json={}, headers=headers)
+    assert answer.status_code == 500 and answer.json()["message"] == "Internal Server Error"
+    assert answer.headers["preference-applied"] == applied
+    [entry] = client.get("/__admin/requests").json()["requests"]
+    assert entry["errors"] == ["internal-server-error"] and entry["flags"] == applied.split(", ")
+    assert "rate-limited" in client.get("/__admin/coverage?api=braze").json()["apis"]["braze"]["never_served"]
+
+
+def test_an_asynchronous_error_an_immediate_one_answered_before_is_not_named(client):
+    """Edge: a 503 reported in the 207 of the work, and a 400 asked with it that refuses the call first."""
+    answer = client.post("/edge/ee/v2/interact?configId=ds&__error=EXEG-0201-503&__error=EXEG-0102-400",
+                         json={"event": {}})
+    assert answer.status_code == 400 and answer.json()["type"].endswith("EXEG-0102-400")
+    assert answer.headers["preference-applied"] == "error=EXEG-0102-400"
+    assert client.get("/__admin/requests").json()["requests"][0]["errors"] == ["EXEG-0102-400"]
+
+
+def test_errors_still_add_up_where_the_answer_shows_them_all(client):
+    answer = client.get("/dcs/event?d_rtbd=json&d_mid=1&__error=101&__error=102")
+    assert answer.headers["x-error"] == "101,102" and answer.headers["preference-applied"] == "error=101, error=102"
+
+
 def test_code_flag_prefers_the_routes_own_errors(toy):
     response = toy.post("/toy/items/1?__code=503", json={"name": "x"}, headers=AUTH)
     assert response.status_code == 503 and response.headers["x-error-id"] == "busy"
@@ -202,10 +233,11 @@ def test_preference_applied_of_a_preflight_and_of_a_replay_names_what_they_appli
     preflight = client.options("/edge/ee/v2/interact?__error=EXEG-0000-503&__mode=outage&__seed=1",
                                headers={"Origin": "http://a.example", "Access-Control-Request-Method": "POST"})
     assert preflight.status_code == 204 and preflight.headers["preference-applied"] == "seed=1"
+    # the token holds ; and =: Preference-Applied quotes it (RFC 7240 word)
     token = "seed=0;session=default;n=1;error=internal-error"
     replayed = client.get(f"/reactor/companies?__replay={token}&__error=not-authorized&__mode=outage",
                           headers={**AUTH, "x-api-key": "k", "x-gw-ims-org-id": "O@AdobeOrg"})
-    assert replayed.status_code == 500 and replayed.headers["preference-applied"] == f"replay={token}"
+    assert replayed.status_code == 500 and replayed.headers["preference-applied"] == f'replay="{token}"'
 
 
 def test_the_journal_keeps_the_flags_sent_to_a_path_no_route_serves(client):

@@ -206,11 +206,14 @@ def test_a_bad_flag_value_is_misuse_saying_what_the_flag_takes(client, query, de
     assert all(value in problem["detail"] for value in valid), problem
 
 
-@pytest.mark.parametrize("delay", ["0", "1234567", "uniform:0-5", "lognormal:3,0.5", "lognormal:2.5,1"])
-def test_every_documented_delay_form_is_taken(delay):
-    """WireMock's three delay models, as README names them (`200`, `uniform:50-150`, `lognormal:80,0.4`)."""
+@pytest.mark.parametrize(("delay", "applied"), [("0", "0"), ("1234567", "1234567"), ("uniform:0-5", "uniform:0-5"),
+                                               ("lognormal:3,0.5", '"lognormal:3,0.5"'),
+                                               ("lognormal:2.5,1", '"lognormal:2.5,1"')])
+def test_every_documented_delay_form_is_taken(delay, applied):
+    """WireMock's three delay models, as README names them (`200`, `uniform:50-150`, `lognormal:80,0.4`);
+    Preference-Applied quotes a value with a comma, which would otherwise end the preference (RFC 7240)."""
     flags = parse_flags([("delay", delay)], [], None)
-    assert flags.delay == delay and flags.given == [f"delay={delay}"]
+    assert flags.delay == delay and flags.given == [f"delay={applied}"]
 
 
 @pytest.mark.parametrize("chance", ["0", "1", "0.0", "1.0"])
