@@ -122,7 +122,7 @@ def serve(host: str, port: int, seed: int, scenarios: tuple[Path, ...], more_sce
     try:
         catalog = load_catalog(settings.scenario_paths)
     except ScenarioError as exc:
-        _print_problems(exc)
+        _print_problems(exc, "nothing was started")
         sys.exit(1)
     if api is not None and api not in catalog.apis:
         raise click.BadParameter(f"no API '{api}' (loaded: {', '.join(sorted(catalog.apis))})", param_hint="--api")
@@ -160,7 +160,7 @@ def catalog(api: str | None, fmt: str, scenarios: tuple[Path, ...], more_scenari
     try:
         loaded = load_catalog(scenarios + more_scenarios)
     except ScenarioError as exc:
-        _print_problems(exc)
+        _print_problems(exc, "no catalog to list")
         sys.exit(1)
     if api is not None and api not in loaded.apis:
         raise click.BadParameter(f"no API '{api}' (loaded: {', '.join(sorted(loaded.apis))})", param_hint="--api")
@@ -177,17 +177,23 @@ def catalog(api: str | None, fmt: str, scenarios: tuple[Path, ...], more_scenari
         from rich.table import Table
 
         table = Table(title=f"{len(entries)} documented errors")
-        for column in ("api", "id", "status", "title", "trigger"):
+        for column in ("api", "id", "status"):  # whole, so `| grep ID` finds a row in a narrow or piped table
+            table.add_column(column, no_wrap=True)
+        table.add_column("title")
+        for column in ("trigger", "doc"):  # long words (`__error=EXEG-0000-503`, doc anchors) fold
             table.add_column(column, overflow="fold")
         for e in entries:
-            table.add_row(e["api"], e["id"], str(e["status"]), e["title"], e["trigger"])
-        Console().print(table)
+            table.add_row(e["api"], e["id"], str(e["status"]), e["title"], e["trigger"], e["doc"])
+        console = Console()
+        if not console.is_terminal:  # piped: rich's 80 columns (or COLUMNS') would fold most rows
+            console = Console(width=max(console.width, 200))
+        console.print(table)
 
 
-def _print_problems(exc: ScenarioError) -> None:
+def _print_problems(exc: ScenarioError, outcome: str) -> None:
     for problem in exc.problems:
         click.echo(str(problem), err=True)
-    click.echo(f"{len(exc.problems)} problem(s) in the scenario files; nothing was started.", err=True)
+    click.echo(f"{len(exc.problems)} problem(s) in the scenario files; {outcome}.", err=True)
 
 
 # -- reading a running server: coverage and verdict (exit 1 when the answer is bad, 2 when unreachable) --

@@ -212,3 +212,15 @@ def test_the_plugin_pointed_at_a_server_that_is_not_the_mock_says_so(not_the_moc
 
     with pytest.raises(RuntimeError, match="does not answer as mockserver does"):
         RemoteServer(not_the_mock, timeout=2)
+
+
+def test_the_catalog_table_piped_keeps_each_id_whole_and_names_its_doc():
+    """`mockserver catalog | grep ID` finds the row: piped, rich's 80 columns folded ids (`authentication-fai|lure`)."""
+    from mockserver.scenario.load import load_catalog
+
+    output = run("catalog", "--api", "reactor").output
+    lines = output.splitlines()
+    assert "doc" in lines[2].split() and "trigger" in lines[2].split()
+    for entry in load_catalog(()).entries("reactor"):
+        [row] = [line for line in lines if f" {entry['id']} " in line]
+        assert f" {entry['status']} " in row and entry['doc'][:20] in row, row  # the doc starts on the row
