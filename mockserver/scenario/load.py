@@ -156,7 +156,8 @@ def _glob_tokens(pattern: str) -> list[str]:
 def _merge(parts: list[_Part]) -> tuple[dict[str, Any], dict[str, tuple[Any, Where]], list[tuple[Any, Where]]]:
     """Top-level values (later wins), errors by id, routes (a later file's new routes go first)."""
     top: dict[str, Any] = {"options": {}, "headers": {}, "modes": {}, "_refused": [], "_option_problems": [],
-                           "_broken": {"errors": set(), "routes": set(), "top": set()}}
+                           "_broken": {"errors": set(), "routes": set(), "top": set()}, "_shadowed": []}
+    shadowed = top["_shadowed"]  # (kind, name, spec, where) a later file replaced: still checked, for its problems
     top_where: dict[str, Where] = {}
     errors: dict[str, tuple[Any, Where]] = {}
     routes: list[tuple[Any, Where]] = []
@@ -172,8 +173,10 @@ def _merge(parts: list[_Part]) -> tuple[dict[str, Any], dict[str, tuple[Any, Whe
             elif key == "headers":
                 top[key].update(value)
             elif key == "modes":
+                shadowed += [("modes", n, *top["modes"][n]) for n in value if n in top["modes"]]
                 top["modes"].update({n: (m, where.child("modes", n)) for n, m in value.items()})
             elif key == "errors":
+                shadowed += [("errors", i, *errors[i]) for i in value if i in errors]
                 errors.update({i: (e, where.child("errors", i)) for i, e in value.items()})
             elif key == "_refused":  # entries left out for their schema problems: (kind, where, value, bad paths)
                 for kind, at, entry, bad in value:
@@ -192,6 +195,7 @@ def _merge(parts: list[_Part]) -> tuple[dict[str, Any], dict[str, tuple[Any, Whe
                         continue
                     entry = (route, where.child("routes", index))
                     if route["id"] in index_of:
+                        shadowed.append(("routes", route["id"], *routes[index_of[route["id"]]]))
                         routes[index_of[route["id"]]] = entry  # same id: the later file's route
                     else:
                         new.append(entry)
@@ -232,6 +236,7 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
     first = parts[0].where
     where_of: dict[str, Where] = top.pop("_where")
     broken: dict[str, set[str]] = top.pop("_broken")
+    shadowed: list[tuple[str, str, Any, Where]] = top.pop("_shadowed")
     option_problems: list[Problem] = top.pop("_option_problems")  # told with the others, at the end
     problems: list[Problem] = []
     for key in ("prefix", "error_response"):
@@ -274,8 +279,7 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
     headers = (compiled(compile_tree, first.child("headers"), top["headers"], "headers", known=known)
                if top["headers"] else None)
 
-    errors: dict[str, DocumentedError] = {}
-    for error_id, (spec, where) in raw_errors.items():
+    def build_error(error_id: str, spec: dict[str, Any], where: Where) -> DocumentedError:
         own = None
         if "response" in spec or "headers" in spec:
             # Its own parts are checked where they are written (the API's `error_response` is checked
@@ -289,7 +293,7 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
             except TemplateError:  # the API's `error_response` does not compile: told above
                 own = None
         compiled(check_json, where.child("fields"), spec.get("fields", {}), "fields")  # rendered in bodies: JSON
-        errors[error_id] = DocumentedError(
+        return DocumentedError(
             api=name,
             id=error_id,
             status=spec["status"],
@@ -303,6 +307,7 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
             source=f"{where.file}:{where.line()}",
         )
 
+    errors = {error_id: build_error(error_id, spec, where) for error_id, (spec, where) in raw_errors.items()}
     if error_response is not None and not problems:
         fast: dict[str, DocumentedError] = {}
         for error_id, error in errors.items():
@@ -348,6 +353,15 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
              for mode_name, (spec, w) in top["modes"].items()}
     for kind, at, entry, bad in top.pop("_refused"):
         _check_refused(kind, entry, at, bad, compiled, known_error, route_ids, problems, (known, in_error, hooked))
+    for kind, ident, spec, at in shadowed:  # a later file's entry serves, but a broken one is told all the same
+        if at.file in trusted_files:
+            continue
+        if kind == "errors":
+            build_error(ident, spec, at)
+        elif kind == "routes":
+            _build_route(spec, at, known_error, compiled, problems, True, hooked)
+        else:
+            _build_mode(ident, spec, at, known_error, compiled, route_ids, problems, known)
     try:
         host_patterns = tuple(re.compile(fnmatch.translate(h.lower())) for h in top.get("hosts", []))
     except re.error as exc:  # pragma: no cover - fnmatch output always compiles

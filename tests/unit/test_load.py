@@ -192,6 +192,21 @@ def test_a_later_file_wins_on_the_same_id(tmp_path):
     assert load_catalog([tmp_path]).apis["toy"].errors["boom"].status == 503
 
 
+def test_an_entry_a_later_file_replaces_is_still_checked(tmp_path):
+    """Two files, the same ids: the later one serves, but the earlier one's problems are told, not hidden."""
+    broken = (GOOD.replace("{message: hi}", "{message: '{{ nope( }}'}")
+              .replace("boom: {status: 500, title: Boom}", "boom: {status: 500, title: Boom, headers: {X: '{{ x( }}'}}")
+              + "modes:\n  down: {description: d, error: no-such-error}\n")
+    (tmp_path / "a.yaml").write_text(broken)
+    (tmp_path / "b.yaml").write_text(GOOD + "modes:\n  down: {description: d, error: boom}\n")
+    with pytest.raises(ScenarioError) as caught:
+        load_catalog([tmp_path])
+    told = sorted(str(problem).split(": ")[0:2] for problem in caught.value.problems)
+    assert told == [[f"{tmp_path / 'a.yaml'}:12", "routes[0].respond.body.message"],
+                    [f"{tmp_path / 'a.yaml'}:14", "modes.down.error"],
+                    [f"{tmp_path / 'a.yaml'}:7", "errors.boom.headers.X"]], told
+
+
 def test_validate_command_exits_1_and_prints_each_problem(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text(GOOD.replace("status: 500", "status: 5000") + "extra: 1\n")
