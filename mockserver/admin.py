@@ -58,7 +58,8 @@ def scoped(request: Request, given: str | None) -> str | None:
     the admin API in session NAME, as an API is there (README): NAME, and a `session` naming another is misuse (the
     prefix would otherwise reset, list or judge every session). Without either, `given`: `None` means them all."""
     if given is not None and not (isinstance(given, str) and valid_session(given)):  # `?session=`: reset nothing
-        raise Misuse(f"session name '{given}' is not valid", SESSION_NAMES)
+        raise Misuse(f"session name '{given}' is not valid" if isinstance(given, str)
+                     else f"a session name is text, not {given!r}", SESSION_NAMES)
     named = request.headers.get(SESSION_HEADER)
     if named is None:
         return given

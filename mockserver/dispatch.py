@@ -26,9 +26,9 @@ from mockserver.engine.flags import (
     Misuse,
     parse_flags,
     parse_prefer,
+    preference_applied,
     split_query,
     valid_session,
-    word,
 )
 from mockserver.engine.generate import Generator
 from mockserver.engine.match import Match, find_route, settle
@@ -304,6 +304,10 @@ class Dispatcher:
         finally:  # a check that fails names its route too
             entry.route = ctx.route.id if ctx.route else None
         if isinstance(outcome, Failure):
+            if len(outcome.errors) > 1 and api.one_error_per_answer and not outcome.variables:
+                outcome = Failure(outcome.errors[:1])  # what the error answer shows (a handler's 207 shows them all)
+            if flags.errors:  # of those asked: not one left out, nor one handed to work that never started
+                _errors_shown(flags, outcome.errors)
             entry.errors = [e.id for e in outcome.errors]
         if ctx.reported:
             entry.errors = [*entry.errors, *ctx.reported]
@@ -340,8 +344,6 @@ class Dispatcher:
                     # nor did an error flag, unless the hook answered that very error (clientless's malformed URL)
                     answered = isinstance(early, Failure) and any(e.id in ctx.flags.errors for e in early.errors)
                     _not_applied(ctx.flags, _DECIDED_AFTER if answered else _ROUTE_FLAGS)
-                    if isinstance(early, Failure) and answered and len(ctx.flags.errors) > 1:
-                        _errors_shown(ctx.flags, early.errors)
                 return early
         found = find_route(api, ctx.method, ctx.path)
         if found.match is Match.NONE or found.route is None:
@@ -369,12 +371,8 @@ class Dispatcher:
         if forced:
             immediate = answered_now(ctx, forced)
             if immediate:  # before chaos and modes, which do not run: not named in Preference-Applied
-                if api.one_error_per_answer:
-                    immediate = immediate[:1]
                 if len(flags.given) > 1:  # the flag that asked and more
                     _not_applied(flags, _DECIDED_AFTER)
-                if len(forced) > 1:  # nor the errors left out, or handed to a handler that does not run
-                    _errors_shown(flags, immediate)
                 return Failure(immediate)
         if flags.chaos:  # 0 and absent alike: nothing is drawn
             faults = kinds_served(has_transport) if flags.chaos_faults else ()
@@ -416,7 +414,7 @@ class Dispatcher:
             if rule.errors:
                 return Failure([ErrorRef(e) for e in rule.errors])
             if isinstance(verdict, list) and verdict:
-                return Failure(verdict[:1] if ctx.api.one_error_per_answer else verdict)
+                return Failure(verdict)
         if route.handler is not None:
             answered = apis.HANDLERS[route.handler](ctx)
             return await answered if inspect.isawaitable(answered) else answered
@@ -426,6 +424,8 @@ class Dispatcher:
         """`__error` ids as asked; `__code` picks a documented error of that status."""
         flags, api, route = ctx.flags, ctx.api, ctx.route
         if flags.errors:
+            if flags.code is not None:  # the ids asked decide: not named as applied
+                _not_applied(flags, _CODE_FLAG)
             return [ErrorRef(e) for e in flags.errors]
         if flags.code is None or route is None:
             return []
@@ -531,6 +531,7 @@ def _server_host(scope: Scope) -> str:
 _DECIDED_AFTER = frozenset({"mode", "chaos", "chaos_faults"})  # flags an API's before-hook refusal preempts
 _ERROR_FLAGS = frozenset({"error", "code"})
 _MODE_FLAG = frozenset({"mode"})
+_CODE_FLAG = frozenset({"code"})
 _MODE_AND_ERROR_FLAGS = _MODE_FLAG | _ERROR_FLAGS
 _ROUTE_FLAGS = _DECIDED_AFTER | _ERROR_FLAGS | {"replay"}  # what only a route's answer applies
 
@@ -548,10 +549,11 @@ def _errors_shown(flags: Flags, shown: list[ErrorRef]) -> None:
     for preference in flags.given:
         name, _, value = preference.partition("=")
         if name == "error":
-            kept = [e for e in (v.strip() for v in value.strip('"').split(",")) if e in ids]  # ids hold no quote
+            kept = [e for e in dict.fromkeys(v.strip() for v in value.split(",")) if e in ids]
+            ids.difference_update(kept)  # each named once: `?__error=a,a` answers a once
             if not kept:
                 continue
-            preference = f"error={word(','.join(kept))}"
+            preference = f"error={','.join(kept)}"
         given.append(preference)
     flags.given = given
 
@@ -562,7 +564,8 @@ def _headers_of(rendered: Rendered, flags: Flags, date: bytes) -> list[tuple[byt
     if rendered.status not in _NO_LENGTH:  # RFC 9110 8.6: never on 204 (nor 304, which has no body here)
         headers.append((b"content-length", str(len(rendered.body)).encode()))
     if flags.given:
-        headers.append((b"preference-applied", ", ".join(flags.given).encode("latin-1", "replace")))
+        applied = ", ".join(map(preference_applied, flags.given))
+        headers.append((b"preference-applied", applied.encode("latin-1", "replace")))
     return headers
 
 

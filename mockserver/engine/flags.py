@@ -109,12 +109,14 @@ NO_FLAGS = Flags()  # what most requests carry: shared, so never changed
 _SPLITS = re.compile(r'[\s,;="\\]')
 
 
-def word(value: str) -> str:
-    """A value as Preference-Applied writes it (RFC 7240 `word`): quoted when it holds what would split the
-    header (`replay="seed=7;session=ch;n=1"`, `error="a,b"`); else as it came (`delay=uniform:50-150`)."""
+def preference_applied(given: str) -> str:
+    """A `name=value` of `Flags.given` as Preference-Applied writes it (RFC 7240 `word`): the value quoted when it
+    holds what would split the header (`replay="seed=7;session=ch;n=1"`, `error="a,b"`), else as it came
+    (`delay=uniform:50-150`). The journal keeps the values as sent: a list needs no quoting."""
+    name, _, value = given.partition("=")
     if not _SPLITS.search(value):
-        return value
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return given
+    return f'{name}="' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def parse_flags(query_flags: list[tuple[str, str]], prefer: list[tuple[str, str]], session: str | None) -> Flags:
@@ -131,7 +133,7 @@ def parse_flags(query_flags: list[tuple[str, str]], prefer: list[tuple[str, str]
     for index, (name, value) in enumerate(pairs):
         if counted is None or index in counted:
             _apply(flags, name, value)
-            flags.given.append(f"{name}={word(value)}" if value else name)
+            flags.given.append(f"{name}={value}" if value else name)
         else:  # checked all the same: a bad value is misuse even where another one wins
             _apply(Flags(), name, value)
     if session is not None:  # X-Mock-Session decides: a session flag it overrides was not applied

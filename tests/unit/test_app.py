@@ -105,6 +105,26 @@ def test_an_api_answering_one_error_names_only_the_first_of_several_asked(client
     assert "rate-limited" in client.get("/__admin/coverage?api=braze").json()["apis"]["braze"]["never_served"]
 
 
+def test_a_rule_or_a_mode_naming_several_errors_answers_the_first_where_the_answer_holds_one(tmp_path, make_client):
+    """A user's Braze route and mode listing two errors: the answer, the journal and coverage say the same one."""
+    (tmp_path / "more.yaml").write_text(
+        "api: braze\nroutes:\n  - id: both\n    method: GET\n    path: /both\n"
+        "    rules: [{when: {header_absent: X-Ok}, error: [unauthorized, forbidden]}]\n    respond: {body: {}}\n"
+        "modes:\n  double: {description: two errors at once, error: [forbidden, unauthorized]}\n")
+    client = make_client(scenarios=(str(tmp_path),))
+    by_rule = client.get("/braze/both", headers={"Authorization": "Bearer k"})
+    by_mode = client.get("/braze/both?__mode=double", headers={"Authorization": "Bearer k", "X-Ok": "1"})
+    assert (by_rule.status_code, by_mode.status_code) == (401, 403)
+    journal = client.get("/__admin/requests").json()["requests"]
+    assert [entry["errors"] for entry in journal] == [["unauthorized"], ["forbidden"]]
+
+
+def test_error_flags_decide_and_code_is_not_named(client):
+    answer = client.post("/braze/users/track?__error=unauthorized,unauthorized&__code=500", json={},
+                         headers={"Authorization": "Bearer k"})
+    assert answer.status_code == 401 and answer.headers["preference-applied"] == "error=unauthorized"
+
+
 def test_an_asynchronous_error_an_immediate_one_answered_before_is_not_named(client):
     """Edge: a 503 reported in the 207 of the work, and a 400 asked with it that refuses the call first."""
     answer = client.post("/edge/ee/v2/interact?configId=ds&__error=EXEG-0201-503&__error=EXEG-0102-400",

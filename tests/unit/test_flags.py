@@ -7,7 +7,15 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from mockserver.engine.flags import FLAG_NAMES, Misuse, decimal, parse_flags, parse_prefer, split_query
+from mockserver.engine.flags import (
+    FLAG_NAMES,
+    Misuse,
+    decimal,
+    parse_flags,
+    parse_prefer,
+    preference_applied,
+    split_query,
+)
 
 raw_piece = st.binary(min_size=0, max_size=20).filter(lambda b: b"&" not in b and not b.startswith(b"__"))
 
@@ -213,7 +221,8 @@ def test_every_documented_delay_form_is_taken(delay, applied):
     """WireMock's three delay models, as README names them (`200`, `uniform:50-150`, `lognormal:80,0.4`);
     Preference-Applied quotes a value with a comma, which would otherwise end the preference (RFC 7240)."""
     flags = parse_flags([("delay", delay)], [], None)
-    assert flags.delay == delay and flags.given == [f"delay={applied}"]
+    assert flags.delay == delay and flags.given == [f"delay={delay}"]  # the journal's, as sent
+    assert preference_applied(flags.given[0]) == f"delay={applied}"
 
 
 @pytest.mark.parametrize("chance", ["0", "1", "0.0", "1.0"])
