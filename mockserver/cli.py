@@ -176,17 +176,15 @@ def catalog(api: str | None, fmt: str, scenarios: tuple[Path, ...], more_scenari
         from rich.console import Console
         from rich.table import Table
 
+        console = Console()
+        piped = not console.is_terminal
+        if piped:  # rich's 80 columns (or COLUMNS') would fold most rows over several lines, and ids for grep
+            console = Console(width=max(console.width, 200))
         table = Table(title=f"{len(entries)} documented errors")
-        for column in ("api", "id", "status"):  # whole, so `| grep ID` finds a row in a narrow or piped table
-            table.add_column(column, no_wrap=True)
-        table.add_column("title")
-        for column in ("trigger", "doc"):  # long words (`__error=EXEG-0000-503`, doc anchors) fold
-            table.add_column(column, overflow="fold")
+        for column in ("api", "id", "status", "title", "trigger", "doc"):  # a narrow terminal folds them all
+            table.add_column(column, overflow="fold", no_wrap=piped and column in ("api", "id", "status"))
         for e in entries:
             table.add_row(e["api"], e["id"], str(e["status"]), e["title"], e["trigger"], e["doc"])
-        console = Console()
-        if not console.is_terminal:  # piped: rich's 80 columns (or COLUMNS') would fold most rows
-            console = Console(width=max(console.width, 200))
         console.print(table)
 
 
@@ -208,6 +206,15 @@ def _server_root(ctx: click.Context, param: click.Parameter, value: str) -> str:
         raise click.BadParameter(f"{value!r} is not a server URL: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise click.BadParameter(f"{value!r} is not a server URL: give http://HOST:PORT, e.g. http://127.0.0.1:8080")
+    return value
+
+
+def _session_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A name a request could carry: the server would refuse another (exit 2 is for a URL it cannot read)."""
+    from mockserver.engine.flags import SESSION_NAMES, valid_session
+
+    if value is not None and not valid_session(value):
+        raise click.BadParameter(f"{value!r} is not a session name ({SESSION_NAMES[0]})")
     return value
 
 
@@ -244,7 +251,8 @@ def _admin_json(url: str, path: str, params: dict[str, str | None], keys: tuple[
 
 @main.command(name="coverage")
 @_url_option()
-@option("--session", default=None, envvar=_envvars("coverage", "session"), help="Only what this session was served.")
+@option("--session", default=None, envvar=_envvars("coverage", "session"), callback=_session_name,
+        help="Only what this session was served.")
 @option("--api", default=None, envvar=_envvars("coverage", "api"),
         help="Only this API (braze, reactor, dcs, edge, clientless).")
 @option("--format", "fmt", type=click.Choice(["table", "json", "junit"]), default="table", show_default=True,
@@ -267,7 +275,7 @@ def coverage_command(url: str, session: str | None, api: str | None, fmt: str, m
 
 @main.command(name="verdict")
 @_url_option()
-@option("--session", default=None, envvar=_envvars("verdict", "session"),
+@option("--session", default=None, envvar=_envvars("verdict", "session"), callback=_session_name,
         help="Judge this session only (default: each session apart).")
 @option("--api", default=None, envvar=_envvars("verdict", "api"), help="Judge this API's requests only.")
 @option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,

@@ -224,3 +224,9 @@ def test_the_catalog_table_piped_keeps_each_id_whole_and_names_its_doc():
     for entry in load_catalog(()).entries("reactor"):
         [row] = [line for line in lines if f" {entry['id']} " in line]
         assert f" {entry['status']} " in row and entry['doc'][:20] in row, row  # the doc starts on the row
+
+
+@pytest.mark.parametrize("command", ["verdict", "coverage"])
+def test_a_session_no_request_could_carry_is_refused_before_asking_the_server(command):
+    result = CliRunner().invoke(main, [command, "--url", "http://127.0.0.1:9", "--session", "x/y"])
+    assert result.exit_code == 2 and "'x/y' is not a session name (1-128 letters" in result.output, result.output
