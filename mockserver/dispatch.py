@@ -306,8 +306,8 @@ class Dispatcher:
         if isinstance(outcome, Failure):
             if len(outcome.errors) > 1 and api.one_error_per_answer and not outcome.variables:
                 outcome = Failure(outcome.errors[:1])  # what the error answer shows (a handler's 207 shows them all)
-            if flags.errors:  # of those asked: not one left out, nor one handed to work that never started
-                _errors_shown(flags, outcome.errors)
+            if len(flags.errors) > 1:  # of those asked: not one left out, nor one handed to work that never started
+                _errors_shown(flags, outcome.errors)  # (one asked and not shown: the flag is off already)
             entry.errors = [e.id for e in outcome.errors]
         if ctx.reported:
             entry.errors = [*entry.errors, *ctx.reported]
