@@ -123,13 +123,13 @@ def test_several_codes_are_all_reported_in_order(client):
     assert response.headers["x-error"] == "101,102"
     assert response.json()["errors"] == [
         {"code": 101, "msg": "Invalid Experience Cloud id passed in"},
-        {"code": 102, "msg": "Invalid aam id passed in request"},
-    ]  # the page's "Sample DCS Error Code and Message", byte for byte
+        {"code": 102, "msg": "Invalid AAM ID passed in request"},
+    ]  # the page's "Sample DCS Error Code and Message", with the table's spelling of 102 (AAM ID, not aam id)
     natural = client.get("/dcs/event?d_rtbd=json&d_mid=not-an-ecid&d_uuid=nor-this")
     assert natural.headers["x-error"] == "101,102"
     assert natural.json() == {"errors": [
         {"code": 101, "msg": "Invalid Experience Cloud id passed in not-an-ecid"},
-        {"code": 102, "msg": "Invalid aam id passed in request nor-this"},
+        {"code": 102, "msg": "Invalid AAM ID passed in request nor-this"},
     ]}  # the sample's shape: both ids checked, then the call refused ("no data": no uuid, stuff or tid)
     assert "set-cookie" not in natural.headers
     # the profile-store-degraded mode's codes come by number as the DCS's own do (it answered 200,204,10)

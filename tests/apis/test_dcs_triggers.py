@@ -280,6 +280,10 @@ def test_the_312_example_of_the_page(client):
     assert codes(response) == ["104", "300", "312"]  # the id's own error beside 312, and it was the only one
     assert codes(client.get(f"/dcs/event?d_rtbd=json&d_cid=20915%01{IDFA}")) == []
     assert codes(client.get(f"/dcs/event?d_rtbd=json&d_cid_ic=DSID_20914%01{IDFA}")) == ["104", "300", "312"]
+    # "An IDFA (DPID 20915) must be an uppercase ID. The ID provided in the request is lowercase.": that alone
+    fixed = client.get("/event?d_rtbd=json&d_cid=20915%01A53CC5A2-6AA1-4210-8DED-A88B29B6212Z",
+                       headers={"host": "partner.demdex.net"})
+    assert codes(fixed) == []
 
 
 def test_more_than_ten_customer_ids_is_301_once_and_309_for_each_discarded(client):
