@@ -8,7 +8,6 @@ library rules and builds in reactor_library.py, extension packages in reactor_pa
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -17,7 +16,7 @@ from mockserver.apis import before, check, handler
 from mockserver.apis import reactor_docs as docs
 from mockserver.apis.reactor_audit import USER_EMAIL, USER_NAME, audit_events
 from mockserver.apis.reactor_store import REVISABLE, SEEDED, SOFT_DELETED, TYPE_OF_PREFIX, Record, Store
-from mockserver.engine.context import RequestContext, template_context
+from mockserver.engine.context import RequestContext, loads_encodable, template_context
 from mockserver.engine.generate import Generator
 from mockserver.engine.outcome import ErrorRef, Failure, Outcome, Success
 
@@ -132,10 +131,31 @@ def settings_error(attributes: Mapping[str, Any]) -> list[ErrorRef]:
         return []
     value = attributes["settings"]
     try:
-        parsed = json.loads(value) if isinstance(value, str) else None
+        parsed = loads_encodable(value) if isinstance(value, str) else None  # NaN and Infinity are not JSON
     except (ValueError, RecursionError):
         parsed = None
     return [] if isinstance(parsed, dict) else [ErrorRef(SYNTAX)]
+
+
+def relationship_errors(data: Mapping[str, Any]) -> list[ErrorRef]:
+    """`relationships`, when given: an object whose members each hold `data`, a resource identifier (a string `id`
+    and `type`), null or an array of them (JSON:API 1.0, resource linkage). A malformed one was taken for no
+    relationship at all: an environment made without its host, found out only by a build's host-required."""
+    if "relationships" not in data:
+        return []
+    relationships = data["relationships"]
+    if not isinstance(relationships, dict):
+        return _syntax("/data/relationships", "`relationships` must be an object.")
+    for name, member in relationships.items():
+        pointer = "/data/relationships/" + str(name).replace("~", "~0").replace("/", "~1")
+        if not isinstance(member, dict) or "data" not in member:
+            return _syntax(pointer, f"The relationship `{name}` must be an object with a `data` member.")
+        linkage = member["data"]
+        for index, item in enumerate(linkage if isinstance(linkage, list) else [] if linkage is None else [linkage]):
+            if not (isinstance(item, dict) and isinstance(item.get("id"), str) and isinstance(item.get("type"), str)):
+                where = f"{pointer}/data/{index}" if isinstance(linkage, list) else f"{pointer}/data"
+                return _syntax(where, "A resource identifier is an object with a string `id` and a string `type`.")
+    return []
 
 
 @check("reactor.document", args={"type?": str}, errors=(SYNTAX,))
@@ -160,7 +180,8 @@ def bad_document(ctx: RequestContext, args: Mapping[str, Any]) -> bool | list[Er
     if not isinstance(attributes, dict):
         return _syntax("/data/attributes", "`attributes` must be an object.")
     needed = required[kind] if isinstance(required[kind], list) else []
-    return attribute_errors(attributes, needed, ctx.method == "POST") or settings_error(attributes) or False
+    return (attribute_errors(attributes, needed, ctx.method == "POST") or settings_error(attributes)
+            or relationship_errors(data) or False)
 
 
 def document_data(ctx: RequestContext) -> dict[str, Any]:

@@ -320,3 +320,40 @@ def test_deleted_rules_and_data_elements_stay_readable_with_meta_deleted_at(reac
     assert made not in ids(reactor.get(f"/properties/{prop}/{kind}"))  # out of the lists
     patched = reactor.patch(f"/{kind}/{made}", {"data": {"id": made, "type": kind, "attributes": {"name": "x"}}})
     error_of(patched, 404, "not-found", "/data")
+
+
+@pytest.mark.parametrize("relationships, pointer", [
+    ({"host": {"data": {"id": 123, "type": "hosts"}}}, "/data/relationships/host/data"),
+    ({"host": {"data": {"id": "HT0123456789abcdef0123456789abcdef"}}}, "/data/relationships/host/data"),
+    ({"host": {"data": "HT0123456789abcdef0123456789abcdef"}}, "/data/relationships/host/data"),
+    ({"host": "HT0123456789abcdef0123456789abcdef"}, "/data/relationships/host"),
+    ({"host": {"meta": {}}}, "/data/relationships/host"),
+    ({"a/b~": {"data": [{"id": "x", "type": "y"}, 7]}}, "/data/relationships/a~1b~0/data/1"),
+    ("bad", "/data/relationships"),
+])
+def test_a_malformed_relationship_is_a_syntax_error_not_left_out(reactor, relationships, pointer):
+    """An environment made with a host given as a number, a bare id or an object without `data` used to be created
+    with no host at all (201), found out only when a build said host-required."""
+    prop = reactor.property()
+    body = {"data": {"type": "environments", "attributes": {"name": "e", "stage": "development"},
+                     "relationships": relationships}}
+    error_of(reactor.post(f"/properties/{prop}/environments", body), 422, "invalid-settings-syntax", pointer)
+    environment = reactor.environment(prop, None)
+    error_of(reactor.patch(f"/environments/{environment}", {**body, "data": {**body["data"], "id": environment}}),
+             422, "invalid-settings-syntax", pointer)
+    none = {"data": {"type": "environments", "attributes": {"name": "f", "stage": "development"},
+                     "relationships": {"host": {"data": None}}}}
+    assert reactor.post(f"/properties/{prop}/environments", none).status_code == 201  # null: no host, as JSON:API
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_settings_holding_nan_or_infinity_are_not_json(reactor, constant):
+    """RFC 8259 section 6: NaN and Infinity are not JSON numbers; Python's own parser took them."""
+    prop, extension, _ = base(reactor)
+    body = {"data": {"type": "data_elements",
+                     "attributes": {"name": "d", "delegate_descriptor_id": "core::dataElements::javascript-variable",
+                                    "settings": json.dumps({"a": 1})[:-1] + f', "b": {constant}}}'},
+                     "relationships": {"extension": {"data": {"id": extension, "type": "extensions"}}}}}
+    error_of(reactor.post(f"/properties/{prop}/data_elements", body), 422, "invalid-settings-syntax",
+             "/data/attributes/settings")
+
