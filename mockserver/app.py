@@ -17,6 +17,7 @@ from mockserver.admin import build_admin, misuse
 from mockserver.admin_guard import refusal
 from mockserver.dispatch import Dispatcher
 from mockserver.engine.faults import connection_of
+from mockserver.engine.flags import SESSION_PREFIX
 from mockserver.runtime import Runtime
 from mockserver.scenario.load import load_catalog
 from mockserver.scenario.model import Catalog
@@ -24,7 +25,6 @@ from mockserver.settings import SETTINGS_ENV, Settings
 
 log = logging.getLogger("mockserver")
 ADMIN_PREFIX = "/__admin"
-SESSION_PREFIX = "/__session/"
 
 
 def session_scope(scope: dict[str, Any]) -> dict[str, Any]:

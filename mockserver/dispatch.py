@@ -17,11 +17,19 @@ from typing import Any
 from mockserver import apis
 from mockserver.engine import chaos
 from mockserver.engine.context import RequestContext
-from mockserver.engine.cors import preflight
-from mockserver.engine.faults import NEEDS_TRANSPORT, Connection, connection_of, kinds_served, serve_fault
+from mockserver.engine.cors import preflight, with_cors_headers
+from mockserver.engine.faults import (
+    ARRIVED_EXTENSION,
+    NEEDS_TRANSPORT,
+    TRANSPORT_EXTENSION,
+    Connection,
+    kinds_served,
+    serve_fault,
+)
 from mockserver.engine.flags import (
     NO_FLAGS,
     SESSION_HEADER,
+    SESSION_PREFIX,
     Flags,
     Misuse,
     parse_flags,
@@ -76,6 +84,15 @@ class Answer:
         self.delay_ms = delay_ms
         self.fault = fault
         self.noise = noise
+
+
+def _for_browsers(api: Api | None, headers: list[tuple[bytes, bytes]], rendered: Rendered) -> Rendered:
+    """The mock's own answer (misuse, an internal error) under an API browsers call, readable by the page that
+    asked: the detail of what went wrong, where it saw a CORS failure before."""
+    if api is None or api.cors is None:
+        return rendered
+    origin = next((value for name, value in headers if name == b"origin"), None)
+    return rendered if origin is None else with_cors_headers(api.cors, origin.decode("latin-1"), rendered)
 
 
 def _named_session(header: str | None, query_flags: list[tuple[str, str]], prefer: list[str]) -> str | None:
@@ -194,8 +211,15 @@ class Dispatcher:
         if root_path := scope.get("root_path"):  # mounted below a path (the pytest plugin's /__session/NAME)
             prefix = root_path + prefix
         raw_query, query_flags = split_query(scope.get("query_string", b""))
-        entry = Entry(time.time(), method, full_path, raw_query, headers, api.name if api else None)
-        connection = connection_of(scope)
+        now = time.time()
+        extensions = scope.get("extensions")
+        if extensions:  # the server's: the transport for faults, and when the request arrived (uvicorn)
+            connection = extensions.get(TRANSPORT_EXTENSION)
+            arrived = extensions.get(ARRIVED_EXTENSION, now)
+            started -= now - arrived  # the latency a client sees includes the wait behind the requests before it
+        else:
+            connection, arrived = None, now
+        entry = Entry(arrived, method, full_path, raw_query, headers, api.name if api else None)
         body = b""
         state_gone = False  # the shared state did not answer: nor would the journal, which lives in the same Redis
         sent_flags: list[str] = []
@@ -204,6 +228,8 @@ class Dispatcher:
                 body = await _read_body(receive)
             flags = parse_flags(query_flags, parse_prefer(prefer) if prefer else [], session_header)
             sent_flags = flags.given  # what the answer did not apply leaves flags.given, not this list
+            if flags.session is not None and session_header is None:  # the links an answer prints (a redirect, a
+                prefix = f"{SESSION_PREFIX}{flags.session}{prefix}"  # page's next) keep a query's session, as paths
             if api is None:
                 raise Misuse(
                     f"no API at {full_path}",
@@ -223,13 +249,15 @@ class Dispatcher:
             return
         except Misuse as misuse:
             outcome = misuse_reply(misuse.detail, misuse.valid)
-            answer = Answer(Rendered(outcome.status, outcome.headers, outcome.body, _MISUSE_WIRE))
+            answer = Answer(_for_browsers(api, headers, Rendered(outcome.status, outcome.headers, outcome.body,
+                                                                 _MISUSE_WIRE)))
             entry.misuse = True
             if entry.session is None:  # refused before the session was read: in the one it names, for its test
                 entry.session = _named_session(session_header, query_flags, prefer)
             flags = Flags()
         except Exception as exc:  # a bug of ours, or a file's template failing on this request: never the API's
             answer = self._internal_error(exc, method, full_path, entry)
+            answer.rendered = _for_browsers(api, headers, answer.rendered)
             flags = Flags()
             state_gone = answer.rendered.status == 503
         rendered = answer.rendered

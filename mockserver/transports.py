@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import time
 from typing import Any
 from urllib.parse import unquote
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from mockserver.engine.faults import TRANSPORT_EXTENSION, TransportConnection
+from mockserver.engine.faults import ARRIVED_EXTENSION, TRANSPORT_EXTENSION, TransportConnection
 
 FAULTS_BY_SERVER = {
     "uvicorn": ["reset", "empty", "malformed", "truncate", "slow"],
@@ -56,7 +57,9 @@ class FaultingHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        extensions: dict[str, Any] = {TRANSPORT_EXTENSION: self._connection}
+        # when the request began to arrive: the journal's time, so calls sent at once read as in flight at once
+        # even though the app answers them one after the other (the DCS verdict's simultaneous calls)
+        extensions: dict[str, Any] = {TRANSPORT_EXTENSION: self._connection, ARRIVED_EXTENSION: time.time()}
         self.scope["extensions"] = extensions
 
     def data_received(self, data: bytes) -> None:

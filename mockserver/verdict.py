@@ -40,7 +40,8 @@ REACTOR_INTERNAL_ERROR_WAIT_S = 60.0
 # off); two in a row, each sent at once, are a loop, not a wait.
 AT_ONCE_S = 0.1
 _ASKS_A_WAIT = {"edge": lambda a: a.status in (502, 504),
-                "reactor": lambda a: bool({"unknown-error", "ims-not-authorized"} & set(a.errors))}
+                "reactor": lambda a: bool({"unknown-error", "ims-not-authorized"} & set(a.errors)),
+                "dcs": lambda a: a.status == 429}
 _CREDENTIALS = ("authorization", "x-api-key")
 # Edge's page says "Most 4xx errors, like 400, 403, 404, should not be retried": most, not 408, which
 # RFC 9110 section 15.5.9 lets a client repeat ("the server did not receive a complete request message
@@ -100,6 +101,10 @@ RULES: tuple[Rule, ...] = (
          "reference/reactor-errors.md:110,138", "experience-platform.en help/tags/api/guides/error-handling.md",
          "An unknown error occurred authorizing your account. Please try again later. | An unexpected error "
          "occurred. You can try again later"),
+    Rule("wait-some-time", "dcs", "a 429 retried at once, twice in a row or more",
+         "reference/api-facts.md:189-190", "audience-manager.en dcs-api-reference/dcs-race-conditions.md",
+         "Adobe \"may introduce rate limiting\"; when enabled the response is 429 Too Many Requests, and the "
+         "client should \"retry the API calls at a later time\"."),
     Rule("wait-after-internal-error", "reactor", "an internal-error retried within a minute",
          "reference/reactor-errors.md:112", "experience-platform.en help/tags/api/guides/error-handling.md",
          "An internal error occurred. Please wait a few minutes and try again."),
@@ -284,7 +289,8 @@ def judge_retry(judge: Judge, retry: Attempt, failed: Attempt) -> None:
 
 
 def judge_some_time(judge: Judge, chain: list[Attempt]) -> None:
-    """Edge 502/504, Reactor's "try again later": two retries in a row each sent at once (AT_ONCE_S)."""
+    """Edge 502/504, Reactor's "try again later", DCS's 429 ("at a later time"): two retries in a row each sent at
+    once (AT_ONCE_S)."""
     asks_wait = _ASKS_A_WAIT.get(chain[0].api)
     if asks_wait is None:
         return

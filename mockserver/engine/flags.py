@@ -16,6 +16,7 @@ from urllib.parse import unquote_plus
 FLAG_NAMES = ("error", "code", "delay", "fault", "chaos", "chaos_faults", "mode", "seed", "session", "replay")
 FAULT_KINDS = ("reset", "empty", "malformed", "truncate", "slow")
 SESSION_HEADER = "x-mock-session"
+SESSION_PREFIX = "/__session/"  # `/__session/NAME/...`: the path form of a session (app.session_scope)
 _SESSION_NAME = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
 SESSION_NAMES = ["1-128 letters, digits or . _ : @ -"]  # the valid values a misuse answer lists
 _BOOLEAN = {"": True, "1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}

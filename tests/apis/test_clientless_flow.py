@@ -410,3 +410,28 @@ def test_the_relay_state_goes_back_as_one_location_header(device: Device, relay:
                               data={"SAMLResponse": assertion.group(1), "RelayState": relay})
     assert done.status_code == 302 and done.headers.get_list("location") == [location]
     assert "set-cookie" not in done.headers
+
+
+def test_a_query_session_is_kept_by_the_links_the_login_follows(quiet: TestClient) -> None:  # noqa: F811
+    """`?__session=` on the device's calls only: the redirect to the MVPD's page and the SAML form's action carry the
+    session as a path (/__session/NAME/...), so the login lands in the session the code was made in. They were built
+    without it, and the SAML post answered 'The server did not find the registration code'."""
+    device = Device(quiet)
+    made = device.call("POST", "/reggie/v1/sampleRequestorId/regcode?__session=qs9", data={"deviceId": device.device})
+    code = made.json()["code"]
+    redirect = device.authenticate(code, __session="qs9")
+    assert redirect.status_code == 302, redirect.text
+    login_url = urlsplit(redirect.headers["location"])
+    assert login_url.path == "/__session/qs9/clientless/mvpd/sampleMvpdId/login"
+    form = {k: v[0] for k, v in parse_qs(login_url.query).items()}
+    posted = quiet.post(login_url.path, data={**form, "username": "test-user", "password": "test-pass"})
+    action = re.search(r'action="([^"]*)"', posted.text)
+    assertion = re.search(r'name="SAMLResponse" value="([^"]*)"', posted.text)
+    relay = re.search(r'name="RelayState" value="([^"]*)"', posted.text)
+    assert action and assertion and relay, posted.text
+    assert urlsplit(action.group(1)).path == "/__session/qs9/clientless/sp/saml/SAMLAssertionConsumer"
+    done = quiet.post(urlsplit(action.group(1)).path, follow_redirects=False,
+                      data={"SAMLResponse": assertion.group(1), "RelayState": relay.group(1)})
+    assert done.status_code == 302, done.text
+    assert device.get(f"/api/v1/checkauthn/{code}", __session="qs9").status_code == 200
+    assert device.get(f"/api/v1/checkauthn/{code}").status_code == 403  # the default session never saw the code

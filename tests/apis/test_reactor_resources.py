@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -357,3 +358,15 @@ def test_settings_holding_nan_or_infinity_are_not_json(reactor, constant):
     error_of(reactor.post(f"/properties/{prop}/data_elements", body), 422, "invalid-settings-syntax",
              "/data/attributes/settings")
 
+
+def test_links_keep_a_session_asked_in_the_query(client):
+    """`?__session=` is not sent again by a client that follows a link: the links carry it as the path form."""
+    reactor = Reactor(client, session="unused")
+    del reactor.headers["X-Mock-Session"]
+    company = reactor.get("/companies?__session=qs1").json()["data"][0]
+    related = company["relationships"]["properties"]["links"]["related"]
+    assert urlsplit(related).path.startswith("/__session/qs1/reactor/companies/")
+    assert client.get(urlsplit(related).path, headers=reactor.headers).status_code == 200
+    assert client.get("/__admin/requests?session=qs1").json()["count"] == 2  # both in the session asked
+    plain = reactor.get("/companies", headers={"X-Mock-Session": "qs1"}).json()["data"][0]
+    assert urlsplit(plain["relationships"]["properties"]["links"]["related"]).path.startswith("/reactor/")

@@ -3,6 +3,7 @@ entries and citing the doc line; the sequence a careful client sends gets none."
 
 from __future__ import annotations
 
+import socket
 import threading
 
 import httpx
@@ -235,6 +236,38 @@ def test_simultaneous_dcs_calls_for_one_user(mockserver):
     call(ECID)  # after both answered: not simultaneous
     assert findings(mockserver.verdict()) == [("no-simultaneous-calls", same_user)]
     assert f"d_mid={ECID}" in mockserver.verdict()["findings"][0]["detail"]
+
+
+def test_dcs_calls_for_one_user_sent_together_are_simultaneous_though_answered_in_turn(mockserver):
+    """dcs-race-conditions: "wait for each response". Two calls written at once (pipelined on one connection, as a
+    client that does not wait does): the mock answers them one after the other in well under a millisecond, so
+    judged from when each was answered they never overlapped; the second arrived before the first's answer left."""
+    host, port = mockserver.base_url.removeprefix("http://").split(":")
+    request = (f"GET /__session/{mockserver.session}/dcs/event?d_mid={ECID} HTTP/1.1\r\n"
+               f"Host: {host}\r\n\r\n").encode()
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(request * 2)
+        answered = b""
+        while answered.count(b"HTTP/1.1 200") < 2:
+            chunk = sock.recv(65536)
+            assert chunk, answered
+            answered += chunk
+    assert findings(mockserver.verdict()) == [("no-simultaneous-calls", seqs(mockserver))]
+
+
+def test_a_dcs_429_retried_at_once_again_and_again(mockserver):
+    """dcs-race-conditions: with rate limiting "the client should retry the API calls at a later time"."""
+    with httpx.Client(base_url=mockserver.url("dcs")) as client:
+        for wait in (0, 0.5, 1, 2):  # a retry at once, then growing waits: passes
+            mockserver.clock.advance(wait)
+            assert client.get(f"/event?d_mid={ECID}&__error=rate-limited").status_code == 429
+        assert mockserver.verdict()["clean"]
+        mockserver.reset()
+        for _ in range(3):  # a tight loop
+            client.get(f"/event?d_mid={ECID}&__error=rate-limited")
+    verdict = mockserver.verdict()
+    assert findings(verdict) == [("wait-some-time", seqs(mockserver))]
+    assert verdict["findings"][0]["doc"] == "reference/api-facts.md:189-190"
 
 
 def test_the_verdict_of_one_session_ignores_the_others(mockserver, edge):

@@ -50,6 +50,19 @@ def test_without_an_origin_the_answer_is_unchanged(client):
     assert "vary" not in answer.headers
 
 
+@pytest.mark.parametrize("path", ["/edge/ee/v2/interact?datastreamId=ds&__eror=x", "/dcs/event?__code=abc",
+                                  "/reactor/properties/PR1?__error=no-such-error"])
+def test_the_mocks_own_answers_are_readable_by_the_page_that_asked(client, path):
+    """Misuse under an API browsers call: the page reads the detail, not a CORS failure in its console."""
+    answer = client.post(path, headers={"Origin": ORIGIN, **REACTOR}, json={})
+    assert answer.status_code == 400 and answer.headers["x-mockserver-misuse"] == "1"
+    assert answer.headers["access-control-allow-origin"] == ORIGIN and answer.headers["vary"] == "Origin"
+    plain = client.post(path, headers=REACTOR, json={})
+    assert plain.status_code == 400 and "access-control-allow-origin" not in plain.headers
+    assert "access-control-allow-origin" not in client.get("/braze/users/export/ids?__eror=x",
+                                                           headers={"Origin": ORIGIN}).headers
+
+
 def test_braze_answers_browsers_as_its_servers_do_without_cors(client):
     answer = client.get("/braze/campaigns/list", headers={"Authorization": "Bearer k", "Origin": ORIGIN})
     assert answer.status_code == 200 and "access-control-allow-origin" not in answer.headers
