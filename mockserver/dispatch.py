@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import time
+from dataclasses import replace
 from typing import Any
 
 from mockserver import apis
@@ -86,13 +87,25 @@ class Answer:
         self.noise = noise
 
 
+def _preflight_asked(method: str, api: Api | None, headers: list[tuple[bytes, bytes]]) -> bool:
+    """A browser's preflight to an API with `cors:` (OPTIONS with Origin and Access-Control-Request-Method)."""
+    if method != "OPTIONS" or api is None or api.cors is None:
+        return False
+    names = {name for name, _ in headers}
+    return b"origin" in names and b"access-control-request-method" in names
+
+
 def _for_browsers(api: Api | None, headers: list[tuple[bytes, bytes]], rendered: Rendered) -> Rendered:
     """The mock's own answer (misuse, an internal error) under an API browsers call, readable by the page that
     asked: the detail of what went wrong, where it saw a CORS failure before."""
     if api is None or api.cors is None:
         return rendered
     origin = next((value for name, value in headers if name == b"origin"), None)
-    return rendered if origin is None else with_cors_headers(api.cors, origin.decode("latin-1"), rendered)
+    if origin is None:
+        return rendered
+    own = [name for name, _ in rendered.headers if name.lower().startswith("x-mockserver-")]  # the page reads them too
+    exposed = ", ".join(filter(None, [api.cors.expose_headers, *own]))
+    return with_cors_headers(replace(api.cors, expose_headers=exposed or None), origin.decode("latin-1"), rendered)
 
 
 def _named_session(header: str | None, query_flags: list[tuple[str, str]], prefer: list[str]) -> str | None:
@@ -190,7 +203,8 @@ class Dispatcher:
 
     # -- the ASGI entry ------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        started = time.perf_counter()
+        started, now = time.perf_counter(), time.time()  # together: the answer's end is `now` plus what perf_counter
+        # counts from `started` (taken apart, a keep-alive client's next call seemed to come before the answer)
         headers: list[tuple[bytes, bytes]] = scope["headers"]
         host_header = ""
         prefer: list[str] = []
@@ -211,7 +225,6 @@ class Dispatcher:
         if root_path := scope.get("root_path"):  # mounted below a path (the pytest plugin's /__session/NAME)
             prefix = root_path + prefix
         raw_query, query_flags = split_query(scope.get("query_string", b""))
-        now = time.time()
         extensions = scope.get("extensions")
         if extensions:  # the server's: the transport for faults, and when the request arrived (uvicorn)
             connection = extensions.get(TRANSPORT_EXTENSION)
@@ -226,10 +239,17 @@ class Dispatcher:
         try:
             if has_body:
                 body = await _read_body(receive)
-            flags = parse_flags(query_flags, parse_prefer(prefer) if prefer else [], session_header)
+            try:
+                flags = parse_flags(query_flags, parse_prefer(prefer) if prefer else [], session_header)
+                if api is not None and flags is not NO_FLAGS:
+                    _check_flags(api, flags, connection is not None)
+            except Misuse:
+                if not _preflight_asked(method, api, headers):
+                    raise
+                flags = NO_FLAGS  # a preflight clears the request for the browser, whose misuse is then readable
             sent_flags = flags.given  # what the answer did not apply leaves flags.given, not this list
-            if flags.session is not None and session_header is None:  # the links an answer prints (a redirect, a
-                prefix = f"{SESSION_PREFIX}{flags.session}{prefix}"  # page's next) keep a query's session, as paths
+            if flags.session is not None and session_header is None:  # the links an answer prints (a redirect, a page's
+                prefix = f"{SESSION_PREFIX}{flags.session}{prefix}"  # next) keep a session the query or Prefer named
             if api is None:
                 raise Misuse(
                     f"no API at {full_path}",
@@ -292,8 +312,6 @@ class Dispatcher:
                       raw_query: bytes, headers: list[tuple[bytes, bytes]], body: bytes, flags: Flags,
                       entry: Entry, connection: Connection | None) -> Answer:
         runtime = self.runtime
-        if flags is not NO_FLAGS:
-            _check_flags(api, flags, connection is not None)
         session = flags.session or DEFAULT_SESSION
         seed = flags.seed if flags.seed is not None else runtime.settings.seed
         number, activations, shared_clock = await runtime.state.begin(session)

@@ -17,7 +17,7 @@ and a frozen clock does not hide a real sleep.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -39,7 +39,7 @@ REACTOR_INTERNAL_ERROR_WAIT_S = 60.0
 # give no figure. Read as leniently: one retry at once passes (urllib3 sends its first retry at once, then backs
 # off); two in a row, each sent at once, are a loop, not a wait.
 AT_ONCE_S = 0.1
-_ASKS_A_WAIT = {"edge": lambda a: a.status in (502, 504),
+_ASKS_A_WAIT: dict[str, Callable[[Attempt], bool]] = {"edge": lambda a: a.status in (502, 504),
                 "reactor": lambda a: bool({"unknown-error", "ims-not-authorized"} & set(a.errors)),
                 "dcs": lambda a: a.status == 429}
 _CREDENTIALS = ("authorization", "x-api-key")

@@ -137,20 +137,28 @@ def settings_error(attributes: Mapping[str, Any]) -> list[ErrorRef]:
     return [] if isinstance(parsed, dict) else [ErrorRef(SYNTAX)]
 
 
-def relationship_errors(data: Mapping[str, Any]) -> list[ErrorRef]:
-    """`relationships`, when given: an object whose members each hold `data`, a resource identifier (a string `id`
-    and `type`), null or an array of them (JSON:API 1.0, resource linkage). A malformed one was taken for no
-    relationship at all: an environment made without its host, found out only by a build's host-required."""
-    if "relationships" not in data:
+def relationship_errors(data: Mapping[str, Any], kind: str) -> list[ErrorRef]:
+    """Each relationship given with `data`: a resource identifier (a string `id` and `type`) or null for a to-one, an
+    array of them for a to-many (JSON:API 1.0, resource linkage). A malformed one was taken for no relationship at
+    all: an environment made without its host, found out only by a build's host-required. A member without `data`
+    (the `links` or `meta` of a resource read back and sent again) says nothing, and is let be."""
+    relationships = data.get("relationships")
+    if relationships is None:
         return []
-    relationships = data["relationships"]
     if not isinstance(relationships, dict):
         return _syntax("/data/relationships", "`relationships` must be an object.")
+    shapes = dict(docs.RELATIONSHIPS.get(kind, []))
     for name, member in relationships.items():
         pointer = "/data/relationships/" + str(name).replace("~", "~0").replace("/", "~1")
-        if not isinstance(member, dict) or "data" not in member:
-            return _syntax(pointer, f"The relationship `{name}` must be an object with a `data` member.")
+        if not isinstance(member, dict):
+            return _syntax(pointer, f"The relationship `{name}` must be an object.")
+        if "data" not in member:
+            continue
         linkage = member["data"]
+        many = shapes.get(name, "").startswith("many")
+        if name in shapes and isinstance(linkage, list) != many and not (linkage is None and not many):
+            return _syntax(f"{pointer}/data", f"`{name}` takes {'an array of' if many else 'one'} resource "
+                                              f"identifier{'s' if many else ' or null'}.")
         for index, item in enumerate(linkage if isinstance(linkage, list) else [] if linkage is None else [linkage]):
             if not (isinstance(item, dict) and isinstance(item.get("id"), str) and isinstance(item.get("type"), str)):
                 where = f"{pointer}/data/{index}" if isinstance(linkage, list) else f"{pointer}/data"
@@ -181,7 +189,7 @@ def bad_document(ctx: RequestContext, args: Mapping[str, Any]) -> bool | list[Er
         return _syntax("/data/attributes", "`attributes` must be an object.")
     needed = required[kind] if isinstance(required[kind], list) else []
     return (attribute_errors(attributes, needed, ctx.method == "POST") or settings_error(attributes)
-            or relationship_errors(data) or False)
+            or relationship_errors(data, kind) or False)
 
 
 def document_data(ctx: RequestContext) -> dict[str, Any]:

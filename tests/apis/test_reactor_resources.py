@@ -328,7 +328,8 @@ def test_deleted_rules_and_data_elements_stay_readable_with_meta_deleted_at(reac
     ({"host": {"data": {"id": "HT0123456789abcdef0123456789abcdef"}}}, "/data/relationships/host/data"),
     ({"host": {"data": "HT0123456789abcdef0123456789abcdef"}}, "/data/relationships/host/data"),
     ({"host": "HT0123456789abcdef0123456789abcdef"}, "/data/relationships/host"),
-    ({"host": {"meta": {}}}, "/data/relationships/host"),
+    ({"host": {"data": [{"id": "HT0123456789abcdef0123456789abcdef", "type": "hosts"}]}},
+     "/data/relationships/host/data"),  # an array for a to-one
     ({"a/b~": {"data": [{"id": "x", "type": "y"}, 7]}}, "/data/relationships/a~1b~0/data/1"),
     ("bad", "/data/relationships"),
 ])
@@ -345,6 +346,18 @@ def test_a_malformed_relationship_is_a_syntax_error_not_left_out(reactor, relati
     none = {"data": {"type": "environments", "attributes": {"name": "f", "stage": "development"},
                      "relationships": {"host": {"data": None}}}}
     assert reactor.post(f"/properties/{prop}/environments", none).status_code == 201  # null: no host, as JSON:API
+
+
+def test_a_resource_read_back_is_taken_as_it_was_printed(reactor):
+    """The members without `data` (builds, library, property: `links` only) say nothing and are let be, as is
+    `relationships: null`: what a GET printed, PATCHed back unchanged, is 200."""
+    prop = reactor.property()
+    environment = reactor.environment(prop, reactor.host(prop))
+    printed = reactor.get(f"/environments/{environment}").json()["data"]
+    assert any("data" not in member for member in printed["relationships"].values())
+    assert reactor.patch(f"/environments/{environment}", {"data": printed}).status_code == 200
+    bare = {"data": {"id": environment, "type": "environments", "attributes": {"name": "n"}, "relationships": None}}
+    assert reactor.patch(f"/environments/{environment}", bare).status_code == 200
 
 
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])

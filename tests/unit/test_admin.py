@@ -165,7 +165,7 @@ def test_a_hostile_mode_switch_body_is_misuse_and_switches_nothing(client, text)
     assert client.get("/__admin/modes").json()["active"] == []
 
 
-NAMES = "1-128 letters, digits or . _ : @ -"
+NAMES = "1-128 letters, digits or . _ : @ -, not dots alone"
 
 
 @pytest.mark.parametrize(("body", "valid"), [({"mode": "outage", "api": ["braze"]}, "braze"),

@@ -57,10 +57,26 @@ def test_the_mocks_own_answers_are_readable_by_the_page_that_asked(client, path)
     answer = client.post(path, headers={"Origin": ORIGIN, **REACTOR}, json={})
     assert answer.status_code == 400 and answer.headers["x-mockserver-misuse"] == "1"
     assert answer.headers["access-control-allow-origin"] == ORIGIN and answer.headers["vary"] == "Origin"
+    assert "X-Mockserver-Misuse" in answer.headers["access-control-expose-headers"]  # the marker, readable too
     plain = client.post(path, headers=REACTOR, json={})
     assert plain.status_code == 400 and "access-control-allow-origin" not in plain.headers
     assert "access-control-allow-origin" not in client.get("/braze/users/export/ids?__eror=x",
                                                            headers={"Origin": ORIGIN}).headers
+
+
+@pytest.mark.parametrize("path", ["/reactor/properties/PR1?__error=no-such-error", "/edge/ee/v2/interact?__eror=x",
+                                  "/dcs/event?__code=abc", "/clientless/api/v1/config/R?__mode=nope"])
+def test_a_preflight_clears_a_request_whose_flags_are_misused(client, path):
+    """The browser sends its preflight to the same URL, flags included: refused as misuse, it stopped there and the
+    page never read the misuse detail of the request itself."""
+    answer = client.options(path, headers=PREFLIGHT)
+    assert answer.status_code in (200, 204), answer.text
+    assert answer.headers["access-control-allow-origin"] == ORIGIN and answer.headers["access-control-allow-methods"]
+    assert "x-mockserver-misuse" not in answer.headers
+    refused = client.get(path, headers={"Origin": ORIGIN, **REACTOR})
+    assert refused.status_code == 400 and refused.headers["x-mockserver-misuse"] == "1"
+    assert refused.headers["access-control-allow-origin"] == ORIGIN
+    assert client.options(path).status_code == 400  # not a preflight: the misuse it is
 
 
 def test_braze_answers_browsers_as_its_servers_do_without_cors(client):

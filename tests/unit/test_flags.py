@@ -136,8 +136,10 @@ def test_the_session_header_alone_is_read():
 
 @pytest.mark.parametrize(("query", "detail", "valid"), [
     ("__erorr=x", "unknown flag '__erorr'", "__error"),
-    ("__session=a%20b", "session name 'a b' is not valid", "1-128 letters, digits or . _ : @ -"),
+    ("__session=a%20b", "session name 'a b' is not valid", "1-128 letters, digits or . _ : @ -, not dots alone"),
     ("__fault=boom", "unknown fault 'boom'", "truncate"),
+    ("__session=..", "session name '..' is not valid", "1-128 letters, digits or . _ : @ -, not dots alone"),
+    ("__session=.", "session name '.' is not valid", "1-128 letters, digits or . _ : @ -, not dots alone"),
 ])
 def test_a_bad_flag_is_answered_as_misuse_naming_it_and_the_valid_values(client, query, detail, valid):
     response = client.get(f"/dcs/event?d_mid=1&{query}")
