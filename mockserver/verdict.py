@@ -39,9 +39,11 @@ REACTOR_INTERNAL_ERROR_WAIT_S = 60.0
 # give no figure. Read as leniently: one retry at once passes (urllib3 sends its first retry at once, then backs
 # off); two in a row, each sent at once, are a loop, not a wait.
 AT_ONCE_S = 0.1
-_ASKS_A_WAIT: dict[str, Callable[[Attempt], bool]] = {"edge": lambda a: a.status in (502, 504),
-                "reactor": lambda a: bool({"unknown-error", "ims-not-authorized"} & set(a.errors)),
-                "dcs": lambda a: a.status == 429}
+_ASKS_A_WAIT: dict[str, Callable[[Attempt], bool]] = {
+    "edge": lambda a: a.status in (502, 504),
+    "reactor": lambda a: bool({"unknown-error", "ims-not-authorized"} & set(a.errors)),
+    "dcs": lambda a: a.status == 429,
+}
 _CREDENTIALS = ("authorization", "x-api-key")
 # Edge's page says "Most 4xx errors, like 400, 403, 404, should not be retried": most, not 408, which
 # RFC 9110 section 15.5.9 lets a client repeat ("the server did not receive a complete request message
