@@ -177,7 +177,19 @@ async def over_limit(ctx: RequestContext) -> bool:
     return False
 
 
-@before(API, variables={"params", "fmt", "content_type", "serialize", "environment"})
+def resource_id(resource: str) -> str:
+    """A plain resource id, or the channel title of an MRSS resource."""
+    text = resource.strip()
+    if text.startswith("<"):
+        start = text.find("<title>")
+        end = text.find("</title>", start)
+        if start >= 0 and end > start:
+            title = text[start + len("<title>") : end].strip()
+            return title.removeprefix("<![CDATA[").removesuffix("]]>").strip()
+    return text
+
+
+@before(API, variables={"params", "fmt", "content_type", "serialize", "environment", "resource"})
 async def prepare(ctx: RequestContext) -> Failure | None:
     ctx.path, suffix = split_suffix(ctx.path)
     values = params(ctx)
@@ -188,6 +200,7 @@ async def prepare(ctx: RequestContext) -> Failure | None:
         content_type=CONTENT_TYPES[fmt],
         serialize=partial(encode, fmt),
         environment=environment(ctx),
+        resource=resource_id(values.get("resource", "")),  # a denial's channel, when the error was asked by flag
     )
     if "prequal" in ctx.host.lower():  # the host itself is wrong: before any route, as a malformed URL is
         return Failure([ErrorRef("prequal-spoofing")])

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from mockserver.apis import handler
-from mockserver.apis.clientless import params
+from mockserver.apis.clientless import params, resource_id
 from mockserver.apis.clientless_format import escape
 from mockserver.apis.clientless_state import (
     find_user,
@@ -193,18 +193,6 @@ async def tokens_authn(ctx: RequestContext) -> Outcome:
 
 
 # -- authorization --------------------------------------------------------------------------------
-def resource_id(resource: str) -> str:
-    """A plain resource id, or the channel title of an MRSS resource."""
-    text = resource.strip()
-    if text.startswith("<"):
-        start = text.find("<title>")
-        end = text.find("</title>", start)
-        if start >= 0 and end > start:
-            title = text[start + len("<title>") : end].strip()
-            return title.removeprefix("<![CDATA[").removesuffix("]]>").strip()
-    return text
-
-
 def denied(ctx: RequestContext, token: dict[str, Any], resource: str) -> bool:
     user = find_user(ctx, str(token.get("username", ""))) or {}
     refused = [str(r) for r in (ctx.options.get("denied_resources") or [])]

@@ -302,6 +302,23 @@ def test_unknown_error_id_is_misuse_not_an_api_error(client: TestClient) -> None
     assert "missing-parameter" in response.json()["valid"]
 
 
+def test_a_denial_asked_by_flag_names_the_channel_the_request_asked_for(client: TestClient) -> None:
+    """initiate-authorization.md's sample names the refused channel ("ASFAFD"); by flag it read "<>" whatever the
+    request's resource. The missing parameter by flag stays the regcode page's sample, "Required '<>' is not present",
+    since no parameter is missing."""
+    query = {"requestor": "R", "deviceId": "d", "__error": "authorization-denied"}
+    plain = error_of(client.get(f"{P}/api/v1/authorize.json", params={**query, "resource": "HBO"}, headers=BEARER))
+    assert plain["details"] == 'Your subscription package does not include the "HBO" channel.'
+    mrss = '<rss version="2.0"><channel><title>ASFAFD</title></channel></rss>'
+    assert '"ASFAFD"' in error_of(client.get(f"{P}/api/v1/authorize.json", params={**query, "resource": mrss},
+                                             headers=BEARER))["details"]
+    none = error_of(client.get(f"{P}/api/v1/config/R.json", params={"__error": "authorization-denied"}))
+    assert none["details"] == 'Your subscription package does not include the "<>" channel.'
+    asked = client.post(f"{P}/reggie/v1/R/regcode.json", params={"__error": "missing-parameter"}, headers=BEARER,
+                        data={"deviceId": "d"})
+    assert error_of(asked)["message"] == "Required '<>' is not present"
+
+
 def test_missing_parameter_names_it(client: TestClient) -> None:
     response = client.get(f"{P}/api/v1/authorize.json", params={"requestor": "R", "deviceId": "d"}, headers=BEARER)
     assert response.status_code == 400
