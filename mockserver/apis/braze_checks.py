@@ -22,6 +22,7 @@ from mockserver.apis.braze_request import (
     truthy,
 )
 from mockserver.engine.context import RequestContext
+from mockserver.engine.outcome import ErrorRef
 
 
 def _at(body: Any, path: list[str]) -> Any:
@@ -73,6 +74,23 @@ def _messages(ctx: RequestContext) -> Iterator[tuple[str, Mapping[str, Any]]]:
         for kind, message in messages.items():
             if isinstance(message, Mapping):
                 yield str(kind), message
+
+
+RESERVED_APPLE_KEYS = ("ab", "aps")
+
+
+@check("braze.reserved_apple_extra", errors=("invalid-extra-push-payload",))
+def reserved_apple_extra(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
+    """An apple_push `extra` holding `ab` or `aps`, which the Apple push object rejects: the error that names the
+    extra payload, saying why (its table sentence, "not a dictionary", is another cause)."""
+    extra = _at(request_body(ctx), ["messages", "apple_push", "extra"])
+    found = [key for key in RESERVED_APPLE_KEYS if isinstance(extra, Mapping) and key in extra]
+    if not found:
+        return []
+    said = " and ".join(f"`{key}`" for key in found)
+    return [ErrorRef("invalid-extra-push-payload", {"errors": [
+        f"The `extra` object of `apple_push` holds {said}: messages that include the keys `ab` or `aps` in the "
+        "`extra` object will be rejected."]})]
 
 
 def _variations(ctx: RequestContext) -> dict[str, Any] | None:

@@ -162,6 +162,9 @@ def test_configured_campaign_with_matching_variations_is_sent(configured):
 ])
 def test_extra_that_is_not_a_dictionary_is_invalid_extra_push_payload(client, message):
     fatal(send(client, {"external_user_ids": ["a"], "messages": message}), 400, "Invalid Extra Push Payload")
+    errors = send(client, {"external_user_ids": ["a"], "messages": message}).json()["errors"]
+    reserved = isinstance(message.get("apple_push", {}).get("extra"), dict)  # a dictionary, with `ab` or `aps`
+    assert ("will be rejected" in errors[0]) is reserved and ("not a dictionary" in errors[0]) is not reserved
 
 
 def _padded(kind: str, size: int) -> dict:
