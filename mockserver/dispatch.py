@@ -6,7 +6,6 @@ objects the admin routes use.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import json
 import logging
@@ -26,6 +25,8 @@ from mockserver.engine.faults import (
     Connection,
     kinds_served,
     serve_fault,
+    waited,
+    watch_departure,
 )
 from mockserver.engine.flags import (
     NO_FLAGS,
@@ -261,11 +262,7 @@ class Dispatcher:
         except ClientGone as gone:  # no answer can reach the client, and the API was sent no whole request
             entry.body, entry.status = gone.body, 0
             entry.session = _named_session(session_header, query_flags, prefer)
-            entry.latency_ms = round((time.perf_counter() - started) * 1000, 3)
-            if self.runtime.journal.shared:
-                await _publish(self.runtime.journal, entry)
-            else:
-                self.runtime.journal.record(entry)
+            await self._journal(entry, started)
             return
         except Misuse as misuse:
             outcome = misuse_reply(misuse.detail, misuse.valid)
@@ -289,7 +286,15 @@ class Dispatcher:
         entry.flags = ([f"{n}={v}" if v else n for n, v in query_flags] if entry.misuse
                        else sent_flags if entry.route is None else flags.given)
         if answer.delay_ms > 0 and answer.fault != "slow":
-            await asyncio.sleep(answer.delay_ms / 1000)
+            departure = watch_departure(receive)
+            try:
+                stayed = await waited(answer.delay_ms / 1000, departure)
+            finally:
+                departure.cancel()
+            if not stayed:  # the client left during the wait: no answer reached it, nor its error
+                entry.status, entry.errors = 0, ()
+                await self._journal(entry, started)
+                return
         if answer.fault is not None:
             entry.fault = answer.fault
             if answer.fault in ("reset", "empty", "malformed"):
@@ -303,10 +308,18 @@ class Dispatcher:
         else:
             await serve_fault(answer.fault, connection, send, rendered.status,
                               _headers_of(rendered, flags, self.runtime.clock.http_date()),
-                              b"" if method == "HEAD" else rendered.body, answer.delay_ms, answer.noise)
+                              b"" if method == "HEAD" else rendered.body, answer.delay_ms, answer.noise, receive)
         if not journal.shared:
             entry.latency_ms = round((time.perf_counter() - started) * 1000, 3)
             journal.record(entry)
+
+    async def _journal(self, entry: Entry, started: float) -> None:
+        """A request that got no answer (its client gone), journaled at once."""
+        entry.latency_ms = round((time.perf_counter() - started) * 1000, 3)
+        if self.runtime.journal.shared:
+            await _publish(self.runtime.journal, entry)
+        else:
+            self.runtime.journal.record(entry)
 
     async def _answer(self, scope: Scope, api: Api, method: str, path: str, prefix: str, host_header: str,
                       raw_query: bytes, headers: list[tuple[bytes, bytes]], body: bytes, flags: Flags,

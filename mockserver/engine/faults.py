@@ -18,6 +18,7 @@ import asyncio
 import socket
 import struct
 from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 from typing import Any, Protocol
 
 TRANSPORT_EXTENSION = "mockserver.transport"
@@ -85,11 +86,46 @@ def malformed_bytes(noise: bytes) -> bytes:
     return MALFORMED_PREFIX + noise + b"\r\n\r\n"
 
 
+def watch_departure(receive: Any) -> asyncio.Task[None]:
+    """Done once the client has gone (ASGI's `http.disconnect`): a wait raced against it ends early. Call it once
+    the request's body was read; what `receive` still gives before the end (an empty body) is passed over."""
+
+    async def departed() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    return asyncio.ensure_future(departed())
+
+
+async def waited(seconds: float, departure: asyncio.Task[None]) -> bool:
+    """Wait `seconds`; False as soon as the client has gone (a client that timed out during a `__delay` or a slow
+    answer: nothing more is sent, and the journal says so at once). In-process test clients never depart."""
+    done, _ = await asyncio.wait((departure,), timeout=seconds)
+    return not done
+
+
+def cut_head(status: int, headers: list[tuple[bytes, bytes]]) -> bytes:
+    """The first half of an answer's status line and headers: what `truncate` sends of an answer without a body
+    (HEAD, 204, 304), which a client would otherwise read whole, Content-Length or not."""
+    try:
+        reason = HTTPStatus(status).phrase.encode()
+    except ValueError:  # a status of a user's file that HTTP names no phrase for
+        reason = b""
+    lines = b"".join(name + b": " + value + b"\r\n" for name, value in headers)
+    head = b"HTTP/1.1 %d %s\r\n" % (status, reason) + lines
+    return head[: len(head) // 2]
+
+
 async def serve_fault(kind: str, connection: Connection | None, send: Any, status: int,
-                      headers: list[tuple[bytes, bytes]], body: bytes, delay_ms: float, noise: bytes) -> None:
+                      headers: list[tuple[bytes, bytes]], body: bytes, delay_ms: float, noise: bytes,
+                      receive: Any) -> None:
     """Answer with a fault. `headers` already hold the true Content-Length of `body`."""
     if kind == "slow":
-        await _dribble(send, status, headers, body, delay_ms or SLOW_DEFAULT_MS)
+        departure = watch_departure(receive)
+        try:
+            await _dribble(send, status, headers, body, delay_ms or SLOW_DEFAULT_MS, departure)
+        finally:
+            departure.cancel()
         return
     if connection is None:  # checked before: a fault needing the socket is refused as misuse
         raise RuntimeError(f"fault {kind} needs the connection")
@@ -99,6 +135,9 @@ async def serve_fault(kind: str, connection: Connection | None, send: Any, statu
         await connection.close()
     elif kind == "malformed":
         connection.write(malformed_bytes(noise))
+        await connection.close()
+    elif kind == "truncate" and not body:  # nothing to cut short but the head itself
+        connection.write(cut_head(status, headers))
         await connection.close()
     elif kind == "truncate":
         promised = [(k, v) for k, v in headers if k != b"content-length"]
@@ -112,11 +151,18 @@ async def serve_fault(kind: str, connection: Connection | None, send: Any, statu
         raise ValueError(kind)
 
 
-async def _dribble(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes, over_ms: float) -> None:
+async def _dribble(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes, over_ms: float,
+                   departure: asyncio.Task[None]) -> None:
+    if not body:  # no body to dribble (HEAD, 204, 304): the whole answer comes late, not its nothing
+        if await waited(over_ms / 1000, departure):
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+        return
     await send({"type": "http.response.start", "status": status, "headers": headers})
     count = max(1, min(len(body), SLOW_CHUNKS))
     pause = over_ms / 1000 / count
     for index in range(count):  # even cuts: no chunk is empty, so the last byte comes with the last pause
-        await asyncio.sleep(pause)
+        if not await waited(pause, departure):
+            return  # the client left: the rest would go nowhere
         chunk = body[len(body) * index // count:len(body) * (index + 1) // count]
         await send({"type": "http.response.body", "body": chunk, "more_body": index < count - 1})

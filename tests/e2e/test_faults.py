@@ -287,3 +287,46 @@ def test_a_client_gone_mid_body_is_journaled_unanswered(server):
     assert [(e["status"], e["errors"], e["body_size"]) for e in entries] == [(0, [], 6)]
     coverage = httpx.get(server.url + "/__admin/coverage", params={"session": session}).json()
     assert coverage["apis"]["braze"]["served_ids"] == []
+
+
+@pytest.mark.parametrize("fault", ["&__delay=3000", "&__fault=slow&__delay=20000"])
+def test_a_client_that_gives_up_during_the_wait_is_journaled_unanswered_at_once(server, fault):
+    """A client whose read timed out during a `__delay` (or a slow answer) saw no status: the journal said 503 with
+    the whole delay as its latency, only once the delay was over, and the verdict judged its retries against a
+    Retry-After it never read. Now the server notices the closed connection, stops, and journals status 0 at once."""
+    session = f"gave-up-{'slow' if 'slow' in fault else 'delay'}"
+    url = f"{server.url}/edge/ee/v2/interact?datastreamId=ds-1&__error=EXEG-0000-503{fault}"
+    started = time.monotonic()
+    with httpx.Client(timeout=httpx.Timeout(5, read=0.3), headers={"X-Mock-Session": session}) as client:
+        for _ in range(2):  # the first, then a retry sent at once: both time out
+            with pytest.raises(httpx.ReadTimeout):
+                client.post(url, json={"event": {"xdm": {}}})
+    deadline, entries = time.monotonic() + 2, []
+    while len(entries) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        entries = httpx.get(server.url + "/__admin/requests", params={"session": session}).json()["requests"]
+    assert time.monotonic() - started < 2.5  # well before the 3 s delay ran out
+    if "slow" in fault:  # the head of a slow answer went out before its body (1 s a piece): the status reached it
+        assert [e["status"] for e in entries] == [503, 503] and all(e["latency_ms"] < 1500 for e in entries)
+    else:
+        assert [(e["status"], e["errors"]) for e in entries] == [(0, []), (0, [])]
+        verdict = httpx.get(server.url + "/__admin/verdict", params={"session": session}).json()
+        assert verdict["findings"] == []  # no Retry-After was read, so none was disobeyed
+
+
+def test_faults_on_an_answer_without_a_body_still_show(server):
+    """A 204 (clientless logout) or a HEAD has no body to cut short or dribble: `truncate` cuts the head itself (the
+    client read a whole 204 before, with a Content-Length a 204 may not carry), and `slow` sends the whole answer
+    late (it arrived at once, and the wait fell on the next request of the connection)."""
+    logout = "/clientless/api/v1/logout?requestor=R&deviceId=d"
+    with pytest.raises(httpx.RemoteProtocolError):
+        httpx.delete(f"{server.url}{logout}&__fault=truncate", headers=AUTH)
+    with pytest.raises(httpx.RemoteProtocolError):
+        httpx.head(f"{server.url}/dcs/event?d_rtbd=json&__fault=truncate")
+    with httpx.Client(base_url=server.url, headers=AUTH) as client:
+        started = time.monotonic()
+        assert client.delete(f"{logout}&__fault=slow&__delay=600").status_code == 204
+        assert time.monotonic() - started >= 0.55
+        started = time.monotonic()
+        assert client.get("/dcs/event?d_rtbd=json").status_code == 200  # the same connection, at once
+        assert time.monotonic() - started < 0.4

@@ -79,8 +79,12 @@ def test_slow_spreads_the_body_over_every_pause(size):
     async def send(message: dict) -> None:
         sent.append(message)
 
+    async def receive() -> dict:  # a client that stays: nothing more comes
+        await asyncio.Event().wait()
+        return {}
+
     body = bytes(range(256)) * (size // 256) + bytes(size % 256)
-    asyncio.run(serve_fault("slow", None, send, 200, [], body, 1.0, b""))
+    asyncio.run(serve_fault("slow", None, send, 200, [], body, 1.0, b"", receive))
     pieces = [m["body"] for m in sent[1:]]
     assert b"".join(pieces) == body and len(pieces) == min(size, SLOW_CHUNKS)
     assert all(pieces), [len(p) for p in pieces]
