@@ -556,5 +556,6 @@ def _build_mode(name: str, spec: dict[str, Any], where: Where, known_error: Any,
     seconds = {k: seconds_of(spec[k], k) for k in ("retry_after", "duration") if k in spec}
     return Mode(name, spec["description"], f"{where.file}:{where.line()}", error=errors,
                 first=spec.get("first"), quota=quota, retry_after_s=seconds.get("retry_after"),
-                duration_s=seconds.get("duration"), delay=spec.get("delay"), fault=spec.get("fault"),
+                duration_s=seconds.get("duration"), fault=spec.get("fault"),
+                delay=str(spec["delay"]) if "delay" in spec else None,  # `delay: 800` as `__delay=800`
                 headers=headers, routes=frozenset(spec["routes"]) if "routes" in spec else None)

@@ -266,6 +266,13 @@ def _explain(error: ValidationError, where: Where) -> list[Problem]:
         if required:
             return [where.problem(f"needs exactly one of: {', '.join(required)}")]
         depth = max((len(e.absolute_path) for e in error.context), default=0)
+        own_type = _branches_of_its_type(error)  # `delay: -5`: the integer branch's minimum, not "expected string"
+        told = [e for e in error.context if e.relative_schema_path[0] in own_type]
+        if told:
+            deepest_told = max(len(e.absolute_path) for e in told)
+            last = {tuple(e.relative_path): e for e in reversed(told) if len(e.absolute_path) == deepest_told}
+            return [p for path, e in sorted(last.items(), key=lambda item: [str(s) for s in item[0]])
+                    for p in _explain(e, where.child(*path))]
         deepest = {tuple(e.relative_path): e for e in reversed(error.context) if len(e.absolute_path) == depth}
         if deepest and all(e.validator not in ("type", "oneOf") for e in deepest.values()):  # each item told
             return [p for path, e in sorted(deepest.items(), key=lambda item: [str(s) for s in item[0]])
@@ -289,6 +296,14 @@ def _explain(error: ValidationError, where: Where) -> list[Problem]:
     if error.validator == "required":
         return [where.problem(error.message.replace(" is a required property", " is required"))]
     return [where.problem(error.message)]
+
+
+def _branches_of_its_type(error: ValidationError) -> set[int]:
+    """The branches of a oneOf that declare the value's own JSON type: what went wrong is told by them."""
+    checker = schema_validator().TYPE_CHECKER
+    return {index for index, branch in enumerate(error.validator_value)
+            if isinstance(branch, dict) and isinstance(branch.get("type"), str)
+            and checker.is_type(error.instance, branch["type"])}
 
 
 def _types(value: Any) -> str:

@@ -175,7 +175,16 @@ BAD_MODES = {
     "unknown key": ("{description: d, error: busy, settings: {}}", "unknown key"),
     "bad duration": ("{description: d, error: busy, duration: soon}", "does not match"),
     "bad delay": ("{description: d, delay: fast}", "does not match"),
+    "negative delay": ("{description: d, delay: -5}", "-5 is less than the minimum of 0"),  # not "expected string"
 }
+
+
+def test_a_mode_delay_may_be_a_number_as_the_flag_takes_one(tmp_path, make_client):
+    """`delay: 800` was refused ("expected string") where `__delay=800` is taken."""
+    (tmp_path / "toy.yaml").write_text(TOY.replace('    delay: "5"', "    delay: 5"))
+    assert load_catalog([tmp_path / "toy.yaml"]).apis["toy"].modes["slow"].delay == "5"
+    client = make_client(scenarios=(str(tmp_path),))
+    assert client.get("/toy/one?__mode=slow").json() == {"ok": 1}
 
 
 @pytest.mark.parametrize("name", sorted(BAD_MODES))
