@@ -24,6 +24,7 @@ from mockserver.engine.faults import (
     TRANSPORT_EXTENSION,
     Connection,
     kinds_served,
+    no_status_line,
     serve_fault,
     waited,
     watch_departure,
@@ -295,9 +296,10 @@ class Dispatcher:
                 entry.status, entry.errors = 0, ()
                 await self._journal(entry, started)
                 return
+        sent_body = b"" if method == "HEAD" else rendered.body
         if answer.fault is not None:
             entry.fault = answer.fault
-            if answer.fault in ("reset", "empty", "malformed"):
+            if no_status_line(answer.fault, sent_body, scope.get("http_version") == "2"):
                 entry.status = 0  # no status line reached the client
         journal = self.runtime.journal
         if journal.shared and not state_gone:  # before the answer leaves: whichever process the client asks next
@@ -305,10 +307,10 @@ class Dispatcher:
             await _publish(journal, entry)
         if answer.fault is None:
             await _send(send, rendered, flags, method == "HEAD", self.runtime.clock.http_date())
-        else:
-            await serve_fault(answer.fault, connection, send, rendered.status,
-                              _headers_of(rendered, flags, self.runtime.clock.http_date()),
-                              b"" if method == "HEAD" else rendered.body, answer.delay_ms, answer.noise, receive)
+        elif not await serve_fault(answer.fault, connection, send, rendered.status,
+                                   _headers_of(rendered, flags, self.runtime.clock.http_date()), sent_body,
+                                   answer.delay_ms, answer.noise, receive, scope.get("http_version") == "2"):
+            entry.status, entry.errors = 0, ()  # gone before a slow answer without a body was sent
         if not journal.shared:
             entry.latency_ms = round((time.perf_counter() - started) * 1000, 3)
             journal.record(entry)

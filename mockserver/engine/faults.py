@@ -18,7 +18,6 @@ import asyncio
 import socket
 import struct
 from collections.abc import Awaitable, Callable
-from http import HTTPStatus
 from typing import Any, Protocol
 
 TRANSPORT_EXTENSION = "mockserver.transport"
@@ -88,7 +87,9 @@ def malformed_bytes(noise: bytes) -> bytes:
 
 def watch_departure(receive: Any) -> asyncio.Task[None]:
     """Done once the client has gone (ASGI's `http.disconnect`): a wait raced against it ends early. Call it once
-    the request's body was read; what `receive` still gives before the end (an empty body) is passed over."""
+    the request's body was read; what `receive` still gives before the end (an empty body) is passed over. A client
+    that only shuts its sending side is gone too: a server cannot tell that FIN from a close (uvicorn drops the
+    connection on it; hypercorn says disconnect), and a client that timed out sends just that."""
 
     async def departed() -> None:
         while (await receive())["type"] != "http.disconnect":
@@ -104,29 +105,29 @@ async def waited(seconds: float, departure: asyncio.Task[None]) -> bool:
     return not done
 
 
-def cut_head(status: int, headers: list[tuple[bytes, bytes]]) -> bytes:
-    """The first half of an answer's status line and headers: what `truncate` sends of an answer without a body
-    (HEAD, 204, 304), which a client would otherwise read whole, Content-Length or not."""
-    try:
-        reason = HTTPStatus(status).phrase.encode()
-    except ValueError:  # a status of a user's file that HTTP names no phrase for
-        reason = b""
-    lines = b"".join(name + b": " + value + b"\r\n" for name, value in headers)
-    head = b"HTTP/1.1 %d %s\r\n" % (status, reason) + lines
-    return head[: len(head) // 2]
+def cut_status_line(status: int) -> bytes:
+    """What `truncate` sends of an answer without a body (HEAD, 204, 304) over HTTP/1.1: its status line cut after the
+    status's first digit. Half a head was read as a whole answer by curl and requests (the last header cut short),
+    and the whole head with a short Content-Length too (a bodiless answer has no body to wait for)."""
+    return b"HTTP/1.1 " + str(status).encode()[:1]
+
+
+def no_status_line(kind: str, body: bytes, http2: bool) -> bool:
+    """Whether a fault ends the connection before any status line reached the client (the journal's status 0)."""
+    return kind in ("reset", "empty", "malformed") or (kind == "truncate" and not body and not http2)
 
 
 async def serve_fault(kind: str, connection: Connection | None, send: Any, status: int,
                       headers: list[tuple[bytes, bytes]], body: bytes, delay_ms: float, noise: bytes,
-                      receive: Any) -> None:
-    """Answer with a fault. `headers` already hold the true Content-Length of `body`."""
+                      receive: Any, http2: bool = False) -> bool:
+    """Answer with a fault; False when the client left before anything was sent (a slow answer without a body).
+    `headers` already hold the true Content-Length of `body`."""
     if kind == "slow":
         departure = watch_departure(receive)
         try:
-            await _dribble(send, status, headers, body, delay_ms or SLOW_DEFAULT_MS, departure)
+            return await _dribble(send, status, headers, body, delay_ms or SLOW_DEFAULT_MS, departure)
         finally:
             departure.cancel()
-        return
     if connection is None:  # checked before: a fault needing the socket is refused as misuse
         raise RuntimeError(f"fault {kind} needs the connection")
     if kind == "reset":
@@ -136,8 +137,8 @@ async def serve_fault(kind: str, connection: Connection | None, send: Any, statu
     elif kind == "malformed":
         connection.write(malformed_bytes(noise))
         await connection.close()
-    elif kind == "truncate" and not body:  # nothing to cut short but the head itself
-        connection.write(cut_head(status, headers))
+    elif kind == "truncate" and not body and not http2:  # nothing to cut short but the head itself
+        connection.write(cut_status_line(status))
         await connection.close()
     elif kind == "truncate":
         promised = [(k, v) for k, v in headers if k != b"content-length"]
@@ -149,20 +150,23 @@ async def serve_fault(kind: str, connection: Connection | None, send: Any, statu
         await connection.close()
     else:  # pragma: no cover - flags.py admits only FAULT_KINDS
         raise ValueError(kind)
+    return True
 
 
 async def _dribble(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes, over_ms: float,
-                   departure: asyncio.Task[None]) -> None:
+                   departure: asyncio.Task[None]) -> bool:
     if not body:  # no body to dribble (HEAD, 204, 304): the whole answer comes late, not its nothing
-        if await waited(over_ms / 1000, departure):
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            await send({"type": "http.response.body", "body": b""})
-        return
+        if not await waited(over_ms / 1000, departure):
+            return False
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+        return True
     await send({"type": "http.response.start", "status": status, "headers": headers})
     count = max(1, min(len(body), SLOW_CHUNKS))
     pause = over_ms / 1000 / count
     for index in range(count):  # even cuts: no chunk is empty, so the last byte comes with the last pause
         if not await waited(pause, departure):
-            return  # the client left: the rest would go nowhere
+            return True  # the client left once the head had reached it: the rest would go nowhere
         chunk = body[len(body) * index // count:len(body) * (index + 1) // count]
         await send({"type": "http.response.body", "body": chunk, "more_body": index < count - 1})
+    return True

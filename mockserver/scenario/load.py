@@ -557,5 +557,10 @@ def _build_mode(name: str, spec: dict[str, Any], where: Where, known_error: Any,
     return Mode(name, spec["description"], f"{where.file}:{where.line()}", error=errors,
                 first=spec.get("first"), quota=quota, retry_after_s=seconds.get("retry_after"),
                 duration_s=seconds.get("duration"), fault=spec.get("fault"),
-                delay=str(spec["delay"]) if "delay" in spec else None,  # `delay: 800` as `__delay=800`
+                delay=_delay_text(spec["delay"]) if "delay" in spec else None,
                 headers=headers, routes=frozenset(spec["routes"]) if "routes" in spec else None)
+
+
+def _delay_text(value: Any) -> str:
+    """A mode's delay as `__delay` takes it: `delay: 800` (or `800.0`, which JSON Schema counts an integer) is "800"."""
+    return str(int(value)) if isinstance(value, int | float) and not isinstance(value, bool) else str(value)

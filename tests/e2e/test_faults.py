@@ -323,6 +323,14 @@ def test_faults_on_an_answer_without_a_body_still_show(server):
         httpx.delete(f"{server.url}{logout}&__fault=truncate", headers=AUTH)
     with pytest.raises(httpx.RemoteProtocolError):
         httpx.head(f"{server.url}/dcs/event?d_rtbd=json&__fault=truncate")
+    with pytest.raises(requests.ConnectionError):  # half a head was read whole by requests and curl
+        requests.head(f"{server.url}/reactor/companies?__error=too-many-requests&__fault=truncate", headers=AUTH,
+                      timeout=10)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"HEAD /dcs/event?d_rtbd=json&__fault=truncate&__session=cut-head HTTP/1.1\r\nHost: m\r\n\r\n")
+        assert read_all(sock)[0] == b"HTTP/1.1 2"  # the status line cut: no client takes it for an answer
+    journaled = httpx.get(server.url + "/__admin/requests", params={"session": "cut-head"}).json()["requests"]
+    assert [(e["status"], e["fault"]) for e in journaled] == [(0, "truncate")]
     with httpx.Client(base_url=server.url, headers=AUTH) as client:
         started = time.monotonic()
         assert client.delete(f"{logout}&__fault=slow&__delay=600").status_code == 204
@@ -330,3 +338,17 @@ def test_faults_on_an_answer_without_a_body_still_show(server):
         started = time.monotonic()
         assert client.get("/dcs/event?d_rtbd=json").status_code == 200  # the same connection, at once
         assert time.monotonic() - started < 0.4
+
+
+def test_a_client_gone_before_a_slow_answer_without_a_body_is_journaled_unanswered(server):
+    """A slow HEAD sends nothing until the end of its delay: a client that left first got no status, and the journal
+    said 429 with its error, counted as served."""
+    session = "slow-head-gone"
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.head(f"{server.url}/reactor/companies?__error=too-many-requests&__fault=slow&__delay=3000",
+                   headers={**AUTH, "X-Mock-Session": session}, timeout=httpx.Timeout(5, read=0.3))
+    deadline, entries = time.monotonic() + 2, []
+    while not entries and time.monotonic() < deadline:
+        time.sleep(0.05)
+        entries = httpx.get(server.url + "/__admin/requests", params={"session": session}).json()["requests"]
+    assert [(e["status"], e["errors"]) for e in entries] == [(0, [])]

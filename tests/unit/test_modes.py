@@ -185,6 +185,8 @@ def test_a_mode_delay_may_be_a_number_as_the_flag_takes_one(tmp_path, make_clien
     assert load_catalog([tmp_path / "toy.yaml"]).apis["toy"].modes["slow"].delay == "5"
     client = make_client(scenarios=(str(tmp_path),))
     assert client.get("/toy/one?__mode=slow").json() == {"ok": 1}
+    (tmp_path / "toy.yaml").write_text(TOY.replace('    delay: "5"', "    delay: 5.0"))  # an integer to JSON Schema
+    assert load_catalog([tmp_path / "toy.yaml"]).apis["toy"].modes["slow"].delay == "5"
 
 
 @pytest.mark.parametrize("name", sorted(BAD_MODES))
