@@ -155,7 +155,7 @@ def relationship_errors(data: Mapping[str, Any], kind: str) -> list[ErrorRef]:
         if "data" not in member:
             continue
         linkage = member["data"]
-        many = shapes.get(name, "").startswith("many")
+        many = shapes.get(name) in (docs.MANY, docs.MANY_SELF)
         if name in shapes and isinstance(linkage, list) != many and not (linkage is None and not many):
             return _syntax(f"{pointer}/data", f"`{name}` takes {'an array of' if many else 'one'} resource "
                                               f"identifier{'s' if many else ' or null'}.")

@@ -121,7 +121,8 @@ async def serve_fault(kind: str, connection: Connection | None, send: Any, statu
                       headers: list[tuple[bytes, bytes]], body: bytes, delay_ms: float, noise: bytes,
                       receive: Any, http2: bool = False) -> bool:
     """Answer with a fault; False when the client left before anything was sent (a slow answer without a body).
-    `headers` already hold the true Content-Length of `body`."""
+    `headers` already hold the true Content-Length of `body`; `http2` says the head goes out as HEADERS (h2c), so
+    a bodiless answer is truncated as the others are, not by a cut HTTP/1.1 status line."""
     if kind == "slow":
         departure = watch_departure(receive)
         try:
