@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, unquote_to_bytes
 
 from mockserver.apis import before, check
 from mockserver.apis.clientless_format import CONTENT_TYPES, choose, encode, split_suffix
-from mockserver.apis.clientless_state import PRODUCTION, STAGING
+from mockserver.apis.clientless_state import PRODUCTION, STAGING, live, load
 from mockserver.engine.context import RequestContext
 from mockserver.engine.flags import Misuse, decimal, parse_prefer
 from mockserver.engine.outcome import ErrorRef, Failure
@@ -189,7 +189,12 @@ def resource_id(resource: str) -> str:
     return text
 
 
-@before(API, variables={"params", "fmt", "content_type", "serialize", "environment", "resource"})
+def bearer_token(header: str | None) -> str:
+    scheme, _, token = (header or "").strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+@before(API, variables={"params", "fmt", "content_type", "serialize", "environment", "resource", "expired_bearer"})
 async def prepare(ctx: RequestContext) -> Failure | None:
     ctx.path, suffix = split_suffix(ctx.path)
     values = params(ctx)
@@ -202,6 +207,13 @@ async def prepare(ctx: RequestContext) -> Failure | None:
         environment=environment(ctx),
         resource=resource_id(values.get("resource", "")),  # a denial's channel, when the error was asked by flag
     )
+    # A DCR access token this session issued and whose expires_in has run out on the clock is refused
+    # (dynamic-client-registration-faqs.md: get a new one "before the current one expires to prevent
+    # unauthorized requests"). A token the mock never issued is taken, so a test may send any Bearer.
+    token = bearer_token(ctx.header("authorization"))
+    if token:
+        issued = await load(ctx, "dcr-token", token)
+        ctx.variables["expired_bearer"] = issued is not None and not live(ctx, issued)
     if "prequal" in ctx.host.lower():  # the host itself is wrong: before any route, as a malformed URL is
         return Failure([ErrorRef("prequal-spoofing")])
     status = throttle_status(ctx)  # checked on every request: a bad value is misuse even under the limit
@@ -218,6 +230,8 @@ async def prepare(ctx: RequestContext) -> Failure | None:
 @check("clientless.authorization",
        errors=("authorization-invalid", "request-time-not-milliseconds", "missing-authorization"))
 def check_authorization(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
+    if ctx.variables.get("expired_bearer"):
+        return [ErrorRef("authorization-invalid")]
     return authorization_errors(ctx.header("authorization"), ctx.method, ctx.options)
 
 

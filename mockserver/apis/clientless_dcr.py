@@ -46,7 +46,10 @@ def bad_redirect_uri(value: Any) -> bool:
     """A redirect_uri that is not an absolute URI (`adobepass://com.programmer` in the sample)."""
     if value is None:
         return False
-    return not isinstance(value, str) or not urlsplit(value.strip()).scheme
+    try:
+        return not isinstance(value, str) or not urlsplit(value.strip()).scheme
+    except ValueError:  # an unbalanced [ or ] around the host: not a URI either
+        return True
 
 
 def repeats_a_parameter(ctx: RequestContext) -> bool:
@@ -91,6 +94,8 @@ async def token(ctx: RequestContext) -> Outcome:
         return Failure([ErrorRef("dcr-unauthorized-client")])
     if values["grant_type"] != "client_credentials":
         return Failure([ErrorRef("dcr-unsupported-grant-type")])
-    return _answer({"id": ctx.generator.uuid(), "access_token": ctx.generator.token(22),
-                    "created_at": ctx.clock.now_ms(), "expires_in": int(ctx.options.get("dcr_token_ttl_s", 21600)),
-                    "token_type": "bearer"})
+    now, ttl_s = ctx.clock.now_ms(), int(ctx.options.get("dcr_token_ttl_s", 21600))
+    token_id, access_token = ctx.generator.uuid(), ctx.generator.token(22)
+    await save(ctx, {"expires": now + ttl_s * 1000}, "dcr-token", access_token)  # refused once expired
+    return _answer({"id": token_id, "access_token": access_token, "created_at": now,
+                    "expires_in": ttl_s, "token_type": "bearer"})

@@ -99,14 +99,17 @@ async def config(ctx: RequestContext) -> Outcome:
     return reply(ctx, 200, "config", {"requestor": {"id": ctx.path_params["requestor"], "mvpds": {"mvpd": mvpds}}})
 
 
-def cross_domain(ctx: RequestContext, values: dict[str, str]) -> bool:
-    """domain_name must be registered; redirect_url must stay on it (or under it)."""
+def redirect_error(ctx: RequestContext, values: dict[str, str]) -> str | None:
+    """domain_name must be registered; redirect_url must parse ("Malformed url") and stay on it (or under it)."""
     domain = values.get("domain_name", "").strip().lower()
     registered = [str(d).lower() for d in ctx.options.get("registered_domains") or []]
     if registered and domain not in registered:
-        return True
-    host = (urlsplit(values.get("redirect_url", "")).hostname or "").lower()
-    return bool(host) and host != domain and not host.endswith("." + domain)
+        return "cross-domain"
+    try:
+        host = (urlsplit(values.get("redirect_url", "")).hostname or "").lower()
+    except ValueError:  # an unbalanced [ or ] around the host
+        return "malformed-url"
+    return "cross-domain" if host and host != domain and not host.endswith("." + domain) else None
 
 
 @handler("clientless.authenticate")
@@ -116,8 +119,8 @@ async def authenticate(ctx: RequestContext) -> Outcome:
     if not code or await live_regcode(ctx, requestor, code) is None:
         elsewhere = code and await live_regcode(ctx, requestor, code, env=other_env(ctx))
         return _fail("environment-mismatch" if elsewhere else "regcode-not-found")
-    if cross_domain(ctx, values):
-        return _fail("cross-domain")
+    if error := redirect_error(ctx, values):
+        return _fail(error)
     kept = ("requestor_id", "reg_code", "domain_name", "redirect_url")
     query: dict[str, str] = {k: values[k] for k in kept if k in values}
     location = f"{ctx.base_url}/mvpd/{quote(values['mso_id'], safe='')}/login?{urlencode(query)}"
@@ -128,8 +131,8 @@ async def authenticate(ctx: RequestContext) -> Outcome:
 async def freepreview(ctx: RequestContext) -> Outcome:
     """Temp Pass: the device gets an authN token for `mso_id` at once, as after a second-screen login."""
     values = params(ctx)
-    if cross_domain(ctx, values):
-        return _fail("cross-domain")
+    if error := redirect_error(ctx, values):
+        return _fail(error)
     now = ctx.clock.now_ms()
     token = {"requestor": values["requestor_id"], "mvpd": values["mso_id"], "userId": ctx.generator.hex(32),
              "username": "", "generated": now, "expires": now + _ttl_ms(ctx, "temp_pass_ttl_s", 3600)}

@@ -352,6 +352,27 @@ def test_dynamic_client_registration_gives_a_bearer_token(client: TestClient) ->
     assert client.post(f"{P}/reggie/v1/R/regcode", data={"deviceId": "d"}, headers=bearer).status_code == 201
 
 
+def test_an_expired_dcr_token_is_not_authorized(client: TestClient) -> None:
+    """dynamic-client-registration-faqs.md: a new access token "before the current one expires to prevent
+    unauthorized requests". Once expires_in has run out on the clock, the token the mock issued is refused;
+    a token it never issued is still taken."""
+    statement = "eyJhbGciOiJSUzI1NiJ9.eyJzb2Z0d2FyZV9pZCI6IngifQ.c2ln"
+    credentials = client.post(f"{P}/o/client/register", json={"software_statement": statement}).json()
+    form = {"client_id": credentials["client_id"], "client_secret": credentials["client_secret"],
+            "grant_type": "client_credentials"}
+    issued = client.post(f"{P}/o/client/token", data=form)
+    bearer = {"Authorization": f"Bearer {issued.json()['access_token']}", "Accept": "application/json"}
+    assert client.post(f"{P}/reggie/v1/R/regcode", data={"deviceId": "d"}, headers=bearer).status_code == 201
+    assert client.post("/__admin/clock", json={"advance": "21599s"}).status_code == 200
+    assert client.post(f"{P}/reggie/v1/R/regcode", data={"deviceId": "d"}, headers=bearer).status_code == 201
+    assert client.post("/__admin/clock", json={"advance": "1s"}).status_code == 200
+    expired = client.post(f"{P}/reggie/v1/R/regcode", data={"deviceId": "d"}, headers=bearer)
+    assert expired.status_code == 401
+    assert expired.json() == {"status": 401, "message": "Not Authorized", "details": "Issue with authorization header"}
+    unknown = {**bearer, "Authorization": "Bearer never-issued"}
+    assert client.post(f"{P}/reggie/v1/R/regcode", data={"deviceId": "d"}, headers=unknown).status_code == 201
+
+
 def test_the_other_documented_dcr_errors(client: TestClient) -> None:
     """The error tables of the DCR pages: invalid_redirect_uri, unapproved_software_statement,
     unauthorized_client, and invalid_request for a repeated parameter or two ways of authenticating."""
@@ -360,6 +381,10 @@ def test_the_other_documented_dcr_errors(client: TestClient) -> None:
                                                            "redirect_uri": "com.programmer"})
     assert redirect.status_code == 400 and redirect.json() == {"error": "invalid_redirect_uri"}
     assert redirect.headers["content-type"] == "application/json;charset=UTF-8"
+    for broken in ("adobepass://com.programmer]", "http://[::1"):  # urlsplit raises on these: not a URI either
+        unbalanced = client.post(f"{P}/o/client/register", json={"software_statement": statement,
+                                                                  "redirect_uri": broken})
+        assert unbalanced.status_code == 400 and unbalanced.json() == {"error": "invalid_redirect_uri"}
     unapproved = "eyJhbGciOiJSUzI1NiJ9.eyJzb2Z0d2FyZV9pZCI6InVuYXBwcm92ZWQtc29mdHdhcmUifQ.c2ln"
     refused = client.post(f"{P}/o/client/register", json={"software_statement": unapproved})
     assert refused.status_code == 400 and refused.json() == {"error": "unapproved_software_statement"}

@@ -236,9 +236,23 @@ def test_cross_domain_redirect(device: Device) -> None:
     assert device.authenticate(code, redirect_url="https://www.loginwebapp.com/x").status_code == 302
 
 
+@pytest.mark.parametrize("redirect_url", ["https://loginwebapp.com]/done", "http://[::1", "http://[a]/"])
+def test_a_redirect_url_that_does_not_parse_is_malformed(device: Device, redirect_url: str) -> None:
+    """An unbalanced bracket around the host makes urlsplit raise: "Malformed url for POST/GET", not a 500."""
+    response = device.authenticate(device.regcode(), redirect_url=redirect_url)
+    assert response.status_code == 400 and response.json()["details"] == "Malformed url for POST/GET"
+    form = {"requestor_id": device.requestor, "deviceId": device.device, "mso_id": "TempPass",
+            "domain_name": "loginwebapp.com", "redirect_url": redirect_url}
+    preview = device.call("POST", "/api/v1/authenticate/freepreview", data=form)
+    assert preview.status_code == 400 and preview.json()["details"] == "Malformed url for POST/GET"
+
+
 def test_authenticate_needs_its_parameters(device: Device) -> None:
     response = device.call("GET", "/api/v1/authenticate", params={"requestor_id": "R", "reg_code": "X"})
     assert response.json() == {"status": 400, "message": "Required 'mso_id' is not present"}
+    no_code = device.call("GET", "/api/v1/authenticate", params={"requestor_id": "R", "mso_id": "sampleMvpdId",
+                                                                 "domain_name": "d", "redirect_url": "http://d/"})
+    assert no_code.json() == {"status": 400, "message": "Required 'reg_code' is not present"}
 
 
 # clientless-errors.md, "Error: Unable to Login to MVPD page": each cause as the page words it.
