@@ -158,6 +158,21 @@ def send_at_unparseable(ctx: RequestContext, args: Mapping[str, Any]) -> bool:
     return any(parse_datetime(t) is None for t in _send_times(ctx))
 
 
+@check("braze.schedule_too_far", args={"days": int}, errors=("bad-request",))
+def schedule_too_far(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
+    """post_schedule_messages.md: `time` is "up to 90 days in the future" (`args.days`); the page gives
+    no sentence for a later one, so the error says the limit."""
+    days = int(args["days"])
+    zone = company_zone(ctx)
+    latest = ctx.clock.now() + days * 86400
+    for value in _send_times(ctx):
+        when = parse_datetime(value)
+        if when is not None and aware(when, zone).timestamp() > latest:
+            said = f"The schedule time may be at most {days} days in the future."
+            return [ErrorRef("bad-request", {"errors": [said]})]
+    return []
+
+
 @check("braze.local_time_passed")
 def local_time_passed(ctx: RequestContext, args: Mapping[str, Any]) -> bool:
     """`in_local_time` is true and `time` has passed in the company's time zone (the clock's now)."""

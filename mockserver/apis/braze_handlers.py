@@ -6,6 +6,7 @@ handlers compute the values those templates print.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -43,14 +44,47 @@ def _identifies(name: str, value: Any) -> bool:
     return isinstance(value, dict) if name == "user_alias" else not isinstance(value, list | dict)
 
 
-def track_item_problem(item: Any, blacklisted: set[str]) -> str | None:
+# event_object.md: "time" is ISO 8601 "or in `yyyy-MM-dd'T'HH:mm:ss:SSSZ` format" (milliseconds after a colon).
+_BRAZE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}:\d{3}(Z|[+-]\d{2}:?\d{2})")
+_CURRENCY = re.compile(r"[A-Z]{3}")  # purchase_object.md: "ISO 4217 Alphabetic Currency Code"
+
+
+def _is_time(value: Any) -> bool:
+    return parse_datetime(value) is not None or (isinstance(value, str) and bool(_BRAZE_TIME.fullmatch(value)))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str) and value.strip() != ""
+
+
+def _object_problem(array: str, item: dict[str, Any]) -> str | None:
+    """What event_object.md and purchase_object.md mark required, and the types they give them."""
+    if array == "attributes":
+        return None
+    properties = isinstance(item.get("properties"), dict | type(None))  # "(optional, Properties Object)"
+    if array == "events":
+        valid = _text(item.get("name")) and _is_time(item.get("time")) and properties
+        return None if valid else "invalid-event-object"
+    quantity = item.get("quantity", 1)  # "(optional, integer) ... must be <= 100"
+    valid = (_text(item.get("product_id")) and isinstance(item.get("currency"), str)
+             and bool(_CURRENCY.fullmatch(item["currency"])) and _is_number(item.get("price"))
+             and _is_time(item.get("time")) and properties
+             and isinstance(quantity, int) and not isinstance(quantity, bool) and 0 < quantity <= 100)
+    return None if valid else "invalid-purchase-object"
+
+
+def track_item_problem(array: str, item: Any, blacklisted: set[str]) -> str | None:
     """The non-fatal error of one /users/track object, or None when Braze processes it."""
     if not isinstance(item, dict) or not any(_identifies(k, item.get(k)) for k in USER_IDENTIFIERS):
         return "missing-user-identifier"
     external_id = item.get("external_id")
     if isinstance(external_id, str) and external_id in blacklisted:
         return "blacklisted-external-id"
-    return None
+    return _object_problem(array, item)
 
 
 @handler("braze.users_track", variables={"processed", "minor_errors"})
@@ -59,12 +93,14 @@ async def users_track(ctx: RequestContext) -> Failure | Success:
     body = request_body(ctx)
     blacklisted = set(string_list(ctx.options.get("blacklisted_external_ids")))
     unknown = set(string_list(ctx.options.get("unknown_external_ids")))
-    processed: dict[str, int] = {}
+    # post_user_track.md: "if events are included in the request, this will return an integer of the number of
+    # events that were queued": a count for every array sent, 0 when none of its objects was processed.
+    processed = {array: 0 for array in TRACK_ARRAYS if isinstance(body.get(array), list) and body[array]}
     minor: list[dict[str, Any]] = []
     for array in TRACK_ARRAYS:
         items = body.get(array)
         for index, item in enumerate(items if isinstance(items, list) else []):
-            problem = track_item_problem(item, blacklisted)
+            problem = track_item_problem(array, item, blacklisted)
             if problem is None:
                 processed[array] = processed.get(array, 0) + 1
                 external_id = item.get("external_id")  # any JSON value: a user named by another identifier
@@ -73,7 +109,7 @@ async def users_track(ctx: RequestContext) -> Failure | Success:
             else:
                 minor.append({"type": ctx.api.errors[problem].title, "input_array": array, "index": index})
                 ctx.report(problem)
-    if not processed:
+    if not any(processed.values()):
         return Failure([ErrorRef("no-valid-data", {"errors": minor})])
     return Success(variables={"processed": processed, "minor_errors": minor})
 

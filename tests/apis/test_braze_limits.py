@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from itertools import count
 
 import pytest
 
 from tests.apis import test_braze_support as support
 from tests.apis.test_braze_support import AUTH, app_client, fatal, users
+
+# A schedule time a month ahead of the clock: Braze takes one "up to 90 days in the future".
+SOON = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT10:00:00")
 
 client = support.client  # one app per module (fixture)
 LOW_LIMITS = """\
@@ -49,7 +53,7 @@ def rate(response) -> tuple[int, ...]:
     ("POST", "/campaigns/trigger/send", {"campaign_id": "c", "broadcast": True}, 250),
     ("POST", "/canvas/trigger/send", {"canvas_id": "c", "recipients": [{"external_user_id": "a"}]}, 250_000),
     ("POST", "/campaigns/trigger/schedule/create",
-     {"campaign_id": "c", "broadcast": True, "schedule": {"time": "2999-01-01T00:00:00Z"}}, 250_000),
+     {"campaign_id": "c", "broadcast": True, "schedule": {"time": SOON + "Z"}}, 250_000),
     ("POST", "/users/export/ids", {"external_ids": ["a"]}, 250),
     ("POST", "/sends/id/create", {"campaign_id": "c"}, 100),
     ("POST", "/users/delete", {"external_ids": ["a"]}, 20_000),

@@ -12,11 +12,15 @@ import json
 import shutil
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ServerProcess, npm_installed, serving_files
+
+# A schedule time a month ahead of the clock: Braze takes one "up to 90 days in the future".
+SOON = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT10:00:00")
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not (shutil.which("node") and shutil.which("npm")), reason="needs node and npm")]
@@ -63,7 +67,7 @@ def walk(node_dir: Path, server: ServerProcess, calls: list[list]) -> dict[str, 
 
 
 def test_the_success_paths_a_client_walks_first(node_dir, server):
-    later = {"time": "2999-01-01T10:00:00Z"}
+    later = {"time": SOON + "Z"}
     push = {"apple_push": {"alert": "hi"}}
     seen = walk(node_dir, server, [
         ["track", "good-key", "users.track", {"attributes": [{"external_id": "u1", "plan": "pro"}]}],

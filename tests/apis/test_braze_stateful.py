@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,6 @@ FOLDER = Path(tempfile.mkdtemp(prefix="braze-stateful-"))
     f"  rate_limit.{group}: {{limit: {limit}, window_s: {window}}}\n" for group, (limit, window) in LIMITS.items()))
 KEYS = st.sampled_from(["key-a", "key-b"])
 USERS = st.sampled_from(["u1", "u2", "u3"])
-FUTURE = "2031-01-01T00:00:00Z"  # after START
 SETTLED = 300  # api_limits.md: "allow for a 5-minute delay between making subsequent calls"
 # One /users/track object: (array, kind, user, attribute, value). Kinds: a valid object, one with no
 # identifier (minor error), one naming a blacklisted external_id (minor error), a valid one in
@@ -102,6 +102,10 @@ class BrazeModel(RuleBasedStateMachine):
             return found
         assert found["message"] == "success", found
         return found
+
+    def later(self) -> str:
+        """A week ahead of the clock: a schedule's time is "up to 90 days in the future"."""
+        return datetime.fromtimestamp(self.now + 7 * 86400, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     # -- rules -----------------------------------------------------------------------------------
     @rule(seconds=st.sampled_from([0.5, 1, 3, 30, 61, 3600, 86400]))
@@ -196,7 +200,7 @@ class BrazeModel(RuleBasedStateMachine):
         found = self.call(key, "/messages/schedule/create", "default",
                           {"external_user_ids": ["u1"], "messages": {"email": {"app_id": "a", "subject": "s",
                                                                                "body": "b", "from": "x <x@x.io>"}},
-                           "schedule": {"time": FUTURE}})
+                           "schedule": {"time": self.later()}})
         return (key, found["schedule_id"]) if found else (key, "never-created")
 
     @rule(schedule=schedules, delete=st.booleans())
@@ -206,7 +210,7 @@ class BrazeModel(RuleBasedStateMachine):
             self.call(key, "/messages/schedule/delete", "default", {"schedule_id": schedule_id})
         else:
             self.call(key, "/messages/schedule/update", "default",
-                      {"schedule_id": schedule_id, "schedule": {"time": FUTURE}})
+                      {"schedule_id": schedule_id, "schedule": {"time": self.later()}})
 
     @rule(target=send_ids, key=KEYS, send_id=st.sampled_from(["", "s-1", "s-2"]))
     def create_send_id(self, key: str, send_id: str) -> Any:

@@ -55,8 +55,14 @@ def track(client: Any, body: Any, headers: dict[str, str] | None = None) -> Any:
     return client.post("/braze/users/track", json=body, headers=AUTH if headers is None else headers)
 
 
-def users(count: int, prefix: str = "u") -> list[dict[str, str]]:
-    return [{"external_id": f"{prefix}{i}"} for i in range(count)]
+# What event_object.md and purchase_object.md require beside the user, by array.
+REQUIRED = {"attributes": {}, "events": {"name": "played", "time": "2026-01-01T00:00:00Z"},
+            "purchases": {"product_id": "p", "currency": "USD", "price": 1.5, "time": "2026-01-01T00:00:00Z"}}
+
+
+def users(count: int, prefix: str = "u", array: str = "attributes") -> list[dict[str, Any]]:
+    """`count` valid objects of one /users/track array, each naming its own user."""
+    return [{"external_id": f"{prefix}{i}", **REQUIRED[array]} for i in range(count)]
 
 
 def fatal(response: Any, status: int, message: str) -> None:

@@ -10,6 +10,9 @@ import pytest
 from tests.apis import test_braze_support as support
 from tests.apis.test_braze_support import AUTH, FULL, fatal, track, users
 
+# A schedule time a month ahead of the clock: Braze takes one "up to 90 days in the future".
+SOON = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT10:00:00")
+
 client, configured = support.client, support.configured  # one app per module (fixtures)
 
 
@@ -22,25 +25,26 @@ PUSH = {"alert": "hi"}
 
 # -- /users/track ---------------------------------------------------------------------------------
 def test_track_success_counts_each_array(client):
-    response = track(client, {"attributes": users(2), "events": users(3), "purchases": []})
+    response = track(client, {"attributes": users(2), "events": users(3, array="events"), "purchases": []})
     assert response.status_code == 201
     assert response.json() == {"message": "success", "attributes_processed": 2, "events_processed": 3}
 
 
 @pytest.mark.parametrize("array", ["attributes", "events", "purchases"])
 def test_track_75_objects_pass_the_76th_is_max_input_length(client, array):
-    assert track(client, {array: users(75)}).json()[f"{array}_processed"] == 75
-    fatal(track(client, {array: users(76)}), 400, "Max Input Length Exceeded")
+    assert track(client, {array: users(75, array=array)}).json()[f"{array}_processed"] == 75
+    fatal(track(client, {array: users(76, array=array)}), 400, "Max Input Length Exceeded")
 
 
 def test_track_limits_are_per_array(client):
-    response = track(client, {"attributes": users(75), "events": users(75), "purchases": users(75)})
+    response = track(client, {"attributes": users(75), "events": users(75, array="events"),
+                              "purchases": users(75, array="purchases")})
     assert response.status_code == 201 and response.json()["purchases_processed"] == 75
 
 
 def test_blacklisted_external_id_is_a_minor_error_the_others_are_processed(client):
     body = {"attributes": [{"external_id": "a"}, {"external_id": "blacklisted"}, {"external_id": "b"}],
-            "events": [{"external_id": "c", "name": "e"}]}
+            "events": [{"external_id": "c", "name": "e", "time": "2026-01-01T00:00:00Z"}]}
     response = track(client, body)
     assert response.status_code == 201
     assert response.json() == {
@@ -51,7 +55,8 @@ def test_blacklisted_external_id_is_a_minor_error_the_others_are_processed(clien
 
 
 def test_an_object_without_identifier_is_a_minor_error(client):
-    response = track(client, {"events": [{"name": "e"}, {"email": "x@example.com", "name": "e"}, "junk"]})
+    named = {"email": "x@example.com", "name": "e", "time": "2026-01-01"}
+    response = track(client, {"events": [{"name": "e"}, named, "junk"]})
     assert response.status_code == 201 and response.json()["events_processed"] == 1
     assert [(e["input_array"], e["index"]) for e in response.json()["errors"]] == [("events", 0), ("events", 2)]
 
@@ -62,6 +67,32 @@ def test_an_object_without_identifier_is_a_minor_error(client):
 def test_nothing_processable_is_the_fatal_valid_data_message(client, body):
     response = track(client, body)
     fatal(response, 400, "Valid data must be provided in the 'attributes', 'events', or 'purchases' fields.")
+
+
+@pytest.mark.parametrize(("array", "bad"), [
+    ("events", {"time": "2026-01-01T00:00:00Z"}), ("events", {"name": "e"}),
+    ("events", {"name": "e", "time": "yesterday"}),
+    ("events", {"name": "e", "time": "2026-01-01T00:00:00Z", "properties": "x"}),
+    ("purchases", {"product_id": "p", "currency": "USD", "time": "2026-01-01T00:00:00Z"}),
+    ("purchases", {"product_id": "p", "currency": "usd", "price": 1, "time": "2026-01-01T00:00:00Z"}),
+    ("purchases", {"product_id": "p", "currency": "USD", "price": 1, "time": "2026-01-01", "quantity": 101}),
+])
+def test_an_invalid_event_or_purchase_is_a_minor_error_and_counts_zero(client, array, bad):
+    """post_user_track.md: "non-fatal errors, such as one invalid event object out of a long list of events";
+    `events_processed` is returned "if events are included in the request", 0 when none was queued."""
+    response = track(client, {"attributes": users(1), array: [{"external_id": "u", **bad}]})
+    assert response.status_code == 201
+    assert response.json()[f"{array}_processed"] == 0 and response.json()["attributes_processed"] == 1
+    [error] = response.json()["errors"]
+    assert (error["input_array"], error["index"]) == (array, 0) and "required" in error["type"]
+    valid = track(client, {array: [*users(1, array=array), {"external_id": "u", **bad}]}).json()
+    assert valid[f"{array}_processed"] == 1 and valid["errors"][0]["index"] == 1
+
+
+def test_braze_s_own_time_format_is_taken(client):
+    """event_object.md: ISO 8601 "or in `yyyy-MM-dd'T'HH:mm:ss:SSSZ` format"."""
+    body = {"events": [{"external_id": "u", "name": "e", "time": "2026-01-01T10:20:30:450+0100"}]}
+    assert track(client, body).json() == {"message": "success", "events_processed": 1}
 
 
 def test_the_fatal_message_lists_each_objects_minor_error(client):
@@ -118,6 +149,13 @@ def test_broadcast_with_a_recipient_list_is_bad_request(client):
 def test_no_message_payload_is_no_message_to_send(client, messages):
     body = {"external_user_ids": ["a"]} | ({} if messages is None else {"messages": messages})
     fatal(send(client, body), 400, "No message to send")
+
+
+@pytest.mark.parametrize("ids", [{"external_user_ids": [1, 2]}, {"external_user_ids": [None]},
+                                 {"user_aliases": ["x"]}, {"user_aliases": [{"alias_name": "a"}]}])
+def test_ids_of_the_wrong_type_are_bad_request(client, ids):
+    """post_send_messages.md: "(optional, array of strings)", "(optional, array of User Alias Object)"."""
+    fatal(send(client, {**ids, "messages": {"email": {}}}), 400, "Bad Request")
 
 
 def test_a_message_that_is_not_an_object_is_bad_request(client):
@@ -192,9 +230,20 @@ def _schedule(time, local=False):
 
 
 def test_schedule_create_answers_a_schedule_id(client):
-    response = send(client, _schedule("2999-01-01T10:00:00Z"), "/messages/schedule/create")
+    response = send(client, _schedule(SOON + "Z"), "/messages/schedule/create")
     assert response.status_code == 201 and response.json()["message"] == "success"
     assert response.json()["schedule_id"] and response.json()["dispatch_id"]
+
+
+def test_a_schedule_time_more_than_90_days_ahead_is_bad_request(client):
+    """post_schedule_messages.md: `time` is "up to 90 days in the future"."""
+    far = (datetime.now(UTC) + timedelta(days=91)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for path in ("/messages/schedule/create", "/campaigns/trigger/schedule/create"):
+        response = send(client, {**_schedule(far), "campaign_id": "c"}, path)
+        fatal(response, 400, "Bad Request")
+        assert response.json()["errors"] == ["The schedule time may be at most 90 days in the future."]
+    near = (datetime.now(UTC) + timedelta(days=89)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert send(client, _schedule(near), "/messages/schedule/create").status_code == 201
 
 
 @pytest.mark.parametrize("time", ["tomorrow", "2024-13-01T00:00:00", "", 1700000000])
@@ -205,7 +254,7 @@ def test_unparseable_send_time_is_bad_request(client, time):
 
 
 def test_the_older_send_at_member_is_read_too(client):
-    body = {**_schedule("2999-01-01T10:00:00"), "send_at": "soon"}
+    body = {**_schedule(SOON), "send_at": "soon"}
     assert send(client, body, "/messages/schedule/create").json()["errors"] == ["Cannot parse `send_at` datetime."]
 
 
@@ -215,7 +264,7 @@ def test_the_older_send_at_member_alone_gives_the_time(client):
     response = send(client, body, "/messages/schedule/create")
     fatal(response, 400, "Bad Request")
     assert response.json()["errors"] == ["Cannot parse `send_at` datetime."]
-    assert send(client, {**body, "send_at": "2999-01-01T10:00:00Z"}, "/messages/schedule/create").status_code == 201
+    assert send(client, {**body, "send_at": SOON + "Z"}, "/messages/schedule/create").status_code == 201
 
 
 def test_schedule_without_time_is_bad_syntax(client):
@@ -228,7 +277,7 @@ def test_in_local_time_with_a_passed_time_is_bad_request(client):
     fatal(response, 400, "Bad Request")
     assert "in_local_time" in response.json()["errors"][0]
     assert send(client, _schedule("2001-01-01T10:00:00"), "/messages/schedule/create").status_code == 201
-    assert send(client, _schedule("2999-01-01T10:00:00", local=True), "/messages/schedule/create").status_code == 201
+    assert send(client, _schedule(SOON, local=True), "/messages/schedule/create").status_code == 201
 
 
 def test_the_passed_local_time_message_is_the_rows_own(client):
@@ -253,6 +302,18 @@ class TestTriggerSends:
         response = send(client, {id_field: "x", "recipients": [{"external_user_id": "a"}]}, path)
         assert response.status_code == 201 and response.json()["message"] == "success"
         assert "notice" not in response.json()
+
+    @pytest.mark.parametrize("recipient", [{}, {"trigger_properties": {"a": 1}},
+                                           {"external_user_id": "u", "user_alias": {"alias_name": "a",
+                                                                                    "alias_label": "l"}},
+                                           {"user_alias": {"alias_name": "a"}}, {"external_user_id": "u",
+                                                                                 "trigger_properties": "x"}])
+    def test_a_recipient_names_one_user_exactly(self, client, path, id_field, recipient):
+        """recipient_object.md: "Either external_user_id or user_alias is required in this object. Requests
+        must specify only one." """
+        fatal(send(client, {id_field: "x", "recipients": [{"external_user_id": "a"}, recipient]}, path), 400,
+              "Bad Request")
+        assert send(client, {id_field: "x", "recipients": [{"email": "a@example.com"}]}, path).status_code == 201
 
     def test_more_than_50_recipients_is_the_max_number_of_ids(self, client, path, id_field):
         body = {id_field: "x", "recipients": [{"external_user_id": f"u{i}"} for i in range(51)]}
@@ -288,7 +349,7 @@ class TestTriggerSchedules:
     """The trigger sends scheduled: their bodies plus `schedule`, where the send_at and in_local_time rows apply."""
 
     def test_a_schedule_answers_its_ids(self, client, path, id_field):
-        body = {id_field: "x", "broadcast": True, "schedule": {"time": "2999-01-01T10:00:00Z"}}
+        body = {id_field: "x", "broadcast": True, "schedule": {"time": SOON + "Z"}}
         response = send(client, body, path)
         assert response.status_code == 201 and response.json()["message"] == "success"
         assert response.json()["schedule_id"] and response.json()["dispatch_id"]
@@ -312,7 +373,7 @@ class TestTriggerSchedules:
         assert send(client, body, path).json() == {"message": "Bad Request", "errors": ["Bad syntax."]}
 
     def test_recipients_are_limited_and_required_as_in_a_send(self, client, path, id_field):
-        later = {"time": "2999-01-01T10:00:00Z"}
+        later = {"time": SOON + "Z"}
         body = {id_field: "x", "schedule": later, "recipients": [{"external_user_id": f"u{i}"} for i in range(51)]}
         fatal(send(client, body, path), 400, "The max number of ids per request was exceeded")
         fatal(send(client, {id_field: "x", "schedule": later}, path), 400, "No Recipients")
@@ -325,7 +386,7 @@ class TestScheduleUpdates:
     """An update's `schedule` replaces the old one whole: its time is read as a create's."""
 
     def test_an_update_is_a_success(self, client, path, ids):
-        response = send(client, {**ids, "schedule_id": "s", "schedule": {"time": "2999-01-01T10:00:00Z"}}, path)
+        response = send(client, {**ids, "schedule_id": "s", "schedule": {"time": SOON + "Z"}}, path)
         assert response.status_code == 201 and response.json() == {"message": "success"}
 
     def test_the_send_at_and_in_local_time_rows(self, client, path, ids):
@@ -336,7 +397,7 @@ class TestScheduleUpdates:
 
     @pytest.mark.parametrize("extra", [{}, {"schedule_id": ""}, {"schedule_id": 7}])
     def test_the_schedule_id_is_required(self, client, path, ids, extra):
-        body = {**ids, **extra, "schedule": {"time": "2999-01-01T10:00:00Z"}}
+        body = {**ids, **extra, "schedule": {"time": SOON + "Z"}}
         assert send(client, body, path).json()["errors"] == ["Bad syntax."]
 
 
