@@ -35,9 +35,12 @@ def session_scope(scope: dict[str, Any]) -> dict[str, Any]:
     name, _, rest = path[len(SESSION_PREFIX):].partition("/")
     prefix = SESSION_PREFIX + name
     headers = [(k, v) for k, v in scope["headers"] if k != b"x-mock-session"]
-    headers.append((b"x-mock-session", name.encode("latin-1")))
-    raw_path: bytes = scope.get("raw_path") or path.encode("latin-1")
-    return {**scope, "path": "/" + rest, "raw_path": raw_path[len(prefix.encode("latin-1")):] or b"/",
+    # Any name goes into the header (a name outside latin-1, `%E2%82%AC`, too): the session check refuses
+    # it there as misuse, as it refuses `?__session=` of the same name.
+    headers.append((b"x-mock-session", name.encode("utf-8", "replace")))
+    raw_path: bytes = scope.get("raw_path") or path.encode("utf-8", "replace")
+    raw_name = raw_path[len(SESSION_PREFIX):].partition(b"/")[0]  # still percent-encoded
+    return {**scope, "path": "/" + rest, "raw_path": raw_path[len(SESSION_PREFIX) + len(raw_name):] or b"/",
             "root_path": scope.get("root_path", "") + prefix, "headers": headers}
 
 

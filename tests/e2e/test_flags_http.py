@@ -114,5 +114,10 @@ def test_a_session_path_gives_a_base_url_its_own_session(client):
     assert len(journal) == 11 and {e["path"] for e in journal} == {"/braze/campaigns/list"}
     own = client.get("/__session/a/__admin/requests", params={"session": "a"}).json()
     assert own["count"] == 11  # the admin API under a session path too
-    bad = client.get("/__session/no%20spaces/braze/campaigns/list", headers=BRAZE)
-    assert bad.status_code == 400 and bad.headers["x-mockserver-misuse"] == "1"
+    for name in ("no%20spaces", "%E2%82%AC", "%ff"):  # outside latin-1 or not UTF-8: misuse, not a 500
+        for path in ("/braze/campaigns/list", "/__admin/requests"):
+            bad = client.get(f"/__session/{name}{path}", headers=BRAZE)
+            assert bad.status_code == 400 and bad.headers["x-mockserver-misuse"] == "1", (name, path)
+    escaped = client.get("/__session/a%2Db/braze/campaigns/list", headers=BRAZE)  # the name a-b, escaped
+    assert escaped.status_code == 200
+    assert client.get("/__admin/requests", params={"session": "a-b"}).json()["count"] == 1
