@@ -23,7 +23,7 @@ PATHS = ["/reactor/companies", "/reactor/properties/PR1", "/reactor/", "/nowhere
          "/reactor/properties/PR1/rule_components", "/reactor/rules/RL1/rule_components", "/reactor/callbacks/CB1",
          "/reactor/audit_events", "/braze/users/delete", "/edge/ee/v1/identity/acquire",
          "/clientless/api/v1/authenticate/freepreview", "/__session/s1/braze/users/track", "/__session//dcs/event"]
-PREFIXES = ["/reactor/", "/braze/", "/dcs/", "/edge/", "/clientless/"]
+PREFIXES = ["/reactor/", "/braze/", "/dcs/", "/edge/", "/clientless/", "/__session/"]  # a session name drawn too
 
 
 def call(method: str, path: str, raw_path: bytes, query: bytes, headers: list[tuple[bytes, bytes]],
