@@ -10,6 +10,7 @@ files add to it and win on the same error id, route id, mode name or option key 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import fnmatch
 import functools
 import re
@@ -155,8 +156,9 @@ def _glob_tokens(pattern: str) -> list[str]:
 
 def _merge(parts: list[_Part]) -> tuple[dict[str, Any], dict[str, tuple[Any, Where]], list[tuple[Any, Where]]]:
     """Top-level values (later wins), errors by id, routes (a later file's new routes go first)."""
-    top: dict[str, Any] = {"options": {}, "headers": {}, "modes": {}, "_refused": [], "_option_problems": [],
-                           "_broken": {"errors": set(), "routes": set(), "top": set()}, "_shadowed": []}
+    top: dict[str, Any] = {"options": {}, "headers": {}, "modes": {}, "_refused": [], "_merge_problems": [],
+                           "_fields_missing": set(), "_broken": {"errors": set(), "routes": set(), "top": set()},
+                           "_shadowed": []}
     shadowed = top["_shadowed"]  # (kind, name, spec, where) a later file replaced: still checked, for its problems
     top_where: dict[str, Where] = {}
     errors: dict[str, tuple[Any, Where]] = {}
@@ -167,8 +169,10 @@ def _merge(parts: list[_Part]) -> tuple[dict[str, Any], dict[str, tuple[Any, Whe
             if key == "options":
                 for option, given in value.items():
                     if option in top["options"]:  # a later file's value has the kind of the earlier one (bundled)
-                        top["_option_problems"] += _kind_problems(top["options"][option], given,
-                                                                  where.child("options", option))
+                        top["_merge_problems"] += _kind_problems(top["options"][option], given,
+                                                                 where.child("options", option))
+                    else:
+                        top["_merge_problems"] += _misspelt_option(option, top["options"], where)
                 top["options"].update(value)
             elif key == "headers":
                 top[key].update(value)
@@ -177,6 +181,10 @@ def _merge(parts: list[_Part]) -> tuple[dict[str, Any], dict[str, tuple[Any, Whe
                 top["modes"].update({n: (m, where.child("modes", n)) for n, m in value.items()})
             elif key == "errors":
                 shadowed += [("errors", i, *errors[i]) for i in value if i in errors]
+                for i, e in value.items():
+                    missing = _fields_kept(errors[i][0], e, where.child("errors", i)) if i in errors else []
+                    top["_merge_problems"] += missing
+                    top["_fields_missing"] |= {i} if missing else set()
                 errors.update({i: (e, where.child("errors", i)) for i, e in value.items()})
             elif key == "_refused":  # entries left out for their schema problems: (kind, where, value, bad paths)
                 for kind, at, entry, bad in value:
@@ -214,6 +222,33 @@ def _kind_of(value: Any) -> str | None:
     return next((name for kind, name in _KINDS if isinstance(value, kind)), None)
 
 
+def _misspelt_option(option: str, known: dict[str, Any], where: Where) -> list[Problem]:
+    """A new option a letter or two away from one the files before gave (`payload_limit_byte`): it would be
+    taken, for templates of one's own, and the option meant would silently keep its value."""
+    close = difflib.get_close_matches(option, list(known), n=1, cutoff=0.9)
+    if not close:
+        return []
+    return [where.child("options", option).problem(
+        f"unknown option; did you mean {close[0]!r}? (an earlier file gives that one; this one would be "
+        "taken as a new option, and change nothing)")]
+
+
+def _fields_kept(before: Any, given: Any, where: Where) -> list[Problem]:
+    """An error that replaces one (bundled) gives the `fields` the one it replaces gave: the API's templates
+    read them (`{{ error.detail }}`), and without them the answer prints null where the docs print text."""
+    if not isinstance(before, dict) or not isinstance(given, dict):
+        return []
+    wanted, has = before.get("fields"), given.get("fields")
+    if not isinstance(wanted, dict):
+        return []
+    missing = [name for name in wanted if not isinstance(has, dict) or name not in has]
+    if not missing:
+        return []
+    return [where.child("fields").problem(
+        f"missing {', '.join(repr(m) for m in missing)}: the error this one replaces gives "
+        f"{'them' if len(missing) > 1 else 'it'}, and the API's templates read its fields")]
+
+
 def _kind_problems(before: Any, given: Any, where: Where) -> list[Problem]:
     """An option given a value of another kind than the file before gave it (`throttle_rate: fast` where the
     bundled file has 1): each request would have been the mock's 500. A negative number where the bundled one
@@ -237,13 +272,14 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
     where_of: dict[str, Where] = top.pop("_where")
     broken: dict[str, set[str]] = top.pop("_broken")
     shadowed: list[tuple[str, str, Any, Where]] = top.pop("_shadowed")
-    option_problems: list[Problem] = top.pop("_option_problems")  # told with the others, at the end
+    merge_problems: list[Problem] = top.pop("_merge_problems")  # told with the others, at the end
+    fields_missing: set[str] = top.pop("_fields_missing")  # told by merge_problems: not again when rendered
     problems: list[Problem] = []
     for key in ("prefix", "error_response"):
         if key not in top and key not in broken["top"]:  # one the schema refused is told already
             problems.append(first.problem(f"API '{name}' has no `{key}` in any of its files"))
     if problems:
-        return None, problems + option_problems
+        return None, problems + merge_problems
 
     def template_problem(where: Where, exc: TemplateError) -> None:  # its `where` starts with where's last name
         problems.append(Where(where.file, where.lines, where.path + _split(exc.where)[1:]).problem(exc.message))
@@ -314,9 +350,10 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
             try:
                 fast[error_id] = _with_fast_paths(error, error_item, error_response)
             except (TypeError, ValueError) as exc:  # the API's templates read what this error does not give
-                where = raw_errors[error_id][1]
-                problems.append(where.problem(f"its answer cannot be rendered from its own data: {exc} "
-                                              f"(give it in `fields`, as the API's other errors do)"))
+                if error_id not in fields_missing:
+                    problems.append(raw_errors[error_id][1].problem(
+                        f"its answer cannot be rendered from its own data: {exc} "
+                        f"(give it in `fields`, as the API's other errors do)"))
                 fast[error_id] = error
             except Exception as exc:  # a template that fails whatever the request (`{{ 1 / 0 }}`)
                 problems.append(raw_errors[error_id][1].problem(
@@ -367,7 +404,7 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
     except re.error as exc:  # pragma: no cover - fnmatch output always compiles
         problems.append(where_of["hosts"].problem(str(exc)))
         host_patterns = ()
-    problems += option_problems
+    problems += merge_problems
     if problems or broken["top"] or error_response is None:  # a top-level value the reader refused: told there
         return None, problems
     return (
