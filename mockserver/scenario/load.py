@@ -222,6 +222,9 @@ def _kind_of(value: Any) -> str | None:
     return next((name for kind, name in _KINDS if isinstance(value, kind)), None)
 
 
+_PARAMETER = re.compile(r"\{[A-Za-z_]\w*(:path)?\}")  # `{id}`, `{rest:path}`: the same path whatever the name
+
+
 def _misspelt_option(option: str, known: dict[str, Any], where: Where) -> list[Problem]:
     """A new option a letter or two away from one the files before gave (`payload_limit_byte`): it would be
     taken, for templates of one's own, and the option meant would silently keep its value."""
@@ -377,6 +380,7 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
     seen_ids: set[str] = set()
     trusted_files = {p.where.file for p in parts if p.trusted}
     hooked = TEMPLATE_NAMES | apis.template_variables(name, ())  # what every template of a route may read
+    first_with: dict[tuple[str, str], Route] = {}  # (method, path with its parameters unnamed): the route served
     for spec, where in raw_routes:
         if spec["id"] in seen_ids:
             problems.append(where.child("id").problem(f"route id '{spec['id']}' is used twice"))
@@ -384,6 +388,14 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
         route = _build_route(spec, where, known_error, compiled, problems, where.file not in trusted_files, hooked)
         if route is not None:
             routes.append(route)
+            shape = _PARAMETER.sub(r"{\1}", route.path)
+            taken = sorted({m for m in route.methods if (m, shape) in first_with})
+            if taken and where.file not in trusted_files:  # a bundled route a user's new one goes before: meant
+                earlier = first_with[(taken[0], shape)]
+                problems.append(where.child("path").problem(
+                    f"{', '.join(taken)} {route.path} is answered by route '{earlier.id}' ({earlier.source}), "
+                    "which comes first: this route never sees it"))
+            first_with.update({(m, shape): route for m in route.methods if (m, shape) not in first_with})
 
     route_ids = {r.id for r in routes} | broken["routes"]
     modes = {mode_name: _build_mode(mode_name, spec, w, known_error, compiled, route_ids, problems, known)
@@ -455,6 +467,9 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
     """`hooked`: the names every template of the route reads (the engine's, the API hook's); its `respond`
     reads its handler's too, a rule's `respond` not (it answers before the handler runs)."""
     methods = spec["method"] if isinstance(spec["method"], list) else [spec["method"]]
+    for index, method in enumerate(methods):
+        if method in methods[:index]:
+            problems.append(where.child("method", index).problem(f"{method} is named twice"))
     rules: list[Rule] = []
     route_errors: list[str] = []
     found_by_checks: list[tuple[str, Where]] = []

@@ -983,3 +983,22 @@ def test_a_negative_number_where_the_bundled_option_is_not_is_a_problem(tmp_path
     assert sorted((p.field, p.message) for p in caught.value.problems) == [
         ("options.regcode_length", "-0.5 is negative where the option takes a number of 0 or more (as 7)"),
         ("options.throttle_rate", "-1 is negative where the option takes a number of 0 or more (as 1)")]
+
+
+def test_a_route_the_one_before_always_answers_is_a_problem(tmp_path):
+    """Two routes of one method and path (parameters named apart): the second never answers; a method
+    named twice in one route is told too."""
+    text = GOOD + ("  - id: again\n    method: [POST, GET]\n    path: /hello\n    respond: {body: {}}\n"
+                   "  - id: twice\n    method: [PUT, PUT]\n    path: /put\n    respond: {body: {}}\n")
+    found = problems_of(tmp_path, text)
+    assert len(found) == 2, found
+    assert found[0].endswith("routes[1].path: GET /hello is answered by route 'hello' "
+                             f"({tmp_path / 'toy.yaml'}:9), which comes first: this route never sees it")
+    assert found[1].endswith("routes[2].method[1]: PUT is named twice")
+
+
+def test_a_route_of_ones_own_may_go_before_a_bundled_one(tmp_path):
+    """A user's new route comes first and answers the bundled route's path: meant, not a problem."""
+    (tmp_path / "mine.yaml").write_text("api: braze\nroutes:\n  - id: my-list\n    method: GET\n"
+                                        "    path: /campaigns/list\n    respond: {body: {mine: true}}\n")
+    assert "my-list" in {r.id for r in load_catalog([tmp_path]).apis["braze"].routes}
