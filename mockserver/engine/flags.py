@@ -159,7 +159,8 @@ def _counted(pairs: list[tuple[str, str]], in_query: int) -> set[int]:
 def _apply(flags: Flags, name: str, value: str) -> None:
     if name == "error":
         ids = [v.strip() for v in value.split(",") if v.strip()]
-        flags.errors.extend(ids or [""])  # no id: the API's ids are listed once the API is known
+        # no id: the API's ids are listed once the API is known; an id asked twice is one error
+        flags.errors.extend(i for i in dict.fromkeys(ids or [""]) if i not in flags.errors)
     elif name == "code":
         code = decimal(value)
         if code is None or not 100 <= code <= 599:

@@ -89,6 +89,15 @@ def test_both_forms_combine_and_errors_repeat():
     assert flags.given == ["error=a", "error=b", "seed=7"]
 
 
+def test_an_error_asked_twice_is_one_error(client):
+    """README: a flag given twice counts once; `error` adds up distinct ids only."""
+    flags = parse_flags([("error", "a"), ("error", "a,b")], [("error", "b"), ("error", "c")], None)
+    assert flags.errors == ["a", "b", "c"]
+    twice = client.get("/reactor/companies?__error=internal-error&__error=internal-error",
+                       headers={"Authorization": "Bearer t"})
+    assert len(twice.json()["errors"]) == 1
+
+
 @pytest.mark.parametrize("value,on", [("1", True), ("", True), ("TRUE", True), ("yes", True), ("0", False),
                                       ("false", False), ("no", False)])
 def test_chaos_faults_takes_a_boolean(value, on):
