@@ -133,7 +133,12 @@ def parse_flags(query_flags: list[tuple[str, str]], prefer: list[tuple[str, str]
     counted = None if len({name for name, _ in pairs}) == len(pairs) else _counted(pairs, len(query_flags))
     for index, (name, value) in enumerate(pairs):
         if counted is None or index in counted:
+            before = len(flags.errors)
             _apply(flags, name, value)
+            if name == "error" and value:  # the ids this one added: one asked again is named once
+                value = ",".join(flags.errors[before:])
+                if not value:
+                    continue
             flags.given.append(f"{name}={value}" if value else name)
         else:  # checked all the same: a bad value is misuse even where another one wins
             _apply(Flags(), name, value)

@@ -92,7 +92,7 @@ def test_both_forms_combine_and_errors_repeat():
 def test_an_error_asked_twice_is_one_error(client):
     """README: a flag given twice counts once; `error` adds up distinct ids only."""
     flags = parse_flags([("error", "a"), ("error", "a,b")], [("error", "b"), ("error", "c")], None)
-    assert flags.errors == ["a", "b", "c"]
+    assert flags.errors == ["a", "b", "c"] and flags.given == ["error=a", "error=b", "error=c"]
     twice = client.get("/reactor/companies?__error=internal-error&__error=internal-error",
                        headers={"Authorization": "Bearer t"})
     assert len(twice.json()["errors"]) == 1
