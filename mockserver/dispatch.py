@@ -151,8 +151,11 @@ class Dispatcher:
             if unreachable(exc):
                 return Answer(Rendered(*state_gone_answer(self.runtime.settings.state, exc, f"{method} {path}")))
         log.exception("internal error answering %s %s", method, path)
-        where = (f", answering route {entry.route}" if entry.route else "") + (
-            f" with {', '.join(entry.errors)}" if entry.errors else "")
+        api = self.runtime.catalog.apis.get(entry.api or "")
+        sources = {r.id: r.source for r in api.routes} if api else {}  # file:line, as `validate` gives them
+        errors = [f"{e} ({api.errors[e].source})" if api and e in api.errors else e for e in entry.errors]
+        where = (f", answering route {entry.route} ({sources.get(entry.route, '?')})" if entry.route else "") + (
+            f" with {', '.join(errors)}" if errors else "")
         detail = f"internal error of the mock server (see its log): {type(exc).__name__}: {exc}{where}"
         body = {"type": "urn:mockserver:problem:internal-error", "title": "Internal error of the mock server",
                 "status": 500, "detail": detail}  # not misuse: the request was fine, the mock or its file failed

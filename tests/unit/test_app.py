@@ -599,7 +599,8 @@ def test_a_template_that_fails_on_a_request_says_which_route_and_why(tmp_path, m
     assert client.post("/toy/ratio", json={"n": 2}).json() == {"r": 0}
     answer = client.post("/toy/ratio", json={"n": 0})
     assert answer.status_code == 500 and answer.headers["X-Mockserver-Internal-Error"] == "1"
-    assert "ZeroDivisionError: integer division or modulo by zero, answering route ratio" in answer.json()["detail"]
+    assert ("ZeroDivisionError: integer division or modulo by zero, answering route ratio "
+            f"({tmp_path / 'toy.yaml'}:") in answer.json()["detail"]  # the route's file and line, as validate says
     # its own problem type: the request was no misuse (README, "Misuse"), the mock or its file failed
     assert answer.json()["type"] == "urn:mockserver:problem:internal-error", answer.json()
     assert answer.json()["title"] == "Internal error of the mock server" and "X-Mockserver-Misuse" not in answer.headers
