@@ -92,14 +92,26 @@ async def create_library(store: Store, prop: Record, attributes: dict[str, Any],
                                "rules": [], "upstream_library": None, "property": prop["id"], "last_build": None})
 
 
+STAGES = ("development", "staging", "production")
+
+
 async def create_environment(store: Store, prop: Record, attributes: dict[str, Any],
                              data: Mapping[str, Any]) -> Record | Failure:
     host_id = related_id(data, "host")
     if host_id is not None and await own_record(store, host_id, "hosts", prop) is None:
         return not_found("/data/relationships/host/data")
+    # environments.md: `stage` is "development, staging, or production" (left out: development), and a
+    # property has one staging and one production environment ("Staging | One", "Production | One"). The
+    # reference names no code for a second: not-unique, 422, pointing at the stage.
+    stage = attributes.get("stage", "development")
+    if stage not in STAGES:
+        return Failure(_syntax("/data/attributes/stage", "`stage` must be `development`, `staging` or `production`."))
+    if stage != "development" and any(e["attributes"].get("stage") == stage
+                                       for e in await store.children(prop["id"], "environments")):
+        return fail("not-unique", "/data/attributes/stage",
+                    detail=f"The stage you are trying to use is already in use. A property holds one {stage} "
+                    "environment.")
     token = store.ctx.generator.hex(12)
-    stage = attributes.get("stage") if attributes.get("stage") in ("development", "staging", "production") \
-        else "development"
     suffix = "" if stage == "production" else f"-{stage}"
     name = f"launch-{token}{suffix}.min.js"
     return await store.create("environments", prop["id"], {

@@ -154,7 +154,8 @@ async def create_build(ctx: RequestContext) -> Outcome:
     if environment is None:
         return fail("environment-required")
     host = await store.get(environment["rel"].get("host") or "", "hosts")
-    if host is None:
+    # host-required: "does not have a valid Host", none or one whose verification failed (or will, when polled)
+    if host is None or host["attributes"].get("status") == "failed" or host.get("failure"):
         return fail("host-required")
     token = ctx.generator.hex(12)
     artifact = f"https://assets.adobedtm.com/{environment['attributes']['library_path']}"

@@ -768,3 +768,37 @@ def test_a_patch_of_custom_code_settings_alone_is_refused_an_unsupported_languag
     assert reactor.get(f"/{kind}/{made}").json()["data"]["attributes"]["settings"] == good
     patch["data"]["attributes"]["settings"] = '{"language": "html", "source": "<b>x</b>"}'
     assert reactor.patch(f"/{kind}/{made}", patch).status_code == 200
+
+
+def test_a_build_to_a_host_that_failed_verification_is_host_required(reactor):
+    """host-required: "The Environment assigned to this Library does not have a valid Host": one whose
+    verification failed is no valid host, polled or not yet."""
+    prop = reactor.property()
+    document = {"data": {"type": "hosts", "attributes": SFTP}}
+    failing = reactor.post(f"/properties/{prop}/hosts?__error=sftp-authentication-failed", document)
+    host = failing.json()["data"]["id"]
+    library = reactor.library(prop)
+    assert reactor.assign(library, reactor.environment(prop, host)).status_code == 200
+    error_of(reactor.post(f"/libraries/{library}/builds"), 422, "host-required")  # not polled yet
+    assert reactor.get(f"/hosts/{host}").json()["data"]["attributes"]["status"] == "failed"
+    error_of(reactor.post(f"/libraries/{library}/builds"), 422, "host-required")
+
+
+def test_a_property_holds_one_staging_and_one_production_environment(reactor):
+    """environments.md: "Staging | One", "Production | One"; `stage` is development, staging or production."""
+    prop = reactor.property()
+    host = reactor.host(prop)
+    for stage in ("staging", "production"):
+        first = reactor.environment(prop, host, stage.title(), stage)
+        document = {"data": {"type": "environments", "attributes": {"name": "Again", "stage": stage}}}
+        error = error_of(reactor.post(f"/properties/{prop}/environments", document), 422, "not-unique",
+                         "/data/attributes/stage")
+        assert f"one {stage} environment" in error["detail"]
+        assert reactor.delete(f"/environments/{first}").status_code == 204  # gone: the stage is free again
+        reactor.environment(prop, host, "Second", stage)
+    reactor.environment(prop, host, "Dev 1")
+    reactor.environment(prop, host, "Dev 2")  # development: as many as wanted
+    for stage in ("Production", "prod", ""):
+        document = {"data": {"type": "environments", "attributes": {"name": "Typo", "stage": stage}}}
+        error_of(reactor.post(f"/properties/{prop}/environments", document), 422, "invalid-settings-syntax",
+                 "/data/attributes/stage")

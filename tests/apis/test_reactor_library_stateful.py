@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, precondition, rule
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, multiple, precondition, rule
 
 from tests.apis.stateful import SETTINGS, Recorder, body
 from tests.apis.test_reactor_support import HEADERS, ID, JSONAPI, assert_jsonapi
@@ -126,6 +126,10 @@ class LibraryModel(RuleBasedStateMachine):
         if hosted:
             data["relationships"] = {"host": {"data": {"id": self.host, "type": "hosts"}}}
         response = self.send("POST", f"/properties/{self.prop}/environments", {"data": data})
+        if stage != "development" and any(e["stage"] == stage and not e["gone"] for e in self.envs.values()):
+            # environments.md: a property has one staging and one production environment
+            assert response.status_code == 422 and body(response)["errors"][0]["code"] == "not-unique"
+            return multiple()
         assert response.status_code == 201, response.text
         env = str(body(response)["data"]["id"])
         self.envs[env] = {"stage": stage, "host": hosted, "library": None, "gone": False}
@@ -380,7 +384,9 @@ class LibraryModel(RuleBasedStateMachine):
             self.transition(lib, "develop")
             return
         stage = {"development": "development", "submitted": "staging", "approved": "production"}[known["state"]]
-        env = self.create_environment(stage, True)
+        # a property holds one staging and one production environment: the one there, if any, else a new one
+        there = [e for e, k in self.envs.items() if k["stage"] == stage != "development" and not k["gone"]]
+        env = there[0] if there else self.create_environment(stage, True)
         self.assign(lib, env)
         self.poll(self.build(lib, None))
         if known["state"] in ("development", "submitted"):
