@@ -48,6 +48,11 @@ def shape_error(body: dict[str, Any], endpoint: str, version: int) -> ErrorRef |
         return ErrorRef("EXEG-0102-400", {"fieldPath": key})
     if endpoint == CONSENT:
         return None
+    # the API reference's request schemas: a request's own `query` (EventQuery) and, in a v1 batch, `xdm`
+    # (XdmContextData) are objects, as an event's are
+    for part in ("xdm", "query"):
+        if part in body and not isinstance(body[part], dict):
+            return ErrorRef("EXEG-0102-400", {"fieldPath": part})
     for index, event in enumerate(events_of(body, endpoint, version)):
         path = key if kind is dict else f"{key}[{index}]"
         if not isinstance(event, dict):

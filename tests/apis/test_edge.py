@@ -323,6 +323,9 @@ def test_unparseable_or_non_object_json_is_0101(client, body):
     (COLLECT, {"events": [{}, 5]}, 400, "EXEG-0102-400", "events[1]"),
     (COLLECT, {"events": [{"query": []}]}, 400, "EXEG-0102-400", "events[0].query"),
     (INTERACT, {**EVENT, "meta": "x"}, 400, "EXEG-0102-400", "meta"),
+    (INTERACT, {**EVENT, "query": 1}, 400, "EXEG-0102-400", "query"),  # the request's own, as an event's
+    (COLLECT, {"events": [{}], "query": []}, 400, "EXEG-0102-400", "query"),
+    (COLLECT, {"events": [{}], "xdm": 5}, 400, "EXEG-0102-400", "xdm"),
 ])
 def test_missing_or_misshapen_fields(client, url, body, status, code, field):
     problem = assert_problem(client.post(url, json=body), status, code)
