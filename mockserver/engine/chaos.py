@@ -44,13 +44,16 @@ def _unit(*parts: object) -> float:
 
 
 def error_pool(api: Api, route: Route) -> tuple[str, ...]:
-    """The route's documented failures a chaos draw picks from: real errors (status >= 400) that
-    are answered at once; the API's 5xx when the route names none."""
+    """The route's documented failures a chaos draw picks from: those answered at once, of status >= 400 or
+    answered in the API's error form whatever their status (DCS's codes come in a 200 with X-Error); not one
+    with an answer of its own under 400 (Braze's minor errors in a 201 success); the API's 5xx when the route
+    names none."""
     key = (id(api), id(route))
     cached = _POOLS.get(key)
     if cached is not None and cached[0] is route:
         return cached[1]
-    usable = [i for i in route.errors if api.errors[i].status >= 400 and not api.errors[i].asynchronous]
+    usable = [i for i in route.errors if not api.errors[i].asynchronous
+              and (api.errors[i].status >= 400 or api.errors[i].response is None)]
     if not usable:
         usable = [i for i, e in api.errors.items() if e.status >= 500 and not e.asynchronous]
     if len(_POOLS) > 4096:

@@ -131,3 +131,18 @@ def test_a_replayed_fault_decision_gives_the_routes_own_answer(client):
                           headers=AUTH)
     assert replayed.status_code == 200 and replayed.headers["x-mock-decision"] == token
     assert replayed.json()["data"][0]["type"] == plain.json()["data"][0]["type"] == "companies"
+
+
+def test_the_pool_holds_the_errors_an_api_answers_in_its_error_form_whatever_their_status():
+    """DCS's codes come in a 200 with X-Error (GUIDE: chaos gives "one of this route's documented errors");
+    Braze's minor errors, a 201 success of their own, are not drawn."""
+    from mockserver.engine.chaos import error_pool
+
+    dcs = CATALOG.apis["dcs"]
+    event = next(r for r in dcs.routes if r.path == "/event")
+    pool = error_pool(dcs, event)
+    assert {"0", "101", "311", "uri-too-long"} <= set(pool)
+    braze = CATALOG.apis["braze"]
+    track = next(r for r in braze.routes if r.id == "users-track")
+    assert "rate-limited" in error_pool(braze, track)
+    assert not {"missing-user-identifier", "blacklisted-external-id"} & set(error_pool(braze, track))
