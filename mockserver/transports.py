@@ -135,12 +135,13 @@ class FaultingHttpToolsProtocol(HttpToolsProtocol):
 class _HypercornConnection(TransportConnection):
     """A hypercorn connection, with the task that serves it and whether a fault ended it."""
 
-    __slots__ = ("task", "faulted")
+    __slots__ = ("task", "faulted", "arrived")
 
     def __init__(self, transport: asyncio.BaseTransport, lost: Any, task: asyncio.Task[Any] | None) -> None:
         super().__init__(transport, lost)
         self.task = task
         self.faulted = False
+        self.arrived: float | None = None  # when the first bytes read since the last HTTP/1.1 request came in
 
     async def close(self) -> None:
         self.faulted = True
@@ -179,6 +180,15 @@ def install_hypercorn() -> None:
 
             connection = _HypercornConnection(writer.transport, lost, asyncio.current_task())
             _CONNECTION.set(connection)
+            read = self.reader.read
+
+            async def timed_read(n: int = -1) -> bytes:  # when a request began to arrive, as uvicorn's is stamped
+                data = await read(n)
+                if data and connection.arrived is None:
+                    connection.arrived = time.time()
+                return data
+
+            self.reader.read = timed_read  # type: ignore[method-assign]
             try:
                 await super().run()
             except asyncio.CancelledError:
@@ -268,12 +278,19 @@ class HypercornConnectionApp:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         connection = _CONNECTION.get()
         if connection is not None and scope["type"] == "http":
-            scope.setdefault("extensions", {})[TRANSPORT_EXTENSION] = connection
+            extensions = scope.setdefault("extensions", {})
+            extensions[TRANSPORT_EXTENSION] = connection
+            if scope.get("http_version") != "2" and connection.arrived is not None:  # h2's streams share the reads
+                extensions[ARRIVED_EXTENSION] = connection.arrived
+        if connection is not None:
+            connection.arrived = None  # the next request's first read starts its own time
         if scope["type"] == "http" and b"://" in scope.get("raw_path", b""):
             scope = _origin_form(scope)
         if scope.get("http_version") == "2":
             receive, send = _whole_body_first(receive, send)
         await self.app(scope, receive, send)
+        if connection is not None:
+            connection.arrived = None  # reads of this request's body, or of one pipelined behind it: not a start
         if connection is not None and connection.faulted and connection.task is not None and scope["type"] == "http" \
                 and scope.get("http_version") != "2":
             # hypercorn's HTTP/1.1 loop reads a request pipelined behind this one once this answer is done;

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 TRANSPORT_EXTENSION = "mockserver.transport"
-ARRIVED_EXTENSION = "mockserver.arrived"  # time.time() when the server began reading the request (uvicorn)
+ARRIVED_EXTENSION = "mockserver.arrived"  # time.time() when the server began reading the request (HTTP/1.1)
 NEEDS_TRANSPORT = ("reset", "empty", "malformed", "truncate")
 PLAIN_ASGI = ("slow",)
 SLOW_DEFAULT_MS = 1000.0

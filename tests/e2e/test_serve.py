@@ -417,3 +417,27 @@ def test_sighup_to_one_process_reads_the_files_again_keeps_the_state_and_a_broke
     assert code == 0 and f"{tmp_path / 'toy.yaml'}:" in output and ": (file): invalid YAML" in output
     assert "1 problem(s) in the scenario files (SIGHUP); the files read before are still served." in output
     assert "Traceback" not in output
+
+
+@pytest.mark.parametrize("server_name", ["uvicorn", "hypercorn"])
+def test_dcs_calls_sent_together_on_their_own_connections_are_simultaneous(start_server, server_name):
+    """dcs-race-conditions: a client that fires calls for one user at once, one connection each (as aiohttp's
+    gather does), is judged from when each began to arrive, on either server: the mock answers them in turn."""
+    import socket
+
+    server = start_server("--server", server_name)
+    host, port = server.url.removeprefix("http://").split(":")
+    request = (b"GET /dcs/event?d_mid=12345678901234567890123456789012345678&n=%d HTTP/1.1\r\n"
+               b"Host: x\r\nX-Mock-Session: together\r\n\r\n")
+    sockets = [socket.create_connection((host, int(port))) for _ in range(5)]
+    for index, sock in enumerate(sockets):
+        sock.sendall(request % index)
+    for sock in sockets:
+        with sock:
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+    verdict = httpx.get(server.url + "/__admin/verdict", params={"session": "together"}).json()
+    assert "no-simultaneous-calls" in {f["rule"] for f in verdict["findings"]}, verdict
+    with httpx.Client(base_url=server.url, headers={"X-Mock-Session": "in-turn"}) as client:  # waits for each
+        for _ in range(100):
+            assert client.get("/dcs/event?d_mid=12345678901234567890123456789012345678").status_code == 200
+    assert httpx.get(server.url + "/__admin/verdict", params={"session": "in-turn"}).json()["clean"]
