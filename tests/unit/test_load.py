@@ -918,16 +918,18 @@ def test_a_schema_referring_to_a_url_is_refused(tmp_path):
     load_catalog([tmp_path / "toy.yaml"])
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("api: toy\nx: " + "[" * 2000 + "]" * 2000 + "\n", "invalid YAML: nested deeper than Python can read"),
+@pytest.mark.parametrize(("text", "messages"), [
+    # PyYAML 6.0.4 stops at its own depth limit, with a line; older ones run into Python's recursion limit
+    ("api: toy\nx: " + "[" * 2000 + "]" * 2000 + "\n",
+     ("invalid YAML: nested deeper than Python can read", "invalid YAML: exceeded maximum nesting depth")),
     ("api: toy\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"  # a "billion laughs": 9^9 once expanded
      + "".join(f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True)),
-     "more than 1,000,000 values once its aliases are expanded"),
+     ("more than 1,000,000 values once its aliases are expanded",)),
 ])
-def test_a_file_too_deep_or_too_large_once_expanded_is_one_problem(tmp_path, text, message):
+def test_a_file_too_deep_or_too_large_once_expanded_is_one_problem(tmp_path, text, messages):
     """RecursionError and MemoryError tracebacks before (a "billion laughs" took 2 GB in 20 s)."""
     found = problems_of(tmp_path, text)
-    assert len(found) == 1 and message in found[0], found
+    assert len(found) == 1 and any(message in found[0] for message in messages), found
 
 
 def test_a_path_that_is_not_a_regular_file_is_refused_at_once(tmp_path):
