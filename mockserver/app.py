@@ -39,8 +39,8 @@ def session_scope(scope: dict[str, Any]) -> dict[str, Any]:
     # it there as misuse, as it refuses `?__session=` of the same name.
     headers.append((b"x-mock-session", name.encode("utf-8", "replace")))
     raw_path: bytes = scope.get("raw_path") or path.encode("utf-8", "replace")
-    raw_name = raw_path[len(SESSION_PREFIX):].partition(b"/")[0]  # still percent-encoded
-    return {**scope, "path": "/" + rest, "raw_path": raw_path[len(SESSION_PREFIX) + len(raw_name):] or b"/",
+    raw_rest = raw_path.split(b"/", 3)[3:]  # after `/__session/NAME`, each as sent (escaped or not)
+    return {**scope, "path": "/" + rest, "raw_path": b"/" + raw_rest[0] if raw_rest else b"/",
             "root_path": scope.get("root_path", "") + prefix, "headers": headers}
 
 

@@ -69,11 +69,12 @@ def _object_problem(array: str, item: dict[str, Any]) -> str | None:
     if array == "events":
         valid = _text(item.get("name")) and _is_time(item.get("time")) and properties
         return None if valid else "invalid-event-object"
-    quantity = item.get("quantity", 1)  # "(optional, integer) ... must be <= 100"
+    quantity = item.get("quantity")  # "(optional, integer) ... must be <= 100"; null: not given; 2.0 is 2 in JSON
+    quantity = 1 if quantity is None else quantity
     valid = (_text(item.get("product_id")) and isinstance(item.get("currency"), str)
              and bool(_CURRENCY.fullmatch(item["currency"])) and _is_number(item.get("price"))
              and _is_time(item.get("time")) and properties
-             and isinstance(quantity, int) and not isinstance(quantity, bool) and 0 < quantity <= 100)
+             and _is_number(quantity) and quantity == int(quantity) and 0 < quantity <= 100)
     return None if valid else "invalid-purchase-object"
 
 

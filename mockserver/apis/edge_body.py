@@ -50,8 +50,8 @@ def shape_error(body: dict[str, Any], endpoint: str, version: int) -> ErrorRef |
         return None
     # the API reference's request schemas: a request's own `query` (EventQuery) and, in a v1 batch, `xdm`
     # (XdmContextData) are objects, as an event's are
-    for part in ("xdm", "query"):
-        if part in body and not isinstance(body[part], dict):
+    for part in ("query", "xdm") if version == 1 else ("query",):
+        if body.get(part) is not None and not isinstance(body[part], dict):  # null: not given, as `meta`
             return ErrorRef("EXEG-0102-400", {"fieldPath": part})
     for index, event in enumerate(events_of(body, endpoint, version)):
         path = key if kind is dict else f"{key}[{index}]"

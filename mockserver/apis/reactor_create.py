@@ -103,7 +103,8 @@ async def create_environment(store: Store, prop: Record, attributes: dict[str, A
     # environments.md: `stage` is "development, staging, or production" (left out: development), and a
     # property has one staging and one production environment ("Staging | One", "Production | One"). The
     # reference names no code for a second: not-unique, 422, pointing at the stage.
-    stage = attributes.get("stage", "development")
+    stage = attributes.get("stage")
+    stage = "development" if stage is None else stage  # null: not given, as for the other optional attributes
     if stage not in STAGES:
         return Failure(_syntax("/data/attributes/stage", "`stage` must be `development`, `staging` or `production`."))
     if stage != "development" and any(e["attributes"].get("stage") == stage

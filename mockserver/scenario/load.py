@@ -56,12 +56,14 @@ class _Part:
     data: dict[str, Any]
     where: Where
     trusted: bool = False
+    bundled: bool = False  # one of the package's own files
 
 
 def load_catalog(paths: Iterable[Path] = (), bundled: bool = True) -> Catalog:
     """Bundled files, then the user's; raises ScenarioError listing every problem."""
     apis.load_api_modules()
-    files = (scenario_files([BUNDLED]) if bundled else []) + scenario_files(paths)
+    own = scenario_files([BUNDLED]) if bundled else []
+    files = own + scenario_files(paths)
     problems: list[Problem] = []
     parts: dict[str, list[_Part]] = {}
     cache_of_valid = ValidityCache()
@@ -80,7 +82,7 @@ def load_catalog(paths: Iterable[Path] = (), bundled: bool = True) -> Catalog:
         if found:  # what is left of it may load, but the file is not valid: check it again next time
             fingerprints[str(file)] = ""
         if checkable is not None:
-            parts.setdefault(data["api"], []).append(_Part(checkable, where, trusted))
+            parts.setdefault(data["api"], []).append(_Part(checkable, where, trusted, file in own))
     built: dict[str, Api] = {}
     for name, api_parts in parts.items():
         api, api_problems = _build_api(name, api_parts)
@@ -157,7 +159,7 @@ def _glob_tokens(pattern: str) -> list[str]:
 def _merge(parts: list[_Part]) -> tuple[dict[str, Any], dict[str, tuple[Any, Where]], list[tuple[Any, Where]]]:
     """Top-level values (later wins), errors by id, routes (a later file's new routes go first)."""
     top: dict[str, Any] = {"options": {}, "headers": {}, "modes": {}, "_refused": [], "_merge_problems": [],
-                           "_fields_missing": set(), "_broken": {"errors": set(), "routes": set(), "top": set()},
+                           "_bundled_options": set(), "_broken": {"errors": set(), "routes": set(), "top": set()},
                            "_shadowed": []}
     shadowed = top["_shadowed"]  # (kind, name, spec, where) a later file replaced: still checked, for its problems
     top_where: dict[str, Where] = {}
@@ -171,9 +173,11 @@ def _merge(parts: list[_Part]) -> tuple[dict[str, Any], dict[str, tuple[Any, Whe
                     if option in top["options"]:  # a later file's value has the kind of the earlier one (bundled)
                         top["_merge_problems"] += _kind_problems(top["options"][option], given,
                                                                  where.child("options", option))
-                    else:
-                        top["_merge_problems"] += _misspelt_option(option, top["options"], where)
+                    elif not part.bundled:  # a user's new key, against the bundled ones only
+                        top["_merge_problems"] += _misspelt_option(option, top["_bundled_options"], where)
                 top["options"].update(value)
+                if part.bundled:
+                    top["_bundled_options"] |= set(value)
             elif key == "headers":
                 top[key].update(value)
             elif key == "modes":
@@ -181,10 +185,6 @@ def _merge(parts: list[_Part]) -> tuple[dict[str, Any], dict[str, tuple[Any, Whe
                 top["modes"].update({n: (m, where.child("modes", n)) for n, m in value.items()})
             elif key == "errors":
                 shadowed += [("errors", i, *errors[i]) for i in value if i in errors]
-                for i, e in value.items():
-                    missing = _fields_kept(errors[i][0], e, where.child("errors", i)) if i in errors else []
-                    top["_merge_problems"] += missing
-                    top["_fields_missing"] |= {i} if missing else set()
                 errors.update({i: (e, where.child("errors", i)) for i, e in value.items()})
             elif key == "_refused":  # entries left out for their schema problems: (kind, where, value, bad paths)
                 for kind, at, entry, bad in value:
@@ -225,31 +225,15 @@ def _kind_of(value: Any) -> str | None:
 _PARAMETER = re.compile(r"\{[A-Za-z_]\w*(:path)?\}")  # `{id}`, `{rest:path}`: the same path whatever the name
 
 
-def _misspelt_option(option: str, known: dict[str, Any], where: Where) -> list[Problem]:
-    """A new option a letter or two away from one the files before gave (`payload_limit_byte`): it would be
-    taken, for templates of one's own, and the option meant would silently keep its value."""
-    close = difflib.get_close_matches(option, list(known), n=1, cutoff=0.9)
+def _misspelt_option(option: str, bundled: set[str], where: Where) -> list[Problem]:
+    """A new option a letter or two away from a bundled one (`payload_limit_byte`): it would be taken, for
+    templates of one's own, and the option meant would silently keep its value."""
+    close = difflib.get_close_matches(option, sorted(bundled), n=1, cutoff=0.9)
     if not close:
         return []
     return [where.child("options", option).problem(
-        f"unknown option; did you mean {close[0]!r}? (an earlier file gives that one; this one would be "
+        f"unknown option; did you mean {close[0]!r}? (a bundled option; this one would be "
         "taken as a new option, and change nothing)")]
-
-
-def _fields_kept(before: Any, given: Any, where: Where) -> list[Problem]:
-    """An error that replaces one (bundled) gives the `fields` the one it replaces gave: the API's templates
-    read them (`{{ error.detail }}`), and without them the answer prints null where the docs print text."""
-    if not isinstance(before, dict) or not isinstance(given, dict):
-        return []
-    wanted, has = before.get("fields"), given.get("fields")
-    if not isinstance(wanted, dict):
-        return []
-    missing = [name for name in wanted if not isinstance(has, dict) or name not in has]
-    if not missing:
-        return []
-    return [where.child("fields").problem(
-        f"missing {', '.join(repr(m) for m in missing)}: the error this one replaces gives "
-        f"{'them' if len(missing) > 1 else 'it'}, and the API's templates read its fields")]
 
 
 def _kind_problems(before: Any, given: Any, where: Where) -> list[Problem]:
@@ -276,7 +260,7 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
     broken: dict[str, set[str]] = top.pop("_broken")
     shadowed: list[tuple[str, str, Any, Where]] = top.pop("_shadowed")
     merge_problems: list[Problem] = top.pop("_merge_problems")  # told with the others, at the end
-    fields_missing: set[str] = top.pop("_fields_missing")  # told by merge_problems: not again when rendered
+    top.pop("_bundled_options")
     problems: list[Problem] = []
     for key in ("prefix", "error_response"):
         if key not in top and key not in broken["top"]:  # one the schema refused is told already
@@ -353,10 +337,9 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
             try:
                 fast[error_id] = _with_fast_paths(error, error_item, error_response)
             except (TypeError, ValueError) as exc:  # the API's templates read what this error does not give
-                if error_id not in fields_missing:
-                    problems.append(raw_errors[error_id][1].problem(
-                        f"its answer cannot be rendered from its own data: {exc} "
-                        f"(give it in `fields`, as the API's other errors do)"))
+                problems.append(raw_errors[error_id][1].problem(
+                    f"its answer cannot be rendered from its own data: {exc} "
+                    f"(give it in `fields`, as the API's other errors do)"))
                 fast[error_id] = error
             except Exception as exc:  # a template that fails whatever the request (`{{ 1 / 0 }}`)
                 problems.append(raw_errors[error_id][1].problem(
@@ -379,6 +362,7 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
     routes: list[Route] = []
     seen_ids: set[str] = set()
     trusted_files = {p.where.file for p in parts if p.trusted}
+    bundled_files = {p.where.file for p in parts if p.bundled}
     hooked = TEMPLATE_NAMES | apis.template_variables(name, ())  # what every template of a route may read
     first_with: dict[tuple[str, str], Route] = {}  # (method, path with its parameters unnamed): the route served
     for spec, where in raw_routes:
@@ -390,7 +374,7 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
             routes.append(route)
             shape = _PARAMETER.sub(r"{\1}", route.path)
             taken = sorted({m for m in route.methods if (m, shape) in first_with})
-            if taken and where.file not in trusted_files:  # a bundled route a user's new one goes before: meant
+            if taken and where.file not in bundled_files:  # a bundled route a user's new one goes before: meant
                 earlier = first_with[(taken[0], shape)]
                 problems.append(where.child("path").problem(
                     f"{', '.join(taken)} {route.path} is answered by route '{earlier.id}' ({earlier.source}), "

@@ -89,6 +89,12 @@ def test_an_invalid_event_or_purchase_is_a_minor_error_and_counts_zero(client, a
     assert valid[f"{array}_processed"] == 1 and valid["errors"][0]["index"] == 1
 
 
+def test_a_null_or_integral_quantity_is_taken(client):
+    """purchase_object.md: quantity "(optional, integer)": null is not given, and JSON's 2.0 is 2."""
+    purchases = [{**users(1, array="purchases")[0], "quantity": q} for q in (None, 2.0, 100)]
+    assert track(client, {"purchases": purchases}).json() == {"message": "success", "purchases_processed": 3}
+
+
 def test_braze_s_own_time_format_is_taken(client):
     """event_object.md: ISO 8601 "or in `yyyy-MM-dd'T'HH:mm:ss:SSSZ` format"."""
     body = {"events": [{"external_id": "u", "name": "e", "time": "2026-01-01T10:20:30:450+0100"}]}
@@ -313,7 +319,9 @@ class TestTriggerSends:
         must specify only one." """
         fatal(send(client, {id_field: "x", "recipients": [{"external_user_id": "a"}, recipient]}, path), 400,
               "Bad Request")
-        assert send(client, {id_field: "x", "recipients": [{"email": "a@example.com"}]}, path).status_code == 201
+        for one in ({"email": "a@example.com"}, {"braze_id": "5ab"}, {"external_user_id": "u", "user_alias": None},
+                    {"external_user_id": "u", "email": None}):  # null: not given, as null-writing clients send it
+            assert send(client, {id_field: "x", "recipients": [one]}, path).status_code == 201, one
 
     def test_more_than_50_recipients_is_the_max_number_of_ids(self, client, path, id_field):
         body = {id_field: "x", "recipients": [{"external_user_id": f"u{i}"} for i in range(51)]}

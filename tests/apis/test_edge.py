@@ -325,11 +325,17 @@ def test_unparseable_or_non_object_json_is_0101(client, body):
     (INTERACT, {**EVENT, "meta": "x"}, 400, "EXEG-0102-400", "meta"),
     (INTERACT, {**EVENT, "query": 1}, 400, "EXEG-0102-400", "query"),  # the request's own, as an event's
     (COLLECT, {"events": [{}], "query": []}, 400, "EXEG-0102-400", "query"),
-    (COLLECT, {"events": [{}], "xdm": 5}, 400, "EXEG-0102-400", "xdm"),
+    ("/edge/ee/v1/interact?configId=ds-1", {"events": [{}], "xdm": 5}, 400, "EXEG-0102-400", "xdm"),  # v1 batch
 ])
 def test_missing_or_misshapen_fields(client, url, body, status, code, field):
     problem = assert_problem(client.post(url, json=body), status, code)
     assert f"'{field}'" in problem["detail"]
+
+
+def test_a_null_query_is_not_given_and_a_v2_request_s_own_xdm_is_not_read(client):
+    """null is "not given", as for `meta`; SingleEventRequest and BatchV2Request have no top-level `xdm`."""
+    assert client.post(INTERACT, json={**EVENT, "query": None, "meta": None}).status_code == 200
+    assert client.post(INTERACT, json={**EVENT, "xdm": "x"}).status_code == 200
 
 
 def test_a_config_override_that_is_not_an_object_is_0113_with_a_report(client):

@@ -798,6 +798,9 @@ def test_a_property_holds_one_staging_and_one_production_environment(reactor):
         reactor.environment(prop, host, "Second", stage)
     reactor.environment(prop, host, "Dev 1")
     reactor.environment(prop, host, "Dev 2")  # development: as many as wanted
+    nulled = {"data": {"type": "environments", "attributes": {"name": "Null", "stage": None}}}
+    created = reactor.post(f"/properties/{prop}/environments", nulled)  # null: not given, so development
+    assert created.status_code == 201 and created.json()["data"]["attributes"]["stage"] == "development"
     for stage in ("Production", "prod", ""):
         document = {"data": {"type": "environments", "attributes": {"name": "Typo", "stage": stage}}}
         error_of(reactor.post(f"/properties/{prop}/environments", document), 422, "invalid-settings-syntax",

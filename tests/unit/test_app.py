@@ -620,3 +620,17 @@ def test_a_check_given_the_wrong_args_is_refused_at_load(tmp_path, make_client):
         make_client(scenarios=(str(tmp_path),))
     assert "braze.count_over takes no argument 'max'" in str(refused.value), refused.value
     assert "braze.count_over needs the argument 'fields'" in str(refused.value), refused.value
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    (b"/__session/ab/braze/x%2Fy", b"/braze/x%2Fy"), (b"/%5F%5Fsession/ab/braze/x", b"/braze/x"),
+    (b"/__session/a%2Db/braze/x", b"/braze/x"), (b"/__session/ab", b"/")])
+def test_a_session_path_keeps_the_rest_of_the_raw_path_as_sent(raw, expected):
+    """raw_path is cut after the session name however the client escaped the prefix or the name."""
+    from urllib.parse import unquote
+
+    from mockserver.app import session_scope
+
+    path = unquote(raw.decode())
+    scoped = session_scope({"type": "http", "path": path, "raw_path": raw, "headers": [], "root_path": ""})
+    assert scoped["raw_path"] == expected and scoped["path"] == unquote(expected.decode())

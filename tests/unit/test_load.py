@@ -289,21 +289,19 @@ def test_an_override_that_cannot_render_is_one_problem_not_one_per_reference(tmp
     assert len(found) == 1 and found[0].startswith(f"{tmp_path / 'mine.yaml'}:3: errors.rate-limited"), found
 
 
-def test_an_override_without_the_fields_it_replaces_is_a_problem(tmp_path):
-    """README: give a replacing error "the `fields` the bundled one has ... `mockserver validate` says which is
-    missing". Reactor's template prints a missing detail as null, so only this check can tell."""
-    found = problems_of(tmp_path, "api: reactor\nerrors:\n  authentication-failure:\n    status: 401\n"
-                        "    title: T\n", "mine.yaml")
-    assert found == [f"{tmp_path / 'mine.yaml'}:4: errors.authentication-failure.fields: missing 'detail': the "
-                     "error this one replaces gives it, and the API's templates read its fields"]
-
-
 @pytest.mark.parametrize(("option", "meant"), [("payload_limit_byte", "payload_limit_bytes"),
                                                ("rate_limit.users-trak", "rate_limit.users-track")])
 def test_an_option_a_letter_away_from_a_bundled_one_is_a_problem(tmp_path, option, meant):
     found = problems_of(tmp_path, f"api: braze\noptions:\n  {option}: 10\n  my_own_option: 1\n", "mine.yaml")
-    assert found == [f"{tmp_path / 'mine.yaml'}:3: options.{option}: unknown option; did you mean {meant!r}? (an "
-                     "earlier file gives that one; this one would be taken as a new option, and change nothing)"]
+    assert found == [f"{tmp_path / 'mine.yaml'}:3: options.{option}: unknown option; did you mean {meant!r}? (a "
+                     "bundled option; this one would be taken as a new option, and change nothing)"]
+
+
+def test_new_options_of_ones_own_files_are_not_each_others_typos(tmp_path):
+    """Only the bundled keys are what a new key may be a typo of: two files of a user's may bring their own."""
+    (tmp_path / "a.yaml").write_text("api: braze\noptions: {tenant_a_key: alpha}\n")
+    (tmp_path / "b.yaml").write_text("api: braze\noptions: {tenant_b_key: beta}\n")
+    assert load_catalog([tmp_path]).apis["braze"].options["tenant_b_key"] == "beta"
 
 
 def test_a_key_is_the_name_as_written_even_where_yaml_reads_a_boolean(tmp_path):
