@@ -612,9 +612,8 @@ def _errors_shown(flags: Flags, shown: list[ErrorRef]) -> None:
     given: list[str] = []
     for preference in flags.given:
         name, _, value = preference.partition("=")
-        if name == "error":
-            kept = [e for e in dict.fromkeys(v.strip() for v in value.split(",")) if e in ids]
-            ids.difference_update(kept)  # each named once: `?__error=a,a` answers a once
+        if name == "error":  # each id is in one preference only (parse_flags names a repeated one once)
+            kept = [e for e in value.split(",") if e in ids]
             if not kept:
                 continue
             preference = f"error={','.join(kept)}"

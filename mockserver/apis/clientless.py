@@ -79,14 +79,20 @@ def in_milliseconds(request_time: str) -> bool:
     return millis is not None and 10**12 <= millis < 10**13
 
 
+def bearer_token(header: str | None) -> str | None:
+    """The token of `Bearer <token>` ("" when there is none), or None for a header of another scheme."""
+    scheme, _, token = (header or "").strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
 def authorization_errors(header: str | None, method: str, options: Mapping[str, Any]) -> list[ErrorRef]:
     """The seed's 'Not Authorized' causes: a POST without the header, a request_time not in ms."""
     if header is None or not header.strip():
         required = [m.upper() for m in options.get("authorization_required_methods", ["POST"])]
         return [ErrorRef("missing-authorization")] if method in required else []
-    scheme, _, token = header.strip().partition(" ")
-    if scheme.lower() == "bearer":
-        return [] if token.strip() else [ErrorRef("authorization-invalid")]
+    token = bearer_token(header)
+    if token is not None:
+        return [] if token else [ErrorRef("authorization-invalid")]
     legacy = parse_legacy(header)
     if legacy is None:
         return [ErrorRef("authorization-invalid")]
@@ -187,11 +193,6 @@ def resource_id(resource: str) -> str:
             title = text[start + len("<title>") : end].strip()
             return title.removeprefix("<![CDATA[").removesuffix("]]>").strip()
     return text
-
-
-def bearer_token(header: str | None) -> str:
-    scheme, _, token = (header or "").strip().partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 @before(API, variables={"params", "fmt", "content_type", "serialize", "environment", "resource", "expired_bearer"})
