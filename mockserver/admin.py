@@ -188,8 +188,12 @@ def build_admin(runtime: Runtime) -> Starlette:
         try:
             catalog = runtime.reload()
         except ScenarioError as exc:
-            return JSONResponse({"loaded": False, "problems": [str(p) for p in exc.problems],
-                                 "kept": sorted(runtime.catalog.apis)}, 422)
+            kept = sorted(runtime.catalog.apis)  # a problem document, as the mock's other refusals are
+            return JSONResponse({"type": "urn:mockserver:problem:scenario-files", "title": "Scenario files refused",
+                                 "status": 422, "detail": f"{len(exc.problems)} problem(s) in the scenario files; "
+                                 f"the ones loaded before are still served ({', '.join(kept)})", "loaded": False,
+                                 "problems": [str(p) for p in exc.problems], "kept": kept}, 422,
+                                media_type=PROBLEM_JSON)
         return JSONResponse({"loaded": True, "apis": sorted(catalog.apis)})
 
     async def clock(request: Request) -> Response:

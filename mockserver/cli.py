@@ -60,7 +60,17 @@ def _scenarios_option() -> Callable[[F], F]:
     return lambda command: given(more(command))
 
 
-@main.command()
+def _examples(*lines: str) -> str:
+    """An epilog click prints as written (`\b`: no rewrapping), after the options."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+@main.command(epilog=_examples(
+    "mockserver serve                                   # every API on http://127.0.0.1:8080",
+    "mockserver serve --api braze --port 9000           # Braze alone, at /",
+    "mockserver serve --seed 7 --scenarios my-errors/   # your files beside the bundled ones",
+    "mockserver serve --server hypercorn --workers 2 --state redis://localhost:6379/0",
+    "curl -i -X POST 'http://127.0.0.1:8080/braze/users/track?__error=rate-limited'"))
 @option("--host", default="127.0.0.1", show_default=True, envvar="MOCKSERVER_HOST",
         help="Address to listen on (0.0.0.0 inside a container).")
 @option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), envvar="MOCKSERVER_PORT",
@@ -132,10 +142,15 @@ def serve(host: str, port: int, seed: int, scenarios: tuple[Path, ...], more_sce
         raise click.ClickException(str(exc)) from None
 
 
-@main.command(name="validate")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))  # a missing one: a problem, exit 1
+@main.command(name="validate", epilog=_examples(
+    "mockserver validate my-errors/                     # every .yaml, .yml, .json under it",
+    "MOCKSERVER_SCENARIOS=a.yaml:b/ mockserver validate # the files serve would read"))
+@click.argument("paths", nargs=-1, required=True, envvar="MOCKSERVER_SCENARIOS",  # ':'-separated, as serve reads it
+                type=click.Path(path_type=Path))  # a missing one: a problem, exit 1
 def validate_command(paths: tuple[Path, ...]) -> None:
-    """Check scenario files; exit 0 when all are valid, else 1 with one 'file:line: field: problem' each."""
+    """Check scenario files; exit 0 when all are valid, else 1 with one 'file:line: field: problem' each.
+
+    PATHS: files or folders (subfolders too); none given, those of MOCKSERVER_SCENARIOS, the files serve reads."""
     problems = validate(paths)
     if problems:
         for problem in problems:
@@ -148,7 +163,10 @@ def validate_command(paths: tuple[Path, ...]) -> None:
     click.echo(f"ok: {len(files)} file(s) valid")
 
 
-@main.command()
+@main.command(epilog=_examples(
+    "mockserver catalog --api dcs                       # DCS's documented errors",
+    "mockserver catalog --format json | jq '.[].id'",
+    "mockserver catalog --format markdown my-errors/    # with your files' errors"))
 @option("--api", default=None, envvar=_envvars("catalog", "api"), help="Only this API.")
 @option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True,
         envvar=_envvars("catalog", "format"), help="json: the entries of /__admin/catalog.")
@@ -249,7 +267,10 @@ def _admin_json(url: str, path: str, params: dict[str, str | None], keys: tuple[
     sys.exit(2)
 
 
-@main.command(name="coverage")
+@main.command(name="coverage", epilog=_examples(
+    "mockserver coverage --url http://127.0.0.1:8080",
+    "mockserver coverage --url $MOCKSERVER_URL --format junit > coverage.xml",
+    "mockserver coverage --url http://127.0.0.1:8080 --api braze --min 0.8   # a CI gate"))
 @_url_option()
 @option("--session", default=None, envvar=_envvars("coverage", "session"), callback=_session_name,
         help="Only what this session was served.")
@@ -273,7 +294,9 @@ def coverage_command(url: str, session: str | None, api: str | None, fmt: str, m
         sys.exit(1)
 
 
-@main.command(name="verdict")
+@main.command(name="verdict", epilog=_examples(
+    "mockserver verdict --url http://127.0.0.1:8080                # each session apart",
+    "mockserver verdict --url http://127.0.0.1:8080 --session ci-42 --format json"))
 @_url_option()
 @option("--session", default=None, envvar=_envvars("verdict", "session"), callback=_session_name,
         help="Judge this session only (default: each session apart).")

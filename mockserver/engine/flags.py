@@ -8,6 +8,7 @@ RFC 7240 asks of servers.
 
 from __future__ import annotations
 
+import difflib
 import re
 import sys
 from dataclasses import dataclass, field
@@ -127,7 +128,9 @@ def parse_flags(query_flags: list[tuple[str, str]], prefer: list[tuple[str, str]
     flags = Flags()
     for name, _ in query_flags:
         if name not in FLAG_NAMES:
-            raise Misuse(f"unknown flag '__{name}'", [f"__{n}" for n in FLAG_NAMES])
+            close = difflib.get_close_matches(name, FLAG_NAMES, 1, 0.7)  # a typo: `__eror`, `__sesion`
+            hint = f"; did you mean '__{close[0]}'?" if close else ""
+            raise Misuse(f"unknown flag '__{name}'{hint}", [f"__{n}" for n in FLAG_NAMES])
     pairs = query_flags + [(n, v) for n, v in prefer if n in FLAG_NAMES]
     # each flag once (the usual case): all count, without working out which of the repeated ones does
     counted = None if len({name for name, _ in pairs}) == len(pairs) else _counted(pairs, len(query_flags))

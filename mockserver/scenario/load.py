@@ -91,7 +91,9 @@ def load_catalog(paths: Iterable[Path] = (), bundled: bool = True) -> Catalog:
             built[name] = api
             cache_of_valid.remember(fingerprints.get(p.where.file, "") for p in api_parts)
     problems.extend(_prefix_problems(built, parts))
-    if problems:
+    if problems:  # read as an editor would go through them: file by file, top to bottom
+        order = {str(file): index for index, file in enumerate(files)}
+        problems.sort(key=lambda problem: (order.get(problem.file, len(order)), problem.line))
         raise ScenarioError(problems)
     return Catalog(built)
 

@@ -166,6 +166,7 @@ def read_document(path: Path) -> tuple[Any, dict[Any, int]]:
         # YAML reads a JSON file for its lines only (the values are json.loads': YAML 1.1 reads `1e+16` as text);
         # libyaml refuses the surrogate pairs JSON writes for a character beyond U+FFFF (json.dumps' emoji).
         text = _SURROGATE_ESCAPE.sub(_as_yaml_escape, text)
+    kind = "JSON" if path.suffix == ".json" else "YAML"  # YAML reads a JSON file too: a repeated key is the JSON's
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -182,11 +183,11 @@ def read_document(path: Path) -> tuple[Any, dict[Any, int]]:
             closes = "is never closed" if never else f"closes only at line {line}"
             problem = f"a quote opened on this line {closes} ({problem} there)"
             line = opened
-        raise ScenarioError([Problem(name, line, "", f"invalid YAML: {problem}")]) from None
+        raise ScenarioError([Problem(name, line, "", f"invalid {kind}: {problem}")]) from None
     except yaml.YAMLError as exc:
-        raise ScenarioError([Problem(name, 1, "", f"invalid YAML: {exc}")]) from None
+        raise ScenarioError([Problem(name, 1, "", f"invalid {kind}: {exc}")]) from None
     except RecursionError:
-        raise ScenarioError([Problem(name, 1, "", "invalid YAML: nested deeper than Python can read")]) from None
+        raise ScenarioError([Problem(name, 1, "", f"invalid {kind}: nested deeper than Python can read")]) from None
     finally:
         loader.dispose()
     if as_json is not None:

@@ -383,7 +383,8 @@ def test_reload_with_a_broken_file_keeps_what_it_had(tmp_path, make_client):
     client = make_client(scenarios=(str(tmp_path),))
     path.write_text(TOY.replace("status: 503", "status: nope"))
     response = client.post("/__admin/reload")
-    assert response.status_code == 422
+    assert response.status_code == 422 and response.headers["content-type"] == "application/problem+json"
+    assert response.json()["title"] == "Scenario files refused" and response.json()["loaded"] is False
     assert any("toy.yaml:" in p and "errors.busy.status" in p for p in response.json()["problems"])
     assert client.post("/toy/items/1?__error=busy", headers=AUTH).status_code == 503
     path.write_text(TOY.replace("status: 503", "status: 504"))

@@ -71,6 +71,29 @@ def test_validate_reads_subfolders_and_refuses_a_folder_without_scenarios(tmp_pa
     assert refused.exit_code == 1 and "no scenario file" in refused.output
 
 
+def test_validate_without_a_path_checks_the_files_serve_would_read(tmp_path):
+    """`MOCKSERVER_SCENARIOS` set for serve: `mockserver validate` alone checks those (':'-separated)."""
+    from tests.unit.test_load import GOOD
+
+    (tmp_path / "a.yaml").write_text(GOOD)
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "toy.yaml").write_text(GOOD.replace("status: 500", "status: '500'"))
+    good = run("validate", env={"MOCKSERVER_SCENARIOS": str(tmp_path / "a.yaml")})
+    assert good.exit_code == 0 and "ok: 1 file(s) valid" in good.output
+    paths = f"{tmp_path / 'a.yaml'}:{tmp_path / 'b'}"
+    both = CliRunner().invoke(main, ["validate"], env={"MOCKSERVER_SCENARIOS": paths})
+    assert both.exit_code == 1 and f"{tmp_path / 'b' / 'toy.yaml'}:" in both.output, both.output
+    assert CliRunner().invoke(main, ["validate"], env={"MOCKSERVER_SCENARIOS": ""}).exit_code == 2  # click: no PATHS
+
+
+def test_every_command_help_ends_with_examples_of_itself():
+    for name in main.commands:
+        text = run(name, "--help").output
+        examples = text.split("Examples:\n", 1)[1].splitlines()
+        assert examples and all(line.strip().startswith((f"mockserver {name}", "curl", "MOCKSERVER_"))
+                                for line in examples if line.strip()), (name, examples)
+
+
 def test_validate_tells_a_missing_path_as_a_problem_and_exits_1(tmp_path):
     """GUIDE §2: exit 1 and one 'file:line: field: problem' per problem; click's own check exited 2."""
     missing = tmp_path / "nothere.yaml"

@@ -374,6 +374,12 @@ def test_a_yaml_merge_key_is_overridden_by_the_keys_beside_it(tmp_path):
     assert ":11: (file): invalid YAML: duplicate key 'title'" in problems_of(tmp_path, twice)[0]
 
 
+def test_a_key_repeated_in_a_json_file_is_named_a_json_problem(tmp_path):
+    """YAML reads a JSON file for its lines: the repeated key it finds is the JSON's, not "invalid YAML"."""
+    [found] = problems_of(tmp_path, '{\n  "api": "toy",\n  "api": "again"\n}\n', "toy.json")
+    assert found == f"{tmp_path / 'toy.json'}:3: (file): invalid JSON: duplicate key 'api'"
+
+
 def test_a_json_file_saved_with_a_byte_order_mark_reads_as_without(tmp_path):
     """Windows editors save UTF-8 with a BOM; YAML files read so already, JSON ones too (as VS Code does)."""
     path = tmp_path / "toy.json"
@@ -561,9 +567,9 @@ def test_a_value_of_neither_accepted_type_is_told_the_types_it_may_have(tmp_path
     text = GOOD.replace("    method: GET", "    method: 7").replace("    respond:", (
         "    rules:\n      - when: {header_present: 5}\n        error: 5\n    respond:"))
     found = [p.split(": ", 1)[1] for p in problems_of(tmp_path, text)]
-    assert found == ["routes[0].method: expected string or a list, got int",
-                     "routes[0].rules[0].error: expected string or a list, got int",
-                     "routes[0].rules[0].when.header_present: expected string or a list, got int"], found
+    assert found == ["routes[0].method: expected string or a list, got int",  # in the file's order
+                     "routes[0].rules[0].when.header_present: expected string or a list, got int",
+                     "routes[0].rules[0].error: expected string or a list, got int"], found
 
 
 @pytest.mark.parametrize(("quote", "later"), [('"', "hi"), ("'", "hi"), ('"', '"hi"'), ("'", "'hi'")])
@@ -872,10 +878,10 @@ modes:
   odd: {description: x, fault: sideways, headers: {X-M: "{{ c( }}"}, error: nix, routes: [gone]}
 """
     fields = [p.split(": ", 2)[1] for p in problems_of(tmp_path, text)]
-    assert fields == ["errors.boom.status", "modes.odd.fault", "routes[0].method",
-                      "errors.boom.headers.X-A", "routes[0].rules[0].when.header_matches.a", "routes[0].rules[0].error",
+    assert fields == ["errors.boom.status", "errors.boom.headers.X-A", "routes[0].method",  # in the file's order
+                      "routes[0].rules[0].when.header_matches.a", "routes[0].rules[0].error",
                       "routes[0].can_fail_with[0]", "routes[0].respond.body.a",
-                      "modes.odd.headers.X-M", "modes.odd.error", "modes.odd.routes[0]"], fields
+                      "modes.odd.fault", "modes.odd.headers.X-M", "modes.odd.error", "modes.odd.routes[0]"], fields
 
 
 def test_every_item_of_a_list_the_schema_refuses_is_told(tmp_path):
