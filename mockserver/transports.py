@@ -19,12 +19,14 @@ import asyncio
 import contextvars
 import time
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from mockserver.engine.faults import ARRIVED_EXTENSION, TRANSPORT_EXTENSION, TransportConnection
+
+_PARSE_URL_MAX = 65535  # httptools.parse_url's longest URL (http_parser_url's uint16 lengths)
 
 FAULTS_BY_SERVER = {
     "uvicorn": ["reset", "empty", "malformed", "truncate", "slow"],
@@ -98,7 +100,24 @@ class FaultingHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._previous_cycle = self.cycle  # the request before this one on the connection, if any
+        url = self.url
+        if len(url) <= _PARSE_URL_MAX:
+            super().on_headers_complete()
+            return
+        # httptools.parse_url keeps offsets in 16 bits: a longer target (a DCS GET with a 100 KB query) was
+        # uvicorn's plain 400, where the API answers it as it answers 9 KB (DCS: its documented 414)
+        self.url = b"/"
         super().on_headers_complete()
+        self.url = url
+        target = url.partition(b"#")[0]
+        if not target.startswith(b"/"):  # absolute-form, `http://host/path?query`
+            parts = urlsplit(target)
+            target = (parts.path or b"/") + (b"?" + parts.query if parts.query else b"")
+        raw_path, _, query = target.partition(b"?")
+        path = raw_path.decode("latin-1")  # the parser took the target's bytes: ASCII
+        self.scope["path"] = self.root_path + (unquote(path) if "%" in path else path)
+        self.scope["raw_path"] = self.root_path.encode("ascii") + raw_path
+        self.scope["query_string"] = query
 
     def _start_asgi_task(self, cycle: Any, app: Any) -> None:
         self._running = cycle
