@@ -366,7 +366,7 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
     trusted_files = {p.where.file for p in parts if p.trusted}
     bundled_files = {p.where.file for p in parts if p.bundled}
     hooked = TEMPLATE_NAMES | apis.template_variables(name, ())  # what every template of a route may read
-    first_with: dict[tuple[str, str], Route] = {}  # (method, path with its parameters unnamed): the route served
+    before: list[Route] = []  # the routes tried first: one taking every path and method of a later one shadows it
     for spec, where in raw_routes:
         if spec["id"] in seen_ids:
             problems.append(where.child("id").problem(f"route id '{spec['id']}' is used twice"))
@@ -374,14 +374,9 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
         route = _build_route(spec, where, known_error, compiled, problems, where.file not in trusted_files, hooked)
         if route is not None:
             routes.append(route)
-            shape = _PARAMETER.sub(r"{\1}", route.path)
-            taken = sorted({m for m in route.methods if (m, shape) in first_with})
-            if taken and where.file not in bundled_files:  # a bundled route a user's new one goes before: meant
-                earlier = first_with[(taken[0], shape)]
-                problems.append(where.child("path").problem(
-                    f"{', '.join(taken)} {route.path} is answered by route '{earlier.id}' ({earlier.source}), "
-                    "which comes first: this route never sees it"))
-            first_with.update({(m, shape): route for m in route.methods if (m, shape) not in first_with})
+            if where.file not in bundled_files:  # a bundled route a user's new one goes before: meant
+                problems += _shadowed_by(route, before, where)
+            before.append(route)
 
     route_ids = {r.id for r in routes} | broken["routes"]
     modes = {mode_name: _build_mode(mode_name, spec, w, known_error, compiled, route_ids, problems, known)
@@ -511,6 +506,23 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
         source=f"{where.file}:{where.line()}",
         check_errors=tuple(dict.fromkeys(check_errors)),
     )
+
+
+def _shadowed_by(route: Route, before: list[Route], where: Where) -> list[Problem]:
+    """The route's methods that earlier routes answer on every path it takes (find_route tries them first; a GET
+    answers HEAD too): its path with each parameter a value no literal holds (`{rest:path}` one with a slash)."""
+    sample = _PARAMETER.sub(lambda found: "\0/\0" if found.group(1) else "\0", route.path)
+    taken: dict[str, Route] = {}
+    for earlier in before:
+        if earlier.pattern.fullmatch(sample):
+            answers = earlier.methods | ({"HEAD"} if "GET" in earlier.methods else set())
+            taken.update({m: earlier for m in route.methods & answers if m not in taken})
+    if not taken:
+        return []
+    methods = sorted(taken)
+    earlier = taken[methods[0]]
+    return [where.child("path").problem(f"{', '.join(methods)} {route.path} is answered by route '{earlier.id}' "
+                                        f"({earlier.source}), which comes first: this route never sees it")]
 
 
 def _known_route(route_ids: set[str], problems: list[Problem]) -> Callable[[str, Where], None]:

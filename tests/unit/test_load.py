@@ -1003,6 +1003,32 @@ def test_a_route_the_one_before_always_answers_is_a_problem(tmp_path):
     assert found[1].endswith("routes[2].method[1]: PUT is named twice")
 
 
+@pytest.mark.parametrize(("first", "then", "shadowed"), [
+    ("[GET] /hello", "[HEAD] /hello", "HEAD"),  # a GET route answers HEAD
+    ("[GET] /files/{rest:path}", "[GET, POST] /files/{name}", "GET"),  # any segment, slashes too
+    ("[GET] /items/{id}", "[GET] /items/special", "GET"),
+    ("[PUT] /a/{x}/{y}", "[PUT] /a/b/{z}", "PUT"),
+    ("[GET] /items/special", "[GET] /items/{id}", None),  # the parameter takes other paths
+    ("[GET] /files/{name}", "[GET] /files/{rest:path}", None),  # one with a slash
+    ("[GET] /items/{id}.json", "[GET] /items/{id}", None),
+    ("[GET] /items/{id}", "[HEAD, POST] /items/{id}/x", None),
+])
+def test_a_route_an_earlier_one_answers_on_every_path_is_a_problem(tmp_path, first, then, shadowed):
+    """Not only the same path: a parameter (or a `{rest:path}`) before takes every value of a later literal or
+    parameter, and a GET takes HEAD; a path the earlier one misses is not told."""
+    routes = [(name, *spec.rsplit(" ", 1)) for name, spec in (("one", first), ("two", then))]
+    listed = "".join(f"  - id: {name}\n    method: {methods}\n    path: {path}\n    respond: {{body: {{}}}}\n"
+                     for name, methods, path in routes)
+    text = GOOD.split("  - id: hello\n")[0] + listed
+    (tmp_path / "toy.yaml").write_text(text)
+    if shadowed is None:
+        load_catalog([tmp_path], bundled=False)
+        return
+    [found] = problems_of(tmp_path, text)
+    assert found.endswith(f"routes[1].path: {shadowed} {routes[1][2]} is answered by route 'one' "
+                          f"({tmp_path / 'toy.yaml'}:9), which comes first: this route never sees it"), found
+
+
 def test_a_route_of_ones_own_may_go_before_a_bundled_one(tmp_path):
     """A user's new route comes first and answers the bundled route's path: meant, not a problem."""
     (tmp_path / "mine.yaml").write_text("api: braze\nroutes:\n  - id: my-list\n    method: GET\n"
