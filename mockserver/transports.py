@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import time
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -26,6 +27,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from mockserver.engine.faults import ARRIVED_EXTENSION, TRANSPORT_EXTENSION, TransportConnection
 
+_REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}
 _PARSE_URL_MAX = 65535  # httptools.parse_url's longest URL (http_parser_url's uint16 lengths)
 
 FAULTS_BY_SERVER = {
@@ -244,6 +246,16 @@ def _install_h11_close() -> None:
                 return read()
 
             connection.next_event = next_event  # type: ignore[method-assign]
+
+        async def _send_h11_event(self, event: Any) -> None:
+            """With the status line's reason phrase, as uvicorn sends it (`HTTP/1.1 429 Too Many Requests`): hypercorn
+            left it empty, and a client that shows or logs it (Java's, curl -i) printed nothing."""
+            if isinstance(event, h11.Response | h11.InformationalResponse) and not event.reason:
+                phrase = _REASONS.get(event.status_code)
+                if phrase:
+                    event = type(event)(status_code=event.status_code, headers=event.headers.raw_items(),
+                                        http_version=event.http_version, reason=phrase)
+            await super()._send_h11_event(event)
 
     hypercorn.protocol.H11Protocol = ClosingH11Protocol  # type: ignore[attr-defined]
 

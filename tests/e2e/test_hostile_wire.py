@@ -101,6 +101,17 @@ def test_a_request_line_of_any_length_reaches_its_api_in_pieces_or_whole(server,
     assert len(entry["query"]) == len(b"d_mid=1&x=") + size
 
 
+@pytest.mark.parametrize(("request_line", "status_line"), [
+    (b"GET /dcs/event?d_mid=1", b"HTTP/1.1 200 OK\r\n"),
+    (b"GET /dcs/event?d_mid=1&__code=429", b"HTTP/1.1 429 Too Many Requests\r\n"),
+    (b"GET /dcs/event?d_mid=1&x=" + b"a" * 9000, b"HTTP/1.1 414 Request-URI Too Long\r\n"),
+])
+def test_the_status_line_has_its_reason_phrase_on_both_servers(server, request_line, status_line):
+    """hypercorn sent `HTTP/1.1 429 ` (h11's empty reason): a client logging the status line printed no reason."""
+    out = exchange(server, request_line + b" HTTP/1.1\r\nHost: m\r\nConnection: close\r\n\r\n")
+    assert out.startswith(status_line), out[:200]
+
+
 def _journal(server: ServerProcess) -> list[dict]:  # type: ignore[type-arg]
     import httpx
 
