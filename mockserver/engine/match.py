@@ -369,13 +369,18 @@ class RouteMatch:
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::(path))?\}")
 
 
-def compile_path(path: str) -> re.Pattern[str]:
+def compile_path(path: str, values: Mapping[str, Sequence[str]] | None = None) -> re.Pattern[str]:
     """`/properties/{id}` -> regex; `{rest:path}` also matches slashes. DOTALL: the path is decoded, and a
-    `{rest:path}` takes every value a `{id}` takes (a `%0A` included), not all but newlines."""
+    `{rest:path}` takes every value a `{id}` takes (a `%0A` included), not all but newlines. `values` limits a
+    parameter to those listed (`{type}`: companies, properties ...): another is no route's, the API's 404."""
     out, last = "", 0
     for found in _PARAM.finditer(path):
         out += re.escape(path[last : found.start()])
-        out += f"(?P<{found.group(1)}>.+)" if found.group(2) else f"(?P<{found.group(1)}>[^/]+)"
+        name = found.group(1)
+        if values and name in values:
+            out += f"(?P<{name}>{'|'.join(map(re.escape, values[name]))})"
+        else:
+            out += f"(?P<{name}>.+)" if found.group(2) else f"(?P<{name}>[^/]+)"
         last = found.end()
     return re.compile(out + re.escape(path[last:]), re.DOTALL)
 

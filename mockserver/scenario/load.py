@@ -486,8 +486,14 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
         respond = compiled(compile_response, where.child("respond"), spec["respond"], "respond", known=known)
     if handler is None and "respond" not in spec:  # a `respond` that did not compile is reported already
         problems.append(where.problem("a route needs `respond`, `handler`, or both"))
+    values = spec.get("path_values", {})
+    named = {found.group(1) for found in re.finditer(r"\{([A-Za-z_]\w*)(?::path)?\}", spec["path"])}
+    for parameter in values:
+        if parameter not in named:
+            problems.append(where.child("path_values", parameter).problem(
+                f"no parameter {{{parameter}}} in the path {spec['path']}"))
     try:
-        pattern = compile_path(spec["path"])
+        pattern = compile_path(spec["path"], values)
     except re.error:  # the one way a path's regex fails: `{id}` twice
         names = re.findall(r"\{([A-Za-z_]\w*)(?::path)?\}", spec["path"])
         twice = next(n for i, n in enumerate(names) if n in names[:i])

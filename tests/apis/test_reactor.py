@@ -149,3 +149,25 @@ def test_the_gateways_answers_by_flag_keep_the_gateways_shape(reactor, error_id,
     assert response.status_code == CATALOG[error_id]["status"]
     assert response.headers["content-type"] == "application/json"
     assert response.json() == {"error_code": code, "message": CATALOG[error_id]["title"]}
+
+
+@pytest.mark.parametrize("path", ["/compnies/CO1", "/propertys/PR1/relationships/hosts", "/librarys/LB1/builds"])
+def test_a_typo_in_the_resource_type_is_the_same_404_and_listed_as_unmatched(reactor, client, path):
+    """The generic `/{type}/{id}` routes took any type and their handler answered 404: a matched route, so the
+    pytest plugin's unmatched check never saw a client's typo. `path_values` lists the types."""
+    typo = reactor.get(path)
+    known = reactor.get("/companies/CO0000000000000000000000000000000")
+    assert typo.status_code == known.status_code == 404 and typo.headers["content-type"] == JSONAPI
+    assert typo.json()["errors"][0]["code"] == known.json()["errors"][0]["code"] == "not-found"
+    unmatched = [e["path"] for e in client.get("/__admin/requests/unmatched").json()["requests"]]
+    assert unmatched == [f"/reactor{path}"]
+
+
+def test_the_types_the_generic_routes_take_are_those_the_store_keeps():
+    from mockserver.apis.reactor_store import PREFIX
+
+    api = load_catalog().apis["reactor"]
+    generic = [r for r in api.routes if r.path.startswith("/{type}/")]
+    assert len(generic) == 3 and all(r.match_path(f"/{kind}/X1") or r.match_path(f"/{kind}/X1/k") or
+                                     r.match_path(f"/{kind}/X1/relationships/k") for r in generic for kind in PREFIX)
+    assert not any(r.match_path("/compnies/X1") or r.match_path("/compnies/X1/k") for r in generic)

@@ -1034,3 +1034,15 @@ def test_a_route_of_ones_own_may_go_before_a_bundled_one(tmp_path):
     (tmp_path / "mine.yaml").write_text("api: braze\nroutes:\n  - id: my-list\n    method: GET\n"
                                         "    path: /campaigns/list\n    respond: {body: {mine: true}}\n")
     assert "my-list" in {r.id for r in load_catalog([tmp_path]).apis["braze"].routes}
+
+
+def test_path_values_limit_a_parameter_and_name_one_of_the_path(tmp_path):
+    """`path_values: {kind: [...]}` on a path without {kind} would limit nothing: told, with the path."""
+    limited = "    path: /{kind}/{id}\n    path_values: {kind: [hello, hi], kynd: [x]}\n"
+    text = GOOD.replace("    path: /hello\n", limited)
+    [found] = problems_of(tmp_path, text)
+    assert found.endswith("routes[0].path_values.kynd: no parameter {kynd} in the path /{kind}/{id}"), found
+    (tmp_path / "toy.yaml").write_text(text.replace(", kynd: [x]", ""))
+    [route] = load_catalog([tmp_path], bundled=False).apis["toy"].routes
+    assert route.match_path("/hi/1") == {"kind": "hi", "id": "1"} and route.match_path("/hey/1") is None
+    assert route.match_path("/hi.x/1") is None  # a listed value is text, not a pattern
