@@ -79,7 +79,10 @@ def test_a_wait_just_short_of_the_one_asked_is_found_the_whole_wait_is_not(api, 
     ([0], False),                    # one retry: nothing to compare
     ([0.8, 0.91], False),            # jittered (braze-client, tenacity's wait_random_exponential)
     ([0.9, 0.3], False),             # full jitter may draw a shorter second wait
-    ([1.0, 1.05], True),             # a fixed wait and timing noise
+    ([1.0, 1.005, 1.01], True),      # a fixed wait and timing noise
+    ([1.0, 1.05], False),            # two delays: a fixed wait or jitter that fell close, cannot tell
+    ([0.764, 0.757], False),         # braze-client's jitter, as drawn in one run of 11
+    ([0.004, 0.012], True),          # two retries at once
 ])
 def test_braze_5xx_backoff_must_grow_somewhere(waits, found):
     at, entries = 0.0, [entry(503, 0.0)]
