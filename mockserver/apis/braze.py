@@ -110,6 +110,14 @@ def inactive_key(ctx: RequestContext, args: Mapping[str, Any]) -> bool:
     return key is not None and key in mapping_option(ctx, "inactive_keys")
 
 
+@check("braze.lacks_endpoint_permission")
+def lacks_endpoint_permission(ctx: RequestContext, args: Mapping[str, Any]) -> bool:
+    """As braze.lacks_permission, for the permission Braze names after the endpoint (`/email/spam/remove`:
+    email.spam.remove; the transactional send's: transactional.send)."""
+    endpoint = ctx.path_params.get("endpoint") or "transactional/send"
+    return lacks_permission(ctx, {"permission": endpoint.replace("/", ".")})
+
+
 @check("braze.lacks_permission", args={"permission": str})
 def lacks_permission(ctx: RequestContext, args: Mapping[str, Any]) -> bool:
     """The key's permissions (a list in `api_keys`; none listed means all) miss `args.permission`."""

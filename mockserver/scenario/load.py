@@ -63,7 +63,8 @@ def load_catalog(paths: Iterable[Path] = (), bundled: bool = True) -> Catalog:
     """Bundled files, then the user's; raises ScenarioError listing every problem."""
     apis.load_api_modules()
     own = scenario_files([BUNDLED]) if bundled else []
-    files = own + scenario_files(paths)
+    read = {file.resolve() for file in own}  # a bundled file named again (`validate mockserver/scenarios`) is read once
+    files = own + [file for file in scenario_files(paths) if file.resolve() not in read]
     problems: list[Problem] = []
     parts: dict[str, list[_Part]] = {}
     cache_of_valid = ValidityCache()
@@ -224,7 +225,7 @@ def _kind_of(value: Any) -> str | None:
     return next((name for kind, name in _KINDS if isinstance(value, kind)), None)
 
 
-_PARAMETER = re.compile(r"\{[A-Za-z_]\w*(:path)?\}")  # `{id}`, `{rest:path}`: the same path whatever the name
+_PARAMETER = re.compile(r"\{([A-Za-z_]\w*)(:path)?\}")  # `{id}`, `{rest:path}`
 
 
 def _misspelt_option(option: str, bundled: set[str], where: Where) -> list[Problem]:
@@ -487,11 +488,15 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
     if handler is None and "respond" not in spec:  # a `respond` that did not compile is reported already
         problems.append(where.problem("a route needs `respond`, `handler`, or both"))
     values = spec.get("path_values", {})
-    named = {found.group(1) for found in re.finditer(r"\{([A-Za-z_]\w*)(?::path)?\}", spec["path"])}
-    for parameter in values:
+    named = {found.group(1): bool(found.group(2)) for found in _PARAMETER.finditer(spec["path"])}
+    for parameter, listed in values.items():
         if parameter not in named:
             problems.append(where.child("path_values", parameter).problem(
                 f"no parameter {{{parameter}}} in the path {spec['path']}"))
+        elif not named[parameter]:  # `{type}` never takes a slash: the value would never match
+            problems += [where.child("path_values", parameter, index).problem(
+                f"{value!r} has a slash, which {{{parameter}}} never takes (a {{{parameter}:path}} does)")
+                for index, value in enumerate(listed) if "/" in value]
     try:
         pattern = compile_path(spec["path"], values)
     except re.error:  # the one way a path's regex fails: `{id}` twice
@@ -517,7 +522,7 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
 def _shadowed_by(route: Route, before: list[Route], where: Where) -> list[Problem]:
     """The route's methods that earlier routes answer on every path it takes (find_route tries them first; a GET
     answers HEAD too): its path with each parameter a value no literal holds (`{rest:path}` one with a slash)."""
-    sample = _PARAMETER.sub(lambda found: "\0/\0" if found.group(1) else "\0", route.path)
+    sample = _PARAMETER.sub(lambda found: "\0/\0" if found.group(2) else "\0", route.path)
     taken: dict[str, Route] = {}
     for earlier in before:
         if earlier.pattern.fullmatch(sample):

@@ -93,7 +93,9 @@ def test_each_error_reaches_the_client_as_its_response_error(node_dir, server):
     seen = walk(node_dir, server, [
         ["bad-key", "other-key", "users.track", body],
         ["no-valid-data", "good-key", "users.track", {"attributes": [{"plan": "pro"}]}],
-        ["not-imitated", "good-key", "campaigns.details", {"campaign_id": "c"}],
+        ["other-endpoint", "good-key", "campaigns.details", {"campaign_id": "c"}],
+        ["other-key", "other-key", "subscription.status.set", {"subscription_group_id": "g",
+                                                               "subscription_state": "subscribed"}],
         ["limited", "good-key", "users.track", body],
         ["limited", "good-key", "users.track", body],  # the window holds 1: the second is the line kept
     ])
@@ -102,5 +104,6 @@ def test_each_error_reaches_the_client_as_its_response_error(node_dir, server):
     invalid = seen["no-valid-data"]
     assert invalid["status"] == 400 and invalid["errors"][0]["input_array"] == "attributes"
     assert invalid["message"] == "Valid data must be provided in the 'attributes', 'events', or 'purchases' fields."
-    assert seen["not-imitated"]["status"] == 404 and seen["not-imitated"]["message"] == "Not Found"
+    assert seen["other-endpoint"]["ok"] == {"message": "success"}  # the shared errors only, and a bare success
+    assert seen["other-key"]["status"] == 401 and seen["other-key"]["message"] == "Unauthorized"
     assert seen["limited"]["status"] == 429 and seen["limited"]["message"] == "Rate Limited"
