@@ -14,6 +14,7 @@ from typing import Any
 
 from mockserver.apis import before, check, handler
 from mockserver.apis import reactor_docs as docs
+from mockserver.apis.edge_auth import decode_jwt, expired  # Adobe IMS tokens, as Edge reads them
 from mockserver.apis.reactor_audit import USER_EMAIL, USER_NAME, audit_events
 from mockserver.apis.reactor_store import REVISABLE, SEEDED, SOFT_DELETED, TYPE_OF_PREFIX, Record, Store
 from mockserver.engine.context import RequestContext, loads_encodable, template_context
@@ -22,7 +23,7 @@ from mockserver.engine.outcome import ErrorRef, Failure, Outcome, Success
 
 JSONAPI = "application/vnd.api+json"
 SYNTAX = "invalid-settings-syntax"
-_BEARER = re.compile(r"^\s*Bearer\s+\S+\s*$", re.IGNORECASE)
+_BEARER = re.compile(r"^\s*Bearer\s+(\S+)\s*$", re.IGNORECASE)
 CHILD_KINDS = ("libraries", "environments", "hosts", "extensions", "data_elements", "rules", "rule_components",
                "callbacks")
 EMPTY_KINDS = ("notes",)
@@ -69,8 +70,12 @@ async def gateway(ctx: RequestContext) -> Outcome | None:
         await Store(ctx).ensure_seeded()
     if ctx.flags.asks_error:
         return None  # errors asked by flag win over the request's own faults
-    if not _BEARER.match(ctx.header("authorization") or ""):
+    bearer = _BEARER.match(ctx.header("authorization") or "")
+    if not bearer:
         return Failure([ErrorRef("authentication-failure")])
+    token = decode_jwt(bearer.group(1)) if bearer.group(1).count(".") == 2 else None
+    if token is not None and expired(token.claims, ctx.clock.now()):  # an IMS token past its expires_in: 24 h
+        return Failure([ErrorRef("session-timeout")])
     for header, option, error in (("x-api-key", "require_api_key", "api-key-missing"),
                                   ("x-gw-ims-org-id", "require_org_id", "missing-header")):
         if ctx.options.get(option) and not (ctx.header(header) or "").strip():

@@ -171,3 +171,22 @@ def test_the_types_the_generic_routes_take_are_those_the_store_keeps():
     assert len(generic) == 3 and all(r.match_path(f"/{kind}/X1") or r.match_path(f"/{kind}/X1/k") or
                                      r.match_path(f"/{kind}/X1/relationships/k") for r in generic for kind in PREFIX)
     assert not any(r.match_path("/compnies/X1") or r.match_path("/compnies/X1/k") for r in generic)
+
+
+@pytest.mark.parametrize(("claims", "expected"), [
+    ({"exp": 1}, 401),                                             # RFC 7519 exp, long past
+    ({"created_at": "1690000000000", "expires_in": "86400000"}, 401),  # IMS: 24 h from a day in 2023
+    ({"created_at": "1690000000000", "expires_in": "8640000000000"}, 200),  # 100,000 days
+    ({"exp": 4102444800}, 200),                                    # 2100
+    ({"sub": "no times"}, 200),                                    # nothing says when: taken
+])
+def test_an_ims_token_past_its_expiry_is_session_timeout(client, claims, expected):
+    """Edge refused an expired token (EXEG-0503-401) and Reactor took it: a client's refresh could only be tested
+    with a flag there. Tokens that are not JWTs stay accepted: tests may send any Bearer."""
+    from tests.apis.test_edge_support import jwt
+
+    answered = Reactor(client, Authorization=f"Bearer {jwt(claims)}").get("/companies")
+    assert answered.status_code == expected, answered.text
+    if expected == 401:
+        assert answered.json()["errors"][0]["code"] == "session-timeout"
+    assert Reactor(client, Authorization="Bearer not-a-jwt").get("/companies").status_code == 200
