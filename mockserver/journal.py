@@ -10,6 +10,7 @@ import hashlib
 import marshal
 import re
 from collections import deque
+from collections.abc import Iterator
 from typing import Any
 
 REDACTED = "[redacted]"
@@ -170,7 +171,13 @@ class Journal:
         # Each entry is kept as one marshal-ed bytes object: the garbage collector has nothing to scan in
         # a full journal (tuples of tuples kept it busy, and long-tail latency showed it).
         self._packed: deque[bytes] = deque(maxlen=max(size, 1))
+        # Beside each entry its session (a str: nothing for the collector either), so that a session's reads
+        # decode its own entries only: decoding a full journal for one took 0.2 s, every other request waiting.
+        self._sessions: deque[str | None] = deque(maxlen=max(size, 1))
         self.dropped = False  # the bound has pushed entries out since the last clear
+        # The sessions the bound pushed entries of out since their last clear (their verdict is incomplete),
+        # oldest loss first: at most `sessions` of them (0: all).
+        self.lost: dict[str, None] = {}
         self.served: dict[str, dict[str, set[str]]] = {}  # session -> api -> error ids
         # Per session, the seq of its first entry, the session last seen last: at most `sessions` of
         # them (0: all), the least recently seen forgotten first (README: "for the last --max-sessions
@@ -201,7 +208,17 @@ class Journal:
         if self.enabled:
             if len(self._packed) == self._packed.maxlen:
                 self.dropped = True
+                pushed_out = self._sessions[0]
+                if pushed_out is not None:
+                    self._lost(pushed_out)
             self._packed.append(entry.pack())
+            self._sessions.append(entry.session)
+
+    def _lost(self, session: str) -> None:
+        self.lost.pop(session, None)
+        self.lost[session] = None
+        if self.sessions and len(self.lost) > self.sessions:
+            del self.lost[next(iter(self.lost))]
 
     def _first_seen(self, session: str) -> None:
         self.first[session] = self.seq
@@ -216,14 +233,7 @@ class Journal:
         which a verdict or a count over what it holds then misses."""
         if not self.dropped:
             return True
-        if session is None:
-            return False
-        first = self.first.get(session)
-        if first is None:  # never seen or wiped (complete), or forgotten here while it still has entries
-            return not any(e[_FIELD["session"]] == session for e in self.entries)
-        # entries leave in seq order, and a session's own clear forgets its first: a first older than the
-        # oldest entry held was pushed out
-        return bool(self._packed) and first >= marshal.loads(self._packed[0])[_FIELD["seq"]]
+        return session is not None and session not in self.lost
 
     def served_ids(self, session: str | None = None) -> dict[str, set[str]]:
         """api -> documented error ids served to `session`, or to any session since the last clear."""
@@ -247,28 +257,35 @@ class Journal:
         redact: bool = True,
     ) -> list[dict[str, Any]]:
         f = _FIELD
-        found = [
-            e
-            for e in self.entries
-            if (api is None or e[f["api"]] == api)
-            and (session is None or e[f["session"]] == session)
-            and (route is None or e[f["route"]] == route)
-            and (status is None or e[f["status"]] == status)
-            and (error is None or error in e[f["errors"]])
-            # no route: under an API, or under none (misuse, but a wrong base URL is what this list is for);
-            # a flag's misuse under an API is not counted, it was refused before its route was looked for
-            and (not unmatched or (e[f["route"]] is None and (not e[f["misuse"]] or e[f["api"]] is None)))
-        ]
-        if limit is not None:
-            found = found[-limit:] if limit > 0 else []
-        return [to_dict(e, redact) for e in found]
+        found: list[Stored] = []
+        if limit is not None and limit <= 0:
+            return []
+        for e in self._newest_first(session):  # the last `limit` are all a client waits for
+            if ((api is None or e[f["api"]] == api)
+                    and (route is None or e[f["route"]] == route)
+                    and (status is None or e[f["status"]] == status)
+                    and (error is None or error in e[f["errors"]])
+                    # no route: under an API, or under none (misuse, but a wrong base URL is what this list is
+                    # for); a flag's misuse under an API is not counted, refused before its route was looked for
+                    and (not unmatched or (e[f["route"]] is None and (not e[f["misuse"]] or e[f["api"]] is None)))):
+                found.append(e)
+                if limit is not None and len(found) == limit:
+                    break
+        return [to_dict(e, redact) for e in reversed(found)]
+
+    def _newest_first(self, session: str | None) -> Iterator[Stored]:
+        """The entries (of `session`, when given), decoded one by one, newest first."""
+        if session is None:
+            return map(marshal.loads, reversed(self._packed))
+        pairs = zip(reversed(self._packed), reversed(self._sessions), strict=True)
+        return (marshal.loads(packed) for packed, owner in pairs if owner == session)
 
     def requests_by_api(self, session: str | None = None) -> dict[str, int]:
         """How many requests each API got (in what the journal still holds), for coverage."""
         f = _FIELD
         counts: dict[str, int] = {}
-        for e in self.entries:
-            if e[f["api"]] and (session is None or e[f["session"]] == session):
+        for e in self._newest_first(session):
+            if e[f["api"]]:
                 counts[e[f["api"]]] = counts.get(e[f["api"]], 0) + 1
         return counts
 
@@ -284,13 +301,19 @@ class Journal:
     def clear(self, session: str | None = None) -> None:
         if session is None:
             self._packed.clear()
+            self._sessions.clear()
             self.served.clear()
             self.first.clear()
             self.served_before.clear()
+            self.lost.clear()
             self.dropped = False
         else:
-            kept = [e for e in self.entries if e[_FIELD["session"]] != session]
+            kept = [(packed, owner) for packed, owner in zip(self._packed, self._sessions, strict=True)
+                    if owner != session]
             self._packed.clear()
-            self._packed.extend(marshal.dumps(e) for e in kept)
+            self._sessions.clear()
+            self._packed.extend(packed for packed, _ in kept)
+            self._sessions.extend(owner for _, owner in kept)
             self.served.pop(session, None)
             self.first.pop(session, None)
+            self.lost.pop(session, None)

@@ -74,11 +74,13 @@ class SharedJournal(Journal):
             pipe.smembers(SERVED)
             raw, members = await pipe.execute()
         packed: deque[bytes] = deque(maxlen=self.size)
+        sessions: deque[str | None] = deque(maxlen=self.size)
         for item in raw:
-            seq, _session, rest = item.split(b"\n", 2)
+            seq, session, rest = item.split(b"\n", 2)
             stored = marshal.loads(rest)
             packed.append(marshal.dumps((int(seq), *stored[1:])))
-        self._packed = packed
+            sessions.append(session.decode() if session else None)
+        self._packed, self._sessions = packed, sessions
         self.served = {}
         for member in members:
             session, api, error = (part.decode() for part in member.split(b"\n", 2))

@@ -308,3 +308,44 @@ def test_requests_that_never_reached_an_api_are_journaled_with_nothing_served(cl
     for entry in (gone, misuse):
         assert (entry["route"], entry["virtual_time"], entry["fault"], entry["errors"]) == (None, None, None, [])
     assert (gone["flags"], gone["reply_headers"]) == ([], [])
+
+
+def _recorded(journal: Journal, session: str | None, path: str = "/x") -> None:
+    entry = Entry(0.0, "GET", path, b"", [], "edge")
+    entry.session = session
+    journal.record(entry)
+
+
+def test_a_session_forgotten_and_seen_again_is_incomplete_once_its_entries_are_pushed_out():
+    """With more sessions than --max-sessions, a session's first seq was forgotten; seen again, it started a
+    new one, and a verdict of it said complete though its first requests were gone."""
+    journal = Journal(size=4, sessions=2)
+    _recorded(journal, "a")
+    _recorded(journal, "b")
+    _recorded(journal, "c")  # "a" forgotten among the sessions
+    _recorded(journal, "a")
+    assert journal.complete("a")
+    _recorded(journal, "d")  # pushes a's first entry out
+    assert not journal.complete("a") and journal.complete("c") and journal.complete("d")
+    assert not journal.complete()
+    journal.clear("a")
+    assert journal.complete("a") and [e["session"] for e in journal.query()] == ["b", "c", "d"]
+
+
+def test_a_read_decodes_only_the_entries_it_can_answer_with(monkeypatch):
+    """A full journal decoded whole for each read took 0.2 s, every other request waiting (a fixture's teardown
+    reads its session's twice): a session's read decodes its entries, `limit=N` the last N."""
+    import marshal
+
+    from mockserver import journal as module
+
+    journal = Journal(size=1000)
+    for n in range(1000):
+        _recorded(journal, "mine" if n in (10, 500, 990) else f"other-{n % 7}", f"/x{n}")
+    decoded: list[bytes] = []
+    loads = marshal.loads
+    monkeypatch.setattr(module.marshal, "loads", lambda data: decoded.append(data) or loads(data))
+    assert [e["path"] for e in journal.query(session="mine")] == ["/x10", "/x500", "/x990"]
+    assert len(decoded) == 3
+    assert [e["path"] for e in journal.query(limit=2)] == ["/x998", "/x999"] and len(decoded) == 5
+    assert journal.requests_by_api("mine") == {"edge": 3} and len(decoded) == 8
