@@ -115,6 +115,25 @@ def _access_level(settings: Settings) -> str:
 GRACE_SECONDS = 3
 
 
+def _wait_for_every_worker(sentinels: Any, timeout: float | None = None) -> list[Any]:
+    """hypercorn's supervisor waits for one worker to end, then terminates the others: at SIGTERM, the worker
+    that ended first cut the grace of the others' requests short (one answer in two lost). The others get their
+    grace too (a worker that died alone is found as late as that)."""
+    import time
+    from multiprocessing.connection import wait
+
+    sentinels = list(sentinels)
+    ended = wait(sentinels, timeout)
+    if not ended or timeout is not None:
+        return ended
+    deadline = time.monotonic() + GRACE_SECONDS + 1
+    running = [s for s in sentinels if s not in ended]
+    while running and (left := deadline - time.monotonic()) > 0:
+        ended = wait(running, left)
+        running = [s for s in running if s not in ended]
+    return [s for s in sentinels if s not in running]
+
+
 def run_uvicorn(settings: Settings, catalog: Catalog | None, sock: socket.socket) -> None:
     import copy
     from types import FrameType
@@ -187,8 +206,10 @@ def run_hypercorn(settings: Settings, catalog: Catalog | None, sock: socket.sock
     # reads every request line and its APIs answer a long one themselves (DCS: 414 over 8 KB)
     config.h11_max_incomplete_size = MAX_HEAD_BYTES
     if settings.workers > 1:
+        import hypercorn.run
         from hypercorn.run import run
 
+        hypercorn.run.wait = _wait_for_every_worker  # type: ignore[attr-defined]
         os.environ[SETTINGS_ENV] = settings.to_json()
         config.workers = settings.workers
         config.worker_class = "uvloop"
