@@ -209,7 +209,7 @@ def run_hypercorn(settings: Settings, catalog: Catalog | None, sock: socket.sock
         import hypercorn.run
         from hypercorn.run import run
 
-        hypercorn.run.wait = _wait_for_every_worker  # type: ignore[assignment]
+        hypercorn.run.wait = _wait_for_every_worker  # type: ignore[attr-defined,assignment]
         os.environ[SETTINGS_ENV] = settings.to_json()
         config.workers = settings.workers
         config.worker_class = "uvloop"
