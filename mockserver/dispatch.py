@@ -142,6 +142,7 @@ class Dispatcher:
         self._host_apis: dict[tuple[int, str], Any] = {}  # (catalog id, Host header) -> API served at / or None
         self._prefix_map: tuple[Catalog, dict[str, Api]] | None = None
         self._bases: dict[tuple[str, str, str], tuple[str, str]] = {}
+        self._told: set[tuple[str | None, str, str]] = set()  # internal errors whose traceback was logged
 
     def _internal_error(self, exc: Exception, method: str, path: str, entry: Entry) -> Answer:
         """A bug of ours (500, its traceback in the log), or the shared state gone away (503, one line)."""
@@ -150,7 +151,14 @@ class Dispatcher:
 
             if unreachable(exc):
                 return Answer(Rendered(*state_gone_answer(self.runtime.settings.state, exc, f"{method} {path}")))
-        log.exception("internal error answering %s %s", method, path)
+        told = (entry.route, type(exc).__name__, str(exc)[:200])  # a failing template fails on every request
+        if told in self._told:
+            log.error("internal error answering %s %s: %s: %s (its traceback is above)", method, path,
+                      type(exc).__name__, exc)
+        else:
+            log.exception("internal error answering %s %s", method, path)
+            if len(self._told) < 1000:
+                self._told.add(told)
         api = self.runtime.catalog.apis.get(entry.api or "")
         sources = {r.id: r.source for r in api.routes} if api else {}  # file:line, as `validate` gives them
         errors = [f"{e} ({api.errors[e].source})" if api and e in api.errors else e for e in entry.errors]

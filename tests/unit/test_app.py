@@ -610,6 +610,21 @@ def test_a_template_that_fails_on_a_request_says_which_route_and_why(tmp_path, m
     assert misuse.json()["title"] == "Misuse of the mock server"
 
 
+def test_a_template_failing_on_every_request_logs_its_traceback_once(tmp_path, make_client, caplog):
+    """35 lines of engine traceback per request filled a CI log: the first failure has it, the same one again a
+    line naming it."""
+    extra = ("  - id: ratio\n    method: POST\n    path: /ratio\n"
+             "    respond: {body: {r: \"{{ 1 // request.json.n }}\"}}\n")
+    (tmp_path / "toy.yaml").write_text(TOY + extra)
+    client = make_client(scenarios=(str(tmp_path),))
+    with caplog.at_level("ERROR", logger="mockserver"):
+        for _ in range(3):
+            assert client.post("/toy/ratio", json={"n": 0}).status_code == 500
+    records = [r for r in caplog.records if r.name == "mockserver"]
+    assert [r.exc_info is not None for r in records] == [True, False, False]
+    assert "ZeroDivisionError: integer division or modulo by zero (its traceback is above)" in records[1].getMessage()
+
+
 def test_a_check_given_the_wrong_args_is_refused_at_load(tmp_path, make_client):
     """braze.count_over reads args.fields and args.limit: given neither, the file is refused at load (it was
     the mock's own 500 on the first request that reached the rule)."""
