@@ -189,11 +189,14 @@ def build_admin(runtime: Runtime) -> Starlette:
             catalog = runtime.reload()
         except ScenarioError as exc:
             kept = sorted(runtime.catalog.apis)  # a problem document, as the mock's other refusals are
+            log.warning("POST /__admin/reload: %d problem(s) in the scenario files; the files read before are still "
+                        "served", len(exc.problems))
             return JSONResponse({"type": "urn:mockserver:problem:scenario-files", "title": "Scenario files refused",
                                  "status": 422, "detail": f"{len(exc.problems)} problem(s) in the scenario files; "
                                  f"the ones loaded before are still served ({', '.join(kept)})", "loaded": False,
                                  "problems": [str(p) for p in exc.problems], "kept": kept}, 422,
                                 media_type=PROBLEM_JSON)
+        log.warning("POST /__admin/reload: read the scenario files again (%s)", ", ".join(sorted(catalog.apis)))
         return JSONResponse({"loaded": True, "apis": sorted(catalog.apis)})
 
     async def clock(request: Request) -> Response:

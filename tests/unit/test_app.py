@@ -377,7 +377,7 @@ def test_journal_is_bounded(tmp_path, make_client):
     assert paths == ["/toy/x2", "/toy/x3", "/toy/x4"]
 
 
-def test_reload_with_a_broken_file_keeps_what_it_had(tmp_path, make_client):
+def test_reload_with_a_broken_file_keeps_what_it_had(tmp_path, make_client, caplog):
     path = tmp_path / "toy.yaml"
     path.write_text(TOY)
     client = make_client(scenarios=(str(tmp_path),))
@@ -390,6 +390,9 @@ def test_reload_with_a_broken_file_keeps_what_it_had(tmp_path, make_client):
     path.write_text(TOY.replace("status: 503", "status: 504"))
     assert client.post("/__admin/reload").json()["loaded"] is True
     assert client.post("/toy/items/1?__error=busy", headers=AUTH).status_code == 504
+    said = [r.getMessage() for r in caplog.records if r.name == "mockserver"]  # a CI log shows each reload
+    assert said == ["POST /__admin/reload: 1 problem(s) in the scenario files; the files read before are still served",
+                    "POST /__admin/reload: read the scenario files again (braze, clientless, dcs, edge, reactor, toy)"]
 
 
 @pytest.mark.parametrize(("level", "said"), [
