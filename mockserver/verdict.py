@@ -160,6 +160,12 @@ class Attempt:
     def wait_since(self, earlier: Attempt) -> float:
         return max(self.virtual - earlier.virtual, self.start - earlier.start)
 
+    def gap_after(self, earlier: Attempt) -> float:
+        """From `earlier`'s answer to this request: the client's own wait, without the server's latency (a retry
+        sent at once after a slow 503 is still at once). The virtual clock's share counts (a virtual sleep)."""
+        latency = earlier.end - earlier.start
+        return max(self.virtual - earlier.virtual - latency, self.start - earlier.end)
+
     def brief(self, origin: float) -> dict[str, Any]:
         # the query as the journal shows it (`api_key=[redacted]`): the attempt keeps it whole to compare retries
         return {"seq": self.seq, "method": self.method, "path": self.path, "query": redact_fields(self.query),
@@ -320,7 +326,7 @@ def judge_backoff(judge: Judge, chain: list[Attempt]) -> None:
     and only flat delays are judged. Two draws tell a fixed wait from jitter too seldom: braze-client's two,
     under 1 and 1.25 s, fell within 10 % of each other once in 11 runs; the rule here misjudges 1 in 3,000.
     """
-    delays = [(b, b.wait_since(a)) for a, b in zip(chain, chain[1:], strict=False)
+    delays = [(b, b.gap_after(a)) for a, b in zip(chain, chain[1:], strict=False)
               if a.status >= 500 and b.previous is a]
     if len(delays) < 2:
         return

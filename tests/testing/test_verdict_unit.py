@@ -92,6 +92,19 @@ def test_braze_5xx_backoff_must_grow_somewhere(waits, found):
     assert rules(entries) == (["backoff-on-5xx"] if found else [])
 
 
+@pytest.mark.parametrize(("latency_ms", "starts", "found"), [
+    (40, [0, 0.043, 0.085], True),                # at once after each 40 ms answer: the wait is the gap after it
+    (5, [0, 0.026, 0.056, 0.081, 0.109], True),  # at once on a slow box: gaps of 21-25 ms ...
+    (1, [0, 0.051, 0.103, 0.154], True),         # ... a fixed 50 ms wait with 1 ms of timing noise
+    (40, [0, 0.5, 1.8], False),                   # a growing wait after slow answers
+])
+def test_braze_5xx_backoff_reads_the_wait_after_each_answer_not_the_servers_latency(latency_ms, starts, found):
+    """The start-to-start delay counted the server's latency as the client's wait: two retries at once after
+    40 ms answers (a slow mode, __delay) read as 43 ms waits and passed."""
+    entries = [entry(503, at, latency_ms=latency_ms) for at in starts]
+    assert rules(entries) == (["backoff-on-5xx"] if found else [])
+
+
 def test_a_lone_retry_at_once_is_not_part_of_a_wait_some_time_finding():
     """One Edge 502 retried at once, then a wait, then two at once: the finding names the two, not the lone one."""
     chain = [entry(502, at, api="edge") for at in (0, 0.01, 5.01, 5.02, 5.03)]
