@@ -519,13 +519,19 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
     )
 
 
+def _sample(path: str, rest: str) -> str:
+    """`path` with each parameter a value no literal holds, and `rest` for a `{name:path}` one."""
+    return _PARAMETER.sub(lambda found: rest if found.group(2) else "\0", path)
+
+
 def _shadowed_by(route: Route, before: list[Route], where: Where) -> list[Problem]:
     """The route's methods that earlier routes answer on every path it takes (find_route tries them first; a GET
-    answers HEAD too): its path with each parameter a value no literal holds (`{rest:path}` one with a slash)."""
-    sample = _PARAMETER.sub(lambda found: "\0/\0" if found.group(2) else "\0", route.path)
+    answers HEAD too): its path with each parameter a value no literal holds (`{rest:path}` one to three segments)."""
+    # a `{rest:path}` takes one segment or several: an earlier route must take each of them
+    samples = [_sample(route.path, rest) for rest in ("\0", "\0/\0", "\0/\0/\0")]
     taken: dict[str, Route] = {}
     for earlier in before:
-        if earlier.pattern.fullmatch(sample):
+        if all(earlier.pattern.fullmatch(sample) for sample in samples):
             answers = earlier.methods | ({"HEAD"} if "GET" in earlier.methods else set())
             taken.update({m: earlier for m in route.methods & answers if m not in taken})
     if not taken:

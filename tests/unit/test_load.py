@@ -1010,6 +1010,8 @@ def test_a_route_the_one_before_always_answers_is_a_problem(tmp_path):
     ("[PUT] /a/{x}/{y}", "[PUT] /a/b/{z}", "PUT"),
     ("[GET] /items/special", "[GET] /items/{id}", None),  # the parameter takes other paths
     ("[GET] /files/{name}", "[GET] /files/{rest:path}", None),  # one with a slash
+    ("[GET] /files/{dir}/{name}", "[GET] /files/{rest:path}", None),  # one without, or with two
+    ("[GET] /files/{a:path}", "[GET] /files/{b:path}", "GET"),
     ("[GET] /items/{id}.json", "[GET] /items/{id}", None),
     ("[GET] /items/{id}", "[HEAD, POST] /items/{id}/x", None),
 ])
