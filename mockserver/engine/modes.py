@@ -137,12 +137,12 @@ async def _fails(ctx: RequestContext, mode: Mode, activation: str, until: float 
     state, session, now = ctx.state, ctx.session, ctx.clock.now()
     base = f"__mode:{ctx.api.name}:{mode.name}:{activation}"
     if mode.first is not None:
-        count = await state.incr(session, f"{base}:first:{ctx.route.id}")
+        count = await state.incr(session, f"{base}:first:{ctx.route.endpoint(ctx.path_params)}")
         variables.update(count=count, first=mode.first)
         return count <= mode.first
     if mode.quota is not None:
         quota = mode.quota
-        key = f"{base}:quota:{ctx.route.id if quota.per_route else ''}"
+        key = f"{base}:quota:{ctx.route.endpoint(ctx.path_params) if quota.per_route else ''}"
         count = await state.incr(session, key + ":count", ttl_s=quota.window_s)
         if count == 1:
             await state.set(session, key + ":start", now, ttl_s=quota.window_s)

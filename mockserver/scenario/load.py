@@ -516,6 +516,7 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
         errors=tuple(dict.fromkeys(route_errors)),
         source=f"{where.file}:{where.line()}",
         check_errors=tuple(dict.fromkeys(check_errors)),
+        endpoint_params=tuple(values),
     )
 
 

@@ -85,10 +85,19 @@ class Route:
     # What its checks can answer (`errors_from_check`), after `errors` for __code only: a check serves several
     # routes (Edge's payload check, interact and set-consent), so not every id it declares is each route's to draw
     check_errors: tuple[str, ...] = ()
+    # The parameters `path_values` lists: each value is an endpoint of its own (Braze's /{endpoint:path} routes,
+    # Reactor's /{type}/{id}), which a mode's count per route counts apart
+    endpoint_params: tuple[str, ...] = ()
 
     def match_path(self, path: str) -> dict[str, str] | None:
         found = self.pattern.fullmatch(path)
         return found.groupdict() if found else None
+
+    def endpoint(self, params: dict[str, str]) -> str:
+        """The route's id, with the listed values its path took: one endpoint of several it serves."""
+        if not self.endpoint_params:
+            return self.id
+        return ":".join([self.id, *(params.get(name, "") for name in self.endpoint_params)])
 
 
 @dataclass(frozen=True)

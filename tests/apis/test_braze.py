@@ -208,3 +208,12 @@ def test_the_other_endpoints_read_the_keys_permission_named_after_them(configure
     denied = configured.post("/braze/email/spam/remove", json={"email": "a@b.c"}, headers=track_only)
     assert denied.status_code == 403 and denied.json()["message"] == "Access Denied"
     assert configured.post("/braze/email/spam/remove", json={"email": "a@b.c"}, headers=FULL).status_code == 201
+
+
+def test_a_mode_counting_per_endpoint_counts_each_of_the_other_endpoints_apart(client):
+    """flaky fails "the first 2 requests of each endpoint": the other endpoints share a route, not a count."""
+    def status(path: str) -> int:
+        return client.get(f"/braze{path}?__mode=flaky", headers={**AUTH, "X-Mock-Session": "flaky-apart"}).status_code
+
+    assert [status("/canvas/list") for _ in range(3)] == [503, 503, 200]
+    assert [status("/segments/list") for _ in range(3)] == [503, 503, 200]
