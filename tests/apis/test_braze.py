@@ -186,7 +186,8 @@ def test_the_other_real_endpoints_answer_the_shared_errors_and_a_bare_success(cl
     body = {"external_id": ["u1"]} if method == "POST" else None
     answered = client.request(method, f"/braze{path}", json=body, headers=AUTH)
     assert answered.status_code == (201 if method == "POST" else 200) and answered.json()["message"] == "success"
-    assert answered.headers["x-ratelimit-limit"] == "250000"  # "most APIs"
+    shared = path.endswith("subscription/status/set")  # their own 5,000 a minute, else "most APIs"
+    assert answered.headers["x-ratelimit-limit"] == ("5000" if shared else "250000")
     assert client.request(method, f"/braze{path}", json=body).status_code == 401
     limited = client.request(method, f"/braze{path}?__error=rate-limited", json=body, headers=AUTH)
     assert limited.status_code == 429 and limited.headers["x-ratelimit-remaining"] == "0"
@@ -217,3 +218,28 @@ def test_a_mode_counting_per_endpoint_counts_each_of_the_other_endpoints_apart(c
 
     assert [status("/canvas/list") for _ in range(3)] == [503, 503, 200]
     assert [status("/segments/list") for _ in range(3)] == [503, 503, 200]
+
+
+@pytest.mark.parametrize("path", ["/email/status", "/transactional/v1/campaigns/c1/send"])
+def test_the_other_post_endpoints_refuse_an_empty_body_as_the_others_do(client, path):
+    answered = client.post(f"/braze{path}", headers=AUTH)
+    assert answered.status_code == 400 and answered.json()["message"] == "Bad Request"
+
+
+def test_both_subscription_status_set_endpoints_share_their_5000_a_minute(client):
+    def remaining(path: str) -> tuple[str, str]:
+        answered = client.post(f"/braze{path}", json={"subscription_group_id": "g"},
+                               headers={**AUTH, "X-Mock-Session": "subscriptions"})
+        return answered.headers["x-ratelimit-limit"], answered.headers["x-ratelimit-remaining"]
+
+    assert remaining("/subscription/status/set") == ("5000", "4999")
+    assert remaining("/v2/subscription/status/set") == ("5000", "4998")
+
+
+@pytest.mark.parametrize(("path", "permission"), [("/v2/subscription/status/set", "subscription.status.set"),
+                                                  ("/email/spam/remove", "email.spam.remove")])
+def test_an_endpoint_reads_the_permission_its_page_names(make_client, tmp_path, path, permission):
+    (tmp_path / "keys.yaml").write_text(f"api: braze\noptions:\n  api_keys: {{scoped: [{permission}], other: [x.y]}}\n")
+    client = make_client(scenarios=(str(tmp_path),))
+    assert client.post(f"/braze{path}", json={}, headers={"Authorization": "Bearer scoped"}).status_code == 201
+    assert client.post(f"/braze{path}", json={}, headers={"Authorization": "Bearer other"}).status_code == 403
