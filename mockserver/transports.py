@@ -103,8 +103,8 @@ class FaultingHttpToolsProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._previous_cycle = self.cycle  # the request before this one on the connection, if any
         url = self.url
-        if len(url) <= _PARSE_URL_MAX:
-            super().on_headers_complete()
+        if len(url) <= _PARSE_URL_MAX or not url.lower().startswith((b"/", b"http://", b"https://")):
+            super().on_headers_complete()  # a CONNECT's authority-form: refused by parse_url, as a short one is
             return
         # httptools.parse_url keeps offsets in 16 bits: a longer target (a DCS GET with a 100 KB query) was
         # uvicorn's plain 400, where the API answers it as it answers 9 KB (DCS: its documented 414)

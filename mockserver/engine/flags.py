@@ -128,7 +128,7 @@ def parse_flags(query_flags: list[tuple[str, str]], prefer: list[tuple[str, str]
     flags = Flags()
     for name, _ in query_flags:
         if name not in FLAG_NAMES:
-            close = difflib.get_close_matches(name, FLAG_NAMES, 1, 0.7)  # a typo: `__eror`, `__sesion`
+            close = difflib.get_close_matches(name.lower(), FLAG_NAMES, 1, 0.7)  # a typo: `__eror`, `__ERROR`
             hint = f"; did you mean '__{close[0]}'?" if close else ""
             raise Misuse(f"unknown flag '__{name}'{hint}", [f"__{n}" for n in FLAG_NAMES])
     pairs = query_flags + [(n, v) for n, v in prefer if n in FLAG_NAMES]

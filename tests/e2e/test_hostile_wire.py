@@ -112,6 +112,15 @@ def test_the_status_line_has_its_reason_phrase_on_both_servers(server, request_l
     assert out.startswith(status_line), out[:200]
 
 
+@pytest.mark.parametrize("server", ["uvicorn"], indirect=True)
+@pytest.mark.parametrize("size", [100, 70_000])
+def test_a_connect_target_gets_uvicorns_own_400_whatever_its_length(server, size):
+    """Only a path or an absolute URL over 64 KB is read past httptools' limit: a CONNECT's authority is refused,
+    long as short (it read as a URL with the host for its scheme: the mock's misuse "no API at 80")."""
+    out = exchange(server, b"CONNECT " + b"a" * size + b":80 HTTP/1.1\r\nHost: m\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 400 ") and b"Invalid HTTP request received." in out, out[:300]
+
+
 def _journal(server: ServerProcess) -> list[dict]:  # type: ignore[type-arg]
     import httpx
 

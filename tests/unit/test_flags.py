@@ -145,6 +145,7 @@ def test_the_session_header_alone_is_read():
 
 @pytest.mark.parametrize(("query", "detail", "valid"), [
     ("__erorr=x", "unknown flag '__erorr'; did you mean '__error'?", "__error"),
+    ("__ERROR=x", "unknown flag '__ERROR'; did you mean '__error'?", "__error"),  # flags are lower case
     ("__session=a%20b", "session name 'a b' is not valid", "1-128 letters, digits or . _ : @ -, not dots alone"),
     ("__fault=boom", "unknown fault 'boom'", "truncate"),
     ("__session=..", "session name '..' is not valid", "1-128 letters, digits or . _ : @ -, not dots alone"),
