@@ -145,12 +145,14 @@ def serve(host: str, port: int, seed: int, scenarios: tuple[Path, ...], more_sce
 @main.command(name="validate", epilog=_examples(
     "mockserver validate my-errors/                     # every .yaml, .yml, .json under it",
     "MOCKSERVER_SCENARIOS=a.yaml:b/ mockserver validate # the files serve would read"))
-@click.argument("paths", nargs=-1, required=True, envvar="MOCKSERVER_SCENARIOS",  # ':'-separated, as serve reads it
+@click.argument("paths", nargs=-1, envvar="MOCKSERVER_SCENARIOS",  # ':'-separated, as serve reads it
                 type=click.Path(path_type=Path))  # a missing one: a problem, exit 1
 def validate_command(paths: tuple[Path, ...]) -> None:
     """Check scenario files; exit 0 when all are valid, else 1 with one 'file:line: field: problem' each.
 
     PATHS: files or folders (subfolders too); none given, those of MOCKSERVER_SCENARIOS, the files serve reads."""
+    if not paths:
+        raise click.UsageError("give the scenario files or folders to check, or set MOCKSERVER_SCENARIOS")
     problems = validate(paths)
     if problems:
         for problem in problems:
