@@ -110,19 +110,13 @@ def inactive_key(ctx: RequestContext, args: Mapping[str, Any]) -> bool:
     return key is not None and key in mapping_option(ctx, "inactive_keys")
 
 
-# Where braze.com's endpoint page names the permission otherwise than the path
-_PERMISSION_NAMED = {"v2/subscription/status/set": "subscription.status.set",
-                     "subscription/user/status": "subscription.groups.get",
-                     "email/unsubscribes": "email.unsubscribe",
-                     "messages/scheduled_broadcasts": "messages.schedule_broadcasts"}
-
-
 @check("braze.lacks_endpoint_permission")
 def lacks_endpoint_permission(ctx: RequestContext, args: Mapping[str, Any]) -> bool:
     """As braze.lacks_permission, for the permission Braze names after the endpoint (`/email/spam/remove`:
-    email.spam.remove; the transactional send's: transactional.send)."""
+    email.spam.remove; the transactional send's: transactional.send), or as the `endpoint_permissions` option
+    names it."""
     endpoint = ctx.path_params.get("endpoint") or "transactional/send"
-    permission = _PERMISSION_NAMED.get(endpoint) or endpoint.replace("/", ".")
+    permission = mapping_option(ctx, "endpoint_permissions").get(endpoint) or endpoint.replace("/", ".")
     return lacks_permission(ctx, {"permission": permission})
 
 

@@ -366,7 +366,7 @@ class RouteMatch:
     allowed: tuple[str, ...] = ()
 
 
-_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::(path))?\}")
+PATH_PARAMETER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::(path))?\}")  # `{id}`, `{rest:path}`: name, "path"
 
 
 def compile_path(path: str, values: Mapping[str, Sequence[str]] | None = None) -> re.Pattern[str]:
@@ -374,7 +374,7 @@ def compile_path(path: str, values: Mapping[str, Sequence[str]] | None = None) -
     `{rest:path}` takes every value a `{id}` takes (a `%0A` included), not all but newlines. `values` limits a
     parameter to those listed (`{type}`: companies, properties ...): another is no route's, the API's 404."""
     out, last = "", 0
-    for found in _PARAM.finditer(path):
+    for found in PATH_PARAMETER.finditer(path):
         out += re.escape(path[last : found.start()])
         name = found.group(1)
         if values and name in values:

@@ -22,7 +22,14 @@ from typing import Any
 from mockserver import apis
 from mockserver.engine.clock import parse_duration
 from mockserver.engine.context import TEMPLATE_NAMES
-from mockserver.engine.match import ConditionError, check_names, compile_condition, compile_path, route_index
+from mockserver.engine.match import (
+    PATH_PARAMETER,
+    ConditionError,
+    check_names,
+    compile_condition,
+    compile_path,
+    route_index,
+)
 from mockserver.engine.render import TemplateError, check_json, compile_response, compile_tree, unknown_names
 from mockserver.scenario.model import (
     Api,
@@ -225,7 +232,6 @@ def _kind_of(value: Any) -> str | None:
     return next((name for kind, name in _KINDS if isinstance(value, kind)), None)
 
 
-_PARAMETER = re.compile(r"\{([A-Za-z_]\w*)(:path)?\}")  # `{id}`, `{rest:path}`
 
 
 def _misspelt_option(option: str, bundled: set[str], where: Where) -> list[Problem]:
@@ -488,7 +494,7 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
     if handler is None and "respond" not in spec:  # a `respond` that did not compile is reported already
         problems.append(where.problem("a route needs `respond`, `handler`, or both"))
     values = spec.get("path_values", {})
-    named = {found.group(1): bool(found.group(2)) for found in _PARAMETER.finditer(spec["path"])}
+    named = {found.group(1): bool(found.group(2)) for found in PATH_PARAMETER.finditer(spec["path"])}
     for parameter, listed in values.items():
         if parameter not in named:
             problems.append(where.child("path_values", parameter).problem(
@@ -500,7 +506,7 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
     try:
         pattern = compile_path(spec["path"], values)
     except re.error:  # the one way a path's regex fails: `{id}` twice
-        names = re.findall(r"\{([A-Za-z_]\w*)(?::path)?\}", spec["path"])
+        names = [found.group(1) for found in PATH_PARAMETER.finditer(spec["path"])]
         twice = next(n for i, n in enumerate(names) if n in names[:i])
         problems.append(where.child("path").problem(f"the path parameter '{twice}' is named twice"))
         pattern = re.compile(re.escape(spec["path"]))
@@ -522,7 +528,7 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
 
 def _sample(path: str, rest: str) -> str:
     """`path` with each parameter a value no literal holds, and `rest` for a `{name:path}` one."""
-    return _PARAMETER.sub(lambda found: rest if found.group(2) else "\0", path)
+    return PATH_PARAMETER.sub(lambda found: rest if found.group(2) else "\0", path)
 
 
 def _shadowed_by(route: Route, before: list[Route], where: Where) -> list[Problem]:
