@@ -8,9 +8,13 @@ Hypothesis' RuleBasedStateMachine drives one `Recorder` per example; `STATEFUL_E
 
 from __future__ import annotations
 
+import atexit
 import copy
 import json
 import os
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, settings
@@ -29,6 +33,13 @@ SETTINGS = settings(max_examples=int(os.environ.get("STATEFUL_EXAMPLES", "4")),
                     stateful_step_count=int(os.environ.get("STATEFUL_STEPS", "20")),
                     phases=[p for p in Phase if not (os.environ.get("STATEFUL_NO_SHRINK") and p == Phase.shrink)],
                     deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+
+
+def scratch_folder(prefix: str) -> Path:
+    """A folder for an example's scenario files, removed when the test process ends (not left in /tmp)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def _client(scenarios: tuple[str, ...]) -> TestClient:

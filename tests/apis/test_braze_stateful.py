@@ -20,21 +20,19 @@ status, and every answer replays byte for byte. STATEFUL_EXAMPLES / STATEFUL_STE
 from __future__ import annotations
 
 import math
-import tempfile
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
-from tests.apis.stateful import SETTINGS, Recorder, body
+from tests.apis.stateful import SETTINGS, Recorder, body, scratch_folder
 
 START = 1_900_000_000  # a frozen instant: windows (and X-RateLimit-Reset) replay
 LIMITS = {"users-track": (3, 3), "users-identity": (4, 60), "users-export-ids": (3, 60),
           "sends-id-create": (2, 86400), "messaging": (5, 3600), "messaging-broadcast": (2, 60),
           "default": (6, 3600)}
-FOLDER = Path(tempfile.mkdtemp(prefix="braze-stateful-"))
+FOLDER = scratch_folder("braze-stateful-")
 (FOLDER / "limits.yaml").write_text("api: braze\noptions:\n  blacklisted_external_ids: [dummy-user]\n" + "".join(
     f"  rate_limit.{group}: {{limit: {limit}, window_s: {window}}}\n" for group, (limit, window) in LIMITS.items()))
 KEYS = st.sampled_from(["key-a", "key-b"])

@@ -8,20 +8,16 @@ record the create answer gave (return-registration-record.md: the same record).
 
 from __future__ import annotations
 
-import atexit
 import base64
 import json
 import re
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule
 
-from tests.apis.stateful import SETTINGS, Recorder
+from tests.apis.stateful import SETTINGS, Recorder, scratch_folder
 
 P = "/clientless"
 HEADERS = {"Authorization": "Bearer test-access-token", "Accept": "application/json"}
@@ -32,8 +28,7 @@ AUTHN_S, AUTHZ_S, TEMP_PASS_S, REGCODE_S = 2592000, 86400, 3600, 1800
 # throttling-mechanism.md's list (api-facts.md §1): the reg code service, the device's calls, not the login web app.
 THROTTLED = re.compile(
     r"^/(?:reggie/v1/|api/v1/(?:tokens/|checkauthn|logout|authorize|preauthorize|mediatoken|authenticate/))")
-_FOLDER = Path(tempfile.mkdtemp(prefix="clientless-stateful-"))
-atexit.register(shutil.rmtree, _FOLDER, ignore_errors=True)
+_FOLDER = scratch_folder("clientless-stateful-")
 
 
 def _options(name: str, **options: Any) -> tuple[str, ...]:

@@ -23,17 +23,13 @@ At the end of each example a fresh app replays every answer byte for byte.
 
 from __future__ import annotations
 
-import atexit
 import json
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from tests.apis.stateful import SETTINGS, Recorder
+from tests.apis.stateful import SETTINGS, Recorder, scratch_folder
 from tests.apis.test_dcs_support import tc_string
 
 LIMIT, WINDOW_S = 5, 60  # small enough to reach, large enough that ids live a while
@@ -54,8 +50,7 @@ CONSENTS: dict[str | None, str] = {
     "deleted-cmp": "gdpr=1&gdpr_consent=" + tc_string(cmp_id=11, purposes=(), vendors=()),
     "deleting-cmp": "gdpr=1&gdpr_consent=" + tc_string(cmp_id=12, purposes=(1, 10), vendors=(565,)),
 }
-_FOLDER = Path(tempfile.mkdtemp(prefix="dcs-stateful-"))
-atexit.register(shutil.rmtree, _FOLDER, ignore_errors=True)
+_FOLDER = scratch_folder("dcs-stateful-")
 (_FOLDER / "dcs-options.json").write_text(json.dumps({"api": "dcs", "options": {
     "id_monitoring": {"max_requests": LIMIT, "window_s": WINDOW_S},
     "gcl": {"10": {}, "11": {"deletedDate": "2020-08-15T00:00:00Z"}, "12": {"deletedDate": "2026-01-01T01:00:00Z"}},

@@ -23,14 +23,12 @@ from __future__ import annotations
 import json
 import math
 import re
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
-from tests.apis.stateful import FROZEN_MS, SESSION, SETTINGS, Recorder, body
+from tests.apis.stateful import FROZEN_MS, SESSION, SETTINGS, Recorder, body, scratch_folder
 from tests.apis.test_edge_support import auth_headers, jwt
 
 TYPE = re.compile(r"^https://ns\.adobe\.com/aep/errors/(EXEG-\d{4}-(\d{3}))$")
@@ -47,7 +45,7 @@ IDENTIFIED = {"xdm": {"identityMap": {"FPID": [{"id": "fp-1", "primary": True}]}
 # Datastreams configured the way a user does it (options.datastreams): one of access type "authenticated"
 # (authentication.md: every host authenticates), one disabled (EXEG-0004-422).
 DATASTREAMS = {"ds-auth": {"access": "authenticated"}, "ds-off": {"enabled": False}}
-_SCENARIOS = Path(tempfile.mkdtemp(prefix="edge-model-"))
+_SCENARIOS = scratch_folder("edge-model-")
 (_SCENARIOS / "edge-datastreams.json").write_text(json.dumps({"api": "edge", "options": {"datastreams": DATASTREAMS}}))
 
 
