@@ -288,6 +288,7 @@ def build_admin(runtime: Runtime) -> Starlette:
             return problem
         session = scoped(request, request.query_params.get("session"))
         await runtime.journal.sync()
+        await runtime.journal.sync_served(session)
         served = runtime.journal.served_ids(session)
         requested = runtime.journal.requests_by_api(session)
         apis = {n: a for n, a in runtime.catalog.apis.items() if only is None or n == only}

@@ -292,6 +292,9 @@ class Journal:
     async def sync(self) -> None:
         """Before a read: a shared journal takes in what other processes recorded; this one has it all."""
 
+    async def sync_served(self, session: str | None = None) -> None:
+        """Before a coverage read: a shared journal takes in what `session` (None: any) was served."""
+
     async def publish(self, entry: Entry) -> None:
         self.record(entry)
 

@@ -4,29 +4,40 @@ answers them.
 
 Layout, under the state store's prefix: `journal` is a list of entries, each `seq\\nsession\\n` then
 the marshal-ed entry (the same bytes the in-memory journal keeps), trimmed to `--journal-size`;
-`journal:seq` numbers them across processes; `served` is a set of `session\\napi\\nerror-id`
-members, the documented errors served (coverage). Writing is one Lua script, hence atomic; reading
-takes the list whole and then answers as the in-memory journal does.
+`journal:seq` numbers them across processes; the documented errors served (coverage) are sets of
+`api\\nerror-id` members: `served:s:{session}` per session, which goes after a day without an error
+served (`SESSION_IDLE_S`, as the session's state does), and `served:any` for the whole server since
+the last full reset (bounded by the catalog; a session's reset or expiry leaves it, as the in-memory
+journal keeps what the sessions it forgot were served). Writing is one Lua script, hence atomic;
+reading takes the list whole and then answers as the in-memory journal does.
 """
 
 from __future__ import annotations
 
 import marshal
 from collections import deque
+from typing import cast
 
 from redis.asyncio import Redis
 
-from mockserver.engine.redis_state import CONNECT_TIMEOUT_S, PREFIX, READ_TIMEOUT_S
+from mockserver.engine.redis_state import CONNECT_TIMEOUT_S, PREFIX, READ_TIMEOUT_S, SESSION_IDLE_S
 from mockserver.journal import Entry, Journal
 
-LIST, SEQ, SERVED = f"{PREFIX}journal", f"{PREFIX}journal:seq", f"{PREFIX}served"
+LIST, SEQ, SERVED = f"{PREFIX}journal", f"{PREFIX}journal:seq", f"{PREFIX}served:any"
+SERVED_BY = f"{PREFIX}served:s:"  # + session
 _PUSH = """
 local n = redis.call('INCR', KEYS[2])
 if ARGV[2] ~= '' then
   redis.call('RPUSH', KEYS[1], n .. '\\n' .. ARGV[2])
   redis.call('LTRIM', KEYS[1], -tonumber(ARGV[1]), -1)
 end
-for i = 3, #ARGV do redis.call('SADD', KEYS[3], ARGV[i]) end
+if #ARGV > 3 then
+  for i = 4, #ARGV do
+    redis.call('SADD', KEYS[3], ARGV[i])
+    redis.call('SADD', KEYS[4], ARGV[i])
+  end
+  redis.call('EXPIRE', KEYS[4], ARGV[3])
+end
 return n
 """
 _FORGET = """
@@ -35,11 +46,8 @@ for _, e in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
   local s = string.find(e, '\\n', 1, true)
   if string.sub(e, s + 1, s + #ARGV[1] + 1) ~= ARGV[1] .. '\\n' then table.insert(kept, e) end
 end
-redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[2])
 for i = 1, #kept, 1000 do redis.call('RPUSH', KEYS[1], unpack(kept, i, math.min(i + 999, #kept))) end
-for _, m in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-  if string.sub(m, 1, #ARGV[1] + 1) == ARGV[1] .. '\\n' then redis.call('SREM', KEYS[2], m) end
-end
 return #kept
 """
 
@@ -63,16 +71,13 @@ class SharedJournal(Journal):
         packed = b""
         if self.enabled:
             packed = session + b"\n" + entry.pack()
-        served = [b"\n".join((session, entry.api.encode(), e.encode())) for e in entry.errors] \
-            if entry.errors and entry.api and entry.session else []
-        entry.seq = int(await self._push(keys=[LIST, SEQ, SERVED], args=[self.size, packed, *served]))
+        served = [f"{entry.api}\n{e}".encode() for e in entry.errors] if entry.api and entry.session else []
+        entry.seq = int(await self._push(keys=[LIST, SEQ, SERVED, SERVED_BY.encode() + session],
+                                         args=[self.size, packed, SESSION_IDLE_S, *served]))
 
     async def sync(self) -> None:
         """Take in what every process recorded, for the reads that follow."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.lrange(LIST, 0, -1)
-            pipe.smembers(SERVED)
-            raw, members = await pipe.execute()
+        raw = cast(list[bytes], await self.redis.lrange(LIST, 0, -1))
         packed: deque[bytes] = deque(maxlen=self.size)
         sessions: deque[str | None] = deque(maxlen=self.size)
         for item in raw:
@@ -81,10 +86,15 @@ class SharedJournal(Journal):
             packed.append(marshal.dumps((int(seq), *stored[1:])))
             sessions.append(session.decode() if session else None)
         self._packed, self._sessions = packed, sessions
-        self.served = {}
+
+    async def sync_served(self, session: str | None = None) -> None:
+        """Take in the documented errors served to `session`, or to any session since the last full reset."""
+        members = cast(set[bytes], await self.redis.smembers(SERVED if session is None else SERVED_BY + session))
+        by_api: dict[str, set[str]] = {}
         for member in members:
-            session, api, error = (part.decode() for part in member.split(b"\n", 2))
-            self.served.setdefault(session, {}).setdefault(api, set()).add(error)
+            api, error = member.decode().split("\n", 1)
+            by_api.setdefault(api, set()).add(error)
+        self.served, self.served_before = ({}, by_api) if session is None else ({session: by_api}, {})
 
     def complete(self, session: str | None = None) -> bool:
         """At its bound, the list may have lost entries of any session (which, it does not tell)."""
@@ -93,8 +103,10 @@ class SharedJournal(Journal):
     async def wipe(self, session: str | None = None) -> None:
         if session is None:
             await self.redis.delete(LIST, SERVED)  # the numbering goes on, as the in-memory one does
+            async for key in self.redis.scan_iter(match=SERVED_BY + "*", count=1000):
+                await self.redis.delete(key)
         else:
-            await self._forget(keys=[LIST, SERVED], args=[session.encode()])
+            await self._forget(keys=[LIST, SERVED_BY + session], args=[session.encode()])
         await self.sync()
 
     async def close(self) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 
 from tests.apis.test_reactor_support import Reactor
 from tests.conftest import ServerProcess
@@ -207,6 +208,30 @@ def test_the_journal_coverage_and_verdict_are_one_for_both(pair):
     assert httpx.get(one.url + "/__admin/coverage", params={"session": "j"}).json()["apis"]["braze"]["served"] == 0
     httpx.delete(one.url + "/__admin/requests")
     assert httpx.get(two.url + "/__admin/requests").json()["count"] == 0
+
+
+def test_what_sessions_were_served_is_bounded_in_redis(redis_server, start_server):
+    """Coverage in Redis: one set per session that goes a day after its last error served, and one for the
+    whole server that holds each documented error once, however many sessions were served it."""
+    redis_server.flush()
+    server = start_server("--state", redis_server.url)
+    for index in range(20):
+        path = f"/braze/campaigns/list?__session=s{index}&__error=rate-limited"
+        assert httpx.get(server.url + path, headers=BRAZE).status_code == 429
+    assert httpx.get(server.url + "/braze/campaigns/list?__session=quiet", headers=BRAZE).status_code == 200
+    with redis.Redis(port=redis_server.port) as client:
+        assert client.smembers("mockserver:served:any") == {b"braze\nrate-limited"}
+        assert 86_000 < client.ttl("mockserver:served:s:s7") <= 86_400
+        assert not client.exists("mockserver:served:s:quiet")  # served no documented error
+    whole = httpx.get(server.url + "/__admin/coverage").json()["apis"]["braze"]
+    assert whole["served_ids"] == ["rate-limited"] and whole["requests"] == 21
+    for session, served in (("s3", 1), ("quiet", 0)):
+        coverage = httpx.get(server.url + "/__admin/coverage", params={"session": session}).json()
+        assert coverage["apis"]["braze"]["served"] == served
+    assert httpx.post(server.url + "/__admin/reset").status_code == 200
+    with redis.Redis(port=redis_server.port) as client:
+        assert client.keys("mockserver:served*") == []
+    assert httpx.get(server.url + "/__admin/coverage").json()["served"] == 0
 
 
 def test_the_journal_keeps_its_size_across_both(redis_server, start_server):
