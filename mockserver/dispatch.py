@@ -559,10 +559,10 @@ async def _publish(journal: Journal, entry: Entry) -> None:
     try:
         await journal.publish(entry)
     except Exception as exc:
-        from mockserver.engine.redis_state import unreachable
+        from mockserver.engine.redis_state import outage_log, unreachable
 
-        if unreachable(exc):  # one line, not a traceback per request while Redis is away
-            log.error("the shared journal did not take %s %s: %s", entry.method, entry.path, exc)
+        if unreachable(exc):  # a line now and then, not a traceback per request while Redis is away
+            outage_log.error("the shared journal did not take %s %s: %s", entry.method, entry.path, exc)
         else:
             log.exception("the shared journal did not take %s %s", entry.method, entry.path)
 

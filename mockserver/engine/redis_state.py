@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -196,12 +197,37 @@ def unreachable_detail(url: str, exc: BaseException) -> str:
     return f"no answer from the shared state {shown} ({exc}): start that Redis again, or serve with --state memory://"
 
 
+class OutageLog:
+    """While Redis is away every request fails the same way: one line per `EVERY_S` seconds, saying how many
+    were left untold since the line before, instead of one per request (a client retrying in a loop wrote
+    thousands)."""
+
+    EVERY_S = 10.0
+
+    def __init__(self) -> None:
+        self.last = -self.EVERY_S
+        self.untold = 0
+
+    def error(self, message: str, *args: object) -> None:
+        now = time.monotonic()
+        if now - self.last < self.EVERY_S:
+            self.untold += 1
+            return
+        if self.untold:
+            message += f" (and {self.untold} more like it in the last {now - self.last:.0f} s)"
+        self.last, self.untold = now, 0
+        logging.getLogger("mockserver").error(message, *args)
+
+
+outage_log = OutageLog()
+
+
 def state_gone_answer(url: str, exc: BaseException, request: str) -> tuple[int, list[tuple[str, str]], bytes]:
     """The mock's own 503 (problem+json) while the shared state does not answer, API routes and admin alike, and its
-    one line in the log (no traceback: nothing of ours failed)."""
+    line in the log (no traceback: nothing of ours failed)."""
     problem = {"type": "urn:mockserver:problem:state-unreachable", "title": "The mock server's state does not answer",
                "status": 503, "detail": unreachable_detail(url, exc)}
-    logging.getLogger("mockserver").error("%s: %s", request, problem["detail"])
+    outage_log.error("%s: %s", request, problem["detail"])
     return 503, list(INTERNAL_ERROR_HEADERS), json.dumps(problem, separators=(",", ":")).encode()
 
 
