@@ -167,6 +167,16 @@ def build_app(settings: Settings | None = None, catalog: Catalog | None = None,
     return app
 
 
+def log_to_stderr(level: str) -> None:
+    """The served process's own messages, at `--log-level`, on stderr as they are (Python's last-resort
+    handler, which printed them before, takes warnings and errors only: debug's line per request needs one)."""
+    log.setLevel(level.upper())
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+
+
 def app_from_environment() -> MockServerApp:
     """Factory for worker processes: the parent passes its settings in MOCKSERVER_SETTINGS_JSON. The parent read
     the files before; a worker started again (SIGHUP) reads them as they are now: a problem is one line each."""
@@ -175,9 +185,11 @@ def app_from_environment() -> MockServerApp:
     from mockserver.scenario.read import ScenarioError
 
     text = os.environ.get(SETTINGS_ENV)
+    settings = Settings.from_json(text) if text else Settings()
+    log_to_stderr(settings.log_level)  # a worker is a process of its own: the parent's logger is not its
     gc.disable()  # until the app serves: see _lifespan
     try:
-        return build_app(Settings.from_json(text) if text else Settings(), freeze_heap=True)
+        return build_app(settings, freeze_heap=True)
     except ScenarioError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

@@ -93,7 +93,8 @@ def _examples(*lines: str) -> str:
 @option("--log-level", default="warning", show_default=True, envvar="MOCKSERVER_LOG_LEVEL",
         type=click.Choice(["critical", "error", "warning", "info", "debug"], case_sensitive=False),
         help="The server's own messages, on stderr (warning: one line once it listens, with its URL and the APIs' "
-             "prefixes, then nothing while all is well; error: not that line either).")
+             "prefixes, then nothing while all is well; error: not that line either; debug: also a line per request, "
+             "with the documented error, the route, the flags and the session that answered it).")
 @option("--journal-size", default=10_000, show_default=True, type=click.IntRange(1),
         envvar="MOCKSERVER_JOURNAL_SIZE", help="Requests kept in the journal (/__admin/requests).")
 @option("--max-sessions", default=10_000, show_default=True, type=click.IntRange(0),

@@ -143,6 +143,7 @@ class Dispatcher:
         self._prefix_map: tuple[Catalog, dict[str, Api]] | None = None
         self._bases: dict[tuple[str, str, str], tuple[str, str]] = {}
         self._told: set[tuple[str | None, str, str]] = set()  # internal errors whose traceback was logged
+        self.explain = runtime.settings.log_level == "debug"  # a line per request: what answered it, and why
 
     def _internal_error(self, exc: Exception, method: str, path: str, entry: Entry) -> Answer:
         """A bug of ours (500, its traceback in the log), or the shared state gone away (503, one line)."""
@@ -325,6 +326,8 @@ class Dispatcher:
         if not journal.shared:
             entry.latency_ms = round((time.perf_counter() - started) * 1000, 3)
             journal.record(entry)
+        if self.explain:
+            log.debug("%s", explained(entry))
 
     async def _journal(self, entry: Entry, started: float) -> None:
         """A request that got no answer (its client gone), journaled at once."""
@@ -552,6 +555,18 @@ def _check_flags(api: Api, flags: Flags, has_transport: bool) -> None:
     if flags.fault is not None and flags.fault not in kinds_served(has_transport):
         raise Misuse(f"fault '{flags.fault}' needs the connection, which this server does not give "
                      "(uvicorn and hypercorn, as `mockserver serve` runs them, do)", list(kinds_served(has_transport)))
+
+
+def explained(entry: Entry) -> str:
+    """`--log-level debug`'s line for a request: what the journal keeps of it, in one line a person reads."""
+    query = "?" + entry.query.decode("latin-1") if entry.query else ""
+    answered = "no status line" if entry.status == 0 else str(entry.status)
+    why = ["the mock's misuse"] if entry.misuse else [", ".join(entry.errors) or "no error"] + (
+        [f"route {entry.route}"] if entry.route else ["no route matched" if entry.api else "no API"])
+    why += [f"flags {' '.join(entry.flags)}"] if entry.flags else []
+    why += [f"fault {entry.fault}"] if entry.fault else []
+    return (f"{entry.method} {entry.path}{query} -> {answered} ({'; '.join(why)}) "
+            f"[{entry.api or '-'}, session {entry.session or '-'}, {entry.latency_ms:.1f} ms]")
 
 
 async def _publish(journal: Journal, entry: Entry) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mockserver import __version__
-from mockserver.app import MockServerApp, build_app
+from mockserver.app import MockServerApp, build_app, log_to_stderr
 from mockserver.scenario.model import Catalog
 from mockserver.settings import SETTINGS_ENV, Settings
 
@@ -240,7 +240,7 @@ def run(settings: Settings, catalog: Catalog | None = None) -> None:
     """Serve until stopped; `catalog` is the one the CLI already loaded (workers load their own)."""
     check_installed(settings.server)
     sock = listen(settings)
-    log.setLevel(settings.log_level.upper())  # --log-level error: no warning of ours either
+    log_to_stderr(settings.log_level)  # --log-level error: no warning of ours either; debug: a line per request
     if settings.workers > 1 and settings.state.startswith("memory"):
         log.warning("state is per worker with --state memory:// and --workers %d: sequences and quotas "
                     "are counted, resources, the journal, modes switched on and the virtual clock kept, by "

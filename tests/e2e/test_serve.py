@@ -389,6 +389,24 @@ def test_log_level_error_leaves_the_start_up_line_out(start_server, level):
     assert server.stop() == ""
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_log_level_debug_tells_what_answered_each_request(start_server, workers):
+    """A line per request, in the worker that answered it too: the documented error, the route, the flags."""
+    server = start_server("--log-level", "debug", "--workers", workers)
+    httpx.get(server.url + "/braze/campaigns/list?__error=rate-limited&__session=s1", headers=AUTH)
+    httpx.get(server.url + "/dcs/event?d_site=%esid!")
+    httpx.get(server.url + "/braze/campaigns/list?__eror=x")
+    output = server.stop()
+    assert ("GET /braze/campaigns/list -> 429 (rate-limited; route campaigns-list; flags error=rate-limited "
+            "session=s1) [braze, session s1, ") in output, output
+    assert "GET /dcs/event?d_site=%esid! -> 200 (311; route event) [dcs, session default, " in output
+    assert "GET /braze/campaigns/list -> 400 (the mock's misuse; flags eror=x) [braze, " in output
+    assert "Traceback" not in output
+    quiet = start_server()
+    httpx.get(quiet.url + "/dcs/event?d_site=%esid!")
+    assert "/dcs/event" not in quiet.stop()
+
+
 def test_the_start_up_line_of_one_api_served_at_the_root(start_server):
     server = start_server("--api", "dcs", "--seed", "7")
     assert server.stop() == (f"mockserver {mockserver.__version__} listening on {server.url} (uvicorn, 1 process, "
