@@ -195,6 +195,7 @@ def run_hypercorn(settings: Settings, catalog: Catalog | None, sock: socket.sock
     config = Config()
     config.bind = [f"fd://{sock.detach()}"]  # hypercorn takes the socket over (and passes it to its workers)
     config.accesslog = "-" if settings.access_log else None
+    config.access_log_format = config.access_log_format.replace("%(r)s", "%(R)s")  # the query too, as uvicorn's
     config.loglevel = settings.log_level.upper()
     if settings.access_log:  # as for uvicorn: the access log (INFO) whatever the level of the other messages
         config.logconfig_dict = {"version": 1, "incremental": True,
