@@ -13,8 +13,9 @@ import dataclasses
 import difflib
 import fnmatch
 import functools
+import itertools
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -382,7 +383,7 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
         if route is not None:
             routes.append(route)
             if where.file not in bundled_files:  # a bundled route a user's new one goes before: meant
-                problems += _shadowed_by(route, before, where)
+                problems += _shadowed_by(route, spec.get("path_values", {}), before, where)
             before.append(route)
 
     route_ids = {r.id for r in routes} | broken["routes"]
@@ -503,6 +504,10 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
             problems += [where.child("path_values", parameter, index).problem(
                 f"{value!r} has a slash, which {{{parameter}}} never takes (a {{{parameter}:path}} does)")
                 for index, value in enumerate(listed) if "/" in value]
+        elif spec["path"].endswith(f"{{{parameter}:path}}"):  # the request's path is matched without its last slash
+            problems += [where.child("path_values", parameter, index).problem(
+                f"{value!r} ends with a slash, which a request's path never does here (the mock takes it off)")
+                for index, value in enumerate(listed) if value.endswith("/")]
     try:
         pattern = compile_path(spec["path"], values)
     except re.error:  # the one way a path's regex fails: `{id}` twice
@@ -526,16 +531,27 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
     )
 
 
-def _sample(path: str, rest: str) -> str:
-    """`path` with each parameter a value no literal holds, and `rest` for a `{name:path}` one."""
-    return PATH_PARAMETER.sub(lambda found: rest if found.group(2) else "\0", path)
+def _samples(path: str, values: Mapping[str, Sequence[str]]) -> list[str]:
+    """The paths a route takes, one of each kind: each parameter a value no literal holds (a `{rest:path}` one,
+    two and three segments of it), or each of its `path_values`; at most 256 of them."""
+    found = list(PATH_PARAMETER.finditer(path))
+    choices = [values.get(f.group(1)) or (("\0", "\0/\0", "\0/\0/\0") if f.group(2) else ("\0",)) for f in found]
+    samples = []
+    for picked in itertools.islice(itertools.product(*choices), 256):
+        sample, last = "", 0
+        for match, value in zip(found, picked, strict=True):
+            sample += path[last:match.start()] + value
+            last = match.end()
+        samples.append(sample + path[last:])
+    return samples
 
 
-def _shadowed_by(route: Route, before: list[Route], where: Where) -> list[Problem]:
+def _shadowed_by(route: Route, values: Mapping[str, Sequence[str]], before: list[Route],
+                 where: Where) -> list[Problem]:
     """The route's methods that earlier routes answer on every path it takes (find_route tries them first; a GET
-    answers HEAD too): its path with each parameter a value no literal holds (`{rest:path}` one to three segments)."""
-    # a `{rest:path}` takes one segment or several: an earlier route must take each of them
-    samples = [_sample(route.path, rest) for rest in ("\0", "\0/\0", "\0/\0/\0")]
+    answers HEAD too): its path with each parameter a value no literal holds (`{rest:path}` one to three segments)
+    or, for one its `path_values` limit, each value listed."""
+    samples = _samples(route.path, values)
     taken: dict[str, Route] = {}
     for earlier in before:
         if all(earlier.pattern.fullmatch(sample) for sample in samples):

@@ -1048,3 +1048,33 @@ def test_path_values_limit_a_parameter_and_name_one_of_the_path(tmp_path):
     [route] = load_catalog([tmp_path], bundled=False).apis["toy"].routes
     assert route.match_path("/hi/1") == {"kind": "hi", "id": "1"} and route.match_path("/hey/1") is None
     assert route.match_path("/hi.x/1") is None  # a listed value is text, not a pattern
+
+
+@pytest.mark.parametrize(("first", "then", "shadowed"), [
+    ("/files/{name}", "/files/{rest:path}\n    path_values: {rest: [a, b]}", True),  # no value has a slash
+    ("/files/{name}", "/files/{rest:path}\n    path_values: {rest: [a, b/c]}", False),
+    ("/{kind}/x\n    path_values: {kind: [a, b]}", "/{k}/x\n    path_values: {k: [b]}", True),
+    ("/{kind}/x\n    path_values: {kind: [a, b]}", "/{k}/x\n    path_values: {k: [b, c]}", False),
+])
+def test_the_shadow_check_reads_the_later_routes_path_values(tmp_path, first, then, shadowed):
+    """A later route limited to listed values is shadowed when the earlier one takes each of them."""
+    listed = "".join(f"  - id: {name}\n    method: GET\n    path: {path}\n    respond: {{body: {{}}}}\n"
+                     for name, path in (("one", first), ("two", then)))
+    text = GOOD.split("  - id: hello\n")[0] + listed
+    (tmp_path / "toy.yaml").write_text(text)
+    if not shadowed:
+        load_catalog([tmp_path], bundled=False)
+        return
+    [found] = problems_of(tmp_path, text)
+    assert "routes[1].path: GET " in found and "is answered by route 'one'" in found, found
+
+
+def test_a_path_value_ending_with_a_slash_at_the_paths_end_is_a_problem(tmp_path):
+    """The request's path is matched without its last slash: `a/` would never match `/files/{rest:path}`."""
+    text = GOOD.replace("    path: /hello\n", "    path: /files/{rest:path}\n    path_values: {rest: [a/b, c/]}\n")
+    [found] = problems_of(tmp_path, text)
+    assert found.endswith("routes[0].path_values.rest[1]: 'c/' ends with a slash, which a request's path never "
+                          "does here (the mock takes it off)"), found
+    (tmp_path / "toy.yaml").write_text(GOOD.replace("    path: /hello\n",
+                                                    "    path: /files/{rest:path}/x\n    path_values: {rest: [c/]}\n"))
+    load_catalog([tmp_path], bundled=False)  # in the middle of the path, it is the slash before /x
