@@ -303,9 +303,12 @@ GONE = "redis://:secret@127.0.0.1:1/0"  # nothing listens on port 1: refused at 
     ("GET", "/__session/s/__admin/requests", None),
 ])
 def test_an_admin_route_that_needs_the_shared_state_gone_away_answers_the_one_line_503(make_client, caplog, method,
-                                                                                        path, body):
+                                                                                        path, body, monkeypatch):
     """As the API routes and the health do (README, Command line): a 503 problem naming the store, its password
     left out, and one line in the log; not Starlette's bare 500 'Internal Server Error' with a traceback."""
+    from mockserver.engine import redis_state
+
+    monkeypatch.setattr(redis_state, "outage_log", redis_state.OutageLog())  # the first of an outage: told
     client = make_client(state=GONE)
     response = client.request(method, path, json=body)
     assert response.status_code == 503, (response.status_code, response.text)
