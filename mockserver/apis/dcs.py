@@ -242,8 +242,11 @@ async def profile_codes(ctx: RequestContext, args: Mapping[str, Any]) -> Found:
     for cid in review.kept:
         if await _denied(ctx, "customer", cid.user_id):
             found.append(ErrorRef("303", {"customer": cid.user_id}))
+            review.invalid += 1
         else:
             kept.append(cid)
+    if review.kept and review.invalid == len(request.customer_ids):  # the last ones deny-listed by ID monitoring
+        found.append(ErrorRef("104"))
     for device in dict.fromkeys(v for v in (sent_uuid, mid) if v):
         if await _denied(ctx, "device", device):
             found += [ErrorRef("306", {"device": device}), ErrorRef("307", {"device": device})]

@@ -3,7 +3,7 @@
 What the DCS does with them, per the error-code page: an invalid id is discarded with 300 (and 312
 when it is a malformed global device id), more than 3 ids in one namespace discards the rest with
 310 each, more than 10 in the request gives 301 once and 309 for each id discarded, and 104 when
-every id was invalid. Which ids and limits apply comes from the API's options.
+every id was invalid (300's causes include blocked and unauthorized ids, which 302-304 name). Which ids and limits apply comes from the API's options.
 """
 
 from __future__ import annotations
@@ -57,18 +57,18 @@ class Review:
 
     errors: list[ErrorRef] = field(default_factory=list)
     kept: list[CustomerId] = field(default_factory=list)
+    invalid: int = 0  # the ids discarded as invalid (not those over a limit, 309 and 310)
 
 
 def review(ids: list[CustomerId], options: Mapping[str, Any], partner: Mapping[str, Any]) -> Review:
     result = Review()
     codes = options.get("integration_codes") or {}
     formats = options.get("global_device_ids") or {}
-    invalid = 0
     valid: list[CustomerId] = []
     for cid in ids:
         problems = _problems(cid, cid.data_source(codes), formats, options, partner)
-        if problems and problems[0].id in ("300", "312"):
-            invalid += 1
+        if problems:  # 300's causes name blocked and unauthorized ids too (302, 303, 304 say which)
+            result.invalid += 1
         result.errors.extend(problems)
         if not problems:
             valid.append(cid)
@@ -85,7 +85,7 @@ def review(ids: list[CustomerId], options: Mapping[str, Any], partner: Mapping[s
         result.errors.append(ErrorRef("301", {"allowed": allowed, "found": len(result.kept)}))
         result.errors.extend(ErrorRef("309", {"customer": c.user_id}) for c in result.kept[allowed:])
         result.kept = result.kept[:allowed]
-    if ids and invalid == len(ids):
+    if ids and result.invalid == len(ids):
         result.errors.append(ErrorRef("104"))
     return result
 
@@ -101,8 +101,10 @@ def _problems(
     who = {"customer": cid.user_id, "namespace": cid.namespace}
     if not cid.namespace or (cid.key != "d_cid_ic" and not _DIGITS.fullmatch(cid.namespace)):
         return [ErrorRef("300", who)]  # missing or malformed data source
-    if cid.separated and not cid.user_id:
-        return [ErrorRef("300", who)]  # blank customer id
+    if (cid.separated or cid.key == "d_cid") and not cid.user_id:
+        # blank customer id, or none (`d_cid=123`, as `d_dpid=123` without `d_dpuuid`: "missing values for data
+        # source"); `d_cid_ic=one` alone is the page's own 310 example, four ids of that namespace, so taken
+        return [ErrorRef("300", who)]
     pattern = formats.get(source) if source is not None else None
     if pattern is not None and not _matches(pattern, cid.user_id):
         return [ErrorRef("300", who), ErrorRef("312", who)]

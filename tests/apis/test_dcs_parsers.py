@@ -180,8 +180,10 @@ def codes_of(raw: bytes, partner: dict | None = None) -> list[str]:
         (b"d_dpid=12&d_dpuuid=x", []),
         (b"d_dpuuid=x", ["300", "104"]),
         (b"d_cid=%C2%B2%01x", ["300", "104"]),  # a superscript two is no data source
-        (b"d_cid=999999%01x", ["304"]),
-        (b"d_cid=1%01bad", ["303"]),
+        (b"d_cid=999999%01x", ["304", "104"]),  # the one id, invalid: 104 too
+        (b"d_cid=1%01bad", ["303", "104"]),
+        (b"d_cid=123", ["300", "104"]),  # a data source without its value, as d_dpid=123 alone
+        (b"d_cid=123&d_cid=20915%01AEBE52E7-03EE-455A-B3C4-E57283966239", ["300"]),
     ],
 )
 def test_customer_id_codes(raw, codes):

@@ -57,7 +57,7 @@ def test_the_partner_host_also_reaches_the_dcs_through_the_prefix(client):
     host = {"host": "yourcompany.demdex.net"}
     refused = client.get("/dcs/event?d_rtbd=json", headers={**host, "referer": "https://evil.example/page"})
     assert codes(refused) == ["109"]
-    assert codes(client.get("/dcs/event?d_rtbd=json&d_cid=777%01x", headers=host)) == ["302"]
+    assert codes(client.get("/dcs/event?d_rtbd=json&d_cid=777%01x", headers=host)) == ["104", "302"]
     assert codes(client.get("/dcs/event?d_rtbd=json", headers={"host": "partner.demdex.net"})) == []
     assert client.get("/dcs/demoptout.jpg", headers={"host": "partner.demdex.net"}).status_code == 200
 
@@ -304,14 +304,14 @@ def test_unauthorized_and_denylisted_data_sources(client):
     host = {"host": "yourcompany.demdex.net"}
     assert codes(client.get("/event?d_rtbd=json&d_cid=777%01x&d_cid=39217%01y", headers=host)) == ["302"]
     response = client.get("/dcs/event?d_rtbd=json&d_cid=999999%01x")
-    assert codes(response) == ["304"] and response.json()["errors"][0]["msg"] == "Blocked datasource id 999999"
+    assert codes(response) == ["104", "304"] and response.json()["errors"][1]["msg"] == "Blocked datasource id 999999"
 
 
 def test_id_monitoring_deny_lists_ids_sent_too_often(make_client, tmp_path):
     client = overridden(make_client, tmp_path, id_monitoring={"max_requests": 2, "window_s": 60})
     seen = [codes(client.get(f"/dcs/event?d_rtbd=json&d_uuid={UUID}&d_cid=1%01crm")) for _ in range(4)]
     assert seen[:2] == [[], []]
-    assert seen[2] == seen[3] == ["303", "306", "307"]
+    assert seen[2] == seen[3] == ["104", "303", "306", "307"]  # the one id declared, deny-listed
     client.post("/__admin/clock", json={"advance": "3600s"})
     assert codes(client.get(f"/dcs/event?d_rtbd=json&d_uuid={UUID}")) == ["306", "307"]  # denied for good
 
@@ -336,6 +336,7 @@ def test_a_users_denylist(make_client, tmp_path):
     client = overridden(make_client, tmp_path, denylist={"customer_ids": ["crm-9"], "device_ids": [UUID]})
     response = client.get(f"/dcs/event?d_rtbd=json&d_cid=1%01crm-9&d_mid={UUID}")
     assert [e["msg"] for e in response.json()["errors"]] == [
+        "All customer IDs are invalid",  # the one declared: 300's causes include a blocked id
         "Blocked customer id crm-9",
         f"Blocked declared device id {UUID}",
         f"Blocked profile operation for {UUID}",
