@@ -3,7 +3,8 @@
 What the DCS does with them, per the error-code page: an invalid id is discarded with 300 (and 312
 when it is a malformed global device id), more than 3 ids in one namespace discards the rest with
 310 each, more than 10 in the request gives 301 once and 309 for each id discarded, and 104 when
-every id was invalid (300's causes include blocked and unauthorized ids, which 302-304 name). Which ids and limits apply comes from the API's options.
+every id was invalid (300's causes include blocked and unauthorized ids, which 302-304 name).
+Which ids and limits apply comes from the API's options.
 """
 
 from __future__ import annotations

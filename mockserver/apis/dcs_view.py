@@ -47,6 +47,7 @@ CLICK_MACROS = {"d_adgroup": "d_adgroup", "d_bu": "d_bu", "d_campaign": "d_campa
                 "d_id": "d_dpid", "d_dpuuid": "d_dpuuid", "d_mid": "d_mid", "d_placement": "d_placement",
                 "d_site": "d_site", "d_src": "d_src", "gdpr_applies": "gdpr", "gdpr_consent": "gdpr_consent"}
 _MACRO = re.compile(r"%(\w+)%")
+_TCF_MACRO = re.compile(r"\$\{(GDPR|GDPR_CONSENT_[0-9]+)\}")  # the IAB TCF v2.2 macros of URL destinations
 _URL_SAFE = "!#$%&'()*+,/:;=?@[]~"  # a Location header: ASCII, no space or control character
 
 
@@ -144,8 +145,28 @@ class DcsRequest:
             body["segments"] = list(self.options.get("segments") or [])
         body["tid"] = self.tid
         if self.params.first("d_dst") == "1":
-            body["dests"] = list(self.options.get("dests") or [])
+            body["dests"] = [self._fill_tcf(dest) for dest in self.options.get("dests") or []]
         return body
+
+    def gdpr(self, consent_default: str) -> tuple[str, str]:
+        """(gdpr applies, consent string) as the macros give them: as sent, and "0" and "" once the IAB TCF
+        plug-in discarded the string (313, 314: "the ${GDPR} macro is set to 0 and the ${GDPR_CONSENT_XXX}
+        macro is empty")."""
+        from mockserver.apis.dcs import consent  # dcs.py reads this module's requests
+
+        if any(e.id in ("313", "314") for e in consent(self)[1]):
+            return "0", ""
+        return self.params.first("gdpr") or "0", self.params.first("gdpr_consent") or consent_default
+
+    def _fill_tcf(self, value: Any) -> Any:
+        """A URL destination with `${GDPR}` and `${GDPR_CONSENT_<vendor>}` filled, in its strings."""
+        if isinstance(value, str):
+            return _TCF_MACRO.sub(lambda m: self.gdpr("")[0 if m.group(1) == "GDPR" else 1], value)
+        if isinstance(value, Mapping):
+            return {key: self._fill_tcf(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._fill_tcf(item) for item in value]
+        return value
 
     @property
     def redirect(self) -> str | None:
@@ -166,8 +187,9 @@ class DcsRequest:
             return self.uuid
         if name not in CLICK_MACROS:
             return match.group(0)
-        default = "0" if name.startswith("gdpr") else ""
-        return self.params.first(CLICK_MACROS[name]) or default
+        if name.startswith("gdpr"):
+            return self.gdpr("0")[0 if name == "gdpr_applies" else 1]  # "Default value is 0", both
+        return self.params.first(CLICK_MACROS[name]) or ""
 
     @property
     def content_type(self) -> str:

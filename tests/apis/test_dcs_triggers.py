@@ -255,6 +255,22 @@ def test_iab_tcf_consent(client, consent, expected, fatal):
     assert ("uuid" in response.json()) is not fatal
 
 
+@pytest.mark.parametrize(("cmp_id", "discarded"), [(10, False), (999, True), (11, True)])
+def test_a_discarded_tc_string_sets_the_gdpr_macros_to_0_and_empty(make_client, tmp_path, cmp_id, discarded):
+    """313 and 314: "The IAB TCF v2.2 ${GDPR} macro is set to 0 and the ${GDPR_CONSENT_XXX} macro is empty",
+    in a URL destination and in a click's redirect (%gdpr_applies%, %gdpr_consent%)."""
+    dest = {"c": "https://x.example/sync?gdpr=${GDPR}&consent=${GDPR_CONSENT_565}", "y": "img"}
+    client = overridden(make_client, tmp_path, dests=[dest])
+    consent = tc_string(cmp_id=cmp_id)
+    answer = client.get(f"/dcs/event?d_rtbd=json&d_dst=1&gdpr=1&gdpr_consent={consent}")
+    applies, string = ("0", "") if discarded else ("1", consent)
+    assert answer.json()["dests"] == [{"c": f"https://x.example/sync?gdpr={applies}&consent={string}", "y": "img"}]
+    click = client.get(f"/dcs/event?d_event=click&gdpr=1&gdpr_consent={consent}"
+                       "&d_rd=http%3A%2F%2Fx.example%2F%3Fg%3D%25gdpr_applies%25%26c%3D%25gdpr_consent%25",
+                       follow_redirects=False)
+    assert click.headers["location"] == f"http://x.example/?g={applies}&c={string}"
+
+
 def test_gdpr_0_reads_no_consent(client):
     assert codes(client.get("/dcs/event?d_rtbd=json&gdpr=0&gdpr_consent=garbage")) == []
 
