@@ -54,10 +54,11 @@ def _edge(ctx: RequestContext) -> dict[str, Any]:
 
 
 def _datastream(ctx: RequestContext, version: int) -> str | None:
-    """The datastream id: `datastreamId` (v2), `configId` (v1), either accepted on both."""
+    """The datastream id: `datastreamId` (v2), `configId` (v1), either accepted on both; a blank one is none
+    (no datastream is named " ": missing, EXEG-0002-400, rather than served as if it existed)."""
     for name in DATASTREAM_PARAMS[version]:
         value = ctx.query_value(name)
-        if value:
+        if value and not value.isspace():
             return value
     return None
 

@@ -212,6 +212,7 @@ def test_streaming_without_both_a_separator_and_a_line_feed_is_a_plain_answer(cl
 @pytest.mark.parametrize("path, param", [
     ("/edge/ee/v2/interact", "datastreamId"),
     ("/edge/ee/v2/interact?datastreamId=", "datastreamId"),
+    ("/edge/ee/v2/interact?datastreamId=%20", "datastreamId"),  # blank: no datastream is named " "
     ("/edge/ee/v1/interact", "configId"),
 ])
 def test_no_datastream_parameter(client, path, param):
