@@ -70,10 +70,31 @@ async def rate_limit(ctx: RequestContext) -> Failure | None:
     }
     if too_large:
         return Failure([ErrorRef("payload-too-large")])
+    _null_is_not_given(ctx)
     # A request that asks for an error by flag (`__error`, `__code`) gets that error, spent window or
     # not: the hook runs before the flags, and its 429 would answer something else than was asked
     # (with a Preference-Applied saying otherwise). The request still counts, as every request does.
     return Failure([ErrorRef("rate-limited")]) if count > limit and not ctx.flags.asks_error else None
+
+
+def _null_is_not_given(ctx: RequestContext) -> None:
+    """A member of the body that is null is not given: null-writing clients (Jackson, Newtonsoft, Go's pointers)
+    send every optional member, and the pages give each as "(optional, ...)". So every route's rules and
+    handlers read `{"send_id": null}` as `{}`: a required one null is missing (400), an optional one absent.
+    The top level and `messages` (each message object is optional) only: elsewhere, null keeps its meaning (a
+    /users/track attribute set to null is removed)."""
+    if not ctx.body:
+        return
+    body = ctx.json
+    if not isinstance(body, dict):
+        return
+    messages = body.get("messages")
+    if isinstance(messages, dict) and any(value is None for value in messages.values()):
+        body = {**body, "messages": {kind: value for kind, value in messages.items() if value is not None}}
+    if any(value is None for value in body.values()):
+        body = {key: value for key, value in body.items() if value is not None}
+    if body is not ctx.json:
+        ctx.replace_json(body)
 
 
 def _granted(ctx: RequestContext) -> tuple[str | None, dict[str, Any]]:

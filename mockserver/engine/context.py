@@ -150,6 +150,10 @@ class RequestContext:
             self._parse_json()
         return self._json
 
+    def replace_json(self, value: Any) -> None:
+        """What rules, checks and handlers read as the body from here on: an API hook's normal form of it."""
+        self._json = value
+
     @property
     def json_error(self) -> str | None:
         if self._json is _UNPARSED:
