@@ -178,6 +178,8 @@ async def packages(ctx: RequestContext) -> Outcome:
 
 async def update_package(ctx: RequestContext, store: Store, record: Record) -> Record | Failure:
     """A new zip (processed again), a private release, or an attempt Reactor refuses."""
+    if record["attributes"].get("availability") == "public":  # Adobe's (no client can release one public)
+        return fail("not-authorized")
     upload = read_upload(ctx.header("content-type") or "", ctx.body)
     if upload is not None:
         manifest, problems = inspect_package(upload)

@@ -290,3 +290,19 @@ def test_a_package_named_as_a_public_one_is_refused_at_once_as_reactor_uploader_
     names = [p["attributes"]["name"] for p in reactor.get("/extension_packages").json()["data"]]
     assert names.count("core") == 1
     assert processed(reactor, extension_zip({"name": "my-core"}))["attributes"]["status"] == "succeeded"
+
+
+def test_a_public_package_is_adobes_not_the_clients_to_change(reactor):
+    """Core is released to every org: a PATCH taking it private or uploading over it is an action no client's
+    account may perform (403 not-authorized); it stays public, and the next web property still gets it."""
+    listed = reactor.get("/extension_packages").json()["data"]
+    core = next(p for p in listed if p["attributes"]["name"] == "core")
+    private = reactor.patch(f"/extension_packages/{core['id']}",
+                            {"data": {"id": core["id"], "type": "extension_packages",
+                                      "meta": {"action": "release_private"}}})
+    assert private.status_code == 403 and private.json()["errors"][0]["code"] == "not-authorized"
+    zipped = extension_zip({"name": "core", "version": "9.9.9"})
+    over = upload(reactor, zipped, "PATCH", f"/extension_packages/{core['id']}")
+    assert over.status_code == 403 and over.json()["errors"][0]["code"] == "not-authorized"
+    after = reactor.get(f"/extension_packages/{core['id']}").json()["data"]["attributes"]
+    assert after["availability"] == "public" and after["version"] == core["attributes"]["version"]
