@@ -140,11 +140,18 @@ async def create_host(store: Store, prop: Record, attributes: dict[str, Any],
                                                     "status": status}, {"property": prop["id"]}, **verified)
 
 
+PGP_BEGIN, PGP_END = "-----BEGIN PGP MESSAGE-----", "-----END PGP MESSAGE-----"
+
+
 def private_key_error(key: Any) -> Failure | None:
-    """An SFTP host's `encrypted_private_key` must be a PGP message (guides/encrypting-values.md)."""
+    """An SFTP host's `encrypted_private_key` must be a whole PGP message (guides/encrypting-values.md), and
+    decrypt-failed says "Ensure ... that whitespace has been trimmed": so whitespace before it, or after it
+    beyond the one line end gpg's armored output closes with, fails, and so does a message cut short."""
     if not isinstance(key, str) or not key.strip():
         return fail("decrypt-no-data", "/data/attributes/encrypted_private_key")
-    if not key.lstrip().startswith("-----BEGIN PGP MESSAGE-----"):
+    message = key.removesuffix("\n").removesuffix("\r")
+    if (not message.startswith(PGP_BEGIN) or not message.endswith(PGP_END)
+            or not message[len(PGP_BEGIN):-len(PGP_END)].strip()):
         return fail("decrypt-failed", "/data/attributes/encrypted_private_key")
     return None
 

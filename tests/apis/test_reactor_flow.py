@@ -186,6 +186,13 @@ def test_sftp_hosts_need_an_encrypted_private_key(reactor):
     error_of(patch({"encrypted_private_key": "ssh-rsa AAAA"}), 422, "decrypt-failed",
              "/data/attributes/encrypted_private_key")
     error_of(patch({"encrypted_private_key": ""}), 422, "decrypt-no-data", "/data/attributes/encrypted_private_key")
+    # decrypt-failed: "Ensure the key works locally and that whitespace has been trimmed"; a message cut short
+    armored = "-----BEGIN PGP MESSAGE-----\n\nabc\n-----END PGP MESSAGE-----"
+    for untrimmed in ("  \n" + armored, armored + "\n\n", armored + " ", armored[:40], "-----BEGIN PGP MESSAGE-----"):
+        error_of(patch({"encrypted_private_key": untrimmed}), 422, "decrypt-failed",
+                 "/data/attributes/encrypted_private_key")
+    for trimmed in (armored, armored + "\n", armored + "\r\n"):  # gpg --armor ends its output with a line end
+        assert patch({"encrypted_private_key": trimmed}).status_code == 200
     error_of(patch({"type_of": "ftp"}), 422, "invalid-settings-syntax", "/data/attributes/type_of")
     renamed = patch({"name": "Renamed", "encrypted_private_key": pgp["encrypted_private_key"]})
     assert renamed.status_code == 200 and renamed.json()["data"]["attributes"]["name"] == "Renamed"
