@@ -55,6 +55,9 @@ _RETRYABLE_4XX = {"edge": frozenset({408, 429}), "braze": frozenset({429})}
 # ("The request body is empty. Update your request and try again."), so the same blank body sent again
 # can only fail again. Forced on a real body (a flag or a mode playing a timeout) it stays retryable.
 _EMPTY_REQUEST = "EXEG-0109-408"
+# Reactor's 401s whose remedy is a new token (sign in again, a new JWT, log out and in): the same credentials
+# sent again can only fail again (the attempt's key holds them: new ones make a new request, not a retry).
+_NEW_CREDENTIALS = frozenset({"authentication-failure", "ims-session-error", "session-timeout"})
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,11 @@ RULES: tuple[Rule, ...] = (
     Rule("throttle-wait", "clientless", "a request (a retry or another) sent within the second the throttle lasts",
          "reference/api-facts.md:72-74", "pass.en help/authentication/integration-guide-programmers/"
          "throttling-mechanism.md", "the throttle lasts 1 s, so the client must wait at least 1 s."),
+    Rule("new-credentials", "reactor", "re-sent with the same credentials after a 401 whose remedy is a new token",
+         "reference/reactor-errors.md:93,111,130", "experience-platform.en help/tags/api/guides/error-handling.md",
+         "Your IMS access token is invalid. You can get a new access token by signing in again. | There is an "
+         "issue with the signed-in session. Please log out and log in again. | The user session has expired. "
+         "Please log out and log in again."),
     Rule("reencode-after-311", "dcs", "re-sent unchanged after code 311 (the DCS disregarded it)",
          "reference/dcs-errors.md:138", "audience-manager.en dcs-api-reference/dcs-error-codes.md",
          "The DCS returns this error code when at least one URL parameter is not properly encoded. In "
@@ -293,6 +301,9 @@ def judge_retry(judge: Judge, retry: Attempt, failed: Attempt) -> None:
         judge.add("no-retry-on-500", retry, said)
     if api == "reactor" and "internal-error" in failed.errors and waited < REACTOR_INTERNAL_ERROR_WAIT_S:
         judge.add("wait-after-internal-error", retry, said)
+    if api == "reactor" and (dead := [e for e in failed.errors if e in _NEW_CREDENTIALS]):
+        judge.add("new-credentials", retry, f"#{retry.seq} re-sent #{failed.seq} with the same credentials after "
+                                            f"{', '.join(dead)}")
     if api == "dcs" and "311" in failed.errors:
         judge.add("reencode-after-311", retry, f"#{retry.seq} re-sent #{failed.seq} unchanged after code 311")
 

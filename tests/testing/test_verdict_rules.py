@@ -3,6 +3,8 @@ entries and citing the doc line; the sequence a careful client sends gets none."
 
 from __future__ import annotations
 
+import base64
+import json
 import socket
 import threading
 
@@ -207,6 +209,23 @@ def test_a_reactor_internal_error_retried_sooner_than_a_minute(mockserver):
     verdict = mockserver.verdict()
     assert findings(verdict) == [("wait-after-internal-error", seqs(mockserver))]
     assert verdict["findings"][0]["doc"] == "reference/reactor-errors.md:112"
+
+
+@pytest.mark.parametrize("token", ["Basic eDp5", "Bearer " + ".".join(
+    base64.urlsafe_b64encode(json.dumps(part).encode()).decode().rstrip("=") for part in ({"alg": "none"}, {"exp": 1}))
+    + ".sig"])
+def test_a_reactor_401_sent_again_with_the_same_token(mockserver, token):
+    """authentication-failure ("get a new access token"), session-timeout ("log out and log in again"): the same
+    token sent again fails again; a new one is a new request."""
+    with httpx.Client(base_url=mockserver.url("reactor"), headers={**REACTOR, "Authorization": token}) as client:
+        first = client.get("/companies")
+        assert first.status_code == 401
+        client.get("/companies")
+        client.get("/companies", headers={"Authorization": "Bearer fresh"})
+    verdict = mockserver.verdict()
+    assert findings(verdict) == [("new-credentials", seqs(mockserver)[:2])]
+    assert verdict["findings"][0]["doc"] == "reference/reactor-errors.md:93,111,130"
+    assert first.json()["errors"][0]["code"] in verdict["findings"][0]["detail"]
 
 
 def test_a_dcs_call_sent_again_unchanged_after_311(mockserver):
