@@ -17,6 +17,7 @@ from mockserver.apis.clientless_format import escape
 from mockserver.apis.clientless_state import (
     find_user,
     forget,
+    key_part,
     live,
     live_regcode,
     load,
@@ -316,10 +317,10 @@ async def preauthorize(ctx: RequestContext) -> Outcome:
 async def logout(ctx: RequestContext) -> Outcome:
     """Clears the AuthN and AuthZ tokens of the device (and, as documented, not the MVPD session)."""
     values = params(ctx)
-    device = values["deviceId"]
-    requestors = [values["requestor"]] if values.get("requestor") else None
+    device = key_part(values["deviceId"])
+    requestors = [key_part(values["requestor"])] if values.get("requestor") else None
     for name in await ctx.state.keys(ctx.session, "clientless:"):
-        parts = name.split(":")
+        parts = name.split(":")  # each part's own `:` escaped (key_part)
         if len(parts) >= 5 and parts[2] in ("authn", "authz") and parts[4] == device:
             if parts[1] == str(ctx.variables.get("environment")) and (requestors is None or parts[3] in requestors):
                 await ctx.state.delete(ctx.session, name)

@@ -25,8 +25,13 @@ def other_env(ctx: RequestContext) -> str:
     return STAGING if env_of(ctx) == PRODUCTION else PRODUCTION
 
 
+def key_part(value: str) -> str:
+    """A device or requestor id as one part of a key: its `:` escaped (a MAC address as device id has five)."""
+    return value.replace("%", "%25").replace(":", "%3A")
+
+
 def key(env: str, kind: str, *parts: str) -> str:
-    return ":".join(["clientless", env, kind, *parts])
+    return ":".join(["clientless", env, kind, *map(key_part, parts)])
 
 
 async def load(ctx: RequestContext, kind: str, *parts: str, env: str | None = None) -> Any:

@@ -121,6 +121,23 @@ def test_the_whole_happy_flow(device: Device) -> None:
     assert device.get("/api/v1/tokens/authz", resource="sampleResourceId").status_code == 412
 
 
+@pytest.mark.parametrize(("requestor", "device_id"), [("sampleRequestorId", "00:1A:2B:3C:4D:5E"),
+                                                     ("sampleRequestorId", "a%3Ab"), ("sample:Requestor", "d-1")])
+def test_logout_removes_the_tokens_of_a_device_whose_id_holds_a_colon(quiet: TestClient, requestor: str,  # noqa: F811
+                                                                      device_id: str) -> None:
+    """initiate-logout.md: "Remove AuthN and AuthZ tokens from storage"; a MAC address is a device id too."""
+    device = Device(quiet, requestor=requestor, device=device_id)
+    device.signed_in()
+    assert device.get("/api/v1/authorize", resource="sampleResourceId").status_code == 200
+    other = Device(quiet, requestor=requestor, device=device_id + "0")  # another device: kept
+    other.signed_in()
+    query = {"requestor": requestor, "deviceId": device_id}
+    assert device.call("DELETE", "/api/v1/logout", params=query).status_code == 204
+    assert device.get("/api/v1/tokens/authn").status_code == 404
+    assert device.get("/api/v1/tokens/authz", resource="sampleResourceId").status_code == 412
+    assert other.get("/api/v1/tokens/authn").status_code == 200
+
+
 def test_xml_bodies_follow_the_samples(device: Device) -> None:
     device.signed_in()
     xml = {"Accept": "application/xml"}
