@@ -9,6 +9,7 @@ XML the default, and a Spring/JAXB service answers `*/*` with its first (XML) co
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from html import escape as _html_escape
 from typing import Any
@@ -87,9 +88,14 @@ def _drop_omitted(value: Any) -> Any:
     return value
 
 
+# XML 1.0 has no way to write these (not even as &#1;): a value sent with one comes back with U+FFFD there,
+# so the answer stays well-formed XML
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def escape(text: str) -> str:
     """XML character data (html.escape: xml.sax.saxutils would pull urllib and ssl in at start-up)."""
-    return _html_escape(text, quote=False)
+    return _NOT_XML.sub("\ufffd", _html_escape(text, quote=False))
 
 
 def _xml_members(data: Mapping[str, Any]) -> str:

@@ -295,6 +295,14 @@ def test_config_lists_the_configured_mvpds(client: TestClient) -> None:
     assert [e.text for e in root.findall("./requestor/mvpds/mvpd/id")] == ["sampleMvpdId", "otherMvpdId"]
 
 
+@pytest.mark.parametrize("raw", ["a%01b", "a%1Fb", "a%EF%BF%BEb", "a%26b%3C"])
+def test_an_xml_answer_stays_well_formed_whatever_the_request_held(client: TestClient, raw: str) -> None:
+    """A value echoed into XML with a character XML 1.0 cannot hold comes back as U+FFFD; & and < escaped."""
+    xml = client.get(f"{P}/api/v1/config/{raw}.xml", headers=BEARER)
+    assert xml.headers["content-type"].startswith("application/xml")
+    ElementTree.fromstring(xml.content)  # raises on a body that is not well-formed
+
+
 def test_unknown_error_id_is_misuse_not_an_api_error(client: TestClient) -> None:
     response = client.get(f"{P}/api/v1/tokens/authn", params={"__error": "nope"})
     assert response.status_code == 400
