@@ -317,6 +317,8 @@ class Journal:
             self._sessions.clear()
             self._packed.extend(packed for packed, _ in kept)
             self._sessions.extend(owner for _, owner in kept)
-            self.served.pop(session, None)
+            # the whole server's coverage still counts it, as until the next full reset (and as in Redis)
+            for api, ids in self.served.pop(session, {}).items():
+                self.served_before.setdefault(api, set()).update(ids)
             self.first.pop(session, None)
             self.lost.pop(session, None)

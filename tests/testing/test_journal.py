@@ -239,6 +239,12 @@ def test_coverage_of_a_session_adds_up_every_error_served_to_it(client):
     assert (apis["dcs"]["requests"], apis["edge"]["requests"]) == (3, 1)  # README: requests counts, this session's
     whole = client.get("/__admin/coverage").json()["apis"]
     assert whole["dcs"]["requests"] == 4 and sorted(whole["dcs"]["served_ids"]) == ["300", "301", "302"]
+    # a session's reset forgets its coverage, not the whole server's (until a full reset; Redis keeps it alike)
+    client.post("/__admin/reset?session=other")
+    assert client.get("/__admin/coverage?session=other").json()["apis"]["dcs"]["served_ids"] == []
+    assert sorted(client.get("/__admin/coverage").json()["apis"]["dcs"]["served_ids"]) == ["300", "301", "302"]
+    client.post("/__admin/reset")
+    assert client.get("/__admin/coverage").json()["served"] == 0
 
 
 def test_an_entry_without_query_or_body_shows_them_empty_and_a_body_not_utf8_replaced(client):
