@@ -336,6 +336,8 @@ class Dispatcher:
             await _publish(self.runtime.journal, entry)
         else:
             self.runtime.journal.record(entry)
+        if self.explain:
+            log.debug("%s", explained(entry))
 
     async def _answer(self, scope: Scope, api: Api, method: str, path: str, prefix: str, host_header: str,
                       raw_query: bytes, headers: list[tuple[bytes, bytes]], body: bytes, flags: Flags,
@@ -558,14 +560,23 @@ def _check_flags(api: Api, flags: Flags, has_transport: bool) -> None:
 
 
 def explained(entry: Entry) -> str:
-    """`--log-level debug`'s line for a request: what the journal keeps of it, in one line a person reads."""
-    query = "?" + entry.query.decode("latin-1") if entry.query else ""
-    answered = "no status line" if entry.status == 0 else str(entry.status)
-    why = ["the mock's misuse"] if entry.misuse else [", ".join(entry.errors) or "no error"] + (
-        [f"route {entry.route}"] if entry.route else ["no route matched" if entry.api else "no API"])
+    """`--log-level debug`'s line for a request: what the journal keeps of it, in one line a person reads (the
+    path's and the query's control characters escaped: a `%0A` in a path writes no second line)."""
+    target = entry.path + ("?" + entry.query.decode("utf-8", "replace") if entry.query else "")
+    target = target.encode("unicode_escape").decode("ascii") if not target.isprintable() else target
+    answered = "no answer (the client left)" if entry.status == 0 and entry.fault is None else (
+        "no status line" if entry.status == 0 else str(entry.status))
+    if entry.misuse:
+        why = ["the mock's misuse"]
+    elif INTERNAL_ERROR_HEADERS[1] in entry.reply_headers:
+        why = ["the mock's own error (its log says which)"]
+    else:
+        why = [", ".join(entry.errors) or "no error"]
+    why += [f"route {entry.route}"] if entry.route else [] if entry.misuse else [
+        "no route matched" if entry.api else "no API"]
     why += [f"flags {' '.join(entry.flags)}"] if entry.flags else []
     why += [f"fault {entry.fault}"] if entry.fault else []
-    return (f"{entry.method} {entry.path}{query} -> {answered} ({'; '.join(why)}) "
+    return (f"{entry.method} {target} -> {answered} ({'; '.join(why)}) "
             f"[{entry.api or '-'}, session {entry.session or '-'}, {entry.latency_ms:.1f} ms]")
 
 

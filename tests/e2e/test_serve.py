@@ -396,11 +396,19 @@ def test_log_level_debug_tells_what_answered_each_request(start_server, workers)
     httpx.get(server.url + "/braze/campaigns/list?__error=rate-limited&__session=s1", headers=AUTH)
     httpx.get(server.url + "/dcs/event?d_site=%esid!")
     httpx.get(server.url + "/braze/campaigns/list?__eror=x")
+    httpx.get(server.url + "/braze/campaigns/list%0Afake-line?q=%C3%A9", headers=AUTH)
+    with pytest.raises(httpx.ReadTimeout):  # the client leaves during the wait
+        httpx.get(server.url + "/braze/campaigns/list?__delay=3000&__session=gone", headers=AUTH, timeout=0.5)
+    time.sleep(0.5)
     output = server.stop()
     assert ("GET /braze/campaigns/list -> 429 (rate-limited; route campaigns-list; flags error=rate-limited "
             "session=s1) [braze, session s1, ") in output, output
     assert "GET /dcs/event?d_site=%esid! -> 200 (311; route event) [dcs, session default, " in output
     assert "GET /braze/campaigns/list -> 400 (the mock's misuse; flags eror=x) [braze, " in output
+    assert "GET /braze/campaigns/list\\nfake-line?q=%C3%A9 -> 404 (not-found; no route matched) [braze, " in output
+    assert "\nfake-line" not in output  # one line per request, whatever its path holds
+    assert ("GET /braze/campaigns/list -> no answer (the client left) (no error; route campaigns-list; "
+            "flags delay=3000 session=gone) [braze, session gone, ") in output
     assert "Traceback" not in output
     quiet = start_server()
     httpx.get(quiet.url + "/dcs/event?d_site=%esid!")
