@@ -14,6 +14,7 @@ import difflib
 import fnmatch
 import functools
 import itertools
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -494,6 +495,9 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
         respond = compiled(compile_response, where.child("respond"), spec["respond"], "respond", known=known)
     if handler is None and "respond" not in spec:  # a `respond` that did not compile is reported already
         problems.append(where.problem("a route needs `respond`, `handler`, or both"))
+    if spec["path"] != "/" and spec["path"].endswith("/"):  # as for a path value below
+        problems.append(where.child("path").problem(
+            f"{spec['path']} ends with a slash, which a request's path never does here (the mock takes it off)"))
     values = spec.get("path_values", {})
     named = {found.group(1): bool(found.group(2)) for found in PATH_PARAMETER.finditer(spec["path"])}
     for parameter, listed in values.items():
@@ -531,38 +535,55 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
     )
 
 
-def _samples(path: str, values: Mapping[str, Sequence[str]]) -> list[str]:
+MAX_SAMPLES = 256  # past this many paths to try, the shadow check says nothing rather than judge a part
+
+
+def _samples(path: str, values: Mapping[str, Sequence[str]]) -> tuple[list[str], bool] | None:
     """The paths a route takes, one of each kind: each parameter a value no literal holds (a `{rest:path}` one,
-    two and three segments of it), or each of its `path_values`; at most 256 of them."""
+    two and three segments of it), or each of its `path_values`; and whether they are all it takes (no
+    `{rest:path}` without listed values, whose 1-3 segments stand for any number). None past MAX_SAMPLES."""
     found = list(PATH_PARAMETER.finditer(path))
     choices = [values.get(f.group(1)) or (("\0", "\0/\0", "\0/\0/\0") if f.group(2) else ("\0",)) for f in found]
+    if math.prod(len(c) for c in choices) > MAX_SAMPLES:
+        return None
     samples = []
-    for picked in itertools.islice(itertools.product(*choices), 256):
+    for picked in itertools.product(*choices):
         sample, last = "", 0
         for match, value in zip(found, picked, strict=True):
             sample += path[last:match.start()] + value
             last = match.end()
         samples.append(sample + path[last:])
-    return samples
+    return samples, not any(f.group(2) and not values.get(f.group(1)) for f in found)
 
 
 def _shadowed_by(route: Route, values: Mapping[str, Sequence[str]], before: list[Route],
                  where: Where) -> list[Problem]:
     """The route's methods that earlier routes answer on every path it takes (find_route tries them first; a GET
     answers HEAD too): its path with each parameter a value no literal holds (`{rest:path}` one to three segments)
-    or, for one its `path_values` limit, each value listed."""
-    samples = _samples(route.path, values)
-    taken: dict[str, Route] = {}
-    for earlier in before:
-        if all(earlier.pattern.fullmatch(sample) for sample in samples):
-            answers = earlier.methods | ({"HEAD"} if "GET" in earlier.methods else set())
-            taken.update({m: earlier for m in route.methods & answers if m not in taken})
+    or, for one its `path_values` limit, each value listed. One earlier route must take them all, or, when the
+    samples are every path the route takes, several together (`/x/a` and `/x/b` before `/x/{k}` of [a, b])."""
+    sampled = _samples(route.path, values)
+    if sampled is None:
+        return []
+    samples, exhaustive = sampled
+    taken: dict[str, list[Route]] = {}
+    for method in sorted(route.methods):
+        answering = [e for e in before if method in e.methods or (method == "HEAD" and "GET" in e.methods)]
+        whole = next((e for e in answering if all(e.pattern.fullmatch(s) for s in samples)), None)
+        if whole is not None:
+            taken[method] = [whole]
+        elif exhaustive:
+            takers = [next((e for e in answering if e.pattern.fullmatch(s)), None) for s in samples]
+            if all(takers):
+                taken[method] = list(dict.fromkeys(t for t in takers if t is not None))
     if not taken:
         return []
     methods = sorted(taken)
     earlier = taken[methods[0]]
-    return [where.child("path").problem(f"{', '.join(methods)} {route.path} is answered by route '{earlier.id}' "
-                                        f"({earlier.source}), which comes first: this route never sees it")]
+    named = ", ".join(f"'{e.id}' ({e.source})" for e in earlier)
+    which = f"route {named}, which comes" if len(earlier) == 1 else f"routes {named}, which come"
+    return [where.child("path").problem(f"{', '.join(methods)} {route.path} is answered by {which} first: "
+                                        "this route never sees it")]
 
 
 def _known_route(route_ids: set[str], problems: list[Problem]) -> Callable[[str, Where], None]:

@@ -1078,3 +1078,31 @@ def test_a_path_value_ending_with_a_slash_at_the_paths_end_is_a_problem(tmp_path
     (tmp_path / "toy.yaml").write_text(GOOD.replace("    path: /hello\n",
                                                     "    path: /files/{rest:path}/x\n    path_values: {rest: [c/]}\n"))
     load_catalog([tmp_path], bundled=False)  # in the middle of the path, it is the slash before /x
+
+
+def test_the_shadow_check_takes_several_earlier_routes_together_and_says_nothing_past_its_cap(tmp_path):
+    """`/x/a` and `/x/b` before `/x/{k}` of [a, b] answer every path it takes, though neither alone does; a route
+    with more listed values than the check tries (256) is not judged on a part of them."""
+    def routes(*specs: tuple[str, str]) -> str:
+        return GOOD.split("  - id: hello\n")[0] + "".join(
+            f"  - id: {name}\n    method: GET\n    path: {path}\n    respond: {{body: {{}}}}\n" for name, path in specs)
+
+    text = routes(("a", "/x/a"), ("b", "/x/b"), ("k", "/x/{k}\n    path_values: {k: [a, b]}"))
+    [found] = problems_of(tmp_path, text)
+    assert found.endswith(f"routes[2].path: GET /x/{{k}} is answered by routes 'a' ({tmp_path / 'toy.yaml'}:9), "
+                          f"'b' ({tmp_path / 'toy.yaml'}:13), which come first: this route never sees it"), found
+    (tmp_path / "toy.yaml").write_text(routes(("a", "/x/a"), ("k", "/x/{k}\n    path_values: {k: [a, b]}")))
+    load_catalog([tmp_path], bundled=False)  # b still reaches it
+    (tmp_path / "toy.yaml").write_text(routes(("a", "/x/a"), ("rest", "/x/{rest:path}")))
+    load_catalog([tmp_path], bundled=False)  # any number of segments: not judged by parts
+    first = ", ".join(f"v{i}" for i in range(256))
+    (tmp_path / "toy.yaml").write_text(routes(("first", f"/x/{{k}}\n    path_values: {{k: [{first}]}}"),
+                                              ("later", f"/x/{{k}}\n    path_values: {{k: [{first}, v256]}}")))
+    load_catalog([tmp_path], bundled=False)  # v256 reaches `later`
+
+
+def test_a_route_path_ending_with_a_slash_is_a_problem(tmp_path):
+    """The request's last slash is taken off before matching: `/files/` would answer nothing."""
+    [found] = problems_of(tmp_path, GOOD.replace("    path: /hello\n", "    path: /hello/\n"))
+    assert found.endswith("routes[0].path: /hello/ ends with a slash, which a request's path never does here "
+                          "(the mock takes it off)"), found
