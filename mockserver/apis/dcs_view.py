@@ -156,7 +156,9 @@ class DcsRequest:
 
         if any(e.id in ("313", "314") for e in consent(self)[1]):
             return "0", ""
-        return self.params.first("gdpr") or "0", self.params.first("gdpr_consent") or consent_default
+        # into a URL: percent-encoded (a TC string is base64url, unchanged; anything else stays one parameter)
+        return (quote(self.params.first("gdpr") or "0", safe=""),
+                quote(self.params.first("gdpr_consent") or consent_default, safe=""))
 
     def _fill_tcf(self, value: Any) -> Any:
         """A URL destination with `${GDPR}` and `${GDPR_CONSENT_<vendor>}` filled, in its strings."""

@@ -157,8 +157,8 @@ class DcsModel(RuleBasedStateMachine):
             return
         expected = list(warnings)
         customer_denied = customer is not None and self.counts("customer", customer)
-        if customer_denied:
-            expected.append("303")
+        if customer_denied:  # the one id declared, deny-listed: every id invalid, 104 too (300 lists blocked ids)
+            expected += ["104", "303"]
         device_denied = device is not None and self.counts("device", device)
         if device_denied:
             expected += ["306", "307"]

@@ -269,6 +269,8 @@ def test_a_discarded_tc_string_sets_the_gdpr_macros_to_0_and_empty(make_client, 
                        "&d_rd=http%3A%2F%2Fx.example%2F%3Fg%3D%25gdpr_applies%25%26c%3D%25gdpr_consent%25",
                        follow_redirects=False)
     assert click.headers["location"] == f"http://x.example/?g={applies}&c={string}"
+    odd = client.get("/dcs/event?d_rtbd=json&d_dst=1&gdpr=0&gdpr_consent=a%26b%20c").json()["dests"][0]["c"]
+    assert odd == "https://x.example/sync?gdpr=0&consent=a%26b%20c"  # one parameter, as sent
 
 
 def test_gdpr_0_reads_no_consent(client):
