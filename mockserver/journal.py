@@ -225,8 +225,12 @@ class Journal:
         if self.sessions and len(self.first) > self.sessions:
             oldest = next(iter(self.first))
             del self.first[oldest]
-            for api, ids in self.served.pop(oldest, {}).items():
-                self.served_before.setdefault(api, set()).update(ids)
+            self._forget_served(oldest)
+
+    def _forget_served(self, session: str) -> None:
+        """The session's own coverage goes; the whole server's keeps it until a full clear (as Redis does)."""
+        for api, ids in self.served.pop(session, {}).items():
+            self.served_before.setdefault(api, set()).update(ids)
 
     def complete(self, session: str | None = None) -> bool:
         """False when the journal's bound has pushed out entries of `session` (None: of any session),
@@ -317,8 +321,6 @@ class Journal:
             self._sessions.clear()
             self._packed.extend(packed for packed, _ in kept)
             self._sessions.extend(owner for _, owner in kept)
-            # the whole server's coverage still counts it, as until the next full reset (and as in Redis)
-            for api, ids in self.served.pop(session, {}).items():
-                self.served_before.setdefault(api, set()).update(ids)
+            self._forget_served(session)
             self.first.pop(session, None)
             self.lost.pop(session, None)

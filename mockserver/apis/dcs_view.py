@@ -51,6 +51,17 @@ _TCF_MACRO = re.compile(r"\$\{(GDPR|GDPR_CONSENT_[0-9]+)\}")  # the IAB TCF v2.2
 _URL_SAFE = "!#$%&'()*+,/:;=?@[]~"  # a Location header: ASCII, no space or control character
 
 
+def _fill_tcf(value: Any, gdpr: tuple[str, str]) -> Any:
+    """A URL destination with `${GDPR}` and `${GDPR_CONSENT_<vendor>}` filled, in its strings."""
+    if isinstance(value, str):
+        return _TCF_MACRO.sub(lambda m: gdpr[0 if m.group(1) == "GDPR" else 1], value)
+    if isinstance(value, Mapping):
+        return {key: _fill_tcf(item, gdpr) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_fill_tcf(item, gdpr) for item in value]
+    return value
+
+
 def valid_aam_id(value: str) -> bool:
     return _AAM_ID.fullmatch(value) is not None
 
@@ -145,7 +156,9 @@ class DcsRequest:
             body["segments"] = list(self.options.get("segments") or [])
         body["tid"] = self.tid
         if self.params.first("d_dst") == "1":
-            body["dests"] = [self._fill_tcf(dest) for dest in self.options.get("dests") or []]
+            dests = self.options.get("dests") or []
+            gdpr = self.gdpr("") if dests else ("0", "")
+            body["dests"] = [_fill_tcf(dest, gdpr) for dest in dests]
         return body
 
     def gdpr(self, consent_default: str) -> tuple[str, str]:
@@ -159,16 +172,6 @@ class DcsRequest:
         # into a URL: percent-encoded (a TC string is base64url, unchanged; anything else stays one parameter)
         return (quote(self.params.first("gdpr") or "0", safe=""),
                 quote(self.params.first("gdpr_consent") or consent_default, safe=""))
-
-    def _fill_tcf(self, value: Any) -> Any:
-        """A URL destination with `${GDPR}` and `${GDPR_CONSENT_<vendor>}` filled, in its strings."""
-        if isinstance(value, str):
-            return _TCF_MACRO.sub(lambda m: self.gdpr("")[0 if m.group(1) == "GDPR" else 1], value)
-        if isinstance(value, Mapping):
-            return {key: self._fill_tcf(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [self._fill_tcf(item) for item in value]
-        return value
 
     @property
     def redirect(self) -> str | None:

@@ -452,6 +452,9 @@ def _split(dotted: str) -> tuple[Segment, ...]:
     return tuple(out)
 
 
+_LAST_SLASH = "ends with a slash, which a request's path never does here (the mock takes it off)"
+
+
 def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled: Any, problems: list[Problem],
                  check_schemas: bool = True, hooked: frozenset[str] = TEMPLATE_NAMES) -> Route | None:
     """`hooked`: the names every template of the route reads (the engine's, the API hook's); its `respond`
@@ -497,7 +500,7 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
         problems.append(where.problem("a route needs `respond`, `handler`, or both"))
     if spec["path"] != "/" and spec["path"].endswith("/"):  # as for a path value below
         problems.append(where.child("path").problem(
-            f"{spec['path']} ends with a slash, which a request's path never does here (the mock takes it off)"))
+            f"{spec['path']} {_LAST_SLASH}"))
     values = spec.get("path_values", {})
     named = {found.group(1): bool(found.group(2)) for found in PATH_PARAMETER.finditer(spec["path"])}
     for parameter, listed in values.items():
@@ -510,7 +513,7 @@ def _build_route(spec: dict[str, Any], where: Where, known_error: Any, compiled:
                 for index, value in enumerate(listed) if "/" in value]
         elif spec["path"].endswith(f"{{{parameter}:path}}"):  # the request's path is matched without its last slash
             problems += [where.child("path_values", parameter, index).problem(
-                f"{value!r} ends with a slash, which a request's path never does here (the mock takes it off)")
+                f"{value!r} {_LAST_SLASH}")
                 for index, value in enumerate(listed) if value.endswith("/")]
     try:
         pattern = compile_path(spec["path"], values)
