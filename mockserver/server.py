@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import signal
 import socket
 import sys
 from collections.abc import Callable
@@ -134,6 +135,36 @@ def _wait_for_every_worker(sentinels: Any, timeout: float | None = None) -> list
     return [s for s in sentinels if s not in running]
 
 
+class _FilesReadBeforeHangup:
+    """hypercorn's supervisor (hypercorn.run's `signal`) stops every worker on SIGHUP and then stops itself when the
+    new ones fail to start: a broken scenario file stopped the server. Its SIGHUP handler now reads the files
+    first; on a problem it prints one line each, as uvicorn's workers do, and the workers keep serving."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(signal, name)
+
+    def signal(self, signum: int, handler: Any) -> Any:
+        if signum == getattr(signal, "SIGHUP", None) and callable(handler):
+            return signal.signal(signum, lambda *args: self.files_read() and handler(*args))
+        return signal.signal(signum, handler)
+
+    def files_read(self) -> bool:
+        from mockserver.scenario.load import load_catalog
+        from mockserver.scenario.read import ScenarioError
+
+        try:
+            load_catalog(self.settings.scenario_paths)
+        except ScenarioError as exc:
+            lines = [*map(str, exc.problems), f"{len(exc.problems)} problem(s) in the scenario files (SIGHUP); the "
+                     "workers keep serving the files read before."]
+            print("\n".join(lines), file=sys.stderr, flush=True)
+            return False
+        return True
+
+
 def run_uvicorn(settings: Settings, catalog: Catalog | None, sock: socket.socket) -> None:
     import copy
     from types import FrameType
@@ -211,6 +242,7 @@ def run_hypercorn(settings: Settings, catalog: Catalog | None, sock: socket.sock
         from hypercorn.run import run
 
         hypercorn.run.wait = _wait_for_every_worker  # type: ignore[attr-defined,assignment]
+        hypercorn.run.signal = _FilesReadBeforeHangup(settings)  # type: ignore[attr-defined]
         os.environ[SETTINGS_ENV] = settings.to_json()
         config.workers = settings.workers
         config.worker_class = "uvloop"

@@ -324,6 +324,43 @@ def test_sighup_with_workers_reads_the_files_again_and_a_broken_one_is_one_line(
     assert "Traceback" not in output
 
 
+def test_sighup_to_hypercorn_with_workers_keeps_them_serving_when_a_file_is_broken(start_server, tmp_path):
+    """hypercorn's supervisor stopped its workers on SIGHUP and then itself when the new ones could not start: the
+    files are read first, and a broken one is one line per problem while the workers go on serving; mended, the
+    next SIGHUP starts workers that serve the new files."""
+    from tests.unit.test_load import GOOD
+
+    (tmp_path / "toy.yaml").write_text(GOOD)
+    server = start_server("--server", "hypercorn", "--workers", "2", "--log-level", "info",
+                          "--scenarios", str(tmp_path))
+    os.set_blocking(server.process.stdout.fileno(), False)
+    seen, deadline = b"", time.monotonic() + 15
+    while seen.count(b"Running on") < 2 and time.monotonic() < deadline:  # both workers have read the files
+        time.sleep(0.1)
+        seen += server.process.stdout.read() or b""
+    (tmp_path / "toy.yaml").write_text("api: [broken")
+    server.process.send_signal(signal.SIGHUP)
+    while b"workers keep serving" not in seen and time.monotonic() < deadline:
+        time.sleep(0.1)
+        seen += server.process.stdout.read() or b""
+    assert f"{tmp_path / 'toy.yaml'}:".encode() in seen and b": (file): invalid YAML" in seen
+    assert httpx.get(server.url + "/toy/hello").json() == {"message": "hi"}
+    (tmp_path / "toy.yaml").write_text(GOOD.replace("message: hi", "message: mended"))
+    server.process.send_signal(signal.SIGHUP)  # the workers restart
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(server.url + "/toy/hello").json() == {"message": "mended"}:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    assert httpx.get(server.url + "/toy/hello").json() == {"message": "mended"}
+    os.set_blocking(server.process.stdout.fileno(), True)
+    assert server.process.poll() is None, server.stop()
+    assert "Traceback" not in seen.decode() + server.stop()
+
+
 class Output:
     """A server process's output, line by line as it comes (stderr and stdout together)."""
 
