@@ -242,7 +242,7 @@ def run_hypercorn(settings: Settings, catalog: Catalog | None, sock: socket.sock
         from hypercorn.run import run
 
         hypercorn.run.wait = _wait_for_every_worker  # type: ignore[attr-defined,assignment]
-        hypercorn.run.signal = _FilesReadBeforeHangup(settings)  # type: ignore[attr-defined]
+        hypercorn.run.signal = _FilesReadBeforeHangup(settings)  # type: ignore[attr-defined,assignment]
         os.environ[SETTINGS_ENV] = settings.to_json()
         config.workers = settings.workers
         config.worker_class = "uvloop"
