@@ -13,9 +13,8 @@ import base64
 import binascii
 import hashlib
 import hmac
-from html import escape
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from mockserver.apis import handler
 from mockserver.apis.clientless import params
@@ -42,7 +41,9 @@ def _signature(key: bytes, values: dict[str, str]) -> str:
 
 def make_assertion(ctx: RequestContext, values: dict[str, str]) -> str:
     """The SAMLResponse form value: base64 of a small assertion, signed for this environment."""
-    attributes = " ".join(f'{f}="{escape(values[f], quote=True)}"' for f in ASSERTION_FIELDS)
+    # percent-encoded: XML has no way to write most control characters, and reads a tab or line end in an
+    # attribute as a space (a requestor id sent with one made an assertion that failed its own signature)
+    attributes = " ".join(f'{f}="{quote(values[f], safe="")}"' for f in ASSERTION_FIELDS)
     signature = _signature(_key(ctx, values["environment"]), values)
     xml = f"<Assertion {attributes}><SignatureValue>{signature}</SignatureValue></Assertion>"
     return base64.b64encode(xml.encode()).decode()
@@ -68,7 +69,7 @@ def read_assertion(ctx: RequestContext, raw: str) -> dict[str, str] | None:
     signature = root.findtext("SignatureValue") or ""
     if root.tag != "Assertion" or any(v is None for v in values.values()):
         return None
-    checked = {k: str(v) for k, v in values.items()}
+    checked = {k: unquote(str(v)) for k, v in values.items()}
     expected = _signature(_key(ctx, env_of(ctx)), checked)
     return checked if hmac.compare_digest(expected, signature.strip()) else None
 

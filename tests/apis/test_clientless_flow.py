@@ -466,3 +466,19 @@ def test_a_query_session_is_kept_by_the_links_the_login_follows(quiet: TestClien
     assert done.status_code == 302, done.text
     assert device.get(f"/api/v1/checkauthn/{code}", __session="qs9").status_code == 200
     assert device.get(f"/api/v1/checkauthn/{code}").status_code == 403  # the default session never saw the code
+
+
+@pytest.mark.parametrize("requestor", ["sample\tRequestor", "line\nend", "ctrl\x01char", "a&b<c>\"d'"])
+def test_a_requestor_id_with_characters_xml_cannot_keep_still_signs_in(quiet: TestClient,  # noqa: F811
+                                                                       requestor: str) -> None:
+    """The assertion carries the requestor id: XML reads a tab or line end in an attribute as a space, and
+    cannot hold most control characters, so such an id made an assertion that failed its own check."""
+    from urllib.parse import quote
+
+    device = Device(quiet, requestor=requestor)
+    created = device.call("POST", f"/reggie/v1/{quote(requestor, safe='')}/regcode", data={"deviceId": device.device})
+    assert created.status_code == 201, created.text
+    code = created.json()["code"]
+    done = device.saml(code)
+    assert done.status_code == 302, done.text
+    assert device.get(f"/api/v1/checkauthn/{code}").status_code == 200
