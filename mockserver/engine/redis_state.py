@@ -12,6 +12,7 @@ across processes; `begin` is one script too, so a request costs one round trip b
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -200,23 +201,41 @@ def unreachable_detail(url: str, exc: BaseException) -> str:
 class OutageLog:
     """While Redis is away every request fails the same way: one line per `EVERY_S` seconds, saying how many
     were left untold since the line before, instead of one per request (a client retrying in a loop wrote
-    thousands)."""
+    thousands). Those left untold when the failures stop are told `EVERY_S` after the last line, so a count
+    is never lost, nor carried into the next outage's first line."""
 
     EVERY_S = 10.0
 
     def __init__(self) -> None:
         self.last = -self.EVERY_S
         self.untold = 0
+        self.message = ""
 
     def error(self, message: str, *args: object) -> None:
         now = time.monotonic()
         if now - self.last < self.EVERY_S:
+            if not self.untold:
+                self.tell_later(self.last + self.EVERY_S - now)
             self.untold += 1
+            self.message = message % args
             return
         if self.untold:
             message += f" (and {self.untold} more like it in the last {now - self.last:.0f} s)"
         self.last, self.untold = now, 0
         logging.getLogger("mockserver").error(message, *args)
+
+    def tell_later(self, delay_s: float) -> None:
+        try:
+            asyncio.get_running_loop().call_later(delay_s, self.tell_untold)
+        except RuntimeError:  # no loop (a caller outside the server): told with the next line, if any
+            pass
+
+    def tell_untold(self) -> None:
+        if self.untold:
+            now = time.monotonic()
+            logging.getLogger("mockserver").error("%s (the last of %d more like it in the last %.0f s)",
+                                                  self.message, self.untold, now - self.last)
+            self.last, self.untold = now, 0
 
 
 outage_log = OutageLog()

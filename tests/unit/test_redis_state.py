@@ -216,3 +216,26 @@ def test_a_redis_that_hangs_fails_every_call_within_the_timeout_even_beyond_the_
     finally:
         hung.process.send_signal(signal.SIGCONT)
         hung.stop()
+
+
+def test_the_outage_log_tells_the_last_failures_and_carries_none_into_the_next_outage(caplog):
+    """One line per window while Redis is away: the failures after the last line are told when the window ends
+    (they were told with the next outage's first line, if ever, counted over the hour between)."""
+    from mockserver.engine.redis_state import OutageLog
+
+    outage = OutageLog()
+    outage.EVERY_S = 0.2
+
+    async def fail(times: int) -> None:
+        for n in range(times):
+            outage.error("request %d failed", n)
+
+    async def two_outages() -> None:
+        await fail(5)
+        await asyncio.sleep(0.4)
+        await fail(1)
+
+    with caplog.at_level("ERROR", logger="mockserver"):
+        asyncio.run(two_outages())
+    assert [r.getMessage() for r in caplog.records] == [
+        "request 0 failed", "request 4 failed (the last of 4 more like it in the last 0 s)", "request 0 failed"]
