@@ -323,8 +323,8 @@ def build_admin(runtime: Runtime) -> Starlette:
               methods=["GET", "DELETE"]),
         Route("/requests/unmatched", _takes({"api", "session"}, unmatched)),
         Route("/reset", _takes({"session"}, reset), methods=["POST"]),
-        Route("/reload", reload, methods=["POST"]),
-        Route("/clock", clock, methods=["GET", "POST"]),
+        Route("/reload", _takes(set(), reload), methods=["POST"]),  # `?scenarios=` read nothing else
+        Route("/clock", _takes(set(), clock), methods=["GET", "POST"]),  # one clock: `?session=` was no filter
         Route("/modes", _takes({"mode", "api", "session"}, modes_route), methods=["GET", "POST", "DELETE"]),
         Route("/coverage", _takes({"api", "session"}, coverage)),
         Route("/verdict", _takes({"session", "api"}, verdict)),
@@ -351,8 +351,8 @@ def _takes(names: set[str], handler: Any) -> Any:
         unknown = sorted(set(request.query_params) - names)
         if unknown:
             where = request.scope.get("root_path", "") + request.scope["path"]
-            return misuse(f"{request.method} {where} takes ?{'=, ?'.join(sorted(names))}= only, "
-                          f"not {', '.join(unknown)}", sorted(names))
+            takes = f"?{'=, ?'.join(sorted(names))}= only" if names else "no query parameter"
+            return misuse(f"{request.method} {where} takes {takes}, not {', '.join(unknown)}", sorted(names))
         try:
             response: Response = await handler(request)
         except Misuse as exc:  # the session the prefix or the header names (`scoped`), among others
