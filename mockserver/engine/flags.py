@@ -30,6 +30,8 @@ _PREFERENCE = re.compile(
     rf'\s*+(?P<name>{TOKEN})\s*+(?:=\s*+(?P<value>"(?:[^"\\]|\\.)*"|[^,;\s]*))?(?:\s*+;[^,]*)?\s*+(?:,|$)'
 )
 
+_EMPTY_ELEMENTS = re.compile(r"[\s,]*+")  # `, error=x`, `a,,b`: empty list elements skipped (RFC 9110 §5.6.1)
+
 
 def decimal(text: str) -> int | None:
     """`text` read as a whole number, or None. `str.isdigit()` holds for `²`, which int() refuses, and
@@ -95,7 +97,7 @@ def parse_prefer(values: list[str]) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for header in values:
         position = 0
-        while position < len(header):
+        while (position := _EMPTY_ELEMENTS.match(header, position).end()) < len(header):
             match = _PREFERENCE.match(header, position)
             if not match or match.end() == position:
                 break  # the rest is not a preference: ignored, as RFC 7240 allows

@@ -53,6 +53,16 @@ def test_prefer_quoted_values_parameters_and_several_headers():
         ("error", "not-found"), ("return", "minimal"), ("delay", "200")]
 
 
+@given(st.lists(st.tuples(st.sampled_from(["error", "code", "delay", "return", "seed"]), token), min_size=1,
+                max_size=5), st.lists(st.sampled_from(["", " ", "  "]), min_size=6, max_size=6))
+def test_prefer_skips_the_empty_elements_of_its_list(preferences, blanks):
+    """RFC 9110 §5.6.1: a recipient accepts and ignores empty list elements: `, error=x` and `a,,b` (a header
+    built with ", ".join() over a list holding an empty string) dropped every preference after the empty one."""
+    elements = [f"{n}={v}" for n, v in preferences]
+    header = ",".join(blanks[:1] + [part for element in elements for part in (element, blanks[1])] + blanks[2:])
+    assert parse_prefer([header]) == preferences
+
+
 @given(st.text(max_size=60))
 def test_prefer_never_raises(header):
     parse_prefer([header])
