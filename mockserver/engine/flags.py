@@ -30,7 +30,12 @@ _PREFERENCE = re.compile(
     rf'\s*+(?P<name>{TOKEN})\s*+(?:=\s*+(?P<value>"(?:[^"\\]|\\.)*"|[^,;\s]*))?(?:\s*+;[^,]*)?\s*+(?:,|$)'
 )
 
-_EMPTY_ELEMENTS = re.compile(r"[\s,]*+")  # `, error=x`, `a,,b`: empty list elements skipped (RFC 9110 §5.6.1)
+
+def _after_empty_elements(header: str, position: int) -> int:
+    """`, error=x` and `a,,b`: a list's empty elements are skipped (RFC 9110 §5.6.1)."""
+    while position < len(header) and (header[position] == "," or header[position].isspace()):
+        position += 1
+    return position
 
 
 def decimal(text: str) -> int | None:
@@ -97,7 +102,7 @@ def parse_prefer(values: list[str]) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for header in values:
         position = 0
-        while (position := _EMPTY_ELEMENTS.match(header, position).end()) < len(header):
+        while (position := _after_empty_elements(header, position)) < len(header):
             match = _PREFERENCE.match(header, position)
             if not match or match.end() == position:
                 break  # the rest is not a preference: ignored, as RFC 7240 allows
