@@ -50,7 +50,7 @@ from mockserver.engine.render import Rendered, wire_headers
 from mockserver.engine.respond import render_outcome
 from mockserver.journal import Entry, Journal
 from mockserver.runtime import Runtime
-from mockserver.scenario.model import Api, Catalog, DocumentedError
+from mockserver.scenario.model import Api, Catalog, DocumentedError, Route
 
 log = logging.getLogger("mockserver")
 MAX_BODY = 16 * 1024 * 1024
@@ -477,9 +477,17 @@ class Dispatcher:
         return outcome
 
     async def answer_by_rules(self, ctx: RequestContext) -> Outcome:
-        """The route's rules in order, then its handler or its `respond`."""
+        """The route's rules in order, then its handler or its `respond`. A handler reads and changes the session's
+        resources in several calls: with a shared store, the API's resources of the session are held meanwhile
+        (two library submits at once, in two processes, both passed the check of the state before either wrote)."""
         route = ctx.route
         assert route is not None  # set by decide() before
+        if route.handler is not None and self.runtime.state.shared:
+            async with self.runtime.state.exclusive(ctx.session, ctx.api.name):
+                return await self.rules_then_handler(ctx, route)
+        return await self.rules_then_handler(ctx, route)
+
+    async def rules_then_handler(self, ctx: RequestContext, route: Route) -> Outcome:
         for rule in route.rules:
             verdict = rule.when.holds(ctx)
             if rule.when.needs_await:

@@ -16,9 +16,13 @@ import asyncio
 import json
 import logging
 import time
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.exceptions import LockError
 
 from mockserver.engine.clock import Clock
 from mockserver.engine.outcome import INTERNAL_ERROR_HEADERS
@@ -36,6 +40,9 @@ SESSION_IDLE_S = 86_400
 # ours needs more: no call blocks in Redis (`__delay` and `slow` wait in the server, not in Redis), and the
 # biggest read, the whole journal at its 10,000 entries (8 MB), takes 70 ms on a 2-core machine.
 CONNECT_TIMEOUT_S = READ_TIMEOUT_S = 2.0
+# How long `exclusive` holds a session's resources at most, and waits for them: a request's reads and writes
+# take milliseconds; a process that died holding the lock holds it no longer than this.
+LOCK_S = 5.0
 _LIVE = """
 local function live(h, x, f, now)
   local d = redis.call('HGET', x, f)
@@ -106,6 +113,7 @@ class RedisStateStore:
                                                decode_responses=True, socket_connect_timeout=CONNECT_TIMEOUT_S,
                                                socket_timeout=READ_TIMEOUT_S)
         self.redis: Redis = Redis.from_pool(pool)  # closing the client closes the pool
+        self._held: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
         self._get = self.redis.register_script(_GET)
         self._incr = self.redis.register_script(_INCR)
         self._cas = self.redis.register_script(_CAS)
@@ -180,6 +188,24 @@ class RedisStateStore:
 
     async def ping(self) -> None:
         await self.redis.ping()
+
+    @asynccontextmanager
+    async def exclusive(self, session: str, name: str) -> AsyncIterator[object]:
+        """One request of this process at a time asks Redis's lock (redis-py's: SET NX with a token, released by a
+        script); it expires after `LOCK_S`, so a process that died holding it holds it no longer than that."""
+        here = self._held.setdefault((session, name), asyncio.Lock())
+        async with here:
+            lock = self.redis.lock(f"{PREFIX}lock:{session}:{name}", timeout=LOCK_S, sleep=0.002,
+                                   blocking_timeout=LOCK_S)
+            taken = await lock.acquire()
+            try:
+                yield lock
+            finally:
+                if taken:
+                    try:
+                        await lock.release()
+                    except LockError:  # expired (a request held it over LOCK_S) and maybe taken since: not ours
+                        pass
 
 
 def unreachable(exc: BaseException) -> bool:

@@ -12,11 +12,13 @@ them with the session's request number in one call (one round trip to Redis per 
 from __future__ import annotations
 
 import copy
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any, Protocol
 
 from mockserver.engine.clock import Clock
 
 GLOBAL = "*"
+_ALONE = nullcontext()
 MODES_KEY = "__modes"
 CLOCK_KEY = "__clock"
 REQUESTS_KEY = "__requests"
@@ -61,6 +63,11 @@ class StateStore(Protocol):
 
     async def ping(self) -> None:
         """Raise when the store does not answer (a Redis gone away); for the health check."""
+        ...
+
+    def exclusive(self, session: str, name: str) -> AbstractAsyncContextManager[object]:
+        """Held while a request reads, checks and changes the session's `name` (an API's resources), so two at
+        the same time are one after the other, in every process (a build polled twice counts two polls)."""
         ...
 
 
@@ -179,6 +186,9 @@ class MemoryStateStore:
 
     async def ping(self) -> None:
         pass
+
+    def exclusive(self, session: str, name: str) -> AbstractAsyncContextManager[object]:
+        return _ALONE  # one process, and its calls never wait: nothing runs between a request's read and write
 
 
 def open_store(url: str, clock: Clock, max_sessions: int = 0) -> StateStore:

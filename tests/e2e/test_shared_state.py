@@ -94,6 +94,31 @@ def test_a_reactor_build_lives_across_both(pair):
         alternating.close()
 
 
+def test_a_reactor_build_polled_and_submitted_at_once_on_both_counts_every_request(pair):
+    """Issue 9: resource transitions are atomic under concurrency. A handler reads a resource, checks it and writes
+    it back in several calls: 12 polls at once were all `pending` (each read 0 polls before any wrote), and 8
+    submits at once of one library all passed (8 `library.updated` events), where one process alone answers one."""
+    urls = [server.url for server in pair]
+    alternating = Alternating(urls)
+    reactor = Reactor(alternating, session="at-once")
+    try:
+        _, library, _ = reactor.buildable()
+        build = reactor.post(f"/libraries/{library}/builds").json()["data"]["id"]
+        headers = {**reactor.headers, "Content-Type": "application/vnd.api+json"}
+        submit = json.dumps({"data": {"id": library, "type": "libraries", "meta": {"action": "submit"}}})
+        with ThreadPoolExecutor(12) as pool:
+            polls = list(pool.map(lambda url: httpx.get(f"{url}/reactor/builds/{build}", headers=headers,
+                                                        timeout=20).json()["data"]["attributes"]["status"],
+                                  itertools.islice(itertools.cycle(urls), 12)))
+            submits = list(pool.map(lambda url: httpx.patch(f"{url}/reactor/libraries/{library}", headers=headers,
+                                                            content=submit, timeout=20).status_code,
+                                    itertools.islice(itertools.cycle(urls), 8)))
+        assert sorted(polls) == ["pending"] * 2 + ["succeeded"] * 10
+        assert sorted(submits) == [200] + [403] * 7
+    finally:
+        alternating.close()
+
+
 def test_a_stored_resource_reads_the_same_bytes_from_redis_as_from_memory(redis_server, start_server):
     """GUIDE §2: same seed, same requests, same bytes, whichever way the mock runs. Reactor's company is
     stored when the session is seeded and read back on every listing: Redis kept its attributes in
