@@ -451,15 +451,16 @@ class Dispatcher:
                 if len(flags.given) > 1:  # the flag that asked and more
                     _not_applied(flags, _DECIDED_AFTER)
                 return Failure(immediate)
+        if flags.chaos == 0:  # 0 is a strict no-op (issue 9): not even named as applied
+            _not_applied(flags, _CHAOS_FLAGS)
         if flags.chaos:  # 0 and absent alike: nothing is drawn
             faults = kinds_served(has_transport) if flags.chaos_faults else ()
             decision = chaos.decide(flags.chaos, ctx.seed, ctx.session, api, route, ctx.number, faults)
-            if decision is not None:
-                ctx.decision = decision.token()
-                if decision.error is not None:  # modes do not run, an asynchronous error asked is not shown
-                    _not_applied(flags, _MODE_AND_ERROR_FLAGS if ctx.async_errors else _MODE_FLAG)
-                    return Failure([ErrorRef(decision.error)])
-                ctx.fault = decision.fault
+            ctx.decision = decision.token()
+            if decision.error is not None:  # modes do not run, an asynchronous error asked is not shown
+                _not_applied(flags, _MODE_AND_ERROR_FLAGS if ctx.async_errors else _MODE_FLAG)
+                return Failure([ErrorRef(decision.error)])
+            ctx.fault = decision.fault
         if activations or flags.mode is not None:
             on = modes_on(api, route, ctx.session, flags.mode, activations, ctx.clock.now())
             if on:
@@ -637,6 +638,7 @@ def _server_host(scope: Scope) -> str:
 _DECIDED_AFTER = frozenset({"mode", "chaos", "chaos_faults"})  # flags an API's before-hook refusal preempts
 _ERROR_FLAGS = frozenset({"error", "code"})
 _MODE_FLAG = frozenset({"mode"})
+_CHAOS_FLAGS = frozenset({"chaos", "chaos_faults"})
 _CODE_FLAG = frozenset({"code"})
 _MODE_AND_ERROR_FLAGS = _MODE_FLAG | _ERROR_FLAGS
 _ROUTE_FLAGS = _DECIDED_AFTER | _ERROR_FLAGS | {"replay"}  # what only a route's answer applies

@@ -3,7 +3,8 @@
 The decision is a hash of (seed, session, API, route, request number in that session), not a draw from
 a random source: it replays exactly, and every worker or replica decides the same for the same
 request. P = 0 is never looked at (a strict no-op). The answer names its decision in
-`X-Mock-Decision: seed=7;session=default;n=12;error=service-unavailable`; sending that text back as
+`X-Mock-Decision: seed=7;session=default;n=12;error=service-unavailable` (`error=none` when it let the
+request through); sending that text back as
 `__replay=` gives the same answer again (same error, same generated ids).
 """
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 DECISION_HEADER = "X-Mock-Decision"
 _TOKEN = re.compile(r"^seed=(-?\d+);session=([A-Za-z0-9._:@-]{1,128});n=(\d+);(error|fault)=([A-Za-z0-9_.:-]+)$")
 _POOLS: dict[tuple[int, int], tuple[object, tuple[str, ...]]] = {}
+PASSED = "none"  # `error=none`: the chaos let the request through to the route's own answer
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class Decision:
     fault: str | None = None
 
     def token(self) -> str:
-        what = f"error={self.error}" if self.error is not None else f"fault={self.fault}"
+        what = f"fault={self.fault}" if self.fault is not None else f"error={self.error or PASSED}"
         return f"seed={self.seed};session={self.session};n={self.number};{what}"
 
 
@@ -63,14 +65,15 @@ def error_pool(api: Api, route: Route) -> tuple[str, ...]:
 
 
 def decide(probability: float, seed: int, session: str, api: Api, route: Route, number: int,
-           faults: tuple[str, ...]) -> Decision | None:
-    """The chaos decision for one request; None when it answers as usual."""
+           faults: tuple[str, ...]) -> Decision:
+    """The chaos decision for one request; one with neither error nor fault answers as usual (`error=none`: named
+    too, so each answer of a mixed sequence can be pasted back)."""
     if _unit(seed, session, api.name, route.id, number, "chaos") >= probability:
-        return None
+        return Decision(seed, session, number)
     errors = error_pool(api, route)
     pool = [("error", e) for e in errors] + [("fault", f) for f in faults]
     if not pool:
-        return None
+        return Decision(seed, session, number)
     kind, name = pool[int(_unit(seed, session, api.name, route.id, number, "pick") * len(pool))]
     if kind == "error":
         return Decision(seed, session, number, error=name)
@@ -86,7 +89,9 @@ def parse_replay(token: str, api: Api) -> Decision:
     if not found:
         raise Misuse(f"'{token}' is not a decision", DECISION_FORMS)
     seed, session, number, kind, name = found.groups()
-    if kind == "error" and name not in api.errors:
+    if kind == "error" and name == PASSED and name not in api.errors:
+        name = ""
+    elif kind == "error" and name not in api.errors:
         raise Misuse(f"{api.name} has no documented error '{name}'", sorted(api.errors))
     if kind == "fault" and name not in FAULT_KINDS:
         raise Misuse(f"unknown fault '{name}'", list(FAULT_KINDS))
@@ -95,5 +100,5 @@ def parse_replay(token: str, api: Api) -> Decision:
     except ValueError:  # past Python's 4,300 digits: no decision the mock printed
         raise Misuse(f"'{token[:80]}...' is not a decision (a number of over 4,300 digits)", DECISION_FORMS) from None
     if kind == "error":
-        return Decision(seed_n, session, number_n, error=name)
+        return Decision(seed_n, session, number_n, error=name or None)
     return Decision(seed_n, session, number_n, fault=name)

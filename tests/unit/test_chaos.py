@@ -20,7 +20,7 @@ def test_the_rate_over_2000_requests_is_the_probability(client):
     hits = 0
     for _ in range(2000):
         response = client.get("/reactor/companies?__chaos=0.3&__session=rate", headers=AUTH)
-        if "x-mock-decision" in response.headers:
+        if not response.headers["x-mock-decision"].endswith(";error=none"):
             hits += 1
             assert response.status_code >= 400
         else:
@@ -30,7 +30,7 @@ def test_the_rate_over_2000_requests_is_the_probability(client):
 
 def test_the_decision_alone_gives_the_rate_for_every_seed():
     for seed in range(5):
-        drawn = sum(decide(0.3, seed, "s", REACTOR, ROUTE, n, ()) is not None for n in range(1, 2001))
+        drawn = sum(decide(0.3, seed, "s", REACTOR, ROUTE, n, ()).error is not None for n in range(1, 2001))
         assert 0.26 <= drawn / 2000 <= 0.34, (seed, drawn)
 
 
@@ -50,15 +50,16 @@ def test_same_seed_same_sequence_other_seed_other_sequence(client):
 
 
 def test_zero_is_a_strict_no_op(client):
-    def run(extra: str) -> list[tuple[int, str, str | None]]:
+    def run(extra: str) -> list[tuple[int, str, list[tuple[str, str]]]]:
         client.post("/__admin/reset?session=zero")
         answers = []
         for _ in range(60):
             response = client.get(f"/reactor/companies?__seed=4&__session=zero{extra}", headers=AUTH)
-            answers.append((response.status_code, response.text, response.headers.get("x-mock-decision")))
+            headers = sorted((k, v) for k, v in response.headers.items() if k != "date")  # GUIDE §2: Date aside
+            answers.append((response.status_code, response.text, headers))
         return answers
 
-    assert run("&__chaos=0") == run("")
+    assert run("&__chaos=0") == run("") == run("&__chaos=0&__chaos_faults=1")  # no Preference-Applied either
 
 
 def test_a_decision_pasted_back_replays_the_same_answer(client):
@@ -102,7 +103,7 @@ def test_bad_chaos_and_replay_values_are_misuse(client, query):
 
 
 @given(st.integers(-10**6, 10**6), st.from_regex(r"[A-Za-z0-9._:@-]{1,20}", fullmatch=True),
-       st.integers(1, 10**9), st.sampled_from(sorted(REACTOR.errors)))
+       st.integers(1, 10**9), st.sampled_from([*sorted(REACTOR.errors), None]))
 def test_every_token_parses_back_to_its_decision(seed, session, number, error):
     decision = Decision(seed, session, number, error=error)
     assert parse_replay(decision.token(), REACTOR) == decision
@@ -122,6 +123,19 @@ def test_faults_that_need_the_connection_are_misuse_in_process(client):
         assert response.status_code == 400 and response.json()["valid"] == ["slow"]
     slow = client.get("/reactor/companies?__fault=slow&__delay=20", headers=AUTH)
     assert slow.status_code == 200 and slow.json()["data"]
+
+
+def test_a_request_the_chaos_let_through_names_its_decision_and_replays_byte_for_byte(client):
+    """Issue 9: *each* answer names the decision, so a mixed sequence replays answer by answer (in its session: the
+    route's own answer lists the session's resources)."""
+    answers = [client.get("/reactor/companies?__chaos=0.5&__session=mixed&__seed=3", headers=AUTH) for _ in range(20)]
+    passed = [r for r in answers if r.headers["x-mock-decision"].endswith(";error=none")]
+    assert passed and len(passed) < len(answers)
+    for response in passed:
+        token = response.headers["x-mock-decision"]
+        replayed = client.get("/reactor/companies", params={"__replay": token, "__session": "mixed"}, headers=AUTH)
+        assert replayed.status_code == 200 and replayed.headers["x-mock-decision"] == token
+        assert replayed.content == response.content
 
 
 def test_a_replayed_fault_decision_gives_the_routes_own_answer(client):
