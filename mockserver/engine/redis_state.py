@@ -20,6 +20,7 @@ import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import LockError
@@ -277,8 +278,13 @@ def state_gone_answer(url: str, exc: BaseException, request: str) -> tuple[int, 
 
 
 def check_reachable(url: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
-    """Raise ConnectionError with the reason when the Redis at `url` does not answer a PING."""
+    """Raise ConnectionError with the reason when the Redis at `url` does not answer a PING; ValueError for a URL
+    redis-py would read wrongly (it takes `/abc` as database 0, silently: a typo shared another setup's state)."""
     import redis
+
+    path = urlsplit(url).path
+    if not url.startswith("unix:") and path not in ("", "/") and not path[1:].isdecimal():
+        raise ValueError(f"the database is a number (redis://HOST:PORT/0), not {unquote(path[1:])!r}")
 
     client = redis.Redis.from_url(url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s)
     try:

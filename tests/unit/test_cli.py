@@ -191,9 +191,11 @@ def test_max_sessions_reaches_the_state_store(monkeypatch):
     assert runtime.state.max_sessions == 5  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("state", ["redis://:99999/0", "redis://[::1", "redis://127.0.0.1:6379/0?socket_timeout=abc"])
+@pytest.mark.parametrize("state", ["redis://:99999/0", "redis://[::1", "redis://127.0.0.1:6379/0?socket_timeout=abc",
+                                   "redis://127.0.0.1:1/abc", "rediss://127.0.0.1:1/0x1"])
 def test_a_state_url_redis_cannot_read_is_one_line(state):
-    """redis-py's ValueError on these URLs was a traceback, exit 1."""
+    """redis-py's ValueError on these URLs was a traceback, exit 1; a database that is not a number it took as 0,
+    silently (another setup's state shared by a typo)."""
     result = CliRunner().invoke(main, ["serve", "--state", state])
     assert result.exit_code == 2 and "Invalid value for --state" in result.output and "Traceback" not in result.output
 
