@@ -40,6 +40,8 @@ def parse_duration(value: Any) -> float:
         seconds = float(found.group(1)) * _UNITS[found.group(2)]
     if not math.isfinite(seconds):
         raise ValueError(f"not a finite duration: {value!r} (use 60, '60s', '250ms', '5m', '1h')")
+    if abs(seconds) > LAST_INSTANT:  # a mode's ttl of 1e300 s was a Retry-After of 301 digits
+        raise ValueError(f"{value!r} lasts past the year 9999, the last a Date header prints")
     return seconds
 
 

@@ -117,6 +117,7 @@ def test_advancing_the_clock_by_0_is_fine(client):
 @pytest.mark.parametrize(("body", "field"), [
     ({"mode": "outage", "ttl": 0}, "ttl"), ({"mode": "outage", "ttl": "-5s"}, "ttl"),
     ({"mode": "outage", "ttl": "soon"}, "ttl"), ({"mode": "outage", "on": "yes"}, "on"),
+    ({"mode": "outage", "ttl": 1e300}, "ttl"), ({"mode": "outage", "ttl": "9999999999999999999999s"}, "ttl"),
 ])
 def test_a_mode_switch_with_a_bad_ttl_or_on_is_misuse_and_switches_nothing(client, body, field):
     response = client.post("/__admin/modes", json=body)

@@ -911,6 +911,14 @@ def test_a_mode_duration_that_is_not_finite_is_a_problem(tmp_path, duration):
     assert "toy.yaml:17: modes.odd.retry_after: not a finite duration" in found, found
 
 
+@pytest.mark.parametrize("duration", ["1.0e+300", "9999999999999999999s"])
+def test_a_mode_duration_past_the_year_9999_is_a_problem(tmp_path, duration):
+    """It would be the Retry-After of the mode's answers: 301 digits, past any client's integer."""
+    text = GOOD + f"modes:\n  odd:\n    description: x\n    error: boom\n    duration: {duration}\n"
+    found = problems_of(tmp_path, text)
+    assert any("toy.yaml:17: modes.odd.duration: " in p and "year 9999" in p for p in found), found
+
+
 def test_a_schema_referring_to_a_url_is_refused(tmp_path):
     """jsonschema fetched it on each request, blocking the server (23 s with a remote that held the connection)."""
     rules = ('    rules:\n      - when: {body_violates: {$ref: "http://127.0.0.1:1/x.json"}}\n        error: boom\n')
