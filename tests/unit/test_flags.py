@@ -247,6 +247,14 @@ def test_every_documented_delay_form_is_taken(delay, applied):
     assert preference_applied(flags.given[0]) == f"delay={applied}"
 
 
+def test_a_lognormal_delay_cut_at_its_comma_in_prefer_says_to_quote_it(client):
+    """RFC 7240 splits `Prefer: delay=lognormal:80,0.4` at the comma: the misuse listed the very form sent."""
+    response = client.get("/dcs/event?d_mid=1", headers={"Prefer": "delay=lognormal:80,0.4"})
+    assert response.status_code == 400 and 'quote it: delay="lognormal:80,0.4"' in response.json()["detail"]
+    quoted = client.get("/dcs/event?d_mid=1", headers={"Prefer": 'delay="lognormal:1,0.4"'})
+    assert quoted.headers["preference-applied"] == 'delay="lognormal:1,0.4"'
+
+
 @pytest.mark.parametrize("chance", ["0", "1", "0.0", "1.0"])
 def test_chaos_takes_both_ends_of_a_probability(client, chance):
     """GUIDE 2: `__chaos=P`, a probability: 0 (never) and 1 (always) are probabilities too."""
