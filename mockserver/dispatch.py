@@ -440,7 +440,7 @@ class Dispatcher:
             if replay.error is not None:
                 return Failure([ErrorRef(replay.error)])
             ctx.fault = replay.fault  # the route's own answer, then the fault, as the decision had it
-            return await self.answer_by_rules(ctx)
+            return _error_to_truncate(ctx, route) or await self.answer_by_rules(ctx)
         flags = ctx.flags
         if flags is NO_FLAGS and not activations:  # most requests: no flag, no mode on
             return await self.answer_by_rules(ctx)
@@ -469,7 +469,7 @@ class Dispatcher:
                     if ctx.async_errors:  # one asked by flag, handed to the handler, which does not run
                         _not_applied(flags, _ERROR_FLAGS)
                     return failure
-        outcome = await self.answer_by_rules(ctx)
+        outcome = _error_to_truncate(ctx, route) or await self.answer_by_rules(ctx)
         if ctx.async_errors and isinstance(outcome, Failure) and not handed_on(ctx.async_errors, outcome):
             # Refused before the work that would report them started (a build of an unknown library, an Edge call
             # with no datastream), as the real API refuses it: Preference-Applied does not name the asynchronous
@@ -642,6 +642,17 @@ _CHAOS_FLAGS = frozenset({"chaos", "chaos_faults"})
 _CODE_FLAG = frozenset({"code"})
 _MODE_AND_ERROR_FLAGS = _MODE_FLAG | _ERROR_FLAGS
 _ROUTE_FLAGS = _DECIDED_AFTER | _ERROR_FLAGS | {"replay"}  # what only a route's answer applies
+
+
+def _error_to_truncate(ctx: RequestContext, route: Route) -> Failure | None:
+    """Issue 9: `truncate` sends "a documented error's status line and headers" cut short. With no error asked (by
+    `__error`, `__code` or a draw), the route's first documented error that answers at once (chaos's pool), before
+    its handler runs: a vendor error and a transport fault combine, and nothing is done for an answer never sent."""
+    fault = ctx.flags.fault or ctx.fault or (ctx.effects.fault if ctx.effects else None)
+    if fault != "truncate" or ctx.async_errors:
+        return None
+    pool = chaos.error_pool(ctx.api, route)
+    return Failure([ErrorRef(pool[0])]) if pool else None
 
 
 def _not_applied(flags: Flags, names: frozenset[str]) -> None:

@@ -8,7 +8,7 @@ client, another ASGI server) only `slow` can be served, since it is plain ASGI.
 - `empty`: close with no response.
 - `malformed`: bytes that are not HTTP, then close.
 - `truncate`: the answer's status line and headers with its full Content-Length, half the body
-  (a documented error with `__error`, so a vendor error and a transport fault combine), then close.
+  (a documented error: `__error`'s, else the route's first, dispatch._error_to_truncate), then close.
 - `slow`: the whole answer, the body dribbled out in small chunks over the delay.
 """
 

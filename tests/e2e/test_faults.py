@@ -80,6 +80,22 @@ def test_truncate_keeps_the_documented_errors_head_and_promises_more(server):
     assert body.startswith(b'{"errors":')
 
 
+def test_truncate_alone_cuts_a_documented_error_of_the_route_before_its_work(server):
+    """Issue 9: truncate is "a documented error's status line and headers" cut short: with no error asked, the
+    route's first that answers at once, and the route's own work (a Reactor property created) is not done."""
+    with raw(server, "/reactor/companies?__fault=truncate&__session=cut-alone") as sock:
+        data = read_all(sock)[0]
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = int(head.split(b" ")[1])
+    assert status >= 400 and body and int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0]) > len(body)
+    journaled = httpx.get(server.url + "/__admin/requests", params={"session": "cut-alone"}).json()["requests"]
+    [entry] = journaled
+    assert entry["fault"] == "truncate" and len(entry["errors"]) == 1
+    catalog = httpx.get(server.url + "/__admin/catalog", params={"api": "reactor"}).json()
+    documented = {e["id"]: e["status"] for e in catalog}
+    assert documented[entry["errors"][0]] == status
+
+
 def test_slow_dribbles_the_body_over_the_delay(server):
     started = time.monotonic()
     with raw(server, "/reactor/companies?__fault=slow&__delay=600&__error=internal-error") as sock:
@@ -315,8 +331,8 @@ def test_a_client_that_gives_up_during_the_wait_is_journaled_unanswered_at_once(
 
 
 def test_faults_on_an_answer_without_a_body_still_show(server):
-    """A 204 (clientless logout) or a HEAD has no body to cut short or dribble: `truncate` cuts the head itself (the
-    client read a whole 204 before, with a Content-Length a 204 may not carry), and `slow` sends the whole answer
+    """A HEAD (or a 204, as clientless logout answers under `slow`) has no body to cut short or dribble: `truncate`
+    cuts the head itself (a client read a whole answer before), and `slow` sends the whole answer
     late (it arrived at once, and the wait fell on the next request of the connection)."""
     logout = "/clientless/api/v1/logout?requestor=R&deviceId=d"
     with pytest.raises(httpx.RemoteProtocolError):
