@@ -276,8 +276,7 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
     for key in ("prefix", "error_response"):
         if key not in top and key not in broken["top"]:  # one the schema refused is told already
             problems.append(first.problem(f"API '{name}' has no `{key}` in any of its files"))
-    if problems:
-        return None, problems + merge_problems
+    # and the rest is checked all the same: every problem at once (issue 3), not this one first
 
     def template_problem(where: Where, exc: TemplateError) -> None:  # its `where` starts with where's last name
         problems.append(Where(where.file, where.lines, where.path + _split(exc.where)[1:]).problem(exc.message))

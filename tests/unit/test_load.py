@@ -1114,3 +1114,17 @@ def test_a_route_path_ending_with_a_slash_is_a_problem(tmp_path):
     [found] = problems_of(tmp_path, GOOD.replace("    path: /hello\n", "    path: /hello/\n"))
     assert found.endswith("routes[0].path: /hello/ ends with a slash, which a request's path never does here "
                           "(the mock takes it off)"), found
+
+
+@pytest.mark.parametrize("missing", ["prefix: /toy\n", "error_response:\n  status: \"{{ error.status }}\"\n"
+                                     "  body: {message: \"{{ error.title }}\"}\n"])
+def test_a_missing_top_level_key_hides_no_other_problem(tmp_path, missing):
+    """Issue 3: all problems at once. Without `prefix` or `error_response` the loader stopped there, and an unknown
+    error id and a template that does not compile came only once that was mended."""
+    text = with_rules("    rules:\n      - when: {header_present: x}\n        error: nope\n").replace(missing, "")
+    text = text.replace("    respond: {}", '    respond: {body: {m: "{{ oops( }}"}}')
+    found = problems_of(tmp_path, text)
+    key = "prefix" if missing.startswith("prefix") else "error_response"
+    assert any(f"has no `{key}` in any of its files" in p for p in found), found
+    assert any("error: no error 'nope' in the toy catalog" in p for p in found), found
+    assert any("template does not compile" in p for p in found), found
