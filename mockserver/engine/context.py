@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
+
+from jinja2.exceptions import SecurityError
 
 if TYPE_CHECKING:
     from mockserver.engine.clock import Clock
@@ -246,7 +250,28 @@ class LazyFake:
         self._generator = generator
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._generator.fake, name)
+        found = getattr(self._generator.fake, name)
+        return _sized(found) if inspect.ismethod(found) else found
+
+
+MAX_FAKE_SIZE = 100_000  # characters, words or items a Faker call may make
+_SIZE_NAMES = re.compile(r"nb|chars|length|size|elements|digits|count")
+
+
+def _sized(method: Any) -> Any:
+    """A Faker method refusing a size past `MAX_FAKE_SIZE` (`fake.pystr(max_chars=100000000)` held the event loop,
+    and every other request with it, for half a minute), as the sandbox bounds `*`, `**` and range()."""
+    @functools.wraps(method)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            given = inspect.signature(method).bind(*args, **kwargs).arguments
+        except (TypeError, ValueError):  # Faker says what is wrong with the arguments
+            given = kwargs
+        for name, value in given.items():
+            if isinstance(value, int) and value > MAX_FAKE_SIZE and _SIZE_NAMES.search(name):
+                raise SecurityError(f"fake.{method.__name__}({name}={value}): at most {MAX_FAKE_SIZE:,}")
+        return method(*args, **kwargs)
+    return call
 
 
 TEMPLATE_NAMES = frozenset({

@@ -1128,3 +1128,23 @@ def test_a_missing_top_level_key_hides_no_other_problem(tmp_path, missing):
     assert any(f"has no `{key}` in any of its files" in p for p in found), found
     assert any("error: no error 'nope' in the toy catalog" in p for p in found), found
     assert any("template does not compile" in p for p in found), found
+
+
+@pytest.mark.parametrize(("template", "fine"), [
+    ("{{ fake.pystr(max_chars=100000000) | length }}", "{{ fake.pystr(max_chars=7) | length <= 7 }}"),
+    ("{{ fake.binary(100000000) | length }}", "{{ fake.binary(16) | length }}"),
+    ("{{ fake.paragraphs(nb=10**7) | length }}", "{{ fake.paragraphs(nb=3) | length }}"),
+    ("{{ hex(10**8) | length }}", "{{ hex(100) | length }}"),
+])
+def test_a_template_asking_for_a_huge_fake_value_fails_at_once(make_client, tmp_path, template, fine):
+    """`fake.pystr(max_chars=100000000)` held the event loop, every other request with it, for half a minute: sizes
+    are bounded as `*`, `**` and range() are. The answer is the mock's 500, which names the bound."""
+    body = f'{{body: {{huge: "{template}", fine: "{fine}"}}}}'
+    (tmp_path / "toy.yaml").write_text(GOOD.replace("respond: {body: {message: hi}}", "respond: " + body))
+    (tmp_path / "ok.yaml").write_text(GOOD.replace("api: toy\nprefix: /toy", "api: ok\nprefix: /ok")
+                                      .replace("respond: {body: {message: hi}}", f'respond: {{body: {{v: "{fine}"}}}}'))
+    client = make_client(scenarios=(str(tmp_path),))
+    refused = client.get("/toy/hello")
+    assert refused.status_code == 500 and refused.headers["x-mockserver-internal-error"] == "1", refused.text
+    assert "at most" in refused.json()["detail"]
+    assert client.get("/ok/hello").json()["v"] in (True, 16, 3, 100)
