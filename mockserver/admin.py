@@ -159,6 +159,10 @@ def build_admin(runtime: Runtime) -> Starlette:
             return misuse(f"status: an HTTP status, not {params['status']!r}", ["100-599", "0 (no status line)"])
         if limit is not None and limit < 0:
             return misuse(f"limit: the last N entries, N >= 0, not {limit}", ["0", "1", "10"])
+        if status is not None and status != 0 and not 100 <= status <= 599:  # no answer has it: no filter at all
+            return misuse(f"status: an HTTP status, not {status}", ["100-599", "0 (no status line)"])
+        if not runtime.journal.enabled:
+            return misuse(_JOURNAL_OFF)
         session = scoped(request, params.get("session"))
         await runtime.journal.sync()
         found = runtime.journal.query(api=api, session=session, route=params.get("route"), status=status,
@@ -169,6 +173,8 @@ def build_admin(runtime: Runtime) -> Starlette:
         api, problem = api_param(request)
         if problem:
             return problem
+        if not runtime.journal.enabled:
+            return misuse(_JOURNAL_OFF)
         session = scoped(request, request.query_params.get("session"))
         await runtime.journal.sync()
         found = runtime.journal.query(unmatched=True, api=api, session=session)
@@ -299,7 +305,7 @@ def build_admin(runtime: Runtime) -> Starlette:
         if problem:
             return problem
         if not runtime.journal.enabled:
-            return misuse("the journal is off (--no-journal): there is nothing to judge")
+            return misuse(_JOURNAL_OFF + ": there is nothing to judge")
         session = scoped(request, request.query_params.get("session"))
         await runtime.journal.sync()
         judged = client_verdict.judge_entries(runtime.journal.query(api=api, session=session, redact=False))
@@ -362,6 +368,7 @@ def _takes(names: set[str], handler: Any) -> Any:
 
 
 _NOT_JSON = object()
+_JOURNAL_OFF = "the journal is off (--no-journal): no request is kept"  # an empty list would look like no request
 
 
 async def _read_json(request: Request) -> Any:

