@@ -1148,3 +1148,16 @@ def test_a_template_asking_for_a_huge_fake_value_fails_at_once(make_client, tmp_
     assert refused.status_code == 500 and refused.headers["x-mockserver-internal-error"] == "1", refused.text
     assert "at most" in refused.json()["detail"]
     assert client.get("/ok/hello").json()["v"] in (True, 16, 3, 100)
+
+
+def test_a_template_reading_an_attribute_starting_with_underscore_is_a_problem(tmp_path):
+    """The sandbox reads none (`''.__class__.__mro__`, `cycler.__init__.__globals__`): such a template passed
+    validate and rendered as nothing on every request. One problem per template, the first attribute written."""
+    respond = 'respond: {body: {a: "{{ \'\'.__class__.__mro__[1] }}", b: "{{ cycler.__init__.__globals__.os }}", ' \
+              'c: "{{ request.path }}"}}'
+    found = problems_of(tmp_path, GOOD.replace("respond: {body: {message: hi}}", respond))
+    assert [p.split(": ", 1)[1] for p in found] == [
+        "routes[0].respond.body.a: '.__class__': the sandbox reads no attribute starting with _ (it would render "
+        "as nothing on every request)",
+        "routes[0].respond.body.b: '.__init__': the sandbox reads no attribute starting with _ (it would render "
+        "as nothing on every request)"], found
