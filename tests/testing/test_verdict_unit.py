@@ -83,6 +83,12 @@ def test_a_wait_just_short_of_the_one_asked_is_found_the_whole_wait_is_not(api, 
     ([1.0, 1.05], False),            # two delays: a fixed wait or jitter that fell close, cannot tell
     ([0.764, 0.757], False),         # braze-client's jitter, as drawn in one run of 11
     ([0.004, 0.012], True),          # two retries at once
+    ([0.0264, 0.0202, 0.0201], True),  # `backoff.constant(interval=0)` around httpx.post(): a new client each time
+    ([0.0339, 0.0267, 0.0231], True),  # ... on a busier machine
+    ([0.095, 0.06, 0.08], True),       # ... three retries at once on a loaded machine
+    ([0.025, 0.021], True),            # two of them
+    ([0.52, 0.534, 0.521], True),      # a fixed 0.5 s wait with a new client each time: 14 ms of spread
+    ([0.04, 0.07], False),             # two short draws of full jitter: not told from a client's own overhead
 ])
 def test_braze_5xx_backoff_must_grow_somewhere(waits, found):
     at, entries = 0.0, [entry(503, 0.0)]
