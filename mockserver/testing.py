@@ -60,11 +60,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="Your own scenario file or folder, added to the bundled ones (repeatable).")
     group.addoption("--mockserver-coverage", action="store_true",
                     help="Print which documented errors the run served, per API, at the end.")
-    group.addoption("--mockserver-coverage-min", type=float, default=None, metavar="RATIO",
+    group.addoption("--mockserver-coverage-min", type=_ratio, default=None, metavar="RATIO",
                     help="Fail the run when the documented errors served over those of the APIs in play are "
                          "under RATIO (0.8 = 80%%); implies --mockserver-coverage.")
     group.addoption("--mockserver-coverage-junit", default=None, metavar="PATH",
                     help="Write the coverage as JUnit XML (a test case per documented error).")
+
+
+def _ratio(text: str) -> float:
+    """0 to 1, as `mockserver coverage --min` takes it: 1.5 failed every run, -0.5 none (argparse's usage error)."""
+    import argparse
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a ratio from 0 to 1 (0.8 = 80%)") from None
+    if not (math.isfinite(value) and 0 <= value <= 1):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a ratio from 0 to 1 (0.8 = 80%)")
+    return value
 
 
 def pytest_configure(config: pytest.Config) -> None:

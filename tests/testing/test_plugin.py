@@ -111,6 +111,10 @@ def test_coverage_table_threshold_and_junit(pytester):
     assert sorted(served) == ["311", "rate-limited"]
     passed = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--mockserver-coverage-min=0.01")
     assert passed.ret == 0
+    for outside in ("1.5", "-0.5", "nan", "most"):  # 1.5 failed every run and -0.5 none, as `coverage --min` refuses
+        refused = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--mockserver-coverage-min={outside}")
+        assert refused.ret == pytest.ExitCode.USAGE_ERROR
+        refused.stderr.fnmatch_lines(["*is not a ratio from 0 to 1*"])
 
 
 PER_WORKER = '''
