@@ -160,7 +160,12 @@ def mockserver(mockserver_server: Server, mockserver_session: str,
         return
     # a request the mock refused as misuse (a misspelt flag, an unknown error id, a path no API serves) got a
     # 400 no imitated API sends: a client that swallows 400s would pass a test that never ran as written
-    unmatched = handle.unmatched()  # a path no API serves is there too: listed once
+    try:
+        unmatched = handle.unmatched()  # a path no API serves is there too: listed once
+    except MockServerError as exc:
+        if "--no-journal" in str(exc):  # a server that keeps no journal (--mockserver-url): nothing to check
+            return
+        raise
     seen = {e["seq"] for e in unmatched}
     unmatched += [e for e in handle.requests() if e["misuse"] and e["seq"] not in seen]
     if unmatched:

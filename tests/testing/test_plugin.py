@@ -345,6 +345,20 @@ def test_the_fixture_uses_a_served_mock_named_by_url(pytester, served, monkeypat
     assert len({s.split("-", 1)[0] for s in sessions}) == 3, sessions  # three runs, three run ids
 
 
+@pytest.fixture(scope="module")
+def served_without_journal() -> Iterator[ServerProcess]:
+    yield from serving("--no-journal")
+
+
+def test_the_fixture_against_a_server_that_keeps_no_journal_checks_nothing_at_teardown(pytester,
+                                                                                       served_without_journal):
+    """The teardown's check of requests no route matched reads the journal: with `--no-journal` reading it is
+    misuse, and every test ended in an error at teardown."""
+    pytester.makepyfile(test_covered=COVERED)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--mockserver-url={served_without_journal.url}")
+    result.assert_outcomes(passed=2)
+
+
 def test_a_seed_with_a_url_fails_clearly(pytester, served):
     pytester.makepyfile(test_covered=COVERED)
     both = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--mockserver-url={served.url}",
