@@ -456,6 +456,8 @@ class Dispatcher:
         if flags.chaos:  # 0 and absent alike: nothing is drawn
             faults = kinds_served(has_transport) if flags.chaos_faults else ()
             decision = chaos.decide(flags.chaos, ctx.seed, ctx.session, api, route, ctx.number, faults)
+            if decision.error is None and decision.fault is None and flags.fault is not None:
+                decision = replace(decision, fault=flags.fault)  # let through to a fault asked: replayed with it
             ctx.decision = decision.token()
             if decision.error is not None:  # modes do not run, an asynchronous error asked is not shown
                 _not_applied(flags, _MODE_AND_ERROR_FLAGS if ctx.async_errors else _MODE_FLAG)
@@ -464,6 +466,8 @@ class Dispatcher:
         if activations or flags.mode is not None:
             on = modes_on(api, route, ctx.session, flags.mode, activations, ctx.clock.now())
             if on:
+                if ctx.decision is not None and ctx.decision.endswith(chaos.PASSED_TOKEN):
+                    ctx.decision = None  # the chaos let it through, the modes answer: a replay could not give this
                 failure = await apply_modes(ctx, on)
                 if failure is not None:
                     if ctx.async_errors:  # one asked by flag, handed to the handler, which does not run

@@ -24,6 +24,7 @@ DECISION_HEADER = "X-Mock-Decision"
 _TOKEN = re.compile(r"^seed=(-?\d+);session=([A-Za-z0-9._:@-]{1,128});n=(\d+);(error|fault)=([A-Za-z0-9_.:-]+)$")
 _POOLS: dict[tuple[int, int], tuple[object, tuple[str, ...]]] = {}
 PASSED = "none"  # `error=none`: the chaos let the request through to the route's own answer
+PASSED_TOKEN = f";error={PASSED}"
 
 
 @dataclass(frozen=True)

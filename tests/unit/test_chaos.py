@@ -160,3 +160,16 @@ def test_the_pool_holds_the_errors_an_api_answers_in_its_error_form_whatever_the
     track = next(r for r in braze.routes if r.id == "users-track")
     assert "rate-limited" in error_pool(braze, track)
     assert not {"missing-user-identifier", "blacklisted-external-id"} & set(error_pool(braze, track))
+
+
+def test_a_request_let_through_to_a_mode_or_a_fault_names_no_decision_it_cannot_replay(client):
+    """`error=none` replays the route's own answer: not stamped on a flaky mode's 503, and with a fault asked the
+    decision names the fault, which replays the same cut answer."""
+    flaky = client.get("/reactor/companies?__chaos=0.01&__mode=flaky&__session=fl2", headers=AUTH)
+    assert flaky.status_code >= 500 and "x-mock-decision" not in flaky.headers
+    slow = client.get("/reactor/companies?__chaos=0.01&__fault=slow&__delay=5&__session=sl", headers=AUTH)
+    token = slow.headers["x-mock-decision"]
+    assert token.endswith(";fault=slow")
+    replayed = client.get("/reactor/companies", params={"__replay": token, "__session": "sl", "__delay": "5"},
+                          headers=AUTH)
+    assert replayed.status_code == slow.status_code == 200
