@@ -284,6 +284,8 @@ def build_admin(runtime: Runtime) -> Starlette:
             await modes.switch_off(runtime.state, runtime.clock, body["mode"], api, session)
             return
         ttl = _duration("ttl", body["ttl"]) if body.get("ttl") is not None else None
+        if ttl is not None and runtime.clock.now() + ttl > LAST_INSTANT:
+            raise Misuse(f"ttl: {body['ttl']!r} ends past the year 9999, the last a Date header prints", DURATIONS)
         for target in declaring:  # one activation per API, each with its mode's own duration
             lasts = ttl if ttl is not None else target.modes[body["mode"]].duration_s
             await modes.switch_on(runtime.state, runtime.clock, body["mode"], target.name, session, lasts)

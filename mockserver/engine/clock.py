@@ -58,7 +58,8 @@ class Clock:
         """Seconds since the epoch, as the imitated APIs see it."""
         if self.frozen_at is not None:
             return self.frozen_at
-        return time.time() + self.offset_s
+        # a clock advanced close to the year 9999 runs past it: every Date header was then a traceback
+        return min(time.time() + self.offset_s, LAST_INSTANT)
 
     def http_date(self) -> bytes:
         """The Date header (RFC 9110 6.6.1) at this clock's now, not the server's: a client that reads
@@ -78,7 +79,7 @@ class Clock:
         no process's start time (nor the moment it was unfrozen) changes (same seed, same requests: same bytes)."""
         if self.frozen_at is not None:
             return self.frozen_at
-        return TIMELINE_EPOCH + self.advanced_s + number
+        return min(TIMELINE_EPOCH + self.advanced_s + number, LAST_INSTANT)
 
     def advance(self, seconds: float) -> None:
         self.advanced_s += seconds

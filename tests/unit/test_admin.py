@@ -118,6 +118,7 @@ def test_advancing_the_clock_by_0_is_fine(client):
     ({"mode": "outage", "ttl": 0}, "ttl"), ({"mode": "outage", "ttl": "-5s"}, "ttl"),
     ({"mode": "outage", "ttl": "soon"}, "ttl"), ({"mode": "outage", "on": "yes"}, "on"),
     ({"mode": "outage", "ttl": 1e300}, "ttl"), ({"mode": "outage", "ttl": "9999999999999999999999s"}, "ttl"),
+    ({"mode": "outage", "ttl": 253402300000}, "ttl"),  # shorter than the year 9999, but ends past it from now
 ])
 def test_a_mode_switch_with_a_bad_ttl_or_on_is_misuse_and_switches_nothing(client, body, field):
     response = client.post("/__admin/modes", json=body)
@@ -423,3 +424,19 @@ def test_a_status_filter_no_answer_can_have_is_misuse(client, status):
     response = client.get(f"/__admin/requests?status={status}")
     assert is_misuse(response) and response.json()["valid"] == ["100-599", "0 (no status line)"]
     assert client.get("/__admin/requests?status=0").status_code == 200
+
+
+def test_a_clock_advanced_to_the_last_second_a_date_prints_stays_there(client):
+    """Advanced to a few seconds before 9999-12-31T23:59:59Z and left running, the clock went past it: every
+    answer, the health's too, was then a traceback (a Date header cannot print the year 10000)."""
+    import time as real_time
+
+    from mockserver.engine.clock import LAST_INSTANT
+
+    now = client.get("/__admin/clock").json()["now"]
+    assert client.post("/__admin/clock", json={"advance": LAST_INSTANT - now - 0.5}).status_code == 200
+    real_time.sleep(1)
+    assert client.get("/__admin/health").status_code == 200
+    assert client.get("/__admin/clock").json()["now"] == LAST_INSTANT
+    assert client.get("/braze/campaigns/list", headers={"Authorization": "Bearer k"}).headers["date"].endswith(
+        " 9999 23:59:59 GMT")
