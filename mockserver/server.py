@@ -156,13 +156,18 @@ class _FilesReadBeforeHangup:
         from mockserver.scenario.read import ScenarioError
 
         try:
-            load_catalog(self.settings.scenario_paths)
+            catalog = load_catalog(self.settings.scenario_paths)
         except ScenarioError as exc:
             lines = [*map(str, exc.problems), f"{len(exc.problems)} problem(s) in the scenario files (SIGHUP); the "
                      "workers keep serving the files read before."]
-            print("\n".join(lines), file=sys.stderr, flush=True)
-            return False
-        return True
+        else:
+            api = self.settings.api
+            if api is None or api in catalog.apis:
+                return True
+            lines = [f"--api {api}: no such API in the scenario files now (SIGHUP); the workers keep serving the "
+                     "files read before."]
+        print("\n".join(lines), file=sys.stderr, flush=True)
+        return False
 
 
 def run_uvicorn(settings: Settings, catalog: Catalog | None, sock: socket.socket) -> None:
