@@ -251,11 +251,26 @@ class LazyFake:
 
     def __getattr__(self, name: str) -> Any:
         found = getattr(self._generator.fake, name)
-        return _sized(found) if inspect.ismethod(found) else found
+        if inspect.ismethod(found):
+            return _sized(found)
+        return _SizedProxy(found) if name in ("unique", "optional") else found
 
 
-MAX_FAKE_SIZE = 100_000  # characters, words or items a Faker call may make
-_SIZE_NAMES = re.compile(r"nb|chars|length|size|elements|digits|count")
+class _SizedProxy:
+    """`fake.unique` and `fake.optional`: their methods are Faker's, bounded the same."""
+
+    __slots__ = ("_proxy",)
+
+    def __init__(self, proxy: Any) -> None:
+        self._proxy = proxy
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._proxy, name)
+        return _sized(found) if callable(found) else found
+
+
+MAX_FAKE_SIZE = 100_000  # characters, words, rows or items a Faker call may make
+_SIZE_NAMES = re.compile(r"nb|chars|length|size|elements|digits|count|rows|num")
 
 
 def _sized(method: Any) -> Any:
@@ -268,7 +283,7 @@ def _sized(method: Any) -> Any:
         except (TypeError, ValueError):  # Faker says what is wrong with the arguments
             given = kwargs
         for name, value in given.items():
-            if isinstance(value, int) and value > MAX_FAKE_SIZE and _SIZE_NAMES.search(name):
+            if isinstance(value, int | float) and value > MAX_FAKE_SIZE and _SIZE_NAMES.search(name):
                 raise SecurityError(f"fake.{method.__name__}({name}={value}): at most {MAX_FAKE_SIZE:,}")
         return method(*args, **kwargs)
     return call

@@ -1135,6 +1135,10 @@ def test_a_missing_top_level_key_hides_no_other_problem(tmp_path, missing):
     ("{{ fake.binary(100000000) | length }}", "{{ fake.binary(16) | length }}"),
     ("{{ fake.paragraphs(nb=10**7) | length }}", "{{ fake.paragraphs(nb=3) | length }}"),
     ("{{ hex(10**8) | length }}", "{{ hex(100) | length }}"),
+    ("{{ fake.json(num_rows=10**6) | length }}", "{{ fake.unique.pystr(max_chars=7) | length <= 7 }}"),
+    ("{{ fake.unique.pystr(max_chars=10**7) | length }}",
+     "{{ fake.optional.pystr(max_chars=7, prob=1.0) | length <= 7 }}"),
+    ("{{ fake.text(max_nb_chars=10000000.0) | length }}", "{{ fake.text(max_nb_chars=100) | length <= 100 }}"),
 ])
 def test_a_template_asking_for_a_huge_fake_value_fails_at_once(make_client, tmp_path, template, fine):
     """`fake.pystr(max_chars=100000000)` held the event loop, every other request with it, for half a minute: sizes
