@@ -194,7 +194,7 @@ def _apply(flags: Flags, name: str, value: str) -> None:
         if not _DELAY.match(value):
             # `Prefer: delay=lognormal:80,0.4` is two preferences (RFC 7240): the comma needs the value quoted
             cut = re.fullmatch(r"lognormal:[\d.]+", value)
-            quote = ' (in Prefer, quote it: delay="lognormal:80,0.4")' if cut else ""
+            quote = ' (a comma ends a Prefer preference: there, quote it, delay="lognormal:80,0.4")' if cut else ""
             raise Misuse(f"flag 'delay' takes milliseconds, not '{value}'{quote}",
                          ["MS", "uniform:LOW-HIGH", "lognormal:MEDIAN,SIGMA"])
         flags.delay = value

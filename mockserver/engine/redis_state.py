@@ -199,6 +199,10 @@ class RedisStateStore:
             lock = self.redis.lock(f"{PREFIX}lock:{session}:{name}", timeout=LOCK_S, sleep=0.002,
                                    blocking_timeout=LOCK_S)
             taken = await lock.acquire()
+            if not taken:  # held past LOCK_S: a process that died holding it, or a request stuck in Redis
+                logging.getLogger("mockserver").warning(
+                    "session %s: %s's resources held by another request for over %.0f s; this one runs without "
+                    "waiting longer", session, name, LOCK_S)
             try:
                 yield lock
             finally:
@@ -260,7 +264,7 @@ class OutageLog:
     def tell_untold(self) -> None:
         if self.untold:
             now = time.monotonic()
-            logging.getLogger("mockserver").error("%s (the last of %d more like it in the last %.0f s)",
+            logging.getLogger("mockserver").error("%s (and %d more like it in the last %.0f s)",
                                                   self.message, self.untold, now - self.last)
             self.last, self.untold = now, 0
 
@@ -282,9 +286,9 @@ def check_reachable(url: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
     redis-py would read wrongly (it takes `/abc` as database 0, silently: a typo shared another setup's state)."""
     import redis
 
-    path = urlsplit(url).path
+    path = unquote(urlsplit(url).path)  # as redis-py reads it: `/%31` is database 1
     if not url.startswith("unix:") and path not in ("", "/") and not path[1:].isdecimal():
-        raise ValueError(f"the database is a number (redis://HOST:PORT/0), not {unquote(path[1:])!r}")
+        raise ValueError(f"the database is a number (redis://HOST:PORT/0), not {path[1:]!r}")
 
     client = redis.Redis.from_url(url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s)
     try:

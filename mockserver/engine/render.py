@@ -314,7 +314,7 @@ def unknown_names(value: Any, where: str, known: frozenset[str]) -> list[Templat
         found.append(TemplateError(where, f"no name '{name}' in this template's context ({hint})"))
     private = [n.attr for n in ENV.parse(value).find_all(nodes.Getattr) if n.attr.startswith("_")] \
         if "._" in value else []
-    if private:  # `''.__class__`: the sandbox gives nothing, on every request; the first one written is told
+    if private:  # `''.__class__`: the sandbox gives nothing, on every request; one such attribute is told
         found.append(TemplateError(where, f"'.{private[-1]}': the sandbox reads no attribute starting with _ "
                                           "(it would render as nothing on every request)"))
     return found

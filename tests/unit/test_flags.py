@@ -250,7 +250,7 @@ def test_every_documented_delay_form_is_taken(delay, applied):
 def test_a_lognormal_delay_cut_at_its_comma_in_prefer_says_to_quote_it(client):
     """RFC 7240 splits `Prefer: delay=lognormal:80,0.4` at the comma: the misuse listed the very form sent."""
     response = client.get("/dcs/event?d_mid=1", headers={"Prefer": "delay=lognormal:80,0.4"})
-    assert response.status_code == 400 and 'quote it: delay="lognormal:80,0.4"' in response.json()["detail"]
+    assert response.status_code == 400 and 'quote it, delay="lognormal:80,0.4"' in response.json()["detail"]
     quoted = client.get("/dcs/event?d_mid=1", headers={"Prefer": 'delay="lognormal:1,0.4"'})
     assert quoted.headers["preference-applied"] == 'delay="lognormal:1,0.4"'
 

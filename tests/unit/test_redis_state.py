@@ -238,4 +238,4 @@ def test_the_outage_log_tells_the_last_failures_and_carries_none_into_the_next_o
     with caplog.at_level("ERROR", logger="mockserver"):
         asyncio.run(two_outages())
     assert [r.getMessage() for r in caplog.records] == [
-        "request 0 failed", "request 4 failed (the last of 4 more like it in the last 0 s)", "request 0 failed"]
+        "request 0 failed", "request 4 failed (and 4 more like it in the last 0 s)", "request 0 failed"]
