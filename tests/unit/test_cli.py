@@ -256,3 +256,11 @@ def test_the_catalog_table_piped_keeps_each_id_whole_and_names_its_doc():
 def test_a_session_no_request_could_carry_is_refused_before_asking_the_server(command):
     result = CliRunner().invoke(main, [command, "--url", "http://127.0.0.1:9", "--session", "x/y"])
     assert result.exit_code == 2 and "'x/y' is not a session name (1-128 letters" in result.output, result.output
+
+
+def test_a_percent_encoded_database_number_is_a_number():
+    """redis-py reads `/%31` as database 1: refused as "not a number", the message contradicted itself."""
+    from mockserver.engine.redis_state import check_reachable
+
+    with pytest.raises(ConnectionError, match="no Redis at"):
+        check_reachable("redis://127.0.0.1:1/%31", timeout_s=0.2)
