@@ -9,7 +9,7 @@ import logging
 import os
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 
@@ -22,6 +22,9 @@ from mockserver.runtime import Runtime
 from mockserver.scenario.load import load_catalog
 from mockserver.scenario.model import Catalog
 from mockserver.settings import SETTINGS_ENV, Settings
+
+if TYPE_CHECKING:
+    from mockserver.scenario.read import ScenarioError
 
 log = logging.getLogger("mockserver")
 ADMIN_PREFIX = "/__admin"
@@ -142,8 +145,7 @@ class MockServerApp:
         try:
             catalog = self.runtime.reload()
         except ScenarioError as exc:
-            lines = [*map(str, exc.problems), f"{len(exc.problems)} problem(s) in the scenario files (SIGHUP); the "
-                     "files read before are still served."]
+            lines = problem_lines(exc, " (SIGHUP); the files read before are still served")
         else:
             read = f"SIGHUP: read the scenario files again ({', '.join(sorted(catalog.apis))})"
             lines = [] if self.runtime.settings.quiet else [read]
@@ -177,6 +179,11 @@ def log_to_stderr(level: str) -> None:
         log.addHandler(handler)
 
 
+def problem_lines(exc: ScenarioError, outcome: str) -> list[str]:
+    """Each problem on its line, then how many and what became of them: the words of SIGHUP and of a worker."""
+    return [*map(str, exc.problems), f"{len(exc.problems)} problem(s) in the scenario files{outcome}."]
+
+
 def app_from_environment() -> MockServerApp:
     """Factory for worker processes: the parent passes its settings in MOCKSERVER_SETTINGS_JSON. The parent read
     the files before; a worker started again (SIGHUP) reads them as they are now: a problem is one line each."""
@@ -191,8 +198,5 @@ def app_from_environment() -> MockServerApp:
     try:
         return build_app(settings, freeze_heap=True)
     except ScenarioError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        print(f"{len(exc.problems)} problem(s) in the scenario files; this worker process did not start.",
-              file=sys.stderr)
+        print("\n".join(problem_lines(exc, "; this worker process did not start")), file=sys.stderr)
         raise SystemExit(1) from None

@@ -394,7 +394,7 @@ class Dispatcher:
             return Answer(rendered)  # most answers: no wait, no fault
         delay = flags.delay or (effects.delay if effects else None)
         delay_ms = delay_of(delay, Generator(ctx.seed, session, ctx.number, "delay")) if delay else 0.0
-        fault = flags.fault or ctx.fault or (effects.fault if effects else None)
+        fault = _fault_of(ctx)
         if fault in NEEDS_TRANSPORT and connection is None:
             raise Misuse(f"fault '{fault}' needs the connection, which this server does not give",
                          list(kinds_served(False)))
@@ -648,12 +648,16 @@ _MODE_AND_ERROR_FLAGS = _MODE_FLAG | _ERROR_FLAGS
 _ROUTE_FLAGS = _DECIDED_AFTER | _ERROR_FLAGS | {"replay"}  # what only a route's answer applies
 
 
+def _fault_of(ctx: RequestContext) -> str | None:
+    """The transport fault of this answer: asked by flag, drawn or replayed, or a mode's."""
+    return ctx.flags.fault or ctx.fault or (ctx.effects.fault if ctx.effects else None)
+
+
 def _error_to_truncate(ctx: RequestContext, route: Route) -> Failure | None:
     """Issue 9: `truncate` sends "a documented error's status line and headers" cut short. With no error asked (by
     `__error`, `__code` or a draw), the route's first documented error that answers at once (chaos's pool), before
     its handler runs: a vendor error and a transport fault combine, and nothing is done for an answer never sent."""
-    fault = ctx.flags.fault or ctx.fault or (ctx.effects.fault if ctx.effects else None)
-    if fault != "truncate" or ctx.async_errors:
+    if _fault_of(ctx) != "truncate" or ctx.async_errors:
         return None
     pool = chaos.error_pool(ctx.api, route)
     return Failure([ErrorRef(pool[0])]) if pool else None

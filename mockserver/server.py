@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mockserver import __version__
-from mockserver.app import MockServerApp, build_app, log_to_stderr
+from mockserver.app import MockServerApp, build_app, log_to_stderr, problem_lines
 from mockserver.scenario.model import Catalog
 from mockserver.settings import SETTINGS_ENV, Settings
 
@@ -158,8 +158,7 @@ class _FilesReadBeforeHangup:
         try:
             catalog = load_catalog(self.settings.scenario_paths)
         except ScenarioError as exc:
-            lines = [*map(str, exc.problems), f"{len(exc.problems)} problem(s) in the scenario files (SIGHUP); the "
-                     "workers keep serving the files read before."]
+            lines = problem_lines(exc, " (SIGHUP); the workers keep serving the files read before")
         else:
             api = self.settings.api
             if api is None or api in catalog.apis:
