@@ -312,11 +312,25 @@ def unknown_names(value: Any, where: str, known: frozenset[str]) -> list[Templat
         if name in ("error", "errors", "items"):
             hint = "only an error's answer has it: error_response, an error's `response` or `headers`, error_item"
         found.append(TemplateError(where, f"no name '{name}' in this template's context ({hint})"))
-    private = [n.attr for n in ENV.parse(value).find_all(nodes.Getattr) if n.attr.startswith("_")] \
-        if "._" in value else []
+    private = _private_attributes(value) if "_" in value else []
     if private:  # `''.__class__`: the sandbox gives nothing, on every request; one such attribute is told
         found.append(TemplateError(where, f"'.{private[-1]}': the sandbox reads no attribute starting with _ "
                                           "(it would render as nothing on every request)"))
+    return found
+
+
+def _private_attributes(source: str) -> list[str]:
+    """Attributes starting with _ that a template reads by name, `x._y` or `x | attr('_y')` (both attributes only:
+    `x['_y']` reads a mapping's key first, which a JSON body may well have)."""
+    found = []
+    for node in ENV.parse(source).find_all((nodes.Getattr, nodes.Filter)):
+        if isinstance(node, nodes.Getattr):
+            name: Any = node.attr
+        else:
+            arg = node.args[0] if node.name == "attr" and node.args else None
+            name = arg.value if isinstance(arg, nodes.Const) else None
+        if isinstance(name, str) and name.startswith("_"):
+            found.append(name)
     return found
 
 

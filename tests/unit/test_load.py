@@ -1165,3 +1165,13 @@ def test_a_template_reading_an_attribute_starting_with_underscore_is_a_problem(t
         "as nothing on every request)",
         "routes[0].respond.body.b: '.__init__': the sandbox reads no attribute starting with _ (it would render "
         "as nothing on every request)"], found
+
+
+def test_the_attr_filter_reading_an_attribute_starting_with_underscore_is_a_problem_a_key_is_not(tmp_path):
+    """`attr` reads an attribute only (the sandbox gives nothing for `_...`); `x['_id']` reads a mapping's key first,
+    which a JSON body may have."""
+    respond = 'respond: {body: {a: "{{ request | attr(\'__class__\') }}", b: "{{ request.json[\'_id\'] }}"}}'
+    found = problems_of(tmp_path, GOOD.replace("respond: {body: {message: hi}}", respond))
+    assert [p.split(": ", 1)[1] for p in found] == [
+        "routes[0].respond.body.a: '.__class__': the sandbox reads no attribute starting with _ (it would render "
+        "as nothing on every request)"], found
