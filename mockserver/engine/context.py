@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import math
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -282,9 +283,12 @@ def _sized(method: Any) -> Any:
             given = inspect.signature(method).bind(*args, **kwargs).arguments
         except (TypeError, ValueError):  # Faker says what is wrong with the arguments
             given = kwargs
-        for name, value in given.items():
-            if isinstance(value, int | float) and value > MAX_FAKE_SIZE and _SIZE_NAMES.search(name):
-                raise SecurityError(f"fake.{method.__name__}({name}={value}): at most {MAX_FAKE_SIZE:,}")
+        sizes = {name: value for name, value in given.items()
+                 if isinstance(value, int | float) and value > 1 and _SIZE_NAMES.search(name)}
+        if math.prod(sizes.values()) > MAX_FAKE_SIZE:  # together: texts(nb_texts=1000, max_nb_chars=99999)
+            asked = ", ".join(f"{name}={value}" for name, value in sizes.items())
+            together = " together" if len(sizes) > 1 else ""
+            raise SecurityError(f"fake.{method.__name__}({asked}): at most {MAX_FAKE_SIZE:,}{together}")
         return method(*args, **kwargs)
     return call
 
