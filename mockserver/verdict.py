@@ -39,6 +39,9 @@ REACTOR_INTERNAL_ERROR_WAIT_S = 60.0
 # give no figure. Read as leniently: one retry at once passes (urllib3 sends its first retry at once, then backs
 # off); two in a row, each sent at once, are a loop, not a wait.
 AT_ONCE_S = 0.1
+# The virtual clock is read a little after the request's arrival (later under load): between two requests, virtual
+# and real time that differ by less than this mean the clock was neither frozen nor moved between them.
+CLOCK_UNTOUCHED_S = 0.05
 # Retries this close to the answer before are sent at once, whatever backoff the client meant: two under FLAT_S,
 # three or more under FLAT_MANY_S. A 0 s retry loop around `httpx.post()` (a new client, and its SSL context, each
 # time) leaves 20-35 ms between an answer and the next request here, more on a loaded machine.
@@ -173,6 +176,16 @@ class Attempt:
     def wait_since(self, earlier: Attempt) -> float:
         return max(self.virtual - earlier.virtual, self.start - earlier.start)
 
+    def wait_after_answer(self, earlier: Attempt) -> float:
+        """From `earlier`'s answer to this request, for a wait a client counts from the answer (Retry-After's
+        seconds). Where the virtual clock ran as the real one between them, the real gap; where it was frozen or
+        moved (a test's virtual sleep), the virtual time between the requests too, as `wait_since` counts it."""
+        real_gap = self.start - earlier.end
+        virtual = self.virtual - earlier.virtual
+        if abs(virtual - (self.start - earlier.start)) < CLOCK_UNTOUCHED_S:
+            return real_gap
+        return max(virtual, real_gap)
+
     def gap_after(self, earlier: Attempt) -> float:
         """From `earlier`'s answer to this request: the client's own wait, without the server's latency (a retry
         sent at once after a slow 503 is still at once). The virtual clock's share counts (a virtual sleep)."""
@@ -292,8 +305,13 @@ def judge_retry(judge: Judge, retry: Attempt, failed: Attempt) -> None:
         judge.add("no-retry-on-4xx", retry, said)
     if "retry-after" in failed.reply:
         allowed = retry_after_s(failed.reply["retry-after"], failed.virtual)
-        if allowed is not None and waited < allowed:
-            judge.add("wait-retry-after", retry, f"{said}; Retry-After: {failed.reply['retry-after']}")
+        # delta-seconds count from the answer's arrival (a slow 429 retried at once is at once); a date is a moment
+        delta = failed.reply["retry-after"].strip().isdigit()
+        gap = retry.wait_after_answer(failed) if delta else waited
+        if allowed is not None and gap < allowed:
+            since = "after its answer" if delta else "after it"
+            judge.add("wait-retry-after", retry, f"#{retry.seq} retried #{failed.seq} ({status}) {gap:.3f} s {since}; "
+                                                 f"Retry-After: {failed.reply['retry-after']}")
     if api == "braze" and status == 429 and "x-ratelimit-reset" in failed.reply:
         try:
             reset = float(failed.reply["x-ratelimit-reset"])

@@ -115,6 +115,16 @@ def test_a_retry_sooner_than_retry_after(mockserver, edge):
     assert "Retry-After: 1" in verdict["findings"][0]["detail"]
 
 
+def test_a_slow_429_retried_the_moment_it_arrived_is_too_soon(mockserver, edge):
+    """Retry-After's seconds count from the answer: a 429 that took 1.2 s, retried at once, waited nothing (counted
+    from request to request, it seemed to have waited 1.2 s of the 1 asked)."""
+    assert edge("&__error=rate-limited&__delay=1200").headers["Retry-After"] == "1"
+    edge("&__error=rate-limited")
+    verdict = mockserver.verdict()
+    assert findings(verdict) == [("wait-retry-after", seqs(mockserver)[:2])]
+    assert "after its answer" in verdict["findings"][0]["detail"]
+
+
 def test_retries_that_wait_retry_after_are_clean(mockserver, edge):
     for _ in range(3):
         assert edge("&__error=EXEG-0000-503").status_code == 503

@@ -154,3 +154,12 @@ def test_each_rule_quotes_the_lines_it_cites(rule):
 @pytest.mark.parametrize("name", CITED)
 def test_the_cited_pages_are_the_shared_ones(name):
     assert (PAGES / name).read_bytes() == (SHARED / name).read_bytes()
+
+
+def test_retry_after_seconds_count_from_the_answer_a_slow_429_retried_at_once_is_too_soon():
+    """A 429 answered after 2 s (a `__delay`) with `Retry-After: 1`, retried the moment it arrived: start to start is
+    2 s, yet the client waited nothing. A client that waited the whole second after the answer passes."""
+    slow = {"Retry-After": "1"}
+    assert rules([entry(429, 0, api="edge", reply=slow, latency_ms=2000), entry(429, 2.001, api="edge")]) == [
+        "wait-retry-after"]
+    assert rules([entry(429, 0, api="edge", reply=slow, latency_ms=2000), entry(429, 3.001, api="edge")]) == []
