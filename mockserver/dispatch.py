@@ -565,6 +565,10 @@ def _check_flags(api: Api, flags: Flags, has_transport: bool) -> None:
         detail = (f"{api.name} has no documented error '{unknown[0]}'" if unknown[0]
                   else f"flag 'error' needs an error id of {api.name}")
         raise Misuse(detail, sorted(api.errors))
+    if flags.throttle is not None and "throttle" not in apis.OWN_FLAGS.get(api.name, ()):
+        takers = sorted(name for name, own in apis.OWN_FLAGS.items() if "throttle" in own)
+        raise Misuse(f"flag 'throttle' is {' and '.join(takers)}'s: {api.name} reads no such flag",
+                     [f"{a} only" for a in takers])
     if flags.mode is not None and flags.mode not in api.modes:
         raise Misuse(f"{api.name} declares no mode '{flags.mode}'", sorted(api.modes))
     if flags.fault is not None and flags.fault not in kinds_served(has_transport):

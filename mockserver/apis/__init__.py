@@ -32,6 +32,7 @@ CHECK_ARGS: dict[str, dict[str, ArgType]] = {}  # per check: its arguments; a na
 CHECK_ERRORS: dict[str, tuple[str, ...]] = {}  # per check: the documented errors it may find (the route's own)
 HANDLER_VARIABLES: dict[str, frozenset[str]] = {}  # per handler: the template names its outcomes give
 BEFORE_VARIABLES: dict[str, frozenset[str]] = {}  # per API: the names its hook puts in ctx.variables
+OWN_FLAGS: dict[str, frozenset[str]] = {}  # per API: the flags only it reads (engine/flags.py parses them)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,13 +65,15 @@ def handler(name: str, variables: Iterable[str] = ()) -> Callable[[F], F]:
     return register
 
 
-def before(api: str, variables: Iterable[str] = ()) -> Callable[[F], F]:
+def before(api: str, variables: Iterable[str] = (), flags: Iterable[str] = ()) -> Callable[[F], F]:
     """Register the API's hook run on every request before its routes (rate limits, shared headers);
-    `variables` are the names it puts in `ctx.variables`, for every template of the API."""
+    `variables` are the names it puts in `ctx.variables`, for every template of the API; `flags` the flags of
+    GUIDE §2's form that only this API reads (clientless's `throttle`): another API refuses them as misuse."""
 
     def register(func: F) -> F:
         BEFORE[api] = func
         BEFORE_VARIABLES[api] = frozenset(variables)
+        OWN_FLAGS[api] = frozenset(flags)
         return func
 
     return register

@@ -22,7 +22,7 @@ from mockserver.apis import before, check
 from mockserver.apis.clientless_format import CONTENT_TYPES, choose, encode, split_suffix
 from mockserver.apis.clientless_state import PRODUCTION, STAGING, live, load
 from mockserver.engine.context import RequestContext
-from mockserver.engine.flags import Misuse, decimal, parse_prefer
+from mockserver.engine.flags import decimal
 from mockserver.engine.outcome import ErrorRef, Failure
 
 API = "clientless"
@@ -153,12 +153,10 @@ def malformed_url(ctx: RequestContext) -> bool:
 
 
 def throttle_status(ctx: RequestContext) -> int:
-    """403 as the seed says, or 429 as the newer throttling page says: `Prefer: throttle=429`."""
-    for name, value in parse_prefer(ctx.headers.get("prefer", [])):
-        if name == "throttle":
-            if value not in ("403", "429"):  # a value the mock does not know is misuse, not ignored
-                raise Misuse(f"preference 'throttle' takes 403 or 429, not '{value}'", ["403", "429"])
-            return int(value)
+    """403 as the seed says, or 429 as the newer throttling page says: per request `__throttle=429` or
+    `Prefer: throttle=429`, else `options.throttle_status`."""
+    if ctx.flags.throttle is not None:
+        return ctx.flags.throttle
     return 429 if str(ctx.options.get("throttle_status", 403)) == "429" else 403
 
 
@@ -195,7 +193,8 @@ def resource_id(resource: str) -> str:
     return text
 
 
-@before(API, variables={"params", "fmt", "content_type", "serialize", "environment", "resource", "expired_bearer"})
+@before(API, variables={"params", "fmt", "content_type", "serialize", "environment", "resource", "expired_bearer"},
+        flags={"throttle"})
 async def prepare(ctx: RequestContext) -> Failure | None:
     ctx.path, suffix = split_suffix(ctx.path)
     values = params(ctx)
@@ -217,12 +216,14 @@ async def prepare(ctx: RequestContext) -> Failure | None:
         ctx.variables["expired_bearer"] = issued is not None and not live(ctx, issued)
     if "prequal" in ctx.host.lower():  # the host itself is wrong: before any route, as a malformed URL is
         return Failure([ErrorRef("prequal-spoofing")])
-    status = throttle_status(ctx)  # checked on every request: a bad value is misuse even under the limit
+    status = throttle_status(ctx)
     # A request that asks for an error by flag (`__error`, `__code`) gets that error, spent bucket or
     # not (GUIDE: on any route): this hook runs before the flags, and its 403 would answer something
     # else than was asked. The request still takes its token, as every request does.
     if THROTTLED.match(ctx.path) and await over_limit(ctx) and not ctx.flags.asks_error:
         return Failure([ErrorRef("too-many-requests-429" if status == 429 else "too-many-requests")])
+    if ctx.flags.throttle is not None:  # Preference-Applied names it on the throttled answer only (RFC 7240)
+        ctx.flags.given = [g for g in ctx.flags.given if not g.startswith("throttle=")]
     if malformed_url(ctx):
         return Failure([ErrorRef("malformed-url")])
     return None

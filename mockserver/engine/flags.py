@@ -14,7 +14,9 @@ import sys
 from dataclasses import dataclass, field
 from urllib.parse import unquote_plus
 
-FLAG_NAMES = ("error", "code", "delay", "fault", "chaos", "chaos_faults", "mode", "seed", "session", "replay")
+FLAG_NAMES = ("error", "code", "delay", "fault", "chaos", "chaos_faults", "mode", "seed", "session", "replay",
+              "throttle")
+THROTTLE_STATUSES = ("403", "429")  # clientless's answer to a spent bucket: the seed's 403, the newer page's 429
 FAULT_KINDS = ("reset", "empty", "malformed", "truncate", "slow")
 SESSION_HEADER = "x-mock-session"
 SESSION_PREFIX = "/__session/"  # `/__session/NAME/...`: the path form of a session (app.session_scope)
@@ -66,6 +68,7 @@ class Flags:
     seed: int | None = None
     session: str | None = None
     replay: str | None = None
+    throttle: int | None = None  # an API's own throttle answer (clientless: 403 or 429)
     given: list[str] = field(default_factory=list)  # "name=value" as received, for Preference-Applied
 
     def __bool__(self) -> bool:
@@ -218,3 +221,7 @@ def _apply(flags: Flags, name: str, value: str) -> None:
         flags.mode = value
     elif name == "replay":
         flags.replay = value
+    elif name == "throttle":
+        if value not in THROTTLE_STATUSES:  # a value the mock does not know is misuse, not ignored
+            raise Misuse(f"flag 'throttle' takes 403 or 429, not '{value}'", list(THROTTLE_STATUSES))
+        flags.throttle = int(value)

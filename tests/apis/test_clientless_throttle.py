@@ -92,6 +92,29 @@ def test_a_throttle_preference_the_mock_does_not_know_is_misuse(client: TestClie
     assert response.json()["valid"] == ["403", "429"]
 
 
+def test_the_query_form_asks_the_429_as_prefer_does_and_is_named_applied_on_the_throttled_answer_only(
+        client: TestClient) -> None:
+    """GUIDE §2: the query form and Prefer are equivalent (a client that cannot set headers asks `__throttle=429`).
+    Preference-Applied names it on the answer it shaped (RFC 7240), not on the ones under the limit."""
+    frozen(client)
+    url = f"{P}/api/v1/config/R.json?__throttle=429"
+    headers = {**JSON_ACCEPT, "X-Forwarded-For": "203.45.101.20"}
+    passed = [client.get(url, headers=headers) for _ in range(11)]
+    assert {r.status_code for r in passed} == {200}
+    assert all("preference-applied" not in r.headers for r in passed)
+    throttled = client.get(url, headers=headers)
+    assert throttled.status_code == 429 and throttled.content == OPENRESTY_429
+    assert throttled.headers["preference-applied"] == "throttle=429"
+    refused = client.get(f"{P}/api/v1/config/R.json?__throttle=500", headers=headers)
+    assert refused.status_code == 400 and refused.headers["x-mockserver-misuse"] == "1"
+
+
+def test_another_api_refuses_the_throttle_flag_as_misuse(client: TestClient) -> None:
+    response = client.get("/reactor/companies?__throttle=429")
+    assert response.status_code == 400 and response.headers["x-mockserver-misuse"] == "1"
+    assert "clientless" in response.json()["detail"]
+
+
 def test_each_device_ip_has_its_own_bucket(client: TestClient) -> None:
     frozen(client)
     assert [config(client, ip="198.51.100.1") for _ in range(12)][-1] == 403
