@@ -327,6 +327,7 @@ def _private_attributes(source: str) -> list[str]:
         if isinstance(node, nodes.Getattr):
             name: Any = node.attr
         else:
+            assert isinstance(node, nodes.Filter)
             arg = node.args[0] if node.name == "attr" and node.args else None
             name = arg.value if isinstance(arg, nodes.Const) else None
         if isinstance(name, str) and name.startswith("_"):
