@@ -198,7 +198,7 @@ def resource_id(resource: str) -> str:
 async def prepare(ctx: RequestContext) -> Failure | None:
     ctx.path, suffix = split_suffix(ctx.path)
     values = params(ctx)
-    fmt = choose(suffix, values.get("format"), ctx.header("accept"), str(ctx.options.get("default_format", "xml")))
+    fmt = choose(suffix, values.get("format"), ctx.header("accept"), str(ctx.options.get("default_format", "json")))
     ctx.variables.update(
         params=values,
         fmt=fmt,

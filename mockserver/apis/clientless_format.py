@@ -2,8 +2,8 @@
 
 The docs name three ways to ask (Accept, `format=`, a `.xml`/`.json` suffix) and warn that
 conflicting ones "may result in errors or undesirable output"; we take the most explicit one
-(suffix, then `format=`, then Accept). With none, the answer is XML: the user-metadata page calls
-XML the default, and a Spring/JAXB service answers `*/*` with its first (XML) converter.
+(suffix, then `format=`, then Accept). With none, the answer is JSON (`options.default_format`; the
+scenario file says why).
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def _quality(text: str) -> float:
 
 
 def choose(suffix: str | None, param: str | None, accept: str | None, default: str) -> str:
-    return suffix or from_param(param) or from_accept(accept) or (default if default in (JSON, XML) else XML)
+    return suffix or from_param(param) or from_accept(accept) or (default if default in (JSON, XML) else JSON)
 
 
 def encode(fmt: str, root: str, data: Mapping[str, Any], root_attributes: str = "") -> str:

@@ -187,7 +187,7 @@ def test_documented_error_bodies_verbatim(client: TestClient) -> None:
     ({"headers": {"Accept": "application/json;q=0, application/xml"}}, "xml"),
     ({"headers": {"Accept": "application/xml; q=0.9, application/json; q=0.9"}}, "xml"),  # a tie: the first
     ({"headers": {"Accept": "application/xml;q=1, application/json"}}, "xml"),  # no q is q=1: a tie again
-    ({"headers": {"Accept": "application/json;q=0"}}, "xml"),  # q=0: "not acceptable", the default
+    ({"headers": {"Accept": "application/json;q=0"}}, "json"),  # q=0: "not acceptable", yet the default
     ({"headers": {"Accept": "application/json, application/xml;q=high"}}, "json"),  # an unreadable q is 1: a tie
     ({"headers": {"Accept": "text/html, application/json"}}, "json"),  # other media are passed over
     ({"headers": {"Accept": "application/json;charset=UTF-8"}}, "json"),  # parameters other than q
@@ -198,8 +198,8 @@ def test_documented_error_bodies_verbatim(client: TestClient) -> None:
     ({"params": {"format": "xml"}, "headers": {"Accept": "application/json"}}, "xml"),
     ({"suffix": ".json", "headers": {"Accept": "application/xml"}}, "json"),
     ({"suffix": ".xml"}, "xml"),
-    ({}, "xml"),
-    ({"headers": {"Accept": "*/*"}}, "xml"),
+    ({}, "json"),  # as a plain httpx or requests call sends it
+    ({"headers": {"Accept": "*/*"}}, "json"),
 ])
 def test_answer_format(client: TestClient, how: dict[str, Any], expected: str) -> None:
     query = {"requestor": "R", "deviceId": "d", **how.get("params", {})}
@@ -212,12 +212,13 @@ def test_answer_format(client: TestClient, how: dict[str, Any], expected: str) -
 
 
 def test_default_format_is_an_option(make_client: Callable[..., TestClient], tmp_path: Path) -> None:
-    client = make_client(scenarios=override(tmp_path, default_format="json"))
+    client = make_client(scenarios=override(tmp_path, default_format="xml"))
     response = client.get(f"{P}/api/v1/tokens/authn", params={"requestor": "R", "deviceId": "d"}, headers=BEARER)
-    assert response.json() == {"status": 404, "message": "Not Found"}
+    assert response.headers["content-type"] == "application/xml;charset=UTF-8"
+    assert error_of(response) == {"status": 404, "message": "Not found"}
     asked = client.get(f"{P}/api/v1/tokens/authn", params={"requestor": "R", "deviceId": "d"},
-                       headers={**BEARER, "Accept": "application/xml"})
-    assert asked.headers["content-type"] == "application/xml;charset=UTF-8"  # the default only when none is asked
+                       headers={**BEARER, "Accept": "application/json"})
+    assert asked.json() == {"status": 404, "message": "Not Found"}  # the default only when none is asked
 
 
 @pytest.mark.parametrize(("method", "path"), [
