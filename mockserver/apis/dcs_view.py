@@ -83,15 +83,27 @@ class DcsRequest:
         self._tid: str | None = None
 
     def _partner(self) -> tuple[str, Mapping[str, Any] | None]:
-        """`<alias>.demdex.net` names the partner; any other host (the /dcs prefix) is the default one."""
+        """`<alias>.demdex.net` names the partner; any other host is the default one. Through the /dcs prefix an
+        alias the file does not list is the default partner too (issue 5: "requests through the /dcs prefix count
+        as the default partner"): a server-side client sends its own `Host: <alias>.demdex.net`, which would be
+        code 1 on every call; a listed alias still picks its partner there (109, 302). Code 1 is for a Host that
+        reaches the DCS without the prefix (`Host: nobody.demdex.net`, GET /event)."""
         partners = self.options.get("partners")
         partners = partners if isinstance(partners, Mapping) else {}
         host = self.ctx.host
-        alias = host[: -len(DEMDEX)] if host.endswith(DEMDEX) else str(self.options.get("default_partner", ""))
+        default = str(self.options.get("default_partner", ""))
+        alias = host[: -len(DEMDEX)] if host.endswith(DEMDEX) else default
+        if alias not in partners and self._through_prefix():
+            alias = default
         if alias not in partners:
             return alias, None
         found = partners[alias]
         return alias, found if isinstance(found, Mapping) else {}
+
+    def _through_prefix(self) -> bool:
+        """The request came through the API's prefix (`/dcs/event`), not mounted by its Host alone."""
+        prefix = self.ctx.api.prefix
+        return bool(prefix) and self.ctx.base_url.endswith(prefix)
 
     # -- what the request says -------------------------------------------------------------
     @property
