@@ -24,6 +24,7 @@ from mockserver.apis.dcs_tcf import decode_segment, parse
 from mockserver.apis.dcs_view import DcsRequest, valid_aam_id
 from mockserver.engine.clock import as_float
 from mockserver.engine.context import RequestContext
+from mockserver.engine.flags import Misuse
 from mockserver.engine.outcome import ErrorRef, Success
 
 Found = list[ErrorRef] | bool
@@ -159,18 +160,36 @@ async def blocked(ctx: RequestContext, args: Mapping[str, Any]) -> Found:
     """199/198 by country (the `X-Mock-Country` header stands in for GeoIP), 172, 171, 315."""
     request, options = request_of(ctx), ctx.options
     found = []
-    country = (ctx.header("x-mock-country") or "").strip().upper()
+    country, cookies = _mock_headers(ctx)
     if country and country in _upper(options.get("blocked_countries")):
         found.append(ErrorRef("199", {"country": country}))
     elif country and country in _upper((request.partner or {}).get("blocked_countries")):
         found.append(ErrorRef("198", {"country": country}))
-    if (ctx.header("x-mock-cookies") or "").strip().lower() == "blocked":
+    if cookies == "blocked":
         found.append(ErrorRef("172"))
     opted_out = await _opted_out(ctx, request)
     if opted_out is not None:
         found.append(ErrorRef("171", {"opted_out": opted_out}))
     found.extend(consent(request)[0])
     return _by_code(found)
+
+
+_COUNTRY = re.compile(r"[A-Z]{2}")
+COOKIE_STATES = ("blocked", "allowed")
+
+
+def _mock_headers(ctx: RequestContext) -> tuple[str, str]:
+    """`X-Mock-Country` (an ISO 3166-1 alpha-2 code) and `X-Mock-Cookies` (blocked or allowed), the mock's own
+    stand-ins for GeoIP and the browser's cookie test. A value of another form is misuse (GUIDE §2): `IRN` or
+    `Iran` doing nothing would read as a client that handled a block it never got."""
+    country = (ctx.header("x-mock-country") or "").strip().upper()
+    if country and not _COUNTRY.fullmatch(country):
+        raise Misuse(f"header X-Mock-Country takes a two-letter ISO 3166-1 code (IR, CU, AQ ...), not '{country}'",
+                     ["two letters, as IR"])
+    cookies = (ctx.header("x-mock-cookies") or "").strip().lower()
+    if cookies and cookies not in COOKIE_STATES:
+        raise Misuse(f"header X-Mock-Cookies takes blocked or allowed, not '{cookies}'", list(COOKIE_STATES))
+    return country, cookies
 
 
 async def _opted_out(ctx: RequestContext, request: DcsRequest) -> str | None:

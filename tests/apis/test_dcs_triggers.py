@@ -369,3 +369,21 @@ def test_a_browser_page_can_read_x_error(client):
     assert response.headers["access-control-allow-origin"] == "https://www.yourcompany.com"
     exposed = [h.strip().lower() for h in response.headers["access-control-expose-headers"].split(",")]
     assert "x-error" in exposed
+
+
+@pytest.mark.parametrize(("header", "value"), [
+    ("x-mock-country", "IRN"), ("x-mock-country", "Iran"), ("x-mock-country", "1R"),
+    ("x-mock-cookies", "true"), ("x-mock-cookies", "1"), ("x-mock-cookies", "blocked, x"),
+])
+def test_a_mock_header_of_another_form_is_misuse_not_a_plain_success(client, header, value):
+    """GUIDE §2: a bad value sent to the mock is misuse. `X-Mock-Country: IRN` doing nothing read as a client that
+    handled the block it never got."""
+    response = client.get("/dcs/event?d_rtbd=json", headers={header: value})
+    assert response.status_code == 400 and response.headers["x-mockserver-misuse"] == "1", response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_the_mock_headers_valid_forms(client):
+    assert codes(client.get("/dcs/event?d_rtbd=json", headers={"x-mock-country": " ir "})) == ["199"]
+    assert codes(client.get("/dcs/event?d_rtbd=json", headers={"x-mock-country": "FR",
+                                                                "x-mock-cookies": "Allowed"})) == []
