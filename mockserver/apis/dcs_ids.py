@@ -100,12 +100,14 @@ def _problems(
 ) -> list[ErrorRef]:
     """Why the DCS discards this id: [] when it keeps it."""
     who = {"customer": cid.user_id, "namespace": cid.namespace}
+    # a value without %01 (`d_cid=abc`, a double-encoded `123%2501abc`) has no id part: 300 names what was sent
+    sent = who if cid.separated else {**who, "customer": cid.namespace}
     if not cid.namespace or (cid.key != "d_cid_ic" and not _DIGITS.fullmatch(cid.namespace)):
-        return [ErrorRef("300", who)]  # missing or malformed data source
+        return [ErrorRef("300", sent)]  # missing or malformed data source
     if (cid.separated or cid.key == "d_cid") and not cid.user_id:
         # blank customer id, or none (`d_cid=123`, as `d_dpid=123` without `d_dpuuid`: "missing values for data
         # source"); `d_cid_ic=one` alone is the page's own 310 example, four ids of that namespace, so taken
-        return [ErrorRef("300", who)]
+        return [ErrorRef("300", sent)]
     pattern = formats.get(source) if source is not None else None
     if pattern is not None and not _matches(pattern, cid.user_id):
         return [ErrorRef("300", who), ErrorRef("312", who)]

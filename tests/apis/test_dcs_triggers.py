@@ -387,3 +387,14 @@ def test_the_mock_headers_valid_forms(client):
     assert codes(client.get("/dcs/event?d_rtbd=json", headers={"x-mock-country": " ir "})) == ["199"]
     assert codes(client.get("/dcs/event?d_rtbd=json", headers={"x-mock-country": "FR",
                                                                 "x-mock-cookies": "Allowed"})) == []
+
+
+@pytest.mark.parametrize(("cid", "named"), [
+    ("abc", "abc"), ("123%2501abc", "123%01abc"), ("123", "123"),  # no %01: the value sent
+    ("123%01", ""),  # a blank id after the data source: nothing to name
+])
+def test_code_300_names_the_customer_id_sent(client, cid, named):
+    response = client.get(f"/dcs/event?d_rtbd=json&d_cid=123%01ok&d_cid={cid}")
+    errors = response.json()["errors"]
+    assert [e["code"] for e in errors] == [300]
+    assert errors[0]["msg"] == f"Invalid customer id {named}".rstrip()  # a blank id: no trailing space
