@@ -19,7 +19,7 @@ from mockserver import verdict as client_verdict
 from mockserver.engine import modes
 from mockserver.engine.clock import LAST_INSTANT, Clock, parse_duration
 from mockserver.engine.context import loads_encodable
-from mockserver.engine.flags import SESSION_HEADER, SESSION_NAMES, Misuse, valid_session
+from mockserver.engine.flags import SESSION_HEADER, SESSION_NAMES, Misuse, misuse_body, valid_session
 from mockserver.engine.outcome import PROBLEM_JSON
 from mockserver.engine.state import GLOBAL, MODES_KEY
 from mockserver.runtime import Runtime
@@ -27,13 +27,12 @@ from mockserver.scenario.read import ScenarioError
 
 log = logging.getLogger("mockserver")
 
+
 def misuse(detail: str, valid: list[str] | None = None, status: int = 400,
            headers: dict[str, str] | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"type": "urn:mockserver:problem:misuse", "title": "Misuse of the mock server",
-                            "status": status, "detail": detail}
-    if valid:
-        body["valid"] = valid
-    return JSONResponse(body, status, headers={"X-Mockserver-Misuse": "1", **(headers or {})}, media_type=PROBLEM_JSON)
+    """The mock's misuse (engine.flags.misuse_body), from the admin API."""
+    return JSONResponse(misuse_body(detail, valid, status), status,
+                        headers={"X-Mockserver-Misuse": "1", **(headers or {})}, media_type=PROBLEM_JSON)
 
 
 def _duration(field: str, value: Any, zero: bool = False) -> float:

@@ -35,6 +35,7 @@ from mockserver.engine.flags import (
     SESSION_PREFIX,
     Flags,
     Misuse,
+    misuse_body,
     parse_flags,
     parse_prefer,
     preference_applied,
@@ -123,17 +124,8 @@ def _named_session(header: str | None, query_flags: list[tuple[str, str]], prefe
 
 
 def misuse_reply(detail: str, valid: list[str] | None = None, status: int = 400) -> Reply:
-    """The mock's own complaint: never to be mistaken for an error of the imitated API. The detail
-    lists the valid values too (GUIDE 2), for a reader who sees only it; `valid` has them as data."""
-    body: dict[str, Any] = {
-        "type": "urn:mockserver:problem:misuse",
-        "title": "Misuse of the mock server",
-        "status": status,
-        "detail": f"{detail} (valid: {', '.join(valid)})" if valid else detail,
-    }
-    if valid:
-        body["valid"] = valid
-    return Reply(status, list(_MISUSE_HEADERS), _COMPACT.encode(body).encode())  # as the admin API writes it
+    """The mock's own complaint (`misuse_body`), written as the admin API writes it."""
+    return Reply(status, list(_MISUSE_HEADERS), _COMPACT.encode(misuse_body(detail, valid, status)).encode())
 
 
 class Dispatcher:

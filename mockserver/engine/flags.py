@@ -12,6 +12,7 @@ import difflib
 import re
 import sys
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import unquote_plus
 
 FLAG_NAMES = ("error", "code", "delay", "fault", "chaos", "chaos_faults", "mode", "seed", "session", "replay",
@@ -54,6 +55,17 @@ class Misuse(Exception):
         super().__init__(detail)
         self.detail = detail
         self.valid = valid or []
+
+
+def misuse_body(detail: str, valid: list[str] | None, status: int) -> dict[str, Any]:
+    """The mock's own complaint, from an API's path or the admin API alike: never to be mistaken for an error of the
+    imitated API. The detail lists the valid values too (GUIDE §2), for a reader who sees only it; `valid` has them
+    as data."""
+    body: dict[str, Any] = {"type": "urn:mockserver:problem:misuse", "title": "Misuse of the mock server",
+                            "status": status, "detail": f"{detail} (valid: {', '.join(valid)})" if valid else detail}
+    if valid:
+        body["valid"] = valid
+    return body
 
 
 @dataclass

@@ -440,3 +440,11 @@ def test_a_clock_advanced_to_the_last_second_a_date_prints_stays_there(client):
     assert client.get("/__admin/clock").json()["now"] == LAST_INSTANT
     assert client.get("/braze/campaigns/list", headers={"Authorization": "Bearer k"}).headers["date"].endswith(
         " 9999 23:59:59 GMT")
+
+
+def test_the_admin_misuse_detail_lists_the_valid_values_as_an_api_paths_does(client):
+    """GUIDE §2: "the detail lists the valid values" (the admin API wrote them in `valid` only)."""
+    response = client.get("/__admin/catalog?api=edg")
+    assert is_misuse(response), response.text
+    body = response.json()
+    assert body["detail"] == f"unknown api 'edg' (valid: {', '.join(body['valid'])})" and "edge" in body["valid"]
