@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mockserver.cli import main
+from mockserver.scenario.read import ScenarioError
 from tests.apis.test_reactor_support import ID, JSONAPI, Reactor, assert_jsonapi, links_of
 
 
@@ -501,6 +504,21 @@ def test_polls_before_done_keeps_a_build_pending_for_that_many_polls(make_client
     build = reactor.post(f"/libraries/{library}/builds?__error=timeout-error").json()["data"]["id"]
     seen = [reactor.get(f"/builds/{build}").json()["data"]["attributes"]["status"] for _ in range(4)]
     assert seen == ["pending", "pending", "failed", "failed"]
+
+
+@pytest.mark.parametrize("value", ["3.0", "1.5", ".inf", "'3'"])
+def test_polls_before_done_that_is_not_an_integer_is_refused_at_load(make_client, tmp_path, value):
+    """`polls_before_done: 3.0` (or 1.5) passed validate and was then ignored: the build ended at the first poll.
+    It is the file's problem now, at its line, for serve and validate alike (3.0 too: an integer is written as
+    one, as Reactor's integer attributes and a check's integer arguments take it)."""
+    slow = tmp_path / "slow.yaml"
+    slow.write_text(f"api: reactor\n# builds that take a while\noptions:\n  polls_before_done: {value}\n")
+    with pytest.raises(ScenarioError) as caught:
+        make_client(scenarios=(str(slow),))
+    assert [(p.file, p.line, p.field) for p in caught.value.problems] == [
+        (str(slow), 4, "options.polls_before_done")]
+    validated = CliRunner().invoke(main, ["validate", str(slow)])
+    assert validated.exit_code == 1 and f"{slow}:4: options.polls_before_done: " in validated.output
 
 
 @pytest.mark.parametrize("flag", [{"__error": "timeout-error"}, {"__code": "504"}])
