@@ -33,6 +33,7 @@ CHECK_ERRORS: dict[str, tuple[str, ...]] = {}  # per check: the documented error
 HANDLER_VARIABLES: dict[str, frozenset[str]] = {}  # per handler: the template names its outcomes give
 BEFORE_VARIABLES: dict[str, frozenset[str]] = {}  # per API: the names its hook puts in ctx.variables
 OWN_FLAGS: dict[str, frozenset[str]] = {}  # per API: the flags only it reads (engine/flags.py parses them)
+INTEGER_OPTIONS: dict[str, frozenset[str]] = {}  # per API: the options its module reads as integers
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -65,15 +66,19 @@ def handler(name: str, variables: Iterable[str] = ()) -> Callable[[F], F]:
     return register
 
 
-def before(api: str, variables: Iterable[str] = (), flags: Iterable[str] = ()) -> Callable[[F], F]:
+def before(api: str, variables: Iterable[str] = (), flags: Iterable[str] = (),
+           integer_options: Iterable[str] = ()) -> Callable[[F], F]:
     """Register the API's hook run on every request before its routes (rate limits, shared headers);
     `variables` are the names it puts in `ctx.variables`, for every template of the API; `flags` the flags of
-    GUIDE §2's form that only this API reads (clientless's `throttle`): another API refuses them as misuse."""
+    GUIDE §2's form that only this API reads (clientless's `throttle`): another API refuses them as misuse;
+    `integer_options` the options its module reads as integers: the loader refuses a file giving one anything
+    else (`1.5`, `3.0`), which the module could only have ignored or cut."""
 
     def register(func: F) -> F:
         BEFORE[api] = func
         BEFORE_VARIABLES[api] = frozenset(variables)
         OWN_FLAGS[api] = frozenset(flags)
+        INTEGER_OPTIONS[api] = frozenset(integer_options)
         return func
 
     return register

@@ -30,6 +30,9 @@ EMPTY_KINDS = ("notes",)
 # callbacks.md creates a callback with no `type` in `data`, and so does Adobe's SDK integration test
 # (adobe/reactor-sdk-javascript test/integration/callbacks.test.js): Reactor must accept it
 TYPE_OPTIONAL = ("callbacks",)
+# The options read as integers (int_option), with their defaults: the loader refuses a file giving one anything
+# else (apis.before's integer_options), as `polls_before_done: 1.5` or `3.0` passed validate and was then ignored.
+INT_OPTIONS = {"polls_before_done": 1}
 
 
 def ok(document: Any, status: int = 200) -> Success:
@@ -63,7 +66,7 @@ def no_content() -> Success:
 
 
 # -- the Adobe I/O gateway in front of Reactor --------------------------------------------------
-@before("reactor")
+@before("reactor", integer_options=INT_OPTIONS)
 async def gateway(ctx: RequestContext) -> Outcome | None:
     """Seed the session; then the checks the gateway makes before Reactor sees the request."""
     if not ctx.state.peek(ctx.session, SEEDED):  # seeded already: known without a wait in one process
@@ -83,10 +86,10 @@ async def gateway(ctx: RequestContext) -> Outcome | None:
     return None
 
 
-def int_option(options: Mapping[str, Any], name: str, default: int) -> int:
-    """An integer setting from a user's file; anything else means the default."""
-    value = options.get(name, default)
-    return value if isinstance(value, int) and not isinstance(value, bool) else default
+def int_option(options: Mapping[str, Any], name: str) -> int:
+    """An integer setting (one of INT_OPTIONS, which the loader holds to integers); null means the default."""
+    value = options.get(name)
+    return value if isinstance(value, int) and not isinstance(value, bool) else INT_OPTIONS[name]
 
 
 def reading(ctx: RequestContext) -> bool:
@@ -330,7 +333,7 @@ async def advance(store: Store, record: Record) -> Record:
     if record["attributes"].get("status") != "pending":
         return record
     record["polls"] = int(record.get("polls", 0)) + 1
-    if record["polls"] < int_option(store.ctx.options, "polls_before_done", 1):
+    if record["polls"] < int_option(store.ctx.options, "polls_before_done"):
         await store.put(record)
         return record
     failure = record.get("failure") or []

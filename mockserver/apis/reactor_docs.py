@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.apis.reactor_store import REVISABLE, TYPE_OF_PREFIX, Record
-from mockserver.engine.flags import decimal
 
 # kind of a relationship: which of links.related, links.self and data it shows
 MANY, MANY_SELF, ONE, ONE_SELF, SELF_ONE, DATA_ONE = "many", "many_self", "one", "one_self", "self_one", "data_one"
@@ -134,16 +133,32 @@ def resource(record: Record, base: str, documented_links: bool = False) -> dict[
     return document
 
 
+# A page number over this is read as this one: past the end of any list a session can hold (its records are
+# bounded long before), so the same empty page, and a `current_page` that stays a short JSON number (a number of
+# thousands of digits was echoed, and str() refuses one of over 4,300: the mock's 500).
+PAGE_NUMBER_LIMIT = 10**9
+
+
+def whole_number(text: str, limit: int) -> int | None:
+    """ASCII digits read as a number, at most `limit` (a larger one is `limit`, however many digits); None for
+    anything else. str.isdigit(), str.isdecimal() and int() also take other scripts' digits (`２`, U+FF12), which
+    no client writes for a page: they are not numbers here."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    digits = text.lstrip("0")
+    return limit if len(digits) > len(str(limit)) else min(int(digits or "0"), limit)
+
+
 def page_numbers(query: dict[str, list[str]]) -> tuple[int, int]:
-    """`page[number]` and `page[size]`; a value that is not a positive integer means the default."""
+    """`page[number]` and `page[size]`; a value that is not a positive integer means the default. A number past
+    the end (however large) is an empty page; a size over MAX_PAGE_SIZE (however large) is MAX_PAGE_SIZE."""
 
-    def positive(name: str, default: int) -> int:
+    def positive(name: str, default: int, limit: int) -> int:
         values = query.get(name) or []
-        text = values[0].strip() if values else ""
-        number = decimal(text)
-        return number if number is not None and 0 < number < 10**9 else default
+        number = whole_number(values[0].strip() if values else "", limit)
+        return number if number else default  # None (not a number) or 0 (not positive)
 
-    return positive("page[number]", 1), min(positive("page[size]", DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE)
+    return positive("page[number]", 1, PAGE_NUMBER_LIMIT), positive("page[size]", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
 
 
 def pagination(total: int, number: int, size: int) -> dict[str, Any]:

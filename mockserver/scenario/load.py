@@ -168,8 +168,10 @@ def _glob_tokens(pattern: str) -> list[str]:
     return ["?" if t.startswith("[") and len(t) > 1 else t for t in re.findall(r"\[!?\]?[^\]]*\]|.", pattern)]
 
 
-def _merge(parts: list[_Part]) -> tuple[dict[str, Any], dict[str, tuple[Any, Where]], list[tuple[Any, Where]]]:
-    """Top-level values (later wins), errors by id, routes (a later file's new routes go first)."""
+def _merge(parts: list[_Part], integers: frozenset[str] = frozenset()
+           ) -> tuple[dict[str, Any], dict[str, tuple[Any, Where]], list[tuple[Any, Where]]]:
+    """Top-level values (later wins), errors by id, routes (a later file's new routes go first). `integers`: the
+    options the API's module reads as integers (apis.INTEGER_OPTIONS)."""
     top: dict[str, Any] = {"options": {}, "headers": {}, "modes": {}, "_refused": [], "_merge_problems": [],
                            "_bundled_options": set(), "_broken": {"errors": set(), "routes": set(), "top": set()},
                            "_shadowed": []}
@@ -182,11 +184,14 @@ def _merge(parts: list[_Part]) -> tuple[dict[str, Any], dict[str, tuple[Any, Whe
         for key, value in data.items():
             if key == "options":
                 for option, given in value.items():
+                    found: list[Problem] = []
                     if option in top["options"]:  # a later file's value has the kind of the earlier one (bundled)
-                        top["_merge_problems"] += _kind_problems(top["options"][option], given,
-                                                                 where.child("options", option))
+                        found = _kind_problems(top["options"][option], given, where.child("options", option))
                     elif not part.bundled:  # a user's new key, against the bundled ones only
-                        top["_merge_problems"] += _misspelt_option(option, top["_bundled_options"], where)
+                        found = _misspelt_option(option, top["_bundled_options"], where)
+                    if not found and option in integers:
+                        found = _integer_problems(given, where.child("options", option))
+                    top["_merge_problems"] += found
                 top["options"].update(value)
                 if part.bundled:
                     top["_bundled_options"] |= set(value)
@@ -264,8 +269,17 @@ def _kind_problems(before: Any, given: Any, where: Where) -> list[Problem]:
     return [where.problem(f"{found or type(given).__name__} where the option takes {expected} (as {before!r})")]
 
 
+def _integer_problems(given: Any, where: Where) -> list[Problem]:
+    """An option the API's module reads as an integer given another number (`polls_before_done: 1.5`): the module
+    ignored it, and the file passed validate. `3.0` too, as a check's integer argument (apis.wrong_args) and
+    Reactor's integer attributes (`port`) refuse it: an integer is written as one. null says nothing."""
+    if given is None or isinstance(given, int) and not isinstance(given, bool):
+        return []
+    return [where.problem(f"{given!r} where the option takes an integer (a number without a decimal point)")]
+
+
 def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]]:
-    top, raw_errors, raw_routes = _merge(parts)
+    top, raw_errors, raw_routes = _merge(parts, apis.INTEGER_OPTIONS.get(name, frozenset()))
     first = parts[0].where
     where_of: dict[str, Where] = top.pop("_where")
     broken: dict[str, set[str]] = top.pop("_broken")

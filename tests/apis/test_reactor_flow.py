@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mockserver.cli import main
+from mockserver.scenario.read import ScenarioError
 from tests.apis.test_reactor_support import ID, JSONAPI, Reactor, assert_jsonapi, links_of
 
 
@@ -386,13 +389,29 @@ def test_pagination_follows_page_number_and_size(reactor):
     assert len(odd["data"]) == 5 and odd["meta"]["pagination"]["current_page"] == 1
     zero = reactor.get(f"/properties/{prop}/libraries?page[size]=0&page[number]=0").json()  # not positive: defaults
     assert len(zero["data"]) == 5 and zero["meta"]["pagination"]["current_page"] == 1
-    big = "9" * 5000  # more digits than int() reads, and `²` (str.isdigit(), not int()): defaults, not a 500
-    zero = reactor.get(f"/properties/{prop}/libraries?page[size]=%C2%B2&page[number]={big}").json()
-    assert len(zero["data"]) == 5 and zero["meta"]["pagination"]["current_page"] == 1
+    # `²` (str.isdigit(), not int()) and `２` (U+FF12: str.isdecimal() and int() read it as 2) are no numbers
+    odd = reactor.get(f"/properties/{prop}/libraries?page[size]=%C2%B2&page[number]=%EF%BC%92").json()
+    assert len(odd["data"]) == 5 and odd["meta"]["pagination"]["current_page"] == 1
     last = reactor.get(f"/properties/{prop}/libraries?page[size]=2&page[number]=3").json()
     assert [d["id"] for d in last["data"]] == made[4:]
     assert last["meta"]["pagination"] == {"current_page": 3, "next_page": None, "prev_page": 2, "total_pages": 3,
                                           "total_count": 5}
+
+
+@pytest.mark.parametrize("number", ["4", "999999999", "1000000000", "1" + "0" * 19, "9" * 5000])
+def test_a_page_past_the_end_is_empty_however_large_its_number(reactor, number):
+    """Past the last page is an empty page whatever its number: 10**9 and more (20 digits, or more than int()
+    reads) were page 1 again, so a client walking pages by number saw the first records twice."""
+    prop = reactor.property()
+    for i in range(5):
+        reactor.library(prop, f"L{i}")
+    page = reactor.get(f"/properties/{prop}/libraries?page[size]=2&page[number]={number}").json()
+    pagination = page["meta"]["pagination"]
+    assert page["data"] == [] and pagination["next_page"] is None
+    # a number over 10**9 (reactor_docs.PAGE_NUMBER_LIMIT) is read as 10**9: as far past the end, and short in JSON
+    assert pagination["current_page"] == (int(number) if len(number) < 10 else 10**9)
+    assert (pagination["total_pages"], pagination["total_count"]) == (3, 5)
+    assert pagination["prev_page"] == (3 if number == "4" else None)  # the last page, right behind it only
 
 
 def test_page_size_at_its_default_and_at_its_cap(reactor):
@@ -409,6 +428,8 @@ def test_page_size_at_its_default_and_at_its_cap(reactor):
     assert [served(f"?page[size]={n}") for n in (24, 25, 26)] == [(24, 2), (25, 2), (26, 2)]
     assert [served(f"?page[size]={n}") for n in (99, 100, 101)] == [(99, 2), (100, 2), (100, 2)]
     assert served("?page[size]=101&page[number]=2") == (1, None)  # the 101st record, on the next page
+    # however large: 10**11 was the default 25, and so was a size of more digits than int() reads
+    assert [served(f"?page[size]={n}") for n in (500, 10**11, "9" * 5000)] == [(100, 2)] * 3
 
 
 def test_filters_as_the_filtering_guide_and_the_sdk_write_them(reactor):
@@ -483,6 +504,21 @@ def test_polls_before_done_keeps_a_build_pending_for_that_many_polls(make_client
     build = reactor.post(f"/libraries/{library}/builds?__error=timeout-error").json()["data"]["id"]
     seen = [reactor.get(f"/builds/{build}").json()["data"]["attributes"]["status"] for _ in range(4)]
     assert seen == ["pending", "pending", "failed", "failed"]
+
+
+@pytest.mark.parametrize("value", ["3.0", "1.5", ".inf", "'3'"])
+def test_polls_before_done_that_is_not_an_integer_is_refused_at_load(make_client, tmp_path, value):
+    """`polls_before_done: 3.0` (or 1.5) passed validate and was then ignored: the build ended at the first poll.
+    It is the file's problem now, at its line, for serve and validate alike (3.0 too: an integer is written as
+    one, as Reactor's integer attributes and a check's integer arguments take it)."""
+    slow = tmp_path / "slow.yaml"
+    slow.write_text(f"api: reactor\n# builds that take a while\noptions:\n  polls_before_done: {value}\n")
+    with pytest.raises(ScenarioError) as caught:
+        make_client(scenarios=(str(slow),))
+    assert [(p.file, p.line, p.field) for p in caught.value.problems] == [
+        (str(slow), 4, "options.polls_before_done")]
+    validated = CliRunner().invoke(main, ["validate", str(slow)])
+    assert validated.exit_code == 1 and f"{slow}:4: options.polls_before_done: " in validated.output
 
 
 @pytest.mark.parametrize("flag", [{"__error": "timeout-error"}, {"__code": "504"}])

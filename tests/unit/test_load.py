@@ -1177,3 +1177,21 @@ def test_the_attr_filter_reading_an_attribute_starting_with_underscore_is_a_prob
     assert [p.split(": ", 1)[1] for p in found] == [
         "routes[0].respond.body.a: '.__class__': the sandbox reads no attribute starting with _ (it would render "
         "as nothing on every request)"], found
+
+
+def test_an_option_the_module_reads_as_an_integer_takes_only_an_integer(tmp_path):
+    """Reactor's `polls_before_done` (apis.before's integer_options): 1.5 and 3.0 passed, then were ignored. A
+    number option no module declares an integer keeps taking a fraction (clientless's `throttle_rate: 0.5`)."""
+    (tmp_path / "mine.yaml").write_text("api: reactor\noptions:\n  polls_before_done: 1.5\n")
+    (tmp_path / "also.yaml").write_text("api: reactor\noptions:\n  polls_before_done: 3.0\n")
+    (tmp_path / "rate.yaml").write_text("api: clientless\noptions:\n  throttle_rate: 0.5\n")
+    with pytest.raises(ScenarioError) as caught:
+        load_catalog([tmp_path])
+    assert sorted((Path(p.file).name, p.line, p.field, p.message) for p in caught.value.problems) == [
+        ("also.yaml", 3, "options.polls_before_done",
+         "3.0 where the option takes an integer (a number without a decimal point)"),
+        ("mine.yaml", 3, "options.polls_before_done",
+         "1.5 where the option takes an integer (a number without a decimal point)")]
+    (tmp_path / "also.yaml").write_text("api: reactor\noptions:\n  polls_before_done: 3\n")
+    (tmp_path / "mine.yaml").write_text("api: reactor\noptions:\n  polls_before_done: null\n")  # the default
+    assert load_catalog([tmp_path]).apis["reactor"].options["polls_before_done"] is None
