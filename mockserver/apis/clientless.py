@@ -194,7 +194,7 @@ def resource_id(resource: str) -> str:
 
 
 @before(API, variables={"params", "fmt", "content_type", "serialize", "environment", "resource", "expired_bearer"},
-        flags={"throttle"})
+        flags={"throttle"}, integer_options={"max_regcode_ttl_s", "dcr_token_ttl_s", "regcode_length"})
 async def prepare(ctx: RequestContext) -> Failure | None:
     ctx.path, suffix = split_suffix(ctx.path)
     values = params(ctx)

@@ -38,7 +38,8 @@ def request_of(ctx: RequestContext) -> DcsRequest:
     return found
 
 
-@before("dcs", variables={"dcs"})
+@before("dcs", variables={"dcs"}, integer_options={"max_get_bytes", "max_post_bytes", "namespace_limit",
+                                                   "customer_id_limit", "region"})
 def parse_request(ctx: RequestContext) -> None:
     """Every template of the API, flag-asked errors included, reads the request as `dcs`."""
     request_of(ctx)
