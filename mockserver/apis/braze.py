@@ -43,11 +43,12 @@ def limit_group(ctx: RequestContext) -> str:
 
 
 def limit_of(ctx: RequestContext, group: str) -> tuple[int, float]:
-    """(requests, window in seconds) of a group: `rate_limit.GROUP`, else `rate_limit.default`."""
+    """(requests, window in seconds) of a group: `rate_limit.GROUP`, else `rate_limit.default`. The loader took
+    only a whole `limit` and a `window_s` over 0 (braze_options.py): both are read as written."""
     spec = ctx.options.get(f"rate_limit.{group}") or ctx.options.get(f"rate_limit.{DEFAULT_GROUP}")
     if not isinstance(spec, Mapping):
         spec = {}
-    return int(spec.get("limit", 250_000)), max(float(spec.get("window_s", 3600)), 0.001)
+    return int(spec.get("limit", 250_000)), float(spec.get("window_s", 3600))
 
 
 @before("braze", variables={"rate_limit"})
