@@ -22,6 +22,9 @@ Check = Callable[[RequestContext, Mapping[str, Any]], CheckResult | Awaitable[Ch
 Handler = Callable[[RequestContext], Outcome | Awaitable[Outcome]]
 
 Hook = Callable[[RequestContext], Outcome | None | Awaitable[Outcome | None]]
+# (the options merged from every file, those the package's own files gave) -> (path under `options`, why) each
+OptionProblems = list[tuple[tuple[str | int, ...], str]]
+OptionsCheck = Callable[[Mapping[str, Any], Mapping[str, Any]], OptionProblems]
 
 CHECKS: dict[str, Check] = {}
 HANDLERS: dict[str, Handler] = {}
@@ -34,6 +37,7 @@ HANDLER_VARIABLES: dict[str, frozenset[str]] = {}  # per handler: the template n
 BEFORE_VARIABLES: dict[str, frozenset[str]] = {}  # per API: the names its hook puts in ctx.variables
 OWN_FLAGS: dict[str, frozenset[str]] = {}  # per API: the flags only it reads (engine/flags.py parses them)
 INTEGER_OPTIONS: dict[str, frozenset[str]] = {}  # per API: the options its module reads as integers
+OPTIONS_CHECKS: dict[str, OptionsCheck] = {}  # per API: what its options must hold beyond their kinds
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -79,6 +83,20 @@ def before(api: str, variables: Iterable[str] = (), flags: Iterable[str] = (),
         BEFORE_VARIABLES[api] = frozenset(variables)
         OWN_FLAGS[api] = frozenset(flags)
         INTEGER_OPTIONS[api] = frozenset(integer_options)
+        return func
+
+    return register
+
+
+def options_check(api: str) -> Callable[[F], F]:
+    """Register what the API's options must hold beyond what the loader checks against the bundled values (the
+    kind, a sign): values the module could only read as something else (a window of 0 s, a time zone no database
+    knows, a group no limit names). `func(options, bundled)` gets the options merged from every file and those the
+    package's own files gave, and returns each problem as (its path under `options`, why); the loader reports it at
+    the file and line that gave that option, as its other problems, and the API does not load."""
+
+    def register(func: F) -> F:
+        OPTIONS_CHECKS[api] = func
         return func
 
     return register

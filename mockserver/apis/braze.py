@@ -8,6 +8,10 @@ template, and answers `rate-limited` once a window is spent. Windows are fixed p
 grid (the hour from :00, the minute, three seconds, the UTC day for /sends/id/create), so every
 request of a window reads the same `X-RateLimit-Reset`; a test that freezes the clock meets the limit
 after exactly `limit` requests, and the window reopens when the clock reaches that Reset.
+
+A window is a key's: a request Braze cannot attribute to a key it accepts (none, one in quotes, an unlisted one
+when `api_keys` lists keys, a key of another instance) takes nothing from any window and gets its 401, however
+many come: a 429 there would send a client back to retry a request that can never pass.
 """
 
 from __future__ import annotations
@@ -39,11 +43,12 @@ def limit_group(ctx: RequestContext) -> str:
 
 
 def limit_of(ctx: RequestContext, group: str) -> tuple[int, float]:
-    """(requests, window in seconds) of a group: `rate_limit.GROUP`, else `rate_limit.default`."""
+    """(requests, window in seconds) of a group: `rate_limit.GROUP`, else `rate_limit.default`. The loader took
+    only a whole `limit` and a `window_s` over 0 (braze_options.py): both are read as written."""
     spec = ctx.options.get(f"rate_limit.{group}") or ctx.options.get(f"rate_limit.{DEFAULT_GROUP}")
     if not isinstance(spec, Mapping):
         spec = {}
-    return int(spec.get("limit", 250_000)), max(float(spec.get("window_s", 3600)), 0.001)
+    return int(spec.get("limit", 250_000)), float(spec.get("window_s", 3600))
 
 
 @before("braze", variables={"rate_limit"})
@@ -56,13 +61,17 @@ async def rate_limit(ctx: RequestContext) -> Failure | None:
     # per-period counter keeps them: every request of a window reads the same X-RateLimit-Reset, and
     # so do two servers answering in the same window (same seed, same bytes).
     index = math.floor(ctx.clock.now() / window)
-    key = f"braze:rate:{group}:{api_key(ctx) or ''}:{index}"
+    key = accepted_key(ctx)
+    counter = f"braze:rate:{group}:{key}:{index}"
     # A body over the limit is refused before the window counts it, but its answer still tells the
-    # window as it stands: "Every single API request sent to Braze returns" the three headers.
-    if too_large:
-        count = int(await ctx.state.get(ctx.session, key, 0))
+    # window as it stands: "Every single API request sent to Braze returns" the three headers. A request of
+    # no key Braze accepts has no window: its headers tell the group's, whole, and the route's rules answer 401.
+    if key is None:
+        count = 0
+    elif too_large:
+        count = int(await ctx.state.get(ctx.session, counter, 0))
     else:
-        count = await ctx.state.incr(ctx.session, key, ttl_s=window)
+        count = await ctx.state.incr(ctx.session, counter, ttl_s=window)
     ctx.variables["rate_limit"] = {
         "limit": limit,
         "remaining": max(limit - count, 0),
@@ -115,13 +124,22 @@ def wrong_instance(ctx: RequestContext, key: str) -> bool:
     return isinstance(instance, str) and found is not None and found.group(1).lower() != instance.lower()
 
 
-@check("braze.unauthorized")
-def unauthorized(ctx: RequestContext, args: Mapping[str, Any]) -> bool:
-    """No key Braze accepts; a key of another instance; or (when `api_keys` lists keys) an unlisted one."""
+def accepted_key(ctx: RequestContext) -> str | None:
+    """The key Braze attributes the request to (a workspace's, whose windows it counts in), or None: no key it
+    reads, a key of another instance, or (when `api_keys` lists keys) an unlisted one. An inactive key is a
+    workspace's (403, counted), not an unknown one."""
     key, known = _granted(ctx)
     if key is None or wrong_instance(ctx, key):
-        return True
-    return bool(known) and key not in known and key not in mapping_option(ctx, "inactive_keys")
+        return None
+    if known and key not in known and key not in mapping_option(ctx, "inactive_keys"):
+        return None
+    return key
+
+
+@check("braze.unauthorized")
+def unauthorized(ctx: RequestContext, args: Mapping[str, Any]) -> bool:
+    """No key Braze accepts: errors.md's 401."""
+    return accepted_key(ctx) is None
 
 
 @check("braze.inactive_key")

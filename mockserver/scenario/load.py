@@ -173,8 +173,8 @@ def _merge(parts: list[_Part], integers: frozenset[str] = frozenset()
     """Top-level values (later wins), errors by id, routes (a later file's new routes go first). `integers`: the
     options the API's module reads as integers (apis.INTEGER_OPTIONS)."""
     top: dict[str, Any] = {"options": {}, "headers": {}, "modes": {}, "_refused": [], "_merge_problems": [],
-                           "_bundled_options": set(), "_broken": {"errors": set(), "routes": set(), "top": set()},
-                           "_shadowed": []}
+                           "_bundled_options": {}, "_option_where": {},
+                           "_broken": {"errors": set(), "routes": set(), "top": set()}, "_shadowed": []}
     shadowed = top["_shadowed"]  # (kind, name, spec, where) a later file replaced: still checked, for its problems
     top_where: dict[str, Where] = {}
     errors: dict[str, tuple[Any, Where]] = {}
@@ -193,8 +193,9 @@ def _merge(parts: list[_Part], integers: frozenset[str] = frozenset()
                         found = _integer_problems(given, where.child("options", option))
                     top["_merge_problems"] += found
                 top["options"].update(value)
+                top["_option_where"].update({option: where.child("options", option) for option in value})
                 if part.bundled:
-                    top["_bundled_options"] |= set(value)
+                    top["_bundled_options"].update(value)
             elif key == "headers":
                 top[key].update(value)
             elif key == "modes":
@@ -241,7 +242,7 @@ def _kind_of(value: Any) -> str | None:
 
 
 
-def _misspelt_option(option: str, bundled: set[str], where: Where) -> list[Problem]:
+def _misspelt_option(option: str, bundled: Iterable[str], where: Where) -> list[Problem]:
     """A new option a letter or two away from a bundled one (`payload_limit_byte`): it would be taken, for
     templates of one's own, and the option meant would silently keep its value."""
     close = difflib.get_close_matches(option, sorted(bundled), n=1, cutoff=0.9)
@@ -278,6 +279,25 @@ def _integer_problems(given: Any, where: Where) -> list[Problem]:
     return [where.problem(f"{given!r} where the option takes an integer (a number without a decimal point)")]
 
 
+def _checked_options(api: str, options: Mapping[str, Any], bundled: Mapping[str, Any],
+                     where_of: Mapping[str, Where], told: list[Problem]) -> list[Problem]:
+    """What the API's module finds wrong with its merged options (`apis.options_check`), each at the file and line
+    that gave the option last; a field whose kind or sign was told already (`_kind_problems`) is not told twice."""
+    check = apis.OPTIONS_CHECKS.get(api)
+    if check is None:
+        return []
+    seen = {(p.file, p.field) for p in told}
+    found = []
+    for path, message in check(options, bundled):
+        where = where_of.get(str(path[0]))
+        if where is None:  # pragma: no cover - a module's check names the options it was given
+            continue
+        problem = where.child(*path[1:]).problem(message)
+        if (problem.file, problem.field) not in seen:
+            found.append(problem)
+    return found
+
+
 def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]]:
     top, raw_errors, raw_routes = _merge(parts, apis.INTEGER_OPTIONS.get(name, frozenset()))
     first = parts[0].where
@@ -285,7 +305,8 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
     broken: dict[str, set[str]] = top.pop("_broken")
     shadowed: list[tuple[str, str, Any, Where]] = top.pop("_shadowed")
     merge_problems: list[Problem] = top.pop("_merge_problems")  # told with the others, at the end
-    top.pop("_bundled_options")
+    merge_problems += _checked_options(name, top["options"], top.pop("_bundled_options"), top.pop("_option_where"),
+                                       merge_problems)
     problems: list[Problem] = []
     for key in ("prefix", "error_response"):
         if key not in top and key not in broken["top"]:  # one the schema refused is told already

@@ -164,3 +164,39 @@ def test_4_mb_is_4_mib_of_body(client, session, size, status):
     body = head + b"y" * (size - len(head) - len(tail)) + tail
     answer = client.post("/braze/users/track", content=body, headers={**session, "Content-Type": "application/json"})
     assert len(body) == size and answer.status_code == status
+
+
+@pytest.mark.parametrize("authorization", [None, 'Bearer "key-1"', "Bearer 'key-1'", "Basic a2V5LTE=", "Bearer"])
+def test_a_request_without_a_key_is_401_however_many_come_and_spends_no_window(limited, session, authorization):
+    """errors.md's 401: no key, or one in quotes. Braze limits per API key: a request it cannot attribute to a key
+    is refused as unauthorized first, and takes nothing from any window (it was 429 once a shared window of
+    keyless requests was spent, and braze-client retried that 429 forever instead of raising Unauthorized)."""
+    headers = {"X-Mock-Session": session["X-Mock-Session"]}
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    answers = [limited.post("/braze/users/track", json=TRACK, headers=headers) for _ in range(7)]
+    assert [a.status_code for a in answers] == [401] * 7
+    fatal(answers[-1], 401, "Unauthorized")
+    assert {rate(a)[:2] for a in answers} == {(5, 5)}  # the headers still tell the group's window, untouched
+    keyed = limited.post("/braze/users/track", json=TRACK, headers=session)
+    assert keyed.status_code == 201 and rate(keyed)[1] == 4
+
+
+def test_an_unlisted_key_or_one_of_another_instance_is_401_however_many_come(make_client, tmp_path, session):
+    """With `api_keys` listing keys, an unlisted one is 401 (not a window of its own to spend into 429); so is a
+    listed key sent to another instance's host (errors.md's 401 row)."""
+    (tmp_path / "keys.yaml").write_text(
+        "api: braze\noptions:\n  api_keys: {key-1: ['*']}\n  key_instances: {key-1: fra-01}\n"
+        "  rate_limit.users-track: {limit: 2, window_s: 60}\n")
+    mock = make_client(scenarios=(str(tmp_path),))
+    mock.post("/__admin/clock", json={"freeze": True})
+    try:
+        unlisted = {**session, "Authorization": "Bearer not-listed"}
+        elsewhere = {**session, "Host": "rest.iad-01.braze.com"}
+        codes = [mock.post("/braze/users/track", json=TRACK, headers=unlisted).status_code for _ in range(4)]
+        codes += [mock.post("/users/track", json=TRACK, headers=elsewhere).status_code for _ in range(4)]
+        assert codes == [401] * 8
+        answers = [mock.post("/braze/users/track", json=TRACK, headers=session) for _ in range(3)]
+        assert [a.status_code for a in answers] == [201, 201, 429]
+    finally:
+        mock.post("/__admin/clock", json={"freeze": False})
