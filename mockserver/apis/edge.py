@@ -34,6 +34,7 @@ from mockserver.apis.edge_body import (
 )
 from mockserver.engine.context import RequestContext, template_context
 from mockserver.engine.flags import TOKEN, Misuse, decimal
+from mockserver.engine.modes import answered_now
 from mockserver.engine.outcome import ErrorRef, Failure, Outcome, Reply, Success
 from mockserver.engine.respond import render_own
 
@@ -155,7 +156,8 @@ def _compiled(pattern: str) -> re.Pattern[str]:
                                    "EXEG-0012-422", "EXEG-0013-422"))
 def datastream(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
     """Missing (0002), unknown (0003), disabled (0004), or configured to fail with an error: the documented
-    configuration errors (0010-0013) are what `error:` is for, though any id of the catalog is taken."""
+    configuration errors (0010-0013) are what `error:` is for, though any id of the catalog is taken (the loader
+    refuses others: `check_options`)."""
     edge, options = _edge(ctx), ctx.options
     ident = edge["config_id"]
     if ident is None:
@@ -166,11 +168,13 @@ def datastream(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
     if config.get("enabled", True) is False:
         return [ErrorRef("EXEG-0004-422")]
     error = config.get("error")
-    if error is not None:
-        if error not in ctx.api.errors:
-            raise Misuse(f"options.datastreams.{ident}.error names no edge error '{error}'", sorted(ctx.api.errors))
-        return [ErrorRef(str(error))]
-    return []
+    if error is None:
+        return []
+    # An upstream error or a warning (the catalog's 207 and 200) is not answered as a problem: it goes to the
+    # handler, which embeds it in the normal answer after the remaining checks, exactly as `__error=ID` does.
+    configured = [ErrorRef(str(error))]
+    fresh = [ref for ref in configured if all(asked.id != ref.id for asked in ctx.async_errors)]  # asked by flag too
+    return answered_now(ctx, fresh) if fresh else []
 
 
 def media_type(header: str | None) -> str | None:
