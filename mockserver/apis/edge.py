@@ -9,13 +9,14 @@ adds the warnings a session's state calls for (an opt-out, an unauthorized ident
 from __future__ import annotations
 
 import base64
+import difflib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from functools import lru_cache
 from typing import Any
 
-from mockserver.apis import before, check, handler
+from mockserver.apis import OptionProblems, before, check, handler, options_check
 from mockserver.apis.edge_auth import AUTH_ERRORS, auth_errors
 from mockserver.apis.edge_body import (
     CONSENT,
@@ -145,11 +146,8 @@ def _unknown_datastream(ident: str, options: Mapping[str, Any]) -> bool:
 
 @lru_cache(maxsize=16)
 def _compiled(pattern: str) -> re.Pattern[str]:
-    try:
-        return re.compile(pattern, re.IGNORECASE)
-    except re.error as exc:
-        raise Misuse(f"options.unknown_datastream_pattern is not a regular expression: {exc}",
-                     ["a Python regular expression"]) from exc
+    """The pattern compiles: the loader refused one that does not (`check_options`)."""
+    return re.compile(pattern, re.IGNORECASE)
 
 
 @check("edge.datastream", errors=("EXEG-0002-400", "EXEG-0003-400", "EXEG-0004-422", "EXEG-0010-422", "EXEG-0011-422",
@@ -175,6 +173,65 @@ def datastream(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
     configured = [ErrorRef(str(error))]
     fresh = [ref for ref in configured if all(asked.id != ref.id for asked in ctx.async_errors)]  # asked by flag too
     return answered_now(ctx, fresh) if fresh else []
+
+
+DATASTREAM_KEYS = ("enabled", "access", "require_primary_identity", "error")
+ACCESS_TYPES = ("mixed", "authenticated")  # the access types of the authentication page
+
+
+@options_check("edge")
+def check_options(options: Mapping[str, Any], bundled: Mapping[str, Any], error_ids: Collection[str]) -> OptionProblems:
+    """What the loader cannot know of the options: each was taken by `validate`, then every request met it as
+    misuse (a pattern that does not compile, an unknown error id), or it silently changed nothing (a misspelt
+    datastream key, a value of the wrong kind), or it broke clients (a hint whose own path is a 404). Options of
+    the wrong kind are the loader's (`_kind_problems`): not told twice."""
+    found: OptionProblems = []
+    pattern = options.get("unknown_datastream_pattern")
+    if isinstance(pattern, str):
+        try:
+            re.compile(pattern, re.IGNORECASE)
+        except re.error as exc:
+            found.append((("unknown_datastream_pattern",), f"not a regular expression: {exc} (a Python regular "
+                          "expression, searched case-insensitively; '' for none)"))
+    hints, default = options.get("location_hints"), options.get("default_location_hint")
+    if isinstance(hints, list) and default not in hints:
+        listed, why = ", ".join(map(str, hints)), "every answer would name a hint whose own path answers 404"
+        if hints != bundled.get("location_hints") and default == bundled.get("default_location_hint"):  # narrowed
+            found.append((("location_hints",), f"default_location_hint {default!r} is not one of them ({listed}): "
+                          f"{why}"))
+        else:
+            found.append((("default_location_hint",), f"{default!r} is not one of location_hints ({listed}): {why}"))
+    datastreams = options.get("datastreams")
+    for ident, config in datastreams.items() if isinstance(datastreams, Mapping) else ():
+        found += [(("datastreams", str(ident), *path), message)
+                  for path, message in _datastream_problems(config, error_ids)]
+    return found
+
+
+def _datastream_problems(config: Any, error_ids: Collection[str]) -> OptionProblems:
+    """One datastream's settings: a mapping of DATASTREAM_KEYS, each null or of its kind, or nothing at all."""
+    if config is None:
+        return []  # `my-datastream:`, a datastream that exists and nothing more
+    if not isinstance(config, Mapping):
+        return [((), f"{config!r} where a datastream takes a mapping of {', '.join(DATASTREAM_KEYS)} (or nothing: "
+                 "a datastream that exists)")]
+    found: OptionProblems = []
+    for key, value in config.items():
+        key = str(key)
+        if key not in DATASTREAM_KEYS:
+            close = difflib.get_close_matches(key, DATASTREAM_KEYS, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            found.append(((key,), f"unknown key; {hint}(a datastream takes: {', '.join(DATASTREAM_KEYS)})"))
+        elif value is None:
+            continue  # as if not given
+        elif key in ("enabled", "require_primary_identity") and not isinstance(value, bool):
+            found.append(((key,), f"{value!r} where the key takes true or false"))
+        elif key == "access" and value not in ACCESS_TYPES:
+            found.append(((key,), f"{value!r} is not an access type (one of: {', '.join(ACCESS_TYPES)})"))
+        elif key == "error" and value not in error_ids:
+            found.append(((key,), f"no error '{value}' in the edge catalog (mockserver catalog --api edge lists "
+                          "them; EXEG-0010-422 to EXEG-0013-422 are the configuration errors)"))
+    return found
 
 
 def media_type(header: str | None) -> str | None:
