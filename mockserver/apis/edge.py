@@ -71,7 +71,12 @@ def _request_id(ctx: RequestContext) -> str:
     return f"{given}-{ctx.generator.hex(16)}" if given else ctx.generator.uuid()
 
 
-@before("edge", variables={"edge"})
+# Read as integers (the loader refuses anything else): Retry-After's delay-seconds is a whole number (RFC 9110),
+# and urllib3 refuses `Retry-After: 1.5`; a byte limit of 1.5 was cut to 1.
+INTEGER_OPTIONS = ("retry_after_seconds", "max_body_bytes")
+
+
+@before("edge", variables={"edge"}, integer_options=INTEGER_OPTIONS)
 def prepare(ctx: RequestContext) -> None:
     """What every answer and check reads, as the `edge` template variable."""
     options = ctx.options
@@ -183,8 +188,8 @@ ACCESS_TYPES = ("mixed", "authenticated")  # the access types of the authenticat
 def check_options(options: Mapping[str, Any], bundled: Mapping[str, Any], error_ids: Collection[str]) -> OptionProblems:
     """What the loader cannot know of the options: each was taken by `validate`, then every request met it as
     misuse (a pattern that does not compile, an unknown error id), or it silently changed nothing (a misspelt
-    datastream key, a value of the wrong kind), or it broke clients (a hint whose own path is a 404). Options of
-    the wrong kind are the loader's (`_kind_problems`): not told twice."""
+    datastream key, a value of the wrong kind), or it broke clients (a hint whose own path is a 404). Options
+    of the wrong kind, a negative number or a fraction where an integer is read are the loader's: not told twice."""
     found: OptionProblems = []
     pattern = options.get("unknown_datastream_pattern")
     if isinstance(pattern, str):

@@ -52,6 +52,13 @@ def test_a_datastream_s_non_fatal_error_yields_to_a_fatal_one_as_the_flag_s_does
 
 # ---- values refused at load -------------------------------------------------------------------
 BAD = [
+    # RFC 9110's delay-seconds is an integer: urllib3 (requests) raised InvalidHeader on `Retry-After: 1.5`
+    ("retry_after_seconds: 1.5", "options.retry_after_seconds",
+     "1.5 where the option takes an integer (a number without a decimal point)"),
+    ("retry_after_seconds: 2.0", "options.retry_after_seconds",
+     "2.0 where the option takes an integer (a number without a decimal point)"),
+    ("max_body_bytes: 1000.5", "options.max_body_bytes",
+     "1000.5 where the option takes an integer (a number without a decimal point)"),
     ("unknown_datastream_pattern: '(['", "options.unknown_datastream_pattern",
      "not a regular expression: unterminated character set at position 1 (a Python regular expression, searched "
      "case-insensitively; '' for none)"),
@@ -88,7 +95,7 @@ def test_a_wrong_option_value_is_refused_at_reload_with_its_line(make_client, tm
 
 
 @pytest.mark.parametrize("option", [
-    "unknown_datastream_pattern: ''",
+    "retry_after_seconds: 0", "retry_after_seconds: 30", "unknown_datastream_pattern: ''",
     "unknown_datastream_pattern: null", "datastreams: {x: null, y: {}}",
     "datastreams: {x: {enabled: true, access: mixed, require_primary_identity: false, error: EXEG-0012-422}}",
     "location_hints: [va6]\n  default_location_hint: va6",
@@ -112,7 +119,7 @@ def test_a_hint_the_default_does_not_keep_when_a_user_narrows_location_hints(mak
 def test_validate_exits_1_naming_every_wrong_option(tmp_path):
     path = tmp_path / "edge.yaml"
     path.write_text(yaml.safe_dump({"api": "edge", "options": {
-        "unknown_datastream_pattern": "([", "default_location_hint": "zz9",
+        "retry_after_seconds": 1.5, "unknown_datastream_pattern": "([", "default_location_hint": "zz9",
         "datastreams": {"a": {"error": "EXEG-9999-422"}, "b": {"enabeld": False}, "c": {"access": "public"},
                         "d": {"enabled": "no"}}}}))
     run = subprocess.run([sys.executable, "-m", "mockserver", "validate", str(path)], capture_output=True, text=True,
@@ -122,6 +129,6 @@ def test_validate_exits_1_naming_every_wrong_option(tmp_path):
               if line.startswith(str(path))]
     assert sorted(fields) == ["options.datastreams.a.error", "options.datastreams.b.enabeld",
                               "options.datastreams.c.access", "options.datastreams.d.enabled",
-                              "options.default_location_hint",
+                              "options.default_location_hint", "options.retry_after_seconds",
                               "options.unknown_datastream_pattern"]
     assert "Traceback" not in run.stdout + run.stderr
