@@ -22,7 +22,8 @@ Check = Callable[[RequestContext, Mapping[str, Any]], CheckResult | Awaitable[Ch
 Handler = Callable[[RequestContext], Outcome | Awaitable[Outcome]]
 
 Hook = Callable[[RequestContext], Outcome | None | Awaitable[Outcome | None]]
-# (the options merged from every file, those the package's own files gave) -> (path under `options`, why) each
+# (the options merged from every file, those the package's own files gave, the catalog's error ids)
+# -> (path under `options`, why) each
 OptionProblems = list[tuple[tuple[str | int, ...], str]]
 OptionsCheck = Callable[[Mapping[str, Any], Mapping[str, Any], Collection[str]], OptionProblems]
 
