@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import pkgutil
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from typing import Any, TypeVar
 
 from mockserver.engine.context import RequestContext
@@ -22,9 +22,10 @@ Check = Callable[[RequestContext, Mapping[str, Any]], CheckResult | Awaitable[Ch
 Handler = Callable[[RequestContext], Outcome | Awaitable[Outcome]]
 
 Hook = Callable[[RequestContext], Outcome | None | Awaitable[Outcome | None]]
-# (the options merged from every file, those the package's own files gave) -> (path under `options`, why) each
+# (the options merged from every file, those the package's own files gave, the catalog's error ids)
+# -> (path under `options`, why) each
 OptionProblems = list[tuple[tuple[str | int, ...], str]]
-OptionsCheck = Callable[[Mapping[str, Any], Mapping[str, Any]], OptionProblems]
+OptionsCheck = Callable[[Mapping[str, Any], Mapping[str, Any], Collection[str]], OptionProblems]
 
 CHECKS: dict[str, Check] = {}
 HANDLERS: dict[str, Handler] = {}
@@ -91,9 +92,10 @@ def before(api: str, variables: Iterable[str] = (), flags: Iterable[str] = (),
 def options_check(api: str) -> Callable[[F], F]:
     """Register what the API's options must hold beyond what the loader checks against the bundled values (the
     kind, a sign): values the module could only read as something else (a window of 0 s, a time zone no database
-    knows, a group no limit names). `func(options, bundled)` gets the options merged from every file and those the
-    package's own files gave, and returns each problem as (its path under `options`, why); the loader reports it at
-    the file and line that gave that option, as its other problems, and the API does not load."""
+    knows, a group no limit names, an error id its catalog lacks). `func(options, bundled, error_ids)` gets the options
+    merged from every file, those the package's own files gave, and the ids of the API's catalog as its files merge
+    it, and returns each problem as (its path under `options`, why); the loader reports it at the file and line that
+    gave that option, as its other problems, and the API does not load."""
 
     def register(func: F) -> F:
         OPTIONS_CHECKS[api] = func

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, TypeGuard
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -22,7 +22,8 @@ GROUP_KEYS = ("group", "broadcast")  # a path's group as a mapping: {group, broa
 
 
 @options_check("braze")
-def option_problems(options: Mapping[str, Any], bundled: Mapping[str, Any]) -> OptionProblems:
+def option_problems(options: Mapping[str, Any], bundled: Mapping[str, Any],
+                    error_ids: Collection[str]) -> OptionProblems:
     found: OptionProblems = []
     for name, spec in options.items():
         if name.startswith(RATE_LIMIT):

@@ -9,13 +9,14 @@ adds the warnings a session's state calls for (an opt-out, an unauthorized ident
 from __future__ import annotations
 
 import base64
+import difflib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from functools import lru_cache
 from typing import Any
 
-from mockserver.apis import before, check, handler
+from mockserver.apis import OptionProblems, before, check, handler, options_check
 from mockserver.apis.edge_auth import AUTH_ERRORS, auth_errors
 from mockserver.apis.edge_body import (
     CONSENT,
@@ -34,6 +35,7 @@ from mockserver.apis.edge_body import (
 )
 from mockserver.engine.context import RequestContext, template_context
 from mockserver.engine.flags import TOKEN, Misuse, decimal
+from mockserver.engine.modes import answered_now
 from mockserver.engine.outcome import ErrorRef, Failure, Outcome, Reply, Success
 from mockserver.engine.respond import render_own
 
@@ -69,7 +71,12 @@ def _request_id(ctx: RequestContext) -> str:
     return f"{given}-{ctx.generator.hex(16)}" if given else ctx.generator.uuid()
 
 
-@before("edge", variables={"edge"})
+# Read as integers (the loader refuses anything else): Retry-After's delay-seconds is a whole number (RFC 9110),
+# and urllib3 refuses `Retry-After: 1.5`; a byte limit of 1.5 was cut to 1.
+INTEGER_OPTIONS = ("retry_after_seconds", "max_body_bytes")
+
+
+@before("edge", variables={"edge"}, integer_options=INTEGER_OPTIONS)
 def prepare(ctx: RequestContext) -> None:
     """What every answer and check reads, as the `edge` template variable."""
     options = ctx.options
@@ -144,18 +151,16 @@ def _unknown_datastream(ident: str, options: Mapping[str, Any]) -> bool:
 
 @lru_cache(maxsize=16)
 def _compiled(pattern: str) -> re.Pattern[str]:
-    try:
-        return re.compile(pattern, re.IGNORECASE)
-    except re.error as exc:
-        raise Misuse(f"options.unknown_datastream_pattern is not a regular expression: {exc}",
-                     ["a Python regular expression"]) from exc
+    """The pattern compiles: the loader refused one that does not (`check_options`)."""
+    return re.compile(pattern, re.IGNORECASE)
 
 
 @check("edge.datastream", errors=("EXEG-0002-400", "EXEG-0003-400", "EXEG-0004-422", "EXEG-0010-422", "EXEG-0011-422",
                                    "EXEG-0012-422", "EXEG-0013-422"))
 def datastream(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
     """Missing (0002), unknown (0003), disabled (0004), or configured to fail with an error: the documented
-    configuration errors (0010-0013) are what `error:` is for, though any id of the catalog is taken."""
+    configuration errors (0010-0013) are what `error:` is for, though any id of the catalog is taken (the loader
+    refuses others: `check_options`)."""
     edge, options = _edge(ctx), ctx.options
     ident = edge["config_id"]
     if ident is None:
@@ -166,11 +171,72 @@ def datastream(ctx: RequestContext, args: Mapping[str, Any]) -> list[ErrorRef]:
     if config.get("enabled", True) is False:
         return [ErrorRef("EXEG-0004-422")]
     error = config.get("error")
-    if error is not None:
-        if error not in ctx.api.errors:
-            raise Misuse(f"options.datastreams.{ident}.error names no edge error '{error}'", sorted(ctx.api.errors))
-        return [ErrorRef(str(error))]
-    return []
+    if error is None:
+        return []
+    # An upstream error or a warning (the catalog's 207 and 200) is not answered as a problem: it goes to the
+    # handler, which embeds it in the normal answer after the remaining checks, exactly as `__error=ID` does.
+    configured = [ErrorRef(str(error))]
+    fresh = [ref for ref in configured if all(asked.id != ref.id for asked in ctx.async_errors)]  # asked by flag too
+    return answered_now(ctx, fresh) if fresh else []
+
+
+DATASTREAM_KEYS = ("enabled", "access", "require_primary_identity", "error")
+ACCESS_TYPES = ("mixed", "authenticated")  # the access types of the authentication page
+
+
+@options_check("edge")
+def check_options(options: Mapping[str, Any], bundled: Mapping[str, Any], error_ids: Collection[str]) -> OptionProblems:
+    """What the loader cannot know of the options: each was taken by `validate`, then every request met it as
+    misuse (a pattern that does not compile, an unknown error id), or it silently changed nothing (a misspelt
+    datastream key, a value of the wrong kind), or it broke clients (a hint whose own path is a 404). Options
+    of the wrong kind, a negative number or a fraction where an integer is read are the loader's: not told twice."""
+    found: OptionProblems = []
+    pattern = options.get("unknown_datastream_pattern")
+    if isinstance(pattern, str):
+        try:
+            re.compile(pattern, re.IGNORECASE)
+        except re.error as exc:
+            found.append((("unknown_datastream_pattern",), f"not a regular expression: {exc} (a Python regular "
+                          "expression, searched case-insensitively; '' for none)"))
+    hints, default = options.get("location_hints"), options.get("default_location_hint")
+    if isinstance(hints, list) and default not in hints:
+        listed, why = ", ".join(map(str, hints)), "every answer would name a hint whose own path answers 404"
+        if hints != bundled.get("location_hints") and default == bundled.get("default_location_hint"):  # narrowed
+            found.append((("location_hints",), f"default_location_hint {default!r} is not one of them ({listed}): "
+                          f"{why}"))
+        else:
+            found.append((("default_location_hint",), f"{default!r} is not one of location_hints ({listed}): {why}"))
+    datastreams = options.get("datastreams")
+    for ident, config in datastreams.items() if isinstance(datastreams, Mapping) else ():
+        found += [(("datastreams", str(ident), *path), message)
+                  for path, message in _datastream_problems(config, error_ids)]
+    return found
+
+
+def _datastream_problems(config: Any, error_ids: Collection[str]) -> OptionProblems:
+    """One datastream's settings: a mapping of DATASTREAM_KEYS, each null or of its kind, or nothing at all."""
+    if config is None:
+        return []  # `my-datastream:`, a datastream that exists and nothing more
+    if not isinstance(config, Mapping):
+        return [((), f"{config!r} where a datastream takes a mapping of {', '.join(DATASTREAM_KEYS)} (or nothing: "
+                 "a datastream that exists)")]
+    found: OptionProblems = []
+    for key, value in config.items():
+        key = str(key)
+        if key not in DATASTREAM_KEYS:
+            close = difflib.get_close_matches(key, DATASTREAM_KEYS, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            found.append(((key,), f"unknown key; {hint}(a datastream takes: {', '.join(DATASTREAM_KEYS)})"))
+        elif value is None:
+            continue  # as if not given
+        elif key in ("enabled", "require_primary_identity") and not isinstance(value, bool):
+            found.append(((key,), f"{value!r} where the key takes true or false"))
+        elif key == "access" and value not in ACCESS_TYPES:
+            found.append(((key,), f"{value!r} is not an access type (one of: {', '.join(ACCESS_TYPES)})"))
+        elif key == "error" and value not in error_ids:
+            found.append(((key,), f"no error '{value}' in the edge catalog (mockserver catalog --api edge lists "
+                          "them; EXEG-0010-422 to EXEG-0013-422 are the configuration errors)"))
+    return found
 
 
 def media_type(header: str | None) -> str | None:

@@ -16,7 +16,7 @@ import functools
 import itertools
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -279,7 +279,7 @@ def _integer_problems(given: Any, where: Where) -> list[Problem]:
     return [where.problem(f"{given!r} where the option takes an integer (a number without a decimal point)")]
 
 
-def _checked_options(api: str, options: Mapping[str, Any], bundled: Mapping[str, Any],
+def _checked_options(api: str, options: Mapping[str, Any], bundled: Mapping[str, Any], error_ids: Collection[str],
                      where_of: Mapping[str, Where], told: list[Problem]) -> list[Problem]:
     """What the API's module finds wrong with its merged options (`apis.options_check`), each at the file and line
     that gave the option last; a field whose kind or sign was told already (`_kind_problems`) is not told twice."""
@@ -288,7 +288,7 @@ def _checked_options(api: str, options: Mapping[str, Any], bundled: Mapping[str,
         return []
     seen = {(p.file, p.field) for p in told}
     found = []
-    for path, message in check(options, bundled):
+    for path, message in check(options, bundled, error_ids):
         where = where_of.get(str(path[0]))
         if where is None:  # pragma: no cover - a module's check names the options it was given
             continue
@@ -305,8 +305,9 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
     broken: dict[str, set[str]] = top.pop("_broken")
     shadowed: list[tuple[str, str, Any, Where]] = top.pop("_shadowed")
     merge_problems: list[Problem] = top.pop("_merge_problems")  # told with the others, at the end
-    merge_problems += _checked_options(name, top["options"], top.pop("_bundled_options"), top.pop("_option_where"),
-                                       merge_problems)
+    error_ids = raw_errors.keys() | broken["errors"]  # one the schema refused is told already, not again here
+    merge_problems += _checked_options(name, top["options"], top.pop("_bundled_options"), error_ids,
+                                       top.pop("_option_where"), merge_problems)
     problems: list[Problem] = []
     for key in ("prefix", "error_response"):
         if key not in top and key not in broken["top"]:  # one the schema refused is told already

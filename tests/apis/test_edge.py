@@ -258,9 +258,7 @@ def test_the_bogus_pattern_yields_to_configured_datastreams_and_can_be_turned_of
     assert client.post("/edge/ee/v2/interact?datastreamId=BOGUS", json=EVENT).status_code == 400
     off = edge_client(make_client, tmp_path, unknown_datastream_pattern="")
     assert off.post("/edge/ee/v2/interact?datastreamId=BOGUS", json=EVENT).status_code == 200
-    broken = edge_client(make_client, tmp_path, unknown_datastream_pattern="(")
-    response = broken.post("/edge/ee/v2/interact?datastreamId=x", json=EVENT)
-    assert response.status_code == 400 and response.headers["x-mockserver-misuse"] == "1"
+    # a pattern that does not compile is refused at load (tests/apis/test_edge_options.py), not per request
 
 
 def test_placeholders_a_user_sets_fill_the_details(make_client, tmp_path):
@@ -270,12 +268,6 @@ def test_placeholders_a_user_sets_fill_the_details(make_client, tmp_path):
         assert "{" not in problem["detail"]
     problem = client.post(f"{INTERACT}&__error=EXEG-0012-422", json=EVENT).json()
     assert "The referenced sandbox 'dev-sandbox' does not exist or is not owned by IMS Org" in problem["detail"]
-
-
-def test_a_datastream_configured_with_an_unknown_error_is_misuse(make_client, tmp_path):
-    client = edge_client(make_client, tmp_path, datastreams={"x": {"error": "EXEG-9999-400"}})
-    response = client.post("/edge/ee/v2/interact?datastreamId=x", json=EVENT)
-    assert response.status_code == 400 and response.headers["x-mockserver-misuse"] == "1"
 
 
 @pytest.mark.parametrize("body", [b"", b"  \n"])
