@@ -39,9 +39,10 @@ REACTOR_INTERNAL_ERROR_WAIT_S = 60.0
 # give no figure. Read as leniently: one retry at once passes (urllib3 sends its first retry at once, then backs
 # off); two in a row, each sent at once, are a loop, not a wait.
 AT_ONCE_S = 0.1
-# The virtual clock is read a little after the request's arrival (later under load): between two requests, virtual
-# and real time that differ by less than this mean the clock was neither frozen nor moved between them.
-CLOCK_UNTOUCHED_S = 0.05
+# Retry-After's seconds count from the answer (gap_after): the virtual arm takes the answer's real latency off, which
+# under a frozen clock did not pass virtually; a client that waited the whole delay after a frozen clock's advance
+# comes out this little short, and is let pass.
+RETRY_AFTER_SLACK_S = 0.05
 # Retries this close to the answer before are sent at once, whatever backoff the client meant: two under FLAT_S,
 # three or more under FLAT_MANY_S. A 0 s retry loop around `httpx.post()` (a new client, and its SSL context, each
 # time) leaves 20-35 ms between an answer and the next request here, more on a loaded machine.
@@ -176,16 +177,6 @@ class Attempt:
     def wait_since(self, earlier: Attempt) -> float:
         return max(self.virtual - earlier.virtual, self.start - earlier.start)
 
-    def wait_after_answer(self, earlier: Attempt) -> float:
-        """From `earlier`'s answer to this request, for a wait a client counts from the answer (Retry-After's
-        seconds). Where the virtual clock ran as the real one between them, the real gap; where it was frozen or
-        moved (a test's virtual sleep), the virtual time between the requests too, as `wait_since` counts it."""
-        real_gap = self.start - earlier.end
-        virtual = self.virtual - earlier.virtual
-        if abs(virtual - (self.start - earlier.start)) < CLOCK_UNTOUCHED_S:
-            return real_gap
-        return max(virtual, real_gap)
-
     def gap_after(self, earlier: Attempt) -> float:
         """From `earlier`'s answer to this request: the client's own wait, without the server's latency (a retry
         sent at once after a slow 503 is still at once). The virtual clock's share counts (a virtual sleep)."""
@@ -307,8 +298,8 @@ def judge_retry(judge: Judge, retry: Attempt, failed: Attempt) -> None:
         allowed = retry_after_s(failed.reply["retry-after"], failed.virtual)
         # delta-seconds count from the answer's arrival (a slow 429 retried at once is at once); a date is a moment
         delta = failed.reply["retry-after"].strip().isdigit()
-        gap = retry.wait_after_answer(failed) if delta else waited
-        if allowed is not None and gap < allowed:
+        gap = retry.gap_after(failed) if delta else waited
+        if allowed is not None and gap < allowed - (RETRY_AFTER_SLACK_S if delta else 0.0):
             since = "after its answer" if delta else "after it"
             judge.add("wait-retry-after", retry, f"#{retry.seq} retried #{failed.seq} ({status}) {gap:.3f} s {since}; "
                                                  f"Retry-After: {failed.reply['retry-after']}")

@@ -104,7 +104,7 @@ def _zone_problems(name: Any) -> OptionProblems:
         try:
             ZoneInfo(name)
             return []
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # `America`: a folder of the database, not a zone
             pass
     known = available_timezones()
     if not known:

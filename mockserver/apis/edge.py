@@ -195,7 +195,7 @@ def check_options(options: Mapping[str, Any], bundled: Mapping[str, Any], error_
     if isinstance(pattern, str):
         try:
             re.compile(pattern, re.IGNORECASE)
-        except re.error as exc:
+        except (re.error, OverflowError, RecursionError) as exc:  # `a{99999999999}`: too large a repeat
             found.append((("unknown_datastream_pattern",), f"not a regular expression: {exc} (a Python regular "
                           "expression, searched case-insensitively; '' for none)"))
     hints, default = options.get("location_hints"), options.get("default_location_hint")
@@ -233,7 +233,7 @@ def _datastream_problems(config: Any, error_ids: Collection[str]) -> OptionProbl
             found.append(((key,), f"{value!r} where the key takes true or false"))
         elif key == "access" and value not in ACCESS_TYPES:
             found.append(((key,), f"{value!r} is not an access type (one of: {', '.join(ACCESS_TYPES)})"))
-        elif key == "error" and value not in error_ids:
+        elif key == "error" and (not isinstance(value, str) or value not in error_ids):  # a list is no id
             found.append(((key,), f"no error '{value}' in the edge catalog (mockserver catalog --api edge lists "
                           "them; EXEG-0010-422 to EXEG-0013-422 are the configuration errors)"))
     return found

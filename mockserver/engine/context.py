@@ -283,8 +283,9 @@ def _sized(method: Any) -> Any:
             given = inspect.signature(method).bind(*args, **kwargs).arguments
         except (TypeError, ValueError):  # Faker says what is wrong with the arguments
             given = kwargs
-        sizes = {name: value for name, value in given.items()
-                 if isinstance(value, int | float) and value > 1 and _SIZE_NAMES.search(name)}
+        sizes = {name: value for name, value in given.items()  # a min_ is a bound its max_ holds: not a factor
+                 if isinstance(value, int | float) and value > 1 and _SIZE_NAMES.search(name)
+                 and not (name.startswith("min_") and "max_" + name[4:] in given)}
         if math.prod(sizes.values()) > MAX_FAKE_SIZE:  # together: texts(nb_texts=1000, max_nb_chars=99999)
             asked = ", ".join(f"{name}={value}" for name, value in sizes.items())
             together = " together" if len(sizes) > 1 else ""

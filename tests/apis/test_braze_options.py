@@ -40,6 +40,7 @@ TRACK = {"attributes": users(1)}
     ("company_time_zone: Mars/Olympus", "company_time_zone",
      "unknown time zone 'Mars/Olympus' (an IANA name such as Europe/Paris, America/New_York or UTC)"),
     ("company_time_zone: europe/paris", "company_time_zone", "did you mean Europe/Paris"),
+    ("company_time_zone: America", "company_time_zone", "unknown time zone 'America'"),  # a folder: IsADirectoryError
 ])
 def test_an_option_braze_would_read_as_something_else_fails_validate(tmp_path, option, field, says):
     mine = tmp_path / "mine.yaml"

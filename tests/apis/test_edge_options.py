@@ -65,6 +65,12 @@ BAD = [
     ("datastreams:\n    x: {error: EXEG-9999-422}", "options.datastreams.x.error",
      "no error 'EXEG-9999-422' in the edge catalog (mockserver catalog --api edge lists them; EXEG-0010-422 to "
      "EXEG-0013-422 are the configuration errors)"),
+    ("datastreams:\n    x: {error: [EXEG-0201-503]}", "options.datastreams.x.error",  # a list: unhashable
+     "no error '['EXEG-0201-503']' in the edge catalog (mockserver catalog --api edge lists them; EXEG-0010-422 to "
+     "EXEG-0013-422 are the configuration errors)"),
+    ("unknown_datastream_pattern: 'a{99999999999}'", "options.unknown_datastream_pattern",  # OverflowError
+     "not a regular expression: the repetition number is too large (a Python regular expression, searched "
+     "case-insensitively; '' for none)"),
     ("datastreams:\n    x: {enabeld: false}", "options.datastreams.x.enabeld",
      "unknown key; did you mean 'enabled'? (a datastream takes: enabled, access, require_primary_identity, error)"),
     ("datastreams:\n    x: {access: public}", "options.datastreams.x.access",

@@ -125,6 +125,15 @@ def test_a_slow_429_retried_the_moment_it_arrived_is_too_soon(mockserver, edge):
     assert "after its answer" in verdict["findings"][0]["detail"]
 
 
+def test_a_slow_429_retried_after_a_clock_advance_shorter_than_retry_after_is_too_soon(mockserver, edge):
+    """The clock moved 100 ms between them: the virtual time between the requests still holds the 1.2 s the answer
+    took, which the client did not wait."""
+    assert edge("&__error=rate-limited&__delay=1200").headers["Retry-After"] == "1"
+    mockserver.clock.advance("100ms")
+    edge("&__error=rate-limited")
+    assert findings(mockserver.verdict()) == [("wait-retry-after", seqs(mockserver)[:2])]
+
+
 def test_retries_that_wait_retry_after_are_clean(mockserver, edge):
     for _ in range(3):
         assert edge("&__error=EXEG-0000-503").status_code == 503

@@ -1141,6 +1141,8 @@ def test_a_missing_top_level_key_hides_no_other_problem(tmp_path, missing):
     ("{{ fake.text(max_nb_chars=10000000.0) | length }}", "{{ fake.text(max_nb_chars=100) | length <= 100 }}"),
     ("{{ fake.texts(nb_texts=1000, max_nb_chars=99999) | length }}",  # each within the bound, not together
      "{{ fake.texts(nb_texts=10, max_nb_chars=10000) | length }}"),
+    ("{{ fake.pystr(min_chars=200000, max_chars=200000) | length }}",  # a min is bounded by its max, not a factor
+     "{{ fake.pystr(min_chars=500, max_chars=1000) | length >= 500 }}"),
 ])
 def test_a_template_asking_for_a_huge_fake_value_fails_at_once(make_client, tmp_path, template, fine):
     """`fake.pystr(max_chars=100000000)` held the event loop, every other request with it, for half a minute: sizes
