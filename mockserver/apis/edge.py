@@ -191,6 +191,9 @@ def check_options(options: Mapping[str, Any], bundled: Mapping[str, Any], error_
     datastream key, a value of the wrong kind), or it broke clients (a hint whose own path is a 404). Options
     of the wrong kind, a negative number or a fraction where an integer is read are the loader's: not told twice."""
     found: OptionProblems = []
+    if options.get("retry_after_seconds", 0) is None:  # the template would leave the header out
+        found.append((("retry_after_seconds",), "null where the option takes whole seconds: every 429 and 503 "
+                      "carries Retry-After (edge-errors.md's table)"))
     pattern = options.get("unknown_datastream_pattern")
     if isinstance(pattern, str):
         try:

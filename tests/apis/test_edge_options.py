@@ -57,6 +57,8 @@ BAD = [
      "1.5 where the option takes an integer (a number without a decimal point)"),
     ("retry_after_seconds: 2.0", "options.retry_after_seconds",
      "2.0 where the option takes an integer (a number without a decimal point)"),
+    ("retry_after_seconds: null", "options.retry_after_seconds",  # the 429 went out without Retry-After
+     "null where the option takes whole seconds: every 429 and 503 carries Retry-After (edge-errors.md's table)"),
     ("max_body_bytes: 1000.5", "options.max_body_bytes",
      "1000.5 where the option takes an integer (a number without a decimal point)"),
     ("unknown_datastream_pattern: '(['", "options.unknown_datastream_pattern",
