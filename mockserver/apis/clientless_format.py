@@ -65,7 +65,7 @@ def _quality(text: str) -> float:
 
 
 def choose(suffix: str | None, param: str | None, accept: str | None, default: str) -> str:
-    return suffix or from_param(param) or from_accept(accept) or (default if default in (JSON, XML) else JSON)
+    return suffix or from_param(param) or from_accept(accept) or default
 
 
 def encode(fmt: str, root: str, data: Mapping[str, Any], root_attributes: str = "") -> str:

@@ -73,7 +73,7 @@ def _request_id(ctx: RequestContext) -> str:
 
 # Read as integers (the loader refuses anything else): Retry-After's delay-seconds is a whole number (RFC 9110),
 # and urllib3 refuses `Retry-After: 1.5`; a byte limit of 1.5 was cut to 1.
-INTEGER_OPTIONS = ("retry_after_seconds", "max_body_bytes")
+INTEGER_OPTIONS = ("retry_after_seconds", "max_body_bytes", "edge_region_id")
 
 
 @before("edge", variables={"edge"}, integer_options=INTEGER_OPTIONS)
@@ -317,7 +317,7 @@ def event_indexes(ctx: RequestContext, count: int) -> list[int | None]:
     chosen: list[int | None] = []
     for piece in raw.split(","):
         piece = piece.strip()
-        index = decimal(piece) if piece.isascii() else None
+        index = decimal(piece)
         if index is None or index >= count:
             raise Misuse(f"X-Mock-Event-Index: '{piece[:40]}' is not an event of this request",
                          [f"comma-separated indexes from 0 to {count - 1}"])

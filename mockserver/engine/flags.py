@@ -42,10 +42,12 @@ def _after_empty_elements(header: str, position: int) -> int:
 
 
 def decimal(text: str) -> int | None:
-    """`text` read as a whole number, or None. `str.isdigit()` holds for `²`, which int() refuses, and
-    int() refuses more digits than `sys.get_int_max_str_digits()` (4,300): both were tracebacks."""
+    """`text` read as a whole number of ASCII digits, or None. `str.isdigit()` holds for `²`, which int()
+    refuses, and int() refuses more digits than `sys.get_int_max_str_digits()` (4,300): both were tracebacks.
+    `str.isdecimal()` and int() take other scripts' digits (`４２９`, fullwidth), which no HTTP client sends
+    for a number: `__code=４２９` was a 429."""
     limit = sys.get_int_max_str_digits()
-    return int(text) if text.isdecimal() and (not limit or len(text) <= limit) else None
+    return int(text) if text.isascii() and text.isdecimal() and (not limit or len(text) <= limit) else None
 
 
 class Misuse(Exception):

@@ -221,6 +221,22 @@ def test_default_format_is_an_option(make_client: Callable[..., TestClient], tmp
     assert asked.json() == {"status": 404, "message": "Not Found"}  # the default only when none is asked
 
 
+@pytest.mark.parametrize(("option", "message"), [
+    ({"default_format": "yaml"}, "'yaml' is not a format of the API (one of: json, xml)"),
+    ({"throttle_status": 500}, "500 is not a throttled answer's status (one of: 403, 429)"),
+])
+def test_an_option_outside_its_values_is_refused_at_reload(make_client: Callable[..., TestClient], tmp_path: Path,
+                                                           option: dict[str, Any], message: str) -> None:
+    """Both passed validate, then answered as the default (JSON, 403): the user asked what the mock does not do."""
+    client = make_client(scenarios=(str(tmp_path),))
+    override(tmp_path, **option)
+    answer = client.post("/__admin/reload")
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["problems"] == [f"{tmp_path / 'clientless-options.yaml'}:2: options.{next(iter(option))}: "
+                                         f"{message}"]
+    assert client.get(f"{P}/api/v1/config/R.json").status_code == 200  # the old scenarios still served
+
+
 @pytest.mark.parametrize(("method", "path"), [
     ("GET", "/api/v1/nothing"), ("POST", "/reggie/v2/R/regcode"), ("GET", "/"), ("PUT", "/api/v1/unknown/x"),
     ("GET", "/reggie/v1/R"),

@@ -83,9 +83,10 @@ def test_bad_flag_values_are_misuse(name, value):
         parse_flags([(name, value)], [], None)
 
 
-@pytest.mark.parametrize("query", ["__code=%C2%B2", "__code=" + "4" * 5000])
+@pytest.mark.parametrize("query", ["__code=%C2%B2", "__code=" + "4" * 5000, "__code=%EF%BC%94%EF%BC%92%EF%BC%99"])
 def test_a_code_int_refuses_to_read_is_misuse_not_a_traceback(client, query):
-    """`²` passes str.isdigit() and 5,000 digits pass it too; int() refuses both (a 500 of ours)."""
+    """`²` passes str.isdigit() and 5,000 digits pass it too; int() refuses both (a 500 of ours). Fullwidth
+    `４２９` passes int() too, and was a 429: no client writes a number so."""
     response = client.get(f"/reactor/companies?{query}", headers={"Authorization": "Bearer t"})
     assert response.status_code == 400 and response.headers["x-mockserver-misuse"] == "1", response.text
     prefer = {"Prefer": "code=\u00b2".encode("latin-1"), "Authorization": "Bearer t"}
@@ -188,6 +189,7 @@ def test_decimal_reads_as_many_digits_as_int_does_and_no_more():
     limit = sys.get_int_max_str_digits()
     assert decimal("9" * limit) == int("9" * limit) and decimal("9" * (limit + 1)) is None
     assert decimal("²") is None and decimal("-1") is None and decimal("0429") == 429
+    assert decimal("\uff14\uff12\uff19") is None and decimal("\u0664\u0662\u0669") is None  # fullwidth, Arabic-Indic
 
 
 def test_one_error_flag_of_comma_separated_ids_asks_each_of_them(client):
