@@ -35,6 +35,7 @@ from mockserver.apis.edge_body import (
 )
 from mockserver.engine.context import RequestContext, template_context
 from mockserver.engine.flags import TOKEN, Misuse, decimal
+from mockserver.engine.match import REGEX_ERRORS
 from mockserver.engine.modes import answered_now
 from mockserver.engine.outcome import ErrorRef, Failure, Outcome, Reply, Success
 from mockserver.engine.respond import render_own
@@ -191,14 +192,11 @@ def check_options(options: Mapping[str, Any], bundled: Mapping[str, Any], error_
     datastream key, a value of the wrong kind), or it broke clients (a hint whose own path is a 404). Options
     of the wrong kind, a negative number or a fraction where an integer is read are the loader's: not told twice."""
     found: OptionProblems = []
-    if options.get("retry_after_seconds", 0) is None:  # the template would leave the header out
-        found.append((("retry_after_seconds",), "null where the option takes whole seconds: every 429 and 503 "
-                      "carries Retry-After (edge-errors.md's table)"))
     pattern = options.get("unknown_datastream_pattern")
     if isinstance(pattern, str):
         try:
             re.compile(pattern, re.IGNORECASE)
-        except (re.error, OverflowError, RecursionError) as exc:  # `a{99999999999}`: too large a repeat
+        except REGEX_ERRORS as exc:
             found.append((("unknown_datastream_pattern",), f"not a regular expression: {exc} (a Python regular "
                           "expression, searched case-insensitively; '' for none)"))
     hints, default = options.get("location_hints"), options.get("default_location_hint")

@@ -87,7 +87,7 @@ async def gateway(ctx: RequestContext) -> Outcome | None:
 
 
 def int_option(options: Mapping[str, Any], name: str) -> int:
-    """An integer setting (one of INT_OPTIONS, which the loader holds to integers); null means the default."""
+    """An integer setting (one of INT_OPTIONS, which the loader holds to integers, null refused)."""
     value = options.get(name)
     return value if isinstance(value, int) and not isinstance(value, bool) else INT_OPTIONS[name]
 

@@ -228,13 +228,18 @@ def _names(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else [str(v) for v in value]
 
 
+# What re.compile raises on a pattern of a user's file: `[a` (re.error), `a{4294967296}` (OverflowError, a repeat
+# too large), thousands of nested groups (RecursionError). Each was a traceback of validate, or a 500 per request.
+REGEX_ERRORS = (re.error, OverflowError, RecursionError)
+
+
 def _patterns(value: Mapping[str, str], where: str) -> dict[str, re.Pattern[str]]:
     compiled = {}
     errors = []
     for name, pattern in value.items():
         try:
             compiled[str(name)] = re.compile(str(pattern))
-        except re.error as exc:
+        except REGEX_ERRORS as exc:
             errors.append(ConditionError(f"{where}.{name}", f"invalid regular expression: {exc}"))
     if errors:
         raise ConditionError.of(errors)

@@ -255,19 +255,60 @@ def _misspelt_option(option: str, bundled: Iterable[str], where: Where) -> list[
 
 def _kind_problems(before: Any, given: Any, where: Where) -> list[Problem]:
     """An option given a value of another kind than the file before gave it (`throttle_rate: fast` where the
-    bundled file has 1): each request would have been the mock's 500. A negative number where the bundled one
-    is not (`throttle_rate: -1`) is refused too. null, on either side, says nothing."""
-    if before is None or given is None:
+    bundled file has 1): each request would have been the mock's 500. So is a negative number where the bundled
+    one is not (`throttle_rate: -1`), a number that is not finite (`.inf`, `.nan`: int() raises on them, and
+    nan passes every comparison), and null where the bundled file gives a number or true/false (read as 0 or
+    false, or a 500: leave the option out to keep it). Lists and mappings are looked into: an element has the kind
+    of the bundled list's (`authorization_required_methods: [1]`; a mapping element, key by key against the
+    bundled ones), a mapping's value that of the same key before, or, in a mapping of named entries (each bundled
+    value a mapping: DCS's partners), a new entry that of the bundled entries' keys. null where the bundled value
+    is text, a list or a mapping, or is null, says nothing: some read it as "none" (`org_id_pattern: null`)."""
+    if before is None:
+        return []
+    expected = _kind_of(before)
+    if given is None:
+        if expected in ("a number", "true or false"):
+            return [where.problem(f"null where the option takes {expected} (as {before!r}); leave it out to keep "
+                                  "that value")]
         return []
     if isinstance(before, dict) and isinstance(given, dict):
-        return [p for key in given.keys() & before.keys() for p in _kind_problems(before[key], given[key],
-                                                                                   where.child(key))]
-    expected, found = _kind_of(before), _kind_of(given)
+        entry = _entry_model(before.values())  # a named entry is held to every key its fellows have
+        return [p for key in given for p in _kind_problems(
+            before.get(key) if entry is None else {**entry, **before.get(key, {})}, given[key], where.child(key))]
+    if isinstance(before, list) and isinstance(given, list) and before:
+        models = {_kind_of(item): item for item in before}
+        if "a mapping" in models:
+            models["a mapping"] = _entry_model(item for item in before if isinstance(item, dict))
+        return [p for index, item in enumerate(given) for p in (
+            _kind_problems(models[_kind_of(item)], item, where.child(index)) if _kind_of(item) in models
+            else [where.child(index).problem(f"{_name_of(item)} where the list holds "
+                                             f"{' or '.join(sorted(k for k in models if k))} (as {before[0]!r})")])]
+    found = _kind_of(given)
+    if expected == found == "a number" and isinstance(given, float) and not math.isfinite(given):
+        return [where.problem(f"{given!r} is not a finite number")]
     if expected == found == "a number" and before >= 0 > given:  # a negative window, rate, length or limit
         return [where.problem(f"{given!r} is negative where the option takes a number of 0 or more (as {before!r})")]
     if expected == found:
         return []
-    return [where.problem(f"{found or type(given).__name__} where the option takes {expected} (as {before!r})")]
+    return [where.problem(f"{_name_of(given)} where the option takes {expected} (as {before!r})")]
+
+
+def _name_of(value: Any) -> str:
+    return _kind_of(value) or ("null" if value is None else type(value).__name__)
+
+
+def _entry_model(entries: Iterable[Any]) -> dict[str, Any] | None:
+    """What the bundled entries of a list or of a mapping of named entries (all of them mappings) give each key:
+    its first value that is not null. None when they are not all mappings: then a new entry says nothing."""
+    entries = list(entries)
+    if not entries or not all(isinstance(entry, dict) for entry in entries):
+        return None
+    model: dict[str, Any] = {}
+    for entry in entries:
+        for key, value in entry.items():
+            if model.get(key) is None:
+                model[key] = value
+    return model
 
 
 def _integer_problems(given: Any, where: Where) -> list[Problem]:

@@ -58,7 +58,7 @@ BAD = [
     ("retry_after_seconds: 2.0", "options.retry_after_seconds",
      "2.0 where the option takes an integer (a number without a decimal point)"),
     ("retry_after_seconds: null", "options.retry_after_seconds",  # the 429 went out without Retry-After
-     "null where the option takes whole seconds: every 429 and 503 carries Retry-After (edge-errors.md's table)"),
+     "null where the option takes a number (as 1); leave it out to keep that value"),
     ("edge_region_id: 35.5", "options.edge_region_id",  # x-adobe-edge: OR2;35.5, which the Web SDK reads as a number
      "35.5 where the option takes an integer (a number without a decimal point)"),
     ("max_body_bytes: 1000.5", "options.max_body_bytes",

@@ -117,6 +117,24 @@ def test_references_are_resolved_at_load(tmp_path):
     assert "routes[1].handler: no handler named 'toy.nothing'" in joined
 
 
+@pytest.mark.parametrize("pattern, why", [("a{4294967296}", "the repetition number is too large"),
+                                          ("(" * 2000 + ")" * 2000, "maximum recursion depth exceeded")])
+def test_a_pattern_re_cannot_compile_for_its_size_is_a_problem_not_a_traceback(tmp_path, pattern, why):
+    """re.compile raises OverflowError for too large a repeat, RecursionError for groups nested too deep: validate,
+    serve and reload printed a traceback (reload answered a plain 500)."""
+    text = GOOD + f"""\
+  - id: sized
+    method: GET
+    path: /sized
+    rules:
+      - when: {{header_matches: {{X: "{pattern}"}}}}
+        error: boom
+"""
+    found = problems_of(tmp_path, text)
+    told = f"routes[1].rules[0].when.header_matches.X: invalid regular expression: {why}"
+    assert any(told in p for p in found), found
+
+
 def test_an_inline_json_schema_the_meta_schema_refuses_is_a_problem_at_its_field(tmp_path):
     """`body_violates` and `body_conforms` take a JSON Schema (2020-12): one that is not (a misspelt type, a
     negative bound) is told at load, with its line and the meta-schema's words, nested or not."""
@@ -999,6 +1017,34 @@ def test_a_negative_number_where_the_bundled_option_is_not_is_a_problem(tmp_path
         ("options.throttle_rate", "-1 is negative where the option takes a number of 0 or more (as 1)")]
 
 
+def test_null_a_number_not_finite_and_list_or_entry_members_of_another_kind_are_problems(tmp_path):
+    """Each loaded and then answered 500 on every request that read it (`max_get_bytes: null`: int(None);
+    `authn_ttl_s: .inf`: int(inf); `authorization_required_methods: [1]`: 1.upper()), or turned a check off
+    (`require_api_key: null` read as false, `throttle_burst: .nan` comparing false). A new named entry (a DCS partner)
+    is held to the keys its bundled fellows have; null stays allowed where the bundled value is text."""
+    (tmp_path / "dcs.yaml").write_text("api: dcs\noptions:\n  max_get_bytes: null\n  org_id_pattern: null\n"
+                                       "  partners: {mine: {id: x, data_sources: '123'}}\n")
+    (tmp_path / "pass.yaml").write_text("api: clientless\noptions:\n  authn_ttl_s: .inf\n  throttle_burst: .nan\n"
+                                        "  authorization_required_methods: [POST, 1]\n"
+                                        "  users: [{username: a, metadata: x}]\n")
+    (tmp_path / "tags.yaml").write_text("api: reactor\noptions:\n  require_api_key: null\n")
+    with pytest.raises(ScenarioError) as caught:
+        load_catalog([tmp_path])
+    assert sorted((Path(p.file).name, p.field, p.message) for p in caught.value.problems) == [
+        ("dcs.yaml", "options.max_get_bytes", "null where the option takes a number (as 8192); leave it out to keep "
+         "that value"),
+        ("dcs.yaml", "options.partners.mine.data_sources",
+         "text where the option takes a list (as [39217, 123, 456, 543])"),
+        ("dcs.yaml", "options.partners.mine.id", "text where the option takes a number (as 1352)"),
+        ("pass.yaml", "options.authn_ttl_s", "inf is not a finite number"),
+        ("pass.yaml", "options.authorization_required_methods[1]", "a number where the list holds text (as 'POST')"),
+        ("pass.yaml", "options.throttle_burst", "nan is not a finite number"),
+        ("pass.yaml", "options.users[0].metadata", "text where the option takes a mapping (as {'zip': ['12345'], "
+         "'householdID': '3456', 'channelID': ['channel-1', 'channel-2']})"),
+        ("tags.yaml", "options.require_api_key", "null where the option takes true or false (as True); leave it out "
+         "to keep that value")]
+
+
 def test_a_route_the_one_before_always_answers_is_a_problem(tmp_path):
     """Two routes of one method and path (parameters named apart): the second never answers; a method
     named twice in one route is told too."""
@@ -1195,5 +1241,5 @@ def test_an_option_the_module_reads_as_an_integer_takes_only_an_integer(tmp_path
         ("mine.yaml", 3, "options.polls_before_done",
          "1.5 where the option takes an integer (a number without a decimal point)")]
     (tmp_path / "also.yaml").write_text("api: reactor\noptions:\n  polls_before_done: 3\n")
-    (tmp_path / "mine.yaml").write_text("api: reactor\noptions:\n  polls_before_done: null\n")  # the default
-    assert load_catalog([tmp_path]).apis["reactor"].options["polls_before_done"] is None
+    (tmp_path / "mine.yaml").unlink()
+    assert load_catalog([tmp_path]).apis["reactor"].options["polls_before_done"] == 3
