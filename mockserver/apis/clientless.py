@@ -12,14 +12,14 @@ import base64
 import hashlib
 import hmac
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl, unquote_to_bytes
 
-from mockserver.apis import OptionProblems, before, check, options_check
-from mockserver.apis.clientless_format import CONTENT_TYPES, JSON, XML, choose, encode, split_suffix
+from mockserver.apis import before, check
+from mockserver.apis.clientless_format import CONTENT_TYPES, choose, encode, split_suffix
 from mockserver.apis.clientless_state import PRODUCTION, STAGING, live, load
 from mockserver.engine.context import RequestContext
 from mockserver.engine.flags import decimal
@@ -150,25 +150,6 @@ def malformed_url(ctx: RequestContext) -> bool:
     except UnicodeDecodeError:
         return True
     return False
-
-
-THROTTLE_STATUSES = (403, 429)  # the seed's answer, and the newer throttling page's
-
-
-@options_check("clientless")
-def check_options(options: Mapping[str, Any], bundled: Mapping[str, Any], error_ids: Collection[str]) -> OptionProblems:
-    """The two options read as one of a few values: anything else was taken by `validate` and then answered
-    as the default (`default_format: yaml` gave JSON, `throttle_status: 500` gave 403), where the user asked for
-    something the mock does not do."""
-    found: OptionProblems = []
-    if options.get("default_format", JSON) not in (JSON, XML):
-        found.append((("default_format",), f"{options['default_format']!r} is not a format of the API (one of: "
-                      f"{JSON}, {XML})"))
-    status = options.get("throttle_status", 403)
-    if isinstance(status, bool) or status not in THROTTLE_STATUSES:
-        found.append((("throttle_status",), f"{status!r} is not a throttled answer's status (one of: "
-                      f"{', '.join(map(str, THROTTLE_STATUSES))})"))
-    return found
 
 
 def throttle_status(ctx: RequestContext) -> int:

@@ -1,0 +1,47 @@
+"""Clientless options that a file could give and the module could only read as something else: refused at load.
+
+The loader checks each option's kind and sign against the bundled value (`throttle_rate: fast`, `authn_ttl_s: -1`)
+and that an integer option is written as one; what it cannot know is checked here: a value outside the few the
+module knows (`default_format: yaml` was answered as JSON), or a number the module cannot work with
+(`regcode_length: 0` spun the server forever). Each is a problem with the file, line and field that gave it, naming
+the values that are valid. Kinds the loader tells (a string where the bundled value is a number) are not told again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from mockserver.apis import OptionProblems, options_check
+from mockserver.apis.clientless_format import JSON, XML
+
+THROTTLE_STATUSES = (403, 429)  # the seed's answer, and the newer throttling page's
+# A reg code is typed by a person on a second screen: the pages' codes have 7 characters (IYQD5JQ). Under 4, a
+# session soon holds every code of the length (36 of one character: the 37th request spun forever); over 32, no
+# one types it.
+REGCODE_LENGTHS = range(4, 33)
+
+
+@options_check("clientless")
+def check_options(options: Mapping[str, Any], bundled: Mapping[str, Any], error_ids: Collection[str]) -> OptionProblems:
+    """Each option read as one of a few values, or as a number in a range: anything else was taken by `validate`
+    and then answered as the default (`default_format: yaml` gave JSON, `throttle_status: 500` gave 403), or broke
+    the server (`regcode_length: 0` never finished its request)."""
+    found: OptionProblems = []
+    if options.get("default_format", JSON) not in (JSON, XML):
+        found.append((("default_format",), f"{options['default_format']!r} is not a format of the API (one of: "
+                      f"{JSON}, {XML})"))
+    status = options.get("throttle_status", 403)
+    if isinstance(status, bool) or status not in THROTTLE_STATUSES:
+        found.append((("throttle_status",), f"{status!r} is not a throttled answer's status (one of: "
+                      f"{', '.join(map(str, THROTTLE_STATUSES))})"))
+    length = options.get("regcode_length", 7)
+    if _whole(length) and length not in REGCODE_LENGTHS:
+        found.append((("regcode_length",), f"{length} is not a reg code's length: {REGCODE_LENGTHS.start} to "
+                      f"{REGCODE_LENGTHS.stop - 1} characters (the pages' codes have 7)"))
+    return found
+
+
+def _whole(value: Any) -> bool:
+    """An integer, not true or false: another kind is the loader's to tell (`_integer_problems`)."""
+    return isinstance(value, int) and not isinstance(value, bool)

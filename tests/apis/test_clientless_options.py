@@ -1,0 +1,116 @@
+"""Clientless options a user's file sets: the values refused at load, and what the accepted ones bound."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from starlette.testclient import TestClient
+
+from mockserver.apis import clientless_flow
+from tests.apis.test_clientless import JSON_ACCEPT, P, override
+
+# ---- values refused at load -------------------------------------------------------------------
+BAD = [
+    # 0 spun the server at 100% CPU on the first reg code (its only code, "", always taken); 1 after 36 codes
+    ("regcode_length: 0", "options.regcode_length", "0 is not a reg code's length: 4 to 32 characters (the pages' "
+     "codes have 7)"),
+    ("regcode_length: 1", "options.regcode_length", "1 is not a reg code's length: 4 to 32 characters (the pages' "
+     "codes have 7)"),
+    ("regcode_length: 33", "options.regcode_length", "33 is not a reg code's length: 4 to 32 characters (the pages' "
+     "codes have 7)"),
+    ("regcode_length: 1000000000000000000000000000000", "options.regcode_length",  # an OverflowError 500
+     "1000000000000000000000000000000 is not a reg code's length: 4 to 32 characters (the pages' codes have 7)"),
+]
+
+
+def _write(tmp_path: Path, option: str) -> Path:
+    path = tmp_path / "clientless-options.yaml"
+    path.write_text(f"api: clientless\noptions:\n  {option}\n")
+    return path
+
+
+@pytest.mark.parametrize(("option", "field", "message"), BAD, ids=[b[0] for b in BAD])
+def test_a_wrong_option_value_is_refused_at_reload_with_its_line(make_client: Callable[..., TestClient],
+                                                                 tmp_path: Path, option: str, field: str,
+                                                                 message: str) -> None:
+    """Each passed validate, then hung the server, answered 500, or silently did something else."""
+    client = make_client(scenarios=(str(tmp_path),))
+    path = _write(tmp_path, option)
+    answer = client.post("/__admin/reload")
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["problems"] == [f"{path}:{3 + option.count(chr(10))}: {field}: {message}"]
+    assert client.get(f"{P}/api/v1/config/R.json").status_code == 200  # the old scenarios still served
+
+
+GOOD = ["regcode_length: 4", "regcode_length: 32"]
+
+
+@pytest.mark.parametrize("option", GOOD)
+def test_good_option_values_load(make_client: Callable[..., TestClient], tmp_path: Path, option: str) -> None:
+    client = make_client(scenarios=(str(tmp_path),))
+    _write(tmp_path, option)
+    assert client.post("/__admin/reload").json()["loaded"] is True
+    created = client.post(f"{P}/reggie/v1/R/regcode", data={"deviceId": "d"}, headers=JSON_ACCEPT)
+    assert created.status_code == 201, created.text
+
+
+def test_validate_exits_1_naming_every_wrong_option(tmp_path: Path) -> None:
+    path = tmp_path / "clientless.yaml"
+    path.write_text(yaml.safe_dump({"api": "clientless", "options": {option.split(": ")[0]: yaml.safe_load(
+        option.split(": ", 1)[1]) for option, _, _ in BAD[:1]}}))
+    run = subprocess.run([sys.executable, "-m", "mockserver", "validate", str(path)], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 1, run.stdout + run.stderr
+    fields = [line.split(": ", 2)[1] for line in run.stdout.splitlines() + run.stderr.splitlines()
+              if line.startswith(str(path))]
+    assert sorted(fields) == sorted({field for _, field, _ in BAD[:1]})
+    assert "Traceback" not in run.stdout + run.stderr
+
+
+# ---- the reg code's draws are bounded ---------------------------------------------------------
+def _taken_up_to(length: int, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every code of `length` characters or fewer is taken, as in a session that made them all; the codes asked."""
+    asked: list[str] = []
+    real = clientless_flow.load
+
+    async def load(ctx: Any, kind: str, *parts: str, **kwargs: Any) -> Any:
+        if kind != "regcode":
+            return await real(ctx, kind, *parts, **kwargs)
+        asked.append(parts[-1])
+        assert len(asked) <= 1000, "the draws never end"  # before the bound: a request that never finished
+        return {"taken": True} if len(parts[-1]) <= length else None
+
+    monkeypatch.setattr(clientless_flow, "load", load)
+    return asked
+
+
+def test_a_session_that_used_every_code_of_the_length_gets_a_longer_one(make_client: Callable[..., TestClient],
+                                                                        tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`regcode_length: 1` spun the server at 100% CPU (deaf to SIGTERM) once its 36 codes were made: after 16
+    draws in a row meet taken codes, the code is one character longer."""
+    client = make_client(scenarios=override(tmp_path, throttle_enabled=False))
+    asked = _taken_up_to(7, monkeypatch)
+    created = client.post(f"{P}/reggie/v1/R/regcode", data={"deviceId": "d"}, headers=JSON_ACCEPT)
+    assert created.status_code == 201, created.text
+    assert len(created.json()["code"]) == 8
+    assert [len(code) for code in asked] == [7] * 16 + [8]
+    assert client.get(f"{P}/reggie/v1/R/regcode/{created.json()['code']}", headers=JSON_ACCEPT).status_code == 200
+
+
+def test_the_draws_end_even_when_no_code_is_free(make_client: Callable[..., TestClient], tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A state no session reaches (36**10 codes taken), but the loop may not spin on it: the route's documented
+    500 after 16 draws at each of 4 lengths."""
+    client = make_client(scenarios=override(tmp_path, throttle_enabled=False))
+    asked = _taken_up_to(100, monkeypatch)
+    answer = client.post(f"{P}/reggie/v1/R/regcode", data={"deviceId": "d"}, headers=JSON_ACCEPT)
+    assert answer.status_code == 500
+    assert answer.json() == {"status": 500, "message": "Internal Server Error"}
+    assert [len(code) for code in asked] == [7] * 16 + [8] * 16 + [9] * 16 + [10] * 16
