@@ -14,12 +14,14 @@ from typing import Any
 
 from mockserver.apis import OptionProblems, options_check
 from mockserver.apis.clientless_format import JSON, XML
+from mockserver.apis.clientless_state import PRODUCTION, STAGING
 
 THROTTLE_STATUSES = (403, 429)  # the seed's answer, and the newer throttling page's
 # A reg code is typed by a person on a second screen: the pages' codes have 7 characters (IYQD5JQ). Under 4, a
 # session soon holds every code of the length (36 of one character: the 37th request spun forever); over 32, no
 # one types it.
 REGCODE_LENGTHS = range(4, 33)
+ENVIRONMENTS = (PRODUCTION, STAGING)  # as `clientless.environment` reads them: in any case
 
 
 @options_check("clientless")
@@ -35,6 +37,10 @@ def check_options(options: Mapping[str, Any], bundled: Mapping[str, Any], error_
     if isinstance(status, bool) or status not in THROTTLE_STATUSES:
         found.append((("throttle_status",), f"{status!r} is not a throttled answer's status (one of: "
                       f"{', '.join(map(str, THROTTLE_STATUSES))})"))
+    environment = options.get("environment", PRODUCTION)
+    if isinstance(environment, str) and environment.lower() not in ENVIRONMENTS:  # `stage`, "": production
+        found.append((("environment",), f"{environment!r} is not an environment (one of: {', '.join(ENVIRONMENTS)}; "
+                      "a Host that is neither real host stands for it)"))
     length = options.get("regcode_length", 7)
     if _whole(length) and length not in REGCODE_LENGTHS:
         found.append((("regcode_length",), f"{length} is not a reg code's length: {REGCODE_LENGTHS.start} to "

@@ -26,6 +26,11 @@ BAD = [
      "codes have 7)"),
     ("regcode_length: 1000000000000000000000000000000", "options.regcode_length",  # an OverflowError 500
      "1000000000000000000000000000000 is not a reg code's length: 4 to 32 characters (the pages' codes have 7)"),
+    # each was production, silently: a test meant for staging's codes, keys and accounts ran on production's
+    ("environment: stage", "options.environment", "'stage' is not an environment (one of: production, staging; a "
+     "Host that is neither real host stands for it)"),
+    ("environment: ''", "options.environment", "'' is not an environment (one of: production, staging; a Host that "
+     "is neither real host stands for it)"),
 ]
 
 
@@ -48,7 +53,8 @@ def test_a_wrong_option_value_is_refused_at_reload_with_its_line(make_client: Ca
     assert client.get(f"{P}/api/v1/config/R.json").status_code == 200  # the old scenarios still served
 
 
-GOOD = ["regcode_length: 4", "regcode_length: 32"]
+GOOD = ["regcode_length: 4", "regcode_length: 32", "environment: staging", "environment: Production",
+        "environment: null"]
 
 
 @pytest.mark.parametrize("option", GOOD)
@@ -60,16 +66,18 @@ def test_good_option_values_load(make_client: Callable[..., TestClient], tmp_pat
     assert created.status_code == 201, created.text
 
 
+WRONG = {"regcode_length": 0, "environment": "stage"}  # one wrong value of each option BAD names
+
+
 def test_validate_exits_1_naming_every_wrong_option(tmp_path: Path) -> None:
     path = tmp_path / "clientless.yaml"
-    path.write_text(yaml.safe_dump({"api": "clientless", "options": {option.split(": ")[0]: yaml.safe_load(
-        option.split(": ", 1)[1]) for option, _, _ in BAD[:1]}}))
+    path.write_text(yaml.safe_dump({"api": "clientless", "options": WRONG}))
     run = subprocess.run([sys.executable, "-m", "mockserver", "validate", str(path)], capture_output=True, text=True,
                          timeout=120)
     assert run.returncode == 1, run.stdout + run.stderr
     fields = [line.split(": ", 2)[1] for line in run.stdout.splitlines() + run.stderr.splitlines()
               if line.startswith(str(path))]
-    assert sorted(fields) == sorted({field for _, field, _ in BAD[:1]})
+    assert sorted(fields) == sorted({field for _, field, _ in BAD}) == sorted(f"options.{o}" for o in WRONG)
     assert "Traceback" not in run.stdout + run.stderr
 
 
