@@ -193,8 +193,15 @@ def resource_id(resource: str) -> str:
     return text
 
 
+# Read as integers (the loader refuses anything else): a reg code's life and its limit are whole seconds, as the
+# `ttl` parameter is (`regcode_ttl_s: 1.5` made codes live 1 s), so is the DCR token's `expires_in` it answers, and
+# a length is a number of characters. The other lives (authn_ttl_s ...) and the throttle's rate and burst take a
+# fraction, and honour it: the lives are counted in milliseconds, the bucket's excess is a fraction of a request.
+INTEGER_OPTIONS = ("regcode_ttl_s", "max_regcode_ttl_s", "dcr_token_ttl_s", "regcode_length")
+
+
 @before(API, variables={"params", "fmt", "content_type", "serialize", "environment", "resource", "expired_bearer"},
-        flags={"throttle"}, integer_options={"max_regcode_ttl_s", "dcr_token_ttl_s", "regcode_length"})
+        flags={"throttle"}, integer_options=INTEGER_OPTIONS)
 async def prepare(ctx: RequestContext) -> Failure | None:
     ctx.path, suffix = split_suffix(ctx.path)
     values = params(ctx)

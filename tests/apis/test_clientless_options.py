@@ -31,6 +31,8 @@ BAD = [
      "Host that is neither real host stands for it)"),
     ("environment: ''", "options.environment", "'' is not an environment (one of: production, staging; a Host that "
      "is neither real host stands for it)"),
+    ("regcode_ttl_s: 1.5", "options.regcode_ttl_s",  # codes lived 1 s: read as int(), as the `ttl` parameter is
+     "1.5 where the option takes an integer (a number without a decimal point)"),
 ]
 
 
@@ -54,7 +56,7 @@ def test_a_wrong_option_value_is_refused_at_reload_with_its_line(make_client: Ca
 
 
 GOOD = ["regcode_length: 4", "regcode_length: 32", "environment: staging", "environment: Production",
-        "environment: null"]
+        "environment: null", "regcode_ttl_s: 2"]
 
 
 @pytest.mark.parametrize("option", GOOD)
@@ -66,7 +68,7 @@ def test_good_option_values_load(make_client: Callable[..., TestClient], tmp_pat
     assert created.status_code == 201, created.text
 
 
-WRONG = {"regcode_length": 0, "environment": "stage"}  # one wrong value of each option BAD names
+WRONG = {"regcode_length": 0, "environment": "stage", "regcode_ttl_s": 2.5}  # one wrong value of each option BAD names
 
 
 def test_validate_exits_1_naming_every_wrong_option(tmp_path: Path) -> None:
@@ -79,6 +81,12 @@ def test_validate_exits_1_naming_every_wrong_option(tmp_path: Path) -> None:
               if line.startswith(str(path))]
     assert sorted(fields) == sorted({field for _, field, _ in BAD}) == sorted(f"options.{o}" for o in WRONG)
     assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_a_reg_code_lives_regcode_ttl_s(make_client: Callable[..., TestClient], tmp_path: Path) -> None:
+    client = make_client(scenarios=override(tmp_path, regcode_ttl_s=2))
+    record = client.post(f"{P}/reggie/v1/R/regcode", data={"deviceId": "d"}, headers=JSON_ACCEPT).json()
+    assert record["expires"] - record["generated"] == 2000
 
 
 # ---- the reg code's draws are bounded ---------------------------------------------------------
