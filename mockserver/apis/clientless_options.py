@@ -22,6 +22,7 @@ THROTTLE_STATUSES = (403, 429)  # the seed's answer, and the newer throttling pa
 # one types it.
 REGCODE_LENGTHS = range(4, 33)
 ENVIRONMENTS = (PRODUCTION, STAGING)  # as `clientless.environment` reads them: in any case
+USER_ENVIRONMENTS = ("any", *ENVIRONMENTS)  # a test account's, as `clientless_mvpd.login_error` reads them
 
 
 @options_check("clientless")
@@ -45,6 +46,36 @@ def check_options(options: Mapping[str, Any], bundled: Mapping[str, Any], error_
     if _whole(length) and length not in REGCODE_LENGTHS:
         found.append((("regcode_length",), f"{length} is not a reg code's length: {REGCODE_LENGTHS.start} to "
                       f"{REGCODE_LENGTHS.stop - 1} characters (the pages' codes have 7)"))
+    found += _user_problems(options.get("users"))
+    found += _secret_problems(options.get("requestor_secrets"))
+    return found
+
+
+def _user_problems(users: Any) -> OptionProblems:
+    """A test account's `environment`: another one than any, production or staging (`nowhere`) locked the account out
+    of both, as the wrong environment's login, silently. null is as if not given: any. Kinds are the loader's."""
+    found: OptionProblems = []
+    for index, user in enumerate(users if isinstance(users, list) else []):
+        environment = user.get("environment") if isinstance(user, Mapping) else None
+        if isinstance(environment, str) and environment.lower() not in USER_ENVIRONMENTS:
+            found.append((("users", index, "environment"), f"{environment!r} is not an account's environment (one "
+                          f"of: {', '.join(USER_ENVIRONMENTS)}): no Host could sign it in"))
+    return found
+
+
+def _secret_problems(secrets: Any) -> OptionProblems:
+    """requestor id -> non-empty text. A null or empty secret turned the requestor's signature check off without a
+    word (the YAML comment: checked "when set"); a list was checked against its Python text. To take a requestor's
+    signatures unchecked, leave it out. (A key is text as written: `12345:` is the requestor "12345".)"""
+    if not isinstance(secrets, Mapping):  # its kind is the loader's; null: none
+        return []
+    found: OptionProblems = []
+    for requestor, secret in secrets.items():
+        if not isinstance(secret, str) or not secret:
+            shown = "null" if secret is None else repr(secret)
+            found.append((("requestor_secrets", requestor), f"{shown} is not a secret: the requestor's HMAC-SHA1 "
+                          "secret is non-empty text (quote a number); leave the requestor out to take its signatures "
+                          "unchecked"))
     return found
 
 

@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 
 from mockserver.apis import clientless_flow
 from tests.apis.test_clientless import JSON_ACCEPT, P, override
+from tests.apis.test_clientless_flow import PRODUCTION, STAGING, Device
 
 # ---- values refused at load -------------------------------------------------------------------
 BAD = [
@@ -33,6 +34,16 @@ BAD = [
      "is neither real host stands for it)"),
     ("regcode_ttl_s: 1.5", "options.regcode_ttl_s",  # codes lived 1 s: read as int(), as the `ttl` parameter is
      "1.5 where the option takes an integer (a number without a decimal point)"),
+    # the account could sign in on no Host: "Check if the login is for production or staging", on both
+    ("users:\n    - {username: u, password: p, environment: nowhere}", "options.users[0].environment",
+     "'nowhere' is not an account's environment (one of: any, production, staging): no Host could sign it in"),
+    # each turned the requestor's signature check off, without a word
+    ("requestor_secrets: {R: null}", "options.requestor_secrets.R", "null is not a secret: the requestor's "
+     "HMAC-SHA1 secret is non-empty text (quote a number); leave the requestor out to take its signatures unchecked"),
+    ("requestor_secrets: {R: ''}", "options.requestor_secrets.R", "'' is not a secret: the requestor's HMAC-SHA1 "
+     "secret is non-empty text (quote a number); leave the requestor out to take its signatures unchecked"),
+    ("requestor_secrets: {R: [s]}", "options.requestor_secrets.R", "['s'] is not a secret: the requestor's "
+     "HMAC-SHA1 secret is non-empty text (quote a number); leave the requestor out to take its signatures unchecked"),
 ]
 
 
@@ -56,7 +67,8 @@ def test_a_wrong_option_value_is_refused_at_reload_with_its_line(make_client: Ca
 
 
 GOOD = ["regcode_length: 4", "regcode_length: 32", "environment: staging", "environment: Production",
-        "environment: null", "regcode_ttl_s: 2"]
+        "environment: null", "regcode_ttl_s: 2", "requestor_secrets: {R: s3cret, '12345': x}",
+        "users: [{username: u, password: p, environment: Staging}, {username: v, password: p, environment: null}]"]
 
 
 @pytest.mark.parametrize("option", GOOD)
@@ -68,7 +80,8 @@ def test_good_option_values_load(make_client: Callable[..., TestClient], tmp_pat
     assert created.status_code == 201, created.text
 
 
-WRONG = {"regcode_length": 0, "environment": "stage", "regcode_ttl_s": 2.5}  # one wrong value of each option BAD names
+WRONG = {"regcode_length": 0, "environment": "stage", "regcode_ttl_s": 2.5, "requestor_secrets": {"R": None},
+         "users": [{"username": "u", "password": "p", "environment": "nowhere"}]}  # one wrong value of each option BAD names
 
 
 def test_validate_exits_1_naming_every_wrong_option(tmp_path: Path) -> None:
@@ -79,7 +92,7 @@ def test_validate_exits_1_naming_every_wrong_option(tmp_path: Path) -> None:
     assert run.returncode == 1, run.stdout + run.stderr
     fields = [line.split(": ", 2)[1] for line in run.stdout.splitlines() + run.stderr.splitlines()
               if line.startswith(str(path))]
-    assert sorted(fields) == sorted({field for _, field, _ in BAD}) == sorted(f"options.{o}" for o in WRONG)
+    assert sorted(fields) == sorted({field for _, field, _ in BAD})
     assert "Traceback" not in run.stdout + run.stderr
 
 
@@ -87,6 +100,18 @@ def test_a_reg_code_lives_regcode_ttl_s(make_client: Callable[..., TestClient], 
     client = make_client(scenarios=override(tmp_path, regcode_ttl_s=2))
     record = client.post(f"{P}/reggie/v1/R/regcode", data={"deviceId": "d"}, headers=JSON_ACCEPT).json()
     assert record["expires"] - record["generated"] == 2000
+
+
+@pytest.mark.parametrize("host", [PRODUCTION, STAGING])
+def test_an_account_whose_environment_is_null_signs_in_anywhere(make_client: Callable[..., TestClient],
+                                                                tmp_path: Path, host: dict[str, str]) -> None:
+    """null was read as the environment "None": the account was refused on both Hosts."""
+    client = make_client(scenarios=override(tmp_path, throttle_enabled=False, users=[
+        {"username": "u", "password": "p", "environment": None}]))
+    device = Device(client, host=host)
+    code = device.regcode()
+    assert device.saml(code, username="u", password="p").status_code == 302
+    assert device.get(f"/api/v1/checkauthn/{code}").status_code == 200
 
 
 # ---- the reg code's draws are bounded ---------------------------------------------------------
