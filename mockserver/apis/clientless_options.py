@@ -9,8 +9,9 @@ the values that are valid. Kinds the loader tells (a string where the bundled va
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from mockserver.apis import OptionProblems, options_check
 from mockserver.apis.clientless_format import JSON, XML
@@ -23,6 +24,13 @@ THROTTLE_STATUSES = (403, 429)  # the seed's answer, and the newer throttling pa
 REGCODE_LENGTHS = range(4, 33)
 ENVIRONMENTS = (PRODUCTION, STAGING)  # as `clientless.environment` reads them: in any case
 USER_ENVIRONMENTS = ("any", *ENVIRONMENTS)  # a test account's, as `clientless_mvpd.login_error` reads them
+# Lives in seconds, each made an `expires` in epoch milliseconds (max_regcode_ttl_s through the `ttl` it lets a
+# request ask). Ten years is longer than any token of the pages lives (authN: 30 days by default) and keeps
+# `expires` a 13-digit number of milliseconds, as clients read it: `authn_ttl_s: 10**30` answered a 34-digit one,
+# past JavaScript's exact integers and any 64-bit field.
+TTL_OPTIONS = ("regcode_ttl_s", "max_regcode_ttl_s", "authn_ttl_s", "authz_ttl_s", "temp_pass_ttl_s",
+               "media_token_ttl_s", "dcr_token_ttl_s")
+MAX_TTL_S = 10 * 365 * 86400
 
 
 @options_check("clientless")
@@ -46,6 +54,11 @@ def check_options(options: Mapping[str, Any], bundled: Mapping[str, Any], error_
     if _whole(length) and length not in REGCODE_LENGTHS:
         found.append((("regcode_length",), f"{length} is not a reg code's length: {REGCODE_LENGTHS.start} to "
                       f"{REGCODE_LENGTHS.stop - 1} characters (the pages' codes have 7)"))
+    for name in TTL_OPTIONS:
+        ttl = options.get(name)
+        if _number(ttl) and MAX_TTL_S < ttl < math.inf:  # inf and nan are the loader's to tell; 10**400 no float
+            found.append(((name,), f"{ttl!r} seconds is more than ten years ({MAX_TTL_S}): an expiry would be no "
+                          "13-digit epoch-millisecond time"))
     found += _user_problems(options.get("users"))
     found += _secret_problems(options.get("requestor_secrets"))
     return found
@@ -82,3 +95,7 @@ def _secret_problems(secrets: Any) -> OptionProblems:
 def _whole(value: Any) -> bool:
     """An integer, not true or false: another kind is the loader's to tell (`_integer_problems`)."""
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: Any) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)

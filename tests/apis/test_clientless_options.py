@@ -44,6 +44,13 @@ BAD = [
      "secret is non-empty text (quote a number); leave the requestor out to take its signatures unchecked"),
     ("requestor_secrets: {R: [s]}", "options.requestor_secrets.R", "['s'] is not a secret: the requestor's "
      "HMAC-SHA1 secret is non-empty text (quote a number); leave the requestor out to take its signatures unchecked"),
+    # lives past ten years: `expires` of 34 digits, no client's epoch-millisecond time
+    ("authn_ttl_s: 1000000000000000000000000000000", "options.authn_ttl_s", "1000000000000000000000000000000 seconds "
+     "is more than ten years (315360000): an expiry would be no 13-digit epoch-millisecond time"),
+    ("media_token_ttl_s: 1.0e+30", "options.media_token_ttl_s", "1e+30 seconds is more than ten years (315360000): "
+     "an expiry would be no 13-digit epoch-millisecond time"),
+    ("max_regcode_ttl_s: 315360001", "options.max_regcode_ttl_s", "315360001 seconds is more than ten years "
+     "(315360000): an expiry would be no 13-digit epoch-millisecond time"),
 ]
 
 
@@ -68,7 +75,8 @@ def test_a_wrong_option_value_is_refused_at_reload_with_its_line(make_client: Ca
 
 GOOD = ["regcode_length: 4", "regcode_length: 32", "environment: staging", "environment: Production",
         "environment: null", "regcode_ttl_s: 2", "requestor_secrets: {R: s3cret, '12345': x}",
-        "users: [{username: u, password: p, environment: Staging}, {username: v, password: p, environment: null}]"]
+        "users: [{username: u, password: p, environment: Staging}, {username: v, password: p, environment: null}]",
+        "authn_ttl_s: 315360000", "authz_ttl_s: 0.5", "dcr_token_ttl_s: 0"]
 
 
 @pytest.mark.parametrize("option", GOOD)
@@ -81,7 +89,8 @@ def test_good_option_values_load(make_client: Callable[..., TestClient], tmp_pat
 
 
 WRONG = {"regcode_length": 0, "environment": "stage", "regcode_ttl_s": 2.5, "requestor_secrets": {"R": None},
-         "users": [{"username": "u", "password": "p", "environment": "nowhere"}]}  # one wrong value of each option BAD names
+         "users": [{"username": "u", "password": "p", "environment": "nowhere"}], "authn_ttl_s": 10**30,
+         "media_token_ttl_s": 1e30, "max_regcode_ttl_s": 315360001}  # one wrong value of each option BAD names
 
 
 def test_validate_exits_1_naming_every_wrong_option(tmp_path: Path) -> None:
@@ -96,10 +105,13 @@ def test_validate_exits_1_naming_every_wrong_option(tmp_path: Path) -> None:
     assert "Traceback" not in run.stdout + run.stderr
 
 
-def test_a_reg_code_lives_regcode_ttl_s(make_client: Callable[..., TestClient], tmp_path: Path) -> None:
-    client = make_client(scenarios=override(tmp_path, regcode_ttl_s=2))
+@pytest.mark.parametrize("seconds", [2, 315360000])
+def test_a_reg_code_lives_regcode_ttl_s(make_client: Callable[..., TestClient], tmp_path: Path, seconds: int) -> None:
+    """To the longest life: its `expires` is still 13 digits of epoch milliseconds."""
+    client = make_client(scenarios=override(tmp_path, regcode_ttl_s=seconds))
     record = client.post(f"{P}/reggie/v1/R/regcode", data={"deviceId": "d"}, headers=JSON_ACCEPT).json()
-    assert record["expires"] - record["generated"] == 2000
+    assert record["expires"] - record["generated"] == seconds * 1000
+    assert len(str(record["expires"])) == 13
 
 
 @pytest.mark.parametrize("host", [PRODUCTION, STAGING])
