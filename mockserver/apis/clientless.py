@@ -12,14 +12,14 @@ import base64
 import hashlib
 import hmac
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl, unquote_to_bytes
 
-from mockserver.apis import OptionProblems, before, check, options_check
-from mockserver.apis.clientless_format import CONTENT_TYPES, JSON, XML, choose, encode, split_suffix
+from mockserver.apis import before, check
+from mockserver.apis.clientless_format import CONTENT_TYPES, choose, encode, split_suffix
 from mockserver.apis.clientless_state import PRODUCTION, STAGING, live, load
 from mockserver.engine.context import RequestContext
 from mockserver.engine.flags import decimal
@@ -152,25 +152,6 @@ def malformed_url(ctx: RequestContext) -> bool:
     return False
 
 
-THROTTLE_STATUSES = (403, 429)  # the seed's answer, and the newer throttling page's
-
-
-@options_check("clientless")
-def check_options(options: Mapping[str, Any], bundled: Mapping[str, Any], error_ids: Collection[str]) -> OptionProblems:
-    """The two options read as one of a few values: anything else was taken by `validate` and then answered
-    as the default (`default_format: yaml` gave JSON, `throttle_status: 500` gave 403), where the user asked for
-    something the mock does not do."""
-    found: OptionProblems = []
-    if options.get("default_format", JSON) not in (JSON, XML):
-        found.append((("default_format",), f"{options['default_format']!r} is not a format of the API (one of: "
-                      f"{JSON}, {XML})"))
-    status = options.get("throttle_status", 403)
-    if isinstance(status, bool) or status not in THROTTLE_STATUSES:
-        found.append((("throttle_status",), f"{status!r} is not a throttled answer's status (one of: "
-                      f"{', '.join(map(str, THROTTLE_STATUSES))})"))
-    return found
-
-
 def throttle_status(ctx: RequestContext) -> int:
     """403 as the seed says, or 429 as the newer throttling page says: per request `__throttle=429` or
     `Prefer: throttle=429`, else `options.throttle_status`."""
@@ -212,8 +193,15 @@ def resource_id(resource: str) -> str:
     return text
 
 
+# Read as integers (the loader refuses anything else): a reg code's life and its limit are whole seconds, as the
+# `ttl` parameter is (`regcode_ttl_s: 1.5` made codes live 1 s), so is the DCR token's `expires_in` it answers, and
+# a length is a number of characters. The other lives (authn_ttl_s ...) and the throttle's rate and burst take a
+# fraction, and honour it: the lives are counted in milliseconds, the bucket's excess is a fraction of a request.
+INTEGER_OPTIONS = ("regcode_ttl_s", "max_regcode_ttl_s", "dcr_token_ttl_s", "regcode_length")
+
+
 @before(API, variables={"params", "fmt", "content_type", "serialize", "environment", "resource", "expired_bearer"},
-        flags={"throttle"}, integer_options={"max_regcode_ttl_s", "dcr_token_ttl_s", "regcode_length"})
+        flags={"throttle"}, integer_options=INTEGER_OPTIONS)
 async def prepare(ctx: RequestContext) -> Failure | None:
     ctx.path, suffix = split_suffix(ctx.path)
     values = params(ctx)

@@ -41,6 +41,27 @@ def _ttl_ms(ctx: RequestContext, option: str, default_s: int) -> int:
 
 
 # -- reg codes ------------------------------------------------------------------------------------
+CODE_DRAWS = 16  # codes drawn at one length before the next is one character longer
+CODE_LENGTHS = 4  # lengths tried: the draws of a request are bounded, whatever the session holds
+
+
+async def _new_code(ctx: RequestContext, requestor: str) -> str | None:
+    """A code no reg code of this requestor has (live or expired: a poll for the old one must not find the new).
+
+    `regcode_length` characters; once CODE_DRAWS codes in a row are taken, one character longer, rather than draw
+    forever (`regcode_length: 1` spun the server at 100% CPU once its 36 codes were made) or answer an error: the
+    session, not the client, used the codes up, the pages document no answer for it, and a client takes the code
+    as it comes (it shows it and polls with it). After CODE_LENGTHS lengths, None (the route's 500): with 4
+    characters at least, that is 36**7 codes or more in one session, never met, but a state the loop may not spin on.
+    """
+    length = int(ctx.options.get("regcode_length", 7))
+    for draw in range(CODE_DRAWS * CODE_LENGTHS):
+        code = "".join(ctx.generator.rng.choices(CODE_ALPHABET, k=length + draw // CODE_DRAWS))
+        if await load(ctx, "regcode", requestor, code) is None:
+            return code
+    return None
+
+
 @handler("clientless.create_regcode")
 async def create_regcode(ctx: RequestContext) -> Outcome:
     values = params(ctx)
@@ -48,9 +69,9 @@ async def create_regcode(ctx: RequestContext) -> Outcome:
     # blank is no ttl, as the check that let it through reads it
     ttl_s = int((values.get("ttl") or "").strip() or ctx.options.get("regcode_ttl_s", DEFAULT_REGCODE_TTL_S))
     now = ctx.clock.now_ms()
-    code = "".join(ctx.generator.rng.choices(CODE_ALPHABET, k=int(ctx.options.get("regcode_length", 7))))
-    while await load(ctx, "regcode", requestor, code) is not None:
-        code = "".join(ctx.generator.rng.choices(CODE_ALPHABET, k=len(code)))
+    code = await _new_code(ctx, requestor)
+    if code is None:
+        return _fail("internal-server-error")
     device_id = values["deviceId"]
     bearer = (ctx.header("authorization") or "").lower().startswith("bearer ")
     user_agent = ctx.header("user-agent")

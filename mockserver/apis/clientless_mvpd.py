@@ -83,7 +83,7 @@ def login_error(ctx: RequestContext, mso: str, username: str, password: str) -> 
         return "mvpd-credentials-mismatch"  # no such account at this MVPD
     if user.get("disabled"):
         return "mvpd-login-disabled"
-    environment = str(user.get("environment", "any")).lower()
+    environment = str(user.get("environment") or "any").lower()  # null: as if not given (the loader refuses "")
     if environment not in ("any", env_of(ctx)):
         return "mvpd-wrong-environment"
     return None
