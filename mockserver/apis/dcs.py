@@ -13,12 +13,12 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
 from mockserver.apis import before, check, handler
 from mockserver.apis import dcs_ids as ids
+from mockserver.apis.dcs_options import pattern
 from mockserver.apis.dcs_query import badly_encoded
 from mockserver.apis.dcs_tcf import decode_segment, parse
 from mockserver.apis.dcs_view import DcsRequest, valid_aam_id
@@ -87,13 +87,8 @@ def org_configured(orgid: str, options: Mapping[str, Any]) -> bool:
     which no bundled list can know; a value that cannot be an org id still gets code 2."""
     if orgid in {str(o) for o in options.get("org_ids") or []}:
         return True
-    pattern = options.get("org_id_pattern")
-    return bool(pattern) and _org_pattern(str(pattern)).fullmatch(orgid) is not None
-
-
-@lru_cache(maxsize=8)
-def _org_pattern(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+    org_pattern = options.get("org_id_pattern")  # it compiles: the loader refused one that does not
+    return bool(org_pattern) and pattern(str(org_pattern)).fullmatch(orgid) is not None
 
 
 @check("dcs.refused", errors=("2", "101", "102", "109", "111"))

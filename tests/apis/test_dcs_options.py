@@ -1,0 +1,85 @@
+"""DCS options a user's file sets: the values refused at load (each passed validate, then answered the mock's 500 or
+silently did something else), and the good ones that still load and act."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from tests.apis.test_dcs_triggers import codes, overridden
+
+IDFA = "AEBE52E7-03EE-455A-B3C4-E57283966239"
+
+BAD = [
+    # -- formats: compiled at load (a request naming the org, or the data source, was the mock's 500) ----------
+    ('org_id_pattern: "[0-9"', "options.org_id_pattern",
+     "not a regular expression: unterminated character set at position 0 (a Python regular expression, matched "
+     "against the whole d_orgid; null for none: only org_ids are known)"),
+    ('org_id_pattern: "a{4294967296}"', "options.org_id_pattern",  # OverflowError, not re.error
+     "not a regular expression: the repetition number is too large (a Python regular expression, matched against "
+     "the whole d_orgid; null for none: only org_ids are known)"),
+    ('global_device_ids: {"20915": "a{4294967296}"}', "options.global_device_ids.20915",
+     "not a regular expression: the repetition number is too large (a Python regular expression, matched against "
+     "the whole id; null for no format)"),
+    ('global_device_ids: {"20915": "[A-Z"}', "options.global_device_ids.20915",  # was: checked nothing, no 312
+     "not a regular expression: unterminated character set at position 0 (a Python regular expression, matched "
+     "against the whole id; null for no format)"),
+    ('global_device_ids: {"123": 5}', "options.global_device_ids.123",  # a new data source: no bundled kind
+     "5 where a format takes text (a Python regular expression, matched against the whole id; null for no format)"),
+    ('global_device_ids: {DSID_20915: "[A-Z]+"}', "options.global_device_ids.DSID_20915",  # never met a source
+     "'DSID_20915' is not a data source id: its digits, as '20915' (the IDFA's), which d_cid sends and DSID_20915 "
+     "or an integration_codes entry names"),
+]
+
+
+@pytest.mark.parametrize("option, field, message", BAD, ids=[f"{n}-{b[1][8:]}" for n, b in enumerate(BAD)])
+def test_a_wrong_option_value_is_refused_at_reload_with_its_line(make_client, tmp_path, option, field, message):
+    client = make_client(scenarios=(str(tmp_path),))
+    path = tmp_path / "dcs-options.yaml"
+    path.write_text(f"api: dcs\noptions:\n  {option}\n")
+    answer = client.post("/__admin/reload")
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["problems"] == [f"{path}:{3 + option.count(chr(10))}: {field}: {message}"]
+    served = client.get("/dcs/event?d_rtbd=json&d_orgid=invalid")  # the bundled options, still served
+    assert served.status_code == 200 and codes(served) == ["2"]
+
+
+GOOD = [
+    "org_id_pattern: null", "org_id_pattern: ''", 'org_id_pattern: "[0-9A-F]{24}@AdobeOrg"',
+    'global_device_ids: {"20915": null, "123": "[a-z]+"}', "global_device_ids: {}",
+]
+
+
+@pytest.mark.parametrize("option", GOOD)
+def test_good_option_values_load(make_client, tmp_path, option):
+    client = make_client(scenarios=(str(tmp_path),))
+    (tmp_path / "dcs-options.yaml").write_text(f"api: dcs\noptions:\n  {option}\n")
+    assert client.post("/__admin/reload").json()["loaded"] is True
+    assert client.get("/dcs/event?d_rtbd=json").status_code == 200
+
+
+def test_a_format_of_one_s_own_is_checked(make_client, tmp_path):
+    client = overridden(make_client, tmp_path, global_device_ids={"20915": "[A-Z0-9-]+"},
+                        org_id_pattern="[0-9]{3}@AdobeOrg")
+    assert codes(client.get("/dcs/event?d_rtbd=json&d_cid_ic=DSID_20915%01abc")) == ["104", "300", "312"]
+    assert codes(client.get(f"/dcs/event?d_rtbd=json&d_cid_ic=DSID_20915%01{IDFA}")) == []
+    assert codes(client.get("/dcs/event?d_rtbd=json&d_orgid=123@AdobeOrg")) == []
+    assert codes(client.get("/dcs/event?d_rtbd=json&d_orgid=1234@AdobeOrg")) == ["2"]
+
+
+def test_validate_exits_1_naming_every_wrong_option(tmp_path):
+    path = tmp_path / "dcs.yaml"
+    path.write_text(yaml.safe_dump({"api": "dcs", "options": {
+        "org_id_pattern": "[0-9", "global_device_ids": {"20915": "[A-Z", "20914": "a{4294967296}"},
+    }}))
+    run = subprocess.run([sys.executable, "-m", "mockserver", "validate", str(path)], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 1, run.stdout + run.stderr
+    fields = [line.split(": ", 2)[1] for line in run.stdout.splitlines() + run.stderr.splitlines()
+              if line.startswith(str(path))]
+    assert sorted(fields) == ["options.global_device_ids.20914", "options.global_device_ids.20915",
+                              "options.org_id_pattern"]
+    assert "Traceback" not in run.stdout + run.stderr
