@@ -39,7 +39,24 @@ def option_problems(options: Mapping[str, Any], bundled: Mapping[str, Any],
                     error_ids: Collection[str]) -> OptionProblems:
     """Each check below names what the module reads; a value of the wrong kind where the bundled file has one is
     the loader's (`_kind_problems`), not told twice."""
-    return _pattern_problems(options)
+    return _pattern_problems(options) + _default_partner_problems(options, bundled)
+
+
+def _default_partner_problems(options: Mapping[str, Any], bundled: Mapping[str, Any]) -> OptionProblems:
+    """`default_partner` names a partner of `partners`: every call through /dcs, or to a host that is not
+    `<alias>.demdex.net`, is that partner's, and one the file does not list answered code 1 to each of them. Told
+    at `partners` when the user's own list left out the bundled default, at `default_partner` otherwise."""
+    partners, default = options.get("partners"), options.get("default_partner")
+    names = [str(name) for name in partners] if isinstance(partners, Mapping) else []
+    if isinstance(default, str) and default in names:
+        return []
+    listed = ", ".join(names) or "none"
+    why = "every call through /dcs, and to a host that is not <alias>.demdex.net, would answer code 1"
+    if partners != bundled.get("partners") and default == bundled.get("default_partner"):  # a list of one's own
+        return [(("partners",), f"default_partner {default!r} is not one of them ({listed}): {why} (set "
+                                "default_partner to one of yours)")]
+    shown = "null" if default is None else repr(default)
+    return [(("default_partner",), f"{shown} is not one of partners ({listed}): {why}")]
 
 
 def _pattern_problems(options: Mapping[str, Any]) -> OptionProblems:

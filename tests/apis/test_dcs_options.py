@@ -32,6 +32,22 @@ BAD = [
     ('global_device_ids: {DSID_20915: "[A-Z]+"}', "options.global_device_ids.DSID_20915",  # never met a source
      "'DSID_20915' is not a data source id: its digits, as '20915' (the IDFA's), which d_cid sends and DSID_20915 "
      "or an integration_codes entry names"),
+    # -- default_partner: every call through /dcs answered code 1 ----------------------------------------------
+    ("default_partner: nobody", "options.default_partner",
+     "'nobody' is not one of partners (partner, yourcompany, acme_aam_domain, foo): every call through /dcs, and "
+     "to a host that is not <alias>.demdex.net, would answer code 1"),
+    ('default_partner: ""', "options.default_partner",
+     "'' is not one of partners (partner, yourcompany, acme_aam_domain, foo): every call through /dcs, and to a "
+     "host that is not <alias>.demdex.net, would answer code 1"),
+    ("default_partner: null", "options.default_partner",
+     "null is not one of partners (partner, yourcompany, acme_aam_domain, foo): every call through /dcs, and to a "
+     "host that is not <alias>.demdex.net, would answer code 1"),
+    ("partners: {mine: {id: 77}}", "options.partners",  # the bundled default left out of one's own list
+     "default_partner 'partner' is not one of them (mine): every call through /dcs, and to a host that is not "
+     "<alias>.demdex.net, would answer code 1 (set default_partner to one of yours)"),
+    ("partners: {}\n  default_partner: mine", "options.default_partner",
+     "'mine' is not one of partners (none): every call through /dcs, and to a host that is not <alias>.demdex.net, "
+     "would answer code 1"),
 ]
 
 
@@ -50,6 +66,7 @@ def test_a_wrong_option_value_is_refused_at_reload_with_its_line(make_client, tm
 GOOD = [
     "org_id_pattern: null", "org_id_pattern: ''", 'org_id_pattern: "[0-9A-F]{24}@AdobeOrg"',
     'global_device_ids: {"20915": null, "123": "[a-z]+"}', "global_device_ids: {}",
+    "default_partner: yourcompany", "partners: {mine: {id: 77}}\n  default_partner: mine",
 ]
 
 
@@ -74,12 +91,13 @@ def test_validate_exits_1_naming_every_wrong_option(tmp_path):
     path = tmp_path / "dcs.yaml"
     path.write_text(yaml.safe_dump({"api": "dcs", "options": {
         "org_id_pattern": "[0-9", "global_device_ids": {"20915": "[A-Z", "20914": "a{4294967296}"},
+        "default_partner": "nobody",
     }}))
     run = subprocess.run([sys.executable, "-m", "mockserver", "validate", str(path)], capture_output=True, text=True,
                          timeout=120)
     assert run.returncode == 1, run.stdout + run.stderr
     fields = [line.split(": ", 2)[1] for line in run.stdout.splitlines() + run.stderr.splitlines()
               if line.startswith(str(path))]
-    assert sorted(fields) == ["options.global_device_ids.20914", "options.global_device_ids.20915",
-                              "options.org_id_pattern"]
+    assert sorted(fields) == ["options.default_partner", "options.global_device_ids.20914",
+                              "options.global_device_ids.20915", "options.org_id_pattern"]
     assert "Traceback" not in run.stdout + run.stderr
