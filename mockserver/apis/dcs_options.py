@@ -8,6 +8,7 @@ with the file, line and field that gave it, naming the values that are valid.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Collection, Mapping
 from functools import lru_cache
@@ -16,6 +17,13 @@ from typing import Any
 from mockserver.apis import OptionProblems, options_check
 
 _DIGITS = re.compile(r"[0-9]+")  # ASCII digits: an id as the DCS reads one from the request
+_COUNTRY = re.compile(r"[A-Za-z]{2}")  # what X-Mock-Country takes (dcs._mock_headers), either case
+# What the module reads of a partner (dcs.py, dcs_ids.py, dcs_view.py): the PID of its messages, the Referer hosts
+# it allows (109), the countries it blocks (198), the data sources it owns (302).
+PARTNER_KEYS = ("id", "referers", "blocked_countries", "data_sources")
+LIST_SAMPLES = {"referers": "[example.com, '*.example.com']", "blocked_countries": "[AQ]",
+                "data_sources": "[39217, 123]"}
+LIST_NONE = {"referers": "any referer", "blocked_countries": "none blocked", "data_sources": "any data source"}
 
 
 @lru_cache(maxsize=64)
@@ -39,7 +47,67 @@ def option_problems(options: Mapping[str, Any], bundled: Mapping[str, Any],
                     error_ids: Collection[str]) -> OptionProblems:
     """Each check below names what the module reads; a value of the wrong kind where the bundled file has one is
     the loader's (`_kind_problems`), not told twice."""
-    return _pattern_problems(options) + _default_partner_problems(options, bundled)
+    found = _pattern_problems(options) + _default_partner_problems(options, bundled)
+    partners = options.get("partners")
+    for name, partner in partners.items() if isinstance(partners, Mapping) else ():
+        found += [(("partners", str(name), *path), message) for path, message in _partner_problems(partner)]
+    found += [(("blocked_countries", *path), message)
+              for path, message in _country_problems(options.get("blocked_countries"))]
+    return found
+
+
+def _partner_problems(partner: Any) -> OptionProblems:
+    """One partner's settings: a mapping of PARTNER_KEYS, each null (as if left out) or of its kind, or nothing at
+    all. The loader checks a key's kind only where the bundled partner of that name has the key: `referers: x` on
+    `partner` (which has none) or on a new partner was read one character at a time, `data_sources: 123` was a 500
+    on every declared id, and a misspelt key (`referer`) silently allowed every page."""
+    if partner is None:
+        return []  # `mine:`, a partner that exists with no settings
+    if not isinstance(partner, Mapping):
+        return [((), f"{partner!r} where a partner takes a mapping of {', '.join(PARTNER_KEYS)} (or nothing: a "
+                     "partner with no settings)")]
+    found: OptionProblems = []
+    for key, value in partner.items():
+        key = str(key)
+        if key not in PARTNER_KEYS:
+            close = difflib.get_close_matches(key, PARTNER_KEYS, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            found.append(((key,), f"unknown key; {hint}(a partner takes: {', '.join(PARTNER_KEYS)})"))
+        elif key == "id":
+            if not _whole(value):  # null too: the messages would name partner None (left out, they name the alias)
+                found.append(((key,), f"{_shown(value)} where a partner's id (its PID, which code 109 names) is a "
+                                      "whole number, as 1352 (leave it out to name the partner by its alias)"))
+        elif value is None:
+            continue  # as if left out: any referer, no country blocked, any data source
+        elif not isinstance(value, list):
+            found.append(((key,), f"{value!r} where {key} takes a list, as {LIST_SAMPLES[key]} (null or left out: "
+                                  f"{LIST_NONE[key]})"))
+        elif key == "referers":
+            found += [((key, i), f"{host!r} where a referer is a host name or pattern (text, as '*.example.com')")
+                      for i, host in enumerate(value) if not isinstance(host, str)]
+        elif key == "blocked_countries":
+            found += [((key, *path), message) for path, message in _country_problems(value)]
+        else:  # data_sources
+            found += [((key, i), f"{source!r} where a data source is its id, a whole number (as 39217)")
+                      for i, source in enumerate(value) if not _whole(source)]
+    return found
+
+
+def _country_problems(countries: Any) -> OptionProblems:
+    """Country codes as X-Mock-Country carries them: two letters of ISO 3166-1 (`Iran` or `IRN` never matched)."""
+    if not isinstance(countries, list):  # another kind is the loader's (top level) or _partner_problems'
+        return []
+    return [((i,), f"{code!r} is not a country code: two letters of ISO 3166-1, as IR (what X-Mock-Country sends)")
+            for i, code in enumerate(countries) if not (isinstance(code, str) and _COUNTRY.fullmatch(code.strip()))]
+
+
+def _whole(value: Any) -> bool:
+    """A whole number of 0 or more, written without a point (YAML's `yes` is no number)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _shown(value: Any) -> str:
+    return "null" if value is None else repr(value)
 
 
 def _default_partner_problems(options: Mapping[str, Any], bundled: Mapping[str, Any]) -> OptionProblems:
@@ -55,8 +123,7 @@ def _default_partner_problems(options: Mapping[str, Any], bundled: Mapping[str, 
     if partners != bundled.get("partners") and default == bundled.get("default_partner"):  # a list of one's own
         return [(("partners",), f"default_partner {default!r} is not one of them ({listed}): {why} (set "
                                 "default_partner to one of yours)")]
-    shown = "null" if default is None else repr(default)
-    return [(("default_partner",), f"{shown} is not one of partners ({listed}): {why}")]
+    return [(("default_partner",), f"{_shown(default)} is not one of partners ({listed}): {why}")]
 
 
 def _pattern_problems(options: Mapping[str, Any]) -> OptionProblems:

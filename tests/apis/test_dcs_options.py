@@ -48,6 +48,35 @@ BAD = [
     ("partners: {}\n  default_partner: mine", "options.default_partner",
      "'mine' is not one of partners (none): every call through /dcs, and to a host that is not <alias>.demdex.net, "
      "would answer code 1"),
+    # -- a partner's keys and kinds: the loader knows only those the bundled partner of that name has --------------
+    ('partners: {partner: {id: 1352, data_sources: "123"}}', "options.partners.partner.data_sources",  # 1, 2, 3
+     "'123' where data_sources takes a list, as [39217, 123] (null or left out: any data source)"),
+    ("partners: {partner: {id: 1352, data_sources: 123}}", "options.partners.partner.data_sources",  # was a 500
+     "123 where data_sources takes a list, as [39217, 123] (null or left out: any data source)"),
+    ("partners: {partner: {id: 1352, referers: x}}", "options.partners.partner.referers",  # allowed the host `x`
+     "'x' where referers takes a list, as [example.com, '*.example.com'] (null or left out: any referer)"),
+    ("partners: {partner: {id: 1352, referer: [a.com]}}", "options.partners.partner.referer",  # allowed any
+     "unknown key; did you mean 'referers'? (a partner takes: id, referers, blocked_countries, data_sources)"),
+    ("partners: {partner: {id: 1352, bogus: 1}}", "options.partners.partner.bogus",
+     "unknown key; (a partner takes: id, referers, blocked_countries, data_sources)"),
+    ("partners: {partner: {id: 1352}, mine: {id: x}}", "options.partners.mine.id",
+     "'x' where a partner's id (its PID, which code 109 names) is a whole number, as 1352 (leave it out to name the "
+     "partner by its alias)"),
+    ("partners: {partner: {id: 1352}, mine: {id: 1.5}}", "options.partners.mine.id",
+     "1.5 where a partner's id (its PID, which code 109 names) is a whole number, as 1352 (leave it out to name the "
+     "partner by its alias)"),
+    ("partners: {partner: {id: 1352}, mine: [1]}", "options.partners.mine",
+     "[1] where a partner takes a mapping of id, referers, blocked_countries, data_sources (or nothing: a partner "
+     "with no settings)"),
+    ("partners: {partner: {id: 1352}, mine: {referers: [1]}}", "options.partners.mine.referers[0]",
+     "1 where a referer is a host name or pattern (text, as '*.example.com')"),
+    ("partners: {partner: {id: 1352}, mine: {data_sources: [\"39217\"]}}", "options.partners.mine.data_sources[0]",
+     "'39217' where a data source is its id, a whole number (as 39217)"),
+    ("partners: {partner: {id: 1352}, mine: {blocked_countries: [Iran]}}",
+     "options.partners.mine.blocked_countries[0]",
+     "'Iran' is not a country code: two letters of ISO 3166-1, as IR (what X-Mock-Country sends)"),
+    ("blocked_countries: [CU, IRN]", "options.blocked_countries[1]",
+     "'IRN' is not a country code: two letters of ISO 3166-1, as IR (what X-Mock-Country sends)"),
 ]
 
 
@@ -67,6 +96,8 @@ GOOD = [
     "org_id_pattern: null", "org_id_pattern: ''", 'org_id_pattern: "[0-9A-F]{24}@AdobeOrg"',
     'global_device_ids: {"20915": null, "123": "[a-z]+"}', "global_device_ids: {}",
     "default_partner: yourcompany", "partners: {mine: {id: 77}}\n  default_partner: mine",
+    "partners: {partner: null, mine: {id: 0, referers: null, blocked_countries: [aq, ' RU'], data_sources: []}}",
+    "blocked_countries: []",
 ]
 
 
@@ -87,11 +118,22 @@ def test_a_format_of_one_s_own_is_checked(make_client, tmp_path):
     assert codes(client.get("/dcs/event?d_rtbd=json&d_orgid=1234@AdobeOrg")) == ["2"]
 
 
+def test_a_partner_s_own_lists_act(make_client, tmp_path):
+    """Given as lists (a string was read one character at a time): each element is a referer, a source."""
+    client = overridden(make_client, tmp_path, default_partner="mine", partners={
+        "mine": {"id": 7, "referers": ["*.example.com"], "data_sources": [123], "blocked_countries": ["ru"]}})
+    assert codes(client.get("/dcs/event?d_rtbd=json", headers={"referer": "https://www.example.com/"})) == []
+    assert codes(client.get("/dcs/event?d_rtbd=json", headers={"referer": "https://e.com/"})) == ["109"]
+    assert codes(client.get("/dcs/event?d_rtbd=json&d_cid=123%01abc")) == []
+    assert codes(client.get("/dcs/event?d_rtbd=json&d_cid=1%01abc")) == ["104", "302"]
+    assert codes(client.get("/dcs/event?d_rtbd=json", headers={"x-mock-country": "RU"})) == ["198"]
+
+
 def test_validate_exits_1_naming_every_wrong_option(tmp_path):
     path = tmp_path / "dcs.yaml"
     path.write_text(yaml.safe_dump({"api": "dcs", "options": {
         "org_id_pattern": "[0-9", "global_device_ids": {"20915": "[A-Z", "20914": "a{4294967296}"},
-        "default_partner": "nobody",
+        "default_partner": "nobody", "partners": {"partner": {"referers": "x"}, "mine": {"data_sources": 1}},
     }}))
     run = subprocess.run([sys.executable, "-m", "mockserver", "validate", str(path)], capture_output=True, text=True,
                          timeout=120)
@@ -99,5 +141,6 @@ def test_validate_exits_1_naming_every_wrong_option(tmp_path):
     fields = [line.split(": ", 2)[1] for line in run.stdout.splitlines() + run.stderr.splitlines()
               if line.startswith(str(path))]
     assert sorted(fields) == ["options.default_partner", "options.global_device_ids.20914",
-                              "options.global_device_ids.20915", "options.org_id_pattern"]
+                              "options.global_device_ids.20915", "options.org_id_pattern",
+                              "options.partners.mine.data_sources", "options.partners.partner.referers"]
     assert "Traceback" not in run.stdout + run.stderr
