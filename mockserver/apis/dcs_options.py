@@ -23,6 +23,11 @@ _COUNTRY = re.compile(r"[A-Za-z]{2}")  # what X-Mock-Country takes (dcs._mock_he
 PARTNER_KEYS = ("id", "referers", "blocked_countries", "data_sources")
 LIST_SAMPLES = {"referers": "[example.com, '*.example.com']", "blocked_countries": "[AQ]",
                 "data_sources": "[39217, 123]"}
+# The IAB TCF plug-in's needs (`tcf`): a vendor id of the TC string's 16-bit vendor fields, the purposes TCF v2.2
+# defines (1 to 11; the string's 24 purpose bits past 11 are reserved); aam-iab-plugin: vendor 565, purposes 1, 10.
+TCF_KEYS = ("vendor_id", "purposes")
+MAX_VENDOR_ID = 65535
+PURPOSES = range(1, 12)
 LIST_NONE = {"referers": "any referer", "blocked_countries": "none blocked", "data_sources": "any data source"}
 
 
@@ -53,6 +58,34 @@ def option_problems(options: Mapping[str, Any], bundled: Mapping[str, Any],
         found += [(("partners", str(name), *path), message) for path, message in _partner_problems(partner)]
     found += [(("blocked_countries", *path), message)
               for path, message in _country_problems(options.get("blocked_countries"))]
+    found += [(("tcf", *path), message) for path, message in _tcf_problems(options.get("tcf"))]
+    return found
+
+
+def _tcf_problems(tcf: Any) -> OptionProblems:
+    """What the IAB TCF plug-in needs consent for: read as whole numbers (`int()`), so `565.5` was vendor 565,
+    `purposes: [1.5]` purpose 1, a string a 500 on every `gdpr=1` call, a vendor or purpose no TC string can
+    hold a 315 on every one."""
+    if not isinstance(tcf, Mapping):  # another kind is the loader's; null: the bundled needs
+        return []
+    found: OptionProblems = []
+    for key, value in tcf.items():
+        key = str(key)
+        if key not in TCF_KEYS:
+            close = difflib.get_close_matches(key, TCF_KEYS, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            found.append(((key,), f"unknown key; {hint}(tcf takes: {', '.join(TCF_KEYS)})"))
+        elif key == "vendor_id":
+            if not (_whole(value) and 1 <= value <= MAX_VENDOR_ID):
+                found.append(((key,), f"{_shown(value)} is not a vendor id: a whole number from 1 to {MAX_VENDOR_ID} "
+                                      "(a TC string's vendor fields are 16 bits; Audience Manager is 565)"))
+        elif not isinstance(value, list):
+            found.append(((key,), f"{_shown(value)} where purposes takes a list of purpose numbers, as [1, 10] ([] "
+                                  "for the vendor's consent alone)"))
+        else:
+            found += [((key, i), f"{_shown(purpose)} is not a purpose: a whole number from 1 to {PURPOSES[-1]} "
+                                 "(TCF v2.2's purposes; the plug-in needs 1 and 10)")
+                      for i, purpose in enumerate(value) if not (_whole(purpose) and purpose in PURPOSES)]
     return found
 
 

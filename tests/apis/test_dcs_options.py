@@ -9,6 +9,7 @@ import sys
 import pytest
 import yaml
 
+from tests.apis.test_dcs_support import tc_string
 from tests.apis.test_dcs_triggers import codes, overridden
 
 IDFA = "AEBE52E7-03EE-455A-B3C4-E57283966239"
@@ -77,6 +78,25 @@ BAD = [
      "'Iran' is not a country code: two letters of ISO 3166-1, as IR (what X-Mock-Country sends)"),
     ("blocked_countries: [CU, IRN]", "options.blocked_countries[1]",
      "'IRN' is not a country code: two letters of ISO 3166-1, as IR (what X-Mock-Country sends)"),
+    # -- tcf: whole numbers a TC string can hold (565.5 was vendor 565, "x" a 500 on every gdpr=1 call) --------
+    ("tcf: {vendor_id: 565.5, purposes: [1, 10]}", "options.tcf.vendor_id",
+     "565.5 is not a vendor id: a whole number from 1 to 65535 (a TC string's vendor fields are 16 bits; Audience "
+     "Manager is 565)"),
+    ("tcf: {vendor_id: 65536, purposes: [1, 10]}", "options.tcf.vendor_id",  # a 315 on every call
+     "65536 is not a vendor id: a whole number from 1 to 65535 (a TC string's vendor fields are 16 bits; Audience "
+     "Manager is 565)"),
+    ("tcf: {vendor_id: 565, purposes: [1.5, 10]}", "options.tcf.purposes[0]",
+     "1.5 is not a purpose: a whole number from 1 to 11 (TCF v2.2's purposes; the plug-in needs 1 and 10)"),
+    ("tcf: {vendor_id: 565, purposes: [1, x]}", "options.tcf.purposes[1]",
+     "'x' is not a purpose: a whole number from 1 to 11 (TCF v2.2's purposes; the plug-in needs 1 and 10)"),
+    ("tcf: {vendor_id: 565, purposes: [0, 10]}", "options.tcf.purposes[0]",
+     "0 is not a purpose: a whole number from 1 to 11 (TCF v2.2's purposes; the plug-in needs 1 and 10)"),
+    ("tcf: {vendor_id: 565, purposes: [1, 12]}", "options.tcf.purposes[1]",
+     "12 is not a purpose: a whole number from 1 to 11 (TCF v2.2's purposes; the plug-in needs 1 and 10)"),
+    ("tcf: {vendor_id: 565, purposes: null}", "options.tcf.purposes",  # was a 500 on every gdpr=1 call
+     "null where purposes takes a list of purpose numbers, as [1, 10] ([] for the vendor's consent alone)"),
+    ("tcf: {vendor: 565}", "options.tcf.vendor",
+     "unknown key; did you mean 'vendor_id'? (tcf takes: vendor_id, purposes)"),
 ]
 
 
@@ -98,6 +118,7 @@ GOOD = [
     "default_partner: yourcompany", "partners: {mine: {id: 77}}\n  default_partner: mine",
     "partners: {partner: null, mine: {id: 0, referers: null, blocked_countries: [aq, ' RU'], data_sources: []}}",
     "blocked_countries: []",
+    "tcf: {vendor_id: 1, purposes: [11]}", "tcf: {vendor_id: 65535, purposes: []}", "tcf: {purposes: [1]}",
 ]
 
 
@@ -129,11 +150,19 @@ def test_a_partner_s_own_lists_act(make_client, tmp_path):
     assert codes(client.get("/dcs/event?d_rtbd=json", headers={"x-mock-country": "RU"})) == ["198"]
 
 
+def test_tcf_needs_of_one_s_own(make_client, tmp_path):
+    client = overridden(make_client, tmp_path, tcf={"vendor_id": 755, "purposes": [1, 11]})
+    for purposes, vendors, found in [((1, 11), (755,), []), ((1, 10), (755,), ["315"]), ((1, 11), (565,), ["315"])]:
+        consent = tc_string(purposes=purposes, vendors=vendors)
+        assert codes(client.get(f"/dcs/event?d_rtbd=json&gdpr=1&gdpr_consent={consent}")) == found, purposes
+
+
 def test_validate_exits_1_naming_every_wrong_option(tmp_path):
     path = tmp_path / "dcs.yaml"
     path.write_text(yaml.safe_dump({"api": "dcs", "options": {
         "org_id_pattern": "[0-9", "global_device_ids": {"20915": "[A-Z", "20914": "a{4294967296}"},
         "default_partner": "nobody", "partners": {"partner": {"referers": "x"}, "mine": {"data_sources": 1}},
+        "tcf": {"vendor_id": 565.5, "purposes": [1, "x"]},
     }}))
     run = subprocess.run([sys.executable, "-m", "mockserver", "validate", str(path)], capture_output=True, text=True,
                          timeout=120)
@@ -142,5 +171,6 @@ def test_validate_exits_1_naming_every_wrong_option(tmp_path):
               if line.startswith(str(path))]
     assert sorted(fields) == ["options.default_partner", "options.global_device_ids.20914",
                               "options.global_device_ids.20915", "options.org_id_pattern",
-                              "options.partners.mine.data_sources", "options.partners.partner.referers"]
+                              "options.partners.mine.data_sources", "options.partners.partner.referers",
+                              "options.tcf.purposes[1]", "options.tcf.vendor_id"]
     assert "Traceback" not in run.stdout + run.stderr
