@@ -97,6 +97,16 @@ BAD = [
      "null where purposes takes a list of purpose numbers, as [1, 10] ([] for the vendor's consent alone)"),
     ("tcf: {vendor: 565}", "options.tcf.vendor",
      "unknown key; did you mean 'vendor_id'? (tcf takes: vendor_id, purposes)"),
+    # -- regions: keys are dcs_region numbers (dcs_region=abc was a 500) --------------------------------------
+    ("regions: {abc: x}", "options.regions.abc",
+     "'abc' is not a region id: a whole number (ASCII digits, as 7), the dcs_region a call sends and the answer "
+     "names"),
+    ("regions: {7: use, 3.5: x}", "options.regions.3.5",
+     "'3.5' is not a region id: a whole number (ASCII digits, as 7), the dcs_region a call sends and the answer "
+     "names"),
+    ("regions: {-1: x}", "options.regions.-1",
+     "'-1' is not a region id: a whole number (ASCII digits, as 7), the dcs_region a call sends and the answer "
+     "names"),
 ]
 
 
@@ -119,6 +129,7 @@ GOOD = [
     "partners: {partner: null, mine: {id: 0, referers: null, blocked_countries: [aq, ' RU'], data_sources: []}}",
     "blocked_countries: []",
     "tcf: {vendor_id: 1, purposes: [11]}", "tcf: {vendor_id: 65535, purposes: []}", "tcf: {purposes: [1]}",
+    "regions: {3: apse, '13': mine}", "regions: {}", "regions: null",
 ]
 
 
@@ -157,12 +168,18 @@ def test_tcf_needs_of_one_s_own(make_client, tmp_path):
         assert codes(client.get(f"/dcs/event?d_rtbd=json&gdpr=1&gdpr_consent={consent}")) == found, purposes
 
 
+def test_a_region_of_one_s_own_is_answered(make_client, tmp_path):
+    client = overridden(make_client, tmp_path, regions={"13": "mine", "7": "use"})
+    assert client.get("/dcs/event?d_rtbd=json&dcs_region=13").json()["dcs_region"] == 13
+    assert client.get("/dcs/event?d_rtbd=json&dcs_region=abc").json()["dcs_region"] == 7  # not known: the default
+
+
 def test_validate_exits_1_naming_every_wrong_option(tmp_path):
     path = tmp_path / "dcs.yaml"
     path.write_text(yaml.safe_dump({"api": "dcs", "options": {
         "org_id_pattern": "[0-9", "global_device_ids": {"20915": "[A-Z", "20914": "a{4294967296}"},
         "default_partner": "nobody", "partners": {"partner": {"referers": "x"}, "mine": {"data_sources": 1}},
-        "tcf": {"vendor_id": 565.5, "purposes": [1, "x"]},
+        "tcf": {"vendor_id": 565.5, "purposes": [1, "x"]}, "regions": {"abc": "x"},
     }}))
     run = subprocess.run([sys.executable, "-m", "mockserver", "validate", str(path)], capture_output=True, text=True,
                          timeout=120)
@@ -172,5 +189,5 @@ def test_validate_exits_1_naming_every_wrong_option(tmp_path):
     assert sorted(fields) == ["options.default_partner", "options.global_device_ids.20914",
                               "options.global_device_ids.20915", "options.org_id_pattern",
                               "options.partners.mine.data_sources", "options.partners.partner.referers",
-                              "options.tcf.purposes[1]", "options.tcf.vendor_id"]
+                              "options.regions.abc", "options.tcf.purposes[1]", "options.tcf.vendor_id"]
     assert "Traceback" not in run.stdout + run.stderr
