@@ -12,13 +12,12 @@ import fnmatch
 import json
 import re
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from mockserver.apis import before, check, handler
 from mockserver.apis import dcs_ids as ids
-from mockserver.apis.dcs_options import pattern
+from mockserver.apis.dcs_options import deleted_at, pattern
 from mockserver.apis.dcs_query import badly_encoded
 from mockserver.apis.dcs_tcf import decode_segment, parse
 from mockserver.apis.dcs_view import DcsRequest, valid_aam_id
@@ -221,10 +220,11 @@ def _consent(request: DcsRequest) -> tuple[list[ErrorRef], list[ErrorRef]]:
     except ValueError:
         return [ErrorRef("315")], []  # absent, unreadable or version 1: no valid consent
     options = request.options
-    listed = (options.get("gcl") or {}).get(str(tc.cmp_id))
-    if not isinstance(listed, Mapping):
+    gcl = options.get("gcl") or {}
+    if str(tc.cmp_id) not in gcl:
         return [], [ErrorRef("313", {"cmp_id": tc.cmp_id})]  # string discarded, call processed as usual
-    deleted = _instant(listed.get("deletedDate"))
+    listed = gcl[str(tc.cmp_id)] or {}  # `"10":` (null) is listed, as `"10": {}`
+    deleted = deleted_at(listed.get("deletedDate"))  # it parses: the loader refused one that does not
     if deleted is not None and deleted <= request.ctx.clock.now():
         return [], [ErrorRef("314", {"cmp_id": tc.cmp_id})]
     needs = options.get("tcf") or {}
@@ -232,15 +232,6 @@ def _consent(request: DcsRequest) -> tuple[list[ErrorRef], list[ErrorRef]]:
     if not tc.consents(int(needs.get("vendor_id", 565)), purposes):
         return [ErrorRef("315")], []
     return [], []
-
-
-def _instant(value: Any) -> float | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
 
 
 # -- the ids the DCS keeps: warnings, the call still answers with the profile ---------------

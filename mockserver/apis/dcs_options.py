@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Collection, Mapping
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -27,6 +28,7 @@ LIST_SAMPLES = {"referers": "[example.com, '*.example.com']", "blocked_countries
 # defines (1 to 11; the string's 24 purpose bits past 11 are reserved); aam-iab-plugin: vendor 565, purposes 1, 10.
 TCF_KEYS = ("vendor_id", "purposes")
 MAX_VENDOR_ID = 65535
+MAX_CMP_ID = 4095  # a TC string's CmpId is 12 bits
 PURPOSES = range(1, 12)
 LIST_NONE = {"referers": "any referer", "blocked_countries": "none blocked", "data_sources": "any data source"}
 
@@ -35,6 +37,18 @@ LIST_NONE = {"referers": "any referer", "blocked_countries": "none blocked", "da
 def pattern(text: str) -> re.Pattern[str]:
     """A format of the options, compiled once: the loader refused one that does not compile (`regex_problem`)."""
     return re.compile(text)
+
+
+def deleted_at(value: Any) -> float | None:
+    """A Global CMP List `deletedDate` as an instant (null: not deleted); ValueError for text that is no ISO 8601
+    date and time (the loader refuses it: `_gcl_problems`). Without an offset it is UTC, as the IAB list writes
+    its dates (`2020-08-15T00:00:00Z`), not the machine's time zone."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not text")
+    moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def regex_problem(text: str) -> str | None:
@@ -60,6 +74,34 @@ def option_problems(options: Mapping[str, Any], bundled: Mapping[str, Any],
               for path, message in _country_problems(options.get("blocked_countries"))]
     found += [(("tcf", *path), message) for path, message in _tcf_problems(options.get("tcf"))]
     found += _region_problems(options.get("regions"))
+    found += _gcl_problems(options.get("gcl"))
+    return found
+
+
+def _gcl_problems(gcl: Any) -> OptionProblems:
+    """The Global CMP List: a key is a CMP id as a TC string holds it (the module looks up `str(cmp_id)`: `010`
+    or `abc` was never listed, 313), an entry a mapping or null (listed), its `deletedDate` a date the module
+    parses (`not a date` was never deleted, silently: no 314). Other keys of an IAB list entry (name,
+    isCommercial ...) are taken and not read."""
+    if not isinstance(gcl, Mapping):  # another kind is the loader's; null: no CMP listed
+        return []
+    found: OptionProblems = []
+    for key, entry in gcl.items():
+        at: tuple[str, ...] = ("gcl", str(key))
+        if not (_DIGITS.fullmatch(str(key)) and not str(key).startswith("0") and int(str(key)[:5]) <= MAX_CMP_ID):
+            found.append((at, f"{str(key)!r} is not a CMP id: a whole number from 1 to {MAX_CMP_ID} (a TC string's "
+                              "12-bit CmpId), without leading zeros"))
+        if entry is None:
+            continue
+        if not isinstance(entry, Mapping):
+            found.append((at, f"{entry!r} where a CMP takes a mapping, {{}} or {{deletedDate: ...}} (or nothing: "
+                              "listed, not deleted)"))
+            continue
+        try:
+            deleted_at(entry.get("deletedDate"))
+        except ValueError:
+            found.append(((*at, "deletedDate"), f"{entry.get('deletedDate')!r} is not a date: ISO 8601, as "
+                                                 "2020-08-15T00:00:00Z (UTC without an offset; null: not deleted)"))
     return found
 
 

@@ -107,6 +107,21 @@ BAD = [
     ("regions: {-1: x}", "options.regions.-1",
      "'-1' is not a region id: a whole number (ASCII digits, as 7), the dcs_region a call sends and the answer "
      "names"),
+    # -- gcl: a CMP id a TC string holds, a deletedDate the module parses (was: never deleted, no 314) -----------
+    ('gcl: {"11": {deletedDate: "not a date"}}', "options.gcl.11.deletedDate",
+     "'not a date' is not a date: ISO 8601, as 2020-08-15T00:00:00Z (UTC without an offset; null: not deleted)"),
+    ('gcl: {"11": {deletedDate: ""}}', "options.gcl.11.deletedDate",
+     "'' is not a date: ISO 8601, as 2020-08-15T00:00:00Z (UTC without an offset; null: not deleted)"),
+    ('gcl: {"12": {deletedDate: [2020]}}', "options.gcl.12.deletedDate",  # a new CMP: no bundled kind
+     "[2020] is not a date: ISO 8601, as 2020-08-15T00:00:00Z (UTC without an offset; null: not deleted)"),
+    ("gcl: {abc: {}}", "options.gcl.abc",  # never listed: 313
+     "'abc' is not a CMP id: a whole number from 1 to 4095 (a TC string's 12-bit CmpId), without leading zeros"),
+    ("gcl: {'010': {}}", "options.gcl.010",
+     "'010' is not a CMP id: a whole number from 1 to 4095 (a TC string's 12-bit CmpId), without leading zeros"),
+    ("gcl: {'4096': {}}", "options.gcl.4096",
+     "'4096' is not a CMP id: a whole number from 1 to 4095 (a TC string's 12-bit CmpId), without leading zeros"),
+    ("gcl: {'12': x}", "options.gcl.12",
+     "'x' where a CMP takes a mapping, {} or {deletedDate: ...} (or nothing: listed, not deleted)"),
 ]
 
 
@@ -130,6 +145,7 @@ GOOD = [
     "blocked_countries: []",
     "tcf: {vendor_id: 1, purposes: [11]}", "tcf: {vendor_id: 65535, purposes: []}", "tcf: {purposes: [1]}",
     "regions: {3: apse, '13': mine}", "regions: {}", "regions: null",
+    "gcl: {'10': null, '11': {deletedDate: null}, '12': {deletedDate: '2020-08-15'}, '4095': {name: X, id: 4095}}",
 ]
 
 
@@ -174,20 +190,31 @@ def test_a_region_of_one_s_own_is_answered(make_client, tmp_path):
     assert client.get("/dcs/event?d_rtbd=json&dcs_region=abc").json()["dcs_region"] == 7  # not known: the default
 
 
+@pytest.mark.parametrize("date", ["2020-08-15T00:00:00Z", "2020-08-15", "2020-08-15T02:00:00+02:00"])
+def test_a_deleted_date_of_one_s_own_deletes_the_cmp(make_client, tmp_path, date):
+    """A date without an offset is UTC (was: the machine's time zone); `"10":` (null) is listed (was: 313)."""
+    client = overridden(make_client, tmp_path, gcl={"10": None, "11": {"deletedDate": date}})
+    assert codes(client.get(f"/dcs/event?d_rtbd=json&gdpr=1&gdpr_consent={tc_string(cmp_id=10)}")) == []
+    assert codes(client.get(f"/dcs/event?d_rtbd=json&gdpr=1&gdpr_consent={tc_string(cmp_id=11)}")) == ["314"]
+    assert codes(client.get(f"/dcs/event?d_rtbd=json&gdpr=1&gdpr_consent={tc_string(cmp_id=12)}")) == ["313"]
+
+
 def test_validate_exits_1_naming_every_wrong_option(tmp_path):
     path = tmp_path / "dcs.yaml"
     path.write_text(yaml.safe_dump({"api": "dcs", "options": {
         "org_id_pattern": "[0-9", "global_device_ids": {"20915": "[A-Z", "20914": "a{4294967296}"},
         "default_partner": "nobody", "partners": {"partner": {"referers": "x"}, "mine": {"data_sources": 1}},
         "tcf": {"vendor_id": 565.5, "purposes": [1, "x"]}, "regions": {"abc": "x"},
+        "gcl": {"11": {"deletedDate": "not a date"}},
     }}))
     run = subprocess.run([sys.executable, "-m", "mockserver", "validate", str(path)], capture_output=True, text=True,
                          timeout=120)
     assert run.returncode == 1, run.stdout + run.stderr
     fields = [line.split(": ", 2)[1] for line in run.stdout.splitlines() + run.stderr.splitlines()
               if line.startswith(str(path))]
-    assert sorted(fields) == ["options.default_partner", "options.global_device_ids.20914",
-                              "options.global_device_ids.20915", "options.org_id_pattern",
-                              "options.partners.mine.data_sources", "options.partners.partner.referers",
-                              "options.regions.abc", "options.tcf.purposes[1]", "options.tcf.vendor_id"]
+    assert sorted(fields) == ["options.default_partner", "options.gcl.11.deletedDate",
+                              "options.global_device_ids.20914", "options.global_device_ids.20915",
+                              "options.org_id_pattern", "options.partners.mine.data_sources",
+                              "options.partners.partner.referers", "options.regions.abc", "options.tcf.purposes[1]",
+                              "options.tcf.vendor_id"]
     assert "Traceback" not in run.stdout + run.stderr
