@@ -108,13 +108,13 @@ def _gcl_problems(gcl: Any) -> OptionProblems:
 def _region_problems(regions: Any) -> OptionProblems:
     """A key of `regions` is a dcs_region, the number a call sends (`dcs_region=3`) and the answer names: the
     module compares the call's value with the key as written, then reads it as an integer, so `abc: x` was a 500
-    on the call sending `dcs_region=abc` (and `3.5`, `-1`, `true` as much); the value, the region's host name, is
-    not read."""
+    on the call sending `dcs_region=abc` (and `3.5`, `-1`, `true` as much; past 4,300 digits, Python's `int()`
+    refuses even digits); the value, the region's host name, is not read."""
     if not isinstance(regions, Mapping):  # another kind is the loader's; null: none known
         return []
-    return [(("regions", str(key)), f"{str(key)!r} is not a region id: a whole number (ASCII digits, as 7), the "
-                                    "dcs_region a call sends and the answer names")
-            for key in regions if not _DIGITS.fullmatch(str(key))]
+    return [(("regions", str(key)), f"{str(key)!r} is not a region id: a whole number of 1 to 9 digits (ASCII, as "
+                                    "7), the dcs_region a call sends and the answer names")
+            for key in regions if not (_DIGITS.fullmatch(str(key)) and len(str(key)) <= 9)]
 
 
 def _tcf_problems(tcf: Any) -> OptionProblems:

@@ -99,14 +99,17 @@ BAD = [
      "unknown key; did you mean 'vendor_id'? (tcf takes: vendor_id, purposes)"),
     # -- regions: keys are dcs_region numbers (dcs_region=abc was a 500) --------------------------------------
     ("regions: {abc: x}", "options.regions.abc",
-     "'abc' is not a region id: a whole number (ASCII digits, as 7), the dcs_region a call sends and the answer "
-     "names"),
+     "'abc' is not a region id: a whole number of 1 to 9 digits (ASCII, as 7), the dcs_region a call sends and "
+     "the answer names"),
     ("regions: {7: use, 3.5: x}", "options.regions.3.5",
-     "'3.5' is not a region id: a whole number (ASCII digits, as 7), the dcs_region a call sends and the answer "
-     "names"),
+     "'3.5' is not a region id: a whole number of 1 to 9 digits (ASCII, as 7), the dcs_region a call sends and "
+     "the answer names"),
     ("regions: {-1: x}", "options.regions.-1",
-     "'-1' is not a region id: a whole number (ASCII digits, as 7), the dcs_region a call sends and the answer "
-     "names"),
+     "'-1' is not a region id: a whole number of 1 to 9 digits (ASCII, as 7), the dcs_region a call sends and "
+     "the answer names"),
+    ("regions: {1234567890: x}", "options.regions.1234567890",  # 5,000 digits: int() refused dcs_region=999...
+     "'1234567890' is not a region id: a whole number of 1 to 9 digits (ASCII, as 7), the dcs_region a call sends "
+     "and the answer names"),
     # -- gcl: a CMP id a TC string holds, a deletedDate the module parses (was: never deleted, no 314) -----------
     ('gcl: {"11": {deletedDate: "not a date"}}', "options.gcl.11.deletedDate",
      "'not a date' is not a date: ISO 8601, as 2020-08-15T00:00:00Z (UTC without an offset; null: not deleted)"),
