@@ -9,6 +9,7 @@ with the file, line and field that gave it, naming the values that are valid.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
@@ -30,6 +31,8 @@ TCF_KEYS = ("vendor_id", "purposes")
 MAX_VENDOR_ID = 65535
 MAX_CMP_ID = 4095  # a TC string's CmpId is 12 bits
 PURPOSES = range(1, 12)
+MONITORING_KEYS = ("max_requests", "window_s")
+MIN_WINDOW_S = 0.001  # a millisecond: finer than one client's calls are apart; 1e-320 s made the window's number inf
 LIST_NONE = {"referers": "any referer", "blocked_countries": "none blocked", "data_sources": "any data source"}
 
 
@@ -75,7 +78,38 @@ def option_problems(options: Mapping[str, Any], bundled: Mapping[str, Any],
     found += [(("tcf", *path), message) for path, message in _tcf_problems(options.get("tcf"))]
     found += _region_problems(options.get("regions"))
     found += _gcl_problems(options.get("gcl"))
+    found += [(("id_monitoring", *path), message)
+              for path, message in _monitoring_problems(options.get("id_monitoring"))]
     return found
+
+
+def _monitoring_problems(monitoring: Any) -> OptionProblems:
+    """ID monitoring counts an id's calls in fixed windows (`now // window_s`): a window under a millisecond made
+    that number infinite (1e-320: a 500 on every declared id), one of 0 s silently turned monitoring off (which is
+    max_requests: 0's to say), and max_requests is read as an integer (1.5 was 1). null, .nan and .inf are the
+    loader's."""
+    if not isinstance(monitoring, Mapping):
+        return []
+    found: OptionProblems = []
+    for key, value in monitoring.items():
+        key = str(key)
+        if key not in MONITORING_KEYS:
+            close = difflib.get_close_matches(key, MONITORING_KEYS, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            found.append(((key,), f"unknown key; {hint}(id_monitoring takes: {', '.join(MONITORING_KEYS)})"))
+        elif not _number(value) or not math.isfinite(value):
+            continue  # another kind, null, .nan or .inf: the loader's
+        elif key == "window_s" and value < MIN_WINDOW_S:
+            found.append(((key,), f"{value!r} is no window: seconds, {MIN_WINDOW_S} (a millisecond) or more "
+                                  "(max_requests: 0 turns ID monitoring off)"))
+        elif key == "max_requests" and not isinstance(value, int):
+            found.append(((key,), f"{value!r} is not a number of requests: a whole number, without a decimal point "
+                                  "(0 turns ID monitoring off)"))
+    return found
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _gcl_problems(gcl: Any) -> OptionProblems:

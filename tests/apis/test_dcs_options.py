@@ -125,6 +125,15 @@ BAD = [
      "'4096' is not a CMP id: a whole number from 1 to 4095 (a TC string's 12-bit CmpId), without leading zeros"),
     ("gcl: {'12': x}", "options.gcl.12",
      "'x' where a CMP takes a mapping, {} or {deletedDate: ...} (or nothing: listed, not deleted)"),
+    # -- id_monitoring: a window a count can be kept in (1e-320 was a 500 on every declared id) ------------------
+    ("id_monitoring: {max_requests: 5, window_s: 1.0e-320}", "options.id_monitoring.window_s",
+     "1e-320 is no window: seconds, 0.001 (a millisecond) or more (max_requests: 0 turns ID monitoring off)"),
+    ("id_monitoring: {max_requests: 5, window_s: 0}", "options.id_monitoring.window_s",  # silently off
+     "0 is no window: seconds, 0.001 (a millisecond) or more (max_requests: 0 turns ID monitoring off)"),
+    ("id_monitoring: {max_requests: 1.5, window_s: 60}", "options.id_monitoring.max_requests",  # read as 1
+     "1.5 is not a number of requests: a whole number, without a decimal point (0 turns ID monitoring off)"),
+    ("id_monitoring: {max_request: 5, window_s: 60}", "options.id_monitoring.max_request",
+     "unknown key; did you mean 'max_requests'? (id_monitoring takes: max_requests, window_s)"),
 ]
 
 
@@ -149,6 +158,8 @@ GOOD = [
     "tcf: {vendor_id: 1, purposes: [11]}", "tcf: {vendor_id: 65535, purposes: []}", "tcf: {purposes: [1]}",
     "regions: {3: apse, '13': mine}", "regions: {}", "regions: null",
     "gcl: {'10': null, '11': {deletedDate: null}, '12': {deletedDate: '2020-08-15'}, '4095': {name: X, id: 4095}}",
+    "id_monitoring: {max_requests: 0, window_s: 60}", "id_monitoring: {max_requests: 2, window_s: 0.001}",
+    "id_monitoring: {max_requests: 5}",
 ]
 
 
@@ -202,13 +213,20 @@ def test_a_deleted_date_of_one_s_own_deletes_the_cmp(make_client, tmp_path, date
     assert codes(client.get(f"/dcs/event?d_rtbd=json&gdpr=1&gdpr_consent={tc_string(cmp_id=12)}")) == ["313"]
 
 
+def test_a_window_of_a_millisecond_counts(make_client, tmp_path):
+    client = overridden(make_client, tmp_path, id_monitoring={"max_requests": 1, "window_s": 0.001})
+    assert client.post("/__admin/clock", json={"freeze": "2026-01-01T00:00:00Z"}).status_code == 200
+    assert codes(client.get("/dcs/event?d_rtbd=json&d_cid=123%01abc")) == []
+    assert codes(client.get("/dcs/event?d_rtbd=json&d_cid=123%01abc")) == ["104", "303"]
+
+
 def test_validate_exits_1_naming_every_wrong_option(tmp_path):
     path = tmp_path / "dcs.yaml"
     path.write_text(yaml.safe_dump({"api": "dcs", "options": {
         "org_id_pattern": "[0-9", "global_device_ids": {"20915": "[A-Z", "20914": "a{4294967296}"},
         "default_partner": "nobody", "partners": {"partner": {"referers": "x"}, "mine": {"data_sources": 1}},
         "tcf": {"vendor_id": 565.5, "purposes": [1, "x"]}, "regions": {"abc": "x"},
-        "gcl": {"11": {"deletedDate": "not a date"}},
+        "gcl": {"11": {"deletedDate": "not a date"}}, "id_monitoring": {"max_requests": 5, "window_s": 1e-320},
     }}))
     run = subprocess.run([sys.executable, "-m", "mockserver", "validate", str(path)], capture_output=True, text=True,
                          timeout=120)
@@ -217,6 +235,7 @@ def test_validate_exits_1_naming_every_wrong_option(tmp_path):
               if line.startswith(str(path))]
     assert sorted(fields) == ["options.default_partner", "options.gcl.11.deletedDate",
                               "options.global_device_ids.20914", "options.global_device_ids.20915",
+                              "options.id_monitoring.window_s",
                               "options.org_id_pattern", "options.partners.mine.data_sources",
                               "options.partners.partner.referers", "options.regions.abc", "options.tcf.purposes[1]",
                               "options.tcf.vendor_id"]
