@@ -12,13 +12,12 @@ import fnmatch
 import json
 import re
 from collections.abc import Mapping
-from datetime import datetime
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
 from mockserver.apis import before, check, handler
 from mockserver.apis import dcs_ids as ids
+from mockserver.apis.dcs_options import deleted_at, pattern
 from mockserver.apis.dcs_query import badly_encoded
 from mockserver.apis.dcs_tcf import decode_segment, parse
 from mockserver.apis.dcs_view import DcsRequest, valid_aam_id
@@ -87,13 +86,8 @@ def org_configured(orgid: str, options: Mapping[str, Any]) -> bool:
     which no bundled list can know; a value that cannot be an org id still gets code 2."""
     if orgid in {str(o) for o in options.get("org_ids") or []}:
         return True
-    pattern = options.get("org_id_pattern")
-    return bool(pattern) and _org_pattern(str(pattern)).fullmatch(orgid) is not None
-
-
-@lru_cache(maxsize=8)
-def _org_pattern(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+    org_pattern = options.get("org_id_pattern")  # it compiles: the loader refused one that does not
+    return bool(org_pattern) and pattern(str(org_pattern)).fullmatch(orgid) is not None
 
 
 @check("dcs.refused", errors=("2", "101", "102", "109", "111"))
@@ -226,10 +220,11 @@ def _consent(request: DcsRequest) -> tuple[list[ErrorRef], list[ErrorRef]]:
     except ValueError:
         return [ErrorRef("315")], []  # absent, unreadable or version 1: no valid consent
     options = request.options
-    listed = (options.get("gcl") or {}).get(str(tc.cmp_id))
-    if not isinstance(listed, Mapping):
+    gcl = options.get("gcl") or {}
+    if str(tc.cmp_id) not in gcl:
         return [], [ErrorRef("313", {"cmp_id": tc.cmp_id})]  # string discarded, call processed as usual
-    deleted = _instant(listed.get("deletedDate"))
+    listed = gcl[str(tc.cmp_id)] or {}  # `"10":` (null) is listed, as `"10": {}`
+    deleted = deleted_at(listed.get("deletedDate"))  # it parses: the loader refused one that does not
     if deleted is not None and deleted <= request.ctx.clock.now():
         return [], [ErrorRef("314", {"cmp_id": tc.cmp_id})]
     needs = options.get("tcf") or {}
@@ -237,15 +232,6 @@ def _consent(request: DcsRequest) -> tuple[list[ErrorRef], list[ErrorRef]]:
     if not tc.consents(int(needs.get("vendor_id", 565)), purposes):
         return [ErrorRef("315")], []
     return [], []
-
-
-def _instant(value: Any) -> float | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
 
 
 # -- the ids the DCS keeps: warnings, the call still answers with the profile ---------------
