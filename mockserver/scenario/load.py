@@ -173,6 +173,7 @@ def _merge(parts: list[_Part], integers: frozenset[str] = frozenset()
     """Top-level values (later wins), errors by id, routes (a later file's new routes go first). `integers`: the
     options the API's module reads as integers (apis.INTEGER_OPTIONS)."""
     top: dict[str, Any] = {"options": {}, "headers": {}, "modes": {}, "_refused": [], "_merge_problems": [],
+                           "_misspelt": [],
                            "_bundled_options": {}, "_option_where": {},
                            "_broken": {"errors": set(), "routes": set(), "top": set()}, "_shadowed": []}
     shadowed = top["_shadowed"]  # (kind, name, spec, where) a later file replaced: still checked, for its problems
@@ -188,7 +189,8 @@ def _merge(parts: list[_Part], integers: frozenset[str] = frozenset()
                     if option in top["options"]:  # a later file's value has the kind of the earlier one (bundled)
                         found = _kind_problems(top["options"][option], given, where.child("options", option))
                     elif not part.bundled:  # a user's new key, against the bundled ones only
-                        found = _misspelt_option(option, top["_bundled_options"], where)
+                        top["_misspelt"] += [(option, p) for p in _misspelt_option(option, top["_bundled_options"],
+                                                                                   where)]
                     if not found and option in integers:
                         found = _integer_problems(given, where.child("options", option))
                     top["_merge_problems"] += found
@@ -321,22 +323,24 @@ def _integer_problems(given: Any, where: Where) -> list[Problem]:
 
 
 def _checked_options(api: str, options: Mapping[str, Any], bundled: Mapping[str, Any], error_ids: Collection[str],
-                     where_of: Mapping[str, Where], told: list[Problem]) -> list[Problem]:
-    """What the API's module finds wrong with its merged options (`apis.options_check`), each at the file and line
-    that gave the option last; a field whose kind or sign was told already (`_kind_problems`) is not told twice."""
+                     where_of: Mapping[str, Where], told: list[Problem],
+                     misspelt: list[tuple[str, Problem]]) -> list[Problem]:
+    """`told` (the merge's kind problems) and `misspelt` (new options a letter away from a bundled one, by name)
+    with what the API's module finds wrong with its merged options (`apis.options_check`), each at the file and
+    line that gave the option last. Where the module and a kind problem name one field, the module's message is
+    kept: it knows what the option means (`'x' is not a purpose: a whole number from 1 to 11` says more than
+    `text where the list holds a number`). A misspelt option is told as that alone: the module would read it as an
+    option of its own (`rate_limit.users-trak`, a group)."""
     check = apis.OPTIONS_CHECKS.get(api)
-    if check is None:
-        return []
-    seen = {(p.file, p.field) for p in told}
+    wrong_names = {name for name, _ in misspelt}
     found = []
-    for path, message in check(options, bundled, error_ids):
+    for path, message in check(options, bundled, error_ids) if check else ():
         where = where_of.get(str(path[0]))
-        if where is None:  # pragma: no cover - a module's check names the options it was given
+        if where is None or str(path[0]) in wrong_names:  # a module's check names the options it was given
             continue
-        problem = where.child(*path[1:]).problem(message)
-        if (problem.file, problem.field) not in seen:
-            found.append(problem)
-    return found
+        found.append(where.child(*path[1:]).problem(message))
+    fields = {(p.file, p.field) for p in found}
+    return [p for p in told if (p.file, p.field) not in fields] + [p for _, p in misspelt] + found
 
 
 def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]]:
@@ -347,8 +351,8 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
     shadowed: list[tuple[str, str, Any, Where]] = top.pop("_shadowed")
     merge_problems: list[Problem] = top.pop("_merge_problems")  # told with the others, at the end
     error_ids = raw_errors.keys() | broken["errors"]  # one the schema refused is told already, not again here
-    merge_problems += _checked_options(name, top["options"], top.pop("_bundled_options"), error_ids,
-                                       top.pop("_option_where"), merge_problems)
+    merge_problems = _checked_options(name, top["options"], top.pop("_bundled_options"), error_ids,
+                                      top.pop("_option_where"), merge_problems, top.pop("_misspelt"))
     problems: list[Problem] = []
     for key in ("prefix", "error_response"):
         if key not in top and key not in broken["top"]:  # one the schema refused is told already

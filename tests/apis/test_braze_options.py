@@ -19,7 +19,7 @@ TRACK = {"attributes": users(1)}
     ("rate_limit.users-track: {limit: 5, window_s: 0}", "rate_limit.users-track.window_s", "more than 0"),
     ("rate_limit.users-track: {limit: 5, window_s: .inf}", "rate_limit.users-track.window_s", "finite"),
     # told once: the loader's own sign check said it first
-    ("rate_limit.users-track: {limit: 5, window_s: -3}", "rate_limit.users-track.window_s", "-3 is negative"),
+    ("rate_limit.users-track: {limit: 5, window_s: -3}", "rate_limit.users-track.window_s", "-3 is no window"),
     # read as int(1.5): a limit of 1
     ("rate_limit.users-track: {limit: 1.5, window_s: 60}", "rate_limit.users-track.limit", "whole number"),
     # silently 3,600 s: the bundled window is 3 s, and the file must say which it means
