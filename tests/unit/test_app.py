@@ -653,3 +653,23 @@ def test_a_session_path_keeps_the_rest_of_the_raw_path_as_sent(raw, expected):
     path = unquote(raw.decode())
     scoped = session_scope({"type": "http", "path": path, "raw_path": raw, "headers": [], "root_path": ""})
     assert scoped["raw_path"] == expected and scoped["path"] == unquote(expected.decode())
+
+
+@pytest.mark.parametrize(("schema", "field", "message"), [
+    ('{type: object, properties: {name: {pattern: "[a"}}}', "properties.name.pattern",
+     "invalid regular expression '[a': unterminated character set at position 0"),
+    ('{type: object, patternProperties: {"a{4294967296}": {}}}', "patternProperties",
+     "invalid regular expression 'a{4294967296}': the repetition number is too large"),
+], ids=["pattern", "patternProperties"])
+def test_a_regex_of_an_inline_schema_that_does_not_compile_is_refused_at_reload(tmp_path, make_client, schema, field,
+                                                                                message):
+    """It passed, and every POST with a JSON body was then the mock's 500 (`error: unterminated character set ...
+    answering route echo`): jsonschema compiles a `pattern` when it searches with it."""
+    path = tmp_path / "toy.yaml"
+    path.write_text(TOY)
+    client = make_client(scenarios=(str(tmp_path),))
+    path.write_text(TOY.replace("{type: object, required: [name]}", schema))
+    response = client.post("/__admin/reload")
+    assert response.status_code == 422, response.text
+    assert response.json()["problems"] == [f"{path}:33: routes[0].rules[3].when.body_violates.{field}: {message}"]
+    assert client.post("/toy/items/1", headers=AUTH, json={"name": "x"}).status_code == 201  # the old file served
