@@ -673,3 +673,40 @@ def test_a_regex_of_an_inline_schema_that_does_not_compile_is_refused_at_reload(
     assert response.status_code == 422, response.text
     assert response.json()["problems"] == [f"{path}:33: routes[0].rules[3].when.body_violates.{field}: {message}"]
     assert client.post("/toy/items/1", headers=AUTH, json={"name": "x"}).status_code == 201  # the old file served
+
+
+BUNDLED = Path(__file__).resolve().parents[2] / "mockserver" / "scenarios"
+DCS_PIXEL = ("/dcs/demoptout.jpg", {"host": "partner.demdex.net"})  # a DCS answer: 200
+
+
+@pytest.mark.parametrize(("api", "given", "problem"), [
+    ("dcs", 'headers: {X-A: "{{ 1 + }}"}',
+     "headers.X-A: template does not compile: unexpected 'end of print statement'"),
+    ("dcs", 'headers: {X-A: "{{ nope }}"}', "headers.X-A: no name 'nope' in this template's context (known: "),
+    ("dcs", 'hosts: ["reactor.adobe.io"]', "hosts[0]: reactor.adobe.io is already served by reactor"),
+    ("dcs", "prefix: /reactor", "prefix: /reactor is already used by reactor"),
+    ("braze", "prefix: /dcs", "prefix: /dcs is already used by dcs"),
+    ("braze", 'hosts: ["x*.demdex.ne?"]',
+     f"hosts[0]: x*.demdex.ne? and dcs's *.demdex.net ({BUNDLED / 'dcs.yaml'}:20) can match one Host, and neither is "
+     "more specific (an exact name, then more literal characters, wins): make one of them more specific"),
+], ids=["header", "header-name", "host", "prefix", "prefix-of-an-api-after", "host-tie-with-an-api-after"])
+def test_a_users_top_level_value_over_a_bundled_api_is_told_in_the_users_file(tmp_path, make_client, api, given,
+                                                                               problem):
+    """Merged headers were checked at the first (bundled) file's `headers:` line, and a prefix or host taken from an
+    API read later was blamed on that API's bundled line: the user was sent to a file of the package."""
+    client = make_client(scenarios=(str(tmp_path),))
+    path = tmp_path / f"my-{api}.yaml"
+    path.write_text(f"api: {api}\n# mine\n{given}\n")
+    response = client.post("/__admin/reload")
+    assert response.status_code == 422, response.text
+    [found] = response.json()["problems"]
+    assert found.startswith(f"{path}:3: {problem}"), found
+    assert client.get(DCS_PIXEL[0], headers=DCS_PIXEL[1]).status_code == 200  # the old files served
+
+
+def test_a_users_header_beside_the_bundled_ones_is_added(tmp_path, make_client):
+    (tmp_path / "my-braze.yaml").write_text('api: braze\nheaders: {X-Mine: "{{ request.method }}"}\n')
+    client = make_client(scenarios=(str(tmp_path),))
+    answer = client.post("/braze/users/track", json={})
+    assert answer.headers["x-mine"] == "POST"
+    assert "x-ratelimit-limit" in answer.headers  # braze.yaml's own headers stay
