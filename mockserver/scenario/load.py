@@ -417,16 +417,13 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
         if key in top:
             known_error(top[key], where_of[key])
 
+    problems += _routes_named_twice(parts)
     routes: list[Route] = []
-    seen_ids: set[str] = set()
     trusted_files = {p.where.file for p in parts if p.trusted}
     bundled_files = {p.where.file for p in parts if p.bundled}
     hooked = TEMPLATE_NAMES | apis.template_variables(name, ())  # what every template of a route may read
     before: list[Route] = []  # the routes tried first: one taking every path and method of a later one shadows it
     for spec, where in raw_routes:
-        if spec["id"] in seen_ids:
-            problems.append(where.child("id").problem(f"route id '{spec['id']}' is used twice"))
-        seen_ids.add(spec["id"])
         route = _build_route(spec, where, known_error, compiled, problems, where.file not in trusted_files, hooked)
         if route is not None:
             routes.append(route)
@@ -480,6 +477,23 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
         ),
         [],
     )
+
+
+def _routes_named_twice(parts: Sequence[_Part]) -> list[Problem]:
+    """A route id one file gives twice, at the second. Looked for file by file, not in the merged routes: a later
+    file's route replaces an earlier file's of its id (how a user overrides a bundled route), so two of one file
+    replacing a bundled id left one silently (the second `opt-out` served, `/demoptout.jpg` gone)."""
+    problems = []
+    for part in parts:
+        seen: set[str] = set()
+        for index, spec in enumerate(part.data.get("routes") or []):
+            if spec is None:  # left out for its schema problem
+                continue
+            if spec["id"] in seen:
+                at = part.where.child("routes", index, "id")
+                problems.append(at.problem(f"route id '{spec['id']}' is used twice"))
+            seen.add(spec["id"])
+    return problems
 
 
 def _api_headers(merged: Mapping[str, Any], parts: Sequence[_Part], compiled: Any, known: frozenset[str]) -> Any:

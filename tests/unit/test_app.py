@@ -710,3 +710,39 @@ def test_a_users_header_beside_the_bundled_ones_is_added(tmp_path, make_client):
     answer = client.post("/braze/users/track", json={})
     assert answer.headers["x-mine"] == "POST"
     assert "x-ratelimit-limit" in answer.headers  # braze.yaml's own headers stay
+
+
+TWO_ROUTES = """\
+api: dcs
+routes:
+  - id: {id}
+    method: GET
+    path: /mine
+    respond: {{body: mine}}
+  - id: {id}
+    method: GET
+    path: /second
+    respond: {{body: second}}
+"""
+
+
+@pytest.mark.parametrize("route_id", ["opt-out", "my-route"], ids=["a-bundled-id", "a-new-id"])
+def test_a_route_id_one_file_gives_twice_is_refused_bundled_or_not(tmp_path, make_client, route_id):
+    """Two `opt-out`s passed (the second replaced the first, which had replaced the bundled one): `/dcs/mine` was then
+    DCS's 400 and `/demoptout.jpg` gone. Two of a new id were refused already."""
+    client = make_client(scenarios=(str(tmp_path),))
+    path = tmp_path / "my-dcs.yaml"
+    path.write_text(TWO_ROUTES.format(id=route_id))
+    response = client.post("/__admin/reload")
+    assert response.status_code == 422, response.text
+    assert response.json()["problems"] == [f"{path}:7: routes[1].id: route id '{route_id}' is used twice"]
+    assert client.get(DCS_PIXEL[0], headers=DCS_PIXEL[1]).status_code == 200  # the old files served
+
+
+def test_a_bundled_route_replaced_once_by_each_of_two_files_is_the_last_files(tmp_path, make_client):
+    """How a user overrides a bundled route: one file's route of its id; a later file's replaces it again."""
+    for name, body in (("a.yaml", "first"), ("b.yaml", "second")):
+        (tmp_path / name).write_text(f"api: dcs\nroutes:\n  - id: opt-out\n    method: GET\n    path: /demoptout.jpg\n"
+                                     f"    respond: {{body: {body}}}\n")
+    client = make_client(scenarios=(str(tmp_path),))
+    assert client.get("/dcs/demoptout.jpg").text == "second"
