@@ -746,3 +746,18 @@ def test_a_bundled_route_replaced_once_by_each_of_two_files_is_the_last_files(tm
                                      f"    respond: {{body: {body}}}\n")
     client = make_client(scenarios=(str(tmp_path),))
     assert client.get("/dcs/demoptout.jpg").text == "second"
+
+
+def test_a_template_looping_in_a_loop_is_the_mocks_500_not_a_hang(tmp_path, make_client):
+    """It passed validate and a GET hung the server (10**10 steps): each render now has a budget of steps."""
+    extra = ("  - id: loops\n    method: GET\n    path: /loops\n    respond: {body: \"{% for i in range(99999) %}"
+             "{% for j in range(99999) %}{% endfor %}{% endfor %}x\"}\n"
+             "  - id: loop\n    method: GET\n    path: /loop\n    respond: {body: \"{% for i in range(3) %}"
+             "{{ i }}{% endfor %}\"}\n")
+    (tmp_path / "toy.yaml").write_text(TOY + extra)
+    client = make_client(scenarios=(str(tmp_path),))
+    answer = client.get("/toy/loops")
+    assert answer.status_code == 500 and answer.headers["X-Mockserver-Internal-Error"] == "1"
+    assert "SecurityError: the template takes over 1,000,000 steps to render" in answer.json()["detail"]
+    assert "answering route loops" in answer.json()["detail"]
+    assert client.get("/toy/loop").text == "012"
