@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from mockserver.apis import OptionProblems, options_check
+from mockserver.engine.match import REGEX_ERRORS
 
 _DIGITS = re.compile(r"[0-9]+")  # ASCII digits: an id as the DCS reads one from the request
 _COUNTRY = re.compile(r"[A-Za-z]{2}")  # what X-Mock-Country takes (dcs._mock_headers), either case
@@ -59,7 +60,7 @@ def regex_problem(text: str) -> str | None:
     groups a RecursionError: neither is `re.error`, and each was a 500 on the request that met it."""
     try:
         re.compile(text)
-    except (re.error, OverflowError, RecursionError) as exc:
+    except REGEX_ERRORS as exc:
         return f"not a regular expression: {exc}"
     return None
 

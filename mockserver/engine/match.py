@@ -246,12 +246,23 @@ def _patterns(value: Mapping[str, str], where: str) -> dict[str, re.Pattern[str]
     return compiled
 
 
+def _compiles(pattern: object) -> bool:
+    """The meta-schema's `format: regex` (a `pattern`, a `patternProperties` key): jsonschema searches with it on
+    each request, so one that does not compile was every JSON body's 500."""
+    if isinstance(pattern, str):
+        re.compile(pattern)
+    return True
+
+
 @cache
 def _meta_validator() -> Draft202012Validator:
-    """One validator of the meta-schema: `check_schema` would build one (and resolve refs) per call."""
-    from jsonschema import Draft202012Validator
+    """One validator of the meta-schema: `check_schema` would build one (and resolve refs) per call. It asserts
+    `format: regex` with every error a compile can raise (jsonschema's own checker lets OverflowError through)."""
+    from jsonschema import Draft202012Validator, FormatChecker
 
-    return Draft202012Validator(Draft202012Validator.META_SCHEMA)
+    formats = FormatChecker(formats=())
+    formats.checks("regex", raises=REGEX_ERRORS)(_compiles)
+    return Draft202012Validator(Draft202012Validator.META_SCHEMA, format_checker=formats)
 
 
 def _outside_refs(value: Any) -> list[str]:
@@ -276,7 +287,10 @@ def _schema(value: Mapping[str, Any], where: str, check: bool) -> Mapping[str, A
         from jsonschema.exceptions import best_match
 
         problem = best_match(meta.iter_errors(value))
-        raise ConditionError(where, f"invalid JSON Schema: {problem.message}")
+        at = where + "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in problem.absolute_path)
+        if problem.validator == "format" and problem.cause is not None:  # a regex: say why it does not compile
+            raise ConditionError(at, f"invalid regular expression {problem.instance!r}: {problem.cause}")
+        raise ConditionError(at, f"invalid JSON Schema: {problem.message}")
     return value
 
 

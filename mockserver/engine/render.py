@@ -12,13 +12,14 @@ import difflib
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from jinja2 import ChainableUndefined, TemplateSyntaxError, Undefined, meta, nodes
+from jinja2 import ChainableUndefined, TemplateSyntaxError, Undefined, meta, nodes, pass_context
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.runtime import Context
+from jinja2.sandbox import SandboxedEnvironment, safe_range
 
 from mockserver.engine.fastexpr import compile_fast, compile_fast_text
 from mockserver.engine.fielderror import FieldError
@@ -32,14 +33,63 @@ class _Omit:
 
 OMIT = _Omit()
 _MAX_MADE = 10_000_000  # characters, items or bits a `*` or `**` may make (Jinja's sandbox bounds range() alone)
+MAX_STEPS = 1_000_000  # what one render may spend: a loop's iteration or a range() item is a step, a call CALL_STEPS
+CALL_STEPS = 10  # a call runs code (a macro's body, Faker): about ten times a loop's step (1,000,000 steps: about 1 s)
+
+
+class _Budgeted(Context):
+    """A render's context, with the steps it may still take. Jinja bounds one range() (100,000 items), not a loop
+    in a loop: `{% for i in range(99999) %}{% for j in range(99999) %}` took 10**10 steps, and the server hung.
+    Only templates Jinja renders pay (a loop, a call of its own code): the fast paths (fastexpr) take neither."""
+
+    steps_left = MAX_STEPS  # the class's, until a render spends its first step
+
+
+def _spend(context: Any, steps: int) -> None:
+    left = context.steps_left - steps
+    if left < 0:
+        raise SecurityError(f"the template takes over {MAX_STEPS:,} steps to render (a loop's iteration or a range() "
+                            f"item is one, a call {CALL_STEPS}): a loop in a loop, or a macro calling itself?")
+    context.steps_left = left
+
+
+def _counted(context: Any, iterable: Any) -> Iterator[Any]:
+    """A `{% for %}`'s items, each a step."""
+    for item in iterable:
+        _spend(context, 1)
+        yield item
+
+
+@pass_context
+def _range(context: Any, *args: int) -> range:
+    """The sandbox's range(), its items spent at once: `range(99999) | list` in a loop is as costly as a loop."""
+    made = safe_range(*args)
+    _spend(context, len(made))
+    return made
 
 
 class _Sandbox(SandboxedEnvironment):
     """`*` and `**` asked of the sandbox, as it allows: Jinja folds constants when a template compiles, so
     `{{ 9 ** 99999999 }}` hung `mockserver validate` and `{{ 'a' * 10**10 }}` took all the memory. Checked here,
-    such a template fails like any other whose every render fails (told at load where it can be rendered)."""
+    such a template fails like any other whose every render fails (told at load where it can be rendered).
+    Each render spends from a budget of MAX_STEPS (`_Budgeted`): loop iterations, calls (a macro calling itself
+    twice), range() items."""
 
     intercepted_binops = frozenset({"*", "**"})
+    context_class = _Budgeted
+    counted = staticmethod(_counted)
+
+    def _generate(self, source: nodes.Template, name: str | None, filename: str | None,
+                  defer_init: bool = False) -> str:
+        """Every `{% for %}` iterates through `_counted`."""
+        for loop in source.find_all(nodes.For):
+            loop.iter = nodes.Call(nodes.EnvironmentAttribute("counted"), [nodes.ContextReference(), loop.iter], [],
+                                   None, None, lineno=loop.iter.lineno)
+        return super()._generate(source, name, filename, defer_init)
+
+    def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        _spend(context, CALL_STEPS)
+        return super().call(context, obj, *args, **kwargs)
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "**" and isinstance(left, int) and isinstance(right, int) and abs(left) > 1 \
@@ -54,6 +104,7 @@ class _Sandbox(SandboxedEnvironment):
 
 ENV = _Sandbox(undefined=ChainableUndefined, autoescape=False, keep_trailing_newline=True)
 ENV.globals["omit"] = OMIT
+ENV.globals["range"] = _range
 _WHOLE_EXPRESSION = re.compile(r"^\{\{(?P<expr>(?:(?!\}\}|\{\{).)*)\}\}$", re.DOTALL)
 
 

@@ -100,9 +100,9 @@ def load_catalog(paths: Iterable[Path] = (), bundled: bool = True) -> Catalog:
         if api is not None:
             built[name] = api
             cache_of_valid.remember(fingerprints.get(p.where.file, "") for p in api_parts)
-    problems.extend(_prefix_problems(built, parts))
+    order = {str(file): index for index, file in enumerate(files)}
+    problems.extend(_prefix_problems(built, parts, order))
     if problems:  # read as an editor would go through them: file by file, top to bottom
-        order = {str(file): index for index, file in enumerate(files)}
         problems.sort(key=lambda problem: (order.get(problem.file, len(order)), problem.line))
         raise ScenarioError(problems)
     return Catalog(built)
@@ -117,28 +117,41 @@ def validate(paths: Iterable[Path]) -> list[Problem]:
     return []
 
 
-def _prefix_problems(built: Mapping[str, Api], parts: Mapping[str, list[_Part]]) -> list[Problem]:
+def _prefix_problems(built: Mapping[str, Api], parts: Mapping[str, list[_Part]],
+                     order: Mapping[str, int]) -> list[Problem]:
     """Two APIs on one prefix, or with `hosts` patterns that can match one Host and are as specific as
-    each other (the most specific pattern wins a Host: `host_specificity`): the later one's line (in the
-    file that set it last) is blamed, the other named."""
-    seen: dict[str, str] = {}
+    each other (the most specific pattern wins a Host: `host_specificity`). The line blamed is the one read
+    later (`order`: the files' index), in the file that set it last: a user's copy of dcs taking reactor's host is
+    told in the user's file, not at reactor's bundled line; the other is named."""
+    def later(one: Where, other: Where) -> bool:
+        return order.get(one.file, len(order)) >= order.get(other.file, len(order))
+
+    prefixes: dict[str, tuple[str, Where]] = {}
     hosts: list[tuple[str, str, Where]] = []  # (pattern, API, where) of the APIs before
     problems = []
     for api in built.values():
-        if api.prefix in seen:
-            where = next(p.where for p in reversed(parts[api.name]) if "prefix" in p.data)
-            problems.append(where.child("prefix").problem(f"{api.prefix} is already used by {seen[api.prefix]}"))
-        seen[api.prefix] = api.name
+        at = next(p.where for p in reversed(parts[api.name]) if "prefix" in p.data).child("prefix")
+        if api.prefix in prefixes:
+            other_api, other_at = prefixes[api.prefix]
+            blamed, named = (at, other_api) if later(at, other_at) else (other_at, api.name)
+            problems.append(blamed.problem(f"{api.prefix} is already used by {named}"))
+        prefixes[api.prefix] = (api.name, at)
         mine = []
         for index, host in enumerate(api.hosts):
             where = next(p.where for p in reversed(parts[api.name]) if "hosts" in p.data).child("hosts", index)
             for other, other_api, other_where in hosts:
+                if host.lower() != other.lower() and (host_specificity(host) != host_specificity(other)
+                                                      or not globs_overlap(host, other)):
+                    continue
+                ours = later(where, other_where)
+                blamed, pattern = (where, host) if ours else (other_where, other)
+                named, named_pattern, named_where = (other_api, other, other_where) if ours else (api.name, host, where)
                 if host.lower() == other.lower():
-                    problems.append(where.problem(f"{host} is already served by {other_api}"))
-                elif host_specificity(host) == host_specificity(other) and globs_overlap(host, other):
-                    problems.append(where.problem(
-                        f"{host} and {other_api}'s {other} ({other_where.file}:{other_where.line()}) can match one "
-                        "Host, and neither is more specific (an exact name, then more literal characters, wins): "
+                    problems.append(blamed.problem(f"{pattern} is already served by {named}"))
+                else:
+                    problems.append(blamed.problem(
+                        f"{pattern} and {named}'s {named_pattern} ({named_where.file}:{named_where.line()}) can match "
+                        "one Host, and neither is more specific (an exact name, then more literal characters, wins): "
                         "make one of them more specific"))
             mine.append((host, api.name, where))
         hosts.extend(mine)
@@ -390,8 +403,7 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
         compiled(check_json, where_of["error_item"], top["error_item"], "error_item")
         error_item = compiled(compile_tree, where_of["error_item"], top["error_item"], "error_item",
                               known=known | {"error", "errors"})
-    headers = (compiled(compile_tree, first.child("headers"), top["headers"], "headers", known=known)
-               if top["headers"] else None)
+    headers = _api_headers(top["headers"], parts, compiled, known)
 
     def build_error(error_id: str, spec: dict[str, Any], where: Where) -> DocumentedError:
         own = None
@@ -450,16 +462,13 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
         if key in top:
             known_error(top[key], where_of[key])
 
+    problems += _routes_named_twice(parts)
     routes: list[Route] = []
-    seen_ids: set[str] = set()
     trusted_files = {p.where.file for p in parts if p.trusted}
     bundled_files = {p.where.file for p in parts if p.bundled}
     hooked = TEMPLATE_NAMES | apis.template_variables(name, ())  # what every template of a route may read
     before: list[Route] = []  # the routes tried first: one taking every path and method of a later one shadows it
     for spec, where in raw_routes:
-        if spec["id"] in seen_ids:
-            problems.append(where.child("id").problem(f"route id '{spec['id']}' is used twice"))
-        seen_ids.add(spec["id"])
         route = _build_route(spec, where, known_error, compiled, problems, where.file not in trusted_files, hooked)
         if route is not None:
             routes.append(route)
@@ -513,6 +522,40 @@ def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]
         ),
         [],
     )
+
+
+def _routes_named_twice(parts: Sequence[_Part]) -> list[Problem]:
+    """A route id one file gives twice, at the second. Looked for file by file, not in the merged routes: a later
+    file's route replaces an earlier file's of its id (how a user overrides a bundled route), so two of one file
+    replacing a bundled id left one silently (the second `opt-out` served, `/demoptout.jpg` gone)."""
+    problems = []
+    for part in parts:
+        seen: set[str] = set()
+        for index, spec in enumerate(part.data.get("routes") or []):
+            if spec is None:  # left out for its schema problem
+                continue
+            if spec["id"] in seen:
+                at = part.where.child("routes", index, "id")
+                problems.append(at.problem(f"route id '{spec['id']}' is used twice"))
+            seen.add(spec["id"])
+    return problems
+
+
+def _api_headers(merged: Mapping[str, Any], parts: Sequence[_Part], compiled: Any, known: frozenset[str]) -> Any:
+    """The API's `headers` (every file's, merged), compiled; each header's problem told in the file that gave it
+    last (a user's `X-A: "{{ 1 + }}"` over the bundled file was told at the bundled file's `headers:` line)."""
+    if not merged:
+        return None
+    given_in: dict[str, Where] = {name: p.where for p in parts for name in p.data.get("headers") or {}}
+    by_file: dict[str, tuple[Where, dict[str, Any]]] = {}
+    for name, value in merged.items():
+        at = given_in.get(name, parts[0].where)
+        by_file.setdefault(at.file, (at, {}))[1][name] = value
+    checked = [compiled(compile_tree, at.child("headers"), own, "headers", known=known)
+               for at, own in by_file.values()]
+    if any(tree is None for tree in checked):  # told: the API is not built
+        return None
+    return checked[0] if len(checked) == 1 else compile_tree(merged, "headers")
 
 
 def _with_fast_paths(error: DocumentedError, item: Any, response: Any) -> DocumentedError:

@@ -653,3 +653,111 @@ def test_a_session_path_keeps_the_rest_of_the_raw_path_as_sent(raw, expected):
     path = unquote(raw.decode())
     scoped = session_scope({"type": "http", "path": path, "raw_path": raw, "headers": [], "root_path": ""})
     assert scoped["raw_path"] == expected and scoped["path"] == unquote(expected.decode())
+
+
+@pytest.mark.parametrize(("schema", "field", "message"), [
+    ('{type: object, properties: {name: {pattern: "[a"}}}', "properties.name.pattern",
+     "invalid regular expression '[a': unterminated character set at position 0"),
+    ('{type: object, patternProperties: {"a{4294967296}": {}}}', "patternProperties",
+     "invalid regular expression 'a{4294967296}': the repetition number is too large"),
+], ids=["pattern", "patternProperties"])
+def test_a_regex_of_an_inline_schema_that_does_not_compile_is_refused_at_reload(tmp_path, make_client, schema, field,
+                                                                                message):
+    """It passed, and every POST with a JSON body was then the mock's 500 (`error: unterminated character set ...
+    answering route echo`): jsonschema compiles a `pattern` when it searches with it."""
+    path = tmp_path / "toy.yaml"
+    path.write_text(TOY)
+    client = make_client(scenarios=(str(tmp_path),))
+    path.write_text(TOY.replace("{type: object, required: [name]}", schema))
+    response = client.post("/__admin/reload")
+    assert response.status_code == 422, response.text
+    assert response.json()["problems"] == [f"{path}:33: routes[0].rules[3].when.body_violates.{field}: {message}"]
+    assert client.post("/toy/items/1", headers=AUTH, json={"name": "x"}).status_code == 201  # the old file served
+
+
+BUNDLED = Path(__file__).resolve().parents[2] / "mockserver" / "scenarios"
+DCS_PIXEL = ("/dcs/demoptout.jpg", {"host": "partner.demdex.net"})  # a DCS answer: 200
+
+
+@pytest.mark.parametrize(("api", "given", "problem"), [
+    ("dcs", 'headers: {X-A: "{{ 1 + }}"}',
+     "headers.X-A: template does not compile: unexpected 'end of print statement'"),
+    ("dcs", 'headers: {X-A: "{{ nope }}"}', "headers.X-A: no name 'nope' in this template's context (known: "),
+    ("dcs", 'hosts: ["reactor.adobe.io"]', "hosts[0]: reactor.adobe.io is already served by reactor"),
+    ("dcs", "prefix: /reactor", "prefix: /reactor is already used by reactor"),
+    ("braze", "prefix: /dcs", "prefix: /dcs is already used by dcs"),
+    ("braze", 'hosts: ["x*.demdex.ne?"]',
+     f"hosts[0]: x*.demdex.ne? and dcs's *.demdex.net ({BUNDLED / 'dcs.yaml'}:20) can match one Host, and neither is "
+     "more specific (an exact name, then more literal characters, wins): make one of them more specific"),
+], ids=["header", "header-name", "host", "prefix", "prefix-of-an-api-after", "host-tie-with-an-api-after"])
+def test_a_users_top_level_value_over_a_bundled_api_is_told_in_the_users_file(tmp_path, make_client, api, given,
+                                                                               problem):
+    """Merged headers were checked at the first (bundled) file's `headers:` line, and a prefix or host taken from an
+    API read later was blamed on that API's bundled line: the user was sent to a file of the package."""
+    client = make_client(scenarios=(str(tmp_path),))
+    path = tmp_path / f"my-{api}.yaml"
+    path.write_text(f"api: {api}\n# mine\n{given}\n")
+    response = client.post("/__admin/reload")
+    assert response.status_code == 422, response.text
+    [found] = response.json()["problems"]
+    assert found.startswith(f"{path}:3: {problem}"), found
+    assert client.get(DCS_PIXEL[0], headers=DCS_PIXEL[1]).status_code == 200  # the old files served
+
+
+def test_a_users_header_beside_the_bundled_ones_is_added(tmp_path, make_client):
+    (tmp_path / "my-braze.yaml").write_text('api: braze\nheaders: {X-Mine: "{{ request.method }}"}\n')
+    client = make_client(scenarios=(str(tmp_path),))
+    answer = client.post("/braze/users/track", json={})
+    assert answer.headers["x-mine"] == "POST"
+    assert "x-ratelimit-limit" in answer.headers  # braze.yaml's own headers stay
+
+
+TWO_ROUTES = """\
+api: dcs
+routes:
+  - id: {id}
+    method: GET
+    path: /mine
+    respond: {{body: mine}}
+  - id: {id}
+    method: GET
+    path: /second
+    respond: {{body: second}}
+"""
+
+
+@pytest.mark.parametrize("route_id", ["opt-out", "my-route"], ids=["a-bundled-id", "a-new-id"])
+def test_a_route_id_one_file_gives_twice_is_refused_bundled_or_not(tmp_path, make_client, route_id):
+    """Two `opt-out`s passed (the second replaced the first, which had replaced the bundled one): `/dcs/mine` was then
+    DCS's 400 and `/demoptout.jpg` gone. Two of a new id were refused already."""
+    client = make_client(scenarios=(str(tmp_path),))
+    path = tmp_path / "my-dcs.yaml"
+    path.write_text(TWO_ROUTES.format(id=route_id))
+    response = client.post("/__admin/reload")
+    assert response.status_code == 422, response.text
+    assert response.json()["problems"] == [f"{path}:7: routes[1].id: route id '{route_id}' is used twice"]
+    assert client.get(DCS_PIXEL[0], headers=DCS_PIXEL[1]).status_code == 200  # the old files served
+
+
+def test_a_bundled_route_replaced_once_by_each_of_two_files_is_the_last_files(tmp_path, make_client):
+    """How a user overrides a bundled route: one file's route of its id; a later file's replaces it again."""
+    for name, body in (("a.yaml", "first"), ("b.yaml", "second")):
+        (tmp_path / name).write_text(f"api: dcs\nroutes:\n  - id: opt-out\n    method: GET\n    path: /demoptout.jpg\n"
+                                     f"    respond: {{body: {body}}}\n")
+    client = make_client(scenarios=(str(tmp_path),))
+    assert client.get("/dcs/demoptout.jpg").text == "second"
+
+
+def test_a_template_looping_in_a_loop_is_the_mocks_500_not_a_hang(tmp_path, make_client):
+    """It passed validate and a GET hung the server (10**10 steps): each render now has a budget of steps."""
+    extra = ("  - id: loops\n    method: GET\n    path: /loops\n    respond: {body: \"{% for i in range(99999) %}"
+             "{% for j in range(99999) %}{% endfor %}{% endfor %}x\"}\n"
+             "  - id: loop\n    method: GET\n    path: /loop\n    respond: {body: \"{% for i in range(3) %}"
+             "{{ i }}{% endfor %}\"}\n")
+    (tmp_path / "toy.yaml").write_text(TOY + extra)
+    client = make_client(scenarios=(str(tmp_path),))
+    answer = client.get("/toy/loops")
+    assert answer.status_code == 500 and answer.headers["X-Mockserver-Internal-Error"] == "1"
+    assert "SecurityError: the template takes over 1,000,000 steps to render" in answer.json()["detail"]
+    assert "answering route loops" in answer.json()["detail"]
+    assert client.get("/toy/loop").text == "012"

@@ -117,24 +117,6 @@ def test_references_are_resolved_at_load(tmp_path):
     assert "routes[1].handler: no handler named 'toy.nothing'" in joined
 
 
-@pytest.mark.parametrize("pattern, why", [("a{4294967296}", "the repetition number is too large"),
-                                          ("(" * 2000 + ")" * 2000, "maximum recursion depth exceeded")])
-def test_a_pattern_re_cannot_compile_for_its_size_is_a_problem_not_a_traceback(tmp_path, pattern, why):
-    """re.compile raises OverflowError for too large a repeat, RecursionError for groups nested too deep: validate,
-    serve and reload printed a traceback (reload answered a plain 500)."""
-    text = GOOD + f"""\
-  - id: sized
-    method: GET
-    path: /sized
-    rules:
-      - when: {{header_matches: {{X: "{pattern}"}}}}
-        error: boom
-"""
-    found = problems_of(tmp_path, text)
-    told = f"routes[1].rules[0].when.header_matches.X: invalid regular expression: {why}"
-    assert any(told in p for p in found), found
-
-
 def test_an_inline_json_schema_the_meta_schema_refuses_is_a_problem_at_its_field(tmp_path):
     """`body_violates` and `body_conforms` take a JSON Schema (2020-12): one that is not (a misspelt type, a
     negative bound) is told at load, with its line and the meta-schema's words, nested or not."""
@@ -148,11 +130,54 @@ def test_an_inline_json_schema_the_meta_schema_refuses_is_a_problem_at_its_field
     file = tmp_path / "toy.yaml"
     found = problems_of(tmp_path, with_rules(rules))
     assert found == [
-        f"{file}:13: routes[0].rules[0].when.body_violates: invalid JSON Schema: 'objekt' is not valid under any of "
-        "the given schemas",
-        f"{file}:15: routes[0].rules[1].when.any[0].body_conforms: invalid JSON Schema: -1 is less than the minimum "
-        "of 0",
+        f"{file}:13: routes[0].rules[0].when.body_violates.type: invalid JSON Schema: 'objekt' is not valid under any "
+        "of the given schemas",
+        f"{file}:15: routes[0].rules[1].when.any[0].body_conforms.maxItems: invalid JSON Schema: -1 is less than the "
+        "minimum of 0",
     ]
+
+
+@pytest.mark.parametrize(("when", "field", "message"), [
+    ('{body_conforms: {type: string, pattern: "[a"}}', "body_conforms.pattern",
+     "invalid regular expression '[a': unterminated character set at position 0"),
+    ('{body_violates: {patternProperties: {"(x": {}}}}', "body_violates.patternProperties",
+     "invalid regular expression '(x': missing ), unterminated subpattern at position 0"),
+    ('{any: [{body_conforms: {properties: {a: {prefixItems: [{pattern: "a{4294967296}"}]}}}}]}',  # OverflowError
+     "any[0].body_conforms.properties.a.prefixItems[0].pattern",
+     "invalid regular expression 'a{4294967296}': the repetition number is too large"),
+    ('{not: {body_conforms: {$defs: {d: {pattern: "' + "(" * 5000 + ")" * 5000 + '"}}}}}',  # RecursionError
+     "not.body_conforms.$defs.d.pattern", "invalid regular expression '" + "(" * 5000),
+    ('{header_matches: {X: "a{4294967296}"}}', "header_matches.X",  # was a traceback
+     "invalid regular expression: the repetition number is too large"),
+], ids=["pattern", "patternProperties", "too-large-a-repeat", "too-deep", "header_matches"])
+def test_a_regex_that_does_not_compile_is_a_problem_at_its_field(tmp_path, when, field, message):
+    """jsonschema searches with an inline schema's `pattern` (and `patternProperties` keys) on each request: one that
+    does not compile passed validate, and every JSON body was then the mock's 500 (`unterminated character set`)."""
+    [found] = problems_of(tmp_path, with_rules(f"    rules:\n      - when: {when}\n        error: boom\n"))
+    assert found.startswith(f"{tmp_path / 'toy.yaml'}:13: routes[0].rules[0].when.{field}: {message}"), found
+
+
+def test_a_file_found_valid_by_older_checks_is_checked_again(tmp_path, monkeypatch):
+    """The cache of valid files is salted with the code that checks: a file a mockserver of the same version but
+    without the regex check found valid was still trusted, its inline schemas never checked again."""
+    from mockserver.scenario import load
+
+    monkeypatch.setenv("MOCKSERVER_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "toy.yaml").write_text(GOOD)
+    load_catalog([tmp_path / "toy.yaml"])
+    checked: list[str] = []
+    real = load.schema_problems
+    monkeypatch.setattr(load, "schema_problems", lambda data, where: checked.append(where.file) or real(data, where))
+    older = tmp_path / "match.py"
+    older.write_text("# the checks of another build\n")
+    monkeypatch.setattr(read, "CHECKED_BY", (*read.CHECKED_BY[:-1], older))
+    read.ValidityCache._salt.cache_clear()
+    try:
+        load_catalog([tmp_path / "toy.yaml"])
+    finally:
+        monkeypatch.undo()
+        read.ValidityCache._salt.cache_clear()
+    assert str(tmp_path / "toy.yaml") in checked and len(checked) > 1  # the bundled files too
 
 
 def test_the_errors_a_check_gives_are_the_routes_own_after_the_files(tmp_path):

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jinja2 import Undefined
+from jinja2.exceptions import SecurityError
 
 from mockserver.engine.render import Const, TemplateError, compile_response, compile_tree
 
@@ -257,3 +258,24 @@ def test_any_expression_renders_on_the_fast_path_as_on_jinjas(source: str, error
     assert _outcome(tree.render, context) == _outcome(tree._render_slow, context), source
     if "render" in vars(text):
         assert _outcome(text.render, context) == _outcome(text._render_slow, context), source
+
+
+@pytest.mark.parametrize("source", [
+    "{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}x",  # 10**10 steps
+    "{% set s = 'x' * 999999 %}{% for i in s %}{% for j in s %}{% endfor %}{% endfor %}",  # no range() in it
+    "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(60) }}",  # 2**60 calls
+    "{% for i in range(999) %}{{ range(99999) | list | length }}{% endfor %}",  # range() items, not iterations
+], ids=["loop-in-a-loop", "over-text", "macro", "range-in-a-loop"])
+def test_a_render_takes_a_bounded_number_of_steps(source: str) -> None:
+    """Jinja's sandbox bounds one range() (100,000 items), not a loop in a loop: the server hung on the first."""
+    with pytest.raises(SecurityError, match="the template takes over 1,000,000 steps to render"):
+        compile_tree(source).render({})
+
+
+def test_the_budget_is_each_renders_own_and_lets_a_long_loop_through() -> None:
+    tree = compile_tree("{% for i in range(99999) if i % 2 %}{{ loop.length }}{% endfor %}"
+                        "{% for x in items %}{{ x.upper() }}{% endfor %}")
+    for _ in range(3):  # a render's steps are not the next one's
+        out = tree.render({"items": ["a"] * 20_000})
+        assert out.startswith("49999") and out.endswith("A" * 20_000)
+    assert compile_tree("{{ range(3) | list }}").render({}) == [0, 1, 2]  # the fast path's range() too
