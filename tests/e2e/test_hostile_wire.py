@@ -223,5 +223,7 @@ def test_a_request_with_bytes_changed_gets_an_answer_never_a_5xx_or_a_traceback(
 
 @pytest.mark.parametrize("request_bytes", VALID)
 def test_the_requests_the_property_changes_are_answered_by_their_api(server, request_bytes):
-    out = exchange(server, request_bytes)
+    """In a session of its own: the property test's mutated requests (one server for both) may have spent
+    clientless's throttle bucket of this address, and the 12th regcode request at once is rightly a 403."""
+    out = exchange(server, request_bytes.replace(b"Host: m\r\n", b"Host: m\r\nX-Mock-Session: unmutated\r\n", 1))
     assert out[9:12] in (b"200", b"201", b"401"), out[:300]  # clientless's regcode without Authorization: 401
