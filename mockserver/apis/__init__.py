@@ -89,6 +89,14 @@ def before(api: str, variables: Iterable[str] = (), flags: Iterable[str] = (),
     return register
 
 
+def unknown_key(key: str, known: Collection[str], owner: str) -> str:
+    """The problem of a key an option's mapping does not take (`enabeld`), with the one meant when it is close:
+    it would be taken and read by nothing."""
+    close = difflib.get_close_matches(key, list(known), n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown key; {hint}({owner} takes: {', '.join(known)})"
+
+
 def options_check(api: str) -> Callable[[F], F]:
     """Register what the API's options must hold beyond what the loader checks against the bundled values (the
     kind, a sign): values the module could only read as something else (a window of 0 s, a time zone no database

@@ -8,7 +8,6 @@ with the file, line and field that gave it, naming the values that are valid.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Collection, Mapping
@@ -16,7 +15,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from mockserver.apis import OptionProblems, options_check
+from mockserver.apis import OptionProblems, options_check, unknown_key
 from mockserver.engine.match import REGEX_ERRORS
 
 _DIGITS = re.compile(r"[0-9]+")  # ASCII digits: an id as the DCS reads one from the request
@@ -95,9 +94,7 @@ def _monitoring_problems(monitoring: Any) -> OptionProblems:
     for key, value in monitoring.items():
         key = str(key)
         if key not in MONITORING_KEYS:
-            close = difflib.get_close_matches(key, MONITORING_KEYS, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            found.append(((key,), f"unknown key; {hint}(id_monitoring takes: {', '.join(MONITORING_KEYS)})"))
+            found.append(((key,), unknown_key(key, MONITORING_KEYS, "id_monitoring")))
         elif not _number(value) or not math.isfinite(value):
             continue  # another kind, null, .nan or .inf: the loader's
         elif key == "window_s" and value < MIN_WINDOW_S:
@@ -162,9 +159,7 @@ def _tcf_problems(tcf: Any) -> OptionProblems:
     for key, value in tcf.items():
         key = str(key)
         if key not in TCF_KEYS:
-            close = difflib.get_close_matches(key, TCF_KEYS, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            found.append(((key,), f"unknown key; {hint}(tcf takes: {', '.join(TCF_KEYS)})"))
+            found.append(((key,), unknown_key(key, TCF_KEYS, "tcf")))
         elif key == "vendor_id":
             if not (_whole(value) and 1 <= value <= MAX_VENDOR_ID):
                 found.append(((key,), f"{_shown(value)} is not a vendor id: a whole number from 1 to {MAX_VENDOR_ID} "
@@ -193,9 +188,7 @@ def _partner_problems(partner: Any) -> OptionProblems:
     for key, value in partner.items():
         key = str(key)
         if key not in PARTNER_KEYS:
-            close = difflib.get_close_matches(key, PARTNER_KEYS, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            found.append(((key,), f"unknown key; {hint}(a partner takes: {', '.join(PARTNER_KEYS)})"))
+            found.append(((key,), unknown_key(key, PARTNER_KEYS, "a partner")))
         elif key == "id":
             if not _whole(value):  # null too: the messages would name partner None (left out, they name the alias)
                 found.append(((key,), f"{_shown(value)} where a partner's id (its PID, which code 109 names) is a "

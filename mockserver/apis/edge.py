@@ -9,14 +9,13 @@ adds the warnings a session's state calls for (an opt-out, an unauthorized ident
 from __future__ import annotations
 
 import base64
-import difflib
 import json
 import re
 from collections.abc import Collection, Mapping
 from functools import lru_cache
 from typing import Any
 
-from mockserver.apis import OptionProblems, before, check, handler, options_check
+from mockserver.apis import OptionProblems, before, check, handler, options_check, unknown_key
 from mockserver.apis.edge_auth import AUTH_ERRORS, auth_errors
 from mockserver.apis.edge_body import (
     CONSENT,
@@ -225,9 +224,7 @@ def _datastream_problems(config: Any, error_ids: Collection[str]) -> OptionProbl
     for key, value in config.items():
         key = str(key)
         if key not in DATASTREAM_KEYS:
-            close = difflib.get_close_matches(key, DATASTREAM_KEYS, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            found.append(((key,), f"unknown key; {hint}(a datastream takes: {', '.join(DATASTREAM_KEYS)})"))
+            found.append(((key,), unknown_key(key, DATASTREAM_KEYS, "a datastream")))
         elif value is None:
             continue  # as if not given
         elif key in ("enabled", "require_primary_identity") and not isinstance(value, bool):

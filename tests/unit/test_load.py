@@ -157,9 +157,8 @@ def test_a_regex_that_does_not_compile_is_a_problem_at_its_field(tmp_path, when,
     assert found.startswith(f"{tmp_path / 'toy.yaml'}:13: routes[0].rules[0].when.{field}: {message}"), found
 
 
-def test_a_file_found_valid_by_older_checks_is_checked_again(tmp_path, monkeypatch):
-    """The cache of valid files is salted with the code that checks: a file a mockserver of the same version but
-    without the regex check found valid was still trusted, its inline schemas never checked again."""
+def _checks_after_a_first_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """toy.yaml loaded once with a cache of its own; the files whose schema is checked from then on."""
     from mockserver.scenario import load
 
     monkeypatch.setenv("MOCKSERVER_CACHE_DIR", str(tmp_path / "cache"))
@@ -168,6 +167,13 @@ def test_a_file_found_valid_by_older_checks_is_checked_again(tmp_path, monkeypat
     checked: list[str] = []
     real = load.schema_problems
     monkeypatch.setattr(load, "schema_problems", lambda data, where: checked.append(where.file) or real(data, where))
+    return checked
+
+
+def test_a_file_found_valid_by_older_checks_is_checked_again(tmp_path, monkeypatch):
+    """The cache of valid files is salted with the code that checks: a file a mockserver of the same version but
+    without the regex check found valid was still trusted, its inline schemas never checked again."""
+    checked = _checks_after_a_first_load(tmp_path, monkeypatch)
     older = tmp_path / "match.py"
     older.write_text("# the checks of another build\n")
     monkeypatch.setattr(read, "CHECKED_BY", (*read.CHECKED_BY[:-1], older))
@@ -276,12 +282,7 @@ def test_json_scenarios_work_too(tmp_path):
 def test_a_file_found_valid_is_not_checked_again_until_it_changes(tmp_path, monkeypatch):
     from mockserver.scenario import load, read
 
-    monkeypatch.setenv("MOCKSERVER_CACHE_DIR", str(tmp_path / "cache"))
-    (tmp_path / "toy.yaml").write_text(GOOD)
-    load_catalog([tmp_path / "toy.yaml"])
-    checked: list[str] = []
-    real = load.schema_problems
-    monkeypatch.setattr(load, "schema_problems", lambda data, where: checked.append(where.file) or real(data, where))
+    checked = _checks_after_a_first_load(tmp_path, monkeypatch)
     load_catalog([tmp_path / "toy.yaml"])
     assert checked == []  # the bundled files and this one are all known valid now
     (tmp_path / "toy.yaml").write_text(GOOD.replace("title: Boom", "title: Bang"))
