@@ -88,7 +88,7 @@ def bearer_token(header: str | None) -> str | None:
 def authorization_errors(header: str | None, method: str, options: Mapping[str, Any]) -> list[ErrorRef]:
     """The seed's 'Not Authorized' causes: a POST without the header, a request_time not in ms."""
     if header is None or not header.strip():
-        required = [m.upper() for m in options.get("authorization_required_methods", ["POST"])]
+        required = [str(m).upper() for m in options.get("authorization_required_methods", ["POST"])]
         return [ErrorRef("missing-authorization")] if method in required else []
     token = bearer_token(header)
     if token is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Collection, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -44,13 +44,18 @@ def pattern(text: str) -> re.Pattern[str]:
 
 def deleted_at(value: Any) -> float | None:
     """A Global CMP List `deletedDate` as an instant (null: not deleted); ValueError for text that is no ISO 8601
-    date and time (the loader refuses it: `_gcl_problems`). Without an offset it is UTC, as the IAB list writes
-    its dates (`2020-08-15T00:00:00Z`), not the machine's time zone."""
+    date and time (the loader refuses it: `_gcl_problems`), or a YAML date or timestamp. Without an offset it is
+    UTC, as the IAB list writes its dates (`2020-08-15T00:00:00Z`), not the machine's time zone."""
     if value is None:
         return None
-    if not isinstance(value, str):
+    if isinstance(value, datetime):  # YAML reads an unquoted timestamp as one
+        moment = value
+    elif isinstance(value, date):  # and an unquoted date: its midnight
+        moment = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    else:
         raise ValueError(f"{value!r} is not text")
-    moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).timestamp()
 
 

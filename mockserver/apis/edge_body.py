@@ -94,8 +94,8 @@ def consent_report(consent: list[Any], standards: Mapping[str, Any], unknown: st
             lines.append(unknown.format(index=index, standard=standard))
             continue
         value = entry.get("value")
-        if str(entry.get("version")) not in [str(v) for v in rule.get("versions", [])] or not _value_fits(
-                rule.get("value_keys", {}).get(str(entry.get("version"))), value):
+        if str(entry.get("version")) not in [str(v) for v in rule.get("versions") or []] or not _value_fits(
+                (rule.get("value_keys") or {}).get(str(entry.get("version"))), value):
             lines.append(str(rule.get("bad_version", BAD_VERSION)).format(index=index, standard=standard,
                                                                           version=entry.get("version")))
         if "empty_value" in rule and (not isinstance(value, str) or not value.strip()):

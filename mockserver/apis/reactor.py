@@ -9,10 +9,10 @@ library rules and builds in reactor_library.py, extension packages in reactor_pa
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
-from mockserver.apis import before, check, handler
+from mockserver.apis import OptionProblems, before, check, handler, options_check
 from mockserver.apis import reactor_docs as docs
 from mockserver.apis.edge_auth import decode_jwt, expired  # Adobe IMS tokens, as Edge reads them
 from mockserver.apis.reactor_audit import USER_EMAIL, USER_NAME, audit_events
@@ -63,6 +63,17 @@ def not_found(pointer: str = "/data") -> Failure:
 
 def no_content() -> Success:
     return Success(status=204)
+
+
+@options_check("reactor")
+def check_options(options: Mapping[str, Any], bundled: Mapping[str, Any], error_ids: Collection[str]) -> OptionProblems:
+    """The Core package a session's seeding starts with: null, or a mapping without a name, was a 500 on the first
+    request of every session (another kind is the loader's)."""
+    core = options.get("core_extension_package")
+    if core is None or isinstance(core, Mapping) and not (isinstance(core.get("name"), str) and core["name"]):
+        return [(("core_extension_package",), f"{'null' if core is None else repr(core)} is no package: a mapping "
+                 "with a name, as {name: core, display_name: Core, version: 3.4.2, platform: web}")]
+    return []
 
 
 # -- the Adobe I/O gateway in front of Reactor --------------------------------------------------

@@ -165,9 +165,9 @@ class Store:
 def public_manifests(options: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Core (option core_extension_package), then the other public packages (public_extension_packages):
     Adobe's, released to every org, seeded in each session."""
-    core = options.get("core_extension_package")  # a mapping (the loader holds it to that kind), or null: none
+    core = dict(options["core_extension_package"])  # a mapping with a name: the loader refuses anything else
     others = listed(options.get("public_extension_packages"))
-    return [m for m in [core, *others] if isinstance(m, dict) and m.get("name")]
+    return [core, *(m for m in others if isinstance(m, dict) and m.get("name"))]
 
 
 def listed(value: Any) -> list[Any]:

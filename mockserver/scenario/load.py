@@ -10,6 +10,7 @@ files add to it and win on the same error id, route id, mode name or option key 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import difflib
 import fnmatch
 import functools
@@ -248,7 +249,9 @@ def _merge(parts: list[_Part], integers: frozenset[str] = frozenset()
     return top, errors, routes
 
 
-_KINDS = ((bool, "true or false"), (int | float, "a number"), (str, "text"), (list, "a list"), (dict, "a mapping"))
+# A YAML date or timestamp (`2020-08-15T00:00:00Z` unquoted) is text to a module reading it with str().
+_KINDS = ((bool, "true or false"), (int | float, "a number"), (str | datetime.date, "text"), (list, "a list"),
+          (dict, "a mapping"))
 
 
 def _kind_of(value: Any) -> str | None:
@@ -268,36 +271,41 @@ def _misspelt_option(option: str, bundled: Iterable[str], where: Where) -> list[
         "taken as a new option, and change nothing)")]
 
 
-def _kind_problems(before: Any, given: Any, where: Where) -> list[Problem]:
+def _kind_problems(before: Any, given: Any, where: Where, loose: bool = False) -> list[Problem]:
     """An option given a value of another kind than the file before gave it (`throttle_rate: fast` where the
     bundled file has 1): each request would have been the mock's 500. So is a negative number where the bundled
     one is not (`throttle_rate: -1`), a number that is not finite (`.inf`, `.nan`: int() raises on them, and
-    nan passes every comparison), and null where the bundled file gives a number or true/false (read as 0 or
-    false, or a 500: leave the option out to keep it). Lists and mappings are looked into: an element has the kind
-    of the bundled list's (`authorization_required_methods: [1]`; a mapping element, key by key against the
-    bundled ones), a mapping's value that of the same key before, or, in a mapping of named entries (each bundled
-    value a mapping: DCS's partners), a new entry that of the bundled entries' keys. null where the bundled value
-    is text, a list or a mapping, or is null, says nothing: some read it as "none" (`org_id_pattern: null`)."""
+    nan passes every comparison), and null where the bundled file gives a number, true/false or a list (read as
+    0, false, or a 500 when iterated: leave the option out, or write []). null where the bundled value is text or
+    a mapping, or is null, says nothing: some read it as "none" (`org_id_pattern: null`).
+
+    A list's elements and the entries of a mapping of named entries (each bundled value a mapping: DCS's
+    partners) are held `loose`ly, to their shape only (a scalar, a list or a mapping), one level deep: modules
+    read their scalars with str() (`denylist: {data_sources: ["999999"]}`, a version 1.0), and a user's entry
+    may carry what its bundled fellows do not (a test account's `metadata`)."""
     if before is None:
         return []
     expected = _kind_of(before)
     if given is None:
-        if expected in ("a number", "true or false"):
-            return [where.problem(f"null where the option takes {expected} (as {before!r}); leave it out to keep "
-                                  "that value")]
+        if not loose and expected in ("a number", "true or false", "a list"):
+            none = "; [] for none" if expected == "a list" else ""
+            return [where.problem(f"null where the option takes {expected} (as {before!r}){none}; leave it out "
+                                  "to keep that value")]
         return []
+    if loose:
+        shape, shape_before = _shape_of(given), _shape_of(before)
+        return [] if shape == shape_before else [
+            where.problem(f"{_name_of(given)} where the option takes {shape_before} (as {before!r})")]
     if isinstance(before, dict) and isinstance(given, dict):
-        entry = _entry_model(before.values())  # a named entry is held to every key its fellows have
-        return [p for key in given for p in _kind_problems(
-            before.get(key) if entry is None else {**entry, **before.get(key, {})}, given[key], where.child(key))]
+        entry = _entry_model(before.values())  # a named entry is held to the keys its fellows have
+        return [p for key in given for p in (
+            _kind_problems(before.get(key), given[key], where.child(key)) if entry is None else
+            _entry_problems({**entry, **(before.get(key) or {})}, given[key], where.child(key)))]
     if isinstance(before, list) and isinstance(given, list) and before:
-        models = {_kind_of(item): item for item in before}
-        if "a mapping" in models:
-            models["a mapping"] = _entry_model(item for item in before if isinstance(item, dict))
+        model = _entry_model(item for item in before if isinstance(item, dict))
         return [p for index, item in enumerate(given) for p in (
-            _kind_problems(models[_kind_of(item)], item, where.child(index)) if _kind_of(item) in models
-            else [where.child(index).problem(f"{_name_of(item)} where the list holds "
-                                             f"{' or '.join(sorted(k for k in models if k))} (as {before[0]!r})")])]
+            _entry_problems(model, item, where.child(index)) if model is not None and isinstance(item, dict)
+            else _kind_problems(before[0], item, where.child(index), loose=True))]
     found = _kind_of(given)
     if expected == found == "a number" and isinstance(given, float) and not math.isfinite(given):
         return [where.problem(f"{given!r} is not a finite number")]
@@ -306,6 +314,18 @@ def _kind_problems(before: Any, given: Any, where: Where) -> list[Problem]:
     if expected == found:
         return []
     return [where.problem(f"{_name_of(given)} where the option takes {expected} (as {before!r})")]
+
+
+def _entry_problems(model: dict[str, Any], given: Any, where: Where) -> list[Problem]:
+    """A named entry (or a list's mapping element) against what its bundled fellows give each key, by shape."""
+    if not isinstance(given, dict):
+        return _kind_problems(model, given, where, loose=True)
+    return [p for key, value in given.items() for p in _kind_problems(model.get(key), value, where.child(key),
+                                                                       loose=True)]
+
+
+def _shape_of(value: Any) -> str:
+    return "a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict) else "a single value"
 
 
 def _name_of(value: Any) -> str:
@@ -340,20 +360,25 @@ def _checked_options(api: str, options: Mapping[str, Any], bundled: Mapping[str,
                      misspelt: list[tuple[str, Problem]]) -> list[Problem]:
     """`told` (the merge's kind problems) and `misspelt` (new options a letter away from a bundled one, by name)
     with what the API's module finds wrong with its merged options (`apis.options_check`), each at the file and
-    line that gave the option last. Where the module and a kind problem name one field, the module's message is
-    kept: it knows what the option means (`'x' is not a purpose: a whole number from 1 to 11` says more than
-    `text where the list holds a number`). A misspelt option is told as that alone: the module would read it as an
-    option of its own (`rate_limit.users-trak`, a group)."""
+    line that gave the option last. Where both name one field: for an option itself the loader's kind is told (a
+    module's check is about values: `partners: abc` wants a mapping before any partner is missing); inside it (an
+    entry, an element, a key) the module's message, which knows what the entry means (`'x' is not a purpose: a
+    whole number from 1 to 11`). A misspelt option is told as that alone: the module would read it as an option
+    of its own (`rate_limit.users-trak`, a group)."""
     check = apis.OPTIONS_CHECKS.get(api)
     wrong_names = {name for name, _ in misspelt}
-    found = []
+    seen = {(p.file, p.field) for p in told}
+    found, inside = [], set()
     for path, message in check(options, bundled, error_ids) if check else ():
         where = where_of.get(str(path[0]))
         if where is None or str(path[0]) in wrong_names:  # a module's check names the options it was given
             continue
-        found.append(where.child(*path[1:]).problem(message))
-    fields = {(p.file, p.field) for p in found}
-    return [p for p in told if (p.file, p.field) not in fields] + [p for _, p in misspelt] + found
+        problem = where.child(*path[1:]).problem(message)
+        if len(path) > 1:
+            inside.add((problem.file, problem.field))
+        if len(path) > 1 or (problem.file, problem.field) not in seen:
+            found.append(problem)
+    return [p for p in told if (p.file, p.field) not in inside] + [p for _, p in misspelt] + found
 
 
 def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]]:

@@ -308,18 +308,23 @@ def test_a_public_package_is_adobes_not_the_clients_to_change(reactor):
     assert after["availability"] == "public" and after["version"] == core["attributes"]["version"]
 
 
-@pytest.mark.parametrize("given, version", [
-    ("{name: core, display_name: Core, version: 3.5.0, platform: web}", "3.5.0"), ("null", None)])
-def test_the_core_package_is_an_option_of_the_file(make_client, tmp_path, given, version):
+def test_the_core_package_is_an_option_of_the_file(make_client, tmp_path):
     """`core_extension_package` was read by the code and written in no file: `[1]` made each session's first request
-    a 500 and left the session with no package. Now the bundled file gives it (its kind is held at load); null: none."""
-    (tmp_path / "reactor-core.yaml").write_text(f"api: reactor\noptions:\n  core_extension_package: {given}\n")
+    a 500 and left the session with no package. Now the bundled file gives it (its kind is held at load), and a
+    package without a name (null, {}) is refused: the session's seeding starts with it."""
+    (tmp_path / "reactor-core.yaml").write_text("api: reactor\noptions:\n  core_extension_package: {name: core, "
+                                                "display_name: Core, version: 3.5.0, platform: web}\n")
     reactor = Reactor(make_client(scenarios=(str(tmp_path),)))
     listed = reactor.get("/extension_packages", params={"page[size]": "100"}).json()["data"]
-    cores = [p["attributes"]["version"] for p in listed if p["attributes"]["name"] == "core"]
-    assert cores == ([version] if version else [])
-    (tmp_path / "reactor-core.yaml").write_text("api: reactor\noptions:\n  core_extension_package: [1]\n")
-    answer = reactor.client.post("/__admin/reload")
-    assert answer.status_code == 422 and answer.json()["problems"] == [
-        f"{tmp_path / 'reactor-core.yaml'}:3: options.core_extension_package: a list where the option takes a "
-        "mapping (as {'name': 'core', 'display_name': 'Core', 'version': '3.4.2', 'platform': 'web'})"]
+    assert [p["attributes"]["version"] for p in listed if p["attributes"]["name"] == "core"] == ["3.5.0"]
+    for option, told in [("[1]", "a list where the option takes a mapping (as {'name': 'core', 'display_name': "
+                                "'Core', 'version': '3.4.2', 'platform': 'web'})"),
+                        ("null", "null is no package: a mapping with a name, as {name: core, display_name: Core, "
+                                 "version: 3.4.2, platform: web}"),
+                        ("{display_name: X}", "{'display_name': 'X'} is no package: a mapping with a name, as {name: "
+                                              "core, display_name: Core, version: 3.4.2, platform: web}")]:
+        (tmp_path / "reactor-core.yaml").write_text(f"api: reactor\noptions:\n  core_extension_package: {option}\n")
+        answer = reactor.client.post("/__admin/reload")
+        assert answer.status_code == 422 and answer.json()["problems"] == [
+            f"{tmp_path / 'reactor-core.yaml'}:3: options.core_extension_package: {told}"], option
+    assert reactor.get("/extension_packages").status_code == 200  # the old scenarios still served

@@ -1021,12 +1021,11 @@ def test_a_value_that_is_not_finite_is_not_json_in_a_body_or_an_errors_fields(tm
 
 def test_an_option_of_another_kind_than_the_bundled_one_is_a_problem(tmp_path):
     """`throttle_rate: fast` loaded, and every clientless request was then the mock's 500 (a float of "fast")."""
-    (tmp_path / "mine.yaml").write_text("api: clientless\noptions:\n  throttle_rate: fast\n  throttle_burst: 20\n"
-                                        "  users: null\n")
+    (tmp_path / "mine.yaml").write_text("api: clientless\noptions:\n  throttle_rate: fast\n  throttle_burst: 20\n")
     (tmp_path / "braze.yaml").write_text("api: braze\noptions:\n  rate_limit.default: {limit: x, window_s: 60}\n")
     with pytest.raises(ScenarioError) as caught:
         load_catalog([tmp_path])
-    assert sorted(p.message for p in caught.value.problems) == [  # Braze's own check says what its limit is
+    assert sorted(p.message for p in caught.value.problems) == [  # inside an option, Braze's own check says it
         "'x' is not a whole number of requests (0 or more, without a decimal point; 0: every request is refused)",
         "text where the option takes a number (as 1)"]
     assert {p.field for p in caught.value.problems} == {"options.throttle_rate", "options.rate_limit.default.limit"}
@@ -1046,14 +1045,14 @@ def test_a_negative_number_where_the_bundled_option_is_not_is_a_problem(tmp_path
 
 def test_null_a_number_not_finite_and_list_or_entry_members_of_another_kind_are_problems(tmp_path):
     """Each loaded and then answered 500 on every request that read it (`max_get_bytes: null`: int(None);
-    `authn_ttl_s: .inf`: int(inf); `authorization_required_methods: [1]`: 1.upper()), or turned a check off
+    `authn_ttl_s: .inf`: int(inf); `denied_resources: null`: iterated), or turned a check off
     (`require_api_key: null` read as false, `throttle_burst: .nan` comparing false). Null stays allowed where the
-    bundled value is text."""
+    bundled value is text; a list's scalars are held to their shape only (`[POST, 1]`: modules read them with str())."""
     (tmp_path / "dcs.yaml").write_text("api: dcs\noptions:\n  max_get_bytes: null\n  org_id_pattern: null\n"
                                        "  default_partner: mine\n  partners: {mine: {id: 1, data_sources: [1, 2]},"
                                        " other: {referers: ['a.com', 1]}}\n")
     (tmp_path / "pass.yaml").write_text("api: clientless\noptions:\n  authn_ttl_s: .inf\n  throttle_burst: .nan\n"
-                                        "  authorization_required_methods: [POST, 1]\n"
+                                        "  authorization_required_methods: [POST, 1]\n  denied_resources: null\n"
                                         "  users: [{username: a, metadata: x}]\n")
     (tmp_path / "tags.yaml").write_text("api: reactor\noptions:\n  require_api_key: null\n")
     with pytest.raises(ScenarioError) as caught:
@@ -1064,12 +1063,29 @@ def test_null_a_number_not_finite_and_list_or_entry_members_of_another_kind_are_
         ("dcs.yaml", "options.partners.other.referers[1]",  # DCS's own check: the loader's is not told again
          "1 where a referer is a host name or pattern (text, as '*.example.com')"),
         ("pass.yaml", "options.authn_ttl_s", "inf is not a finite number"),
-        ("pass.yaml", "options.authorization_required_methods[1]", "a number where the list holds text (as 'POST')"),
+        ("pass.yaml", "options.denied_resources", "null where the option takes a list (as ['denied-resource']); [] "
+         "for none; leave it out to keep that value"),
         ("pass.yaml", "options.throttle_burst", "nan is not a finite number"),
         ("pass.yaml", "options.users[0].metadata", "text where the option takes a mapping (as {'zip': ['12345'], "
          "'householdID': '3456', 'channelID': ['channel-1', 'channel-2']})"),
         ("tags.yaml", "options.require_api_key", "null where the option takes true or false (as True); leave it out "
          "to keep that value")]
+
+
+@pytest.mark.parametrize("api, option", [
+    ("dcs", "gcl: {'12': {deletedDate: 2020-08-15T00:00:00Z}}"),  # YAML reads these two as a datetime and a date
+    ("dcs", "gcl: {'12': {deletedDate: 2020-08-15}}"),
+    ("dcs", "denylist: {data_sources: ['999999']}"), ("braze", "blacklisted_external_ids: [12345]"),
+    ("clientless", "denied_resources: [12345]"), ("clientless", "unapproved_software_ids: [12345]"),
+    ("clientless", "users: [{username: a, password: b, metadata: {zip: '12345', householdID: 3456, mine: [1]}}]"),
+    ("edge", "consent_standards: {Adobe: {versions: [1.0, 2.0]}}"),
+    ("reactor", "public_extension_packages: [{name: x, display_name: X, version: 1.0, platform: web}]"),
+])
+def test_scalars_a_module_reads_with_str_load_in_lists_and_entries(tmp_path, api, option):
+    """Each loaded and answered as meant before the loader held lists and named entries to the bundled kinds, which
+    refused them for a while (a reviewer's finding): a list's scalars and an entry's keys are held to their shape."""
+    (tmp_path / "mine.yaml").write_text(f"api: {api}\noptions:\n  {option}\n")
+    assert api in load_catalog([tmp_path]).apis
 
 
 def test_a_route_the_one_before_always_answers_is_a_problem(tmp_path):
