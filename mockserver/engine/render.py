@@ -345,7 +345,8 @@ def _compile(value: Any, where: str, errors: list[TemplateError]) -> Tree:
 
 def unknown_names(value: Any, where: str, known: frozenset[str]) -> list[TemplateError]:
     """Each template in a value that reads a name its context lacks, with the closest known names
-    (at load: such a name would render as empty text on every request). `value` compiled already."""
+    (at load: such a name would render as empty text on every request), or that reads no name and fails to render
+    (a loop in a loop over the step budget, `{{ 9 ** 99999999 }}`: every request's 500). `value` compiled already."""
     if isinstance(value, Mapping):
         return [e for k, v in value.items() for e in unknown_names(v, f"{where}.{k}" if where else str(k), known)]
     if isinstance(value, list):
@@ -353,9 +354,15 @@ def unknown_names(value: Any, where: str, known: frozenset[str]) -> list[Templat
     if not isinstance(value, str) or ("{{" not in value and "{%" not in value):
         return []
     try:
-        free = compile_tree(value, where).free
+        tree = compile_tree(value, where)
     except TemplateError:  # reported as not compiling: its names are no second problem
         return []
+    free = tree.free
+    if not free and "error" not in known:  # reads nothing of the request (an error's answer is rendered with its
+        try:                               # own data at load already): one render now is every request's
+            tree.render({})
+        except Exception as exc:  # noqa: BLE001 - whatever it is, every request would be the mock's 500
+            return [TemplateError(where, f"template fails on every render: {type(exc).__name__}: {exc}")]
     found = []
     for name in sorted(free - known):
         close = difflib.get_close_matches(name, known, n=3)

@@ -748,10 +748,25 @@ def test_a_bundled_route_replaced_once_by_each_of_two_files_is_the_last_files(tm
     assert client.get("/dcs/demoptout.jpg").text == "second"
 
 
+def test_a_template_failing_on_every_render_is_told_at_load(tmp_path, make_client):
+    """A template reading nothing of the request renders the same on every request: one over the step budget
+    passed validate, then every request was the mock's 500 (a reviewer's finding). It is rendered once at load."""
+    client = make_client(scenarios=(str(tmp_path),))
+    (tmp_path / "toy.yaml").write_text(TOY + "  - id: loops\n    method: GET\n    path: /loops\n    respond: "
+                                       "{body: \"{% for i in range(2000) %}{% for j in range(1000) %}{% endfor %}"
+                                       "{% endfor %}x\"}\n")
+    answer = client.post("/__admin/reload")
+    assert answer.status_code == 422
+    [problem] = answer.json()["problems"]
+    assert problem.startswith(f"{tmp_path / 'toy.yaml'}:") and "routes[1].respond.body: template fails on every " \
+        "render: SecurityError: the template takes over 1,000,000 steps to render" in problem, problem
+
+
 def test_a_template_looping_in_a_loop_is_the_mocks_500_not_a_hang(tmp_path, make_client):
-    """It passed validate and a GET hung the server (10**10 steps): each render now has a budget of steps."""
+    """It passed validate and a GET hung the server (10**10 steps): each render now has a budget of steps. (One
+    reading nothing of the request is told at load: test_a_template_failing_on_every_render_is_told_at_load.)"""
     extra = ("  - id: loops\n    method: GET\n    path: /loops\n    respond: {body: \"{% for i in range(99999) %}"
-             "{% for j in range(99999) %}{% endfor %}{% endfor %}x\"}\n"
+             "{% for j in range(99999 if request.path else 0) %}{% endfor %}{% endfor %}x\"}\n"
              "  - id: loop\n    method: GET\n    path: /loop\n    respond: {body: \"{% for i in range(3) %}"
              "{{ i }}{% endfor %}\"}\n")
     (tmp_path / "toy.yaml").write_text(TOY + extra)

@@ -999,13 +999,17 @@ def test_a_path_that_is_not_a_regular_file_is_refused_at_once(tmp_path):
 
 def test_a_constant_folded_at_compile_time_no_longer_hangs_validate_and_fails_when_rendered(tmp_path):
     """Jinja folds `9 ** 99999999` and `'a' * 10**10` when a template compiles: validate hung, or took all the
-    memory. `*` and `**` are the sandbox's now, which refuses what would make over ten million digits or items."""
-    from mockserver.engine.render import compile_tree
+    memory. `*` and `**` are the sandbox's now, which refuses what would make over ten million digits or items;
+    a template reading nothing of the request is rendered once at load, so a file giving one is refused there."""
+    from mockserver.engine.render import compile_tree, unknown_names
 
     for source in ("{{ 9 ** 99999999 }}", "{{ 'a' * 10**10 }}", "{{ [1] * 10**9 }}"):
         tree = compile_tree(source)
         with pytest.raises(Exception, match="too large"):
             tree.render({})
+        [told] = unknown_names(source, "body", frozenset({"request"}))
+        assert told.message.startswith("template fails on every render: SecurityError: ") and "too large" in \
+            told.message
     assert compile_tree("{{ 2 ** 10 }}").render({}) == 1024 and compile_tree("{{ 'ab' * 3 }}").render({}) == "ababab"
 
 

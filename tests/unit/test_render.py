@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from jinja2 import Undefined
 from jinja2.exceptions import SecurityError
 
-from mockserver.engine.render import Const, TemplateError, compile_response, compile_tree
+from mockserver.engine.render import Const, TemplateError, compile_response, compile_tree, unknown_names
 
 
 def test_a_whole_expression_keeps_its_type_and_text_stays_text():
@@ -260,16 +260,20 @@ def test_any_expression_renders_on_the_fast_path_as_on_jinjas(source: str, error
         assert _outcome(text.render, context) == _outcome(text._render_slow, context), source
 
 
-@pytest.mark.parametrize("source", [
-    "{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}x",  # 10**10 steps
-    "{% set s = 'x' * 999999 %}{% for i in s %}{% for j in s %}{% endfor %}{% endfor %}",  # no range() in it
-    "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(60) }}",  # 2**60 calls
-    "{% for i in range(999) %}{{ range(99999) | list | length }}{% endfor %}",  # range() items, not iterations
+@pytest.mark.parametrize("source, n", [
+    ("{% for i in range(n) %}{% for j in range(n) %}{% endfor %}{% endfor %}x", 99999),  # 10**10 steps
+    ("{% set s = 'x' * n %}{% for i in s %}{% for j in s %}{% endfor %}{% endfor %}", 999999),  # no range() in it
+    ("{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(n) }}", 60),  # 2**60 calls
+    ("{% for i in range(999) %}{{ range(n) | list | length }}{% endfor %}", 99999),  # range() items, not iterations
 ], ids=["loop-in-a-loop", "over-text", "macro", "range-in-a-loop"])
-def test_a_render_takes_a_bounded_number_of_steps(source: str) -> None:
-    """Jinja's sandbox bounds one range() (100,000 items), not a loop in a loop: the server hung on the first."""
+def test_a_render_takes_a_bounded_number_of_steps(source: str, n: int) -> None:
+    """Jinja's sandbox bounds one range() (100,000 items), not a loop in a loop: the server hung on the first. The
+    templates read `n`: one reading nothing of the request is rendered at load, and refused there."""
     with pytest.raises(SecurityError, match="the template takes over 1,000,000 steps to render"):
-        compile_tree(source).render({})
+        compile_tree(source).render({"n": n})
+    constant = source.replace("range(n)", "range(99999)").replace("* n", "* 999999").replace("f(n) }}", "f(60) }}")
+    [told] = unknown_names(constant, "body", frozenset({"request"}))
+    assert told.message.startswith("template fails on every render: SecurityError: the template takes over")
 
 
 def test_the_budget_is_each_renders_own_and_lets_a_long_loop_through() -> None:
