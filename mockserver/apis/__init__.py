@@ -39,6 +39,7 @@ BEFORE_VARIABLES: dict[str, frozenset[str]] = {}  # per API: the names its hook 
 OWN_FLAGS: dict[str, frozenset[str]] = {}  # per API: the flags only it reads (engine/flags.py parses them)
 INTEGER_OPTIONS: dict[str, frozenset[str]] = {}  # per API: the options its module reads as integers
 OPTIONS_CHECKS: dict[str, OptionsCheck] = {}  # per API: what its options must hold beyond their kinds
+OWN_SHAPES: dict[str, frozenset[str]] = {}  # per API: options of several forms, whose shape its check tells
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -97,16 +98,19 @@ def unknown_key(key: str, known: Collection[str], owner: str) -> str:
     return f"unknown key; {hint}({owner} takes: {', '.join(known)})"
 
 
-def options_check(api: str) -> Callable[[F], F]:
+def options_check(api: str, own_shapes: Iterable[str] = ()) -> Callable[[F], F]:
     """Register what the API's options must hold beyond what the loader checks against the bundled values (the
     kind, a sign): values the module could only read as something else (a window of 0 s, a time zone no database
     knows, a group no limit names, an error id its catalog lacks). `func(options, bundled, error_ids)` gets the options
     merged from every file, those the package's own files gave, and the ids of the API's catalog as its files merge
     it, and returns each problem as (its path under `options`, why); the loader reports it at the file and line that
-    gave that option, as its other problems, and the API does not load."""
+    gave that option, as its other problems, and the API does not load. `own_shapes`: options the module takes in
+    more than one form (Braze's `api_keys`, a mapping or a plain list of keys): the loader does not hold them to
+    the bundled value's kind, the check tells what they must be."""
 
     def register(func: F) -> F:
         OPTIONS_CHECKS[api] = func
+        OWN_SHAPES[api] = frozenset(own_shapes)
         return func
 
     return register

@@ -21,10 +21,10 @@ LIMIT_KEYS = ("limit", "window_s")
 GROUP_KEYS = ("group", "broadcast")  # a path's group as a mapping: {group, broadcast: the broadcast calls' group}
 
 
-@options_check("braze")
+@options_check("braze", own_shapes=("api_keys", "rate_limit_groups"))
 def option_problems(options: Mapping[str, Any], bundled: Mapping[str, Any],
                     error_ids: Collection[str]) -> OptionProblems:
-    found: OptionProblems = []
+    found: OptionProblems = _key_problems(options.get("api_keys"))
     for name, spec in options.items():
         if name.startswith(RATE_LIMIT):
             found += _limit_problems(name, spec, bundled.get(name))
@@ -69,11 +69,31 @@ def _limit_problems(name: str, spec: Any, before: Any) -> OptionProblems:
     return found
 
 
+def _key_problems(keys: Any) -> OptionProblems:
+    """`api_keys`, in either form braze.yaml gives: {KEY: [permission, ...] or "*"}, or a plain list of keys (every
+    permission). The loader does not hold it to the bundled mapping (`apis.options_check(own_shapes=...)`): the
+    list form was refused as "a list where the option takes a mapping". null: none listed."""
+    if keys is None or isinstance(keys, list) and all(isinstance(key, str | int) for key in keys):
+        return []
+    if not isinstance(keys, Mapping):
+        return [(("api_keys",), f"{keys!r} where api_keys takes {{KEY: [permission, ...] or '*'}}, or a list of "
+                                "keys (each with every permission)")]
+    return [(("api_keys", str(key)), f"{value!r} where a key takes a list of permissions, or '*' for all")
+            for key, value in keys.items() if not (value is None or value == "*" or _texts(value))]
+
+
+def _texts(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
 def _group_problems(paths: Any, groups: list[str]) -> OptionProblems:
     """Each path's group, a name or {group, broadcast}, must be one a `rate_limit.GROUP` option defines: another
-    counted against the default limit, silently."""
-    if not isinstance(paths, Mapping):  # its kind is the loader's to tell (a mapping, as bundled); null: none
+    counted against the default limit, silently. Either form is taken over the bundled one's (own_shapes)."""
+    if paths is None:  # none: every path counts against the default limit
         return []
+    if not isinstance(paths, Mapping):
+        return [(("rate_limit_groups",), f"{paths!r} where rate_limit_groups takes {{PATH: group}} (or {{PATH: "
+                                         "{group, broadcast}}})")]
     found: OptionProblems = []
     known = ", ".join(groups)
     for path, spec in paths.items():

@@ -182,10 +182,11 @@ def _glob_tokens(pattern: str) -> list[str]:
     return ["?" if t.startswith("[") and len(t) > 1 else t for t in re.findall(r"\[!?\]?[^\]]*\]|.", pattern)]
 
 
-def _merge(parts: list[_Part], integers: frozenset[str] = frozenset()
+def _merge(parts: list[_Part], integers: frozenset[str] = frozenset(), own_shapes: frozenset[str] = frozenset()
            ) -> tuple[dict[str, Any], dict[str, tuple[Any, Where]], list[tuple[Any, Where]]]:
     """Top-level values (later wins), errors by id, routes (a later file's new routes go first). `integers`: the
-    options the API's module reads as integers (apis.INTEGER_OPTIONS)."""
+    options the API's module reads as integers (apis.INTEGER_OPTIONS); `own_shapes`: those whose shape its own
+    check tells (apis.OWN_SHAPES)."""
     top: dict[str, Any] = {"options": {}, "headers": {}, "modes": {}, "_refused": [], "_merge_problems": [],
                            "_misspelt": [],
                            "_bundled_options": {}, "_option_where": {},
@@ -200,7 +201,9 @@ def _merge(parts: list[_Part], integers: frozenset[str] = frozenset()
             if key == "options":
                 for option, given in value.items():
                     found: list[Problem] = []
-                    if option in top["options"]:  # a later file's value has the kind of the earlier one (bundled)
+                    if option in own_shapes:
+                        pass  # of several forms: the API's own check tells what it must be
+                    elif option in top["options"]:  # a later file's value has the kind of the earlier one (bundled)
                         found = _kind_problems(top["options"][option], given, where.child("options", option))
                     elif not part.bundled:  # a user's new key, against the bundled ones only
                         top["_misspelt"] += [(option, p) for p in _misspelt_option(option, top["_bundled_options"],
@@ -382,7 +385,8 @@ def _checked_options(api: str, options: Mapping[str, Any], bundled: Mapping[str,
 
 
 def _build_api(name: str, parts: list[_Part]) -> tuple[Api | None, list[Problem]]:
-    top, raw_errors, raw_routes = _merge(parts, apis.INTEGER_OPTIONS.get(name, frozenset()))
+    top, raw_errors, raw_routes = _merge(parts, apis.INTEGER_OPTIONS.get(name, frozenset()),
+                                         apis.OWN_SHAPES.get(name, frozenset()))
     first = parts[0].where
     where_of: dict[str, Where] = top.pop("_where")
     broken: dict[str, set[str]] = top.pop("_broken")

@@ -73,3 +73,29 @@ def test_a_group_of_ones_own_counts_where_the_file_sends_a_path(tmp_path, make_c
         assert answers[0].headers["x-ratelimit-limit"] == "1"
     finally:
         mock.post("/__admin/clock", json={"freeze": False})
+
+
+def test_the_forms_braze_yaml_documents_load_and_act(tmp_path, make_client):
+    """braze.yaml: `api_keys` is {KEY: [permissions]} "or a plain list of keys", and a path's group a name or
+    {group, broadcast}. The list of keys, and a name over /messages/send's bundled mapping, were refused as "a list
+    (text) where the option takes a mapping" (a reviewer's finding): the loader leaves their shape to Braze's check."""
+    (tmp_path / "mine.yaml").write_text("api: braze\noptions:\n  api_keys: [listed-key]\n"
+                                        "  rate_limit_groups: {/messages/send: messaging}\n")
+    mock = make_client(scenarios=(str(tmp_path),))
+    listed = mock.post("/braze/users/track", json=TRACK, headers={"Authorization": "Bearer listed-key"})
+    other = mock.post("/braze/users/track", json=TRACK, headers={"Authorization": "Bearer other-key"})
+    assert (listed.status_code, other.status_code) == (201, 401)
+
+
+@pytest.mark.parametrize(("option", "field", "says"), [
+    ("api_keys: 5", "api_keys", "5 where api_keys takes {KEY: [permission, ...] or '*'}, or a list of keys"),
+    ("api_keys: {k: 5}", "api_keys.k", "5 where a key takes a list of permissions, or '*' for all"),
+    ("rate_limit_groups: [/users/track]", "rate_limit_groups", "where rate_limit_groups takes {PATH: group}"),
+])
+def test_a_form_braze_does_not_take_is_told_by_its_check(tmp_path, option, field, says):
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(f"api: braze\noptions:\n  {option}\n")
+    result = CliRunner().invoke(main, ["validate", str(mine)])
+    assert result.exit_code == 1
+    [line] = [line for line in result.output.splitlines() if line.startswith(f"{mine}:3: options.{field}: ")]
+    assert says in line, line
