@@ -167,7 +167,7 @@ async def over_limit(ctx: RequestContext) -> bool:
     rate = float(ctx.options.get("throttle_rate", 1))
     burst = float(ctx.options.get("throttle_burst", 10))
     key = f"clientless:throttle:{device_ip(ctx)}"
-    for _ in range(8):  # compare-and-set: a shared store may see concurrent requests
+    while True:  # compare-and-set until this request's count is in: each lost round is another request's count won
         now_ms = ctx.clock.now_ms()
         previous = await ctx.state.get(ctx.session, key)
         excess = 0.0
@@ -178,7 +178,6 @@ async def over_limit(ctx: RequestContext) -> bool:
                 return True
         if await ctx.state.compare_and_set(ctx.session, key, previous, {"excess": excess, "last": now_ms}):
             return False
-    return False
 
 
 def resource_id(resource: str) -> str:

@@ -123,17 +123,27 @@ class Store:
         return record
 
     async def ensure_seeded(self) -> None:
-        """A fresh session has one company, Core and the other public packages, as a real org would."""
+        """A fresh session has one company, Core and the other public packages, as a real org would.
+
+        With a shared store the first requests of a session arrive together: the seeding holds the session's
+        Reactor resources, and marks the session seeded only once every record is written. Marked first, a request
+        in between listed no packages, or one of three (Redis; one process never waits between its writes)."""
         if await self.state.get(self.session, SEEDED):
             return
+        async with self.state.exclusive(self.session, "reactor"):
+            if await self.state.get(self.session, SEEDED):
+                return  # another request of this session seeded it meanwhile
+            company_id = await self._seed()
+            await self.state.set(self.session, SEEDED, company_id)
+
+    async def _seed(self) -> str:
+        """The company and the public packages; the company's id (which names no record when the org has none)."""
         options = self.ctx.options
         generator = Generator(self.ctx.seed, self.session, 0, "reactor-seed")
         company_id = self.new_id("companies", generator)
         package_id = self.new_id("extension_packages", generator)
-        if not await self.state.compare_and_set(self.session, SEEDED, None, company_id):
-            return  # another request of this session seeded it first
         if not options.get("org_has_company", True):
-            return  # an org without companies: the id names no record
+            return company_id  # an org without companies: the id names no record
         # what the org had before the session began: dated from the seed, not the clock, so the
         # first answers of a session replay byte for byte even with the clock running
         at = iso(SEEDED_SINCE + generator.integer(0, 3 * 365 * 86400))
@@ -156,6 +166,7 @@ class Store:
             await self.create("extension_packages", company_id,
                               {**package_attributes(manifest, "succeeded", org_id), "availability": "public"},
                               resource_id=self.new_id("extension_packages", generator), at=at)
+        return company_id
 
     async def company(self) -> Record | None:
         company_id = await self.state.get(self.session, SEEDED)

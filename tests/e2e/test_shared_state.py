@@ -13,6 +13,7 @@ import httpx
 import pytest
 import redis
 
+from tests.apis.test_reactor_support import HEADERS as REACTOR_HEADERS
 from tests.apis.test_reactor_support import Reactor
 from tests.conftest import ServerProcess
 from tests.redis_server import RedisProcess, needs_redis, redis_process
@@ -117,6 +118,38 @@ def test_a_reactor_build_polled_and_submitted_at_once_on_both_counts_every_reque
         assert sorted(submits) == [200] + [403] * 7
     finally:
         alternating.close()
+
+
+def at_once(url: str, count: int, headers: dict[str, str]) -> list[httpx.Response]:
+    """`count` requests sent together, each on its own connection."""
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(lambda _: httpx.get(url, headers=headers, timeout=20), range(count)))
+
+
+def test_the_first_requests_of_a_session_sent_at_once_all_find_it_set_up(pair):
+    """A session is seeded with its company and the public packages on its first request. Marked seeded before the
+    records were written, one of 20 first requests at once on Redis listed no package, another one of three."""
+    one, two = pair
+    for round_ in range(3):
+        headers = {**REACTOR_HEADERS, "X-Mock-Session": f"seed-at-once-{round_}"}
+        listed = [len(r.json()["data"]) for r in at_once(one.url + "/reactor/extension_packages", 10, headers)
+                  + at_once(two.url + "/reactor/extension_packages", 2, headers)]
+        assert listed == [listed[-1]] * 12 and listed[-1] > 1
+
+
+def test_a_throttle_counts_every_request_sent_at_once(pair):
+    """Clientless's token bucket under a frozen clock lets the burst (10) and one more through, however many
+    arrive together: its compare-and-set gave up after 8 lost rounds and let the request through uncounted."""
+    one, two = pair
+    httpx.post(one.url + "/__admin/clock", json={"freeze": True})
+    path = "/clientless/api/v1/config/REQ"
+    for round_ in range(4):  # before, one round in two let more through
+        headers = {"X-Forwarded-For": "10.0.0.9", "X-Mock-Session": f"throttle-at-once-{round_}"}
+        with ThreadPoolExecutor(2) as pool:
+            found = [r.status_code for answers in pool.map(
+                at_once, (one.url + path, two.url + path), (30, 30), (headers, headers))
+                for r in answers]
+        assert sorted(found) == [200] * 11 + [403] * 49
 
 
 def test_a_stored_resource_reads_the_same_bytes_from_redis_as_from_memory(redis_server, start_server):
