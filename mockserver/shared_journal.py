@@ -20,7 +20,7 @@ from typing import cast
 
 from redis.asyncio import Redis
 
-from mockserver.engine.redis_state import CONNECT_TIMEOUT_S, PREFIX, READ_TIMEOUT_S, SESSION_IDLE_S
+from mockserver.engine.redis_state import CONNECT_TIMEOUT_S, PREFIX, READ_TIMEOUT_S, SESSION_IDLE_S, pool_checks
 from mockserver.journal import Entry, Journal
 
 LIST, SEQ, SERVED = f"{PREFIX}journal", f"{PREFIX}journal:seq", f"{PREFIX}served:any"
@@ -61,7 +61,8 @@ class SharedJournal(Journal):
         super().__init__(size, enabled)
         self.size = max(size, 1)
         self.redis: Redis = Redis.from_url(url, decode_responses=False,  # entries are bytes, not text
-                                           socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=READ_TIMEOUT_S)
+                                           socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=READ_TIMEOUT_S,
+                                           **pool_checks())
         self._push = self.redis.register_script(_PUSH)
         self._forget = self.redis.register_script(_FORGET)
 

@@ -95,6 +95,23 @@ return {{n, redis.call('HGET', KEYS[2], '{MODES_KEY}'), redis.call('HGET', KEYS[
 """
 
 
+def pool_checks() -> dict[str, Any]:
+    """The options that keep a pool from handing out a connection Redis closed (a restart, its `timeout`).
+
+    redis-py's pool checks each connection it hands out: one the peer closed (at EOF) is opened again before the
+    command is sent. redis-py 8 speaks RESP3 and then turns on maintenance notifications (for Redis Cloud's
+    failovers) by default, and with them leaves that check out: after a restart each pooled connection failed its
+    next call (`Connection closed by server`, the request's 503) long after Redis answered again. Without them the
+    check is back. No retry is asked for instead (redis-py's `retry=`): a command whose connection failed after it
+    was sent may have run (an `INCR`, a journal entry, a request counted: twice if sent again), and one that timed
+    out would take twice the 2 s the README promises. redis-py before 7 has no such notifications."""
+    try:
+        from redis.maint_notifications import MaintNotificationsConfig
+    except ImportError:  # pragma: no cover - redis-py 5 and 6, whose pools always check
+        return {}
+    return {"maint_notifications_config": MaintNotificationsConfig(enabled=False)}
+
+
 def dump(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
@@ -112,7 +129,7 @@ class RedisStateStore:
         self.clock = clock
         pool = BlockingConnectionPool.from_url(url, max_connections=MAX_CONNECTIONS, timeout=READ_TIMEOUT_S,
                                                decode_responses=True, socket_connect_timeout=CONNECT_TIMEOUT_S,
-                                               socket_timeout=READ_TIMEOUT_S)
+                                               socket_timeout=READ_TIMEOUT_S, **pool_checks())
         self.redis: Redis = Redis.from_pool(pool)  # closing the client closes the pool
         self._held: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
         self._get = self.redis.register_script(_GET)

@@ -1,0 +1,66 @@
+"""A served mock on a Redis that restarts, on a server that stops, and after a full reset: what it answers and
+what its journal holds are what one process on the memory store would answer and hold."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+import redis
+
+from mockserver.engine.redis_state import PREFIX
+from mockserver.engine.state import REQUESTS_KEY
+from mockserver.shared_journal import SharedJournal
+from tests.redis_server import RedisProcess, needs_redis
+
+pytestmark = [pytest.mark.slow, needs_redis]
+BRAZE = {"Authorization": "Bearer key"}
+
+
+@pytest.fixture
+def restartable() -> Iterator[list[RedisProcess]]:
+    """A Redis, and whichever were started again on its port: each stopped at the end."""
+    started = [RedisProcess()]
+    yield started
+    for server in started:
+        if server.process.poll() is None:
+            server.stop()
+
+
+def at_once(url: str, count: int, paths: Any) -> list[int]:
+    """`count` requests, 40 at a time; statuses in order."""
+    with httpx.Client(base_url=url, headers=BRAZE, timeout=20, limits=httpx.Limits(max_connections=40)) as client, \
+            ThreadPoolExecutor(40) as pool:
+        return list(pool.map(lambda n: client.get(paths(n)).status_code, range(count)))
+
+
+def until(found: Any, timeout_s: float = 8.0) -> None:
+    """Wait for a condition of Redis's: what the server has done so far (no answer tells it yet)."""
+    deadline = time.monotonic() + timeout_s
+    while not found():
+        assert time.monotonic() < deadline, "the server did not get there"
+        time.sleep(0.02)
+
+
+def test_a_redis_started_again_is_answered_at_once_and_journals_every_request(restartable, start_server):
+    """After a restart every connection the mock held had died with the Redis: the first call on each failed, the
+    mock's 503 (5 in a row; 18, then 2 more, in a burst after 10 minutes idle), `POST /__admin/clock` too, and the
+    entries of requests answered 200 were missing from the journal. The README says 503 only while Redis does not
+    answer. Here the pools of the store and of the journal are full (40 at once) when Redis stops."""
+    first = restartable[0]
+    server = start_server("--state", first.url.replace("/0", "/8"))
+    assert set(at_once(server.url, 40, lambda n: f"/braze/campaigns/list?__session=warm{n}")) == {200}
+    first.stop()
+    restartable.append(RedisProcess(first.port))
+    assert at_once(server.url, 40, lambda n: "/braze/campaigns/list?__session=back") == [200] * 40
+    assert httpx.post(server.url + "/__admin/clock", json={"advance": "60s"}).status_code == 200
+    journal = httpx.get(server.url + "/__admin/requests", params={"session": "back"}).json()
+    assert journal["count"] == 40 and [e["seq"] for e in journal["requests"]] == list(range(1, 41))
+    verdict = httpx.get(server.url + "/__admin/verdict", params={"session": "back"}).json()
+    assert verdict["complete"] is True
+    assert "no answer from the shared state" not in server.stop()
