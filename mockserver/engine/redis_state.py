@@ -44,6 +44,8 @@ CONNECT_TIMEOUT_S = READ_TIMEOUT_S = 2.0
 # How long `exclusive` holds a session's resources at most, and waits for them: a request's reads and writes
 # take milliseconds; a process that died holding the lock holds it no longer than this.
 LOCK_S = 5.0
+# The state's keys: a session's values and deadlines (`_names`), and the locks of `exclusive`.
+OWN_KEYS = (f"{PREFIX}s:", f"{PREFIX}x:", f"{PREFIX}lock:")
 _LIVE = """
 local function live(h, x, f, now)
   local d = redis.call('HGET', x, f)
@@ -189,11 +191,15 @@ class RedisStateStore:
         return sorted(found)
 
     async def clear(self, session: str | None = None) -> None:
+        """Forget `session`'s state, or every session's (and the locks). The journal's keys share the prefix and are
+        its own to clear (`SharedJournal.wipe`): its numbering goes on after a full reset, as the in-memory one does."""
         if session is not None:
             await self.redis.delete(*self._names(session))
             return
         batch: list[str] = []
         async for name in self.redis.scan_iter(match=PREFIX + "*", count=500):
+            if not name.startswith(OWN_KEYS):
+                continue
             batch.append(name)
             if len(batch) >= 500:
                 await self.redis.delete(*batch)

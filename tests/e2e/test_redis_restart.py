@@ -64,3 +64,17 @@ def test_a_redis_started_again_is_answered_at_once_and_journals_every_request(re
     verdict = httpx.get(server.url + "/__admin/verdict", params={"session": "back"}).json()
     assert verdict["complete"] is True
     assert "no answer from the shared state" not in server.stop()
+
+
+def test_a_full_reset_numbers_the_journal_on_as_the_memory_store_does(restartable, start_server):
+    """`POST /__admin/reset` cleared every `mockserver:*` key of Redis, the journal's numbering among them: the
+    next request was `seq` 1 again, where one process on the memory store goes on (shared_journal.wipe says so)."""
+    numbered = []
+    for state in ("memory://", restartable[0].url):
+        server = start_server("--state", state)
+        for _ in range(2):
+            assert httpx.get(server.url + "/braze/campaigns/list?__session=r", headers=BRAZE).status_code == 200
+        assert httpx.post(server.url + "/__admin/reset").status_code == 200
+        assert httpx.get(server.url + "/braze/campaigns/list?__session=r", headers=BRAZE).status_code == 200
+        numbered.append([e["seq"] for e in httpx.get(server.url + "/__admin/requests").json()["requests"]])
+    assert numbered == [[3], [3]]
