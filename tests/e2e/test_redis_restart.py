@@ -66,6 +66,29 @@ def test_a_redis_started_again_is_answered_at_once_and_journals_every_request(re
     assert "no answer from the shared state" not in server.stop()
 
 
+def test_a_request_answered_whose_entry_redis_did_not_take_makes_the_verdict_incomplete(restartable, start_server):
+    """The journal is written after a `__delay`, just before the answer leaves: Redis stopped during the delay
+    did not take it, and the client had its 200 (the journal's failure is logged, not the client's). Its verdict
+    then said `complete: true` over a journal that lacks the request; it says false until the session's reset."""
+    first = restartable[0]
+    server = start_server("--state", first.url)
+    with ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(httpx.get, server.url + "/braze/campaigns/list?__session=lost&__delay=2000",
+                             headers=BRAZE, timeout=20)
+        with redis.Redis(port=first.port, decode_responses=True) as client:  # its last call of Redis: the quota
+            until(lambda: any(k.startswith("braze:rate:") for k in client.hkeys(f"{PREFIX}s:lost")))
+        first.stop()
+        assert answer.result().status_code == 200
+    restartable.append(RedisProcess(first.port))
+    for session, complete in (("lost", False), ("other", True)):
+        verdict = httpx.get(server.url + "/__admin/verdict", params={"session": session}).json()
+        assert verdict["complete"] is complete, session
+    assert httpx.get(server.url + "/__admin/verdict").json()["complete"] is False
+    assert httpx.post(server.url + "/__admin/reset", params={"session": "lost"}).status_code == 200
+    assert httpx.get(server.url + "/__admin/verdict", params={"session": "lost"}).json()["complete"] is True
+    assert "the shared journal did not take GET /braze/campaigns/list" in server.stop()
+
+
 def test_a_full_reset_numbers_the_journal_on_as_the_memory_store_does(restartable, start_server):
     """`POST /__admin/reset` cleared every `mockserver:*` key of Redis, the journal's numbering among them: the
     next request was `seq` 1 again, where one process on the memory store goes on (shared_journal.wipe says so)."""

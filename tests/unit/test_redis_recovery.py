@@ -56,3 +56,51 @@ def test_connections_redis_closed_when_it_stopped_are_opened_again_before_a_call
         for server in (redis, again):
             if server is not None and server.process.poll() is None:
                 server.stop()
+
+
+def test_an_entry_the_journal_did_not_take_makes_it_incomplete_for_its_session_in_every_process() -> None:
+    """`dispatch._publish` logs a journal that cannot be written and answers all the same; the verdict over that
+    session then said `complete: true` with a request missing. The loss is told to Redis once it answers again (so
+    another process's verdict knows it too), until the session, or the whole journal, is reset."""
+    redis = RedisProcess()
+    again: RedisProcess | None = None
+
+    async def scenario() -> None:
+        nonlocal again
+        one, two = SharedJournal(redis.url), SharedJournal(redis.url)
+        try:
+            await one.publish(entry("s"))
+            redis.stop()
+            with pytest.raises(Exception) as failed:
+                await one.publish(entry("s"))
+            assert unreachable(failed.value)
+            assert not one.complete("s") and not one.complete() and one.complete("t")  # known here at once
+            again = RedisProcess(redis.port)
+            await one.publish(entry("t"))
+            await two.sync()
+            assert (two.complete("s"), two.complete("t"), two.complete()) == (False, True, False)
+            await two.wipe("s")
+            await one.sync()
+            assert one.complete("s") and one.complete()
+            redis_gone_once_more = entry(None)
+            redis_gone_once_more.session = None
+            again.stop()
+            with pytest.raises(Exception):
+                await two.publish(redis_gone_once_more)
+            again = RedisProcess(redis.port)
+            await two.sync()
+            await one.sync()
+            assert (one.complete(), one.complete("s"), two.complete()) == (False, True, False)
+            await one.wipe()
+            await two.sync()
+            assert two.complete()
+        finally:
+            await one.close()
+            await two.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        for server in (redis, again):
+            if server is not None and server.process.poll() is None:
+                server.stop()
