@@ -89,6 +89,35 @@ def test_a_request_answered_whose_entry_redis_did_not_take_makes_the_verdict_inc
     assert "the shared journal did not take GET /braze/campaigns/list" in server.stop()
 
 
+@pytest.mark.parametrize("server_name", ["uvicorn", "hypercorn"])
+def test_requests_cut_by_a_stop_during_a_delay_are_journaled(restartable, start_server, server_name):
+    """SIGTERM gives the requests in flight 3 s (README, Stopping), then closes their connections unanswered: those
+    in a `__delay` were never written to the Redis journal, which outlives the server (a client gone during a delay
+    is journaled, status 0). Each is there now, status 0, as the client saw no answer."""
+    first = restartable[0]
+    server = start_server("--state", first.url, "--server", server_name)
+    paths = [f"/braze/campaigns/list?__session=cut&__delay=6000&n={n}" for n in range(5)]
+    with ThreadPoolExecutor(5) as pool:
+        cut = [pool.submit(httpx.get, server.url + path, headers=BRAZE, timeout=20) for path in paths]
+        with redis.Redis(port=first.port, decode_responses=True) as client:
+            until(lambda: client.hget(f"{PREFIX}s:cut", REQUESTS_KEY) == "5")
+        output = server.stop()
+        assert all(isinstance(request.exception(), httpx.HTTPError) for request in cut)
+    assert "Traceback" not in output
+
+    async def journaled() -> list[dict[str, Any]]:
+        journal = SharedJournal(first.url)
+        try:
+            await journal.sync()
+            return journal.query(session="cut")
+        finally:
+            await journal.close()
+
+    entries = asyncio.run(journaled())
+    assert sorted((e["query"], e["status"], e["errors"], e["flags"]) for e in entries) == [
+        (f"n={n}", 0, [], ["session=cut", "delay=6000"]) for n in range(5)]
+
+
 def test_a_full_reset_numbers_the_journal_on_as_the_memory_store_does(restartable, start_server):
     """`POST /__admin/reset` cleared every `mockserver:*` key of Redis, the journal's numbering among them: the
     next request was `seq` 1 again, where one process on the memory store goes on (shared_journal.wipe says so)."""
