@@ -132,6 +132,7 @@ class MockServerApp:
                 if self.reread_on_hangup and hasattr(signal, "SIGHUP"):
                     asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
                 self.runtime.ready = False
+                await self.dispatcher.cut_journaled()  # the servers cancel what is in flight before this message
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

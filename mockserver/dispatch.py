@@ -6,6 +6,7 @@ objects the admin routes use.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 import logging
@@ -128,9 +129,16 @@ def misuse_reply(detail: str, valid: list[str] | None = None, status: int = 400)
     return Reply(status, list(_MISUSE_HEADERS), _COMPACT.encode(misuse_body(detail, valid, status)).encode())
 
 
+# How long a server that stops waits at most for the journal entries of the requests it cut (`Dispatcher.cut_journaled`:
+# written to Redis, whose connect and read timeouts bound each write): the grace of 3 s and this, within docker stop's
+# 10 s.
+CUT_JOURNAL_S = 4.0
+
+
 class Dispatcher:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self._cut: set[asyncio.Task[None]] = set()  # the journal writes of requests the server's stop cut
         self._host_apis: dict[tuple[int, str], Any] = {}  # (catalog id, Host header) -> API served at / or None
         self._prefix_map: tuple[Catalog, dict[str, Api]] | None = None
         self._bases: dict[tuple[str, str, str], tuple[str, str]] = {}
@@ -294,6 +302,10 @@ class Dispatcher:
             departure = watch_departure(receive)
             try:
                 stayed = await waited(answer.delay_ms / 1000, departure)
+            except asyncio.CancelledError:  # the server stops and the grace is over: no answer reaches the client
+                entry.status, entry.errors = 0, ()
+                await self._journal_cut(entry, started)
+                raise
             finally:
                 departure.cancel()
             if not stayed:  # the client left during the wait: no answer reached it, nor its error
@@ -330,6 +342,22 @@ class Dispatcher:
             self.runtime.journal.record(entry)
         if self.explain:
             log.debug("%s", explained(entry))
+
+    async def _journal_cut(self, entry: Entry, started: float) -> None:
+        """A request the server's stop cut during its `__delay`, journaled as a client gone then is (README): the
+        Redis journal outlives the server. The write is a task of its own that the lifespan's shutdown waits for
+        (`cut_journaled`): the loop that runs it ends with the server, cancelling whatever is left."""
+        write = asyncio.ensure_future(self._journal(entry, started))
+        self._cut.add(write)
+        write.add_done_callback(self._cut.discard)
+        await asyncio.shield(write)
+
+    async def cut_journaled(self) -> None:
+        """At shutdown, once the requests in flight were cancelled: their journal entries written, or given up after
+        `CUT_JOURNAL_S` (a Redis that does not answer)."""
+        await asyncio.sleep(0)  # the requests cancelled just before start their writes
+        if self._cut:
+            await asyncio.wait(set(self._cut), timeout=CUT_JOURNAL_S)
 
     async def _answer(self, scope: Scope, api: Api, method: str, path: str, prefix: str, host_header: str,
                       raw_query: bytes, headers: list[tuple[bytes, bytes]], body: bytes, flags: Flags,

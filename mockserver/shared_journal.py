@@ -9,7 +9,9 @@ the marshal-ed entry (the same bytes the in-memory journal keeps), trimmed to `-
 served (`SESSION_IDLE_S`, as the session's state does), and `served:any` for the whole server since
 the last full reset (bounded by the catalog; a session's reset or expiry leaves it, as the in-memory
 journal keeps what the sessions it forgot were served). Writing is one Lua script, hence atomic;
-reading takes the list whole and then answers as the in-memory journal does.
+reading takes the list whole and then answers as the in-memory journal does. `journal:lost` is the set of the
+sessions (`` for none) whose entry Redis did not take (it was away, or failed): their verdict is incomplete until
+their reset, as is the whole journal's.
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ from typing import cast
 
 from redis.asyncio import Redis
 
-from mockserver.engine.redis_state import CONNECT_TIMEOUT_S, PREFIX, READ_TIMEOUT_S, SESSION_IDLE_S
+from mockserver.engine.redis_state import CONNECT_TIMEOUT_S, PREFIX, READ_TIMEOUT_S, SESSION_IDLE_S, pool_checks
 from mockserver.journal import Entry, Journal
 
-LIST, SEQ, SERVED = f"{PREFIX}journal", f"{PREFIX}journal:seq", f"{PREFIX}served:any"
+LIST, SEQ, SERVED, LOST = f"{PREFIX}journal", f"{PREFIX}journal:seq", f"{PREFIX}served:any", f"{PREFIX}journal:lost"
 SERVED_BY = f"{PREFIX}served:s:"  # + session
 _PUSH = """
 local n = redis.call('INCR', KEYS[2])
@@ -47,6 +49,7 @@ for _, e in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
   if string.sub(e, s + 1, s + #ARGV[1] + 1) ~= ARGV[1] .. '\\n' then table.insert(kept, e) end
 end
 redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('SREM', KEYS[3], ARGV[1])
 for i = 1, #kept, 1000 do redis.call('RPUSH', KEYS[1], unpack(kept, i, math.min(i + 999, #kept))) end
 return #kept
 """
@@ -61,23 +64,49 @@ class SharedJournal(Journal):
         super().__init__(size, enabled)
         self.size = max(size, 1)
         self.redis: Redis = Redis.from_url(url, decode_responses=False,  # entries are bytes, not text
-                                           socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=READ_TIMEOUT_S)
+                                           socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=READ_TIMEOUT_S,
+                                           **pool_checks())
         self._push = self.redis.register_script(_PUSH)
         self._forget = self.redis.register_script(_FORGET)
+        # The sessions ("" for none) whose entry Redis did not take: those this process has not told Redis yet
+        # (it did not answer), and those every process told it, as of the last `sync`.
+        self.untold: set[str] = set()
+        self.lost_any: set[str] = set()
 
     async def publish(self, entry: Entry) -> None:
-        """Record `entry` for every process (its `seq` is the shared one)."""
+        """Record `entry` for every process (its `seq` is the shared one). One Redis did not take is told as lost:
+        the caller answers the request all the same (`dispatch._publish`), and its verdict must not say complete."""
         session = (entry.session or "").encode()
         packed = b""
         if self.enabled:
             packed = session + b"\n" + entry.pack()
         served = [f"{entry.api}\n{e}".encode() for e in entry.errors] if entry.api and entry.session else []
-        entry.seq = int(await self._push(keys=[LIST, SEQ, SERVED, SERVED_BY.encode() + session],
-                                         args=[self.size, packed, SESSION_IDLE_S, *served]))
+        try:
+            await self._tell_lost()
+            entry.seq = int(await self._push(keys=[LIST, SEQ, SERVED, SERVED_BY.encode() + session],
+                                             args=[self.size, packed, SESSION_IDLE_S, *served]))
+        except BaseException:  # Redis away, or the server stopping in the middle: maybe written, maybe not
+            self.untold.add(entry.session or "")
+            raise
+
+    async def _tell_lost(self) -> None:
+        """The losses of this process's, into Redis, for every process's verdict (a day, as a session's state)."""
+        if self.untold:
+            told = sorted(self.untold)
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.sadd(LOST, *told)
+                pipe.expire(LOST, SESSION_IDLE_S)
+                await pipe.execute()
+            self.untold.difference_update(told)
 
     async def sync(self) -> None:
         """Take in what every process recorded, for the reads that follow."""
-        raw = cast(list[bytes], await self.redis.lrange(LIST, 0, -1))
+        await self._tell_lost()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.lrange(LIST, 0, -1)
+            pipe.smembers(LOST)
+            raw, lost = cast(tuple[list[bytes], set[bytes]], await pipe.execute())
+        self.lost_any = {member.decode() for member in lost}
         packed: deque[bytes] = deque(maxlen=self.size)
         sessions: deque[str | None] = deque(maxlen=self.size)
         for item in raw:
@@ -97,16 +126,23 @@ class SharedJournal(Journal):
         self.served, self.served_before = ({}, by_api) if session is None else ({session: by_api}, {})
 
     def complete(self, session: str | None = None) -> bool:
-        """At its bound, the list may have lost entries of any session (which, it does not tell)."""
-        return len(self._packed) < self.size
+        """At its bound, the list may have lost entries of any session (which, it does not tell); an entry Redis did
+        not take is lost to its session's verdict (and the whole journal's), as the in-memory journal tells one its
+        bound pushed out."""
+        if len(self._packed) >= self.size:
+            return False
+        lost = self.lost_any | self.untold
+        return not lost if session is None else session not in lost
 
     async def wipe(self, session: str | None = None) -> None:
         if session is None:
-            await self.redis.delete(LIST, SERVED)  # the numbering goes on, as the in-memory one does
+            await self.redis.delete(LIST, SERVED, LOST)  # the numbering goes on, as the in-memory one does
             async for key in self.redis.scan_iter(match=SERVED_BY + "*", count=1000):
                 await self.redis.delete(key)
+            self.untold.clear()
         else:
-            await self._forget(keys=[LIST, SERVED_BY + session], args=[session.encode()])
+            await self._forget(keys=[LIST, SERVED_BY + session, LOST], args=[session.encode()])
+            self.untold.discard(session)
         await self.sync()
 
     async def close(self) -> None:

@@ -452,10 +452,12 @@ def describe(verdict: dict[str, Any]) -> str:
     """The verdict as text: one paragraph per finding (the CLI and the pytest plugin print it)."""
     head = (f"{verdict['requests']} request(s), {verdict['retries']} retr{'y' if verdict['retries'] == 1 else 'ies'}"
             f" judged: ")
-    # False when the journal's bound pushed out requests of what was judged (absent: a server older than this)
+    # False when the journal's bound pushed out requests of what was judged, or a shared journal's Redis did not
+    # take one (absent: a server older than this)
     cut = [] if verdict.get("complete", True) else [
         "incomplete: the journal (mockserver serve --journal-size, Settings.journal_size) no longer holds the "
-        "oldest requests of what was judged; they were not judged"]
+        "oldest requests of what was judged, or (--state redis://) Redis did not take the entry of one answered "
+        "while it was away; they were not judged"]
     if verdict["clean"]:
         return "\n".join([head + "clean", *cut])
     lines = [head + f"{len(verdict['findings'])} finding(s)", *cut]

@@ -18,9 +18,10 @@ needs_redis = pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server is n
 
 
 class RedisProcess:
-    def __init__(self) -> None:
+    def __init__(self, port: int | None = None) -> None:
+        """A new redis-server, empty; on `port` to start one again where one was stopped (a Redis restarted)."""
         assert REDIS_SERVER is not None
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process = subprocess.Popen([REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                                          "--appendonly", "no", "--protected-mode", "yes"],

@@ -44,6 +44,8 @@ CONNECT_TIMEOUT_S = READ_TIMEOUT_S = 2.0
 # How long `exclusive` holds a session's resources at most, and waits for them: a request's reads and writes
 # take milliseconds; a process that died holding the lock holds it no longer than this.
 LOCK_S = 5.0
+# The state's keys: a session's values and deadlines (`_names`), and the locks of `exclusive`.
+OWN_KEYS = (f"{PREFIX}s:", f"{PREFIX}x:", f"{PREFIX}lock:")
 _LIVE = """
 local function live(h, x, f, now)
   local d = redis.call('HGET', x, f)
@@ -95,6 +97,23 @@ return {{n, redis.call('HGET', KEYS[2], '{MODES_KEY}'), redis.call('HGET', KEYS[
 """
 
 
+def pool_checks() -> dict[str, Any]:
+    """The options that keep a pool from handing out a connection Redis closed (a restart, its `timeout`).
+
+    redis-py's pool checks each connection it hands out: one the peer closed (at EOF) is opened again before the
+    command is sent. redis-py 8 speaks RESP3 and then turns on maintenance notifications (for Redis Cloud's
+    failovers) by default, and with them leaves that check out: after a restart each pooled connection failed its
+    next call (`Connection closed by server`, the request's 503) long after Redis answered again. Without them the
+    check is back. No retry is asked for instead (redis-py's `retry=`): a command whose connection failed after it
+    was sent may have run (an `INCR`, a journal entry, a request counted: twice if sent again), and one that timed
+    out would take twice the 2 s the README promises. redis-py before 7 has no such notifications."""
+    try:
+        from redis.maint_notifications import MaintNotificationsConfig
+    except ImportError:  # pragma: no cover - redis-py 5 and 6, whose pools always check
+        return {}
+    return {"maint_notifications_config": MaintNotificationsConfig(enabled=False)}
+
+
 def dump(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
@@ -112,7 +131,7 @@ class RedisStateStore:
         self.clock = clock
         pool = BlockingConnectionPool.from_url(url, max_connections=MAX_CONNECTIONS, timeout=READ_TIMEOUT_S,
                                                decode_responses=True, socket_connect_timeout=CONNECT_TIMEOUT_S,
-                                               socket_timeout=READ_TIMEOUT_S)
+                                               socket_timeout=READ_TIMEOUT_S, **pool_checks())
         self.redis: Redis = Redis.from_pool(pool)  # closing the client closes the pool
         self._held: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
         self._get = self.redis.register_script(_GET)
@@ -172,11 +191,15 @@ class RedisStateStore:
         return sorted(found)
 
     async def clear(self, session: str | None = None) -> None:
+        """Forget `session`'s state, or every session's (and the locks). The journal's keys share the prefix and are
+        its own to clear (`SharedJournal.wipe`): its numbering goes on after a full reset, as the in-memory one does."""
         if session is not None:
             await self.redis.delete(*self._names(session))
             return
         batch: list[str] = []
         async for name in self.redis.scan_iter(match=PREFIX + "*", count=500):
+            if not name.startswith(OWN_KEYS):
+                continue
             batch.append(name)
             if len(batch) >= 500:
                 await self.redis.delete(*batch)
