@@ -106,11 +106,16 @@ def pool_checks() -> dict[str, Any]:
     next call (`Connection closed by server`, the request's 503) long after Redis answered again. Without them the
     check is back. No retry is asked for instead (redis-py's `retry=`): a command whose connection failed after it
     was sent may have run (an `INCR`, a journal entry, a request counted: twice if sent again), and one that timed
-    out would take twice the 2 s the README promises. redis-py before 7 has no such notifications."""
-    try:
-        from redis.maint_notifications import MaintNotificationsConfig
-    except ImportError:  # pragma: no cover - redis-py 5 and 6, whose pools always check
-        return {}
+    out would take twice the 2 s the README promises. The asyncio client has the notifications from redis-py 8.1
+    (7.x and 8.0 have the module, and their asyncio connections refuse the option): asked of the connection class."""
+    import inspect
+
+    from redis.asyncio.connection import AbstractConnection
+
+    if "maint_notifications_config" not in inspect.signature(AbstractConnection.__init__).parameters:
+        return {}  # pragma: no cover - redis-py before 8.1, whose asyncio pools always check
+    from redis.maint_notifications import MaintNotificationsConfig
+
     return {"maint_notifications_config": MaintNotificationsConfig(enabled=False)}
 
 
