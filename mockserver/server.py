@@ -9,7 +9,6 @@ from __future__ import annotations
 import gc
 import logging
 import os
-import signal
 import socket
 import sys
 from collections.abc import Callable
@@ -116,57 +115,24 @@ def _access_level(settings: Settings) -> str:
 GRACE_SECONDS = 3
 
 
-def _wait_for_every_worker(sentinels: Any, timeout: float | None = None) -> list[Any]:
-    """hypercorn's supervisor waits for one worker to end, then terminates the others: at SIGTERM, the worker
-    that ended first cut the grace of the others' requests short (one answer in two lost). The others get their
-    grace too (a worker that died alone is found as late as that)."""
-    import time
-    from multiprocessing.connection import wait
+def _files_readable(settings: Settings) -> bool:
+    """Whether the scenario files load now, read before new workers are started on SIGHUP; on a problem it prints one
+    line each, once (not once per new worker), and the workers keep serving (workers.py)."""
+    from mockserver.scenario.load import load_catalog
+    from mockserver.scenario.read import ScenarioError
 
-    sentinels = list(sentinels)
-    ended = wait(sentinels, timeout)
-    if not ended or timeout is not None:
-        return ended
-    deadline = time.monotonic() + GRACE_SECONDS + 1
-    running = [s for s in sentinels if s not in ended]
-    while running and (left := deadline - time.monotonic()) > 0:
-        ended = wait(running, left)
-        running = [s for s in running if s not in ended]
-    return [s for s in sentinels if s not in running]
-
-
-class _FilesReadBeforeHangup:
-    """hypercorn's supervisor (hypercorn.run's `signal`) stops every worker on SIGHUP and then stops itself when the
-    new ones fail to start: a broken scenario file stopped the server. Its SIGHUP handler now reads the files
-    first; on a problem it prints one line each, as uvicorn's workers do, and the workers keep serving."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(signal, name)
-
-    def signal(self, signum: int, handler: Any) -> Any:
-        if signum == getattr(signal, "SIGHUP", None) and callable(handler):
-            return signal.signal(signum, lambda *args: self.files_read() and handler(*args))
-        return signal.signal(signum, handler)
-
-    def files_read(self) -> bool:
-        from mockserver.scenario.load import load_catalog
-        from mockserver.scenario.read import ScenarioError
-
-        try:
-            catalog = load_catalog(self.settings.scenario_paths)
-        except ScenarioError as exc:
-            lines = problem_lines(exc, " (SIGHUP); the workers keep serving the files read before")
-        else:
-            api = self.settings.api
-            if api is None or api in catalog.apis:
-                return True
-            lines = [f"--api {api}: no such API in the scenario files now (SIGHUP); the workers keep serving the "
-                     "files read before."]
-        print("\n".join(lines), file=sys.stderr, flush=True)
-        return False
+    try:
+        catalog = load_catalog(settings.scenario_paths)
+    except ScenarioError as exc:
+        lines = problem_lines(exc, " (SIGHUP); the workers keep serving the files read before")
+    else:
+        api = settings.api
+        if api is None or api in catalog.apis:
+            return True
+        lines = [f"--api {api}: no such API in the scenario files now (SIGHUP); the workers keep serving the "
+                 "files read before."]
+    print("\n".join(lines), file=sys.stderr, flush=True)
+    return False
 
 
 def run_uvicorn(settings: Settings, catalog: Catalog | None, sock: socket.socket) -> None:
@@ -208,13 +174,13 @@ def run_uvicorn(settings: Settings, catalog: Catalog | None, sock: socket.socket
         log_config["loggers"]["uvicorn.error"]["level"] = settings.log_level.upper()
         log_config["loggers"]["uvicorn.access"]["level"] = _access_level(settings)
         common.update(log_config=log_config, log_level=None)
-    if settings.workers > 1:  # uvicorn.run(workers=N), on our socket (uvicorn's Multiprocess restarts them on SIGHUP)
-        from uvicorn.supervisors import Multiprocess
+    if settings.workers > 1:  # uvicorn.run(workers=N), on our socket; SIGHUP replaces the workers (workers.py)
+        from mockserver.workers import Supervisor
 
         os.environ[SETTINGS_ENV] = settings.to_json()
         config = uvicorn.Config("mockserver.app:app_from_environment", factory=True, workers=settings.workers, **common)
         try:
-            Multiprocess(config, sockets=[sock]).run()
+            Supervisor(config, [sock], lambda: _files_readable(settings)).run()
         except KeyboardInterrupt:
             pass
     else:
@@ -241,17 +207,13 @@ def run_hypercorn(settings: Settings, catalog: Catalog | None, sock: socket.sock
     # h11 refused a head over 16 KB with 431, but only when it came in more than one read: as uvicorn, the app
     # reads every request line and its APIs answer a long one themselves (DCS: 414 over 8 KB)
     config.h11_max_incomplete_size = MAX_HEAD_BYTES
-    if settings.workers > 1:
-        import hypercorn.run
-        from hypercorn.run import run
+    if settings.workers > 1:  # hypercorn's supervisor, replacing the workers on SIGHUP as nginx does (workers.py)
+        from mockserver.workers import run_hypercorn_workers
 
-        hypercorn.run.wait = _wait_for_every_worker  # type: ignore[attr-defined,assignment]
-        hypercorn.run.signal = _FilesReadBeforeHangup(settings)  # type: ignore[attr-defined,assignment]
         os.environ[SETTINGS_ENV] = settings.to_json()
         config.workers = settings.workers
-        config.worker_class = "uvloop"
         config.application_path = "mockserver._worker:app"
-        run(config)
+        run_hypercorn_workers(config, GRACE_SECONDS, lambda: _files_readable(settings))
     else:
         import uvloop
         from hypercorn.asyncio import serve

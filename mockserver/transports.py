@@ -47,6 +47,7 @@ class FaultingHttpToolsProtocol(HttpToolsProtocol):
         self._started: tuple[Any, asyncio.Task[None] | None] = (None, None)
         self._running: Any = None  # the request being answered (uvicorn answers one at a time)
         self._refused = False  # bytes no parser takes came behind a request still being answered
+        self._retiring = False  # the worker is being replaced (workers.py): this connection ends after its answer
 
     def connection_lost(self, exc: Exception | None) -> None:
         """uvicorn marks only the last request read as disconnected: with one pipelined behind, the request
@@ -100,7 +101,24 @@ class FaultingHttpToolsProtocol(HttpToolsProtocol):
         if self._refused and self.cycle.response_complete and not self.transport.is_closing():  # the last one read
             self.send_400_response("Invalid HTTP request received.")
 
+    def retire(self) -> None:
+        """The worker is replaced (SIGHUP, workers.py): the connection ends once it has answered what it owes. A request
+        being answered says `Connection: close`, and so does one that arrives later; an idle one (keep-alive, or just
+        accepted, its first request perhaps on its way) closes at the keep-alive timeout, as an idle one always does.
+        uvicorn's `shutdown` closed those at once: a request sent meanwhile got no answer."""
+        self._retiring = True
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.cycle.keep_alive = False
+        elif self.timeout_keep_alive_task is None and not self.transport.is_closing():  # none read yet: no timer
+            self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive,
+                                                                self.timeout_keep_alive_handler)
+
     def on_headers_complete(self) -> None:
+        self._read_head()
+        if self._retiring:  # the answer closes the connection (RFC 9112 §9.6: it says so)
+            self.cycle.keep_alive = False
+
+    def _read_head(self) -> None:
         self._previous_cycle = self.cycle  # the request before this one on the connection, if any
         url = self.url
         if len(url) <= _PARSE_URL_MAX or not url.lower().startswith((b"/", b"http://", b"https://")):
@@ -220,6 +238,13 @@ def install_hypercorn() -> None:
                 # which raises, and a 20-line traceback is logged for a clean stop. The connection closes here with
                 # no answer, as uvicorn's do, and the task ends.
                 writer.transport.abort()
+
+        async def _read_data(self) -> None:
+            """hypercorn's, except that once the client has closed (or the read failed) the idle timer stops: it
+            ran on for up to the keep-alive timeout (5 s), and so did the connection's task, which a worker being
+            replaced waits for (workers.py). A request in flight still holds the task until it is answered."""
+            await super()._read_data()
+            await self.idle_task.stop()
 
     hypercorn_run.TCPServer = _FaultingTCPServer  # type: ignore[attr-defined]
     _install_h2_refusal()
