@@ -213,7 +213,10 @@ def run_hypercorn(settings: Settings, catalog: Catalog | None, sock: socket.sock
         os.environ[SETTINGS_ENV] = settings.to_json()
         config.workers = settings.workers
         config.application_path = "mockserver._worker:app"
-        run_hypercorn_workers(config, GRACE_SECONDS, lambda: _files_readable(settings))
+        failed = run_hypercorn_workers(config, GRACE_SECONDS, lambda: _files_readable(settings))
+        if failed:  # a worker that failed stopped the others: the server's exit says so (it said 0)
+            print(f"A worker ended with exit code {failed}; the server stopped.", file=sys.stderr, flush=True)
+            raise SystemExit(failed)
     else:
         import uvloop
         from hypercorn.asyncio import serve

@@ -49,8 +49,11 @@ class RetiringServer(uvicorn.Server):
         self.should_exit = True
 
     def handle_exit(self, sig: int, frame: Any) -> None:
-        """SIGTERM or SIGINT while retiring: a stop like any other (the grace, then the requests still held end)."""
-        self.retiring = False
+        """SIGTERM or SIGINT while retiring: a stop like any other (the grace, then the requests still held end).
+        uvicorn reads a SIGINT that finds `should_exit` set as a second Ctrl-C, and exits at once: not this first."""
+        if self.retiring:
+            self.retiring = False
+            return
         super().handle_exit(sig, frame)
 
     async def shutdown(self, sockets: list[Any] | None = None) -> None:
@@ -207,10 +210,14 @@ def run_hypercorn_workers(config: Any, grace_seconds: float, files_readable: Cal
                     if not set(asked) - {signal.SIGHUP}:
                         print(f"A new worker {NOT_STARTED}", file=sys.stderr, flush=True)
         for process, ready in list(workers):
-            if process.exitcode is not None:  # as hypercorn: a worker that failed stops the server, one that ended
-                process.join()                # is started again
-                exitcode = process.exitcode
-                workers.remove((process, ready))
+            if process.exitcode is not None:  # a worker that failed stops the server; one that ended, or that a
+                process.join()                # signal killed (kill -9, the OOM killer), is started again, as
+                workers.remove((process, ready))  # uvicorn's supervisor does (hypercorn's stopped, with exit 0)
+                if process.exitcode < 0:
+                    print(f"Worker [{process.pid}] was killed by signal {-process.exitcode}; starting another.",
+                          file=sys.stderr, flush=True)
+                else:
+                    exitcode = process.exitcode
         if not exitcode and len(workers) < config.workers:
             workers.append(spawn(retire))
     stop.set()

@@ -8,6 +8,7 @@ connections, then the old ones stop accepting and finish what they hold.
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -125,3 +126,24 @@ def test_sighup_with_workers_answers_every_request_under_load(start_server, serv
     assert outcomes.get("new 200", 0) > 100 and outcomes.get("reused 200", 0) > 100, outcomes
     assert [future.result().status_code for future in delayed] == [200] * DELAYED
     assert "Traceback" not in output, output
+
+
+@pytest.mark.parametrize("server_name", ["uvicorn", "hypercorn"])
+def test_a_worker_killed_by_a_signal_is_replaced(start_server, server_name):
+    """`kill -9` of one worker (or the OOM killer): another takes its place and the server serves on, as uvicorn's
+    supervisor does; hypercorn's stopped every worker and exited 0, saying nothing."""
+    server = start_server("--server", server_name, "--workers", "2", wait=False)
+    server.wait_healthy(timeout=30)
+    pid = server.process.pid
+    time.sleep(1)
+    workers = workers_of(pid)
+    victim = min(workers)
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while (len(workers_of(pid) - {victim}) < 2) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert server.process.poll() is None, server.stop()
+    assert len(workers_of(pid) - {victim}) == 2
+    assert all(httpx.get(server.url + PATH, timeout=10).status_code == 200 for _ in range(10))
+    output = server.stop()
+    assert server.process.returncode == 0 and "Traceback" not in output, output
