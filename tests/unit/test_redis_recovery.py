@@ -4,6 +4,7 @@ entry Redis did not take makes the journal say it is incomplete."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import pytest
 from redis.exceptions import ConnectionError as RedisGone
@@ -23,23 +24,36 @@ def entry(session: str | None, path: str = "/braze/campaigns/list") -> Entry:
     return answered
 
 
+def run_restarting(scenario: Callable[[RedisProcess, Callable[[], RedisProcess]], Awaitable[None]]) -> None:
+    """`scenario(redis, start_again)` on a Redis of its own, which `start_again()` starts anew on the same port (after
+    the scenario stopped it); every one still running is stopped at the end."""
+    started = [RedisProcess()]
+
+    def start_again() -> RedisProcess:
+        started.append(RedisProcess(started[0].port))
+        return started[-1]
+
+    try:
+        asyncio.run(scenario(started[0], start_again))
+    finally:
+        for server in started:
+            if server.process.poll() is None:
+                server.stop()
+
+
 def test_connections_redis_closed_when_it_stopped_are_opened_again_before_a_call() -> None:
     """redis-py 8 speaks RESP3, and with it leaves out the check of a pooled connection it hands out (at EOF: the
     peer closed it) for maintenance notifications we do not use: the first call on each connection that died with
     the Redis failed (`Connection closed by server`), the request's 503, long after Redis was back. Each is opened
     again before its command is sent, so nothing is sent twice: every count after the restart is 1."""
-    redis = RedisProcess()
-    again: RedisProcess | None = None
-
-    async def scenario() -> None:
-        nonlocal again
+    async def scenario(redis: RedisProcess, start_again: Callable[[], RedisProcess]) -> None:
         store = RedisStateStore(redis.url, Clock())
         journal = SharedJournal(redis.url)
         try:
             await asyncio.gather(*(store.begin(f"before{n}") for n in range(8)))  # 8 connections in the pool
             await journal.publish(entry("before"))
             await asyncio.to_thread(redis.stop)  # the loop runs meanwhile, as a server's does: it sees them closed
-            again = await asyncio.to_thread(RedisProcess, redis.port)
+            await asyncio.to_thread(start_again)
             counted = await asyncio.gather(*(store.incr(f"s{n}", "n") for n in range(8)), return_exceptions=True)
             assert counted == [1] * 8
             assert [await store.get(f"s{n}", "n") for n in range(8)] == [1] * 8
@@ -51,23 +65,14 @@ def test_connections_redis_closed_when_it_stopped_are_opened_again_before_a_call
             await store.close()
             await journal.close()
 
-    try:
-        asyncio.run(scenario())
-    finally:
-        for server in (redis, again):
-            if server is not None and server.process.poll() is None:
-                server.stop()
+    run_restarting(scenario)
 
 
 def test_an_entry_the_journal_did_not_take_makes_it_incomplete_for_its_session_in_every_process() -> None:
     """`dispatch._publish` logs a journal that cannot be written and answers all the same; the verdict over that
     session then said `complete: true` with a request missing. The loss is told to Redis once it answers again (so
     another process's verdict knows it too), until the session, or the whole journal, is reset."""
-    redis = RedisProcess()
-    again: RedisProcess | None = None
-
-    async def scenario() -> None:
-        nonlocal again
+    async def scenario(redis: RedisProcess, start_again: Callable[[], RedisProcess]) -> None:
         one, two = SharedJournal(redis.url), SharedJournal(redis.url)
         try:
             await one.publish(entry("s"))
@@ -76,7 +81,7 @@ def test_an_entry_the_journal_did_not_take_makes_it_incomplete_for_its_session_i
                 await one.publish(entry("s"))
             assert unreachable(failed.value)  # the mock's 503 had the store failed so
             assert not one.complete("s") and not one.complete() and one.complete("t")  # known here at once
-            again = RedisProcess(redis.port)
+            again = start_again()
             await one.publish(entry("t"))
             await two.sync()
             assert (two.complete("s"), two.complete("t"), two.complete()) == (False, True, False)
@@ -86,7 +91,7 @@ def test_an_entry_the_journal_did_not_take_makes_it_incomplete_for_its_session_i
             again.stop()
             with pytest.raises(RedisGone):  # an entry of no session
                 await two.publish(entry(None))
-            again = RedisProcess(redis.port)
+            again = start_again()
             await two.sync()
             await one.sync()
             assert (one.complete(), one.complete("s"), two.complete()) == (False, True, False)
@@ -97,9 +102,4 @@ def test_an_entry_the_journal_did_not_take_makes_it_incomplete_for_its_session_i
             await one.close()
             await two.close()
 
-    try:
-        asyncio.run(scenario())
-    finally:
-        for server in (redis, again):
-            if server is not None and server.process.poll() is None:
-                server.stop()
+    run_restarting(scenario)
