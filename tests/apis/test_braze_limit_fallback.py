@@ -1,4 +1,3 @@
-# target: tests/apis/
 """Braze's rate limit where a scenario file gives none: `rate_limit.GROUP: null` "says nothing" (braze_options.py),
 so the group counts against `rate_limit.default`; and `rate_limit.default: null` leaves the documented default,
 "most APIs": 250,000 requests per hour (braze.yaml, api_limits.md), windows on the hour's grid."""

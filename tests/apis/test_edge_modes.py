@@ -1,4 +1,3 @@
-# target: tests/apis/
 """Edge's bundled modes (scenarios/edge.yaml, modes) as their descriptions state them: flaky's first 2 per route,
 outage's Retry-After of 30 when it has no end, rate-limited's 10 a minute with Retry-After on the refused only."""
 

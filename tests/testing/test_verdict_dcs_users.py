@@ -1,4 +1,3 @@
-# target: tests/testing/
 """Who a DCS call is about (dcs-race-conditions: "do not send simultaneous or rapid calls for the same user"): each
 id the DCS takes for a user, blank ids and other cookies naming nobody."""
 

@@ -1,4 +1,3 @@
-# target: tests/testing/
 """The verdict as text (`mockserver verdict`, `assert_clean_verdict`): its head, each finding's rule, detail,
 citation and requests as the journal shows them."""
 

@@ -1,4 +1,3 @@
-# target: tests/testing/
 """What a finding tells (its requests, session, citation, detail), the order findings come in, and the
 thresholds of Braze's backoff rule the other tests leave untouched, over hand-made journal entries."""
 

@@ -1,4 +1,3 @@
-# target: tests/testing/
 """What makes two requests the same request, over real HTTP: the body (its hash and its full size), the session,
 and for clientless's throttle the device (the first address of X-Forwarded-For)."""
 

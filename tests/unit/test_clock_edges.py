@@ -1,4 +1,3 @@
-# target: tests/unit/
 """The clock's admin edges: a NaN is no duration (JSON as Python reads it takes `NaN`), an unfrozen clock runs
 again, and `now_ms` is `now` in milliseconds."""
 

@@ -1,4 +1,3 @@
-# target: tests/unit/
 """Modes on together, a mode's delay and its fault (model.py Mode: "`delay`, `fault` and `headers` apply to every
 answer the mode is on for (with `error`, the fault only to the failed ones)"), and a mode one API declares switched
 on for every API."""

@@ -1,0 +1,42 @@
+"""What the reader tells of a file it cannot take whole: each problem at a line of the file (1 or more), an entry
+the schema refuses whole left out alone, and top-level keys of no meaning only told (whatever their name)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.test_load import GOOD, problems_of
+
+
+@pytest.mark.parametrize("text", ["- api: toy\n", "toy\n", "", "# nothing but a comment\n"])
+def test_a_file_that_is_not_a_mapping_is_one_problem_at_its_first_line(tmp_path, text):
+    assert problems_of(tmp_path, text) == [
+        f"{tmp_path / 'toy.yaml'}:1: (file): a scenario file is a mapping with at least `api:`"]
+
+
+def test_a_file_nested_deeper_than_python_reads_is_told_at_a_line_of_the_file(tmp_path):
+    """500 levels: under libyaml's own limit, past what the reader's recursion takes (`x:` is on line 2)."""
+    [found] = problems_of(tmp_path, "api: toy\nx: " + "[" * 500 + "]" * 500 + "\n")
+    assert found in (f"{tmp_path / 'toy.yaml'}:1: (file): invalid YAML: nested deeper than Python can read",
+                     f"{tmp_path / 'toy.yaml'}:2: (file): invalid YAML: exceeded maximum nesting depth"), found
+
+
+def test_an_error_the_schema_refuses_whole_is_left_out_alone(tmp_path):
+    """`boom` without its title, `bust` no mapping: each told once, at its own line; the route naming them and the
+    mode naming one are no problems more (their ids stay known), and the file's other mistake is still told."""
+    text = GOOD.replace("  boom: {status: 500, title: Boom}", "  boom: {status: 500}\n  bust: 7\n  fine: {status: 503, "
+                        "title: Fine}").replace("    respond: {body: {message: hi}}",
+                                                "    can_fail_with: [boom, bust, fine, nope]\n"
+                                                "    respond: {body: {message: hi}}") + (
+        "modes:\n  down: {description: down, error: bust}\n")
+    assert [p.split(": ", 2)[:2] for p in problems_of(tmp_path, text)] == [
+        [f"{tmp_path / 'toy.yaml'}:7", "errors.boom"], [f"{tmp_path / 'toy.yaml'}:8", "errors.bust"],
+        [f"{tmp_path / 'toy.yaml'}:14", "routes[0].can_fail_with[3]"]]
+
+
+@pytest.mark.parametrize("key", ["_broken", "_where", "_shadowed", "_merge_problems", "_option_where"])
+def test_a_top_level_key_of_no_meaning_is_told_whatever_its_name(tmp_path, key):
+    """The loader keeps its own notes beside a file's keys: a user's key of the same name is an unknown key,
+    never read as one of them (a traceback of validate)."""
+    [found] = problems_of(tmp_path, GOOD.replace("prefix: /toy", f"prefix: /toy\n{key}: 1"))
+    assert found.startswith(f"{tmp_path / 'toy.yaml'}:3: {key}: unknown key (allowed: $schema, api, "), found
