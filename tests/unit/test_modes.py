@@ -51,12 +51,17 @@ modes:
 """
 
 
-@pytest.fixture
-def toy(tmp_path: Path, make_client):
-    (tmp_path / "toy.yaml").write_text(TOY)
+def serve_toy(tmp_path: Path, make_client, text: str):
+    """A client of the mock serving the toy API `text` declares, its clock frozen."""
+    (tmp_path / "toy.yaml").write_text(text)
     client = make_client(scenarios=(str(tmp_path),))
     client.post("/__admin/clock", json={"freeze": True})
     return client
+
+
+@pytest.fixture
+def toy(tmp_path: Path, make_client):
+    return serve_toy(tmp_path, make_client, TOY)
 
 
 def statuses(client, path: str, count: int, **params: str) -> list[int]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.test_modes import TOY
+from tests.unit.test_modes import TOY, serve_toy
 
 MODES = TOY.replace('delay: "5"', 'delay: "300"').replace("routes:\n", """routes:
   - {id: named, method: GET, path: /named, respond: {status: 200, body: {mode: "{{ mode.name if mode else 'none' }}"}}}
@@ -30,10 +30,7 @@ MODES = TOY.replace('delay: "5"', 'delay: "300"').replace("routes:\n", """routes
 
 @pytest.fixture
 def toy(tmp_path: Path, make_client):
-    (tmp_path / "toy.yaml").write_text(MODES)
-    client = make_client(scenarios=(str(tmp_path),))
-    client.post("/__admin/clock", json={"freeze": True})
-    return client
+    return serve_toy(tmp_path, make_client, MODES)
 
 
 def last(client, session: str) -> dict:
