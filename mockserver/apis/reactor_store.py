@@ -98,11 +98,11 @@ class Store:
             if await self.state.compare_and_set(self.session, key, current, [*(current or []), child_id]):
                 return
 
-    async def create(self, kind: str, parent_id: str | None, attributes: dict[str, Any],
-                     rel: dict[str, Any] | None = None, resource_id: str | None = None, listed: bool = True,
-                     at: str | None = None, **extra: Any) -> Record:
+    def record(self, kind: str, parent_id: str | None, attributes: dict[str, Any], rel: dict[str, Any] | None = None,
+               resource_id: str | None = None, at: str | None = None, **extra: Any) -> Record:
+        """A new record, not yet stored."""
         now = at or self.now()
-        record: Record = {
+        return {
             "id": resource_id or self.new_id(kind),
             "type": kind,
             "parent": parent_id,
@@ -111,6 +111,11 @@ class Store:
             "deleted": False,
             **extra,
         }
+
+    async def create(self, kind: str, parent_id: str | None, attributes: dict[str, Any],
+                     rel: dict[str, Any] | None = None, resource_id: str | None = None, listed: bool = True,
+                     at: str | None = None, **extra: Any) -> Record:
+        record = self.record(kind, parent_id, attributes, rel, resource_id, at, **extra)
         await self.put(record)
         if parent_id is not None and listed:
             await self.append_child(parent_id, kind, record["id"])
@@ -125,48 +130,51 @@ class Store:
     async def ensure_seeded(self) -> None:
         """A fresh session has one company, Core and the other public packages, as a real org would.
 
-        With a shared store the first requests of a session arrive together: the seeding holds the session's
-        Reactor resources, and marks the session seeded only once every record is written. Marked first, a request
-        in between listed no packages, or one of three (Redis; one process never waits between its writes)."""
+        With a shared store the first requests of a session arrive together, and a reset may land among them: the
+        seeding holds the session's Reactor resources and writes every record, and the mark, in one `set_many`.
+        Marked first, a request in between listed no packages, or one of three (Redis); written one by one, a reset
+        in the middle left the mark without the company, and the session answered 404 until the next reset."""
         if await self.state.get(self.session, SEEDED):
             return
         async with self.state.exclusive(self.session, "reactor"):
             if await self.state.get(self.session, SEEDED):
                 return  # another request of this session seeded it meanwhile
-            company_id = await self._seed()
-            await self.state.set(self.session, SEEDED, company_id)
+            await self.state.set_many(self.session, self._seed())
 
-    async def _seed(self) -> str:
-        """The company and the public packages; the company's id (which names no record when the org has none)."""
+    def _seed(self) -> dict[str, Any]:
+        """The company and the public packages, their list, and the mark (the company's id, which names no record
+        when the org has none), as the keys and values to write."""
         options = self.ctx.options
         generator = Generator(self.ctx.seed, self.session, 0, "reactor-seed")
         company_id = self.new_id("companies", generator)
         package_id = self.new_id("extension_packages", generator)
         if not options.get("org_has_company", True):
-            return company_id  # an org without companies: the id names no record
+            return {SEEDED: company_id}  # an org without companies: the id names no record
         # what the org had before the session began: dated from the seed, not the clock, so the
         # first answers of a session replay byte for byte even with the clock running
         at = iso(SEEDED_SINCE + generator.integer(0, 3 * 365 * 86400))
         org_id = self.ctx.header("x-gw-ims-org-id") or str(options.get("org_id", "")) or (
             generator.hex(24).upper() + "@AdobeOrg")
-        await self.create("companies", None, {"name": options.get("company_name", "Example Company"),
-                                               "org_id": org_id, "token": generator.hex(12), "cjm_enabled": False,
-                                               "edge_enabled": False, "edge_events_allotment": None,
-                                               "edge_fanout_ratio": None}, resource_id=company_id, at=at)
+        company = self.record("companies", None, {"name": options.get("company_name", "Example Company"),
+                                                  "org_id": org_id, "token": generator.hex(12), "cjm_enabled": False,
+                                                  "edge_enabled": False, "edge_events_allotment": None,
+                                                  "edge_fanout_ratio": None}, resource_id=company_id, at=at)
         core, *others = public_manifests(options)
         # Core is released to everyone (`public`, extension-packages.md "Availability"): a client
         # looking for its own `development` package of a name (adobe/reactor-uploader
         # bin/getExtensionPackageFromServer.js filters on availability EQ development) must not find it
-        await self.create("extension_packages", company_id,
-                          {**package_attributes(core, "succeeded", org_id), "availability": "public"},
-                          resource_id=package_id, at=at)
+        packages = [self.record("extension_packages", company_id,
+                                {**package_attributes(core, "succeeded", org_id), "availability": "public"},
+                                resource_id=package_id, at=at)]
         # the other public packages of the catalog (option public_extension_packages), ids drawn
         # after Core's so a session's first answers keep their bytes
-        for manifest in others:
-            await self.create("extension_packages", company_id,
-                              {**package_attributes(manifest, "succeeded", org_id), "availability": "public"},
-                              resource_id=self.new_id("extension_packages", generator), at=at)
-        return company_id
+        packages += [self.record("extension_packages", company_id,
+                                 {**package_attributes(manifest, "succeeded", org_id), "availability": "public"},
+                                 resource_id=self.new_id("extension_packages", generator), at=at)
+                     for manifest in others]
+        return {**{record_key(r["id"]): r for r in [company, *packages]},
+                children_key(company_id, "extension_packages"): [p["id"] for p in packages],
+                SEEDED: company_id}
 
     async def company(self) -> Record | None:
         company_id = await self.state.get(self.session, SEEDED)

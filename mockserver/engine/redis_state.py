@@ -17,7 +17,7 @@ import json
 import logging
 import time
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -173,6 +173,13 @@ class RedisStateStore:
                 pipe.hdel(deadlines, key)
             else:
                 pipe.hset(deadlines, key, self._deadline(ttl_s))
+            await pipe.execute()
+
+    async def set_many(self, session: str, values: Mapping[str, Any]) -> None:
+        names = self._names(session)
+        async with self.redis.pipeline(transaction=True) as pipe:  # MULTI/EXEC: a reset's DEL sees all or none
+            pipe.hset(names[0], mapping={key: dump(value) for key, value in values.items()})
+            pipe.hdel(names[1], *values)
             await pipe.execute()
 
     async def incr(self, session: str, key: str, amount: int = 1, ttl_s: float | None = None) -> int:

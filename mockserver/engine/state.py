@@ -12,6 +12,7 @@ them with the session's request number in one call (one round trip to Redis per 
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any, Protocol
 
@@ -42,6 +43,10 @@ class StateStore(Protocol):
         ...
 
     async def set(self, session: str, key: str, value: Any, ttl_s: float | None = None) -> None: ...
+
+    async def set_many(self, session: str, values: Mapping[str, Any]) -> None:
+        """Set several keys (no time-to-live) at once: another process, or a reset, sees all of them or none."""
+        ...
 
     async def incr(self, session: str, key: str, amount: int = 1, ttl_s: float | None = None) -> int:
         """Add to an integer (0 when absent) and return the new value, atomically."""
@@ -149,6 +154,10 @@ class MemoryStateStore:
             self.expiry.get(session, {}).pop(key, None)  # a value set without a time-to-live stays
         else:
             self._expire_at(session, key, ttl_s)
+
+    async def set_many(self, session: str, values: Mapping[str, Any]) -> None:
+        for key, value in values.items():  # one process, no await between: at once
+            await self.set(session, key, value)
 
     async def incr(self, session: str, key: str, amount: int = 1, ttl_s: float | None = None) -> int:
         values = self._live(session, key)

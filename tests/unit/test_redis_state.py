@@ -62,8 +62,17 @@ async def keys_delete(store, clock):  # type: ignore[no-untyped-def]
     assert await store.get("s", "reactor:r:1") is None
 
 
+async def set_many_sets_each_and_drops_their_ttl(store, clock):  # type: ignore[no-untyped-def]
+    await store.set("s", "a", 0, ttl_s=5)
+    await store.set_many("s", {"a": {"v": 1}, "b": [2]})
+    clock.advance(100)
+    assert (await store.get("s", "a"), await store.get("s", "b")) == ({"v": 1}, [2])
+    await store.clear("s")
+    assert await store.keys("s") == []
+
+
 CONTRACT = {f.__name__: f for f in (incr_and_sessions, ttl_on_the_virtual_clock, set_without_ttl_keeps,
-                                    compare_and_set, keys_delete)}
+                                    compare_and_set, keys_delete, set_many_sets_each_and_drops_their_ttl)}
 
 
 @pytest.fixture(scope="module")
