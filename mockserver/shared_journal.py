@@ -16,17 +16,20 @@ their reset, as is the whole journal's.
 
 from __future__ import annotations
 
+import asyncio
 import marshal
 from collections import deque
 from typing import cast
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from mockserver.engine.redis_state import CONNECT_TIMEOUT_S, PREFIX, READ_TIMEOUT_S, SESSION_IDLE_S, pool_checks
 from mockserver.journal import Entry, Journal
 
 LIST, SEQ, SERVED, LOST = f"{PREFIX}journal", f"{PREFIX}journal:seq", f"{PREFIX}served:any", f"{PREFIX}journal:lost"
 SERVED_BY = f"{PREFIX}served:s:"  # + session
+RETELL_S = 0.25  # between two tries to tell Redis of a loss, while it does not answer
 _PUSH = """
 local n = redis.call('INCR', KEYS[2])
 if ARGV[2] ~= '' then
@@ -72,6 +75,8 @@ class SharedJournal(Journal):
         # (it did not answer), and those every process told it, as of the last `sync`.
         self.untold: set[str] = set()
         self.lost_any: set[str] = set()
+        self._telling: asyncio.Task[None] | None = None
+        self._closed = False
 
     async def publish(self, entry: Entry) -> None:
         """Record `entry` for every process (its `seq` is the shared one). One Redis did not take is told as lost:
@@ -87,7 +92,21 @@ class SharedJournal(Journal):
                                              args=[self.size, packed, SESSION_IDLE_S, *served]))
         except BaseException:  # Redis away, or the server stopping in the middle: maybe written, maybe not
             self.untold.add(entry.session or "")
+            self._keep_telling()
             raise
+
+    def _keep_telling(self) -> None:
+        """Tell the loss as soon as Redis answers again, not at this process's next request: meanwhile another
+        process's verdict over the session said complete."""
+        if not self._closed and (self._telling is None or self._telling.done()):
+            self._telling = asyncio.get_running_loop().create_task(self._tell_until_told())
+
+    async def _tell_until_told(self) -> None:
+        while self.untold:
+            try:
+                await self._tell_lost()
+            except (RedisError, OSError):
+                await asyncio.sleep(RETELL_S)
 
     async def _tell_lost(self) -> None:
         """The losses of this process's, into Redis, for every process's verdict (a day, as a session's state)."""
@@ -146,4 +165,7 @@ class SharedJournal(Journal):
         await self.sync()
 
     async def close(self) -> None:
+        self._closed = True
+        if self._telling is not None:
+            self._telling.cancel()
         await self.redis.aclose()

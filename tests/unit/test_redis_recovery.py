@@ -4,6 +4,7 @@ entry Redis did not take makes the journal say it is incomplete."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -98,6 +99,31 @@ def test_an_entry_the_journal_did_not_take_makes_it_incomplete_for_its_session_i
             await one.wipe()
             await two.sync()
             assert two.complete()
+        finally:
+            await one.close()
+            await two.close()
+
+    run_restarting(scenario)
+
+
+def test_a_loss_is_told_to_every_process_once_redis_answers_again_without_waiting_for_another_request() -> None:
+    """The process that lost an entry told Redis at its next call only: until then, another process's verdict over
+    the session said complete. It now tries again on its own until Redis takes it."""
+    async def scenario(redis: RedisProcess, start_again: Callable[[], RedisProcess]) -> None:
+        one, two = SharedJournal(redis.url), SharedJournal(redis.url)
+        try:
+            await one.publish(entry("s"))
+            redis.stop()
+            with pytest.raises(RedisGone):
+                await one.publish(entry("s"))
+            start_again()
+            deadline = time.monotonic() + 20  # `one` is sent nothing more
+            while time.monotonic() < deadline:
+                await two.sync()
+                if not two.complete("s"):
+                    break
+                await asyncio.sleep(0.05)
+            assert (two.complete("s"), two.complete("t"), one.untold) == (False, True, set())
         finally:
             await one.close()
             await two.close()
