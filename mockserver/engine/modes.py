@@ -186,7 +186,8 @@ async def switch_on(store: StateStore, clock: Clock, mode: str, api: str | None,
     activation = {"mode": mode, "api": api, "session": session, "id": number, "since": now,
                   "until": None if ttl_s is None else now + ttl_s}
     key = activation_key(mode, api, session)
-    await switch(store, clock, lambda current: {**current, key: activation})
+    # switched on again, it goes last, where GET /__admin/modes lists it (by `id`), not back to its old place
+    await switch(store, clock, lambda current: {**{k: v for k, v in current.items() if k != key}, key: activation})
     return activation
 
 

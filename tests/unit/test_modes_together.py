@@ -55,6 +55,16 @@ def test_templates_see_the_mode_by_name(toy):
     assert toy.get("/toy/named", params={"__session": "two"}).json() == {"mode": "quick"}
 
 
+def test_a_mode_switched_on_again_applies_after_the_others_as_the_listing_shows(toy):
+    """Switched on again, `quick` kept its first place in the order modes apply, while GET /__admin/modes listed it
+    after `named`: the template saw `quick` where the listing said `named` came first."""
+    for mode in ("quick", "named", "quick"):
+        toy.post("/__admin/modes", json={"mode": mode, "session": "again"})
+    listed = toy.get("/__admin/modes", params={"session": "again"}).json()["active"]
+    assert [m["mode"] for m in listed] == ["named", "quick"]
+    assert toy.get("/toy/named", params={"__session": "again"}).json() == {"mode": "named"}
+
+
 def test_a_mode_asked_by_flag_and_switched_on_counts_once(toy):
     """flaky fails the first three of a route: on by flag and by switch alike, the fourth request passes."""
     toy.post("/__admin/modes", json={"mode": "flaky", "session": "once"})
