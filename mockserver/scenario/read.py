@@ -113,7 +113,7 @@ MAX_VALUES = 1_000_000  # values a file may hold once its aliases are expanded (
 
 
 def _to_python(node: yaml.Node, loader: Any, path: tuple[Segment, ...], lines: dict[Any, int]) -> Any:
-    lines[path] = node.start_mark.line + 1
+    lines.setdefault(path, node.start_mark.line + 1)  # a block value is told at its key's line, not its first child's
     if len(lines) > MAX_VALUES:
         raise yaml.MarkedYAMLError(problem=f"more than {MAX_VALUES:,} values once its aliases are expanded",
                                    problem_mark=node.start_mark)

@@ -40,3 +40,13 @@ def test_a_top_level_key_of_no_meaning_is_told_whatever_its_name(tmp_path, key):
     never read as one of them (a traceback of validate)."""
     [found] = problems_of(tmp_path, GOOD.replace("prefix: /toy", f"prefix: /toy\n{key}: 1"))
     assert found.startswith(f"{tmp_path / 'toy.yaml'}:3: {key}: unknown key (allowed: $schema, api, "), found
+
+
+def test_a_problem_with_a_block_value_is_told_at_its_key_not_at_its_first_line(tmp_path):
+    """`boom:` (line 7) lacks its title; written as a block, the problem was told at `status:`, the line under it,
+    which says nothing of a missing key. The same for a block scalar (`|-`) under its key (`method:`, line 12)."""
+    text = GOOD.replace("  boom: {status: 500, title: Boom}", "  boom:\n    status: 500\n").replace(
+        "    method: GET\n", "    method: |-\n      GOT\n")
+    found = problems_of(tmp_path, text)
+    assert [p.split(": ", 2)[:2] for p in found] == [[f"{tmp_path / 'toy.yaml'}:7", "errors.boom"],
+                                                   [f"{tmp_path / 'toy.yaml'}:12", "routes[0].method"]], found
