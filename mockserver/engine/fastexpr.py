@@ -172,7 +172,10 @@ def _compile(env: SandboxedEnvironment, node: nodes.Node) -> Fast:
             named = {k: v(ctx) for k, v in kwargs}
             if double_star is not None:
                 named.update(double_star(ctx) or {})
-            return target(*positional, **named)
+            try:
+                return target(*positional, **named)
+            except StopIteration:  # as Jinja's Context.call: a generator's end is no error of the template's
+                return env.undefined("value was undefined because a callable raised a StopIteration exception")
 
         if simple and not args:
             def call_bare(ctx: Mapping[str, Any]) -> Any:
@@ -202,7 +205,9 @@ def _compile(env: SandboxedEnvironment, node: nodes.Node) -> Fast:
         return lambda ctx: not inner(ctx)
     if isinstance(node, nodes.CondExpr):
         test, then = _compile(env, node.test), _compile(env, node.expr1)
-        otherwise = _compile(env, node.expr2) if node.expr2 is not None else (lambda ctx: None)
+        # no else: Jinja's plain Undefined (not the environment's), printed as nothing, `default`'s to replace
+        otherwise = _compile(env, node.expr2) if node.expr2 is not None else (lambda ctx: Undefined(
+            "the inline if-expression evaluated to false and no else section was defined."))
         return lambda ctx: then(ctx) if test(ctx) else otherwise(ctx)
     if isinstance(node, nodes.Compare) and len(node.ops) == 1 and node.ops[0].op in _COMPARE:
         left, right, op = _compile(env, node.expr), _compile(env, node.ops[0].expr), _COMPARE[node.ops[0].op]

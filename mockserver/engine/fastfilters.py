@@ -58,9 +58,8 @@ def _attribute_getter(env: SandboxedEnvironment, attribute: Any, default: Any = 
     getitem = env.getitem
 
     def get(item: Any) -> Any:
-        if item.__class__ is dict and attribute in item:
-            return item[attribute]  # what getitem returns for a key that is there
-        value = getitem(item, attribute)
+        # a dict's key that is there: what getitem returns (its value may be undefined: `{'x': error.nothing}`)
+        value = item[attribute] if item.__class__ is dict and attribute in item else getitem(item, attribute)
         return default if default is not None and isinstance(value, Undefined) else value
 
     return get
