@@ -112,8 +112,10 @@ MAX_FILE_BYTES = 16 * 1024 * 1024  # the bundled files are a few hundred KB; pas
 MAX_VALUES = 1_000_000  # values a file may hold once its aliases are expanded (a "billion laughs" holds 10^9)
 
 
-def _to_python(node: yaml.Node, loader: Any, path: tuple[Segment, ...], lines: dict[Any, int]) -> Any:
-    lines.setdefault(path, node.start_mark.line + 1)  # a block value is told at its key's line, not its first child's
+def _to_python(node: yaml.Node, loader: Any, path: tuple[Segment, ...], lines: dict[Any, int],
+               keyed: bool = False) -> Any:
+    if not keyed:  # a key's value is told at the key's line (a block's first child is on the next one)
+        lines[path] = node.start_mark.line + 1
     if len(lines) > MAX_VALUES:
         raise yaml.MarkedYAMLError(problem=f"more than {MAX_VALUES:,} values once its aliases are expanded",
                                    problem_mark=node.start_mark)
@@ -132,7 +134,7 @@ def _to_python(node: yaml.Node, loader: Any, path: tuple[Segment, ...], lines: d
                     raise yaml.MarkedYAMLError(problem=f"duplicate key '{key}'", problem_mark=key_node.start_mark)
                 written.add(key)
             lines[path + (key,)] = key_node.start_mark.line + 1
-            out[key] = _to_python(value_node, loader, path + (key,), lines)
+            out[key] = _to_python(value_node, loader, path + (key,), lines, keyed=True)
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_to_python(item, loader, path + (i,), lines) for i, item in enumerate(node.value)]

@@ -50,3 +50,14 @@ def test_a_problem_with_a_block_value_is_told_at_its_key_not_at_its_first_line(t
     found = problems_of(tmp_path, text)
     assert [p.split(": ", 2)[:2] for p in found] == [[f"{tmp_path / 'toy.yaml'}:7", "errors.boom"],
                                                    [f"{tmp_path / 'toy.yaml'}:12", "routes[0].method"]], found
+
+
+def test_an_item_of_a_list_that_overrides_a_merged_one_is_told_at_its_own_line(tmp_path):
+    """`<<: *hello` merges the first route's `can_fail_with: [boom]` (line 13) in, and the second route's own list
+    (line 19) replaces it: its unknown id is told at line 19, where it is written."""
+    text = GOOD.replace("  - id: hello\n    method: GET\n    path: /hello\n",
+                        "  - &hello\n    id: hello\n    method: GET\n    path: /hello\n    can_fail_with: [boom]\n") + (
+        "  - <<: *hello\n    id: hello2\n    path: /hello2\n    can_fail_with:\n      - nope\n")
+    found = problems_of(tmp_path, text)
+    assert [p.split(": ", 2)[:2] for p in found] == [[f"{tmp_path / 'toy.yaml'}:19", "routes[1].can_fail_with[0]"]], \
+        found

@@ -13,7 +13,7 @@ from redis.exceptions import ConnectionError as RedisGone
 from mockserver.engine.clock import Clock
 from mockserver.engine.redis_state import RedisStateStore, unreachable
 from mockserver.journal import Entry
-from mockserver.shared_journal import SharedJournal
+from mockserver.shared_journal import RETELL_S, SharedJournal
 from tests.redis_server import RedisProcess, needs_redis
 
 pytestmark = needs_redis
@@ -108,15 +108,16 @@ def test_an_entry_the_journal_did_not_take_makes_it_incomplete_for_its_session_i
 
 def test_a_loss_is_told_to_every_process_once_redis_answers_again_without_waiting_for_another_request() -> None:
     """The process that lost an entry told Redis at its next call only: until then, another process's verdict over
-    the session said complete. It now tries again on its own until Redis takes it."""
+    the session said complete. It now tries again on its own, every RETELL_S, until Redis takes it."""
     async def scenario(redis: RedisProcess, start_again: Callable[[], RedisProcess]) -> None:
         one, two = SharedJournal(redis.url), SharedJournal(redis.url)
         try:
             await one.publish(entry("s"))
-            redis.stop()
+            await asyncio.to_thread(redis.stop)  # the loop runs meanwhile, as a server's does
             with pytest.raises(RedisGone):
                 await one.publish(entry("s"))
-            start_again()
+            await asyncio.sleep(4 * RETELL_S)  # tries that find Redis away
+            await asyncio.to_thread(start_again)
             deadline = time.monotonic() + 20  # `one` is sent nothing more
             while time.monotonic() < deadline:
                 await two.sync()
