@@ -1,0 +1,73 @@
+"""engine/fastfilters.py's closures give what Jinja's own filters give: shapes a mutation audit found no test held.
+
+A scenario file's template is Jinja (docs/architecture.md, "Templates:"; "Performance": `list`, `join`,
+`selectattr`, `rejectattr` and `map(attribute=)` with constant arguments run as closures doing what Jinja's own code
+does). Whatever shape takes the fast path, a client must get the bytes Jinja's `SandboxedEnvironment` renders.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from jinja2 import nodes
+from jinja2.sandbox import SandboxedEnvironment
+
+from mockserver.engine.fastexpr import compile_fast
+from mockserver.engine.fastfilters import fast_filter
+from mockserver.engine.render import Expr, compile_tree
+from tests.unit.test_render import _outcome
+
+ERROR = {"id": "not-found", "status": 404, "title": "Not Found", "pointer": "/data"}
+CONTEXT = {"error": ERROR, "errors": [ERROR, {"id": "y", "pointer": None}], "items": ["i", "j"]}
+
+
+def _fast_and_jinja(source: str, context: dict[str, Any] | None = None, fast: bool = True) -> tuple[Any, Any]:
+    """The expression as the server renders it (on the fast path, when `fast`) and on Jinja's."""
+    tree = compile_tree("{{ " + source + " }}")
+    assert isinstance(tree, Expr) and ("render" in vars(tree)) is fast, source
+    context = CONTEXT if context is None else context
+    return _outcome(tree.render, context), _outcome(tree._render_slow, context)
+
+
+@pytest.mark.parametrize(("source", "fast"), [
+    ("errors | map(attribute='id') | join(*[','])", False),  # the separator given through *args: Jinja's path
+    ("errors | map(attribute='id') | join(**{'d': '+'})", False),
+    ("errors | join(',', 'id')", True),  # join's second positional argument is the attribute to join
+    ("errors | join('', 'id')", True),
+])
+def test_join_with_arguments_the_closure_does_not_take_is_jinjas_join(source: str, fast: bool) -> None:
+    """`join(',', 'id')` joins each item's `id` and `join(*seps)` takes its separator from a list, as Jinja does
+    (its `join(d, attribute)` filter). A closure that read only the first constant argument would print the
+    items' reprs or no separator: the body a client parses would not be the one documented."""
+    rendered, jinja = _fast_and_jinja(source, fast=fast)
+    assert rendered == jinja
+    assert rendered[1] in ("not-found,y", "not-found+y", "not-foundy")
+
+
+class _Shouting(SandboxedEnvironment):
+    """An environment whose `join` is its own: the fast path must use it, not Jinja's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filters = {**self.filters, "join": lambda value, d="": d.join(map(str, value)).upper()}
+
+
+def test_a_filter_an_environment_replaces_is_never_taken_for_jinjas() -> None:
+    """fast_filter stands in for Jinja's own filters only: where an environment has replaced one (`join` here),
+    the expression runs the replacement, never the closure that copies Jinja's."""
+    env = _Shouting()
+    node = env.parse("{{ items | join('-') }}").body[0].nodes[0]  # type: ignore[attr-defined]
+    assert isinstance(node, nodes.Filter)
+    assert fast_filter(env, node, lambda ctx: ["a", "b"]) is None
+    compiled = compile_fast(env, node)
+    assert compiled is not None and compiled({"items": ["a", "b"]}) == "A-B"
+
+
+@pytest.mark.parametrize("source", ["errors | selectattr | list", "errors | rejectattr() | list"])
+@pytest.mark.parametrize("errors", [[ERROR], []])
+def test_selectattr_without_an_attribute_fails_where_jinja_fails(source: str, errors: list[Any]) -> None:
+    """`selectattr` with no attribute name is Jinja's FilterArgumentError when a request has items, and an empty list
+    when it has none: the template loads (no traceback from `mockserver validate`) and renders as Jinja renders it."""
+    rendered, jinja = _fast_and_jinja(source, {"errors": errors})
+    assert rendered == jinja == (("raised", None) if errors else ("value", []))
