@@ -82,3 +82,14 @@ def test_map_gives_its_default_for_a_member_that_is_undefined(source: str) -> No
     dict's member as it is: `['d']` becomes `[Undefined]` (the body's "nothing is undefined", a 500) and `d,d` `,d`."""
     rendered, jinja = _fast_and_jinja(source, {"error": {}})
     assert rendered == jinja
+
+
+@pytest.mark.parametrize("source", ["items | map(attribute='i') | list", "items | selectattr('i') | list",
+                                    "items | map(attribute='i', default='-') | join(',')",
+                                    "errors | map(attribute='id') | list"])
+def test_an_attribute_is_read_as_jinja_reads_it_whatever_the_item(source: str) -> None:
+    """make_attrgetter reads an item's attribute with the sandbox's getitem: a string item `'i'` has no member 'i'
+    (though `'i' in 'i'`), so it is undefined, not a TypeError; a dict's key is its value. Only a dict's key is read
+    directly on the fast path."""
+    rendered, jinja = _fast_and_jinja(source)
+    assert rendered == jinja and rendered[0] == "value"
