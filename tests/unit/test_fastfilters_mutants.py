@@ -93,3 +93,15 @@ def test_an_attribute_is_read_as_jinja_reads_it_whatever_the_item(source: str) -
     directly on the fast path."""
     rendered, jinja = _fast_and_jinja(source)
     assert rendered == jinja and rendered[0] == "value"
+
+
+@pytest.mark.parametrize("source", ["[{'x': 'upper'}, {'x': 'nope'}] | selectattr('x', 'filter') | list",
+                                    "[{'x': 'none'}, {'x': 'nope'}] | rejectattr('x', 'test') | list",
+                                    "errors | selectattr('id', 'nothing_such') | list"])
+def test_a_test_that_takes_the_environment_or_is_unknown_is_jinjas(source: str) -> None:
+    """`selectattr('x', 'filter')` asks Jinja's `filter` test, which takes the environment first (pass_environment),
+    whether each item's `x` names a filter; an unknown test is Jinja's error on a list that has items. The fast path
+    takes only tests of the value alone: these stay Jinja's, with its answer."""
+    rendered, jinja = _fast_and_jinja(source)
+    assert rendered == jinja
+    assert rendered[0] == ("raised" if "nothing_such" in source else "value")
