@@ -10,7 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from jinja2.sandbox import SandboxedEnvironment
 
+from mockserver.engine.fastexpr import compile_fast
+from mockserver.engine.generate import Generator
 from mockserver.engine.render import Expr, Text, compile_tree
 from tests.unit.test_render import _outcome
 
@@ -64,3 +67,67 @@ def test_the_common_expressions_take_the_fast_path_and_give_jinjas_value(templat
     Jinja's compiled expression costs about 50), every one with the value Jinja gives."""
     fast, jinja = _both(template)
     assert fast == jinja and fast[0] == "value"
+
+
+# -- calls ------------------------------------------------------------------------------------------------------------
+
+def _generated(template: str) -> tuple[Any, Any]:
+    """The template on the fast path and on Jinja's, each with its own request generator seeded alike."""
+    tree = compile_tree(template)
+    assert "render" in vars(tree), "the fast path should take " + template
+    outcomes = []
+    for render in (tree.render, tree._render_slow):
+        generator = Generator(7, "session", 1)
+        context = {"hex": generator.hex, "uuid": generator.uuid, "randint": generator.integer,
+                   "token": generator.token, "digits": generator.digits, "items": [6, 4]}
+        outcomes.append(_outcome(render, context))
+    return outcomes[0], outcomes[1]
+
+
+@pytest.mark.parametrize("template", [
+    "{{ hex(8) }}", "{{ uuid() }}", "{{ randint(3, 9) }}", "{{ randint(low=3, high=9) }}", "{{ token(length=5) }}",
+    "{{ hex(*items[:1]) }}", "{{ randint(*items[1:], **{'high': 9}) }}", "{{ digits() }}",
+    "id-{{ hex(4) }}-{{ uuid() }}",
+])
+def test_the_generators_functions_are_called_as_jinja_calls_them(template: str) -> None:
+    """`hex(n)`, `uuid()`, `randint(a, b)`, `token(n)` (docs/architecture.md, "Templates:") are in every error answer,
+    so the fast path calls them without the sandbox's lookups: with positional, named, `*` and `**` arguments they
+    give what Jinja's call gives from the same seeded stream (or the same TypeError: `digits()` needs a length)."""
+    fast, jinja = _generated(template)
+    assert fast == jinja
+    assert fast[0] == ("raised" if "digits()" in template else "value")
+
+
+@pytest.mark.parametrize("template", ["{{ '{}-{}'.format(*items) }}", "{{ dict(**error) }}", "{{ error.get(*['id']) }}",
+                                      "{{ error.get(*['nothing', 0]) }}", "{{ dict(*[error], **{'extra': 1}) }}"])
+def test_a_call_with_star_arguments_passes_them_as_jinja_does(template: str) -> None:
+    """`f(*args, **kwargs)` in a template passes the list and mapping as Python does, on either path."""
+    fast, jinja = _both(template)
+    assert fast == jinja and fast[0] == "value"
+
+
+# -- the sandbox's verdict ----------------------------------------------------------------------------------------
+
+class _Holder:
+    def __init__(self, value: str) -> None:
+        self.a = value
+
+
+class _ByValue(SandboxedEnvironment):
+    """A sandbox whose verdict on an attribute depends on its value, not only on the class and the name."""
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        return value != "secret" and super().is_safe_attribute(obj, attr, value)
+
+
+def test_a_sandbox_judging_by_value_is_asked_on_every_read() -> None:
+    """fastexpr remembers the sandbox's verdict per class only where the verdict is SandboxedEnvironment's own, which
+    depends on the class and the name alone (`is_internal_attribute`); an environment that judges by value is asked
+    each time, as Jinja asks it: a class allowed once does not let a refused value through."""
+    env = _ByValue()
+    node = env.parse("{{ x.a }}").body[0].nodes[0]  # type: ignore[attr-defined]
+    read = compile_fast(env, node)
+    assert read is not None
+    assert read({"x": _Holder("fine")}) == "fine"
+    assert read({"x": _Holder("secret")}) is None  # the sandbox's unsafe undefined, as on Jinja's path
+    assert env.compile_expression("x.a", undefined_to_none=True)(x=_Holder("secret")) is None
