@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from mockserver.engine.fastexpr import compile_fast
@@ -131,3 +132,21 @@ def test_a_sandbox_judging_by_value_is_asked_on_every_read() -> None:
     assert read({"x": _Holder("fine")}) == "fine"
     assert read({"x": _Holder("secret")}) is None  # the sandbox's unsafe undefined, as on Jinja's path
     assert env.compile_expression("x.a", undefined_to_none=True)(x=_Holder("secret")) is None
+
+
+def _deletes() -> str:
+    return "deleted"
+
+
+_deletes.alters_data = True  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("template", ["{{ f() }}", "{{ f(1) }}", "{{ f(*[]) }}", "{{ f(**{}) }}", "x{{ f() }}"])
+def test_a_call_the_sandbox_refuses_is_refused_on_the_fast_path(template: str) -> None:
+    """Jinja's sandbox refuses to call what is marked `alters_data` or `unsafe_callable` (SecurityError: "... is not
+    safely callable"); the fast path asks it the same question before any call that is not one of ours."""
+    tree = compile_tree(template)
+    assert "render" in vars(tree)
+    for render in (tree.render, tree._render_slow):
+        with pytest.raises(SecurityError, match="is not safely callable"):
+            render({"f": _deletes})
