@@ -61,6 +61,7 @@ def test_a_call_that_raises_stop_iteration_is_undefined_as_in_jinja(template: st
     "{{ n <= 3 }}", "{{ n >= 3 }}", "{{ 'i' in items }}", "{{ 'i' not in items }}", "{{ error.get('id') }}",
     "{{ error.id if n else 'x' }}", "{{ error.id ~ '-' ~ n }}", "{{ '{id}'.format_map(error) }}", "{{ not n }}",
     "id={{ error.id }}", "{{ n }}/{{ error.status }}", "{{ error.title | lower }}", "{{ errors | length }}",
+    "{{ items[1:] }}", "{{ items[::2] }}",
 ])
 def test_the_common_expressions_take_the_fast_path_and_give_jinjas_value(template: str) -> None:
     """docs/architecture.md ("Performance", Templates): names, attributes, items, calls, comparisons, `~`, inline
