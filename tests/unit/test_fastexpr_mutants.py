@@ -61,7 +61,7 @@ def test_a_call_that_raises_stop_iteration_is_undefined_as_in_jinja(template: st
     "{{ n <= 3 }}", "{{ n >= 3 }}", "{{ 'i' in items }}", "{{ 'i' not in items }}", "{{ error.get('id') }}",
     "{{ error.id if n else 'x' }}", "{{ error.id ~ '-' ~ n }}", "{{ '{id}'.format_map(error) }}", "{{ not n }}",
     "id={{ error.id }}", "{{ n }}/{{ error.status }}", "{{ error.title | lower }}", "{{ errors | length }}",
-    "{{ items[1:] }}", "{{ items[::2] }}",
+    "{{ items[1:] }}", "{{ items[::2] }}", "{{ (error.id, n) }}",
 ])
 def test_the_common_expressions_take_the_fast_path_and_give_jinjas_value(template: str) -> None:
     """docs/architecture.md ("Performance", Templates): names, attributes, items, calls, comparisons, `~`, inline
@@ -151,3 +151,14 @@ def test_a_call_the_sandbox_refuses_is_refused_on_the_fast_path(template: str) -
     for render in (tree.render, tree._render_slow):
         with pytest.raises(SecurityError, match="is not safely callable"):
             render({"f": _deletes})
+
+
+@pytest.mark.parametrize(("template", "outcome"), [
+    ("{{ '{id}'.format_map(error, x=1) }}", "raised"), ("{{ '{id}'.format_map() }}", "raised"),
+    ("{{ error.format_map }}", "value"), ("{{ error.format }}", "value"), ("{{ error.id.format_map(error) }}", "value"),
+])
+def test_format_and_format_map_are_the_sandboxs_own(template: str, outcome: str) -> None:
+    """`str.format_map` takes exactly one mapping (a keyword argument is Python's and Jinja's TypeError); `format` and
+    `format_map` of what is not a string are that object's (a dict's are missing), not a string formatter."""
+    fast, jinja = _both(template)
+    assert fast == jinja and fast[0] == outcome
