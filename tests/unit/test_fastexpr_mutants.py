@@ -15,7 +15,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from mockserver.engine.fastexpr import compile_fast
 from mockserver.engine.generate import Generator
-from mockserver.engine.render import Expr, Text, compile_tree
+from mockserver.engine.render import ENV, Expr, TemplateError, Text, compile_tree
 from tests.unit.test_render import _outcome
 
 ERROR = {"id": "not-found", "status": 404, "title": "Not Found", "pointer": "/data"}
@@ -162,3 +162,42 @@ def test_format_and_format_map_are_the_sandboxs_own(template: str, outcome: str)
     `format_map` of what is not a string are that object's (a dict's are missing), not a string formatter."""
     fast, jinja = _both(template)
     assert fast == jinja and fast[0] == outcome
+
+
+# -- filters and tests: the first argument Jinja passes them -----------------------------------------------------------
+
+@pytest.mark.parametrize("template", [
+    "{{ items | sort | list }}", "{{ errors | sort(attribute='id') | map(attribute='id') | list }}",
+    "{{ error | attr('id') }}", "{{ items | unique | list }}", "{{ items | max }}",  # pass_environment
+    "{{ items | map('upper') | map('lower') | list }}", "{{ errors | map(attribute='id') | select('string') | list }}",
+    "{{ error | tojson }}", "{{ items | join(',') | wordcount }}",
+])
+def test_filters_get_the_environment_or_context_jinja_gives_them(template: str) -> None:
+    """Jinja passes some filters its environment (`sort`, `attr`, `unique`, `max`), others the template context (`map`,
+    `select`) or the evaluation context (`tojson`); the fast path passes each the same, and one context serves every
+    filter of an answer."""
+    fast, jinja = _both(template)
+    assert fast == jinja and fast[0] == "value"
+
+
+def test_a_test_jinja_does_not_know_is_refused_at_load() -> None:
+    """`x is nosuch` is Jinja's TemplateAssertionError when the template compiles: `mockserver validate` names the
+    field, instead of every request failing."""
+    with pytest.raises(TemplateError, match="template does not compile"):
+        compile_tree({"a": "{{ error.id is nosuch }}"})
+
+
+class _Upper(SandboxedEnvironment):
+    def __init__(self) -> None:
+        super().__init__()
+        self.filters = {**self.filters, "upper": lambda value: f"<{value}>"}
+
+
+def test_a_context_made_for_one_environment_is_not_given_to_anothers_filters() -> None:
+    """The Jinja context made for an answer's filters is its environment's: the same values rendered in another
+    environment (its own `upper`) give that environment's filters to `map('upper')`."""
+    context = {"items": ["a"]}
+    for env, expected in ((ENV, ["A"]), (_Upper(), ["<a>"])):
+        node = env.parse("{{ items | map('upper') | list }}").body[0].nodes[0]  # type: ignore[attr-defined]
+        compiled = compile_fast(env, node)
+        assert compiled is not None and compiled(context) == expected
