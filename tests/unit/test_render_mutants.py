@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from jinja2.exceptions import SecurityError
 
-from mockserver.engine.render import compile_tree
+from mockserver.engine.render import compile_response, compile_tree
 
 
 def test_a_render_may_take_exactly_a_million_steps() -> None:
@@ -55,3 +55,21 @@ def test_omit_printed_in_a_text_is_its_name() -> None:
     text it is the word, not a failed render (the mock's 500)."""
     assert compile_tree("x {{ omit }}").render({}) == "x omit"
     assert compile_tree("x {% if true %}{{ omit }}{% endif %}").render({}) == "x omit"
+
+
+@pytest.mark.parametrize("status", [0, 99, 600, 1000])
+def test_a_status_template_rendering_an_integer_outside_100_to_599_fails(status: int) -> None:
+    """README (an answer no server could send is refused): a status template giving an integer out of 100..599 is
+    the mock's 500 (ValueError), never a status line the servers cannot write; 100 and 599 are sent."""
+    response = compile_response({"status": "{{ n }}", "body": {"a": 1}}, "respond")
+    assert response.render({"n": 100}).status == 100 and response.render({"n": 599}).status == 599
+    with pytest.raises(ValueError, match="is not an HTTP status"):
+        response.render({"n": status})
+
+
+def test_an_undefined_value_inside_a_body_is_named_when_it_fails() -> None:
+    """A body holding an undefined value (`[error.nothing]`) cannot be JSON: the mock's 500 names what was read
+    (docs/architecture.md: the exception is named), not only its type."""
+    tree = compile_tree({"a": "{{ [error.nothing] }}"})
+    with pytest.raises(TypeError, match="nothing is undefined"):
+        tree.json_text({"error": {}})
