@@ -50,12 +50,13 @@ routes:
 def test_an_error_whose_template_fails_on_a_request_is_named_with_its_file_and_line(tmp_path, make_client):
     """The mock's own 500 names what failed (README, "Misuse": the mock or its file failed): the route and the
     documented error being answered, each with the file:line `validate` gives, so the file's author knows which
-    template to fix."""
+    template to fix. The error asked by flag is not named in Preference-Applied: the mock's failure answered, not it."""
     (tmp_path / "own.yaml").write_text(FAILING_ERROR)
     client = make_client(scenarios=(str(tmp_path),))
     assert client.post("/own/x?__error=ratio", json={"n": 1}).json() == {"r": 1}
     answer = client.post("/own/x?__error=ratio", json={"n": 0})
     assert answer.status_code == 500 and answer.headers["x-mockserver-internal-error"] == "1"
+    assert "preference-applied" not in answer.headers  # RFC 7240: the error asked was not what answered
     detail = answer.json()["detail"]
     assert f"answering route any ({tmp_path / 'own.yaml'}:7) with ratio ({tmp_path / 'own.yaml'}:5)" in detail, detail
 
