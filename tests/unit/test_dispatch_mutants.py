@@ -91,3 +91,14 @@ def test_the_journal_counts_a_requests_wait_behind_the_ones_before_it():
     assert sent[0]["status"] == 200
     [entry] = app.runtime.journal.query()
     assert entry["time"] == arrived and entry["latency_ms"] >= 5000, entry
+
+
+def test_a_replayed_fault_that_needs_the_connection_is_misuse_where_the_server_gives_none(client):
+    """README: `__replay` gives again the answer a chaos decision gave, its transport fault included. An ASGI host that
+    hands the app no connection (the in-process client here) cannot reset or cut one: the mock says so as misuse,
+    the valid kinds listed (GUIDE §2), rather than answering as if the fault had happened."""
+    token = "seed=0;session=default;n=1;fault=reset"
+    answer = client.get("/dcs/event?d_rtbd=json", headers={"Prefer": f'replay="{token}"'})
+    assert answer.status_code == 400 and answer.headers["x-mockserver-misuse"] == "1"
+    assert answer.json()["detail"].startswith("fault 'reset' needs the connection") and answer.json()["valid"] == [
+        "slow"]
