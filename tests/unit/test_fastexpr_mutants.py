@@ -30,26 +30,24 @@ def _both(template: str, context: dict[str, Any] | None = None) -> tuple[Any, An
     return _outcome(tree.render, context), _outcome(tree._render_slow, context)
 
 
-# -- bugs found by the audit (not fixed here: strict xfails, to be turned into plain tests by the fix) --------------
+# -- bugs the audit found, fixed ----------------------------------------------------------------------------------
 
-@pytest.mark.xfail(reason="fastexpr: an inline if without else is None, not Jinja's undefined", strict=True)
 @pytest.mark.parametrize("template", ["<{{ error.nothing if error.nothing }}>", "{{ ('a' if false) ~ 'b' }}",
                                       "{{ ('a' if false) is defined }}", "{{ ('a' if false) | default('d') }}"])
 def test_an_inline_if_without_else_is_undefined_as_in_jinja(template: str) -> None:
     """Jinja: "the else part is optional. If not provided, the else block implicitly evaluates to an Undefined
     object" (Template Designer Documentation, If Expression). So `<{{ x if x }}>` prints `<>`, and `default`
-    and `is defined` see a missing value; the fast path gives None: `<None>`, `Noneb`, True, None."""
+    and `is defined` see a missing value; the fast path gave None: `<None>`, `Noneb`, True, None."""
     fast, jinja = _both(template)
     assert fast == jinja
 
 
-@pytest.mark.xfail(reason="fastexpr: a call raising StopIteration raises it, Jinja gives undefined", strict=True)
 @pytest.mark.parametrize("template", ["{{ (error.nothing | selectattr('x')).send(none) }}",
                                       "<{{ (errors | map(attribute='id') | list | selectattr('x')).send(none) }}>"])
 def test_a_call_that_raises_stop_iteration_is_undefined_as_in_jinja(template: str) -> None:
     """Jinja's `Context.call` turns a StopIteration from a called function into undefined ("value was undefined
-    because a callable raised a StopIteration exception"): the template prints nothing. The fast path's call lets
-    it through, and the answer is the mock's 500 instead."""
+    because a callable raised a StopIteration exception"): the template prints nothing. The fast path's call let
+    it through, and the answer was the mock's 500 instead."""
     fast, jinja = _both(template, {"error": {}, "errors": []})
     assert jinja[0] == "value" and fast == jinja
 

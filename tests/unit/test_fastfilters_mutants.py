@@ -73,13 +73,12 @@ def test_selectattr_without_an_attribute_fails_where_jinja_fails(source: str, er
     assert rendered == jinja == (("raised", None) if errors else ("value", []))
 
 
-@pytest.mark.xfail(reason="fastfilters: a dict's member that is undefined skips map's default", strict=True)
 @pytest.mark.parametrize("source", ["[{'x': error.nothing}] | map(attribute='x', default='d') | list",
                                     "[{'x': error.nothing}, {}] | map(attribute='x', default='d') | join(',')"])
 def test_map_gives_its_default_for_a_member_that_is_undefined(source: str) -> None:
     """Jinja's `map(attribute=..., default=...)` gives the default wherever the attribute is undefined, a member
-    holding an undefined value included (make_attrgetter checks what getitem returned). The fast path returns a
-    dict's member as it is: `['d']` becomes `[Undefined]` (the body's "nothing is undefined", a 500) and `d,d` `,d`."""
+    holding an undefined value included (make_attrgetter checks what getitem returned). The fast path returned a
+    dict's member as it was: `['d']` became `[Undefined]` (the body's "nothing is undefined", a 500) and `d,d` `,d`."""
     rendered, jinja = _fast_and_jinja(source, {"error": {}})
     assert rendered == jinja
 
