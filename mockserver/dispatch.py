@@ -31,6 +31,7 @@ from mockserver.engine.faults import (
     watch_departure,
 )
 from mockserver.engine.flags import (
+    FLAG_NAMES,
     NO_FLAGS,
     SESSION_HEADER,
     SESSION_PREFIX,
@@ -110,6 +111,12 @@ def _for_browsers(api: Api | None, headers: list[tuple[bytes, bytes]], rendered:
     own = [name for name, _ in rendered.headers if name.lower().startswith("x-mockserver-")]  # the page reads them too
     exposed = ", ".join(filter(None, [api.cors.expose_headers, *own]))
     return with_cors_headers(replace(api.cors, expose_headers=exposed or None), origin.decode("latin-1"), rendered)
+
+
+def _sent(query_flags: list[tuple[str, str]], prefer: list[str]) -> list[str]:
+    """A refused request's flags as sent, the query's then Prefer's (its other preferences are no flags)."""
+    pairs = query_flags + [(n, v) for n, v in parse_prefer(prefer) if n in FLAG_NAMES] if prefer else query_flags
+    return [f"{n}={v}" if v else n for n, v in pairs]
 
 
 def _named_session(header: str | None, query_flags: list[tuple[str, str]], prefer: list[str]) -> str | None:
@@ -296,7 +303,7 @@ class Dispatcher:
         entry.reply_headers = rendered.headers
         # a refused request's flags as sent (the misspelt one among them), an unmatched one's too (what the test
         # asked of a path no route serves: the pytest plugin lists them), else those applied
-        entry.flags = ([f"{n}={v}" if v else n for n, v in query_flags] if entry.misuse
+        entry.flags = (_sent(query_flags, prefer) if entry.misuse
                        else sent_flags if entry.route is None else flags.given)
         if answer.delay_ms > 0 and answer.fault != "slow":
             departure = watch_departure(receive)

@@ -199,10 +199,10 @@ def _apply(flags: Flags, name: str, value: str) -> None:
             raise Misuse(f"flag 'code' takes an HTTP status, not '{value}'", ["100-599"])
         flags.code = code
     elif name == "seed":
-        try:
-            flags.seed = int(value)
-        except ValueError:
-            raise Misuse(f"flag 'seed' takes an integer, not '{value}'", ["an integer"]) from None
+        seed = decimal(value.removeprefix("-"))  # as --seed: ASCII digits, a minus maybe; not `+5`, `1_000`, `٣`
+        if seed is None:
+            raise Misuse(f"flag 'seed' takes an integer, not '{value}'", ["an integer"])
+        flags.seed = -seed if value.startswith("-") else seed
     elif name == "session":
         if not _SESSION_NAME.match(value):
             raise Misuse(f"session name '{value}' is not valid", SESSION_NAMES)

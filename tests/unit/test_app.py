@@ -776,3 +776,14 @@ def test_a_template_looping_in_a_loop_is_the_mocks_500_not_a_hang(tmp_path, make
     assert "SecurityError: the template takes over 1,000,000 steps to render" in answer.json()["detail"]
     assert "answering route loops" in answer.json()["detail"]
     assert client.get("/toy/loop").text == "012"
+
+
+def test_a_misuse_sent_through_prefer_is_journaled_with_the_flags_sent(client):
+    """README (the journal's `flags`: "those sent, for a misuse"): a bad flag in `Prefer` was journaled `flags: []`,
+    or only the query's, so the pytest plugin's misuse listing left out the flag at fault. Other preferences
+    (`return=minimal`) are no flags."""
+    client.post("/__admin/reset")
+    refused = client.get("/dcs/event?d_rtbd=json&__seed=1", headers={"Prefer": "return=minimal, mode=nope"})
+    assert refused.status_code == 400 and refused.headers["x-mockserver-misuse"] == "1"
+    [entry] = client.get("/__admin/requests").json()["requests"]
+    assert entry["misuse"] is True and entry["flags"] == ["seed=1", "mode=nope"]

@@ -75,10 +75,14 @@ def test_unknown_query_flag_is_misuse_but_unknown_preference_is_ignored():
     assert parse_flags([], [("respond-async", "")], None).given == []
 
 
-@pytest.mark.parametrize("name,value", [("code", "abc"), ("code", "700"), ("seed", "x"), ("delay", "soon"),
+@pytest.mark.parametrize("name,value", [("code", "abc"), ("code", "700"), ("seed", "x"), ("seed", "1_000"),
+                                        ("seed", " 7"), ("seed", "+5"), ("seed", "\u0663"), ("seed", "-"),
+                                        ("seed", "--5"), ("delay", "soon"),
                                         ("fault", "boom"), ("chaos", "2"), ("session", "a b"),
                                         ("chaos_faults", "2"), ("chaos_faults", "maybe")])
 def test_bad_flag_values_are_misuse(name, value):
+    """A seed is written as `--seed` takes it (GUIDE §2 `__seed=N`): int() took `1_000`, ` 7`, `+5` and Arabic-Indic
+    digits, and Preference-Applied then named `seed=?`, a value not applied."""
     with pytest.raises(Misuse):
         parse_flags([(name, value)], [], None)
 
@@ -264,3 +268,8 @@ def test_chaos_takes_both_ends_of_a_probability(client, chance):
     assert "x-mockserver-misuse" not in response.headers, response.text
     applied = response.headers.get("preference-applied")
     assert applied == (None if float(chance) == 0 else f"chaos={chance}")  # 0: a strict no-op (issue 9)
+
+
+@pytest.mark.parametrize("value,seed", [("0", 0), ("42", 42), ("-7", -7), ("007", 7)])
+def test_a_seed_is_an_integer_as_the_command_line_takes_it(value, seed):
+    assert parse_flags([("seed", value)], [], None).seed == seed
