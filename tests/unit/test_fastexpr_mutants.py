@@ -178,11 +178,12 @@ def test_filters_get_the_environment_or_context_jinja_gives_them(template: str) 
     assert fast == jinja and fast[0] == "value"
 
 
-def test_a_test_jinja_does_not_know_is_refused_at_load() -> None:
-    """`x is nosuch` is Jinja's TemplateAssertionError when the template compiles: `mockserver validate` names the
-    field, instead of every request failing."""
+@pytest.mark.parametrize("template", ["{{ error.id is nosuch }}", "{{ error.id | nosuch }}"])
+def test_a_test_or_filter_jinja_does_not_know_is_refused_at_load(template: str) -> None:
+    """`x is nosuch` and `x | nosuch` are Jinja's TemplateAssertionError when the template compiles: `mockserver
+    validate` names the field, instead of every request failing."""
     with pytest.raises(TemplateError, match="template does not compile"):
-        compile_tree({"a": "{{ error.id is nosuch }}"})
+        compile_tree({"a": template})
 
 
 class _Upper(SandboxedEnvironment):
