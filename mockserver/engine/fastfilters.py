@@ -58,11 +58,18 @@ def _attribute_getter(env: SandboxedEnvironment, attribute: Any, default: Any = 
     getitem = env.getitem
 
     def get(item: Any) -> Any:
-        # a dict's key that is there: what getitem returns (its value may be undefined: `{'x': error.nothing}`)
-        value = item[attribute] if item.__class__ is dict and attribute in item else getitem(item, attribute)
-        return default if default is not None and isinstance(value, Undefined) else value
+        if item.__class__ is dict and attribute in item:
+            return item[attribute]  # what getitem returns for a key that is there
+        return getitem(item, attribute)
 
-    return get
+    if default is None:
+        return get
+
+    def get_or_default(item: Any) -> Any:
+        value = get(item)  # a dict's member too may be undefined: `{'x': error.nothing}`
+        return default if isinstance(value, Undefined) else value
+
+    return get_or_default
 
 
 def _plain_test(env: SandboxedEnvironment, name: Any) -> Callable[[Any], Any] | None:
