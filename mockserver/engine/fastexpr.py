@@ -25,8 +25,7 @@ from mockserver.engine.fastfilters import fast_filter
 Fast = Callable[[Mapping[str, Any]], Any]
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "gt": operator.gt, "lteq": operator.le,
-    "gteq": operator.ge, "in": lambda a, b: a in b if b is not None else False,
-    "notin": lambda a, b: a not in b if b is not None else True,
+    "gteq": operator.ge, "in": lambda a, b: a in b, "notin": lambda a, b: a not in b,  # `x in none`: Jinja's TypeError
 }
 
 
@@ -155,7 +154,7 @@ def _compile(env: SandboxedEnvironment, node: nodes.Node) -> Fast:
         def call(ctx: Mapping[str, Any]) -> Any:
             target = func(ctx)
             if isinstance(target, Undefined):
-                return target  # calling something missing: missing, as the lenient templates expect
+                return target()  # calling something missing raises Jinja's UndefinedError, as Jinja's own path does
             if getattr(target, "__func__", target) in _TRUSTED:  # uuid(), request_id() ...: every answer
                 if only is not None:
                     return target(only(ctx))

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jinja2 import Undefined
-from jinja2.exceptions import SecurityError
+from jinja2.exceptions import SecurityError, UndefinedError
 
 from mockserver.engine.render import Const, TemplateError, compile_response, compile_tree, unknown_names
 
@@ -156,6 +156,23 @@ def test_format_map_misuse_fails_as_on_jinjas_path():
         tree._render_slow({"error": {"x": 1}})  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize(("source", "raised"), [
+    ("{{ 'a' in request.json }}", TypeError), ("{{ request.json.get('a') }}", UndefinedError),
+    ("<{{ 'a' not in request.json }}>", TypeError), ("<{{ request.json.get('a') }}>", UndefinedError),
+])
+def test_the_fast_path_refuses_what_jinja_refuses(source: str, raised: type[Exception]) -> None:
+    """A request without JSON: `request.json` is None. Jinja raises on `'a' in none` and on calling the undefined
+    `none.get`; the fast path did not (False, nothing), so one template answered two ways with its `{% if %}` form."""
+    tree = compile_tree(source)
+    assert "render" in vars(tree)  # on the fast path
+    context = {"request": {"json": None}}
+    with pytest.raises(raised):
+        tree.render(context)
+    with pytest.raises(raised):
+        tree._render_slow(context)  # type: ignore[attr-defined]
+    assert compile_tree("{{ (request.json or {}).get('a', 'none sent') }}").render(context) == "none sent"
+
+
 @pytest.mark.parametrize(("source", "fast"), [
     ("errors | list", True), ("errors | join(',')", True), ("errors | selectattr('pointer')", True),
     ("errors | rejectattr('code', 'none')", True), ("errors | map(attribute='id', default='-')", True),
@@ -191,17 +208,17 @@ def _expressions() -> st.SearchStrategy[str]:
             st.builds("{}[{}]".format, st.sampled_from([*_NAMES[:6], "error.title", "errors[0]", "(errors | list)"]),
                       st.sampled_from(["0", "'id'", "'nothing'", "-1", "1:", ":1"])),
             st.builds("({} {} {})".format, inner, st.sampled_from(["or", "and", "~", "==", "!=", "<"]), inner),
-            # `in` what exists only: `x in none` is False on the fast path (a leniency of _COMPARE), Jinja raises
+            # `in` anything, `none` (Jinja's TypeError) and what is missing (never in it) too
             st.builds("({} {} {})".format, inner, st.sampled_from(["in", "not in"]),
-                      st.sampled_from(["errors", "items", "s", "error", "'text'", "[1, 'x']", "error.title"])),
+                      st.sampled_from(["errors", "items", "s", "error", "'text'", "[1, 'x']", "error.title", "none",
+                                       "nothing", "error.nothing", "n"])),
             st.builds("(not {})".format, inner),
             st.builds("({} if {} else {})".format, inner, inner, inner),
             st.builds("({} | {})".format, inner, st.sampled_from(_FILTERS)),
             st.builds("({} is {})".format, inner, st.sampled_from(_TESTS)),
             st.builds("({} is not {})".format, inner, st.sampled_from(_TESTS)),
-            # calls on what exists only: calling what is missing is missing on the fast path (fastexpr's one
-            # leniency: `request.json.get('a')` with no JSON), where Jinja raises
-            st.builds("error.get({}, {})".format, inner, inner),
+            # calls, on what is missing too (Jinja's UndefinedError: `request.json.get('a')` with no JSON)
+            st.builds("{}.get({}, {})".format, st.sampled_from(["error", "nothing", "error.nothing"]), inner, inner),
             st.builds("dict({}, k=1)".format, inner),
             st.builds("[{}, {}]".format, inner, inner),
             st.builds("'{{}}-{{id}}'.format({}, id={})".format, inner, inner),
