@@ -375,7 +375,7 @@ class Dispatcher:
         number, activations, shared_clock = await runtime.state.begin(session)
         if runtime.state.shared:  # another process may have moved the clock
             runtime.clock.load(shared_clock)
-        replay = chaos.parse_replay(flags.replay, api) if flags.replay is not None else None
+        replay = chaos.parse_replay(flags.replay, api) if flags.replay is not None else None  # checked: no misuse
         if replay is not None:  # the generator of the answer replayed: same error, same ids
             generator = Generator(replay.seed, replay.session, replay.number)
         else:
@@ -598,9 +598,12 @@ def _check_flags(api: Api, flags: Flags, has_transport: bool) -> None:
                      [f"{a} only" for a in takers])
     if flags.mode is not None and flags.mode not in api.modes:
         raise Misuse(f"{api.name} declares no mode '{flags.mode}'", sorted(api.modes))
-    if flags.fault is not None and flags.fault not in kinds_served(has_transport):
-        raise Misuse(f"fault '{flags.fault}' needs the connection, which this server does not give "
-                     "(uvicorn and hypercorn, as `mockserver serve` runs them, do)", list(kinds_served(has_transport)))
+    replayed = chaos.parse_replay(flags.replay, api).fault if flags.replay is not None else None
+    served = kinds_served(has_transport)
+    for fault in (flags.fault, replayed):  # refused before the session's request number is taken
+        if fault is not None and fault not in served:
+            raise Misuse(f"fault '{fault}' needs the connection, which this server does not give "
+                         "(uvicorn and hypercorn, as `mockserver serve` runs them, do)", list(served))
 
 
 def explained(entry: Entry) -> str:

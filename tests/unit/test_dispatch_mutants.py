@@ -102,3 +102,15 @@ def test_a_replayed_fault_that_needs_the_connection_is_misuse_where_the_server_g
     assert answer.status_code == 400 and answer.headers["x-mockserver-misuse"] == "1"
     assert answer.json()["detail"].startswith("fault 'reset' needs the connection") and answer.json()["valid"] == [
         "slow"]
+
+
+def test_a_refused_replay_spends_no_request_number(client):
+    """GUIDE §2: misuse is the mock's answer, not the API's; it must not move what the API's next answer draws.
+    A replay refused (a fault this host cannot give, a token that is no decision) is refused before the session's
+    request number is taken, so the next request is still the session's first: its decision says `n=1`."""
+    for index, prefer in enumerate(['replay="seed=0;session=default;n=1;fault=reset"', 'replay="nonsense"']):
+        session = {"X-Mock-Session": f"replay-{index}"}
+        refused = client.get("/dcs/event?d_rtbd=json", headers={**session, "Prefer": prefer})
+        assert refused.status_code == 400 and refused.headers["x-mockserver-misuse"] == "1", refused.text
+        drawn = client.get("/dcs/event?d_rtbd=json&__chaos=1", headers=session)
+        assert ";n=1;" in drawn.headers["x-mock-decision"], drawn.headers
