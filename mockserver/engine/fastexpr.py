@@ -93,13 +93,7 @@ def _compile(env: SandboxedEnvironment, node: nodes.Node) -> Fast:
         value = node.value
         return lambda ctx: value
     if isinstance(node, nodes.Name):
-        name = node.name
-        if name in ("true", "True"):
-            return lambda ctx: True
-        if name in ("false", "False"):
-            return lambda ctx: False
-        if name in ("none", "None"):
-            return lambda ctx: None
+        name = node.name  # (never `true`, `none` ...: Jinja's parser makes those constants)
         # A missing name is Jinja's undefined object, not None: `is defined`, `default` and filters
         # then behave as on Jinja's own path.
         default = env.globals[name] if name in env.globals else env.undefined(name=name)

@@ -85,9 +85,6 @@ class Flags:
     throttle: int | None = None  # an API's own throttle answer (clientless: 403 or 429)
     given: list[str] = field(default_factory=list)  # "name=value" as received, for Preference-Applied
 
-    def __bool__(self) -> bool:
-        return bool(self.given)
-
     @property
     def asks_error(self) -> bool:
         """An error asked by `__error` or `__code`: it wins over what an API's hook would refuse the

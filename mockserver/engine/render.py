@@ -214,7 +214,7 @@ def _names_read(node: nodes.Node) -> frozenset[str]:
     """Context names an expression or template reads (globals such as `omit` excluded)."""
     candidates = [node, *node.find_all(nodes.Name)]  # find_all looks at children only
     found = {n.name for n in candidates if isinstance(n, nodes.Name) and n.ctx == "load"}
-    return frozenset(found - set(ENV.globals) - {"true", "false", "none", "True", "False", "None"})
+    return frozenset(found - set(ENV.globals))  # (`true`, `none` ... are constants: Jinja's parser makes them so)
 
 
 def _guarded(node: nodes.Node) -> set[str]:
@@ -556,9 +556,6 @@ class ResponseTemplate:
 
     def render(self, context: Mapping[str, Any]) -> Rendered:
         return self._fixed if self._fixed is not None else self._render(context)
-
-    def with_status(self, status: int) -> ResponseTemplate:
-        return ResponseTemplate(Const(status), self.headers, self.body, self.text, self.where)
 
     def specialize(self, bound: Mapping[str, Any]) -> ResponseTemplate:
         """Render now what reads only `bound` names (e.g. one documented error's data)."""
