@@ -76,6 +76,7 @@ class SharedJournal(Journal):
         self.untold: set[str] = set()
         self.lost_any: set[str] = set()
         self._telling: asyncio.Task[None] | None = None
+        self._telling_lock = asyncio.Lock()  # a loss told and a reset one after the other: never a loss told after it
         self._closed = False
 
     async def publish(self, entry: Entry) -> None:
@@ -111,12 +112,14 @@ class SharedJournal(Journal):
     async def _tell_lost(self) -> None:
         """The losses of this process's, into Redis, for every process's verdict (a day, as a session's state)."""
         if self.untold:
-            told = sorted(self.untold)
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.sadd(LOST, *told)
-                pipe.expire(LOST, SESSION_IDLE_S)
-                await pipe.execute()
-            self.untold.difference_update(told)
+            async with self._telling_lock:
+                told = sorted(self.untold)  # a reset meanwhile took its session out
+                if told:
+                    async with self.redis.pipeline(transaction=True) as pipe:
+                        pipe.sadd(LOST, *told)
+                        pipe.expire(LOST, SESSION_IDLE_S)
+                        await pipe.execute()
+                    self.untold.difference_update(told)
 
     async def sync(self) -> None:
         """Take in what every process recorded, for the reads that follow."""
@@ -154,14 +157,15 @@ class SharedJournal(Journal):
         return not lost if session is None else session not in lost
 
     async def wipe(self, session: str | None = None) -> None:
-        if session is None:
-            await self.redis.delete(LIST, SERVED, LOST)  # the numbering goes on, as the in-memory one does
-            async for key in self.redis.scan_iter(match=SERVED_BY + "*", count=1000):
-                await self.redis.delete(key)
-            self.untold.clear()
-        else:
-            await self._forget(keys=[LIST, SERVED_BY + session, LOST], args=[session.encode()])
-            self.untold.discard(session)
+        async with self._telling_lock:  # a loss being told lands before the reset, not after it
+            if session is None:
+                await self.redis.delete(LIST, SERVED, LOST)  # the numbering goes on, as the in-memory one does
+                async for key in self.redis.scan_iter(match=SERVED_BY + "*", count=1000):
+                    await self.redis.delete(key)
+                self.untold.clear()
+            else:
+                await self._forget(keys=[LIST, SERVED_BY + session, LOST], args=[session.encode()])
+                self.untold.discard(session)
         await self.sync()
 
     async def close(self) -> None:

@@ -130,3 +130,44 @@ def test_a_loss_is_told_to_every_process_once_redis_answers_again_without_waitin
             await two.close()
 
     run_restarting(scenario)
+
+
+def test_a_loss_being_told_when_its_session_is_reset_does_not_mark_the_session_lost_again() -> None:
+    """`POST /__admin/reset?session=s` makes the session's verdict complete again. A loss this process was telling
+    Redis at that moment (its retry task had taken the session, its command not yet sent) landed after the reset, and
+    the session was lost again, with nothing lost since. The tell and the reset now take turns."""
+    async def scenario(redis: RedisProcess, start_again: Callable[[], RedisProcess]) -> None:
+        journal = SharedJournal(redis.url)
+        gate = asyncio.Event()
+        real_pipeline = journal.redis.pipeline
+
+        def held_pipeline(transaction: bool = True) -> object:  # the tell's MULTI waits at the gate, as on a slow pool
+            pipe = real_pipeline(transaction=transaction)
+            if transaction:
+                execute = pipe.execute
+
+                async def execute_later() -> object:
+                    await gate.wait()
+                    return await execute()
+
+                pipe.execute = execute_later  # type: ignore[method-assign]
+            return pipe
+
+        journal.redis.pipeline = held_pipeline  # type: ignore[method-assign]
+        try:
+            journal.untold.add("s")  # an entry of session s Redis did not take
+            journal._keep_telling()  # noqa: SLF001 - the retry task publish starts
+            await asyncio.sleep(0.05)
+            reset = asyncio.create_task(journal.wipe("s"))
+            await asyncio.sleep(0.05)
+            gate.set()
+            await reset
+            assert journal._telling is not None  # noqa: SLF001
+            await journal._telling  # noqa: SLF001 - the tell is over, its command sent
+            await journal.sync()
+            assert journal.complete("s") and journal.untold == set()
+        finally:
+            gate.set()
+            await journal.close()
+
+    run_restarting(scenario)
