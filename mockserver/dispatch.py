@@ -598,9 +598,15 @@ def _check_flags(api: Api, flags: Flags, has_transport: bool) -> None:
                      [f"{a} only" for a in takers])
     if flags.mode is not None and flags.mode not in api.modes:
         raise Misuse(f"{api.name} declares no mode '{flags.mode}'", sorted(api.modes))
+    if flags.fault is not None or flags.replay is not None:
+        _check_faults(api, flags, has_transport)
+
+
+def _check_faults(api: Api, flags: Flags, has_transport: bool) -> None:
+    """A fault asked or replayed that this host cannot give: refused before the session's request number is taken."""
     replayed = chaos.parse_replay(flags.replay, api).fault if flags.replay is not None else None
     served = kinds_served(has_transport)
-    for fault in (flags.fault, replayed):  # refused before the session's request number is taken
+    for fault in (flags.fault, replayed):
         if fault is not None and fault not in served:
             raise Misuse(f"fault '{fault}' needs the connection, which this server does not give "
                          "(uvicorn and hypercorn, as `mockserver serve` runs them, do)", list(served))
