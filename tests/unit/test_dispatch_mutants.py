@@ -4,12 +4,14 @@ client relies on, over the ASGI interface."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any
 
 from mockserver.app import build_app
 from mockserver.dispatch import MAX_BODY
-from mockserver.engine.faults import ARRIVED_EXTENSION
+from mockserver.engine.faults import ARRIVED_EXTENSION, TRANSPORT_EXTENSION
+from mockserver.settings import Settings
 from tests.unit.test_cors import PREFLIGHT
 
 
@@ -64,17 +66,27 @@ def test_an_error_whose_template_fails_on_a_request_is_named_with_its_file_and_l
 def asgi_get(app: Any, path: str, query: bytes = b"", extensions: dict[str, Any] | None = None) -> list[dict]:
     """One GET handed to the app as a server hands it (`extensions` as mockserver's uvicorn gives them): the messages
     sent back."""
+    return asgi_call(app, "GET", path, query, extensions=extensions)
+
+
+def asgi_call(app: Any, method: str, path: str, query: bytes = b"", headers: tuple[tuple[bytes, bytes], ...] = (),
+              received: tuple[dict, ...] = ({"type": "http.request", "body": b"", "more_body": False},),
+              extensions: dict[str, Any] | None = None) -> list[dict]:
+    """One request handed to the app as a server hands it, the client sending the `received` messages: the
+    messages sent back."""
     sent: list[dict] = []
+    pending = list(received)
 
     async def receive() -> dict:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        return pending.pop(0) if pending else {"type": "http.request", "body": b"", "more_body": False}
 
     async def send(message: dict) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
              "path": path, "raw_path": path.encode(), "query_string": query, "root_path": "",
-             "headers": [(b"host", b"127.0.0.1:8080")], "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8080)}
+             "headers": [(b"host", b"127.0.0.1:8080"), *headers], "client": ("127.0.0.1", 1),
+             "server": ("127.0.0.1", 8080)}
     if extensions is not None:
         scope["extensions"] = extensions
     asyncio.run(app(scope, receive, send))
@@ -102,3 +114,61 @@ def test_a_replayed_fault_that_needs_the_connection_is_misuse_where_the_server_g
     assert answer.status_code == 400 and answer.headers["x-mockserver-misuse"] == "1"
     assert answer.json()["detail"].startswith("fault 'reset' needs the connection") and answer.json()["valid"] == [
         "slow"]
+
+
+class Wire:
+    """The connection a server adapter hands the app (engine.faults.Connection): what was written, how it ended."""
+
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+        self.ended = ""
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    async def close(self) -> None:
+        self.ended = "close"
+
+    async def reset(self) -> None:
+        self.ended = "reset"
+
+
+REACTOR_AUTH = ((b"authorization", b"Bearer t"), (b"x-api-key", b"k"), (b"x-gw-ims-org-id", b"o"))
+
+
+def test_the_debug_log_says_in_one_line_what_answered_each_request(tmp_path, caplog):
+    """README (`--log-level debug`: a line per request saying what answered it and why): the line tells the mock's
+    misuse from the API's errors and from the mock's own failure, says when no route or no API took the request,
+    when no status line or no answer at all was sent, and keeps to one line whatever bytes the query holds."""
+    (tmp_path / "own.yaml").write_text(FAILING_ERROR)
+    app = build_app(Settings(log_level="debug", scenarios=(str(tmp_path),)))
+    braze = ((b"authorization", b"Bearer k"),)
+    caplog.set_level(logging.DEBUG, logger="mockserver")
+    asgi_call(app, "GET", "/nowhere")
+    asgi_call(app, "GET", "/braze/nowhere", headers=braze)
+    asgi_call(app, "GET", "/braze/campaigns/list", b"q=\xff\x0a", braze)
+    asgi_call(app, "GET", "/reactor/companies", b"__fault=reset", REACTOR_AUTH,
+              extensions={TRANSPORT_EXTENSION: Wire()})
+    asgi_call(app, "POST", "/own/x", b"__error=ratio", ((b"content-length", b"8"),),
+              ({"type": "http.request", "body": b'{"n": 0}', "more_body": False},))
+    asgi_call(app, "GET", "/dcs/event", b"d_mid=1&__error=300,301")
+    asgi_call(app, "POST", "/edge/ee/v2/interact", b"__error=EXEG-0003-400")  # a problem+json of the API's own
+    gone = ({"type": "http.request", "body": b'{"n":', "more_body": True}, {"type": "http.disconnect"})
+    asgi_call(app, "POST", "/nowhere", headers=((b"content-length", b"9"),), received=gone)
+    asgi_call(app, "POST", "/own/x", headers=((b"content-length", b"9"),), received=gone)
+    lines = [r.getMessage().rsplit(", ", 1)[0] for r in caplog.records if r.levelno == logging.DEBUG]
+    assert lines[:-1] == [
+        "GET /nowhere -> 400 (the mock's misuse) [-, session default",
+        "GET /braze/nowhere -> 404 (not-found; no route matched) [braze, session default",
+        "GET /braze/campaigns/list?q=\\ufffd\\n -> 200 (no error; route campaigns-list) [braze, session default",
+        "GET /reactor/companies -> no status line (no error; route list-companies; flags fault=reset; fault reset) "
+        "[reactor, session default",
+        "POST /own/x -> 500 (the mock's own error (its log says which); route any) "
+        "[own, session default",
+        "GET /dcs/event?d_mid=1 -> 200 (300, 301; route event; flags error=300,301) [dcs, session default",
+        "POST /edge/ee/v2/interact -> 400 (EXEG-0003-400; route interact-v2; flags error=EXEG-0003-400) "
+        "[edge, session default",
+        "POST /nowhere -> no answer (the client left) (no error; no API) [-, session default",
+    ], lines
+    # its route was never looked for (README: "a client gone before its body ended, which no API answers")
+    assert lines[-1].startswith("POST /own/x -> no answer (the client left) (no error; "), lines
