@@ -8,9 +8,14 @@ import logging
 import time
 from typing import Any
 
+import pytest
+from redis.exceptions import ConnectionError as RedisGone
+
 from mockserver.app import build_app
 from mockserver.dispatch import MAX_BODY
 from mockserver.engine.faults import ARRIVED_EXTENSION, TRANSPORT_EXTENSION
+from mockserver.engine.redis_state import outage_log
+from mockserver.journal import Entry, Journal
 from mockserver.settings import Settings
 from tests.unit.test_cors import PREFLIGHT
 
@@ -172,3 +177,103 @@ def test_the_debug_log_says_in_one_line_what_answered_each_request(tmp_path, cap
     ], lines
     # its route was never looked for (README: "a client gone before its body ended, which no API answers")
     assert lines[-1].startswith("POST /own/x -> no answer (the client left) (no error; "), lines
+
+
+def test_a_fault_asked_that_needs_the_connection_is_misuse_where_the_server_gives_none(client):
+    """GUIDE §2 and §4: `__fault=reset` (and `empty`, `malformed`, `truncate`) act on the connection; a host that hands
+    the app none (this in-process client, another ASGI server) cannot give them, and the mock says so as misuse with
+    the kinds it can give, rather than answering as if the fault had happened (a client test would pass for
+    nothing)."""
+    for kind in ("reset", "truncate"):
+        answer = client.get(f"/dcs/event?d_rtbd=json&__fault={kind}")
+        assert answer.status_code == 400 and answer.headers["x-mockserver-misuse"] == "1", answer.text
+        problem = answer.json()
+        assert problem["detail"].startswith(f"fault '{kind}' needs the connection") and problem["valid"] == ["slow"]
+    assert client.get("/dcs/event?d_rtbd=json&__fault=slow&__delay=1").status_code == 200
+
+
+LATE_FIRST = """\
+api: own
+prefix: /own
+error_response: {status: "{{ error.status }}", body: {id: "{{ error.id }}"}}
+errors:
+  late: {status: 502, title: Late, async: true}
+  gateway: {status: 502, title: Gateway}
+  other-late: {status: 504, title: Other, async: true}
+  busy: {status: 503, title: Busy}
+  also-busy: {status: 503, title: Also busy}
+routes:
+  - id: plain
+    method: GET
+    path: /x
+    can_fail_with: [also-busy]
+    respond: {status: 200, body: {ok: true}}
+"""
+
+
+def test_code_prefers_an_error_answered_at_once_then_the_routes_own_in_file_order(tmp_path, make_client):
+    """GUIDE §2: `__code=STATUS` answers "a documented error of that status, preferring one this route can give". On a
+    route that starts no asynchronous work an error answered at once comes before an asynchronous one listed first
+    (a client asking a 502 of a plain GET gets the API's 502 there); failing that, the asynchronous one is answered
+    at once (Reactor's 502s on `GET /companies`); of several, the route's own first, the same one every time."""
+    (tmp_path / "own.yaml").write_text(LATE_FIRST)
+    client = make_client(scenarios=(str(tmp_path),))
+
+    def answered(status: int) -> str:
+        answer = client.get(f"/own/x?__code={status}")
+        assert answer.status_code == status, answer.text
+        return str(answer.json()["id"])
+
+    assert answered(502) == "gateway"
+    assert answered(504) == "other-late"
+    assert answered(503) == "also-busy"  # the route's own (can_fail_with), before the API's first of that status
+
+
+class Refusing(Journal):
+    """A shared journal whose every write fails with `failure` (a Redis gone away, or a bug)."""
+
+    shared = True
+
+    def __init__(self, failure: Exception) -> None:
+        super().__init__()
+        self.failure = failure
+
+    async def publish(self, entry: Entry) -> None:
+        raise self.failure
+
+
+@pytest.mark.parametrize("failure,told", [
+    (RedisGone("Connection refused"), "the shared journal did not take GET /dcs/event: Connection refused"),
+    (RuntimeError("a bug"), "the shared journal did not take GET /dcs/event"),
+])
+def test_a_journal_that_cannot_be_written_is_logged_and_the_client_still_gets_its_answer(
+        make_client, caplog, monkeypatch, failure, told):
+    """README (`--state redis://`: "one a request of which was answered while its entry could not be written: Redis
+    went away in between"): the client gets the API's answer, not a 500 of the mock's; the log says which request's
+    entry was lost, as one line for a Redis gone away (told now and then, not per request) and with its traceback
+    for anything else, a bug to report."""
+    monkeypatch.setattr(outage_log, "last", -outage_log.EVERY_S)  # no line of an earlier outage holds this one back
+    monkeypatch.setattr(outage_log, "untold", 0)
+    client = make_client()
+    client.app.runtime.journal = Refusing(failure)
+    caplog.set_level(logging.ERROR, logger="mockserver")
+    answer = client.get("/dcs/event?d_rtbd=json")
+    assert answer.status_code == 200 and "x-mockserver-internal-error" not in answer.headers
+    [record] = caplog.records
+    assert record.getMessage() == told and (record.exc_info is None) == isinstance(failure, RedisGone), record
+
+
+def test_a_fault_refused_as_misuse_takes_no_request_number_of_its_session(client):
+    """GUIDE §2 (Determinism: "the same requests in the same order within a session give byte-identical" answers): a
+    request refused as the mock's misuse is no request of the imitated API, so the next answer of its session is the
+    one a session that never sent it gets (what it draws drawn from the same request number)."""
+    headers = {"X-Mock-Session": "refused-first", "Authorization": "Bearer t", "x-api-key": "k",
+               "x-gw-ims-org-id": "o"}
+
+    def drawn() -> list[int]:  # chaos draws from the session's request number (README, `__chaos`)
+        return [client.get("/reactor/companies?__chaos=0.5", headers=headers).status_code for _ in range(12)]
+
+    assert client.get("/reactor/companies?__fault=reset", headers=headers).status_code == 400
+    after_misuse = drawn()
+    assert client.post("/__admin/reset?session=refused-first").status_code == 200
+    assert drawn() == after_misuse and len(set(after_misuse)) > 1
