@@ -4,6 +4,7 @@ client relies on, over the ASGI interface."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from typing import Any
@@ -76,9 +77,10 @@ def asgi_get(app: Any, path: str, query: bytes = b"", extensions: dict[str, Any]
 
 def asgi_call(app: Any, method: str, path: str, query: bytes = b"", headers: tuple[tuple[bytes, bytes], ...] = (),
               received: tuple[dict, ...] = ({"type": "http.request", "body": b"", "more_body": False},),
-              extensions: dict[str, Any] | None = None) -> list[dict]:
-    """One request handed to the app as a server hands it, the client sending the `received` messages: the
-    messages sent back."""
+              extensions: dict[str, Any] | None = None, host: bytes | None = b"127.0.0.1:8080",
+              server: tuple[str, int | None] | None = ("127.0.0.1", 8080)) -> list[dict]:
+    """One request handed to the app as a server hands it, the client sending the `received` messages (and `host`,
+    None for a request without one; `server` the address the server listens on): the messages sent back."""
     sent: list[dict] = []
     pending = list(received)
 
@@ -90,8 +92,8 @@ def asgi_call(app: Any, method: str, path: str, query: bytes = b"", headers: tup
 
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
              "path": path, "raw_path": path.encode(), "query_string": query, "root_path": "",
-             "headers": [(b"host", b"127.0.0.1:8080"), *headers], "client": ("127.0.0.1", 1),
-             "server": ("127.0.0.1", 8080)}
+             "headers": [*([(b"host", host)] if host is not None else []), *headers], "client": ("127.0.0.1", 1),
+             "server": server}
     if extensions is not None:
         scope["extensions"] = extensions
     asyncio.run(app(scope, receive, send))
@@ -277,3 +279,17 @@ def test_a_fault_refused_as_misuse_takes_no_request_number_of_its_session(client
     after_misuse = drawn()
     assert client.post("/__admin/reset?session=refused-first").status_code == 200
     assert drawn() == after_misuse and len(set(after_misuse)) > 1
+
+
+@pytest.mark.parametrize("server,base", [
+    (("10.0.0.7", 8081), "http://10.0.0.7:8081"), (None, "http://localhost"),
+    pytest.param(("::1", 8081), "http://[::1]:8081", marks=pytest.mark.xfail(
+        strict=True, reason="bug: _server_host writes an IPv6 address without brackets (RFC 3986 §3.2.2)")),
+])
+def test_links_of_a_request_without_host_name_the_address_the_server_listens_on(server, base):
+    """RFC 9112 §3.2: an HTTP/1.0 request may come without a Host header. Links in answers (Reactor's `links.self`, a
+    clientless redirect) then name the address the server listens on (ASGI `server`), or `localhost` when it gives
+    none, so that a client following them reaches this mock rather than a host it never named."""
+    sent = asgi_call(build_app(), "GET", "/reactor/profile", headers=REACTOR_AUTH, host=None, server=server)
+    assert sent[0]["status"] == 200
+    assert json.loads(sent[1]["body"])["data"]["links"]["self"] == f"{base}/reactor/profile"
