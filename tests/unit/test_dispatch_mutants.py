@@ -300,11 +300,14 @@ REACTOR_HEADERS = {"Authorization": "Bearer t", "x-api-key": "k", "x-gw-ims-org-
 
 def test_preference_applied_names_only_what_shaped_the_answer(client):
     """README (`Preference-Applied`: the flags applied, RFC 7240) and GUIDE §2: an error asked and answered at once
-    leaves no room for a mode or a chaos draw, which do not run: only the error is named. An asynchronous error asked
+    leaves no room for a mode or a chaos draw, which do not run: only the error is named (so is it beside a `__code`,
+which the ids asked overrule). An asynchronous error asked
     of a build whose library does not exist is never reported (the API refuses the build first, as Reactor does): no
     error flag is named, `__code` no more than `__error`."""
     answer = client.get("/dcs/event?d_rtbd=json&__error=300&__mode=outage&__chaos=0.5&__chaos_faults=1")
     assert answer.status_code == 200 and answer.headers["preference-applied"] == "error=300"
+    decided = client.get("/dcs/event?d_rtbd=json&__error=300&__code=200")  # the ids asked decide, not the status
+    assert decided.headers["preference-applied"] == "error=300"
     for flag in ("__code=502", "__error=sftp-exception"):
         refused = client.post(f"/reactor/libraries/LBnope/builds?{flag}", headers=REACTOR_HEADERS)
         assert refused.status_code == 404 and "preference-applied" not in refused.headers, refused.headers
