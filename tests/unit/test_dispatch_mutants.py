@@ -14,6 +14,7 @@ from redis.exceptions import ConnectionError as RedisGone
 
 from mockserver.app import build_app
 from mockserver.dispatch import MAX_BODY
+from mockserver.engine import chaos
 from mockserver.engine.faults import ARRIVED_EXTENSION, TRANSPORT_EXTENSION
 from mockserver.engine.redis_state import outage_log
 from mockserver.journal import Entry, Journal
@@ -311,3 +312,21 @@ which the ids asked overrule). An asynchronous error asked
     for flag in ("__code=502", "__error=sftp-exception"):
         refused = client.post(f"/reactor/libraries/LBnope/builds?{flag}", headers=REACTOR_HEADERS)
         assert refused.status_code == 404 and "preference-applied" not in refused.headers, refused.headers
+
+
+def test_truncate_alone_cuts_the_routes_first_error_answered_at_once(client):
+    """GUIDE §4 and issue 9: `truncate` sends "a documented error's status line and headers" cut short. Asked alone,
+    it cuts the route's first documented error that answers at once (chaos's pool), journaled as that error, and the
+    connection is closed (not reset) once its half body is sent."""
+    wire = Wire()
+    sent = asgi_call(client.app.app, "GET", "/reactor/companies", b"__fault=truncate&__session=cut", REACTOR_AUTH,
+                     extensions={TRANSPORT_EXTENSION: wire})
+    [entry] = client.get("/__admin/requests?session=cut").json()["requests"]
+    [error] = entry["errors"]
+    documented = {e["id"]: e["status"] for e in client.get("/__admin/catalog?api=reactor").json()}
+    assert entry["fault"] == "truncate" and sent[0]["status"] == documented[error] >= 400, (entry, sent)
+    assert wire.ended == "close"
+    reactor = client.app.runtime.catalog.apis["reactor"]
+    [route] = [r for r in reactor.routes if r.id == entry["route"]]
+    pool = chaos.error_pool(reactor, route)
+    assert len(pool) > 1 and error == pool[0]  # the first: the same error every time
