@@ -1,0 +1,26 @@
+"""The admin API (`mockserver/admin.py`) where a mutation audit found no test: each test pins one behaviour a client
+of `/__admin` (GUIDE §2) relies on."""
+
+from __future__ import annotations
+
+
+def test_a_freeze_the_clock_cannot_take_is_misuse_listing_each_form_it_takes(client):
+    """GUIDE §2: misuse of the mock is a 400 marked `X-Mockserver-Misuse: 1` whose detail lists the valid values;
+    `POST /__admin/clock` `{"freeze": ...}` takes true, false or an instant, as epoch seconds or ISO 8601 with its
+    offset: each form is listed, an example of each, so that the author of a test sees what to write."""
+    answer = client.post("/__admin/clock", json={"freeze": "yesterday"})
+    assert answer.status_code == 400 and answer.headers["x-mockserver-misuse"] == "1"
+    problem = answer.json()
+    assert problem["valid"] == ["true", "false", "1767225600", "2026-01-01T00:00:00Z"]
+    assert all(value in problem["detail"] for value in problem["valid"]), problem
+    assert client.get("/__admin/clock").json()["frozen"] is False  # and nothing changed
+
+
+def test_a_negative_limit_is_misuse_listing_counts_it_takes(client):
+    """GUIDE §2 (`GET /__admin/requests?limit=`: the last N entries): a negative N is misuse, as a limit that is no
+    number is, with the same valid values listed (the detail names them too)."""
+    for limit in ("-1", "x"):
+        answer = client.get(f"/__admin/requests?limit={limit}")
+        assert answer.status_code == 400 and answer.headers["x-mockserver-misuse"] == "1"
+        problem = answer.json()
+        assert problem["valid"] == ["0", "1", "10"] and f"not {limit}" in problem["detail"].replace("'", ""), problem
