@@ -330,3 +330,12 @@ def test_truncate_alone_cuts_the_routes_first_error_answered_at_once(client):
     [route] = [r for r in reactor.routes if r.id == entry["route"]]
     pool = chaos.error_pool(reactor, route)
     assert len(pool) > 1 and error == pool[0]  # the first: the same error every time
+
+
+def test_an_api_that_answers_one_error_at_a_time_names_that_one_and_every_other_flag_applied(client):
+    """README (`Preference-Applied`: what was applied, RFC 7240): Braze answers one error at a time
+    (`one_error_per_answer`), so of two error ids asked the one answered is named; the seed and the delay asked
+    shaped the answer too and stay named, as a client that logs the header to replay a run reads them."""
+    answer = client.get("/braze/campaigns/list?__error=bad-request,forbidden&__seed=3&__delay=1",
+                        headers={"Authorization": "Bearer k"})
+    assert answer.status_code == 400 and answer.headers["preference-applied"] == "error=bad-request, seed=3, delay=1"
