@@ -24,3 +24,16 @@ def test_a_negative_limit_is_misuse_listing_counts_it_takes(client):
         assert answer.status_code == 400 and answer.headers["x-mockserver-misuse"] == "1"
         problem = answer.json()
         assert problem["valid"] == ["0", "1", "10"] and f"not {limit}" in problem["detail"].replace("'", ""), problem
+
+
+def test_freeze_true_stops_the_clock_where_it_reads_and_false_lets_it_run(client):
+    """GUIDE §2 (`POST /__admin/clock` `{"freeze": true}`): the virtual clock stops where it reads (`true` is no
+    instant: not 1 s past 1970), so answers that print the time (a Date header, Braze's X-RateLimit-Reset) read the
+    same instant on every request until it is unfrozen."""
+    before = client.get("/__admin/clock").json()["now"]
+    frozen = client.post("/__admin/clock", json={"freeze": True}).json()
+    assert frozen["frozen"] is True and frozen["now"] >= before  # where it read: not an instant given
+    assert client.get("/__admin/clock").json()["now"] == frozen["now"]
+    dates = {client.get("/dcs/event?d_rtbd=json").headers["date"] for _ in range(3)}
+    assert len(dates) == 1
+    assert client.post("/__admin/clock", json={"freeze": False}).json()["frozen"] is False
