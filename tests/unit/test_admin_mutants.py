@@ -37,3 +37,13 @@ def test_freeze_true_stops_the_clock_where_it_reads_and_false_lets_it_run(client
     dates = {client.get("/dcs/event?d_rtbd=json").headers["date"] for _ in range(3)}
     assert len(dates) == 1
     assert client.post("/__admin/clock", json={"freeze": False}).json()["frozen"] is False
+
+
+def test_a_mode_switched_off_by_post_is_off(client):
+    """GUIDE §2 (`POST /__admin/modes`, README: `{"mode", "api"?, "session"?, "ttl"?, "on"?}`): `"on": false` switches
+    the mode off, as `DELETE` does: the listing no longer shows it and the API answers as before."""
+    assert client.post("/__admin/modes", json={"mode": "outage", "api": "dcs"}).status_code == 200
+    assert client.get("/dcs/event?d_rtbd=json").json().get("errors") is not None  # the outage answers
+    off = client.post("/__admin/modes", json={"mode": "outage", "api": "dcs", "on": False})
+    assert off.status_code == 200 and off.json()["active"] == []
+    assert client.get("/dcs/event?d_rtbd=json").json().get("errors") is None
