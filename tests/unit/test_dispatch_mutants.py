@@ -339,3 +339,12 @@ def test_an_api_that_answers_one_error_at_a_time_names_that_one_and_every_other_
     answer = client.get("/braze/campaigns/list?__error=bad-request,forbidden&__seed=3&__delay=1",
                         headers={"Authorization": "Bearer k"})
     assert answer.status_code == 400 and answer.headers["preference-applied"] == "error=bad-request, seed=3, delay=1"
+
+
+def test_an_asynchronous_error_the_handler_reports_is_named_applied(client):
+    """GUIDE §2 (`__error`: "an error the API reports asynchronously is reported that way on a route that starts
+    asynchronous work") and README (`Preference-Applied`: what was applied): Edge's 207 embeds the upstream error
+    asked, so the answer names it applied, as a client checking that its flag took effect reads it."""
+    answer = client.post("/edge/ee/v2/interact?configId=ds-1&__error=EXEG-0200-504", json={"event": {"xdm": {}}})
+    assert answer.status_code == 207 and answer.headers["preference-applied"] == "error=EXEG-0200-504"
+    assert [e["type"].rsplit("/", 1)[1] for e in answer.json()["errors"]] == ["EXEG-0200-504"]
