@@ -1,0 +1,36 @@
+"""The journal (`mockserver/journal.py`) where a mutation audit found no test, or a bug: each test pins one behaviour
+a client reads through the admin API (GUIDE §2: `/__admin/requests`, `/__admin/verdict`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.test_dispatch_mutants import asgi_call
+
+
+@pytest.mark.xfail(strict=True, reason="bug: journal._lost forgets the oldest loss beyond --max-sessions, not the "
+                                       "least recently used session: one in use reads complete again")
+def test_a_session_whose_oldest_requests_were_pushed_out_is_incomplete_while_it_is_used(make_client):
+    """README (what is kept: "a verdict over a session whose oldest requests were pushed out answers `"complete":
+    false` until the session's reset"): a session in use is not forgotten (README: the least recently used beyond
+    --max-sessions are), so the losses of two other sessions since do not make its verdict complete again."""
+    client = make_client(journal_size=4, max_sessions=2)
+    for session in ["A", "A", "A", "B", "C", "A", "A", "A", "A"]:  # A's first five pushed out, then B's and C's
+        assert client.get("/dcs/event?d_rtbd=json", headers={"X-Mock-Session": session}).status_code == 200
+    assert [e["session"] for e in client.get("/__admin/requests").json()["requests"]] == ["A"] * 4
+    assert client.get("/__admin/verdict?session=A").json()["complete"] is False
+
+
+@pytest.mark.xfail(strict=True, reason="bug: a client gone before its body ended (route never looked for) is listed "
+                                       "as a request no route matched")
+def test_a_client_gone_before_its_body_ended_is_not_a_request_no_route_matched(client):
+    """GUIDE §2: `/__admin/requests/unmatched` lists "requests that no route matched" (README: under an API, its
+    documented 404, or under none); the pytest plugin fails a test that sent one. A client that left before its body
+    ended was never matched against the routes (README: "journaled as a client gone before its body ended, `status`
+    0 and no route"): it is in the journal, not in that list."""
+    gone = ({"type": "http.request", "body": b'{"n":', "more_body": True}, {"type": "http.disconnect"})
+    asgi_call(client.app.app, "POST", "/braze/users/track",
+              headers=((b"authorization", b"Bearer k"), (b"content-length", b"9")), received=gone)
+    [entry] = client.get("/__admin/requests").json()["requests"]
+    assert entry["status"] == 0 and entry["route"] is None
+    assert client.get("/__admin/requests/unmatched").json()["requests"] == []
