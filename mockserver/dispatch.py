@@ -625,8 +625,12 @@ def explained(entry: Entry) -> str:
         why = ["the mock's own error (its log says which)"]
     else:
         why = [", ".join(entry.errors) or "no error"]
-    why += [f"route {entry.route}"] if entry.route else [] if entry.misuse else [
-        "no route matched" if entry.api else "no API"]
+    if entry.route:
+        why.append(f"route {entry.route}")
+    elif entry.api and not entry.misuse:  # a body that never ended: the routes were never looked at
+        why.append("its body never ended: no route looked for" if entry.status == 0 else "no route matched")
+    elif not entry.misuse:
+        why.append("no API")
     why += [f"flags {' '.join(entry.flags)}"] if entry.flags else []
     why += [f"fault {entry.fault}"] if entry.fault else []
     return (f"{entry.method} {target} -> {answered} ({'; '.join(why)}) "
@@ -675,8 +679,10 @@ def _server_host(scope: Scope) -> str:
     server = scope.get("server")
     if not server:
         return "localhost"
-    host, port = server[0], server[1]
-    return f"{host}:{port}" if port else str(host)
+    host, port = str(server[0]), server[1]
+    if ":" in host:  # an IPv6 address, bracketed in a URL (RFC 3986 §3.2.2)
+        host = f"[{host}]"
+    return f"{host}:{port}" if port else host
 
 
 _DECIDED_AFTER = frozenset({"mode", "chaos", "chaos_faults"})  # flags an API's before-hook refusal preempts
