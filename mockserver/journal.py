@@ -176,7 +176,7 @@ class Journal:
         self._sessions: deque[str | None] = deque(maxlen=max(size, 1))
         self.dropped = False  # the bound has pushed entries out since the last clear
         # The sessions the bound pushed entries of out since their last clear (their verdict is incomplete),
-        # oldest loss first: at most `sessions` of them (0: all).
+        # oldest loss first: at most `sessions` of them (0: all), a remembered session's (`first`) never forgotten.
         self.lost: dict[str, None] = {}
         self.served: dict[str, dict[str, set[str]]] = {}  # session -> api -> error ids
         # Per session, the seq of its first entry, the session last seen last: at most `sessions` of
@@ -217,8 +217,9 @@ class Journal:
     def _lost(self, session: str) -> None:
         self.lost.pop(session, None)
         self.lost[session] = None
-        if self.sessions and len(self.lost) > self.sessions:
-            del self.lost[next(iter(self.lost))]
+        if self.sessions and len(self.lost) > self.sessions:  # the oldest loss of a session forgotten goes (there is
+            # one: at most `sessions` are remembered); one in use among the last `sessions` stays incomplete
+            del self.lost[next(s for s in self.lost if s not in self.first)]
 
     def _first_seen(self, session: str) -> None:
         self.first[session] = self.seq
@@ -270,8 +271,10 @@ class Journal:
                     and (status is None or e[f["status"]] == status)
                     and (error is None or error in e[f["errors"]])
                     # no route: under an API, or under none (misuse, but a wrong base URL is what this list is
-                    # for); a flag's misuse under an API is not counted, refused before its route was looked for
-                    and (not unmatched or (e[f["route"]] is None and (not e[f["misuse"]] or e[f["api"]] is None)))):
+                    # for); a flag's misuse under an API is not counted, refused before its route was looked for, nor
+                    # a client gone before its body ended (status 0), whose request was never matched
+                    and (not unmatched or (e[f["route"]] is None and e[f["status"]] != 0
+                                           and (not e[f["misuse"]] or e[f["api"]] is None)))):
                 found.append(e)
                 if limit is not None and len(found) == limit:
                     break

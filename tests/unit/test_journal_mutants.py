@@ -3,13 +3,9 @@ a client reads through the admin API (GUIDE §2: `/__admin/requests`, `/__admin/
 
 from __future__ import annotations
 
-import pytest
-
 from tests.unit.test_dispatch_mutants import asgi_call
 
 
-@pytest.mark.xfail(strict=True, reason="bug: journal._lost forgets the oldest loss beyond --max-sessions, not the "
-                                       "least recently used session: one in use reads complete again")
 def test_a_session_whose_oldest_requests_were_pushed_out_is_incomplete_while_it_is_used(make_client):
     """README (what is kept: "a verdict over a session whose oldest requests were pushed out answers `"complete":
     false` until the session's reset"): a session in use is not forgotten (README: the least recently used beyond
@@ -21,8 +17,6 @@ def test_a_session_whose_oldest_requests_were_pushed_out_is_incomplete_while_it_
     assert client.get("/__admin/verdict?session=A").json()["complete"] is False
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a client gone before its body ended (route never looked for) is listed "
-                                       "as a request no route matched")
 def test_a_client_gone_before_its_body_ended_is_not_a_request_no_route_matched(client):
     """GUIDE §2: `/__admin/requests/unmatched` lists "requests that no route matched" (README: under an API, its
     documented 404, or under none); the pytest plugin fails a test that sent one. A client that left before its body
