@@ -19,7 +19,7 @@ from mockserver import verdict as client_verdict
 from mockserver.engine import modes
 from mockserver.engine.clock import LAST_INSTANT, Clock, parse_duration
 from mockserver.engine.context import loads_encodable
-from mockserver.engine.flags import SESSION_HEADER, SESSION_NAMES, Misuse, misuse_body, valid_session
+from mockserver.engine.flags import SESSION_HEADER, SESSION_NAMES, Misuse, decimal, misuse_body, valid_session
 from mockserver.engine.outcome import PROBLEM_JSON
 from mockserver.engine.state import GLOBAL, MODES_KEY
 from mockserver.runtime import Runtime
@@ -148,18 +148,13 @@ def build_admin(runtime: Runtime) -> Starlette:
                               f"not {', '.join(sorted(set(params) - {'session'}))}", ["session"])
             await runtime.journal.wipe(scoped(request, params.get("session")))
             return Response(status_code=204)
-        try:  # each named with its valid values (README: a bad value sent to a parameter)
-            limit = int(params["limit"]) if "limit" in params else None
-        except ValueError:
+        # each named with its valid values (README: a bad value sent to a parameter); ASCII digits only, as `__code`
+        limit = decimal(params["limit"]) if "limit" in params else None  # (int() takes `+5`, `1_000`, ` 7`)
+        if "limit" in params and limit is None:
             return misuse(f"limit: the last N entries, N >= 0, not {params['limit']!r}", ["0", "1", "10"])
-        try:
-            status = int(params["status"]) if "status" in params else None
-        except ValueError:
+        status = decimal(params["status"]) if "status" in params else None
+        if "status" in params and (status is None or status != 0 and not 100 <= status <= 599):  # (none has it)
             return misuse(f"status: an HTTP status, not {params['status']!r}", ["100-599", "0 (no status line)"])
-        if limit is not None and limit < 0:
-            return misuse(f"limit: the last N entries, N >= 0, not {limit}", ["0", "1", "10"])
-        if status is not None and status != 0 and not 100 <= status <= 599:  # no answer has it: no filter at all
-            return misuse(f"status: an HTTP status, not {status}", ["100-599", "0 (no status line)"])
         if not runtime.journal.enabled:
             return misuse(_JOURNAL_OFF)
         session = scoped(request, params.get("session"))

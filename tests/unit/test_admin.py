@@ -67,13 +67,15 @@ def test_coverage_and_unmatched_take_an_api(client):
     assert is_misuse(client.get("/__admin/coverage?api=brazil"))
 
 
-@pytest.mark.parametrize("limit", ["-1", "abc", "1.5"])
+@pytest.mark.parametrize("limit", ["-1", "abc", "1.5", "+5", "1_000", " 7", "\u0667", "9" * 5000])
 def test_a_limit_that_is_not_a_count_is_misuse(client, limit):
     assert is_misuse(client.get("/__admin/requests", params={"limit": limit}))
 
 
-@pytest.mark.parametrize(("params", "field"), [({"limit": "abc"}, "limit"), ({"status": "abc"}, "status"),
-                                               ({"limit": "1", "status": "4xx"}, "status")])
+@pytest.mark.parametrize(("params", "field"), [
+    ({"limit": "abc"}, "limit"), ({"status": "abc"}, "status"), ({"limit": "1", "status": "4xx"}, "status"),
+    ({"status": "+404"}, "status"), ({"status": "\u0664\u0660\u0664"}, "status"), ({"status": "99"}, "status"),
+])
 def test_a_journal_filter_that_is_not_a_number_is_misuse_naming_it_with_the_valid_values(client, params, field):
     """README: a bad value sent to a parameter is answered with the list of valid values."""
     response = client.get("/__admin/requests", params=params)
