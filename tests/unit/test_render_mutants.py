@@ -73,3 +73,13 @@ def test_an_undefined_value_inside_a_body_is_named_when_it_fails() -> None:
     tree = compile_tree({"a": "{{ [error.nothing] }}"})
     with pytest.raises(TypeError, match="nothing is undefined"):
         tree.json_text({"error": {}})
+
+
+def test_an_expression_the_fast_path_takes_is_never_compiled_by_jinja() -> None:
+    """render.py's Expr: Jinja compiles an expression to Python code (about a millisecond each), so only those the
+    fast path cannot take pay that; `{{ error.status }}` and its like, in every answer of every API, are rendered
+    without it, at load and per request (bench/: the hot path's cost)."""
+    tree = compile_tree("{{ error.fields.id | default('x') }}")
+    assert tree.render({"error": {"fields": {"id": 7}}}) == 7
+    assert tree.render({"error": {}}) == "x"
+    assert not hasattr(tree, "compiled")
