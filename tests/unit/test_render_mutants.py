@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -83,3 +84,16 @@ def test_an_expression_the_fast_path_takes_is_never_compiled_by_jinja() -> None:
     assert tree.render({"error": {"fields": {"id": 7}}}) == 7
     assert tree.render({"error": {}}) == "x"
     assert not hasattr(tree, "compiled")
+
+
+def test_a_member_an_error_leaves_out_at_load_is_left_out_of_the_json_body() -> None:
+    """docs/architecture.md: a member that renders to `omit` is left out, and an error's own parts are rendered into
+    its templates at load (`specialize`). A documented error without a `detail` must answer a body without the member
+    (valid JSON), not `"detail":omit`, while the members read per request (its items) stay."""
+    response = compile_response({"status": 400, "body": {"title": "{{ error.title }}",
+                                                         "detail": "{{ error.detail | default(omit) }}", "n": 1,
+                                                         "errors": "{{ items }}"}}, "error_response")
+    bound = {"error": {"title": "Bad"}}
+    special = response.specialize(bound)
+    assert json.loads(special.render({"items": [1]}).body) == {"title": "Bad", "n": 1, "errors": [1]}
+    assert json.loads(response.render({**bound, "items": [1]}).body) == {"title": "Bad", "n": 1, "errors": [1]}
