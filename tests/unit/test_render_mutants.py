@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -73,3 +74,26 @@ def test_an_undefined_value_inside_a_body_is_named_when_it_fails() -> None:
     tree = compile_tree({"a": "{{ [error.nothing] }}"})
     with pytest.raises(TypeError, match="nothing is undefined"):
         tree.json_text({"error": {}})
+
+
+def test_an_expression_the_fast_path_takes_is_never_compiled_by_jinja() -> None:
+    """render.py's Expr: Jinja compiles an expression to Python code (about a millisecond each), so only those the
+    fast path cannot take pay that; `{{ error.status }}` and its like, in every answer of every API, are rendered
+    without it, at load and per request (bench/: the hot path's cost)."""
+    tree = compile_tree("{{ error.fields.id | default('x') }}")
+    assert tree.render({"error": {"fields": {"id": 7}}}) == 7
+    assert tree.render({"error": {}}) == "x"
+    assert not hasattr(tree, "compiled")
+
+
+def test_a_member_an_error_leaves_out_at_load_is_left_out_of_the_json_body() -> None:
+    """docs/architecture.md: a member that renders to `omit` is left out, and an error's own parts are rendered into
+    its templates at load (`specialize`). A documented error without a `detail` must answer a body without the member
+    (valid JSON), not `"detail":omit`, while the members read per request (its items) stay."""
+    response = compile_response({"status": 400, "body": {"title": "{{ error.title }}",
+                                                         "detail": "{{ error.detail | default(omit) }}", "n": 1,
+                                                         "errors": "{{ items }}"}}, "error_response")
+    bound = {"error": {"title": "Bad"}}
+    special = response.specialize(bound)
+    assert json.loads(special.render({"items": [1]}).body) == {"title": "Bad", "n": 1, "errors": [1]}
+    assert json.loads(response.render({**bound, "items": [1]}).body) == {"title": "Bad", "n": 1, "errors": [1]}
