@@ -497,7 +497,8 @@ def test_sends_id_create_echoes_or_makes_the_send_id(client):
 
 @pytest.mark.parametrize("query", ["campaign_id=c&send_id=s", "campaign_id=c&send_id=s&length=0",
                                    "campaign_id=c&send_id=s&length=101", "campaign_id=c&send_id=s&length=x",
-                                   "campaign_id=c&send_id=s&length=3&ending_at=yesterday"])
+                                   "campaign_id=c&send_id=s&length=3&ending_at=yesterday",
+                                   "campaign_id=c&send_id=s&length=5%0A"])  # `$` alone let a final newline by
 def test_send_analytics_bad_parameters(client, query):
     fatal(client.get(f"/braze/sends/data_series?{query}", headers=AUTH), 400, "Bad Request")
 
@@ -526,7 +527,7 @@ def test_campaigns_list_of_the_workspace(client, configured):
     assert configured.get("/braze/campaigns/list?page=1", headers=FULL).json()["campaigns"] == []
 
 
-@pytest.mark.parametrize("query", ["page=x", "page=-1", "sort_direction=up"])
+@pytest.mark.parametrize("query", ["page=x", "page=-1", "sort_direction=up", "page=1%0A", "sort_direction=asc%0A"])
 def test_campaigns_list_bad_parameters(client, query):
     fatal(client.get(f"/braze/campaigns/list?{query}", headers=AUTH), 400, "Bad Request")
 
