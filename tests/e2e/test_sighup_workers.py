@@ -32,7 +32,7 @@ def workers_of(pid: int) -> set[int]:
         try:
             if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
                 workers.add(int(child))
-        except FileNotFoundError:  # ended meanwhile
+        except (FileNotFoundError, ProcessLookupError):  # ended meanwhile (ESRCH once it is a zombie being reaped)
             pass
     return workers
 
