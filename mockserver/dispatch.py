@@ -627,8 +627,9 @@ def explained(entry: Entry) -> str:
         why = [", ".join(entry.errors) or "no error"]
     if entry.route:
         why.append(f"route {entry.route}")
-    elif entry.api and not entry.misuse:  # a body that never ended: the routes were never looked at
-        why.append("its body never ended: no route looked for" if entry.status == 0 else "no route matched")
+    elif entry.api and not entry.misuse:  # a body that never ended was never answered (no virtual time)
+        never = entry.status == 0 and entry.virtual_time is None
+        why.append("its body never ended: no route looked for" if never else "no route matched")
     elif not entry.misuse:
         why.append("no API")
     why += [f"flags {' '.join(entry.flags)}"] if entry.flags else []

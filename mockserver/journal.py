@@ -272,9 +272,9 @@ class Journal:
                     and (error is None or error in e[f["errors"]])
                     # no route: under an API, or under none (misuse, but a wrong base URL is what this list is
                     # for); a flag's misuse under an API is not counted, refused before its route was looked for, nor
-                    # a client gone before its body ended (status 0), whose request was never matched
-                    and (not unmatched or (e[f["route"]] is None and e[f["status"]] != 0
-                                           and (not e[f["misuse"]] or e[f["api"]] is None)))):
+                    # a client gone before its body ended, never matched (no status, no virtual time: never answered)
+                    and (not unmatched or (e[f["route"]] is None and (not e[f["misuse"]] or e[f["api"]] is None)
+                                           and (e[f["status"]] != 0 or e[f["virtual_time"]] is not None)))):
                 found.append(e)
                 if limit is not None and len(found) == limit:
                     break

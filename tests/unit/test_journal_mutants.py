@@ -3,7 +3,8 @@ a client reads through the admin API (GUIDE §2: `/__admin/requests`, `/__admin/
 
 from __future__ import annotations
 
-from tests.unit.test_dispatch_mutants import asgi_call
+from mockserver.engine.faults import TRANSPORT_EXTENSION
+from tests.unit.test_dispatch_mutants import Wire, asgi_call
 
 
 def test_a_session_whose_oldest_requests_were_pushed_out_is_incomplete_while_it_is_used(make_client):
@@ -28,3 +29,17 @@ def test_a_client_gone_before_its_body_ended_is_not_a_request_no_route_matched(c
     [entry] = client.get("/__admin/requests").json()["requests"]
     assert entry["status"] == 0 and entry["route"] is None
     assert client.get("/__admin/requests/unmatched").json()["requests"] == []
+
+
+def test_a_wrong_path_with_a_fault_or_a_client_gone_during_its_delay_is_still_unmatched(client):
+    """The other requests journaled with `status` 0 and no route (README: a fault that ends the connection first, a
+    client gone during a `__delay`) were matched against the routes, and none served them: a wrong base URL sent with
+    such a flag stays in `/__admin/requests/unmatched`, where the pytest plugin finds it."""
+    app = client.app.app
+    asgi_call(app, "GET", "/braze/no/such/route", b"__fault=reset", extensions={TRANSPORT_EXTENSION: Wire()})
+    left = ({"type": "http.request", "body": b"", "more_body": False}, {"type": "http.disconnect"})
+    asgi_call(app, "GET", "/braze/no/such/route", b"__delay=3000", received=left)
+    entries = client.get("/__admin/requests").json()["requests"]
+    assert [(e["status"], e["route"], e["fault"]) for e in entries] == [(0, None, "reset"), (0, None, None)], entries
+    unmatched = client.get("/__admin/requests/unmatched").json()["requests"]
+    assert [e["seq"] for e in unmatched] == [e["seq"] for e in entries]
