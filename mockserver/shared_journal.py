@@ -88,7 +88,8 @@ class SharedJournal(Journal):
             packed = session + b"\n" + entry.pack()
         served = [f"{entry.api}\n{e}".encode() for e in entry.errors] if entry.api and entry.session else []
         try:
-            await self._tell_lost()
+            if self.untold and not self._telling_lock.locked():  # one telling already (a hanging Redis holds it up
+                await self._tell_lost()                            # to 2 s): the retry task tells, requests go on
             entry.seq = int(await self._push(keys=[LIST, SEQ, SERVED, SERVED_BY.encode() + session],
                                              args=[self.size, packed, SESSION_IDLE_S, *served]))
         except BaseException:  # Redis away, or the server stopping in the middle: maybe written, maybe not
