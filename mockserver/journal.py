@@ -175,8 +175,8 @@ class Journal:
         # decode its own entries only: decoding a full journal for one took 0.2 s, every other request waiting.
         self._sessions: deque[str | None] = deque(maxlen=max(size, 1))
         self.dropped = False  # the bound has pushed entries out since the last clear
-        # The sessions the bound pushed entries of out since their last clear (their verdict is incomplete),
-        # oldest loss first: at most `sessions` of them (0: all), a remembered session's (`first`) never forgotten.
+        # The sessions the bound pushed entries of out since their last clear (their verdict is incomplete): of those
+        # remembered (`first`), so at most `sessions` of them (0: no bound); a session forgotten leaves it too.
         self.lost: dict[str, None] = {}
         self.served: dict[str, dict[str, set[str]]] = {}  # session -> api -> error ids
         # Per session, the seq of its first entry, the session last seen last: at most `sessions` of
@@ -215,17 +215,15 @@ class Journal:
             self._sessions.append(entry.session)
 
     def _lost(self, session: str) -> None:
-        self.lost.pop(session, None)
-        self.lost[session] = None
-        if self.sessions and len(self.lost) > self.sessions:  # the oldest loss of a session forgotten goes (there is
-            # one: at most `sessions` are remembered); one in use among the last `sessions` stays incomplete
-            del self.lost[next(s for s in self.lost if s not in self.first)]
+        if not self.sessions or session in self.first:  # one forgotten comes back afresh, as after its reset (README)
+            self.lost[session] = None
 
     def _first_seen(self, session: str) -> None:
         self.first[session] = self.seq
         if self.sessions and len(self.first) > self.sessions:
             oldest = next(iter(self.first))
             del self.first[oldest]
+            self.lost.pop(oldest, None)
             self._forget_served(oldest)
 
     def _forget_served(self, session: str) -> None:

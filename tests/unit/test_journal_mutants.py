@@ -43,3 +43,19 @@ def test_a_wrong_path_with_a_fault_or_a_client_gone_during_its_delay_is_still_un
     assert [(e["status"], e["route"], e["fault"]) for e in entries] == [(0, None, "reset"), (0, None, None)], entries
     unmatched = client.get("/__admin/requests/unmatched").json()["requests"]
     assert [e["seq"] for e in unmatched] == [e["seq"] for e in entries]
+
+
+def test_the_losses_kept_are_those_of_the_sessions_remembered() -> None:
+    """README (a server that stays up): the last --max-sessions sessions are remembered, one beyond comes back afresh
+    as after its reset. So the sessions whose verdict is incomplete are among those remembered: bounded by
+    --max-sessions without a scan on each request, and one forgotten reads as reset."""
+    from mockserver.journal import Entry, Journal
+
+    journal = Journal(size=4, sessions=3)
+    for n in range(40):
+        answered = Entry(0.0, "GET", "/x", b"", [], "braze")
+        answered.session, answered.status = ("kept" if n % 2 else f"passing-{n}"), 200
+        journal.record(answered)
+        assert set(journal.lost) <= set(journal.first) and len(journal.lost) <= 3
+    assert not journal.complete("kept")  # in use all along, its oldest entries pushed out
+    assert journal.complete("passing-2")  # forgotten since: afresh, as after its reset
